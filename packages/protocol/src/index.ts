@@ -1,0 +1,3 @@
+export * from "./messages.ts";
+export * from "./parse.ts";
+export type * from "./types.ts";

@@ -1,0 +1,261 @@
+/**
+ * Every signaling message of sfu-room, as a valibot schema. The TypeScript types are inferred from the
+ * same schemas (see index.ts), so the relay and the SDK validate exactly what they type-check.
+ *
+ * Conventions (docs/protocol.md describes the flow):
+ * - one JSON object per WebSocket text frame, discriminated by `type`;
+ * - a client request carries an `id` (any string up to 64 chars); the relay's reply to it carries the
+ *   same `id`, whether it is the success reply or an `error`;
+ * - the relay may send events (no `id`) at any time after `joined`.
+ */
+import * as v from "valibot";
+
+/** Limits that are part of the protocol itself (the relay may configure lower ones). */
+export const PROTOCOL_LIMITS = {
+  /** Longest request id. */
+  requestIdLength: 64,
+  /** Longest display name, in characters. */
+  nameLength: 64,
+  /** Longest token (JWT or opaque). */
+  tokenLength: 4096,
+  /** Longest SDP the relay accepts. */
+  sdpLength: 64 * 1024,
+  /** Most tracks described in one publish offer. */
+  tracksPerOffer: 16,
+} as const;
+
+/** Room names: 1-64 of letters, digits, `-`, `_`, `.`; not starting with `.` (they appear in URLs and logs). */
+export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/;
+
+const RequestId = v.pipe(v.string(), v.minLength(1), v.maxLength(PROTOCOL_LIMITS.requestIdLength));
+const RoomName = v.pipe(
+  v.string(),
+  v.regex(ROOM_NAME_PATTERN, "a room name is 1-64 characters of A-Z a-z 0-9 - _ . and does not start with '.'"),
+);
+const DisplayName = v.pipe(v.string(), v.maxLength(PROTOCOL_LIMITS.nameLength));
+const Sdp = v.pipe(v.string(), v.minLength(1), v.maxLength(PROTOCOL_LIMITS.sdpLength));
+const Mid = v.pipe(v.string(), v.minLength(1), v.maxLength(32));
+const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+
+export const TrackKindSchema = v.picklist(["audio", "video"]);
+export const TrackSourceSchema = v.picklist(["camera", "microphone", "screen", "screen-audio", "unknown"]);
+
+/** A track as everyone in the room sees it. */
+export const TrackInfoSchema = v.object({
+  /** Relay-assigned, unique in the room. */
+  id: Id,
+  /** Who publishes it. */
+  participantId: Id,
+  kind: TrackKindSchema,
+  source: TrackSourceSchema,
+  /** MIME type of the codec the publisher sends, e.g. "video/VP8", "audio/opus". */
+  codec: v.string(),
+  /** Simulcast rids the publisher sends, lowest quality first; empty without simulcast. */
+  layers: v.array(v.string()),
+  muted: v.boolean(),
+});
+
+/** A participant as everyone in the room sees them. */
+export const ParticipantInfoSchema = v.object({
+  id: Id,
+  name: v.string(),
+  tracks: v.array(TrackInfoSchema),
+});
+
+/** What the client says about one m-line of its publish offer. */
+export const PublishedTrackSchema = v.object({
+  /** The mid of the m-line in the offer that carries this track. */
+  mid: Mid,
+  kind: TrackKindSchema,
+  source: v.optional(TrackSourceSchema, "unknown"),
+  /** Simulcast rids, lowest quality first, as in the offer's a=simulcast line. */
+  layers: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(16))), v.maxLength(3)), []),
+  muted: v.optional(v.boolean(), false),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Client -> relay
+// ---------------------------------------------------------------------------------------------
+
+export const JoinSchema = v.object({
+  type: v.literal("join"),
+  id: RequestId,
+  room: RoomName,
+  name: v.optional(DisplayName, ""),
+  token: v.optional(v.pipe(v.string(), v.maxLength(PROTOCOL_LIMITS.tokenLength))),
+  /** Subscribe to every track in the room automatically (default true). */
+  autoSubscribe: v.optional(v.boolean(), true),
+});
+
+export const PublishOfferSchema = v.object({
+  type: v.literal("publish-offer"),
+  id: RequestId,
+  /** SDP offer of the publisher connection (the client offers, the relay answers). */
+  sdp: Sdp,
+  /** One entry per m-line that sends media; m-lines not listed are rejected in the answer. */
+  tracks: v.pipe(v.array(PublishedTrackSchema), v.maxLength(PROTOCOL_LIMITS.tracksPerOffer)),
+});
+
+export const UnpublishSchema = v.object({
+  type: v.literal("unpublish"),
+  id: RequestId,
+  trackId: Id,
+});
+
+export const MuteSchema = v.object({
+  type: v.literal("mute"),
+  id: RequestId,
+  trackId: Id,
+  muted: v.boolean(),
+});
+
+export const SubscribeSchema = v.object({
+  type: v.literal("subscribe"),
+  id: RequestId,
+  trackId: Id,
+  /** true to receive the track, false to stop receiving it. */
+  subscribe: v.boolean(),
+});
+
+export const SubscriberAnswerSchema = v.object({
+  type: v.literal("subscriber-answer"),
+  /** The `offerId` of the subscriber-offer this answers. */
+  offerId: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  sdp: Sdp,
+});
+
+export const RequestKeyframeSchema = v.object({
+  type: v.literal("request-keyframe"),
+  id: RequestId,
+  trackId: Id,
+});
+
+export const LeaveSchema = v.object({
+  type: v.literal("leave"),
+  id: v.optional(RequestId),
+});
+
+export const ClientMessageSchema = v.variant("type", [
+  JoinSchema,
+  PublishOfferSchema,
+  UnpublishSchema,
+  MuteSchema,
+  SubscribeSchema,
+  SubscriberAnswerSchema,
+  RequestKeyframeSchema,
+  LeaveSchema,
+]);
+
+// ---------------------------------------------------------------------------------------------
+// Relay -> client
+// ---------------------------------------------------------------------------------------------
+
+export const JoinedSchema = v.object({
+  type: v.literal("joined"),
+  id: RequestId,
+  participantId: Id,
+  room: RoomName,
+  /** Everyone already in the room, with their tracks (not including the joiner). */
+  participants: v.array(ParticipantInfoSchema),
+});
+
+export const PublishAnswerSchema = v.object({
+  type: v.literal("publish-answer"),
+  id: RequestId,
+  sdp: Sdp,
+  /** The relay's track id for each published mid. */
+  tracks: v.array(v.object({ mid: Mid, trackId: Id })),
+});
+
+/** Success reply to requests that have no other payload (unpublish, mute, subscribe, request-keyframe, leave). */
+export const OkSchema = v.object({
+  type: v.literal("ok"),
+  id: RequestId,
+});
+
+export const ParticipantJoinedSchema = v.object({
+  type: v.literal("participant-joined"),
+  participant: ParticipantInfoSchema,
+});
+
+export const ParticipantLeftSchema = v.object({
+  type: v.literal("participant-left"),
+  participantId: Id,
+});
+
+export const TrackPublishedSchema = v.object({
+  type: v.literal("track-published"),
+  track: TrackInfoSchema,
+});
+
+export const TrackUnpublishedSchema = v.object({
+  type: v.literal("track-unpublished"),
+  trackId: Id,
+  participantId: Id,
+});
+
+export const TrackMutedSchema = v.object({
+  type: v.literal("track-muted"),
+  trackId: Id,
+  participantId: Id,
+  muted: v.boolean(),
+});
+
+/** Which remote track an m-line of the subscriber connection carries. */
+export const SubscriberTrackSchema = v.object({
+  mid: Mid,
+  trackId: Id,
+  participantId: Id,
+  kind: TrackKindSchema,
+});
+
+export const SubscriberOfferSchema = v.object({
+  type: v.literal("subscriber-offer"),
+  /** Increases with every offer; the answer names it. */
+  offerId: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  /** SDP offer of the subscriber connection (the relay offers, the client answers). */
+  sdp: Sdp,
+  /** The m-lines that currently carry a track; others are inactive or stopped. */
+  tracks: v.array(SubscriberTrackSchema),
+});
+
+export const ErrorCodeSchema = v.picklist([
+  "bad-json",
+  "bad-message",
+  "unknown-type",
+  "too-large",
+  "rate-limited",
+  "not-joined",
+  "already-joined",
+  "bad-room-name",
+  "room-full",
+  "too-many-tracks",
+  "bad-sdp",
+  "unknown-track",
+  "not-your-track",
+  "stale-offer",
+  "unauthorized",
+  "internal",
+]);
+
+export const ErrorSchema = v.object({
+  type: v.literal("error"),
+  /** The id of the request that failed, when the failure answers a request. */
+  id: v.optional(v.string()),
+  code: ErrorCodeSchema,
+  /** Human-readable, says what was wrong and what to do. */
+  message: v.string(),
+});
+
+export const ServerMessageSchema = v.variant("type", [
+  JoinedSchema,
+  PublishAnswerSchema,
+  OkSchema,
+  ParticipantJoinedSchema,
+  ParticipantLeftSchema,
+  TrackPublishedSchema,
+  TrackUnpublishedSchema,
+  TrackMutedSchema,
+  SubscriberOfferSchema,
+  ErrorSchema,
+]);

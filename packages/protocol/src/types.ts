@@ -1,0 +1,37 @@
+/** TypeScript types of the protocol, inferred from the schemas so they cannot drift apart. */
+import type * as v from "valibot";
+import type * as m from "./messages.ts";
+
+export type TrackKind = v.InferOutput<typeof m.TrackKindSchema>;
+export type TrackSource = v.InferOutput<typeof m.TrackSourceSchema>;
+export type TrackInfo = v.InferOutput<typeof m.TrackInfoSchema>;
+export type ParticipantInfo = v.InferOutput<typeof m.ParticipantInfoSchema>;
+export type PublishedTrack = v.InferOutput<typeof m.PublishedTrackSchema>;
+export type ErrorCode = v.InferOutput<typeof m.ErrorCodeSchema>;
+
+export type JoinMessage = v.InferOutput<typeof m.JoinSchema>;
+export type PublishOfferMessage = v.InferOutput<typeof m.PublishOfferSchema>;
+export type UnpublishMessage = v.InferOutput<typeof m.UnpublishSchema>;
+export type MuteMessage = v.InferOutput<typeof m.MuteSchema>;
+export type SubscribeMessage = v.InferOutput<typeof m.SubscribeSchema>;
+export type SubscriberAnswerMessage = v.InferOutput<typeof m.SubscriberAnswerSchema>;
+export type RequestKeyframeMessage = v.InferOutput<typeof m.RequestKeyframeSchema>;
+export type LeaveMessage = v.InferOutput<typeof m.LeaveSchema>;
+/** Anything a client may send (after defaults are applied). */
+export type ClientMessage = v.InferOutput<typeof m.ClientMessageSchema>;
+/** What a client writes before defaults are applied (optional fields may be left out). */
+export type ClientMessageInput = v.InferInput<typeof m.ClientMessageSchema>;
+
+export type JoinedMessage = v.InferOutput<typeof m.JoinedSchema>;
+export type PublishAnswerMessage = v.InferOutput<typeof m.PublishAnswerSchema>;
+export type OkMessage = v.InferOutput<typeof m.OkSchema>;
+export type ParticipantJoinedMessage = v.InferOutput<typeof m.ParticipantJoinedSchema>;
+export type ParticipantLeftMessage = v.InferOutput<typeof m.ParticipantLeftSchema>;
+export type TrackPublishedMessage = v.InferOutput<typeof m.TrackPublishedSchema>;
+export type TrackUnpublishedMessage = v.InferOutput<typeof m.TrackUnpublishedSchema>;
+export type TrackMutedMessage = v.InferOutput<typeof m.TrackMutedSchema>;
+export type SubscriberTrack = v.InferOutput<typeof m.SubscriberTrackSchema>;
+export type SubscriberOfferMessage = v.InferOutput<typeof m.SubscriberOfferSchema>;
+export type ErrorMessage = v.InferOutput<typeof m.ErrorSchema>;
+/** Anything the relay may send. */
+export type ServerMessage = v.InferOutput<typeof m.ServerMessageSchema>;
