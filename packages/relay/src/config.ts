@@ -1,0 +1,196 @@
+/**
+ * The relay's configuration: every field, its default, and how it is read from flags and environment
+ * variables. `--help` prints the same table (see cli.ts); docs/configuration.md documents it for users.
+ */
+import { isIP } from "node:net";
+import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
+
+export interface RelayConfig {
+  /** Interface the HTTP/WebSocket server listens on. */
+  host: string;
+  /** Port of the HTTP/WebSocket server (0 picks a free one). */
+  port: number;
+  /** Local address the WebRTC UDP sockets bind to. */
+  rtcBindAddress: string;
+  /** Addresses put in the relay's ICE candidates (what browsers connect to); defaults to the bind address. */
+  announcedAddresses: string[];
+  /** Inclusive UDP port range for WebRTC sockets (one socket per peer connection); undefined: any port. */
+  udpPortRange: [number, number] | undefined;
+  /** Largest signaling frame accepted, in bytes. */
+  maxFrameBytes: number;
+  /** Signaling messages per second one session may send (burst of twice this). */
+  maxMessagesPerSecond: number;
+  /** Core limits and timings. */
+  core: CoreConfig;
+  /** A connection that stays disconnected/failed this long is treated as gone (ms). */
+  peerTimeoutMs: number;
+  /** Log level: fatal, error, warn, info, debug, trace, silent. */
+  logLevel: string;
+}
+
+export const DEFAULT_RELAY_CONFIG: RelayConfig = {
+  host: "127.0.0.1",
+  port: 7880,
+  rtcBindAddress: "127.0.0.1",
+  announcedAddresses: [],
+  udpPortRange: undefined,
+  maxFrameBytes: 64 * 1024,
+  maxMessagesPerSecond: 50,
+  core: DEFAULT_CORE_CONFIG,
+  peerTimeoutMs: 15_000,
+  logLevel: "info",
+};
+
+/** One configuration option: its flag, its environment variable, and how its text becomes a value. */
+interface OptionSpec {
+  flag: string;
+  env: string;
+  valueName: string;
+  description: string;
+  apply(config: RelayConfig, text: string): string | undefined; // returns an error message
+  current(config: RelayConfig): string;
+}
+
+function int(text: string, min: number, max: number): number | undefined {
+  if (!/^\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= min && n <= max ? n : undefined;
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+export const OPTIONS: OptionSpec[] = [
+  {
+    flag: "--host", env: "SFU_HOST", valueName: "ADDR",
+    description: "interface the HTTP/WebSocket server listens on",
+    apply: (c, t) => (isIP(t) || t === "localhost" ? void (c.host = t) : `"${t}" is not an IP address`),
+    current: (c) => c.host,
+  },
+  {
+    flag: "--port", env: "SFU_PORT", valueName: "N",
+    description: "HTTP/WebSocket port (0 picks a free port)",
+    apply: (c, t) => { const n = int(t, 0, 65535); return n === undefined ? `"${t}" is not a port (0-65535)` : void (c.port = n); },
+    current: (c) => String(c.port),
+  },
+  {
+    flag: "--rtc-bind", env: "SFU_RTC_BIND", valueName: "ADDR",
+    description: "local IPv4 address the WebRTC UDP sockets bind to (0.0.0.0: all)",
+    apply: (c, t) => (isIP(t) === 4 ? void (c.rtcBindAddress = t) : `"${t}" is not an IPv4 address`),
+    current: (c) => c.rtcBindAddress,
+  },
+  {
+    flag: "--announced-ip", env: "SFU_ANNOUNCED_IPS", valueName: "ADDR[,ADDR]",
+    description: "address(es) put in ICE candidates, e.g. the public IP behind NAT (default: the bind address)",
+    apply: (c, t) => {
+      const list = t.split(",").map((s) => s.trim()).filter(Boolean);
+      const bad = list.find((a) => !isIP(a));
+      if (bad !== undefined || list.length === 0) return `"${bad ?? t}" is not an IP address`;
+      c.announcedAddresses = list;
+      return undefined;
+    },
+    current: (c) => (c.announcedAddresses.length ? c.announcedAddresses.join(",") : "(bind address)"),
+  },
+  {
+    flag: "--udp-ports", env: "SFU_UDP_PORTS", valueName: "MIN-MAX",
+    description: "UDP port range for WebRTC, one port per peer connection (two per participant)",
+    apply: (c, t) => {
+      const m = /^(\d+)-(\d+)$/.exec(t);
+      const lo = m ? int(m[1]!, 1024, 65535) : undefined;
+      const hi = m ? int(m[2]!, 1024, 65535) : undefined;
+      if (lo === undefined || hi === undefined || hi <= lo) return `"${t}" is not a range like 40000-40999 (1024-65535, min < max)`;
+      c.udpPortRange = [lo, hi];
+      return undefined;
+    },
+    current: (c) => (c.udpPortRange ? c.udpPortRange.join("-") : "(any)"),
+  },
+  {
+    flag: "--max-participants", env: "SFU_MAX_PARTICIPANTS", valueName: "N",
+    description: "participants per room",
+    apply: (c, t) => { const n = int(t, 1, 10_000); return n === undefined ? `"${t}" is not a number from 1 to 10000` : void (c.core = { ...c.core, maxParticipantsPerRoom: n }); },
+    current: (c) => String(c.core.maxParticipantsPerRoom),
+  },
+  {
+    flag: "--max-tracks", env: "SFU_MAX_TRACKS", valueName: "N",
+    description: "tracks one participant may publish",
+    apply: (c, t) => { const n = int(t, 1, 64); return n === undefined ? `"${t}" is not a number from 1 to 64` : void (c.core = { ...c.core, maxTracksPerParticipant: n }); },
+    current: (c) => String(c.core.maxTracksPerParticipant),
+  },
+  {
+    flag: "--keyframe-interval", env: "SFU_KEYFRAME_INTERVAL_MS", valueName: "MS",
+    description: "at most one keyframe request per publisher layer in this many ms",
+    apply: (c, t) => { const n = int(t, 50, 60_000); return n === undefined ? `"${t}" is not a number of ms from 50 to 60000` : void (c.core = { ...c.core, keyframeRequestIntervalMs: n }); },
+    current: (c) => String(c.core.keyframeRequestIntervalMs),
+  },
+  {
+    flag: "--max-frame-bytes", env: "SFU_MAX_FRAME_BYTES", valueName: "N",
+    description: "largest signaling frame accepted",
+    apply: (c, t) => { const n = int(t, 1024, 1024 * 1024); return n === undefined ? `"${t}" is not a number from 1024 to 1048576` : void (c.maxFrameBytes = n); },
+    current: (c) => String(c.maxFrameBytes),
+  },
+  {
+    flag: "--max-messages-per-second", env: "SFU_MAX_MESSAGES_PER_SECOND", valueName: "N",
+    description: "signaling messages per second per session (bursts of twice this)",
+    apply: (c, t) => { const n = int(t, 1, 100_000); return n === undefined ? `"${t}" is not a number from 1 to 100000` : void (c.maxMessagesPerSecond = n); },
+    current: (c) => String(c.maxMessagesPerSecond),
+  },
+  {
+    flag: "--peer-timeout", env: "SFU_PEER_TIMEOUT_MS", valueName: "MS",
+    description: "a participant whose connection stays disconnected this long is removed",
+    apply: (c, t) => { const n = int(t, 1000, 600_000); return n === undefined ? `"${t}" is not a number of ms from 1000 to 600000` : void (c.peerTimeoutMs = n); },
+    current: (c) => String(c.peerTimeoutMs),
+  },
+  {
+    flag: "--log-level", env: "SFU_LOG_LEVEL", valueName: "LEVEL",
+    description: `log level: ${LOG_LEVELS.join(", ")}`,
+    apply: (c, t) => (LOG_LEVELS.includes(t) ? void (c.logLevel = t) : `"${t}" is not one of ${LOG_LEVELS.join(", ")}`),
+    current: (c) => c.logLevel,
+  },
+];
+
+export type ConfigResult = { ok: true; config: RelayConfig; help: boolean } | { ok: false; error: string };
+
+/**
+ * Reads flags (`--port 7880` or `--port=7880`) over environment variables over defaults. Unknown flags
+ * and bad values are errors that name the flag or variable and say what is expected.
+ */
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigResult {
+  const config: RelayConfig = structuredClone(DEFAULT_RELAY_CONFIG);
+  for (const option of OPTIONS) {
+    const text = env[option.env];
+    if (text === undefined || text === "") continue;
+    const error = option.apply(config, text);
+    if (error) return { ok: false, error: `${option.env}: ${error}` };
+  }
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--help" || arg === "-h") { help = true; continue; }
+    const eq = arg.indexOf("=");
+    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
+    const option = OPTIONS.find((o) => o.flag === flag);
+    if (!option) return { ok: false, error: `unknown option "${arg}"; run sfu-relay --help for the list` };
+    const text = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (text === undefined) return { ok: false, error: `${flag} needs a value (${option.valueName})` };
+    const error = option.apply(config, text);
+    if (error) return { ok: false, error: `${flag}: ${error}` };
+  }
+  if (config.udpPortRange && config.udpPortRange[1] - config.udpPortRange[0] < 2) {
+    return { ok: false, error: "--udp-ports: the range needs at least 2 ports (two per participant)" };
+  }
+  return { ok: true, config, help };
+}
+
+export function helpText(): string {
+  const lines = [
+    "sfu-relay: the sfu-room WebRTC relay",
+    "",
+    "Usage: sfu-relay [options]   (every option can also be set by its environment variable)",
+    "",
+  ];
+  for (const o of OPTIONS) {
+    lines.push(`  ${`${o.flag} ${o.valueName}`.padEnd(34)} ${o.description}`);
+    lines.push(`  ${"".padEnd(34)} env ${o.env}, default ${o.current(DEFAULT_RELAY_CONFIG)}`);
+  }
+  lines.push("  --help".padEnd(37) + "print this help");
+  return lines.join("\n");
+}

@@ -1,0 +1,58 @@
+/**
+ * The queue of outputs waiting for `poll()`, with a pool of reusable `forward` outputs.
+ *
+ * Forward outputs are the only ones produced per packet, so they come from a pool: an object handed
+ * out by `shift()` is reused only after the queue was found empty by a later `shift()` (types.ts:
+ * a forward output is valid until the next poll()). Everything else is allocated normally.
+ */
+import type { ForwardOutput, Output, ParticipantId, SubscriptionId } from "./types.ts";
+
+export class OutputQueue {
+  private items: (Output | undefined)[] = [];
+  private head = 0;
+  private tail = 0;
+  private readonly forwardPool: ForwardOutput[] = [];
+  private forwardsInUse = 0;
+
+  get length(): number {
+    return this.tail - this.head;
+  }
+
+  push(output: Output): void {
+    this.items[this.tail++] = output;
+  }
+
+  pushForward(subscriptionId: SubscriptionId, subscriberId: ParticipantId, seq: number, timestamp: number, marker: boolean): void {
+    let out = this.forwardPool[this.forwardsInUse];
+    if (out === undefined) {
+      out = { type: "forward", subscriptionId, subscriberId, seq, timestamp, marker };
+      this.forwardPool.push(out);
+    } else {
+      out.subscriptionId = subscriptionId;
+      out.subscriberId = subscriberId;
+      out.seq = seq;
+      out.timestamp = timestamp;
+      out.marker = marker;
+    }
+    this.forwardsInUse++;
+    this.items[this.tail++] = out;
+  }
+
+  /** The next output, or undefined when empty (then every pooled output handed out may be reused). */
+  shift(): Output | undefined {
+    if (this.head === this.tail) {
+      this.head = 0;
+      this.tail = 0;
+      this.forwardsInUse = 0;
+      return undefined;
+    }
+    const out = this.items[this.head];
+    this.items[this.head++] = undefined;
+    return out;
+  }
+
+  /** Forward outputs allocated so far (the pool's size: bounded by the largest burst between drains). */
+  get pooledForwards(): number {
+    return this.forwardPool.length;
+  }
+}

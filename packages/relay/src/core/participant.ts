@@ -1,0 +1,25 @@
+/** A member of one room: what they publish and what they receive. */
+import type { ParticipantInfo } from "@sfu-room/protocol";
+import type { Publication } from "./publication.ts";
+import type { Room } from "./room.ts";
+import type { Subscription } from "./subscription.ts";
+import type { ParticipantId, TrackId } from "./types.ts";
+
+export class Participant {
+  /** Their tracks, in publish order. */
+  readonly publications = new Map<TrackId, Publication>();
+  /** What they receive, by the track received. */
+  readonly subscriptions = new Map<TrackId, Subscription>();
+
+  constructor(
+    readonly id: ParticipantId,
+    readonly name: string,
+    readonly room: Room,
+    /** Subscribe to every existing and future track of the room. */
+    readonly autoSubscribe: boolean,
+  ) {}
+
+  info(): ParticipantInfo {
+    return { id: this.id, name: this.name, tracks: [...this.publications.values()].map((p) => p.info()) };
+  }
+}

@@ -1,0 +1,78 @@
+/** One published track: its description, its subscribers (the forwarding fan-out) and its keyframe throttles. */
+import type { TrackInfo, TrackKind, TrackSource } from "@sfu-room/protocol";
+import { KeyframeThrottle } from "./keyframe-throttle.ts";
+import type { Participant } from "./participant.ts";
+import type { Subscription } from "./subscription.ts";
+import type { Millis, PublishedTrackSpec, TrackId } from "./types.ts";
+
+export class Publication {
+  readonly id: TrackId;
+  readonly kind: TrackKind;
+  readonly source: TrackSource;
+  readonly codec: string;
+  readonly clockRate: number;
+  /** Simulcast rids, lowest first; [] without simulcast. */
+  readonly layers: readonly string[];
+  muted: boolean;
+  /**
+   * Subscriptions to this track: a plain array, walked for every RTP packet (the hot path), so no
+   * lookups by key there. Order: creation order.
+   */
+  readonly subscriptions: Subscription[] = [];
+  /** One keyframe throttle per layer. */
+  readonly throttles: readonly KeyframeThrottle[];
+
+  constructor(
+    readonly publisher: Participant,
+    spec: PublishedTrackSpec,
+    keyframeRequestIntervalMs: Millis,
+  ) {
+    this.id = spec.trackId;
+    this.kind = spec.kind;
+    this.source = spec.source;
+    this.codec = spec.codec;
+    this.clockRate = spec.clockRate;
+    this.layers = [...spec.layers];
+    this.muted = spec.muted;
+    const throttles: KeyframeThrottle[] = [];
+    for (let layer = 0; layer < this.layerCount; layer++) {
+      throttles.push(new KeyframeThrottle(keyframeRequestIntervalMs, publisher.id, this.id, layer));
+    }
+    this.throttles = throttles;
+  }
+
+  /** Number of layers: 1 without simulcast. */
+  get layerCount(): number {
+    return Math.max(1, this.layers.length);
+  }
+
+  get highestLayer(): number {
+    return this.layerCount - 1;
+  }
+
+  /** Video starts and switches layers only on a keyframe; audio has none. */
+  get keyframeGated(): boolean {
+    return this.kind === "video";
+  }
+
+  info(): TrackInfo {
+    return {
+      id: this.id,
+      participantId: this.publisher.id,
+      kind: this.kind,
+      source: this.source,
+      codec: this.codec,
+      layers: [...this.layers],
+      muted: this.muted,
+    };
+  }
+
+  addSubscription(sub: Subscription): void {
+    this.subscriptions.push(sub);
+  }
+
+  removeSubscription(sub: Subscription): void {
+    const i = this.subscriptions.indexOf(sub);
+    if (i >= 0) this.subscriptions.splice(i, 1);
+  }
+}

@@ -1,0 +1,19 @@
+/** A room: the participants who see each other's tracks. Created on the first join, deleted when empty. */
+import type { Participant } from "./participant.ts";
+import type { ParticipantId } from "./types.ts";
+
+export class Room {
+  /** Members in join order (the order of `joined.participants` and of fan-out). */
+  readonly participants = new Map<ParticipantId, Participant>();
+
+  constructor(readonly name: string) {}
+
+  get size(): number {
+    return this.participants.size;
+  }
+
+  /** Everyone but `except`, in join order. */
+  *others(except: Participant): IterableIterator<Participant> {
+    for (const p of this.participants.values()) if (p !== except) yield p;
+  }
+}

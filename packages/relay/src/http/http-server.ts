@@ -1,0 +1,38 @@
+/**
+ * The relay's HTTP server: `GET /health` and the WebSocket upgrade on `/ws`. Anything else gets a JSON
+ * 404 that says where to go.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+
+export interface HttpRoutes {
+  health(): Record<string, unknown>;
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.end(text);
+}
+
+export function createHttpServer(routes: HttpRoutes): Server {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/health") {
+      if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "use GET /health" });
+      return json(res, 200, routes.health());
+    }
+    if (path === "/ws") return json(res, 426, { error: "/ws is the signaling WebSocket: connect with a WebSocket client" });
+    json(res, 404, { error: `nothing at ${path}; the signaling WebSocket is /ws and the health check is GET /health` });
+  });
+  server.on("upgrade", (req, socket, head) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path !== "/ws") {
+      socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      return;
+    }
+    routes.upgrade(req, socket, head);
+  });
+  return server;
+}

@@ -1,0 +1,50 @@
+/** Configuration -> wiring: builds the Sfu, the signaling server and the HTTP server, and starts them. */
+import type { AddressInfo } from "node:net";
+import { pino, type Logger } from "pino";
+import type { RelayConfig } from "./config.ts";
+import { createHttpServer } from "./http/http-server.ts";
+import { SignalServer } from "./signal/signal-server.ts";
+import { Sfu, type SfuStats } from "./sfu.ts";
+
+export interface RunningRelay {
+  /** The port the HTTP/WebSocket server listens on (useful with port 0). */
+  port: number;
+  /** ws://host:port/ws */
+  signalUrl: string;
+  stats(): SfuStats & { sessions: number };
+  close(): Promise<void>;
+}
+
+export async function startRelay(config: RelayConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningRelay> {
+  const started = Date.now();
+  const sfu = new Sfu({
+    core: config.core,
+    net: { bindAddress: config.rtcBindAddress, announcedAddresses: config.announcedAddresses, udpPortRange: config.udpPortRange },
+    peerTimeoutMs: config.peerTimeoutMs,
+    log,
+  });
+  const signal = new SignalServer(sfu, { maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, log });
+  const stats = () => ({ ...sfu.stats(), sessions: signal.sessionCount });
+  const http = createHttpServer({
+    health: () => ({ status: "ok", uptimeSeconds: Math.round((Date.now() - started) / 1000), ...stats() }),
+    upgrade: (req, socket, head) => signal.upgrade(req, socket, head),
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(config.port, config.host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  log.info({ port, host: config.host, rtcBind: config.rtcBindAddress }, "relay listening");
+  return {
+    port,
+    signalUrl: `ws://${host}:${port}/ws`,
+    stats,
+    async close() {
+      await signal.close();
+      await sfu.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+    },
+  };
+}

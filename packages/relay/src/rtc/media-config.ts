@@ -1,0 +1,95 @@
+/**
+ * The codecs, RTCP feedback and header extensions the relay negotiates, and the werift options that
+ * make a peer connection behave as a relay endpoint. The choices and why are in shared/notes/werift.md.
+ */
+import {
+  type PeerConfig,
+  RTCRtpCodecParameters,
+  useAbsSendTime,
+  useRepairedRtpStreamId,
+  useSdesMid,
+  useSdesRTPStreamId,
+} from "werift";
+
+/** Where the relay's WebRTC sockets live and what it announces. */
+export interface RtcNetworkOptions {
+  bindAddress: string;
+  announcedAddresses: string[];
+  udpPortRange: [number, number] | undefined;
+}
+
+// Keyframe requests (PLI/FIR) and NACK are what a forwarding relay needs. transport-cc is left out on
+// purpose: werift's feedback for it keeps Chromium's upload estimate at a few hundred kbit/s.
+const videoFeedback = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "ccm", parameter: "fir" }];
+
+export const OPUS = new RTCRtpCodecParameters({
+  mimeType: "audio/opus",
+  clockRate: 48000,
+  channels: 2,
+  payloadType: 111,
+  parameters: "minptime=10;useinbandfec=1",
+});
+export const VP8 = new RTCRtpCodecParameters({
+  mimeType: "video/VP8",
+  clockRate: 90000,
+  payloadType: 96,
+  rtcpFeedback: videoFeedback,
+});
+export const H264 = new RTCRtpCodecParameters({
+  mimeType: "video/H264",
+  clockRate: 90000,
+  payloadType: 102,
+  rtcpFeedback: videoFeedback,
+  parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+});
+
+export const SUPPORTED_CODECS = [OPUS, VP8, H264];
+
+/** The relay's codec for a negotiated MIME type (case-insensitive), if it forwards that codec. */
+export function codecByMime(mimeType: string): RTCRtpCodecParameters | undefined {
+  const lower = mimeType.toLowerCase();
+  return SUPPORTED_CODECS.find((c) => c.mimeType.toLowerCase() === lower);
+}
+
+function networkConfig(net: RtcNetworkOptions): Partial<PeerConfig> {
+  const announced = net.announcedAddresses.length ? net.announcedAddresses : [net.bindAddress];
+  return {
+    // ICE-lite: the browser does the checks; a full-ICE werift answerer fails fast without candidates.
+    iceLite: true,
+    bundlePolicy: "max-bundle",
+    iceServers: [],
+    // werift otherwise announces every address of every interface: announce exactly ours.
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: announced,
+    iceInterfaceAddresses: net.bindAddress === "0.0.0.0" ? undefined : { udp4: net.bindAddress },
+    icePortRange: net.udpPortRange,
+    iceStunGatherTimeout: 0,
+    iceUseTcp: false,
+    iceTcpPassive: false,
+  };
+}
+
+/** Publisher connection: the client offers, the relay answers and receives. */
+export function publisherPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig> {
+  return {
+    ...networkConfig(net),
+    codecs: { audio: [OPUS], video: [VP8, H264] },
+    headerExtensions: {
+      audio: [useSdesMid()],
+      video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId(), useAbsSendTime()],
+    },
+  };
+}
+
+/** Subscriber connection: the relay offers and sends; each m-line carries exactly one codec. */
+export function subscriberPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig> {
+  return {
+    ...networkConfig(net),
+    codecs: { audio: [OPUS], video: [VP8, H264] },
+    headerExtensions: {
+      audio: [useSdesMid(), useAbsSendTime()],
+      video: [useSdesMid(), useAbsSendTime()],
+    },
+  };
+}

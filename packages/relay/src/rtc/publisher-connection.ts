@@ -1,0 +1,134 @@
+/**
+ * A participant's publisher connection: the client offers, the relay answers, and RTP arrives here.
+ * It maps each incoming packet to (track id, simulcast layer) and hands it on; it knows nothing of rooms.
+ */
+import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
+import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
+
+/** A track the client declared for an m-line of its offer, with the relay's id for it. */
+export interface PublisherTrackBinding {
+  trackId: string;
+  mid: string;
+  kind: "audio" | "video";
+  /** Simulcast rids, lowest first; [] without simulcast. */
+  layers: string[];
+}
+
+/** What the negotiation found out about a bound track. */
+export interface NegotiatedTrack extends PublisherTrackBinding {
+  /** MIME type of the codec the publisher will send. */
+  codec: string;
+  clockRate: number;
+}
+
+export interface PublisherEvents {
+  /** One RTP packet of a bound track; `layer` indexes the binding's layers (0 without simulcast). */
+  onRtp(trackId: string, layer: number, packet: RtpPacket): void;
+  onConnectionState(state: RTCPeerConnection["connectionState"]): void;
+}
+
+export class SdpError extends Error {}
+
+export class PublisherConnection {
+  readonly pc: RTCPeerConnection;
+  private readonly bindings = new Map<string, PublisherTrackBinding>(); // by mid
+  /** Per track, per layer: the SSRC seen on the wire (for PLI) and the receiving transceiver. */
+  private readonly layerSsrcs = new Map<string, Array<number | undefined>>();
+  private readonly transceiverByTrack = new Map<string, RTCRtpTransceiver>();
+  private closed = false;
+
+  constructor(net: RtcNetworkOptions, private readonly events: PublisherEvents) {
+    this.pc = new RTCPeerConnection(publisherPeerConfig(net));
+    this.pc.connectionStateChange.subscribe((state) => this.events.onConnectionState(state));
+    this.pc.onRemoteTransceiverAdded.subscribe((transceiver) => this.watchTransceiver(transceiver));
+  }
+
+  /**
+   * Applies the client's (re-)offer. `newTracks` binds m-lines that were not published before; every
+   * declared mid must exist in the offer with the declared kind and a sending direction.
+   * Throws SdpError with a message for the client when the offer is unusable; then nothing changes.
+   */
+  async answer(offerSdp: string, newTracks: PublisherTrackBinding[]): Promise<{ sdp: string; tracks: NegotiatedTrack[] }> {
+    let parsed: SessionDescription;
+    try {
+      parsed = SessionDescription.parse(offerSdp);
+    } catch (e) {
+      throw new SdpError(`the SDP offer could not be parsed: ${(e as Error).message}`);
+    }
+    if (parsed.media.length === 0 || !offerSdp.startsWith("v=0")) {
+      throw new SdpError("the SDP offer has no m-lines; it must start with v=0 and describe the tracks to publish");
+    }
+    for (const track of newTracks) {
+      if (this.bindings.has(track.mid)) throw new SdpError(`mid "${track.mid}" is already published`);
+      const media = parsed.media.find((m) => m.rtp.muxId === track.mid);
+      if (!media) throw new SdpError(`the offer has no m-line with mid "${track.mid}"`);
+      if (media.kind !== track.kind) throw new SdpError(`m-line "${track.mid}" is ${media.kind}, declared as ${track.kind}`);
+      if (media.direction !== "sendonly" && media.direction !== "sendrecv") {
+        throw new SdpError(`m-line "${track.mid}" is ${media.direction ?? "inactive"}; a published track must be sendonly`);
+      }
+      const rids = media.simulcastParameters.filter((p) => p.direction === "send").map((p) => p.rid);
+      const unknown = track.layers.find((rid) => !rids.includes(rid));
+      if (unknown !== undefined) throw new SdpError(`m-line "${track.mid}" does not send simulcast rid "${unknown}"`);
+    }
+    try {
+      await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
+    } catch (e) {
+      throw new SdpError(`the relay could not apply the offer: ${(e as Error).message}`);
+    }
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+
+    const negotiated: NegotiatedTrack[] = [];
+    for (const track of newTracks) {
+      const transceiver = this.pc.getTransceivers().find((t) => t.mid === track.mid);
+      const codec = transceiver?.codecs[0];
+      if (!transceiver || !codec) {
+        throw new SdpError(`m-line "${track.mid}" offers no codec the relay forwards (Opus, VP8, H264)`);
+      }
+      this.bindings.set(track.mid, track);
+      this.transceiverByTrack.set(track.trackId, transceiver);
+      this.layerSsrcs.set(track.trackId, []);
+      negotiated.push({ ...track, codec: codec.mimeType, clockRate: codec.clockRate });
+    }
+    return { sdp: this.pc.localDescription!.sdp, tracks: negotiated };
+  }
+
+  /** The client unpublished this track: stop routing its packets. */
+  unbind(trackId: string): void {
+    for (const [mid, binding] of this.bindings) {
+      if (binding.trackId === trackId) this.bindings.delete(mid);
+    }
+    this.transceiverByTrack.delete(trackId);
+    this.layerSsrcs.delete(trackId);
+  }
+
+  /** Sends a PLI for one layer of a track (a no-op until the layer's first packet told its SSRC). */
+  requestKeyframe(trackId: string, layer: number): void {
+    const ssrc = this.layerSsrcs.get(trackId)?.[layer];
+    const transceiver = this.transceiverByTrack.get(trackId);
+    if (ssrc === undefined || !transceiver || this.closed) return;
+    transceiver.receiver.sendRtcpPLI(ssrc).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.bindings.clear();
+    await this.pc.close();
+  }
+
+  /** Each receiving transceiver reports one track per simulcast layer (werift: transceiver.onTrack). */
+  private watchTransceiver(transceiver: RTCRtpTransceiver): void {
+    transceiver.onTrack.subscribe((track: MediaStreamTrack) => {
+      track.onReceiveRtp.subscribe((packet: RtpPacket) => {
+        const binding = transceiver.mid === null ? undefined : this.bindings.get(transceiver.mid);
+        if (!binding) return;
+        const layer = binding.layers.length === 0 ? 0 : binding.layers.indexOf(track.rid ?? "");
+        if (layer < 0) return;
+        const ssrcs = this.layerSsrcs.get(binding.trackId);
+        if (ssrcs && ssrcs[layer] !== packet.header.ssrc) ssrcs[layer] = packet.header.ssrc;
+        this.events.onRtp(binding.trackId, layer, packet);
+      });
+    });
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * A participant's subscriber connection: the relay offers, the client answers, forwarded RTP leaves here.
+ *
+ * One m-line per subscription. Negotiations are serialized: one offer in flight; changes made meanwhile
+ * (subscriptions added or removed) are collected and sent in the next offer, so a burst of joins costs
+ * one round trip. Existing m-lines are never touched by a renegotiation, so their SSRCs and packet flow
+ * continue; a removed subscription's transceiver is stopped and werift reuses its m-line slot.
+ */
+import { RTCPeerConnection, type RTCRtpTransceiver, RtpHeader, RtpPacket } from "werift";
+import type { SubscriberTrack } from "@sfu-room/protocol";
+import { codecByMime, type RtcNetworkOptions, subscriberPeerConfig } from "./media-config.ts";
+
+export interface SubscriptionSpec {
+  subscriptionId: number;
+  trackId: string;
+  publisherId: string;
+  kind: "audio" | "video";
+  codec: string;
+}
+
+export interface SubscriberEvents {
+  /** Send this offer to the client (as a `subscriber-offer` message). */
+  onOffer(offerId: number, sdp: string, tracks: SubscriberTrack[]): void;
+  /** The subscription's m-line is negotiated and the transport is up: packets will now arrive. */
+  onSubscriptionReady(subscriptionId: number): void;
+  /** The client's decoder asked for a keyframe (PLI) on this subscription. */
+  onKeyframeRequest(subscriptionId: number): void;
+  onConnectionState(state: RTCPeerConnection["connectionState"]): void;
+  /** Negotiation failed in a way the relay cannot recover from (e.g. the client answered garbage). */
+  onFailure(message: string): void;
+}
+
+interface Slot {
+  spec: SubscriptionSpec;
+  transceiver: RTCRtpTransceiver;
+  /** Included in an answered offer. */
+  negotiated: boolean;
+  /** onSubscriptionReady was reported. */
+  ready: boolean;
+}
+
+export class StaleAnswerError extends Error {}
+
+export class SubscriberConnection {
+  readonly pc: RTCPeerConnection;
+  private readonly slots = new Map<number, Slot>();
+  private offerId = 0;
+  /** The offer waiting for its answer, and the subscriptions it carries. */
+  private inFlight: { offerId: number; subscriptionIds: number[] } | undefined;
+  private dirty = false;
+  private scheduled = false;
+  private closed = false;
+  /** One header object reused for every forward: werift's sendRtp clones it synchronously. */
+  private readonly scratch = new RtpPacket(new RtpHeader(), Buffer.alloc(0));
+
+  constructor(net: RtcNetworkOptions, private readonly events: SubscriberEvents) {
+    this.pc = new RTCPeerConnection(subscriberPeerConfig(net));
+    this.pc.connectionStateChange.subscribe((state) => {
+      this.events.onConnectionState(state);
+      if (state === "connected") this.reportReady();
+    });
+  }
+
+  get subscriptionCount(): number {
+    return this.slots.size;
+  }
+
+  add(spec: SubscriptionSpec): void {
+    if (this.closed || this.slots.has(spec.subscriptionId)) return;
+    const codec = codecByMime(spec.codec);
+    const transceiver = this.pc.addTransceiver(spec.kind, { direction: "sendonly" });
+    if (codec) transceiver.setCodecPreferences([codec]);
+    transceiver.sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
+    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false });
+    this.scheduleNegotiation();
+  }
+
+  remove(subscriptionId: number): void {
+    const slot = this.slots.get(subscriptionId);
+    if (!slot || this.closed) return;
+    this.slots.delete(subscriptionId);
+    slot.transceiver.stop();
+    this.scheduleNegotiation();
+  }
+
+  /** Sends one forwarded packet on a subscription's m-line with the core's rewritten header values. */
+  forward(subscriptionId: number, source: RtpPacket, seq: number, timestamp: number, marker: boolean): void {
+    const slot = this.slots.get(subscriptionId);
+    if (!slot) return;
+    const header = this.scratch.header;
+    const from = source.header;
+    header.payloadType = from.payloadType;
+    header.sequenceNumber = seq;
+    header.timestamp = timestamp;
+    header.marker = marker;
+    header.padding = false;
+    header.paddingSize = 0;
+    // The publisher's header extensions use the publisher's ids: never pass them on (notes/werift.md).
+    header.extension = false;
+    header.extensions = [];
+    header.csrc = [];
+    header.csrcLength = 0;
+    this.scratch.payload = source.payload;
+    slot.transceiver.sender.sendRtp(this.scratch).catch(() => undefined);
+  }
+
+  /** Applies the client's answer to offer `offerId`. */
+  async handleAnswer(offerId: number, sdp: string): Promise<void> {
+    if (!this.inFlight || this.inFlight.offerId !== offerId) {
+      throw new StaleAnswerError(
+        this.inFlight
+          ? `answer to offer ${offerId}, but offer ${this.inFlight.offerId} is the one waiting for an answer`
+          : `answer to offer ${offerId}, but no subscriber offer is waiting for an answer`,
+      );
+    }
+    const { subscriptionIds } = this.inFlight;
+    await this.pc.setRemoteDescription({ type: "answer", sdp });
+    this.inFlight = undefined;
+    for (const id of subscriptionIds) {
+      const slot = this.slots.get(id);
+      if (slot) slot.negotiated = true;
+    }
+    this.reportReady();
+    if (this.dirty) this.scheduleNegotiation();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.slots.clear();
+    await this.pc.close();
+  }
+
+  private reportReady(): void {
+    if (this.pc.connectionState !== "connected") return;
+    for (const slot of this.slots.values()) {
+      if (slot.negotiated && !slot.ready) {
+        slot.ready = true;
+        this.events.onSubscriptionReady(slot.spec.subscriptionId);
+      }
+    }
+  }
+
+  /** Coalesces every change made in the same tick into one offer. */
+  private scheduleNegotiation(): void {
+    this.dirty = true;
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      if (!this.closed && !this.inFlight && this.dirty) {
+        this.negotiate().catch((e: Error) => this.events.onFailure(`subscriber offer failed: ${e.message}`));
+      }
+    });
+  }
+
+  private async negotiate(): Promise<void> {
+    this.dirty = false;
+    const offerId = ++this.offerId;
+    const subscriptionIds = [...this.slots.keys()];
+    this.inFlight = { offerId, subscriptionIds };
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    if (this.closed) return;
+    const tracks: SubscriberTrack[] = [];
+    for (const slot of this.slots.values()) {
+      const mid = slot.transceiver.mid;
+      if (mid === null) continue;
+      tracks.push({ mid, trackId: slot.spec.trackId, participantId: slot.spec.publisherId, kind: slot.spec.kind });
+    }
+    this.events.onOffer(offerId, this.pc.localDescription!.sdp, tracks);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * One WebSocket signaling session: validates every frame, enforces the per-session rate limit, and turns
+ * protocol messages into calls on the Sfu. Messages are handled strictly in arrival order, also when a
+ * handler awaits an SDP negotiation. Bad input gets a specific `error` frame and changes nothing.
+ */
+import type { WebSocket } from "ws";
+import type { Logger } from "pino";
+import { parseClientMessage, type ClientMessage, type ServerMessage } from "@sfu-room/protocol";
+import type { SessionPort, Sfu } from "../sfu.ts";
+import { TokenBucket } from "./token-bucket.ts";
+
+export interface SessionOptions {
+  maxFrameBytes: number;
+  maxMessagesPerSecond: number;
+  log: Logger;
+  newId(prefix: string): string;
+}
+
+export class SignalSession implements SessionPort {
+  private participantId: string | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly bucket: TokenBucket;
+  private closed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly sfu: Sfu,
+    private readonly options: SessionOptions,
+  ) {
+    this.bucket = new TokenBucket(options.maxMessagesPerSecond * 2, options.maxMessagesPerSecond);
+    ws.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    ws.on("close", () => this.onClosed());
+    ws.on("error", (e) => options.log.debug({ err: e }, "websocket error"));
+  }
+
+  send(message: ServerMessage): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(JSON.stringify(message));
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.ws.close(1000, reason.slice(0, 120));
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (!this.bucket.take(performance.now())) {
+      this.send({
+        type: "error", code: "rate-limited",
+        message: `more than ${this.options.maxMessagesPerSecond} messages per second; this one was dropped, slow down`,
+      });
+      return;
+    }
+    if (isBinary) {
+      this.send({ type: "error", code: "bad-json", message: "binary frames are not accepted; send JSON in text frames" });
+      return;
+    }
+    if (data.length > this.options.maxFrameBytes) {
+      this.send({
+        type: "error", code: "too-large",
+        message: `frame of ${data.length} bytes is over the limit of ${this.options.maxFrameBytes} bytes`,
+      });
+      return;
+    }
+    const parsed = parseClientMessage(data.toString("utf8"), this.options.maxFrameBytes);
+    if (!parsed.ok) {
+      this.send(parsed.error);
+      return;
+    }
+    const message = parsed.message;
+    this.queue = this.queue
+      .then(() => this.handle(message))
+      .catch((e: Error) => {
+        this.options.log.error({ err: e, type: message.type }, "handler failed");
+        this.send({ type: "error", id: "id" in message ? message.id : undefined, code: "internal", message: "the relay failed to handle this message" });
+      });
+  }
+
+  private async handle(message: ClientMessage): Promise<void> {
+    if (this.closed) return;
+    const participantId = this.participantId;
+    if (message.type === "join") {
+      if (participantId !== undefined) {
+        this.send({ type: "error", id: message.id, code: "already-joined", message: "this session already joined a room; open another WebSocket to join another" });
+        return;
+      }
+      const id = this.options.newId("P");
+      if (this.sfu.join(id, this, message.id, message.room, message.name, message.autoSubscribe)) this.participantId = id;
+      return;
+    }
+    if (message.type === "leave") {
+      if (participantId !== undefined) this.sfu.leave(participantId);
+      this.participantId = undefined;
+      if (message.id !== undefined) this.send({ type: "ok", id: message.id });
+      this.close("left");
+      return;
+    }
+    if (participantId === undefined) {
+      const id = "id" in message ? message.id : undefined;
+      this.send({ type: "error", id, code: "not-joined", message: `"${message.type}" needs a joined session; send "join" first` });
+      return;
+    }
+    switch (message.type) {
+      case "publish-offer":
+        await this.sfu.publish(participantId, message, () => this.options.newId("T"));
+        return;
+      case "unpublish":
+        this.sfu.unpublish(participantId, message.id, message.trackId);
+        return;
+      case "mute":
+        this.sfu.mute(participantId, message.id, message.trackId, message.muted);
+        return;
+      case "subscribe":
+        this.sfu.subscribe(participantId, message.id, message.trackId, message.subscribe);
+        return;
+      case "request-keyframe":
+        this.sfu.requestKeyframe(participantId, message.id, message.trackId);
+        return;
+      case "subscriber-answer":
+        await this.sfu.subscriberAnswer(participantId, message.offerId, message.sdp);
+        return;
+    }
+  }
+
+  private onClosed(): void {
+    this.closed = true;
+    if (this.participantId !== undefined) this.sfu.leave(this.participantId);
+    this.participantId = undefined;
+  }
+}

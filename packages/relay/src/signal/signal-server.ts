@@ -1,0 +1,44 @@
+/** Accepts signaling WebSockets and gives each its own SignalSession. */
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import type { Logger } from "pino";
+import type { Sfu } from "../sfu.ts";
+import { SignalSession } from "./session.ts";
+
+export interface SignalServerOptions {
+  maxFrameBytes: number;
+  maxMessagesPerSecond: number;
+  log: Logger;
+}
+
+export class SignalServer {
+  private readonly wss: WebSocketServer;
+
+  constructor(private readonly sfu: Sfu, private readonly options: SignalServerOptions) {
+    // Frames up to 4x the limit are read and answered with a `too-large` error; beyond that ws closes
+    // the socket (1009), since reading them would let one client make the relay buffer anything.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.min(4 * options.maxFrameBytes, 4 * 1024 * 1024) });
+  }
+
+  get sessionCount(): number {
+    return this.wss.clients.size;
+  }
+
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      new SignalSession(ws, this.sfu, {
+        maxFrameBytes: this.options.maxFrameBytes,
+        maxMessagesPerSecond: this.options.maxMessagesPerSecond,
+        log: this.options.log,
+        newId: (prefix) => prefix + randomBytes(6).toString("base64url"),
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,19 @@
+/** A token bucket: `capacity` messages at once, refilled at `perSecond`. Time is passed in (ms). */
+export class TokenBucket {
+  private tokens: number;
+  private last: number | undefined;
+
+  constructor(private readonly capacity: number, private readonly perSecond: number) {
+    this.tokens = capacity;
+  }
+
+  take(nowMs: number): boolean {
+    if (this.last !== undefined) {
+      this.tokens = Math.min(this.capacity, this.tokens + ((nowMs - this.last) * this.perSecond) / 1000);
+    }
+    this.last = nowMs;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}

@@ -1,0 +1,78 @@
+/** Test helpers for the core: draining outputs, building inputs, a seeded PRNG. */
+import { SfuCore } from "../../src/core/sfu-core.ts";
+import type { CoreConfig, Input, Output, PublishedTrackSpec, RtpInput, SignalOutput } from "../../src/core/types.ts";
+
+/** poll() until the timeout output; forward outputs are copied (the core reuses them). */
+export function drain(core: SfuCore): { outputs: Output[]; at: number } {
+  const outputs: Output[] = [];
+  for (;;) {
+    const out = core.poll();
+    if (out.type === "timeout") return { outputs, at: out.at };
+    outputs.push(out.type === "forward" ? { ...out } : out);
+  }
+}
+
+/** handle() then drain(): the outputs of one input (without the final timeout). */
+export function step(core: SfuCore, input: Input): Output[] {
+  core.handle(input);
+  return drain(core).outputs;
+}
+
+export function newCore(config?: Partial<CoreConfig>): SfuCore {
+  return new SfuCore(config);
+}
+
+export function audio(trackId: string, extra: Partial<PublishedTrackSpec> = {}): PublishedTrackSpec {
+  return { trackId, kind: "audio", source: "microphone", codec: "audio/opus", clockRate: 48000, layers: [], muted: false, ...extra };
+}
+
+export function video(trackId: string, layers: string[] = [], extra: Partial<PublishedTrackSpec> = {}): PublishedTrackSpec {
+  return { trackId, kind: "video", source: "camera", codec: "video/VP8", clockRate: 90000, layers, muted: false, ...extra };
+}
+
+export function rtp(publisherId: string, trackId: string, fields: Partial<RtpInput> = {}): RtpInput {
+  return {
+    type: "rtp",
+    now: 0,
+    publisherId,
+    trackId,
+    layer: 0,
+    seq: 0,
+    timestamp: 0,
+    marker: false,
+    keyframe: false,
+    size: 1000,
+    ...fields,
+  };
+}
+
+/** Only the signal outputs, as [participantId, message]. */
+export function signals(outputs: Output[]): [string, SignalOutput["message"]][] {
+  return outputs.filter((o): o is SignalOutput => o.type === "signal").map((o) => [o.participantId, o.message]);
+}
+
+/** A small seeded PRNG (mulberry32): deterministic simulations without Math.random. */
+export class Prng {
+  private state: number;
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+  /** Uniform in [0, 1). */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  /** Integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!;
+  }
+}

@@ -1,0 +1,34 @@
+/** Starts a real relay in-process on 127.0.0.1 with a free port, and makes clients for it. */
+import { pino } from "pino";
+import { DEFAULT_RELAY_CONFIG, type RelayConfig, startRelay, type RunningRelay } from "@sfu-room/relay";
+import { type SentLog, WeriftClient } from "./werift-client.ts";
+
+export async function startTestRelay(overrides: Partial<RelayConfig> = {}): Promise<RunningRelay> {
+  const config: RelayConfig = { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, ...overrides };
+  return startRelay(config, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
+}
+
+export async function joinClient(relay: RunningRelay, room: string, name: string, log: SentLog, autoSubscribe = true): Promise<WeriftClient> {
+  const client = new WeriftClient({ name, log });
+  await client.connect(relay.signalUrl);
+  await client.join(room, autoSubscribe);
+  return client;
+}
+
+/** Polls until `check` returns true, or throws with `what` after timeoutMs (a liveness limit). */
+export async function eventually(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Counts of live handles of the process (UDP sockets, timers, TCP), for leak checks. */
+export function resourceCounts(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const name of process.getActiveResourcesInfo()) counts[name] = (counts[name] ?? 0) + 1;
+  return counts;
+}

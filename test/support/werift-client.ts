@@ -1,0 +1,400 @@
+/**
+ * A real WebRTC participant for tests and benchmarks: werift peer connections speaking the sfu-room
+ * protocol over a real WebSocket. It publishes synthetic RTP (Opus-sized audio, VP8 video with real key
+ * frame headers, answering PLIs with a key frame) and records every packet it receives per remote track.
+ *
+ * Everything binds and announces 127.0.0.1 only (network rule: tests stay on loopback).
+ */
+import WebSocket from "ws";
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  type RTCRtpTransceiver,
+  RtpHeader,
+  RtpPacket,
+  useSdesMid,
+} from "werift";
+import {
+  parseServerMessage,
+  type ClientMessageInput,
+  type JoinedMessage,
+  type PublishAnswerMessage,
+  type ServerMessage,
+  type SubscriberTrack,
+} from "@sfu-room/protocol";
+
+const LOOPBACK = {
+  iceUseIpv4: false,
+  iceUseIpv6: false,
+  iceAdditionalHostAddresses: ["127.0.0.1"],
+  iceInterfaceAddresses: { udp4: "127.0.0.1" },
+  iceServers: [],
+  iceStunGatherTimeout: 0,
+  iceUseTcp: false,
+  iceTcpPassive: false,
+  bundlePolicy: "max-bundle" as const,
+};
+
+const OPUS = () => new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2, payloadType: 111 });
+const VP8 = () =>
+  new RTCRtpCodecParameters({
+    mimeType: "video/VP8", clockRate: 90000, payloadType: 96,
+    rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }],
+  });
+const H264 = () =>
+  new RTCRtpCodecParameters({
+    mimeType: "video/H264", clockRate: 90000, payloadType: 102,
+    rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }],
+    parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+  });
+
+/** Every payload a publisher sent, by track tag, so receivers can compare byte for byte. */
+export type SentLog = Map<number, Buffer[]>;
+
+export type VideoCodec = "VP8" | "H264";
+
+/** One outgoing synthetic track. */
+export class SyntheticTrack {
+  readonly track: MediaStreamTrack;
+  /** Relay track id, known after publish-answer. */
+  trackId = "";
+  mid = "";
+  sent = 0;
+  keyframesSent = 0;
+  private seq = Math.floor(Math.random() * 65536);
+  private timestamp = Math.floor(Math.random() * 2 ** 32);
+  private keyframeWanted = true;
+  readonly tag: number;
+
+  constructor(
+    readonly kind: "audio" | "video",
+    readonly codec: "opus" | VideoCodec,
+    private readonly log: SentLog,
+    /** Size of the payload filler in bytes. */
+    private readonly payloadBytes: number,
+  ) {
+    this.track = new MediaStreamTrack({ kind });
+    this.tag = Math.floor(Math.random() * 2 ** 31);
+    log.set(this.tag, []);
+  }
+
+  requestKeyframe(): void {
+    this.keyframeWanted = true;
+  }
+
+  /** Sends one packet (one frame per packet: marker set). */
+  sendPacket(): void {
+    const key = this.kind === "video" && this.keyframeWanted;
+    if (key) {
+      this.keyframeWanted = false;
+      this.keyframesSent++;
+    }
+    const payload = makePayload(this.codec, key, this.tag, this.sent, this.payloadBytes);
+    this.log.get(this.tag)!.push(payload);
+    const header = new RtpHeader({
+      sequenceNumber: this.seq,
+      timestamp: this.timestamp >>> 0,
+      marker: true,
+      payloadType: this.kind === "audio" ? 111 : this.codec === "H264" ? 102 : 96,
+      ssrc: 1,
+    });
+    this.track.writeRtp(new RtpPacket(header, payload));
+    this.seq = (this.seq + 1) & 0xffff;
+    this.timestamp = (this.timestamp + (this.kind === "audio" ? 960 : 3000)) >>> 0;
+    this.sent++;
+  }
+}
+
+/**
+ * Payload layout: codec header (VP8 descriptor + frame tag, or an H264 NAL header), then a 4-byte track
+ * tag, a 4-byte packet index and a filler derived from both.
+ */
+export function makePayload(codec: "opus" | VideoCodec, key: boolean, tag: number, index: number, fillerBytes: number): Buffer {
+  let head: number[];
+  if (codec === "VP8") {
+    // Descriptor: S=1, partition 0. Frame tag: P=0 (key) / 1, show_frame=1; key frames carry the start code and 320x180.
+    head = key ? [0x10, 0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xb4, 0x00] : [0x10, 0x11, 0x02, 0x00];
+  } else if (codec === "H264") {
+    head = key ? [0x65, 0x88, 0x84] : [0x41, 0x9a, 0x02]; // IDR slice / non-IDR slice
+  } else {
+    head = [0xfc]; // an Opus TOC byte
+  }
+  const buf = Buffer.alloc(head.length + 8 + fillerBytes);
+  buf.set(head, 0);
+  buf.writeUInt32BE(tag >>> 0, head.length);
+  buf.writeUInt32BE(index >>> 0, head.length + 4);
+  for (let i = 0; i < fillerBytes; i++) buf[head.length + 8 + i] = (index * 31 + i * 7 + tag) & 0xff;
+  return buf;
+}
+
+/** What a subscriber received on one remote track. */
+export class ReceivedTrack {
+  packets = 0;
+  bytes = 0;
+  ssrcs = new Set<number>();
+  lastSeq: number | undefined;
+  /** Packets whose sequence number was not last + 1. */
+  seqGaps = 0;
+  /** Packets whose payload differs from what the publisher sent at that index. */
+  mismatches = 0;
+  firstPacketAt: number | undefined;
+  keyframes = 0;
+
+  constructor(readonly trackId: string, readonly participantId: string, readonly kind: "audio" | "video") {}
+}
+
+export interface ClientOptions {
+  name?: string;
+  log: SentLog;
+  /** Reply to the relay's PLIs with key frames (default true). */
+  answerPli?: boolean;
+}
+
+export class WeriftClient {
+  ws!: WebSocket;
+  participantId = "";
+  joined: JoinedMessage | undefined;
+  readonly events: ServerMessage[] = [];
+  readonly errors: ServerMessage[] = [];
+  publisher: RTCPeerConnection | undefined;
+  subscriber: RTCPeerConnection | undefined;
+  readonly outgoing: SyntheticTrack[] = [];
+  /** Received media by relay track id. */
+  readonly received = new Map<string, ReceivedTrack>();
+  /** mid of the subscriber connection -> remote track it currently carries. */
+  private readonly midTracks = new Map<string, SubscriberTrack>();
+  private readonly waiters = new Set<{ test: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }>();
+  private nextId = 1;
+  private answering: Promise<void> = Promise.resolve();
+  connectStartedAt = 0;
+  subscriberOffers = 0;
+  /** a=setup values seen: what the relay offered/answered and what this client answered/offered. */
+  readonly setupLines: { relayOffer: string[]; relayAnswer: string[]; clientAnswer: string[]; clientOffer: string[] } = {
+    relayOffer: [], relayAnswer: [], clientAnswer: [], clientOffer: [],
+  };
+
+  constructor(readonly options: ClientOptions) {}
+
+  async connect(url: string): Promise<void> {
+    this.connectStartedAt = performance.now();
+    this.ws = new WebSocket(url);
+    this.ws.on("message", (data) => this.onFrame(data.toString()));
+    await new Promise<void>((resolve, reject) => {
+      this.ws.once("open", () => resolve());
+      this.ws.once("error", reject);
+    });
+  }
+
+  /** Sends a raw frame (for bad-input tests). */
+  sendRaw(frame: string | Buffer): void {
+    this.ws.send(frame);
+  }
+
+  send(message: ClientMessageInput): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
+  id(): string {
+    return `r${this.nextId++}`;
+  }
+
+  /** Sends a request and resolves with the reply carrying its id (success or error). */
+  request(message: ClientMessageInput & { id: string }): Promise<ServerMessage> {
+    const reply = this.waitFor((m) => "id" in m && m.id === message.id);
+    this.send(message);
+    return reply;
+  }
+
+  waitFor(test: (m: ServerMessage) => boolean, timeoutMs = 20_000): Promise<ServerMessage> {
+    return new Promise((resolve, reject) => {
+      const waiter = { test, resolve: (m: ServerMessage) => { clearTimeout(timer); resolve(m); } };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`${this.options.name ?? "client"}: no matching message within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  async join(room: string, autoSubscribe = true): Promise<JoinedMessage> {
+    const reply = await this.request({ type: "join", id: this.id(), room, name: this.options.name ?? "", autoSubscribe });
+    if (reply.type !== "joined") throw new Error(`join failed: ${JSON.stringify(reply)}`);
+    this.joined = reply;
+    this.participantId = reply.participantId;
+    return reply;
+  }
+
+  /** Adds synthetic tracks to the publisher connection and negotiates them with the relay. */
+  async publish(specs: Array<{ kind: "audio" | "video"; codec?: VideoCodec; payloadBytes?: number }>): Promise<SyntheticTrack[]> {
+    this.publisher ??= this.createPublisher(specs.find((s) => s.kind === "video")?.codec ?? "VP8");
+    const pc = this.publisher;
+    const added: Array<{ track: SyntheticTrack; transceiver: RTCRtpTransceiver }> = [];
+    for (const spec of specs) {
+      const codec = spec.kind === "audio" ? "opus" : (spec.codec ?? "VP8");
+      const track = new SyntheticTrack(spec.kind, codec, this.options.log, spec.payloadBytes ?? (spec.kind === "audio" ? 80 : 1000));
+      const transceiver = pc.addTransceiver(track.track, { direction: "sendonly" });
+      if (this.options.answerPli !== false) transceiver.sender.onPictureLossIndication.subscribe(() => track.requestKeyframe());
+      added.push({ track, transceiver });
+    }
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const sdp = pc.localDescription!.sdp;
+    this.setupLines.clientOffer.push(...setupOf(sdp));
+    const tracks = added.map(({ track, transceiver }) => {
+      track.mid = transceiver.mid!;
+      return { mid: transceiver.mid!, kind: track.kind, source: track.kind === "audio" ? ("microphone" as const) : ("camera" as const) };
+    });
+    const reply = await this.request({ type: "publish-offer", id: this.id(), sdp, tracks });
+    if (reply.type !== "publish-answer") throw new Error(`publish failed: ${JSON.stringify(reply)}`);
+    this.setupLines.relayAnswer.push(...setupOf(reply.sdp));
+    await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    for (const { track } of added) {
+      track.trackId = (reply as PublishAnswerMessage).tracks.find((t) => t.mid === track.mid)!.trackId;
+      this.outgoing.push(track);
+    }
+    return added.map((a) => a.track);
+  }
+
+  /** Resolves when both connections that exist are connected. */
+  async connected(timeoutMs = 20_000): Promise<void> {
+    const pcs = [this.publisher, this.subscriber].filter((pc): pc is RTCPeerConnection => pc !== undefined);
+    await Promise.all(pcs.map((pc) => waitConnected(pc, timeoutMs)));
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.waiters) w.resolve({ type: "error", code: "internal", message: "client closed" });
+    this.waiters.clear();
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.close();
+    await Promise.all([this.publisher?.close(), this.subscriber?.close()]);
+  }
+
+  private createPublisher(videoCodec: VideoCodec): RTCPeerConnection {
+    return new RTCPeerConnection({
+      ...LOOPBACK,
+      codecs: { audio: [OPUS()], video: [videoCodec === "H264" ? H264() : VP8()] },
+      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
+    });
+  }
+
+  private createSubscriber(): RTCPeerConnection {
+    const pc = new RTCPeerConnection({
+      ...LOOPBACK,
+      codecs: { audio: [OPUS()], video: [VP8(), H264()] },
+      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
+    });
+    pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
+      transceiver.onTrack.subscribe((track) => {
+        track.onReceiveRtp.subscribe((packet) => this.onMedia(transceiver, packet));
+      });
+    });
+    return pc;
+  }
+
+  private onMedia(transceiver: RTCRtpTransceiver, packet: RtpPacket): void {
+    const remote = transceiver.mid === null ? undefined : this.midTracks.get(transceiver.mid);
+    if (!remote) return;
+    let rec = this.received.get(remote.trackId);
+    if (!rec) {
+      rec = new ReceivedTrack(remote.trackId, remote.participantId, remote.kind);
+      this.received.set(remote.trackId, rec);
+    }
+    const { header, payload } = packet;
+    rec.firstPacketAt ??= performance.now();
+    if (rec.lastSeq !== undefined && header.sequenceNumber !== ((rec.lastSeq + 1) & 0xffff)) rec.seqGaps++;
+    rec.lastSeq = header.sequenceNumber;
+    rec.ssrcs.add(header.ssrc);
+    rec.packets++;
+    rec.bytes += payload.length;
+    const headLen = payload[0] === 0x10 ? (payload[1] === 0x10 ? 11 : 4) : payload[0] === 0xfc ? 1 : 3;
+    if (headLen === 11 || payload[0] === 0x65) rec.keyframes++;
+    const tag = payload.readUInt32BE(headLen);
+    const index = payload.readUInt32BE(headLen + 4);
+    const sent = this.options.log.get(tag)?.[index];
+    if (!sent || !sent.equals(payload)) rec.mismatches++;
+  }
+
+  private onFrame(text: string): void {
+    const parsed = parseServerMessage(text);
+    if (!parsed.ok) throw new Error(`relay sent an invalid frame: ${parsed.error.message}`);
+    const message = parsed.message;
+    this.events.push(message);
+    if (message.type === "error") this.errors.push(message);
+    if (message.type === "subscriber-offer") {
+      this.answering = this.answering.then(() => this.answerSubscriberOffer(message.offerId, message.sdp, message.tracks));
+    }
+    for (const w of [...this.waiters]) {
+      if (w.test(message)) {
+        this.waiters.delete(w);
+        w.resolve(message);
+      }
+    }
+  }
+
+  private async answerSubscriberOffer(offerId: number, sdp: string, tracks: SubscriberTrack[]): Promise<void> {
+    this.subscriberOffers++;
+    this.subscriber ??= this.createSubscriber();
+    this.setupLines.relayOffer.push(...setupOf(sdp));
+    this.midTracks.clear();
+    for (const t of tracks) this.midTracks.set(t.mid, t);
+    await this.subscriber.setRemoteDescription({ type: "offer", sdp });
+    const answer = await this.subscriber.createAnswer();
+    await this.subscriber.setLocalDescription(answer);
+    const answerSdp = this.subscriber.localDescription!.sdp;
+    this.setupLines.clientAnswer.push(...setupOf(answerSdp));
+    this.send({ type: "subscriber-answer", offerId, sdp: answerSdp });
+  }
+}
+
+function setupOf(sdp: string): string[] {
+  return [...sdp.matchAll(/^a=setup:(\w+)/gm)].map((m) => m[1]!);
+}
+
+export function waitConnected(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (pc.connectionState === "connected") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.unSubscribe();
+      reject(new Error(`peer connection not connected within ${timeoutMs} ms (state ${pc.connectionState})`));
+    }, timeoutMs);
+    const sub = pc.connectionStateChange.subscribe((state) => {
+      if (state === "connected") {
+        clearTimeout(timer);
+        sub.unSubscribe();
+        resolve();
+      } else if (state === "failed" || state === "closed") {
+        clearTimeout(timer);
+        sub.unSubscribe();
+        reject(new Error(`peer connection ${state}`));
+      }
+    });
+  });
+}
+
+/** Sends every client's outgoing tracks at a steady pace until stopped: audio 50/s, video `videoRate`/s. */
+export class Pacer {
+  private timer: NodeJS.Timeout | undefined;
+  private ticks = 0;
+
+  constructor(private readonly clients: () => WeriftClient[], private readonly videoPerTick = 2, private readonly tickMs = 20) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => this.tick(), this.tickMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await new Promise((r) => setTimeout(r, 300)); // let packets in flight arrive
+  }
+
+  private tick(): void {
+    this.ticks++;
+    for (const client of this.clients()) {
+      for (const track of client.outgoing) {
+        const n = track.kind === "audio" ? 1 : this.videoPerTick;
+        for (let i = 0; i < n; i++) track.sendPacket();
+      }
+    }
+  }
+}
