@@ -24,17 +24,18 @@ import {
   type SubscriberTrack,
 } from "@sfu-room/protocol";
 
-const LOOPBACK = {
+const LOOPBACK = () => ({
   iceUseIpv4: false,
   iceUseIpv6: false,
   iceAdditionalHostAddresses: ["127.0.0.1"],
   iceInterfaceAddresses: { udp4: "127.0.0.1" },
-  iceServers: [],
+  // werift queries a public STUN server when none is configured: point it at a dead loopback port.
+  iceServers: [{ urls: "stun:127.0.0.1:9" }],
   iceStunGatherTimeout: 0,
   iceUseTcp: false,
   iceTcpPassive: false,
   bundlePolicy: "max-bundle" as const,
-};
+});
 
 const OPUS = () => new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2, payloadType: 111 });
 const VP8 = () =>
@@ -140,6 +141,8 @@ export class ReceivedTrack {
   mismatches = 0;
   firstPacketAt: number | undefined;
   keyframes = 0;
+  /** Whether the first packet received was the start of a key frame (video). */
+  firstWasKeyframe: boolean | undefined;
 
   constructor(readonly trackId: string, readonly participantId: string, readonly kind: "audio" | "video") {}
 }
@@ -169,6 +172,7 @@ export class WeriftClient {
   private answering: Promise<void> = Promise.resolve();
   connectStartedAt = 0;
   subscriberOffers = 0;
+  lastSubscriberOffer = "";
   /** a=setup values seen: what the relay offered/answered and what this client answered/offered. */
   readonly setupLines: { relayOffer: string[]; relayAnswer: string[]; clientAnswer: string[]; clientOffer: string[] } = {
     relayOffer: [], relayAnswer: [], clientAnswer: [], clientOffer: [],
@@ -271,7 +275,7 @@ export class WeriftClient {
 
   private createPublisher(videoCodec: VideoCodec): RTCPeerConnection {
     return new RTCPeerConnection({
-      ...LOOPBACK,
+      ...LOOPBACK(),
       codecs: { audio: [OPUS()], video: [videoCodec === "H264" ? H264() : VP8()] },
       headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
     });
@@ -279,7 +283,7 @@ export class WeriftClient {
 
   private createSubscriber(): RTCPeerConnection {
     const pc = new RTCPeerConnection({
-      ...LOOPBACK,
+      ...LOOPBACK(),
       codecs: { audio: [OPUS()], video: [VP8(), H264()] },
       headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
     });
@@ -307,7 +311,9 @@ export class WeriftClient {
     rec.packets++;
     rec.bytes += payload.length;
     const headLen = payload[0] === 0x10 ? (payload[1] === 0x10 ? 11 : 4) : payload[0] === 0xfc ? 1 : 3;
-    if (headLen === 11 || payload[0] === 0x65) rec.keyframes++;
+    const key = headLen === 11 || payload[0] === 0x65;
+    if (key) rec.keyframes++;
+    rec.firstWasKeyframe ??= key;
     const tag = payload.readUInt32BE(headLen);
     const index = payload.readUInt32BE(headLen + 4);
     const sent = this.options.log.get(tag)?.[index];
@@ -333,6 +339,7 @@ export class WeriftClient {
 
   private async answerSubscriberOffer(offerId: number, sdp: string, tracks: SubscriberTrack[]): Promise<void> {
     this.subscriberOffers++;
+    this.lastSubscriberOffer = sdp;
     this.subscriber ??= this.createSubscriber();
     this.setupLines.relayOffer.push(...setupOf(sdp));
     this.midTracks.clear();
@@ -362,7 +369,7 @@ export function waitConnected(pc: RTCPeerConnection, timeoutMs: number): Promise
         clearTimeout(timer);
         sub.unSubscribe();
         resolve();
-      } else if (state === "failed" || state === "closed") {
+      } else if (state === "closed") {
         clearTimeout(timer);
         sub.unSubscribe();
         reject(new Error(`peer connection ${state}`));

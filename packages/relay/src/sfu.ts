@@ -308,21 +308,25 @@ export class Sfu {
     });
   }
 
-  /** A connection that fails, or stays disconnected for peerTimeoutMs, takes its participant with it. */
+  /**
+   * A connection that stays failed or disconnected takes its participant with it. werift reports
+   * "failed" spuriously when a renegotiation lands while it is still connecting (and then "connected"
+   * once the first attempt completes), so the timer re-checks the actual states before acting.
+   */
   private watchConnection(link: ParticipantLink, state: string): void {
-    if (state === "connected") {
-      if (link.deadPeerTimer) clearTimeout(link.deadPeerTimer);
+    if (state !== "disconnected" && state !== "failed") return;
+    if (link.deadPeerTimer || this.links.get(link.id) !== link) return;
+    const grace = state === "failed" ? Math.min(5000, this.options.peerTimeoutMs) : this.options.peerTimeoutMs;
+    link.deadPeerTimer = setTimeout(() => {
       link.deadPeerTimer = undefined;
-      return;
-    }
-    if ((state === "disconnected" || state === "failed") && !link.deadPeerTimer && this.links.get(link.id) === link) {
-      link.deadPeerTimer = setTimeout(() => {
-        link.deadPeerTimer = undefined;
-        this.options.log.info({ participantId: link.id, state }, "connection lost; removing participant");
-        link.session.close("connection lost");
-        this.leave(link.id);
-      }, state === "failed" ? 0 : this.options.peerTimeoutMs);
-    }
+      if (this.links.get(link.id) !== link) return;
+      const states = [link.publisher?.pc.connectionState, link.subscriber?.pc.connectionState];
+      const bad = states.find((s) => s === "failed" || s === "disconnected" || s === "closed");
+      if (bad === undefined) return;
+      this.options.log.info({ participantId: link.id, state: bad }, "connection lost; removing participant");
+      link.session.close("connection lost");
+      this.leave(link.id);
+    }, grace);
   }
 
   private releasePublisher(link: ParticipantLink): void {

@@ -17,13 +17,18 @@ export class KeyframeThrottle {
   /** A request is waiting for the interval to pass. */
   private waiting = false;
 
-  constructor(
-    readonly intervalMs: Millis,
-    /** Who is asked: labels for the request the caller emits. */
-    readonly publisherId: ParticipantId,
-    readonly trackId: TrackId,
-    readonly layer: number,
-  ) {}
+  readonly intervalMs: Millis;
+  /** Who is asked: labels for the request the caller emits. */
+  readonly publisherId: ParticipantId;
+  readonly trackId: TrackId;
+  readonly layer: number;
+
+  constructor(intervalMs: Millis, publisherId: ParticipantId, trackId: TrackId, layer: number) {
+    this.intervalMs = intervalMs;
+    this.publisherId = publisherId;
+    this.trackId = trackId;
+    this.layer = layer;
+  }
 
   /**
    * Someone wants a keyframe. Returns true when the request must be sent now; false when it is coalesced

@@ -11,13 +11,18 @@ export class Participant {
   /** What they receive, by the track received. */
   readonly subscriptions = new Map<TrackId, Subscription>();
 
-  constructor(
-    readonly id: ParticipantId,
-    readonly name: string,
-    readonly room: Room,
-    /** Subscribe to every existing and future track of the room. */
-    readonly autoSubscribe: boolean,
-  ) {}
+  readonly id: ParticipantId;
+  readonly name: string;
+  readonly room: Room;
+  /** Subscribe to every existing and future track of the room. */
+  readonly autoSubscribe: boolean;
+
+  constructor(id: ParticipantId, name: string, room: Room, autoSubscribe: boolean) {
+    this.id = id;
+    this.name = name;
+    this.room = room;
+    this.autoSubscribe = autoSubscribe;
+  }
 
   info(): ParticipantInfo {
     return { id: this.id, name: this.name, tracks: [...this.publications.values()].map((p) => p.info()) };

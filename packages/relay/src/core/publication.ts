@@ -22,11 +22,10 @@ export class Publication {
   /** One keyframe throttle per layer. */
   readonly throttles: readonly KeyframeThrottle[];
 
-  constructor(
-    readonly publisher: Participant,
-    spec: PublishedTrackSpec,
-    keyframeRequestIntervalMs: Millis,
-  ) {
+  readonly publisher: Participant;
+
+  constructor(publisher: Participant, spec: PublishedTrackSpec, keyframeRequestIntervalMs: Millis) {
+    this.publisher = publisher;
     this.id = spec.trackId;
     this.kind = spec.kind;
     this.source = spec.source;

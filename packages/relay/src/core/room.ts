@@ -6,7 +6,11 @@ export class Room {
   /** Members in join order (the order of `joined.participants` and of fan-out). */
   readonly participants = new Map<ParticipantId, Participant>();
 
-  constructor(readonly name: string) {}
+  readonly name: string;
+
+  constructor(name: string) {
+    this.name = name;
+  }
 
   get size(): number {
     return this.participants.size;

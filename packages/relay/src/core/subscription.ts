@@ -17,6 +17,11 @@ import type { Millis, SubscriptionId } from "./types.ts";
 export type SubscriptionState = "pending" | "awaiting-keyframe" | "forwarding";
 
 export class Subscription {
+  /** Core-assigned, never reused. */
+  readonly id: SubscriptionId;
+  readonly subscriber: Participant;
+  readonly publication: Publication;
+
   /** The subscriber's connection can carry it. */
   ready = false;
   /** The layer forwarded now; -1 before the first packet. */
@@ -27,11 +32,10 @@ export class Subscription {
   maxLayer: number;
   readonly rewriter = new SequenceRewriter();
 
-  constructor(
-    readonly id: SubscriptionId,
-    readonly subscriber: Participant,
-    readonly publication: Publication,
-  ) {
+  constructor(id: SubscriptionId, subscriber: Participant, publication: Publication) {
+    this.id = id;
+    this.subscriber = subscriber;
+    this.publication = publication;
     this.maxLayer = publication.highestLayer;
     this.targetLayer = this.maxLayer;
   }

@@ -5,6 +5,10 @@
  * (subscriptions added or removed) are collected and sent in the next offer, so a burst of joins costs
  * one round trip. Existing m-lines are never touched by a renegotiation, so their SSRCs and packet flow
  * continue; a removed subscription's transceiver is stopped and werift reuses its m-line slot.
+ *
+ * After the first offer, no re-offer is sent until the connection is up: werift starts ICE/DTLS again
+ * on every setRemoteDescription, and a second start while the first is still connecting flips the
+ * connection to "failed" (on the relay and on a werift client alike). Changes wait and go out together.
  */
 import { RTCPeerConnection, type RTCRtpTransceiver, RtpHeader, RtpPacket } from "werift";
 import type { SubscriberTrack } from "@sfu-room/protocol";
@@ -57,7 +61,10 @@ export class SubscriberConnection {
     this.pc = new RTCPeerConnection(subscriberPeerConfig(net));
     this.pc.connectionStateChange.subscribe((state) => {
       this.events.onConnectionState(state);
-      if (state === "connected") this.reportReady();
+      if (state === "connected") {
+        this.reportReady();
+        if (this.dirty) this.scheduleNegotiation();
+      }
     });
   }
 
@@ -144,14 +151,19 @@ export class SubscriberConnection {
   /** Coalesces every change made in the same tick into one offer. */
   private scheduleNegotiation(): void {
     this.dirty = true;
-    if (this.scheduled || this.inFlight) return;
+    if (this.scheduled || this.inFlight || !this.canRenegotiate()) return;
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
-      if (!this.closed && !this.inFlight && this.dirty) {
+      if (!this.closed && !this.inFlight && this.dirty && this.canRenegotiate()) {
         this.negotiate().catch((e: Error) => this.events.onFailure(`subscriber offer failed: ${e.message}`));
       }
     });
+  }
+
+  /** The first offer goes at once; later ones only over a connected transport (see the top comment). */
+  private canRenegotiate(): boolean {
+    return this.offerId === 0 || this.pc.connectionState === "connected";
   }
 
   private async negotiate(): Promise<void> {
