@@ -62,7 +62,11 @@ function parseWith<T>(
   }
   const result = v.safeParse(schema, json);
   if (!result.success) {
-    return fail("bad-message", `invalid "${record.type}" message: ${describeIssues(result.issues)}`, id);
+    // A bad room name is common enough (it comes from URLs) to deserve its own code.
+    const roomIssue =
+      record.type === "join" && typeof record.room === "string" && result.issues.some((i) => i.path?.[0]?.key === "room");
+    const code = roomIssue ? "bad-room-name" : "bad-message";
+    return fail(code, `invalid "${record.type}" message: ${describeIssues(result.issues)}`, id);
   }
   return { ok: true, message: result.output };
 }

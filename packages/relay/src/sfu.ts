@@ -94,13 +94,9 @@ export class Sfu {
   async publish(participantId: string, message: PublishOfferMessage, newTrackId: () => string): Promise<void> {
     const link = this.links.get(participantId);
     if (!link) return;
-    const existing = this.core.participantTracks(participantId);
-    const limit = this.options.core.maxTracksPerParticipant;
-    if (existing + message.tracks.length > limit) {
-      link.session.send({
-        type: "error", id: message.id, code: "too-many-tracks",
-        message: `publishing ${message.tracks.length} more track(s) would exceed the limit of ${limit} per participant`,
-      });
+    const refusal = this.core.publishRefusal(participantId, message.tracks.length);
+    if (refusal !== undefined) {
+      link.session.send({ type: "error", id: message.id, code: "too-many-tracks", message: refusal });
       return;
     }
     const bindings: PublisherTrackBinding[] = message.tracks.map((t) => ({

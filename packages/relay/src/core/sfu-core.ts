@@ -131,6 +131,21 @@ export class SfuCore {
     return this.participants.get(participantId)?.publications.size ?? 0;
   }
 
+  /**
+   * Why publishing `count` more tracks would be refused (the `too-many-tracks` message), or undefined.
+   * The adapter asks before negotiating SDP, so a refused offer never touches the peer connection.
+   */
+  publishRefusal(participantId: ParticipantId, count: number): string | undefined {
+    const publisher = this.participants.get(participantId);
+    if (publisher === undefined) return undefined;
+    const max = this.config.maxTracksPerParticipant;
+    if (publisher.publications.size + count <= max) return undefined;
+    return (
+      `you publish ${publisher.publications.size} track(s) and offered ${count} more; ` +
+      `at most ${max} per participant: unpublish a track first`
+    );
+  }
+
   /** The publisher of a track, or undefined. */
   trackOwner(trackId: TrackId): ParticipantId | undefined {
     return this.tracks.get(trackId)?.publisher.id;
@@ -223,15 +238,9 @@ export class SfuCore {
     const publisher = this.participants.get(input.participantId);
     if (publisher === undefined) return;
     const { requestId } = input;
-    const max = this.config.maxTracksPerParticipant;
-    if (publisher.publications.size + input.tracks.length > max) {
-      this.sendError(
-        publisher.id,
-        requestId,
-        "too-many-tracks",
-        `you publish ${publisher.publications.size} track(s) and offered ${input.tracks.length} more; ` +
-          `at most ${max} per participant: unpublish a track first`,
-      );
+    const refusal = this.publishRefusal(publisher.id, input.tracks.length);
+    if (refusal !== undefined) {
+      this.sendError(publisher.id, requestId, "too-many-tracks", refusal);
       return;
     }
     const seen = new Set<TrackId>();
@@ -427,6 +436,10 @@ export class SfuCore {
       const sub = subs[i]!;
       if (sub.accept(layer, keyframe, seq, timestamp, now)) {
         this.queue.pushForward(sub.id, sub.subscriber.id, sub.rewriter.seq, sub.rewriter.timestamp, marker);
+      } else if (!keyframe && layer === sub.targetLayer && sub.needsKeyframe) {
+        // Still waiting for a keyframe while the layer flows: the request (or its keyframe) was lost,
+        // or it went out before the publisher sent anything. Ask again; the throttle paces it.
+        this.requestKeyframe(pub.throttles[layer], now);
       }
     }
   }

@@ -18,9 +18,12 @@ function room(track: PublishedTrackSpec, subscribers = 1): { core: SfuCore; subs
 
 type Fwd = [subscriptionId: number, seq: number, timestamp: number, marker: boolean];
 
-/** The forwards of one packet as tuples; fails on any other output. */
+/**
+ * The forwards of one packet as tuples; fails on any other output except keyframe re-requests (made
+ * while a subscription waits for a keyframe; tested on their own).
+ */
 function send(core: SfuCore, trackId: string, fields: Partial<RtpInput>): Fwd[] {
-  const outputs = step(core, rtp("pub", trackId, fields));
+  const outputs = step(core, rtp("pub", trackId, fields)).filter((o) => o.type !== "request-keyframe");
   return outputs.map((o: Output) => {
     if (o.type !== "forward") throw new Error(`unexpected ${o.type}`);
     return [o.subscriptionId, o.seq, o.timestamp, o.marker];
@@ -58,6 +61,21 @@ describe("subscription states", () => {
     expect(send(core, "cam", { now: 54, seq: 104, timestamp: 6000 })).toEqual([[sub, 104, 6000, false]]); // reordered
     expect(send(core, "cam", { now: 54, seq: 102, timestamp: 3000 })).toEqual([]); // before the keyframe
     expect(send(core, "cam", { now: 86, seq: 106, timestamp: 9000 })).toEqual([[sub, 106, 9000, false]]);
+  });
+
+  it("video: asks again, paced by the throttle, while the layer flows without a keyframe", () => {
+    const { core, subs } = room(video("cam"), 1); // throttle interval 100 ms
+    const sub = subs[0]!;
+    const request = { type: "request-keyframe", publisherId: "pub", trackId: "cam", layer: 0 };
+    expect(step(core, { type: "subscription-ready", now: 0, subscriptionId: sub })).toEqual([request]);
+    // The first request went out before the publisher sent anything, so no keyframe comes.
+    expect(step(core, rtp("pub", "cam", { now: 30, seq: 1 }))).toEqual([]); // inside the interval: coalesced
+    expect(step(core, rtp("pub", "cam", { now: 60, seq: 2 }))).toEqual([]);
+    expect(drain(core).at).toBe(100);
+    expect(step(core, { type: "timeout", now: 100 })).toEqual([request]);
+    expect(step(core, rtp("pub", "cam", { now: 250, seq: 3 }))).toEqual([request]); // interval passed: at once
+    expect(step(core, rtp("pub", "cam", { now: 260, seq: 4, keyframe: true })).map((o) => o.type)).toEqual(["forward"]);
+    expect(step(core, rtp("pub", "cam", { now: 400, seq: 5 })).map((o) => o.type)).toEqual(["forward"]); // no more asking
   });
 
   it("one forward per ready subscription of the track, each with its own id", () => {
