@@ -1,0 +1,50 @@
+/**
+ * Participants leaving (cleanly or by dropping their socket) release everything on the relay: its
+ * counts go to zero, and the process's UDP sockets and timers return to what they were before.
+ */
+import { describe, expect, it } from "vitest";
+import { eventually, joinClient, resourceCounts, sleep, startTestRelay } from "../support/relay-harness.ts";
+import { Pacer, type SentLog, type WeriftClient } from "../support/werift-client.ts";
+
+describe("no leaks", () => {
+  it("after everyone leaves, the relay holds no peer connections, sockets or timers for them", async () => {
+    await sleep(200);
+    const baseline = resourceCounts();
+    const relay = await startTestRelay();
+    const afterStart = resourceCounts();
+    const log: SentLog = new Map();
+    const clients: WeriftClient[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (const name of ["a", "b", "c", "d"]) {
+        const c = await joinClient(relay, `leaky-${round}`, name, log);
+        await c.publish([{ kind: "audio" }, { kind: "video" }]);
+        clients.push(c);
+      }
+      const pacer = new Pacer(() => clients);
+      pacer.start();
+      await eventually("everyone receives 6 tracks", () => clients.every((c) => c.received.size === 6));
+      expect(relay.stats().peerConnections).toBe(8);
+      // One UDP socket per connection on each side: the counts below really measure something.
+      expect((resourceCounts().UDPWRAP ?? 0) - (afterStart.UDPWRAP ?? 0)).toBeGreaterThanOrEqual(16);
+      await pacer.stop();
+      // Half leave politely, half just drop their connections.
+      for (const [i, c] of clients.entries()) {
+        if (i % 2 === 0) await c.request({ type: "leave", id: "bye" });
+        await c.close();
+      }
+      clients.length = 0;
+      await eventually("the relay released everyone", () => relay.stats().sessions === 0 && relay.stats().participants === 0);
+      expect(relay.stats()).toEqual({
+        rooms: 0, participants: 0, tracks: 0, subscriptions: 0, pendingKeyframeRequests: 0, peerConnections: 0, sessions: 0,
+      });
+    }
+    // Sockets and timers: back to what the idle relay had (werift closes sockets asynchronously).
+    await eventually("UDP sockets released", () => (resourceCounts().UDPWRAP ?? 0) === (afterStart.UDPWRAP ?? 0), 10_000);
+    await eventually("timers released", () => (resourceCounts().Timeout ?? 0) <= (afterStart.Timeout ?? 0), 10_000);
+    await relay.close();
+    await eventually("everything back to the baseline", () => {
+      const now = resourceCounts();
+      return ["UDPWRAP", "TCPWRAP", "TCPSERVERWRAP", "Timeout"].every((k) => (now[k] ?? 0) <= (baseline[k] ?? 0));
+    }, 10_000);
+  });
+});
