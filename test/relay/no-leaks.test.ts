@@ -25,7 +25,7 @@ describe("no leaks", () => {
       await eventually("everyone receives 6 tracks", () => clients.every((c) => c.received.size === 6));
       expect(relay.stats().peerConnections).toBe(8);
       // One UDP socket per connection on each side: the counts below really measure something.
-      expect((resourceCounts().UDPWRAP ?? 0) - (afterStart.UDPWRAP ?? 0)).toBeGreaterThanOrEqual(16);
+      expect((resourceCounts().UDPWrap ?? 0) - (afterStart.UDPWrap ?? 0)).toBeGreaterThanOrEqual(16);
       await pacer.stop();
       // Half leave politely, half just drop their connections.
       for (const [i, c] of clients.entries()) {
@@ -39,12 +39,12 @@ describe("no leaks", () => {
       });
     }
     // Sockets and timers: back to what the idle relay had (werift closes sockets asynchronously).
-    await eventually("UDP sockets released", () => (resourceCounts().UDPWRAP ?? 0) === (afterStart.UDPWRAP ?? 0), 10_000);
+    await eventually("UDP sockets released", () => (resourceCounts().UDPWrap ?? 0) === (afterStart.UDPWrap ?? 0), 10_000);
     await eventually("timers released", () => (resourceCounts().Timeout ?? 0) <= (afterStart.Timeout ?? 0), 10_000);
     await relay.close();
     await eventually("everything back to the baseline", () => {
       const now = resourceCounts();
-      return ["UDPWRAP", "TCPWRAP", "TCPSERVERWRAP", "Timeout"].every((k) => (now[k] ?? 0) <= (baseline[k] ?? 0));
+      return ["UDPWrap", "TCPWrap", "TCPServerWrap", "Timeout"].every((k) => (now[k] ?? 0) <= (baseline[k] ?? 0));
     }, 10_000);
   });
 });
