@@ -1,0 +1,59 @@
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_RELAY_CONFIG, OPTIONS, parseConfig } from "../src/config.ts";
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "sfu-relay.mjs");
+
+describe("configuration", () => {
+  it("defaults bind and announce loopback only", () => {
+    const r = parseConfig([], {});
+    expect(r).toEqual({ ok: true, help: false, config: DEFAULT_RELAY_CONFIG });
+  });
+
+  it("flags override environment variables, in both --flag value and --flag=value forms", () => {
+    const r = parseConfig(["--port=9000", "--announced-ip", "203.0.113.7,198.51.100.1", "--max-tracks", "4"], {
+      SFU_PORT: "8000", SFU_UDP_PORTS: "40000-40100", SFU_MAX_PARTICIPANTS: "12",
+    });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.config.port).toBe(9000);
+    expect(r.config.udpPortRange).toEqual([40000, 40100]);
+    expect(r.config.announcedAddresses).toEqual(["203.0.113.7", "198.51.100.1"]);
+    expect(r.config.core.maxParticipantsPerRoom).toBe(12);
+    expect(r.config.core.maxTracksPerParticipant).toBe(4);
+  });
+
+  it.each([
+    [["--port", "70000"], /--port: "70000" is not a port/],
+    [["--port"], /--port needs a value/],
+    [["--frobnicate"], /unknown option "--frobnicate"/],
+    [["--rtc-bind", "localhost"], /not an IPv4 address/],
+    [["--announced-ip", "1.2.3"], /"1.2.3" is not an IP address/],
+    [["--udp-ports", "50000-40000"], /not a range/],
+    [["--udp-ports", "50000-50001"], /at least 2 ports/],
+    [["--log-level", "loud"], /not one of/],
+    [["--max-participants", "0"], /from 1 to 10000/],
+  ])("rejects %j with a message naming the flag", (argv, message) => {
+    const r = parseConfig(argv, {});
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(message);
+  });
+
+  it("names the environment variable when that is what is wrong", () => {
+    const r = parseConfig([], { SFU_MAX_FRAME_BYTES: "12" });
+    expect(r).toEqual({ ok: false, error: 'SFU_MAX_FRAME_BYTES: "12" is not a number from 1024 to 1048576' });
+  });
+
+  it("the CLI prints every option in --help, and exits 2 with the error on a bad flag", () => {
+    const help = spawnSync(process.execPath, [cli, "--help"], { encoding: "utf8" });
+    expect(help.status).toBe(0);
+    for (const o of OPTIONS) {
+      expect(help.stdout).toContain(o.flag);
+      expect(help.stdout).toContain(o.env);
+    }
+    const bad = spawnSync(process.execPath, [cli, "--port", "x"], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('sfu-relay: --port: "x" is not a port (0-65535)\n');
+  });
+});

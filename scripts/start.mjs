@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// `npm start`: runs the relay (ws://127.0.0.1:7880/ws) and the demo (http://localhost:3000) together.
+// Extra arguments go to the relay, e.g. `npm start -- --announced-ip 192.168.1.20`. Ctrl-C stops both.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const env = { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}` };
+const children = [];
+
+function start(name, command, args) {
+  const child = spawn(command, args, { cwd: root, env, stdio: "inherit" });
+  child.on("exit", (code, signal) => {
+    console.log(`[start] ${name} exited (${signal ?? code}); stopping`);
+    stop(code ?? 1);
+  });
+  children.push(child);
+  return child;
+}
+
+function stop(code) {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  setTimeout(() => process.exit(code), 500).unref();
+}
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));
+
+const relayArgs = process.argv.slice(2);
+start("relay", "node", ["--import", "tsx", "packages/relay/src/cli.ts", ...relayArgs]);
+
+const port = Number(/--port[= ](\d+)/.exec(relayArgs.join(" "))?.[1] ?? process.env.SFU_PORT ?? 7880);
+for (let i = 0; i < 100; i++) {
+  try {
+    if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break;
+  } catch {}
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const demo = join(root, "packages", "demo", "package.json");
+if (existsSync(demo) && JSON.parse(readFileSync(demo, "utf8")).scripts?.dev) {
+  start("demo", "pnpm", ["--filter", "@sfu-room/demo", "run", "dev"]);
+  console.log(`\n[start] relay: ws://127.0.0.1:${port}/ws   demo: http://localhost:3000  (open it in two tabs)\n`);
+} else {
+  console.log(`\n[start] relay: ws://127.0.0.1:${port}/ws (health: http://127.0.0.1:${port}/health)\n`);
+}
