@@ -71,4 +71,28 @@ describe("concurrent joins", () => {
     }
     expect(relay.stats().participants).toBe(JOINERS + 1);
   });
+
+  it("with a configured UDP port range, 20 concurrent joins all connect on ports inside it", async () => {
+    relay = await startTestRelay({ udpPortRange: [41000, 41100] });
+    const log: SentLog = new Map();
+    const joiners = Array.from({ length: 20 }, (_, i) => new WeriftClient({ name: `r${i}`, log }));
+    clients.push(...joiners);
+    const results = await Promise.allSettled(
+      joiners.map(async (c) => {
+        await c.connect(relay!.signalUrl);
+        await c.join("ranged");
+        await c.publish([{ kind: "audio" }]);
+        await c.connected(30_000);
+      }),
+    );
+    expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    const ports = joiners.flatMap((c) =>
+      [c.publisher!.remoteDescription!.sdp, c.lastSubscriberOffer].flatMap((sdp) =>
+        [...sdp.matchAll(/^a=candidate:\S+ \d+ udp \d+ 127\.0\.0\.1 (\d+) typ host/gm)].map((m) => Number(m[1])),
+      ),
+    );
+    expect(ports.length).toBeGreaterThanOrEqual(40);
+    expect(ports.every((p) => p >= 41000 && p <= 41100)).toBe(true);
+    expect(new Set(ports).size).toBe(40); // one port per relay connection, none shared
+  });
 });
