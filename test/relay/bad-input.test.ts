@@ -147,7 +147,27 @@ describe("bad signaling input", () => {
     await othersUnaffected();
   });
 
+  it("garbage RTP payloads from one publisher disturb nobody and are not forwarded as video", async () => {
+    const c = await stranger();
+    await c.join("calm");
+    const [video] = await c.publish([{ kind: "video" }]);
+    await c.connected();
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    for (let i = 0; i < 400; i++) {
+      const len = i < 4 ? i : Math.floor(rand() * 1200);
+      video!.sendGarbage(Buffer.from(Array.from({ length: len }, () => Math.floor(rand() * 256))));
+      if (i % 40 === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    await othersUnaffected();
+    // Without a VP8 key frame nothing of that track reaches the subscribers (they would only get garbage).
+    expect(alice.received.get(video!.trackId)?.packets ?? 0).toBe(0);
+    expect(relay.stats().participants).toBe(3);
+    await c.close();
+  });
+
   it("HTTP: health, unknown paths, WebSocket on the wrong path", async () => {
+    await eventually("earlier strangers are gone", () => relay.stats().sessions === 2);
     const base = `http://127.0.0.1:${relay.port}`;
     const health = await fetch(`${base}/health`);
     expect(health.status).toBe(200);

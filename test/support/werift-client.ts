@@ -84,6 +84,14 @@ export class SyntheticTrack {
     this.keyframeWanted = true;
   }
 
+  /** Sends an arbitrary payload (for bad-input tests); it is not logged. */
+  sendGarbage(payload: Buffer): void {
+    const header = new RtpHeader({ sequenceNumber: this.seq, timestamp: this.timestamp >>> 0, marker: payload.length % 2 === 0, payloadType: 96, ssrc: 1 });
+    this.track.writeRtp(new RtpPacket(header, payload));
+    this.seq = (this.seq + 1) & 0xffff;
+    this.timestamp = (this.timestamp + 3000) >>> 0;
+  }
+
   /** Sends one packet (one frame per packet: marker set). */
   sendPacket(): void {
     const key = this.kind === "video" && this.keyframeWanted;
