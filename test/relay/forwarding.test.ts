@@ -42,4 +42,34 @@ describe("forwarding between real werift peers", () => {
       for (const t of c.outgoing) expect(c.received.has(t.trackId)).toBe(false);
     }
   });
+
+  it("H264 and VP8 publishers in one room: each subscriber m-line carries its publisher's codec", async () => {
+    relay = await startTestRelay();
+    const log: SentLog = new Map();
+    const h264 = await joinClient(relay, "mixed", "h264", log);
+    await h264.publish([{ kind: "audio" }, { kind: "video", codec: "H264" }]);
+    const vp8 = await joinClient(relay, "mixed", "vp8", log);
+    await vp8.publish([{ kind: "audio" }, { kind: "video", codec: "VP8" }]);
+    const viewer = await joinClient(relay, "mixed", "viewer", log);
+    clients.push(h264, vp8, viewer);
+    const pacer = new Pacer(() => clients);
+    pacer.start();
+    await eventually("the viewer receives 4 tracks", () =>
+      viewer.received.size === 4 && [...viewer.received.values()].every((r) => r.packets > 30),
+    );
+    await eventually("h264 and vp8 receive each other", () => h264.received.size === 2 && vp8.received.size === 2);
+    await pacer.stop();
+    const h264Video = h264.outgoing.find((t) => t.kind === "video")!;
+    for (const c of [viewer, vp8]) {
+      const rec = c.received.get(h264Video.trackId)!;
+      expect(rec.mismatches).toBe(0);
+      expect(rec.seqGaps).toBe(0);
+      expect(rec.firstWasKeyframe).toBe(true); // an IDR slice, detected by the relay's H264 parser
+    }
+    // The viewer's subscriber offer names H264 on exactly one video m-line and VP8 on the other.
+    const sdp = viewer.lastSubscriberOffer;
+    const videoSections = sdp.split(/^m=/m).filter((sec) => sec.startsWith("video"));
+    expect(videoSections.map((sec) => (/a=rtpmap:\d+ (\w+)\/90000/.exec(sec) ?? [])[1]).sort()).toEqual(["H264", "VP8"]);
+    expect(videoSections.every((sec) => (sec.match(/^a=rtpmap:/gm) ?? []).length === 1)).toBe(true);
+  });
 });
