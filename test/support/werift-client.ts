@@ -8,6 +8,7 @@
 import WebSocket from "ws";
 import {
   MediaStreamTrack,
+  type RTCDataChannel,
   RTCPeerConnection,
   RTCRtpCodecParameters,
   type RTCRtpTransceiver,
@@ -16,6 +17,11 @@ import {
   useSdesMid,
 } from "werift";
 import {
+  DATA_CHANNELS,
+  type DataFrame,
+  type DataHeader,
+  decodeDataFrame,
+  encodeDataFrame,
   parseServerMessage,
   type ClientMessageInput,
   type JoinedMessage,
@@ -160,6 +166,18 @@ export interface ClientOptions {
   log: SentLog;
   /** Reply to the relay's PLIs with key frames (default true). */
   answerPli?: boolean;
+  /**
+   * Drop this share (0..1) of the datagrams the relay sends this client's subscriber connection after
+   * DTLS is up (SCTP data and RTP): loss on the relay -> client path, for lossy-channel tests.
+   */
+  inboundLoss?: number;
+}
+
+/** A data frame this client received, with the channel it came on. */
+export interface ReceivedData {
+  reliable: boolean;
+  frame: DataFrame;
+  at: number;
 }
 
 export class WeriftClient {
@@ -171,6 +189,10 @@ export class WeriftClient {
   publisher: RTCPeerConnection | undefined;
   subscriber: RTCPeerConnection | undefined;
   readonly outgoing: SyntheticTrack[] = [];
+  /** Data frames received on the subscriber connection's channels, in arrival order. */
+  readonly data: ReceivedData[] = [];
+  reliableChannel: RTCDataChannel | undefined;
+  lossyChannel: RTCDataChannel | undefined;
   /** Received media by relay track id. */
   readonly received = new Map<string, ReceivedTrack>();
   /** mid of the subscriber connection -> remote track it currently carries. */
@@ -289,9 +311,34 @@ export class WeriftClient {
     });
   }
 
+  /** Resolves when both data channels are open. */
+  async dataReady(timeoutMs = 20_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.reliableChannel?.readyState !== "open" || this.lossyChannel?.readyState !== "open") {
+      if (performance.now() > deadline) throw new Error(`${this.options.name}: data channels not open within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Sends one data frame (header as the protocol defines it: topic, to, id, parts). */
+  sendData(payload: Uint8Array | string, header: DataHeader = {}, reliable = true): void {
+    const text = typeof payload === "string";
+    const bytes = text ? new TextEncoder().encode(payload) : payload;
+    this.sendRawData(encodeDataFrame({ header, text, payload: bytes }), reliable);
+  }
+
+  sendRawData(bytes: Uint8Array, reliable = true): void {
+    const channel = reliable ? this.reliableChannel : this.lossyChannel;
+    if (!channel) throw new Error("no data channel yet");
+    channel.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
   private createSubscriber(): RTCPeerConnection {
+    const loss = this.options.inboundLoss;
     const pc = new RTCPeerConnection({
       ...LOOPBACK(),
+      // werift keeps a datagram when inboundPacketLoss/100 >= Math.random(): it is the share kept.
+      ...(loss ? { debug: { inboundPacketLoss: Math.round((1 - loss) * 100) } } : {}),
       codecs: { audio: [OPUS()], video: [VP8(), H264()] },
       headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
     });
@@ -353,6 +400,20 @@ export class WeriftClient {
     this.midTracks.clear();
     for (const t of tracks) this.midTracks.set(t.mid, t);
     await this.subscriber.setRemoteDescription({ type: "offer", sdp });
+    if (!this.reliableChannel) {
+      const { reliable, lossy } = DATA_CHANNELS;
+      this.reliableChannel = this.subscriber.createDataChannel(reliable.label, { negotiated: true, id: reliable.id, ordered: true });
+      this.lossyChannel = this.subscriber.createDataChannel(lossy.label, {
+        negotiated: true, id: lossy.id, ordered: false, maxRetransmits: lossy.maxRetransmits,
+      });
+      for (const [channel, isReliable] of [[this.reliableChannel, true], [this.lossyChannel, false]] as const) {
+        channel.onMessage.subscribe((data) => {
+          const decoded = decodeDataFrame(typeof data === "string" ? new TextEncoder().encode(data) : data);
+          if (!decoded.ok) throw new Error(`relay sent a bad data frame: ${decoded.error}`);
+          this.data.push({ reliable: isReliable, frame: decoded.frame, at: performance.now() });
+        });
+      }
+    }
     const answer = await this.subscriber.createAnswer();
     await this.subscriber.setLocalDescription(answer);
     const answerSdp = this.subscriber.localDescription!.sdp;

@@ -1,3 +1,4 @@
 export * from "./messages.ts";
 export * from "./parse.ts";
+export * from "./data-frame.ts";
 export type * from "./types.ts";

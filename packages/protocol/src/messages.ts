@@ -235,6 +235,9 @@ export const ErrorCodeSchema = v.picklist([
   "not-your-track",
   "stale-offer",
   "unauthorized",
+  "data-too-large",
+  "unknown-participant",
+  "bad-data",
   "internal",
 ]);
 

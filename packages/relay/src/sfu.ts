@@ -9,7 +9,7 @@
  * decision lives in the core.
  */
 import type { Logger } from "pino";
-import type { PublishOfferMessage, ServerMessage } from "@sfu-room/protocol";
+import { type DataFrame, decodeDataFrame, encodeDataFrame, type PublishOfferMessage, type ServerMessage } from "@sfu-room/protocol";
 import { SfuCore } from "./core/index.ts";
 import type { CoreConfig, CoreStats, Input, RtpInput } from "./core/types.ts";
 import { isKeyframeStart } from "./media/keyframe.ts";
@@ -56,6 +56,8 @@ export class Sfu {
   private readonly subscriberOf = new Map<number, ParticipantLink>(); // subscriptionId -> subscriber
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  /** The frame of the `data` input being drained: `deliver-data` outputs refer to it. */
+  private currentData: DataFrame | undefined;
   /** The packet of the `rtp` input being drained: `forward` outputs refer to it. */
   private currentPacket: RtpPacket | undefined;
   private readonly rtpInput: RtpInput = {
@@ -87,6 +89,9 @@ export class Sfu {
       this.links.delete(participantId); // refused (room full): nothing of it stays
       return false;
     }
+    // The subscriber connection exists from the start: it carries the data channels, and its transport
+    // is up before the first track arrives.
+    link.subscriber ??= this.createSubscriber(link);
     return true;
   }
 
@@ -238,6 +243,9 @@ export class Sfu {
         case "request-keyframe":
           this.links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer);
           break;
+        case "deliver-data":
+          this.deliverData(out.from, out.recipients, out.reliable);
+          break;
         case "participant-removed":
           this.release(out.participantId);
           break;
@@ -280,6 +288,36 @@ export class Sfu {
     this.currentPacket = undefined;
   }
 
+  private onData(link: ParticipantLink, reliable: boolean, bytes: Buffer): void {
+    const decoded = decodeDataFrame(bytes);
+    if (!decoded.ok) {
+      link.session.send({ type: "error", code: "bad-data", message: `data frame refused: ${decoded.error}` });
+      return;
+    }
+    const { header } = decoded.frame;
+    this.currentData = decoded.frame;
+    this.drive({ type: "data", now: now(), participantId: link.id, reliable, to: header.to, size: bytes.length, messageId: header.id });
+    this.currentData = undefined;
+  }
+
+  /** Re-frames the current data frame with the sender stamped in, once, and sends it to each recipient. */
+  private deliverData(from: string, recipients: string[], reliable: boolean): void {
+    const frame = this.currentData;
+    if (!frame) return;
+    const { to: _to, id: _id, from: _claimed, ...rest } = frame.header;
+    const encoded = encodeDataFrame({ header: { ...rest, from }, text: frame.text, payload: frame.payload });
+    const bytes = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    for (const id of recipients) {
+      const result = this.links.get(id)?.subscriber?.sendData(reliable, bytes);
+      if (result === "backed-up" && reliable) {
+        this.links.get(from)?.session.send({
+          type: "error", id: frame.header.id, code: "rate-limited",
+          message: `participant "${id}" is not keeping up with reliable data; the frame was not delivered to them`,
+        });
+      }
+    }
+  }
+
   // ------------------------------------------------------------------------------------------
   // Connections
   // ------------------------------------------------------------------------------------------
@@ -294,6 +332,7 @@ export class Sfu {
   private createSubscriber(link: ParticipantLink): SubscriberConnection {
     return new SubscriberConnection(this.options.net, {
       onOffer: (offerId, sdp, tracks) => link.session.send({ type: "subscriber-offer", offerId, sdp, tracks }),
+      onData: (reliable, frame) => this.onData(link, reliable, frame),
       onSubscriptionReady: (subscriptionId) => this.drive({ type: "subscription-ready", now: now(), subscriptionId }),
       onKeyframeRequest: (subscriptionId) => this.drive({ type: "keyframe-request", now: now(), subscriptionId }),
       onConnectionState: (state) => this.watchConnection(link, state),

@@ -3,7 +3,10 @@ import type { ParticipantInfo } from "@sfu-room/protocol";
 import type { Publication } from "./publication.ts";
 import type { Room } from "./room.ts";
 import type { Subscription } from "./subscription.ts";
-import type { ParticipantId, TrackId } from "./types.ts";
+import { TokenBucket } from "./token-bucket.ts";
+import type { CoreConfig, ParticipantId, TrackId } from "./types.ts";
+
+type DataLimits = Pick<CoreConfig, "dataMessagesPerSecond" | "dataBytesPerSecond">;
 
 export class Participant {
   /** Their tracks, in publish order. */
@@ -17,7 +20,13 @@ export class Participant {
   /** Subscribe to every existing and future track of the room. */
   readonly autoSubscribe: boolean;
 
-  constructor(id: ParticipantId, name: string, room: Room, autoSubscribe: boolean) {
+  /** Data rate limits: frames and bytes. */
+  readonly dataFrames: TokenBucket;
+  readonly dataBytes: TokenBucket;
+
+  constructor(id: ParticipantId, name: string, room: Room, autoSubscribe: boolean, limits: DataLimits) {
+    this.dataFrames = new TokenBucket(2 * limits.dataMessagesPerSecond, limits.dataMessagesPerSecond);
+    this.dataBytes = new TokenBucket(2 * limits.dataBytesPerSecond, limits.dataBytesPerSecond);
     this.id = id;
     this.name = name;
     this.room = room;

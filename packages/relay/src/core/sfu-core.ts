@@ -6,6 +6,7 @@
 import type { ErrorCode, ServerMessage } from "@sfu-room/protocol";
 import type { KeyframeThrottle } from "./keyframe-throttle.ts";
 import { OutputQueue } from "./output-queue.ts";
+import { routeData } from "./data-routing.ts";
 import { Participant } from "./participant.ts";
 import { Publication } from "./publication.ts";
 import { Room } from "./room.ts";
@@ -14,6 +15,7 @@ import {
   DEFAULT_CORE_CONFIG,
   type CoreConfig,
   type CoreStats,
+  type DataInput,
   type Input,
   type JoinInput,
   type KeyframeRequestInput,
@@ -90,6 +92,8 @@ export class SfuCore {
         return this.onLayerPreference(input);
       case "keyframe-request":
         return this.onKeyframeRequest(input);
+      case "data":
+        return this.onData(input);
       case "timeout":
         return this.onTimeout(input);
     }
@@ -193,7 +197,7 @@ export class SfuCore {
       this.rooms.set(room.name, room);
     }
     const others = [...room.participants.values()];
-    const joiner = new Participant(participantId, input.name, room, input.autoSubscribe);
+    const joiner = new Participant(participantId, input.name, room, input.autoSubscribe, this.config);
     room.participants.set(participantId, joiner);
     this.participants.set(participantId, joiner);
 
@@ -447,6 +451,23 @@ export class SfuCore {
   // -------------------------------------------------------------------------------------------
   // Signaling helpers
   // -------------------------------------------------------------------------------------------
+
+  // -------------------------------------------------------------------------------------------
+  // Data
+  // -------------------------------------------------------------------------------------------
+
+  private onData(input: DataInput): void {
+    const sender = this.participants.get(input.participantId);
+    if (sender === undefined) return;
+    const route = routeData(sender, input, this.config);
+    if ("code" in route) {
+      this.sendError(sender.id, input.messageId, route.code, route.message);
+      return;
+    }
+    if (route.recipients.length > 0) {
+      this.queue.push({ type: "deliver-data", from: sender.id, recipients: route.recipients, reliable: input.reliable });
+    }
+  }
 
   private signal(participantId: ParticipantId, message: ServerMessage): void {
     this.queue.push({ type: "signal", participantId, message });

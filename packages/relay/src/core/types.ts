@@ -24,12 +24,21 @@ export interface CoreConfig {
    * inside it are coalesced into one, sent when the interval has passed.
    */
   keyframeRequestIntervalMs: Millis;
+  /** Largest data frame (header + payload) a participant may send; larger gets `data-too-large`. */
+  maxDataFrameBytes: number;
+  /** Data frames per second one participant may send (bursts of twice this); more get `rate-limited`. */
+  dataMessagesPerSecond: number;
+  /** Data bytes per second one participant may send (bursts of twice this). */
+  dataBytesPerSecond: number;
 }
 
 export const DEFAULT_CORE_CONFIG: CoreConfig = {
   maxParticipantsPerRoom: 100,
   maxTracksPerParticipant: 8,
   keyframeRequestIntervalMs: 500,
+  maxDataFrameBytes: 16 * 1024,
+  dataMessagesPerSecond: 500,
+  dataBytesPerSecond: 1024 * 1024,
 };
 
 /** A track as the adapter describes it when the publisher's offer was accepted. */
@@ -62,6 +71,7 @@ export type Input =
   | LayerPreferenceInput
   | RtpInput
   | KeyframeRequestInput
+  | DataInput
   | TimeoutInput;
 
 /** A signaling session asks to join a room. Replies `joined` or an error (`room-full`, `already-joined`). */
@@ -173,6 +183,24 @@ export interface KeyframeRequestInput {
   subscriptionId: SubscriptionId;
 }
 
+/**
+ * A participant sent a data frame. The adapter keeps the bytes and acts on the `deliver-data` output
+ * polled right after; on refusal the sender gets an `error` (with `messageId` as its id).
+ */
+export interface DataInput {
+  type: "data";
+  now: Millis;
+  participantId: ParticipantId;
+  /** Arrived on the reliable (ordered) channel, and goes out on it; else the lossy one. */
+  reliable: boolean;
+  /** Recipients; undefined means everyone else in the room. */
+  to: readonly ParticipantId[] | undefined;
+  /** Frame size in bytes (header + payload). */
+  size: number;
+  /** The frame header's `id`, echoed in an error. */
+  messageId: string | undefined;
+}
+
 /** Time has passed; the adapter calls this at (or after) the time of the last `timeout` output. */
 export interface TimeoutInput {
   type: "timeout";
@@ -190,6 +218,7 @@ export type Output =
   | ForwardOutput
   | RequestKeyframeOutput
   | ParticipantRemovedOutput
+  | DeliverDataOutput
   | TimeoutOutput;
 
 /** Send this protocol message to the participant's signaling session. */
@@ -236,6 +265,14 @@ export interface RequestKeyframeOutput {
   publisherId: ParticipantId;
   trackId: TrackId;
   layer: number;
+}
+
+/** Send the data frame of the last `data` input, stamped with `from`, to these participants. */
+export interface DeliverDataOutput {
+  type: "deliver-data";
+  from: ParticipantId;
+  recipients: ParticipantId[];
+  reliable: boolean;
 }
 
 /** Everything the core held for this participant is gone: the adapter releases its connections. */

@@ -48,7 +48,8 @@ export class PublisherConnection {
    * declared mid must exist in the offer with the declared kind and a sending direction.
    * Throws SdpError with a message for the client when the offer is unusable; then nothing changes.
    */
-  async answer(offerSdp: string, newTracks: PublisherTrackBinding[]): Promise<{ sdp: string; tracks: NegotiatedTrack[] }> {
+  async answer(offer: string, newTracks: PublisherTrackBinding[]): Promise<{ sdp: string; tracks: NegotiatedTrack[] }> {
+    const offerSdp = acceptBundleOnly(offer);
     let parsed: SessionDescription;
     try {
       parsed = SessionDescription.parse(offerSdp);
@@ -131,4 +132,18 @@ export class PublisherConnection {
       });
     });
   }
+}
+
+/**
+ * Firefox offers with bundlePolicy "max-bundle" put every m-line but the first at port 0 with
+ * `a=bundle-only` (RFC 8843: "use the BUNDLE transport"). werift reads port 0 as a rejected m-line and
+ * negotiates no codec for it, so the relay answered `bad-sdp`. Such m-lines travel on the BUNDLE
+ * transport anyway: give them the usual placeholder port 9 before werift sees the offer.
+ */
+export function acceptBundleOnly(sdp: string): string {
+  if (!sdp.includes("a=bundle-only")) return sdp;
+  return sdp
+    .split(/(?=\r?\nm=)/)
+    .map((section) => (/\r?\na=bundle-only\r?(\n|$)/.test(section) ? section.replace(/^(\r?\nm=\w+) 0 /, "$1 9 ") : section))
+    .join("");
 }

@@ -9,9 +9,18 @@
  * After the first offer, no re-offer is sent until the connection is up: werift starts ICE/DTLS again
  * on every setRemoteDescription, and a second start while the first is still connecting flips the
  * connection to "failed" (on the relay and on a werift client alike). Changes wait and go out together.
+ *
+ * The connection also carries the participant's two data channels (negotiated, so both sides create
+ * them with fixed ids): reliable/ordered, and lossy (unordered, no retransmission). It is created at
+ * join, so data works and the transport is up before the first track arrives.
  */
-import { RTCPeerConnection, type RTCRtpTransceiver, RtpHeader, RtpPacket } from "werift";
-import type { SubscriberTrack } from "@sfu-room/protocol";
+
+/** A lossy channel with this much queued drops new messages instead of adding latency. */
+const LOSSY_BUFFER_LIMIT = 64 * 1024;
+/** A reliable channel with this much queued refuses more for that recipient (it is not keeping up). */
+const RELIABLE_BUFFER_LIMIT = 8 * 1024 * 1024;
+import { type RTCDataChannel, RTCPeerConnection, type RTCRtpTransceiver, RtpHeader, RtpPacket } from "werift";
+import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
 import { codecByMime, type RtcNetworkOptions, subscriberPeerConfig } from "./media-config.ts";
 
 export interface SubscriptionSpec {
@@ -27,6 +36,8 @@ export interface SubscriberEvents {
   onOffer(offerId: number, sdp: string, tracks: SubscriberTrack[]): void;
   /** The subscription's m-line is negotiated and the transport is up: packets will now arrive. */
   onSubscriptionReady(subscriptionId: number): void;
+  /** A data frame arrived on one of the data channels. */
+  onData(reliable: boolean, frame: Buffer): void;
   /** The client's decoder asked for a keyframe (PLI) on this subscription. */
   onKeyframeRequest(subscriptionId: number): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
@@ -57,8 +68,22 @@ export class SubscriberConnection {
   /** One header object reused for every forward: werift's sendRtp clones it synchronously. */
   private readonly scratch = new RtpPacket(new RtpHeader(), Buffer.alloc(0));
 
+  private readonly reliable: RTCDataChannel;
+  private readonly lossy: RTCDataChannel;
+
   constructor(net: RtcNetworkOptions, private readonly events: SubscriberEvents) {
     this.pc = new RTCPeerConnection(subscriberPeerConfig(net));
+    const { reliable, lossy } = DATA_CHANNELS;
+    this.reliable = this.pc.createDataChannel(reliable.label, { negotiated: true, id: reliable.id, ordered: true });
+    this.lossy = this.pc.createDataChannel(lossy.label, {
+      negotiated: true, id: lossy.id, ordered: false, maxRetransmits: lossy.maxRetransmits,
+    });
+    for (const [channel, isReliable] of [[this.reliable, true], [this.lossy, false]] as const) {
+      channel.onMessage.subscribe((data) => {
+        // The protocol's frames are binary; a text message is a client bug, reported as an empty frame.
+        this.events.onData(isReliable, typeof data === "string" ? Buffer.alloc(0) : data);
+      });
+    }
     this.pc.connectionStateChange.subscribe((state) => {
       this.events.onConnectionState(state);
       if (state === "connected") {
@@ -66,6 +91,7 @@ export class SubscriberConnection {
         if (this.dirty) this.scheduleNegotiation();
       }
     });
+    this.scheduleNegotiation(); // the first offer (data channels, and tracks added this tick) goes at once
   }
 
   get subscriptionCount(): number {
@@ -109,6 +135,19 @@ export class SubscriberConnection {
     header.csrcLength = 0;
     this.scratch.payload = source.payload;
     slot.transceiver.sender.sendRtp(this.scratch).catch(() => undefined);
+  }
+
+  /**
+   * Sends a data frame: "sent", or why not: the channel is not open (yet), or it is backed up (on the
+   * lossy channel the frame is dropped, as lossy data should be; on the reliable one the recipient is
+   * not keeping up).
+   */
+  sendData(reliable: boolean, frame: Buffer): "sent" | "not-open" | "backed-up" {
+    const channel = reliable ? this.reliable : this.lossy;
+    if (this.closed || channel.readyState !== "open") return "not-open";
+    if (channel.bufferedAmount > (reliable ? RELIABLE_BUFFER_LIMIT : LOSSY_BUFFER_LIMIT)) return "backed-up";
+    channel.send(frame);
+    return "sent";
   }
 
   /** Applies the client's answer to offer `offerId`. */

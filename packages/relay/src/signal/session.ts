@@ -7,7 +7,7 @@ import type { WebSocket } from "ws";
 import type { Logger } from "pino";
 import { parseClientMessage, type ClientMessage, type ServerMessage } from "@sfu-room/protocol";
 import type { SessionPort, Sfu } from "../sfu.ts";
-import { TokenBucket } from "./token-bucket.ts";
+import { TokenBucket } from "../core/token-bucket.ts";
 
 export interface SessionOptions {
   maxFrameBytes: number;

@@ -7,13 +7,14 @@ export class TokenBucket {
     this.tokens = capacity;
   }
 
-  take(nowMs: number): boolean {
+  /** Takes `amount` tokens if there are that many (the bucket may go no lower than empty). */
+  take(nowMs: number, amount = 1): boolean {
     if (this.last !== undefined) {
       this.tokens = Math.min(this.capacity, this.tokens + ((nowMs - this.last) * this.perSecond) / 1000);
     }
     this.last = nowMs;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < amount) return false;
+    this.tokens -= amount;
     return true;
   }
 }
