@@ -122,6 +122,24 @@ export const OPTIONS: OptionSpec[] = [
     current: (c) => String(c.core.keyframeRequestIntervalMs),
   },
   {
+    flag: "--max-data-frame-bytes", env: "SFU_MAX_DATA_FRAME_BYTES", valueName: "N",
+    description: "largest data-channel frame (header + payload) a participant may send",
+    apply: (c, t) => { const n = int(t, 256, 256 * 1024); return n === undefined ? `"${t}" is not a number from 256 to 262144` : void (c.core = { ...c.core, maxDataFrameBytes: n }); },
+    current: (c) => String(c.core.maxDataFrameBytes),
+  },
+  {
+    flag: "--data-messages-per-second", env: "SFU_DATA_MESSAGES_PER_SECOND", valueName: "N",
+    description: "data frames per second per participant (bursts of twice this)",
+    apply: (c, t) => { const n = int(t, 1, 100_000); return n === undefined ? `"${t}" is not a number from 1 to 100000` : void (c.core = { ...c.core, dataMessagesPerSecond: n }); },
+    current: (c) => String(c.core.dataMessagesPerSecond),
+  },
+  {
+    flag: "--data-bytes-per-second", env: "SFU_DATA_BYTES_PER_SECOND", valueName: "N",
+    description: "data bytes per second per participant (bursts of twice this)",
+    apply: (c, t) => { const n = int(t, 1024, 1024 ** 3); return n === undefined ? `"${t}" is not a number from 1024 to 1073741824` : void (c.core = { ...c.core, dataBytesPerSecond: n }); },
+    current: (c) => String(c.core.dataBytesPerSecond),
+  },
+  {
     flag: "--max-frame-bytes", env: "SFU_MAX_FRAME_BYTES", valueName: "N",
     description: "largest signaling frame accepted",
     apply: (c, t) => { const n = int(t, 1024, 1024 * 1024); return n === undefined ? `"${t}" is not a number from 1024 to 1048576` : void (c.maxFrameBytes = n); },
