@@ -47,4 +47,22 @@ describe("no leaks", () => {
       return ["UDPWrap", "TCPWrap", "TCPServerWrap", "Timeout"].every((k) => (now[k] ?? 0) <= (baseline[k] ?? 0));
     }, 10_000);
   });
+
+  it("a client that vanishes without closing its socket is removed after two missed pings", async () => {
+    const relay = await startTestRelay({ pingIntervalMs: 200 });
+    const log: SentLog = new Map();
+    const stays = await joinClient(relay, "gone", "stays", log);
+    const vanishes = await joinClient(relay, "gone", "vanishes", log);
+    await vanishes.publish([{ kind: "audio" }]);
+    await eventually("stays sees the track", () => stays.events.some((e) => e.type === "track-published"));
+    // Stop reading the socket: no more pongs, as when the network disappears under a client.
+    (vanishes.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    await eventually("the others are told", () =>
+      stays.events.some((e) => e.type === "participant-left" && e.participantId === vanishes.participantId),
+    );
+    expect(stays.events.some((e) => e.type === "track-unpublished")).toBe(true);
+    await eventually("the relay released it", () => relay.stats().participants === 1 && relay.stats().peerConnections === 1);
+    await Promise.all([stays.close(), vanishes.close()]);
+    await relay.close();
+  });
 });

@@ -22,6 +22,8 @@ export interface RelayConfig {
   maxMessagesPerSecond: number;
   /** Core limits and timings. */
   core: CoreConfig;
+  /** WebSocket ping interval; two missed pongs in a row end the session (ms). */
+  pingIntervalMs: number;
   /** A connection that stays disconnected/failed this long is treated as gone (ms). */
   peerTimeoutMs: number;
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
@@ -37,6 +39,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   maxFrameBytes: 64 * 1024,
   maxMessagesPerSecond: 50,
   core: DEFAULT_CORE_CONFIG,
+  pingIntervalMs: 10_000,
   peerTimeoutMs: 15_000,
   logLevel: "info",
 };
@@ -150,6 +153,12 @@ export const OPTIONS: OptionSpec[] = [
     description: "signaling messages per second per session (bursts of twice this)",
     apply: (c, t) => { const n = int(t, 1, 100_000); return n === undefined ? `"${t}" is not a number from 1 to 100000` : void (c.maxMessagesPerSecond = n); },
     current: (c) => String(c.maxMessagesPerSecond),
+  },
+  {
+    flag: "--ping-interval", env: "SFU_PING_INTERVAL_MS", valueName: "MS",
+    description: "WebSocket ping interval; a client that misses two pongs in a row is removed",
+    apply: (c, t) => { const n = int(t, 100, 600_000); return n === undefined ? `"${t}" is not a number of ms from 100 to 600000` : void (c.pingIntervalMs = n); },
+    current: (c) => String(c.pingIntervalMs),
   },
   {
     flag: "--peer-timeout", env: "SFU_PEER_TIMEOUT_MS", valueName: "MS",

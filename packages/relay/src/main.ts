@@ -23,7 +23,9 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     peerTimeoutMs: config.peerTimeoutMs,
     log,
   });
-  const signal = new SignalServer(sfu, { maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, log });
+  const signal = new SignalServer(sfu, {
+    maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,
+  });
   const stats = () => ({ ...sfu.stats(), sessions: signal.sessionCount });
   const http = createHttpServer({
     health: () => ({ status: "ok", uptimeSeconds: Math.round((Date.now() - started) / 1000), ...stats() }),

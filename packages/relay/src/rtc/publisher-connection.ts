@@ -4,6 +4,7 @@
  */
 import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
+import { acceptBundleOnly, withSessionIceLite } from "./sdp-fixups.ts";
 
 /** A track the client declared for an m-line of its offer, with the relay's id for it. */
 export interface PublisherTrackBinding {
@@ -91,7 +92,7 @@ export class PublisherConnection {
       this.layerSsrcs.set(track.trackId, []);
       negotiated.push({ ...track, codec: codec.mimeType, clockRate: codec.clockRate });
     }
-    return { sdp: this.pc.localDescription!.sdp, tracks: negotiated };
+    return { sdp: withSessionIceLite(this.pc.localDescription!.sdp), tracks: negotiated };
   }
 
   /** The client unpublished this track: stop routing its packets. */
@@ -134,16 +135,3 @@ export class PublisherConnection {
   }
 }
 
-/**
- * Firefox offers with bundlePolicy "max-bundle" put every m-line but the first at port 0 with
- * `a=bundle-only` (RFC 8843: "use the BUNDLE transport"). werift reads port 0 as a rejected m-line and
- * negotiates no codec for it, so the relay answered `bad-sdp`. Such m-lines travel on the BUNDLE
- * transport anyway: give them the usual placeholder port 9 before werift sees the offer.
- */
-export function acceptBundleOnly(sdp: string): string {
-  if (!sdp.includes("a=bundle-only")) return sdp;
-  return sdp
-    .split(/(?=\r?\nm=)/)
-    .map((section) => (/\r?\na=bundle-only\r?(\n|$)/.test(section) ? section.replace(/^(\r?\nm=\w+) 0 /, "$1 9 ") : section))
-    .join("");
-}

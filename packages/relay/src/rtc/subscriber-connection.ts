@@ -22,6 +22,7 @@ const RELIABLE_BUFFER_LIMIT = 8 * 1024 * 1024;
 import { type RTCDataChannel, RTCPeerConnection, type RTCRtpTransceiver, RtpHeader, RtpPacket } from "werift";
 import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
 import { codecByMime, type RtcNetworkOptions, subscriberPeerConfig } from "./media-config.ts";
+import { withSessionIceLite } from "./sdp-fixups.ts";
 
 export interface SubscriptionSpec {
   subscriptionId: number;
@@ -219,6 +220,6 @@ export class SubscriberConnection {
       if (mid === null) continue;
       tracks.push({ mid, trackId: slot.spec.trackId, participantId: slot.spec.publisherId, kind: slot.spec.kind });
     }
-    this.events.onOffer(offerId, this.pc.localDescription!.sdp, tracks);
+    this.events.onOffer(offerId, withSessionIceLite(this.pc.localDescription!.sdp), tracks);
   }
 }

@@ -11,6 +11,8 @@ import { TokenBucket } from "../core/token-bucket.ts";
 
 export interface SessionOptions {
   maxFrameBytes: number;
+  /** A WebSocket ping goes out this often; a session that misses two pongs in a row is closed (ms). */
+  pingIntervalMs: number;
   maxMessagesPerSecond: number;
   log: Logger;
   newId(prefix: string): string;
@@ -21,6 +23,8 @@ export class SignalSession implements SessionPort {
   private queue: Promise<void> = Promise.resolve();
   private readonly bucket: TokenBucket;
   private closed = false;
+  private readonly heartbeat: NodeJS.Timeout;
+  private missedPongs = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -30,6 +34,17 @@ export class SignalSession implements SessionPort {
     this.bucket = new TokenBucket(options.maxMessagesPerSecond * 2, options.maxMessagesPerSecond);
     ws.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on("close", () => this.onClosed());
+    // ICE-lite never probes the client, so a client that vanishes without closing its socket (network
+    // gone, laptop lid shut) is only noticed here: no pong to two pings in a row ends the session.
+    ws.on("pong", () => (this.missedPongs = 0));
+    this.heartbeat = setInterval(() => {
+      if (++this.missedPongs > 2) {
+        options.log.info({ participantId: this.participantId }, "no pong from the client; closing its session");
+        ws.terminate();
+        return;
+      }
+      ws.ping();
+    }, options.pingIntervalMs);
     ws.on("error", (e) => options.log.debug({ err: e }, "websocket error"));
   }
 
@@ -124,6 +139,7 @@ export class SignalSession implements SessionPort {
 
   private onClosed(): void {
     this.closed = true;
+    clearInterval(this.heartbeat);
     if (this.participantId !== undefined) this.sfu.leave(this.participantId);
     this.participantId = undefined;
   }

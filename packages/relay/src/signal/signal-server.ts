@@ -9,6 +9,7 @@ import { SignalSession } from "./session.ts";
 
 export interface SignalServerOptions {
   maxFrameBytes: number;
+  pingIntervalMs: number;
   maxMessagesPerSecond: number;
   log: Logger;
 }
@@ -30,6 +31,7 @@ export class SignalServer {
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       new SignalSession(ws, this.sfu, {
         maxFrameBytes: this.options.maxFrameBytes,
+        pingIntervalMs: this.options.pingIntervalMs,
         maxMessagesPerSecond: this.options.maxMessagesPerSecond,
         log: this.options.log,
         newId: (prefix) => prefix + randomBytes(6).toString("base64url"),
