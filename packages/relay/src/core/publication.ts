@@ -3,6 +3,7 @@ import type { TrackInfo, TrackKind, TrackSource } from "@sfu-room/protocol";
 import { KeyframeThrottle } from "./keyframe-throttle.ts";
 import type { Participant } from "./participant.ts";
 import type { Subscription } from "./subscription.ts";
+import type { LayerSize } from "./layer-selector.ts";
 import type { Millis, PublishedTrackSpec, TrackId } from "./types.ts";
 
 export class Publication {
@@ -13,6 +14,10 @@ export class Publication {
   readonly clockRate: number;
   /** Simulcast rids, lowest first; [] without simulcast. */
   readonly layers: readonly string[];
+  /** Encoded size of each layer, when the publisher said. */
+  readonly layerSizes: readonly LayerSize[] | undefined;
+  /** Per layer: wanted by some subscriber, as last told to the publisher (dynacast). All at first. */
+  layersWanted: boolean[];
   muted: boolean;
   /**
    * Subscriptions to this track: a plain array, walked for every RTP packet (the hot path), so no
@@ -32,6 +37,8 @@ export class Publication {
     this.codec = spec.codec;
     this.clockRate = spec.clockRate;
     this.layers = [...spec.layers];
+    this.layerSizes = spec.layerSizes?.length === this.layerCount ? spec.layerSizes.map((l) => ({ ...l })) : undefined;
+    this.layersWanted = Array.from({ length: this.layerCount }, () => true);
     this.muted = spec.muted;
     const throttles: KeyframeThrottle[] = [];
     for (let layer = 0; layer < this.layerCount; layer++) {
@@ -64,6 +71,16 @@ export class Publication {
       layers: [...this.layers],
       muted: this.muted,
     };
+  }
+
+  /** Which layers some subscription targets or still forwards now. */
+  layersInUse(): boolean[] {
+    const used = Array.from({ length: this.layerCount }, () => false);
+    for (const sub of this.subscriptions) {
+      if (sub.targetLayer >= 0) used[sub.targetLayer] = true;
+      if (sub.currentLayer >= 0) used[sub.currentLayer] = true;
+    }
+    return used;
   }
 
   addSubscription(sub: Subscription): void {

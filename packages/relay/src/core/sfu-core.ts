@@ -30,6 +30,7 @@ import {
   type SubscribeInput,
   type SubscriptionId,
   type SubscriptionReadyInput,
+  type SubscriptionSettingsInput,
   type TimeoutInput,
   type TrackId,
   type UnpublishInput,
@@ -90,6 +91,8 @@ export class SfuCore {
         return this.onSubscriptionReady(input);
       case "layer-preference":
         return this.onLayerPreference(input);
+      case "subscription-settings":
+        return this.onSubscriptionSettings(input);
       case "keyframe-request":
         return this.onKeyframeRequest(input);
       case "data":
@@ -224,6 +227,7 @@ export class SfuCore {
     for (const sub of leaver.subscriptions.values()) {
       sub.publication.removeSubscription(sub);
       this.subscriptions.delete(sub.id);
+      this.updateLayersWanted(sub.publication);
     }
     leaver.subscriptions.clear();
     room.participants.delete(leaver.id);
@@ -262,6 +266,7 @@ export class SfuCore {
       const announcement: ServerMessage = { type: "track-published", track: pub.info() };
       for (const other of publisher.room.others(publisher)) this.signal(other.id, announcement);
       for (const other of publisher.room.others(publisher)) if (other.autoSubscribe) this.subscribe(other, pub);
+      this.updateLayersWanted(pub);
     }
   }
 
@@ -377,6 +382,7 @@ export class SfuCore {
       kind: pub.kind,
       codec: pub.codec,
     });
+    this.updateLayersWanted(pub);
   }
 
   private unsubscribe(sub: Subscription): void {
@@ -384,6 +390,7 @@ export class SfuCore {
     sub.publication.removeSubscription(sub);
     this.subscriptions.delete(sub.id);
     this.queue.push({ type: "subscription-removed", subscriptionId: sub.id, subscriberId: sub.subscriber.id });
+    this.updateLayersWanted(sub.publication);
   }
 
   private onSubscriptionReady(input: SubscriptionReadyInput): void {
@@ -396,6 +403,23 @@ export class SfuCore {
     const sub = this.subscriptions.get(input.subscriptionId);
     if (sub === undefined) return;
     if (sub.setMaxLayer(input.maxLayer)) this.requestKeyframe(sub.publication.throttles[sub.targetLayer], input.now);
+    this.updateLayersWanted(sub.publication);
+  }
+
+  private onSubscriptionSettings(input: SubscriptionSettingsInput): void {
+    const sub = this.subscriptions.get(input.subscriptionId);
+    if (sub === undefined) return;
+    if (sub.setWish(input.settings)) this.requestKeyframe(sub.publication.throttles[sub.targetLayer], input.now);
+    this.updateLayersWanted(sub.publication);
+  }
+
+  /** Dynacast: tell the publisher when the set of layers anyone needs changes (simulcast tracks only). */
+  private updateLayersWanted(pub: Publication): void {
+    if (pub.layerCount < 2 || !this.tracks.has(pub.id)) return;
+    const wanted = pub.layersInUse();
+    if (wanted.every((w, i) => w === pub.layersWanted[i])) return;
+    pub.layersWanted = wanted;
+    this.queue.push({ type: "layers-wanted", publisherId: pub.publisher.id, trackId: pub.id, layers: [...wanted] });
   }
 
   private onKeyframeRequest(input: KeyframeRequestInput): void {
@@ -436,9 +460,12 @@ export class SfuCore {
     if (pub === undefined || pub.publisher.id !== input.publisherId) return;
     const subs = pub.subscriptions;
     const { layer, keyframe, seq, timestamp, now, marker } = input;
+    let switched = false;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!;
+      const before = sub.currentLayer;
       if (sub.accept(layer, keyframe, seq, timestamp, now)) {
+        if (sub.currentLayer !== before) switched = true;
         this.queue.pushForward(sub.id, sub.subscriber.id, sub.rewriter.seq, sub.rewriter.timestamp, marker);
       } else if (!keyframe && layer === sub.targetLayer && sub.needsKeyframe) {
         // Still waiting for a keyframe while the layer flows: the request (or its keyframe) was lost,
@@ -446,6 +473,7 @@ export class SfuCore {
         this.requestKeyframe(pub.throttles[layer], now);
       }
     }
+    if (switched) this.updateLayersWanted(pub); // the layer switched away from may be unneeded now
   }
 
   // -------------------------------------------------------------------------------------------

@@ -3,18 +3,21 @@
  *
  *   pending ──subscription-ready──▶ awaiting keyframe (video) ──keyframe of target layer──▶ forwarding
  *                               └─▶ forwarding (audio)
+ *   forwarding / awaiting ──not visible──▶ paused ──visible──▶ awaiting keyframe
  *
- * Simulcast: the subscription forwards exactly one layer, `currentLayer` (-1 before the first). The
- * `targetLayer` is the highest layer at most `maxLayer`. While target != current the current layer is
- * still forwarded, and the switch happens on the first keyframe packet of the target layer: from that
- * packet on only the target layer is forwarded, so two layers are never interleaved.
+ * Simulcast: the subscription forwards exactly one layer, `currentLayer` (-1 before the first and while
+ * paused). The `targetLayer` is what the LayerSelector picks from the subscriber's wish (quality, tile
+ * size, visibility) under the bandwidth cap `maxLayer`; -1 means paused. While target != current the
+ * current layer is still forwarded, and the switch happens on the first keyframe packet of the target
+ * layer: from that packet on only the target layer is forwarded, so two layers are never interleaved.
  */
 import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
+import { DEFAULT_WISH, selectLayer, type SubscriberWish } from "./layer-selector.ts";
 import { SequenceRewriter } from "./sequence-rewriter.ts";
 import type { Millis, SubscriptionId } from "./types.ts";
 
-export type SubscriptionState = "pending" | "awaiting-keyframe" | "forwarding";
+export type SubscriptionState = "pending" | "paused" | "awaiting-keyframe" | "forwarding";
 
 export class Subscription {
   /** Core-assigned, never reused. */
@@ -26,10 +29,12 @@ export class Subscription {
   ready = false;
   /** The layer forwarded now; -1 before the first packet. */
   currentLayer = -1;
-  /** The layer wanted; a switch to it happens on its next keyframe. */
+  /** The layer wanted (-1: paused); a switch to it happens on its next keyframe. */
   targetLayer: number;
-  /** The subscriber's preference: the highest layer wanted. */
+  /** The highest layer allowed (the bandwidth cap). */
   maxLayer: number;
+  /** What the subscriber asked for: quality, tile size, visibility. */
+  wish: SubscriberWish = DEFAULT_WISH;
   readonly rewriter = new SequenceRewriter();
 
   constructor(id: SubscriptionId, subscriber: Participant, publication: Publication) {
@@ -42,13 +47,14 @@ export class Subscription {
 
   get state(): SubscriptionState {
     if (!this.ready) return "pending";
+    if (this.targetLayer < 0) return "paused";
     if (this.currentLayer < 0 && this.publication.keyframeGated) return "awaiting-keyframe";
     return "forwarding";
   }
 
   /** A keyframe of the target layer is needed before the subscriber gets what it wants. */
   get needsKeyframe(): boolean {
-    return this.ready && this.publication.keyframeGated && this.targetLayer !== this.currentLayer;
+    return this.ready && this.publication.keyframeGated && this.targetLayer >= 0 && this.targetLayer !== this.currentLayer;
   }
 
   /** The layer a subscriber's keyframe request is about: the target while switching, else the current. */
@@ -63,16 +69,25 @@ export class Subscription {
     return this.needsKeyframe;
   }
 
-  /**
-   * Set the subscriber's preference. Returns true when it starts a switch that needs a keyframe on the
-   * (new) `targetLayer`.
-   */
+  /** Set the bandwidth cap. Returns true when it starts a switch that needs a keyframe on `targetLayer`. */
   setMaxLayer(maxLayer: number): boolean {
     const highest = this.publication.highestLayer;
-    const clamped = Number.isFinite(maxLayer) ? Math.min(highest, Math.max(0, Math.floor(maxLayer))) : highest;
+    this.maxLayer = Number.isFinite(maxLayer) ? Math.min(highest, Math.max(0, Math.floor(maxLayer))) : highest;
+    return this.retarget();
+  }
+
+  /** Update the subscriber's wish. Returns true when a keyframe of the new `targetLayer` is needed. */
+  setWish(change: Partial<SubscriberWish>): boolean {
+    this.wish = { ...this.wish, ...change };
+    return this.retarget();
+  }
+
+  /** Re-run the LayerSelector. Audio has one layer and ignores wishes (it is never paused). */
+  private retarget(): boolean {
     const before = this.targetLayer;
-    this.maxLayer = clamped;
-    this.targetLayer = clamped;
+    const pub = this.publication;
+    this.targetLayer = pub.keyframeGated ? selectLayer(this.wish, pub.layerCount, pub.layerSizes, this.maxLayer) : 0;
+    if (this.targetLayer < 0) this.currentLayer = -1; // paused: stop now; resuming starts at a keyframe
     return this.targetLayer !== before && this.needsKeyframe;
   }
 
@@ -81,7 +96,7 @@ export class Subscription {
    * seq/timestamp are in `rewriter.seq` / `rewriter.timestamp`.
    */
   accept(layer: number, keyframe: boolean, seq: number, timestamp: number, now: Millis): boolean {
-    if (!this.ready) return false;
+    if (!this.ready || this.targetLayer < 0) return false;
     if (layer !== this.currentLayer) {
       if (layer !== this.targetLayer || (!keyframe && this.publication.keyframeGated)) return false;
       this.currentLayer = layer;

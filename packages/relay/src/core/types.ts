@@ -6,6 +6,7 @@
  * same outputs.
  */
 import type { ServerMessage, TrackKind, TrackSource } from "@sfu-room/protocol";
+import type { LayerSize, SubscriberWish } from "./layer-selector.ts";
 
 export type Millis = number;
 export type ParticipantId = string;
@@ -53,6 +54,8 @@ export interface PublishedTrackSpec {
   clockRate: number;
   /** Simulcast rids, lowest quality first; [] without simulcast (then the only layer is index 0). */
   layers: string[];
+  /** Encoded width/height of each layer, lowest first, when the publisher said (for size-based choice). */
+  layerSizes?: LayerSize[];
   muted: boolean;
 }
 
@@ -69,6 +72,7 @@ export type Input =
   | SubscribeInput
   | SubscriptionReadyInput
   | LayerPreferenceInput
+  | SubscriptionSettingsInput
   | RtpInput
   | KeyframeRequestInput
   | DataInput
@@ -153,6 +157,14 @@ export interface LayerPreferenceInput {
   maxLayer: number;
 }
 
+/** The subscriber's wish for one subscription changed (only the fields given). */
+export interface SubscriptionSettingsInput {
+  type: "subscription-settings";
+  now: Millis;
+  subscriptionId: SubscriptionId;
+  settings: Partial<SubscriberWish>;
+}
+
 /**
  * One RTP packet arrived from a publisher. Only the header facts the core needs; the adapter keeps the
  * packet and acts on the `forward` outputs polled right after. The adapter may reuse one object for
@@ -219,6 +231,7 @@ export type Output =
   | RequestKeyframeOutput
   | ParticipantRemovedOutput
   | DeliverDataOutput
+  | LayersWantedOutput
   | TimeoutOutput;
 
 /** Send this protocol message to the participant's signaling session. */
@@ -273,6 +286,18 @@ export interface DeliverDataOutput {
   from: ParticipantId;
   recipients: ParticipantId[];
   reliable: boolean;
+}
+
+/**
+ * Dynacast: which simulcast layers of a track some subscriber needs now. The publisher may stop encoding
+ * the others and must resume one when it is wanted again. Sent whenever the set changes.
+ */
+export interface LayersWantedOutput {
+  type: "layers-wanted";
+  publisherId: ParticipantId;
+  trackId: TrackId;
+  /** Per layer, lowest first. */
+  layers: boolean[];
 }
 
 /** Everything the core held for this participant is gone: the adapter releases its connections. */
