@@ -12,9 +12,13 @@ import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
   type RTCRtpTransceiver,
+  RtcpPayloadSpecificFeedback,
   RtpHeader,
   RtpPacket,
+  serializeSdesMid,
+  serializeSdesRTPStreamID,
   useSdesMid,
+  useSdesRTPStreamId,
 } from "werift";
 import {
   DATA_CHANNELS,
@@ -143,6 +147,76 @@ export function makePayload(codec: "opus" | VideoCodec, key: boolean, tag: numbe
   return buf;
 }
 
+/**
+ * A simulcast video track: one m-line, several rid layers, each with its own SSRC, sequence and
+ * timestamp space (as browsers send them). werift cannot send simulcast itself, so the packets go
+ * straight to the DTLS transport with the mid and rid header extensions the offer negotiated.
+ */
+export class SimulcastTrack {
+  trackId = "";
+  mid = "";
+  readonly layers: Array<{ rid: string; ssrc: number; seq: number; timestamp: number; sent: number; tag: number; keyWanted: boolean }>;
+  private transceiver: RTCRtpTransceiver | undefined;
+  private extIds: { mid: number; rid: number } | undefined;
+  /** Layers the relay said it wants (dynacast); all at first. Unwanted layers are not sent. */
+  wanted: Set<string>;
+
+  constructor(readonly rids: string[], private readonly log: SentLog, private readonly payloadBytes = 600) {
+    this.layers = rids.map((rid, i) => ({
+      rid, ssrc: 0x1000 + i + Math.floor(Math.random() * 1e6) * 4, seq: Math.floor(Math.random() * 65536),
+      timestamp: Math.floor(Math.random() * 2 ** 32), sent: 0, tag: Math.floor(Math.random() * 2 ** 31), keyWanted: true,
+    }));
+    for (const l of this.layers) log.set(l.tag, []);
+    this.wanted = new Set(rids);
+  }
+
+  /** Which layer a payload tag belongs to, or -1. */
+  layerOfTag(tag: number): number {
+    return this.layers.findIndex((l) => l.tag === tag);
+  }
+
+  attach(pc: RTCPeerConnection, transceiver: RTCRtpTransceiver): void {
+    this.transceiver = transceiver;
+    this.mid = transceiver.mid!;
+    // The negotiated extension ids, from the SDP (werift's extIdUriMap is empty on a sending peer).
+    const sdp = pc.localDescription!.sdp;
+    const find = (uri: string) => {
+      const m = new RegExp(`^a=extmap:(\\d+) ${uri.replace(/[.:]/g, "\\$&")}`, "m").exec(sdp);
+      if (!m) throw new Error(`the offer negotiates no ${uri}`);
+      return Number(m[1]);
+    };
+    this.extIds = { mid: find(useSdesMid().uri), rid: find(useSdesRTPStreamId().uri) };
+    transceiver.sender.dtlsTransport.onRtcp.subscribe((packet) => {
+      if (!(packet instanceof RtcpPayloadSpecificFeedback)) return;
+      const media = (packet.feedback as { mediaSsrc?: number }).mediaSsrc;
+      for (const l of this.layers) if (l.ssrc === media) l.keyWanted = true;
+    });
+  }
+
+  /** One frame (one packet) on every wanted layer; a key frame where one was asked for or every `keyEvery`. */
+  sendFrame(keyEvery = 0): void {
+    const t = this.transceiver;
+    const ext = this.extIds;
+    if (!t || !ext || t.sender.dtlsTransport.state !== "connected") return;
+    for (const l of this.layers) {
+      if (!this.wanted.has(l.rid)) continue;
+      const key = l.keyWanted || (keyEvery > 0 && l.sent % keyEvery === 0);
+      l.keyWanted = false;
+      const payload = makePayload("VP8", key, l.tag, l.sent, this.payloadBytes);
+      this.log.get(l.tag)!.push(payload);
+      const header = new RtpHeader({
+        sequenceNumber: l.seq, timestamp: l.timestamp >>> 0, marker: true, payloadType: 96, ssrc: l.ssrc,
+        extension: true,
+        extensions: [{ id: ext.mid, payload: serializeSdesMid(this.mid) }, { id: ext.rid, payload: serializeSdesRTPStreamID(l.rid) }],
+      });
+      t.sender.dtlsTransport.sendRtp(payload, header).catch(() => undefined);
+      l.seq = (l.seq + 1) & 0xffff;
+      l.timestamp = (l.timestamp + 3000) >>> 0;
+      l.sent++;
+    }
+  }
+}
+
 /** What a subscriber received on one remote track. */
 export class ReceivedTrack {
   packets = 0;
@@ -155,6 +229,8 @@ export class ReceivedTrack {
   mismatches = 0;
   firstPacketAt: number | undefined;
   keyframes = 0;
+  /** Payload tags in arrival order, collapsed: one entry per run of packets from the same source. */
+  readonly tagRuns: Array<{ tag: number; packets: number; firstKey: boolean }> = [];
   /** Whether the first packet received was the start of a key frame (video). */
   firstWasKeyframe: boolean | undefined;
 
@@ -189,6 +265,9 @@ export class WeriftClient {
   publisher: RTCPeerConnection | undefined;
   subscriber: RTCPeerConnection | undefined;
   readonly outgoing: SyntheticTrack[] = [];
+  readonly simulcast: SimulcastTrack[] = [];
+  /** The last layers-wanted per track id (it can arrive before publish-answer is processed). */
+  private readonly layersWanted = new Map<string, string[]>();
   /** Data frames received on the subscriber connection's channels, in arrival order. */
   readonly data: ReceivedData[] = [];
   reliableChannel: RTCDataChannel | undefined;
@@ -290,6 +369,29 @@ export class WeriftClient {
     return added.map((a) => a.track);
   }
 
+  /** Publishes one simulcast VP8 track (layers lowest first) with the given layer sizes. */
+  async publishSimulcast(rids: string[], layerSizes?: Array<{ width: number; height: number }>): Promise<SimulcastTrack> {
+    this.publisher ??= this.createPublisher("VP8");
+    const pc = this.publisher;
+    const track = new SimulcastTrack(rids, this.options.log);
+    const transceiver = pc.addTransceiver("video", { direction: "sendonly", simulcast: rids.map((rid) => ({ rid, direction: "send" as const })) });
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const sdp = pc.localDescription!.sdp;
+    const reply = await this.request({
+      type: "publish-offer", id: this.id(), sdp,
+      tracks: [{ mid: transceiver.mid!, kind: "video", source: "camera", layers: rids, ...(layerSizes ? { layerSizes } : {}) }],
+    });
+    if (reply.type !== "publish-answer") throw new Error(`publish failed: ${JSON.stringify(reply)}`);
+    await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+    track.trackId = reply.tracks[0]!.trackId;
+    const wanted = this.layersWanted.get(track.trackId);
+    if (wanted) track.wanted = new Set(wanted);
+    track.attach(pc, transceiver);
+    this.simulcast.push(track);
+    return track;
+  }
+
   /** Resolves when both connections that exist are connected. */
   async connected(timeoutMs = 20_000): Promise<void> {
     const pcs = [this.publisher, this.subscriber].filter((pc): pc is RTCPeerConnection => pc !== undefined);
@@ -307,7 +409,7 @@ export class WeriftClient {
     return new RTCPeerConnection({
       ...LOOPBACK(),
       codecs: { audio: [OPUS()], video: [videoCodec === "H264" ? H264() : VP8()] },
-      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
+      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid(), useSdesRTPStreamId()] },
     });
   }
 
@@ -370,6 +472,9 @@ export class WeriftClient {
     if (key) rec.keyframes++;
     rec.firstWasKeyframe ??= key;
     const tag = payload.readUInt32BE(headLen);
+    const run = rec.tagRuns.at(-1);
+    if (run?.tag === tag) run.packets++;
+    else rec.tagRuns.push({ tag, packets: 1, firstKey: key });
     const index = payload.readUInt32BE(headLen + 4);
     const sent = this.options.log.get(tag)?.[index];
     if (!sent || !sent.equals(payload)) rec.mismatches++;
@@ -381,6 +486,11 @@ export class WeriftClient {
     const message = parsed.message;
     this.events.push(message);
     if (message.type === "error") this.errors.push(message);
+    if (message.type === "layers-wanted") {
+      this.layersWanted.set(message.trackId, message.rids);
+      const track = this.simulcast.find((t) => t.trackId === message.trackId);
+      if (track) track.wanted = new Set(message.rids);
+    }
     if (message.type === "subscriber-offer") {
       this.answering = this.answering.then(() => this.answerSubscriberOffer(message.offerId, message.sdp, message.tracks));
     }

@@ -62,6 +62,13 @@ export const ParticipantInfoSchema = v.object({
   tracks: v.array(TrackInfoSchema),
 });
 
+export const LayerSizeSchema = v.object({
+  width: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16384)),
+  height: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(16384)),
+});
+
+export const QualitySchema = v.picklist(["auto", "low", "medium", "high"]);
+
 /** What the client says about one m-line of its publish offer. */
 export const PublishedTrackSchema = v.object({
   /** The mid of the m-line in the offer that carries this track. */
@@ -70,6 +77,11 @@ export const PublishedTrackSchema = v.object({
   source: v.optional(TrackSourceSchema, "unknown"),
   /** Simulcast rids, lowest quality first, as in the offer's a=simulcast line. */
   layers: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(16))), v.maxLength(3)), []),
+  /**
+   * Encoded size of each simulcast layer, in the order of `layers` (e.g. from the capture size and each
+   * encoding's scaleResolutionDownBy). Lets the relay send small tiles a small layer.
+   */
+  layerSizes: v.optional(v.pipe(v.array(LayerSizeSchema), v.maxLength(3))),
   muted: v.optional(v.boolean(), false),
 });
 
@@ -117,6 +129,23 @@ export const SubscribeSchema = v.object({
   subscribe: v.boolean(),
 });
 
+/**
+ * How the subscriber wants a subscribed video track: any subset of the fields; those left out keep
+ * their value. Defaults: quality "auto", size unknown, visible.
+ */
+export const SubscriptionSettingsSchema = v.object({
+  type: v.literal("subscription-settings"),
+  id: RequestId,
+  trackId: Id,
+  /** "auto" lets the relay pick by tile size and bandwidth; low/medium/high pin a layer. */
+  quality: v.optional(QualitySchema),
+  /** Rendered size of the tile in device pixels. */
+  width: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(16384))),
+  height: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(16384))),
+  /** false while the tile is hidden or off screen (picture-in-picture counts as visible): paused. */
+  visible: v.optional(v.boolean()),
+});
+
 export const SubscriberAnswerSchema = v.object({
   type: v.literal("subscriber-answer"),
   /** The `offerId` of the subscriber-offer this answers. */
@@ -141,6 +170,7 @@ export const ClientMessageSchema = v.variant("type", [
   UnpublishSchema,
   MuteSchema,
   SubscribeSchema,
+  SubscriptionSettingsSchema,
   SubscriberAnswerSchema,
   RequestKeyframeSchema,
   LeaveSchema,
@@ -219,6 +249,17 @@ export const SubscriberOfferSchema = v.object({
   tracks: v.array(SubscriberTrackSchema),
 });
 
+/**
+ * Dynacast, to a publisher: which simulcast layers of its track someone receives now. The client may
+ * stop encoding the others (RTCRtpEncodingParameters.active = false) and must resume them when listed.
+ */
+export const LayersWantedSchema = v.object({
+  type: v.literal("layers-wanted"),
+  trackId: Id,
+  /** The rids wanted, lowest first; [] when nobody watches the track. */
+  rids: v.array(v.string()),
+});
+
 export const ErrorCodeSchema = v.picklist([
   "bad-json",
   "bad-message",
@@ -260,5 +301,6 @@ export const ServerMessageSchema = v.variant("type", [
   TrackUnpublishedSchema,
   TrackMutedSchema,
   SubscriberOfferSchema,
+  LayersWantedSchema,
   ErrorSchema,
 ]);

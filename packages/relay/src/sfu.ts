@@ -9,7 +9,14 @@
  * decision lives in the core.
  */
 import type { Logger } from "pino";
-import { type DataFrame, decodeDataFrame, encodeDataFrame, type PublishOfferMessage, type ServerMessage } from "@sfu-room/protocol";
+import {
+  type DataFrame,
+  decodeDataFrame,
+  encodeDataFrame,
+  type PublishOfferMessage,
+  type ServerMessage,
+  type SubscriptionSettingsMessage,
+} from "@sfu-room/protocol";
 import { SfuCore } from "./core/index.ts";
 import type { CoreConfig, CoreStats, Input, RtpInput } from "./core/types.ts";
 import { isKeyframeStart } from "./media/keyframe.ts";
@@ -41,6 +48,8 @@ interface ParticipantLink {
   subscriber: SubscriberConnection | undefined;
   /** Codec MIME type per published track, for keyframe detection. */
   codecs: Map<string, string>;
+  /** Simulcast rids per published track, for `layers-wanted`. */
+  rids: Map<string, string[]>;
   /** Armed while a connection is disconnected/failed; removes the participant when it fires. */
   deadPeerTimer: NodeJS.Timeout | undefined;
 }
@@ -81,7 +90,7 @@ export class Sfu {
 
   join(participantId: string, session: SessionPort, requestId: string, room: string, name: string, autoSubscribe: boolean): boolean {
     const link: ParticipantLink = {
-      id: participantId, session, publisher: undefined, subscriber: undefined, codecs: new Map(), deadPeerTimer: undefined,
+      id: participantId, session, publisher: undefined, subscriber: undefined, codecs: new Map(), rids: new Map(), deadPeerTimer: undefined,
     };
     this.links.set(participantId, link);
     this.drive({ type: "join", now: now(), participantId, requestId, room, name, autoSubscribe });
@@ -119,7 +128,10 @@ export class Sfu {
       return;
     }
     if (this.links.get(participantId) !== link) return; // left while negotiating
-    for (const track of answer.tracks) link.codecs.set(track.trackId, track.codec);
+    for (const track of answer.tracks) {
+      link.codecs.set(track.trackId, track.codec);
+      link.rids.set(track.trackId, track.layers);
+    }
     link.session.send({
       type: "publish-answer", id: message.id, sdp: answer.sdp,
       tracks: answer.tracks.map((t) => ({ mid: t.mid, trackId: t.trackId })),
@@ -128,7 +140,7 @@ export class Sfu {
       const declared = message.tracks.find((d) => d.mid === t.mid)!;
       return {
         trackId: t.trackId, kind: t.kind, source: declared.source, codec: t.codec, clockRate: t.clockRate,
-        layers: t.layers, muted: declared.muted,
+        layers: t.layers, layerSizes: declared.layerSizes, muted: declared.muted,
       };
     });
     if (specs.length > 0) this.drive({ type: "publish", now: now(), participantId, requestId: message.id, tracks: specs });
@@ -141,6 +153,7 @@ export class Sfu {
       const link = this.links.get(participantId);
       link?.publisher?.unbind(trackId);
       link?.codecs.delete(trackId);
+      link?.rids.delete(trackId);
     }
   }
 
@@ -150,6 +163,23 @@ export class Sfu {
 
   subscribe(participantId: string, requestId: string, trackId: string, subscribe: boolean): void {
     this.drive({ type: "subscribe", now: now(), participantId, requestId, trackId, subscribe });
+  }
+
+  subscriptionSettings(participantId: string, message: SubscriptionSettingsMessage): void {
+    const link = this.links.get(participantId);
+    const subscriptionId = this.core.subscriptionOf(participantId, message.trackId);
+    if (!link) return;
+    if (subscriptionId === undefined) {
+      link.session.send({
+        type: "error", id: message.id, code: "unknown-track",
+        message: `you are not subscribed to a track "${message.trackId}"; subscribe first`,
+      });
+      return;
+    }
+    const { quality, width, height, visible } = message;
+    const settings = Object.fromEntries(Object.entries({ quality, width, height, visible }).filter(([, v]) => v !== undefined));
+    this.drive({ type: "subscription-settings", now: now(), subscriptionId, settings });
+    link.session.send({ type: "ok", id: message.id });
   }
 
   requestKeyframe(participantId: string, requestId: string, trackId: string): void {
@@ -243,6 +273,12 @@ export class Sfu {
         case "request-keyframe":
           this.links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer);
           break;
+        case "layers-wanted": {
+          const link = this.links.get(out.publisherId);
+          const rids = link?.rids.get(out.trackId) ?? [];
+          link?.session.send({ type: "layers-wanted", trackId: out.trackId, rids: rids.filter((_, i) => out.layers[i]) });
+          break;
+        }
         case "deliver-data":
           this.deliverData(out.from, out.recipients, out.reliable);
           break;

@@ -128,6 +128,9 @@ export class SignalSession implements SessionPort {
       case "subscribe":
         this.sfu.subscribe(participantId, message.id, message.trackId, message.subscribe);
         return;
+      case "subscription-settings":
+        this.sfu.subscriptionSettings(participantId, message);
+        return;
       case "request-keyframe":
         this.sfu.requestKeyframe(participantId, message.id, message.trackId);
         return;
