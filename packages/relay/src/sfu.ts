@@ -370,6 +370,8 @@ export class Sfu {
       onOffer: (offerId, sdp, tracks) => link.session.send({ type: "subscriber-offer", offerId, sdp, tracks }),
       onData: (reliable, frame) => this.onData(link, reliable, frame),
       onSubscriptionReady: (subscriptionId) => this.drive({ type: "subscription-ready", now: now(), subscriptionId }),
+      onBandwidthEstimate: (bitsPerSecond) =>
+        this.drive({ type: "bandwidth-estimate", now: now(), participantId: link.id, bitsPerSecond }),
       onKeyframeRequest: (subscriptionId) => this.drive({ type: "keyframe-request", now: now(), subscriptionId }),
       onConnectionState: (state) => this.watchConnection(link, state),
       onFailure: (message) => {

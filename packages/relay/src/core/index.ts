@@ -58,5 +58,7 @@ export * from "./types.ts";
 export { SfuCore, type SubscriptionView } from "./sfu-core.ts";
 export type { SubscriptionState } from "./subscription.ts";
 export { KeyframeThrottle } from "./keyframe-throttle.ts";
+export { allocateLayers, type AllocationRequest } from "./bandwidth-allocator.ts";
+export { LayerRate } from "./layer-rate.ts";
 export { selectLayer, DEFAULT_WISH, type Quality, type SubscriberWish, type LayerSize } from "./layer-selector.ts";
 export { SequenceRewriter, seqDelta } from "./sequence-rewriter.ts";

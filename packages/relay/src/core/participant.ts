@@ -20,6 +20,8 @@ export class Participant {
   /** Subscribe to every existing and future track of the room. */
   readonly autoSubscribe: boolean;
 
+  /** The last downlink estimate of their subscriber connection, bits/s (undefined: none yet). */
+  downlinkBps: number | undefined;
   /** Data rate limits: frames and bytes. */
   readonly dataFrames: TokenBucket;
   readonly dataBytes: TokenBucket;

@@ -1,6 +1,7 @@
 /** One published track: its description, its subscribers (the forwarding fan-out) and its keyframe throttles. */
 import type { TrackInfo, TrackKind, TrackSource } from "@sfu-room/protocol";
 import { KeyframeThrottle } from "./keyframe-throttle.ts";
+import { LayerRate } from "./layer-rate.ts";
 import type { Participant } from "./participant.ts";
 import type { Subscription } from "./subscription.ts";
 import type { LayerSize } from "./layer-selector.ts";
@@ -24,6 +25,8 @@ export class Publication {
    * lookups by key there. Order: creation order.
    */
   readonly subscriptions: Subscription[] = [];
+  /** Measured bitrate per layer (the cost of sending it to one more subscriber). */
+  readonly rate: LayerRate;
   /** One keyframe throttle per layer. */
   readonly throttles: readonly KeyframeThrottle[];
 
@@ -39,6 +42,7 @@ export class Publication {
     this.layers = [...spec.layers];
     this.layerSizes = spec.layerSizes?.length === this.layerCount ? spec.layerSizes.map((l) => ({ ...l })) : undefined;
     this.layersWanted = Array.from({ length: this.layerCount }, () => true);
+    this.rate = new LayerRate(this.layerCount);
     this.muted = spec.muted;
     const throttles: KeyframeThrottle[] = [];
     for (let layer = 0; layer < this.layerCount; layer++) {

@@ -6,6 +6,7 @@
 import type { ErrorCode, ServerMessage } from "@sfu-room/protocol";
 import type { KeyframeThrottle } from "./keyframe-throttle.ts";
 import { OutputQueue } from "./output-queue.ts";
+import { allocateLayers } from "./bandwidth-allocator.ts";
 import { routeData } from "./data-routing.ts";
 import { Participant } from "./participant.ts";
 import { Publication } from "./publication.ts";
@@ -31,6 +32,7 @@ import {
   type SubscriptionId,
   type SubscriptionReadyInput,
   type SubscriptionSettingsInput,
+  type BandwidthEstimateInput,
   type TimeoutInput,
   type TrackId,
   type UnpublishInput,
@@ -48,6 +50,9 @@ export interface SubscriptionView {
   targetLayer: number;
   maxLayer: number;
 }
+
+/** Share of a downlink estimate given to video layers (the rest: audio, RTCP, estimate error). */
+const BANDWIDTH_HEADROOM = 0.85;
 
 export class SfuCore {
   readonly config: Readonly<CoreConfig>;
@@ -93,6 +98,8 @@ export class SfuCore {
         return this.onLayerPreference(input);
       case "subscription-settings":
         return this.onSubscriptionSettings(input);
+      case "bandwidth-estimate":
+        return this.onBandwidthEstimate(input);
       case "keyframe-request":
         return this.onKeyframeRequest(input);
       case "data":
@@ -413,6 +420,36 @@ export class SfuCore {
     this.updateLayersWanted(sub.publication);
   }
 
+  /**
+   * A subscriber's downlink estimate: re-share it among their simulcast video subscriptions. A lower cap
+   * applies at once; a higher one only after bandwidthUpgradeHoldMs without lowering, one layer a time.
+   */
+  private onBandwidthEstimate(input: BandwidthEstimateInput): void {
+    const subscriber = this.participants.get(input.participantId);
+    if (subscriber === undefined) return;
+    subscriber.downlinkBps = input.bitsPerSecond;
+    const subs = [...subscriber.subscriptions.values()].filter((s) => s.publication.keyframeGated && s.publication.layerCount > 1);
+    const caps = allocateLayers(
+      input.bitsPerSecond * BANDWIDTH_HEADROOM,
+      subs.map((s) => ({ wanted: s.wantedLayer, layerCosts: s.publication.rate.bitrates })),
+    );
+    subs.forEach((sub, i) => {
+      if (caps[i]! < 0) return; // paused: nothing to share
+      // A cap only matters when bandwidth stops short of the wish; a satisfied wish leaves the layer free.
+      const cap = caps[i]! >= sub.wantedLayer ? sub.publication.highestLayer : caps[i]!;
+      let next = sub.maxLayer;
+      if (cap < sub.maxLayer) {
+        next = cap;
+        sub.capLoweredAt = input.now;
+      } else if (cap > sub.maxLayer && input.now - sub.capLoweredAt >= this.config.bandwidthUpgradeHoldMs) {
+        next = sub.maxLayer + 1;
+      }
+      if (next === sub.maxLayer) return;
+      if (sub.setMaxLayer(next)) this.requestKeyframe(sub.publication.throttles[sub.targetLayer], input.now);
+      this.updateLayersWanted(sub.publication);
+    });
+  }
+
   /** Dynacast: tell the publisher when the set of layers anyone needs changes (simulcast tracks only). */
   private updateLayersWanted(pub: Publication): void {
     if (pub.layerCount < 2 || !this.tracks.has(pub.id)) return;
@@ -460,6 +497,7 @@ export class SfuCore {
     if (pub === undefined || pub.publisher.id !== input.publisherId) return;
     const subs = pub.subscriptions;
     const { layer, keyframe, seq, timestamp, now, marker } = input;
+    pub.rate.add(layer, input.size, now);
     let switched = false;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!;

@@ -33,6 +33,8 @@ export class Subscription {
   targetLayer: number;
   /** The highest layer allowed (the bandwidth cap). */
   maxLayer: number;
+  /** When the bandwidth cap was last lowered (raising waits for bandwidthUpgradeHoldMs after it). */
+  capLoweredAt: Millis = -Infinity;
   /** What the subscriber asked for: quality, tile size, visibility. */
   wish: SubscriberWish = DEFAULT_WISH;
   readonly rewriter = new SequenceRewriter();
@@ -80,6 +82,12 @@ export class Subscription {
   setWish(change: Partial<SubscriberWish>): boolean {
     this.wish = { ...this.wish, ...change };
     return this.retarget();
+  }
+
+  /** The layer the wish picks, ignoring bandwidth (what the allocator tries to afford); -1 = paused. */
+  get wantedLayer(): number {
+    const pub = this.publication;
+    return pub.keyframeGated ? selectLayer(this.wish, pub.layerCount, pub.layerSizes, pub.highestLayer) : 0;
   }
 
   /** Re-run the LayerSelector. Audio has one layer and ignores wishes (it is never paused). */

@@ -25,6 +25,11 @@ export interface CoreConfig {
    * inside it are coalesced into one, sent when the interval has passed.
    */
   keyframeRequestIntervalMs: Millis;
+  /**
+   * After a subscriber's layer was lowered for bandwidth, it is raised again (one layer at a time) only
+   * when its estimate has allowed more for this long: down fast, up carefully.
+   */
+  bandwidthUpgradeHoldMs: Millis;
   /** Largest data frame (header + payload) a participant may send; larger gets `data-too-large`. */
   maxDataFrameBytes: number;
   /** Data frames per second one participant may send (bursts of twice this); more get `rate-limited`. */
@@ -37,6 +42,7 @@ export const DEFAULT_CORE_CONFIG: CoreConfig = {
   maxParticipantsPerRoom: 100,
   maxTracksPerParticipant: 8,
   keyframeRequestIntervalMs: 500,
+  bandwidthUpgradeHoldMs: 3000,
   maxDataFrameBytes: 16 * 1024,
   dataMessagesPerSecond: 500,
   dataBytesPerSecond: 1024 * 1024,
@@ -73,6 +79,7 @@ export type Input =
   | SubscriptionReadyInput
   | LayerPreferenceInput
   | SubscriptionSettingsInput
+  | BandwidthEstimateInput
   | RtpInput
   | KeyframeRequestInput
   | DataInput
@@ -163,6 +170,14 @@ export interface SubscriptionSettingsInput {
   now: Millis;
   subscriptionId: SubscriptionId;
   settings: Partial<SubscriberWish>;
+}
+
+/** What a subscriber's connection can carry now (e.g. from its REMB), bits per second. */
+export interface BandwidthEstimateInput {
+  type: "bandwidth-estimate";
+  now: Millis;
+  participantId: ParticipantId;
+  bitsPerSecond: number;
 }
 
 /**

@@ -45,11 +45,19 @@ export const H264 = new RTCRtpCodecParameters({
 
 export const SUPPORTED_CODECS = [OPUS, VP8, H264];
 
-/** The relay's codec for a negotiated MIME type (case-insensitive), if it forwards that codec. */
-export function codecByMime(mimeType: string): RTCRtpCodecParameters | undefined {
+// The subscriber connection also asks for REMB: the browser's downlink estimate, which picks layers.
+const subscriberVideoFeedback = [...videoFeedback, { type: "goog-remb" }];
+const SUBSCRIBER_VIDEO = [
+  new RTCRtpCodecParameters({ ...VP8, rtcpFeedback: subscriberVideoFeedback }),
+  new RTCRtpCodecParameters({ ...H264, rtcpFeedback: subscriberVideoFeedback }),
+];
+
+/** The codec a subscriber m-line offers for a publisher's MIME type (case-insensitive), if forwarded. */
+export function subscriberCodec(mimeType: string): RTCRtpCodecParameters | undefined {
   const lower = mimeType.toLowerCase();
-  return SUPPORTED_CODECS.find((c) => c.mimeType.toLowerCase() === lower);
+  return [OPUS, ...SUBSCRIBER_VIDEO].find((c) => c.mimeType.toLowerCase() === lower);
 }
+
 
 function networkConfig(net: RtcNetworkOptions): Partial<PeerConfig> {
   const announced = net.announcedAddresses.length ? net.announcedAddresses : [net.bindAddress];
@@ -86,7 +94,7 @@ export function publisherPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig>
 export function subscriberPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig> {
   return {
     ...networkConfig(net),
-    codecs: { audio: [OPUS], video: [VP8, H264] },
+    codecs: { audio: [OPUS], video: SUBSCRIBER_VIDEO },
     headerExtensions: {
       audio: [useSdesMid(), useAbsSendTime()],
       video: [useSdesMid(), useAbsSendTime()],

@@ -5,6 +5,10 @@
 import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { acceptBundleOnly, withSessionIceLite } from "./sdp-fixups.ts";
+import { withStartBitrate } from "./start-bitrate.ts";
+
+/** Where Chromium's video send estimate starts (kbit/s): enough for three simulcast layers at once. */
+const START_BITRATE_KBPS = 1500;
 
 /** A track the client declared for an m-line of its offer, with the relay's id for it. */
 export interface PublisherTrackBinding {
@@ -92,7 +96,8 @@ export class PublisherConnection {
       this.layerSsrcs.set(track.trackId, []);
       negotiated.push({ ...track, codec: codec.mimeType, clockRate: codec.clockRate });
     }
-    return { sdp: withSessionIceLite(this.pc.localDescription!.sdp), tracks: negotiated };
+    const sdp = withStartBitrate(withSessionIceLite(this.pc.localDescription!.sdp), START_BITRATE_KBPS);
+    return { sdp, tracks: negotiated };
   }
 
   /** The client unpublished this track: stop routing its packets. */

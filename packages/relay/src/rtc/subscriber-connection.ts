@@ -19,9 +19,17 @@
 const LOSSY_BUFFER_LIMIT = 64 * 1024;
 /** A reliable channel with this much queued refuses more for that recipient (it is not keeping up). */
 const RELIABLE_BUFFER_LIMIT = 8 * 1024 * 1024;
-import { type RTCDataChannel, RTCPeerConnection, type RTCRtpTransceiver, RtpHeader, RtpPacket } from "werift";
+import {
+  ReceiverEstimatedMaxBitrate,
+  type RTCDataChannel,
+  RTCPeerConnection,
+  type RTCRtpTransceiver,
+  RtcpPayloadSpecificFeedback,
+  RtpHeader,
+  RtpPacket,
+} from "werift";
 import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
-import { codecByMime, type RtcNetworkOptions, subscriberPeerConfig } from "./media-config.ts";
+import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from "./media-config.ts";
 import { withSessionIceLite } from "./sdp-fixups.ts";
 
 export interface SubscriptionSpec {
@@ -39,6 +47,8 @@ export interface SubscriberEvents {
   onSubscriptionReady(subscriptionId: number): void;
   /** A data frame arrived on one of the data channels. */
   onData(reliable: boolean, frame: Buffer): void;
+  /** The browser's downlink estimate for this connection (REMB), bits/s. */
+  onBandwidthEstimate(bitsPerSecond: number): void;
   /** The client's decoder asked for a keyframe (PLI) on this subscription. */
   onKeyframeRequest(subscriptionId: number): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
@@ -101,10 +111,16 @@ export class SubscriberConnection {
 
   add(spec: SubscriptionSpec): void {
     if (this.closed || this.slots.has(spec.subscriptionId)) return;
-    const codec = codecByMime(spec.codec);
+    const codec = subscriberCodec(spec.codec);
     const transceiver = this.pc.addTransceiver(spec.kind, { direction: "sendonly" });
     if (codec) transceiver.setCodecPreferences([codec]);
     transceiver.sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
+    // REMB covers the whole connection; it reaches whichever sender the browser lists first.
+    transceiver.sender.onRtcp.subscribe((packet) => {
+      if (packet instanceof RtcpPayloadSpecificFeedback && packet.feedback instanceof ReceiverEstimatedMaxBitrate) {
+        this.events.onBandwidthEstimate(Number(packet.feedback.bitrate));
+      }
+    });
     this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false });
     this.scheduleNegotiation();
   }
@@ -113,8 +129,20 @@ export class SubscriberConnection {
     const slot = this.slots.get(subscriptionId);
     if (!slot || this.closed) return;
     this.slots.delete(subscriptionId);
-    slot.transceiver.stop();
+    if (slot.transceiver.mid !== null && slot.transceiver.mid === this.bundleTag()) {
+      // Stopping the BUNDLE-tagged m-line (port 0) makes werift move the tag to another mid, and
+      // Chromium then drops the established transport: the connection goes "connecting", then
+      // "failed", for every subscriber of the participant who joined first. Keep that m-line, inactive.
+      slot.transceiver.setDirection("inactive");
+    } else {
+      slot.transceiver.stop();
+    }
     this.scheduleNegotiation();
+  }
+
+  /** The first mid of the negotiated BUNDLE group: the m-line whose transport all the others share. */
+  private bundleTag(): string | undefined {
+    return /^a=group:BUNDLE (\S+)/m.exec(this.pc.localDescription?.sdp ?? "")?.[1];
   }
 
   /** Sends one forwarded packet on a subscription's m-line with the core's rewritten header values. */

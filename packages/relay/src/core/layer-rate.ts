@@ -1,0 +1,42 @@
+/**
+ * LayerRate: the bitrate each simulcast layer of a publication is sending, measured from the packet
+ * sizes the core sees (time passed in). One-second windows, smoothed, so a keyframe burst does not make
+ * a layer look unaffordable.
+ */
+import type { Millis } from "./types.ts";
+
+const WINDOW_MS = 1000;
+const SMOOTHING = 0.5;
+
+export class LayerRate {
+  private readonly bytes: number[];
+  private readonly bps: number[];
+  private windowStart: Millis | undefined;
+
+  constructor(layerCount: number) {
+    this.bytes = Array.from({ length: layerCount }, () => 0);
+    this.bps = Array.from({ length: layerCount }, () => 0);
+  }
+
+  /** The hot path: one packet of `size` payload bytes on `layer`. */
+  add(layer: number, size: number, now: Millis): void {
+    if (this.windowStart === undefined) this.windowStart = now;
+    else if (now - this.windowStart >= WINDOW_MS) this.roll(now);
+    this.bytes[layer] = (this.bytes[layer] ?? 0) + size;
+  }
+
+  /** Bits per second of each layer, lowest first (0 for a layer not seen yet). */
+  get bitrates(): readonly number[] {
+    return this.bps;
+  }
+
+  private roll(now: Millis): void {
+    const seconds = (now - this.windowStart!) / 1000;
+    for (let i = 0; i < this.bytes.length; i++) {
+      const measured = (this.bytes[i]! * 8) / seconds;
+      this.bps[i] = this.bps[i] === 0 ? measured : this.bps[i]! * SMOOTHING + measured * (1 - SMOOTHING);
+      this.bytes[i] = 0;
+    }
+    this.windowStart = now;
+  }
+}

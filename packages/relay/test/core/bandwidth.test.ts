@@ -1,0 +1,80 @@
+/** Bandwidth: the allocator's sharing rule, layer bitrates measured from packets, and the cap's hysteresis. */
+import { describe, expect, it } from "vitest";
+import { allocateLayers } from "../../src/core/bandwidth-allocator.ts";
+import { LayerRate } from "../../src/core/layer-rate.ts";
+import type { SfuCore } from "../../src/core/sfu-core.ts";
+import { newCore, rtp, stepAll, video } from "./harness.ts";
+
+const COSTS = [150_000, 500_000, 1_500_000];
+
+describe("allocateLayers", () => {
+  it("everyone gets the lowest layer first, then layers are raised round-robin while the budget lasts", () => {
+    const req = (wanted: number) => ({ wanted, layerCosts: COSTS });
+    expect(allocateLayers(10_000_000, [req(2), req(2)])).toEqual([2, 2]);
+    expect(allocateLayers(2_000_000, [req(2), req(2)])).toEqual([2, 1]); // 1.5M + 500k fits exactly; 2x1.5M does not
+    expect(allocateLayers(1_000_000, [req(2), req(2), req(2)])).toEqual([1, 0, 0]);
+    expect(allocateLayers(0, [req(2), req(1)])).toEqual([0, 0]); // never below the lowest layer
+    expect(allocateLayers(10_000_000, [req(0), req(-1), req(1)])).toEqual([0, -1, 1]); // wants and pauses respected
+  });
+
+  it("unmeasured layers cost nothing", () => {
+    expect(allocateLayers(0, [{ wanted: 2, layerCosts: [0, 0, 0] }])).toEqual([2]);
+  });
+});
+
+describe("LayerRate", () => {
+  it("measures each layer's bitrate over one-second windows", () => {
+    const rate = new LayerRate(2);
+    for (let t = 0; t <= 1000; t += 10) {
+      rate.add(0, 100, t); // 100 B every 10 ms: 80 kbit/s
+      rate.add(1, 1000, t); // 800 kbit/s
+    }
+    expect(rate.bitrates.map(Math.round)).toEqual([80_000, 800_000]);
+  });
+});
+
+describe("bandwidth caps in the core", () => {
+  /** One publisher with a 3-layer track sending ~150k/500k/1.5M; subscriber "s" ready and forwarding the top. */
+  function setup(): { core: SfuCore; sub: number; t: { now: number } } {
+    const core = newCore({ bandwidthUpgradeHoldMs: 3000, keyframeRequestIntervalMs: 100 });
+    stepAll(core, { type: "join", now: 0, participantId: "pub", requestId: "j", room: "r", name: "", autoSubscribe: true });
+    stepAll(core, { type: "join", now: 0, participantId: "s", requestId: "j", room: "r", name: "", autoSubscribe: true });
+    stepAll(core, { type: "publish", now: 0, participantId: "pub", requestId: "p", tracks: [video("cam", ["q", "h", "f"])] });
+    const sub = core.subscriptionOf("s", "cam")!;
+    stepAll(core, { type: "subscription-ready", now: 0, subscriptionId: sub });
+    const t = { now: 0 };
+    const seqs = [0, 0, 0];
+    // 2.2 s of media: per 20 ms, layer sizes giving 150k / 500k / 1.5M bit/s.
+    for (; t.now <= 2200; t.now += 20) {
+      [375, 1250, 3750].forEach((size, layer) => {
+        stepAll(core, rtp("pub", "cam", { now: t.now, layer, size, seq: (seqs[layer] = seqs[layer]! + 1), keyframe: t.now === 0 }));
+      });
+    }
+    return { core, sub, t };
+  }
+
+  it("a low estimate lowers the layer at once; a high one raises it only after the hold time, one layer at a time", () => {
+    const { core, sub, t } = setup();
+    expect(core.subscription(sub)).toMatchObject({ maxLayer: 2, currentLayer: 2 });
+    const estimate = (bps: number, now: number) => stepAll(core, { type: "bandwidth-estimate", now, participantId: "s", bitsPerSecond: bps });
+    const out = estimate(400_000, t.now); // 0.85 x 400k = 340k: only the lowest layer fits
+    expect(core.subscription(sub)).toMatchObject({ maxLayer: 0, targetLayer: 0 });
+    expect(out).toContainEqual({ type: "request-keyframe", publisherId: "pub", trackId: "cam", layer: 0 });
+    estimate(5_000_000, t.now + 1000); // plenty, but too soon after lowering
+    expect(core.subscription(sub)?.maxLayer).toBe(0);
+    estimate(5_000_000, t.now + 3000);
+    expect(core.subscription(sub)?.maxLayer).toBe(1); // one step
+    estimate(5_000_000, t.now + 3100);
+    expect(core.subscription(sub)?.maxLayer).toBe(2);
+  });
+
+  it("a pinned low quality is not raised by bandwidth; a pinned high one is still capped by it", () => {
+    const { core, sub, t } = setup();
+    stepAll(core, { type: "subscription-settings", now: t.now, subscriptionId: sub, settings: { quality: "low" } });
+    stepAll(core, { type: "bandwidth-estimate", now: t.now + 5000, participantId: "s", bitsPerSecond: 50_000_000 });
+    expect(core.subscription(sub)?.targetLayer).toBe(0);
+    stepAll(core, { type: "subscription-settings", now: t.now + 5000, subscriptionId: sub, settings: { quality: "high" } });
+    stepAll(core, { type: "bandwidth-estimate", now: t.now + 5100, participantId: "s", bitsPerSecond: 800_000 });
+    expect(core.subscription(sub)?.targetLayer).toBe(1); // 680k budget: the middle layer
+  });
+});
