@@ -1,0 +1,28 @@
+/**
+ * The demo page: a small pre-join form for the name, then <sfu-room> exactly as any page would use it.
+ * The room comes from ?room= (default "lobby"), the relay from ?server= (default ws://<host>:7880/ws).
+ */
+import "@sfu-room/sdk/element";
+import type { SfuRoomElement } from "@sfu-room/sdk/element";
+import { readConfig } from "./config.ts";
+
+const config = readConfig(window.location);
+const form = document.querySelector<HTMLFormElement>("#prejoin")!;
+const nameInput = document.querySelector<HTMLInputElement>("#name")!;
+document.querySelector("#room-name")!.textContent = config.room;
+document.querySelector("#relay-url")!.textContent = config.server;
+nameInput.value = config.name || localStorage.getItem("sfu-room-demo:name") || "";
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = nameInput.value.trim();
+  if (!name) return;
+  localStorage.setItem("sfu-room-demo:name", name);
+  const room: SfuRoomElement = document.createElement("sfu-room");
+  room.setAttribute("server", config.server);
+  room.setAttribute("room", config.room);
+  room.setAttribute("name", name);
+  room.addEventListener("joined", (e) => console.info(`[demo] joined ${e.detail.room} as ${e.detail.participantId}`));
+  room.addEventListener("error", (e) => console.warn(`[demo] ${e.detail.code}: ${e.detail.message}`));
+  form.replaceWith(room);
+});

@@ -1,0 +1,48 @@
+/** The CustomEvents of <sfu-room> and their `detail` types. None bubble: listen on the element. */
+import type { ConnectionState, RoomErrorCode } from "../room/index.ts";
+
+export interface ParticipantSummary {
+  id: string;
+  name: string;
+}
+
+export interface JoinedDetail {
+  room: string;
+  /** Your participant id. */
+  participantId: string;
+  /** Everyone already in the room (not you). */
+  participants: ParticipantSummary[];
+}
+
+export type LeftReason = "user" | "connection-lost" | "kicked" | "rejoin" | "removed";
+
+export interface LeftDetail {
+  room: string;
+  /** user: leave() or the Leave button; rejoin: server/room/name changed; removed: element left the page. */
+  reason: LeftReason;
+}
+
+export interface ParticipantDetail {
+  participant: ParticipantSummary;
+}
+
+export interface ErrorDetail {
+  code: RoomErrorCode;
+  /** Human-readable, also shown in the element. */
+  message: string;
+  /** True when the element is no longer in the room (relay unreachable, room full, connection lost...). */
+  fatal: boolean;
+}
+
+export interface ConnectionStateDetail {
+  state: ConnectionState;
+}
+
+export interface SfuRoomEventMap {
+  joined: CustomEvent<JoinedDetail>;
+  left: CustomEvent<LeftDetail>;
+  "participant-joined": CustomEvent<ParticipantDetail>;
+  "participant-left": CustomEvent<ParticipantDetail>;
+  error: CustomEvent<ErrorDetail>;
+  "connection-state": CustomEvent<ConnectionStateDetail>;
+}

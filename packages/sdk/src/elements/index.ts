@@ -1,0 +1,4 @@
+import "./define.ts";
+export { SfuRoomElement, type SfuRoomStatus } from "./sfu-room.ts";
+export type { SfuRoomEventMap, JoinedDetail, LeftDetail, LeftReason, ParticipantDetail, ParticipantSummary, ErrorDetail, ConnectionStateDetail } from "./events.ts";
+export { gridLayout, type GridLayout } from "./layout.ts";

@@ -1,0 +1,152 @@
+/** Participant tiles: the model derived from the room, and their template. */
+import { html, nothing, type TemplateResult } from "lit";
+import type { ConnectionState, Room } from "../room/index.ts";
+import { micOffIcon } from "./icons.ts";
+import { SELF } from "./speaking.ts";
+
+export type VideoState = "on" | "off" | "waiting";
+
+export interface TileModel {
+  key: string;
+  participantId: string;
+  name: string;
+  self: boolean;
+  source: "camera" | "screen";
+  video: MediaStreamTrack | undefined;
+  /** The relay's id of the video track shown (remote tiles). */
+  videoTrackId: string | undefined;
+  /** on: media attached; off: no camera or camera turned off; waiting: published, media not here yet. */
+  videoState: VideoState;
+  audio: "on" | "muted" | "none";
+  speaking: boolean;
+  connection: "live" | "connecting" | "interrupted";
+}
+
+const streams = new WeakMap<MediaStreamTrack, MediaStream>();
+
+/** One MediaStream per track, so re-renders never re-assign srcObject (which would restart playback). */
+export function streamOf(track: MediaStreamTrack | undefined): MediaStream | null {
+  if (!track) return null;
+  let stream = streams.get(track);
+  if (!stream) {
+    stream = new MediaStream([track]);
+    streams.set(track, stream);
+  }
+  return stream;
+}
+
+export function buildTiles(room: Room | undefined, selfName: string, speaking: ReadonlySet<string>): TileModel[] {
+  if (!room) return [];
+  const state: ConnectionState = room.state;
+  const selfConnection = state === "interrupted" ? "interrupted" : state === "connected" ? "live" : "connecting";
+  const tiles: TileModel[] = [];
+  const screens: TileModel[] = [];
+  const local = room.local;
+  const cam = local.tracks.get("camera");
+  const mic = local.tracks.get("microphone");
+  const screen = local.tracks.get("screen");
+  const selfLabel = selfName ? `${selfName} (you)` : "You";
+  tiles.push({
+    key: "self:camera",
+    participantId: local.id || SELF,
+    name: selfLabel,
+    self: true,
+    source: "camera",
+    video: cam?.mediaStreamTrack,
+    videoTrackId: cam?.trackId,
+    videoState: cam?.mediaStreamTrack && !cam.muted ? "on" : "off",
+    audio: !mic ? "none" : mic.muted ? "muted" : "on",
+    speaking: speaking.has(SELF),
+    connection: selfConnection,
+  });
+  if (screen?.mediaStreamTrack) {
+    screens.push({
+      key: "self:screen",
+      participantId: local.id || SELF,
+      name: `${selfLabel}: screen`,
+      self: true,
+      source: "screen",
+      video: screen.mediaStreamTrack,
+      videoTrackId: screen.trackId,
+      videoState: "on",
+      audio: "none",
+      speaking: false,
+      connection: selfConnection,
+    });
+  }
+  for (const participant of room.participants.values()) {
+    const camera = participant.cameraTrack;
+    const microphone = participant.microphoneTrack;
+    const videoState: VideoState = !camera || camera.muted ? "off" : camera.mediaStreamTrack ? "on" : "waiting";
+    const name = participant.name || "Guest";
+    tiles.push({
+      key: `${participant.id}:camera`,
+      participantId: participant.id,
+      name,
+      self: false,
+      source: "camera",
+      video: camera?.mediaStreamTrack,
+      videoTrackId: camera?.id,
+      videoState,
+      audio: !microphone ? "none" : microphone.muted ? "muted" : "on",
+      speaking: speaking.has(participant.id),
+      connection: videoState === "waiting" || (microphone && !microphone.muted && !microphone.mediaStreamTrack) ? "connecting" : "live",
+    });
+    const share = participant.screenTrack;
+    if (share) {
+      screens.push({
+        key: `${participant.id}:screen:${share.id}`,
+        participantId: participant.id,
+        name: `${name}: screen`,
+        self: false,
+        source: "screen",
+        video: share.mediaStreamTrack,
+        videoTrackId: share.id,
+        videoState: share.muted ? "off" : share.mediaStreamTrack ? "on" : "waiting",
+        audio: "none",
+        speaking: false,
+        connection: share.mediaStreamTrack ? "live" : "connecting",
+      });
+    }
+  }
+  return [...screens, ...tiles];
+}
+
+function initials(name: string): string {
+  const words = name.replace(/\(you\)|: screen/g, "").trim().split(/\s+/).filter(Boolean);
+  return (words.length > 1 ? `${words[0]![0]}${words[1]![0]}` : (words[0] ?? "?").slice(0, 2)) || "?";
+}
+
+export function renderTile(tile: TileModel): TemplateResult {
+  const parts = ["tile"];
+  if (tile.self) parts.push("tile-self");
+  if (tile.source === "screen") parts.push("tile-screen");
+  if (tile.speaking) parts.push("tile-speaking");
+  if (tile.videoState !== "on") parts.push("tile-video-off");
+  const connectionText = tile.connection === "live" ? "connected" : tile.connection === "connecting" ? "connecting" : "connection interrupted";
+  return html`<div
+    class="tile"
+    part=${parts.join(" ")}
+    role="group"
+    aria-label=${tile.name}
+    data-participant-id=${tile.participantId}
+    data-source=${tile.source}
+    data-video=${tile.videoState}
+    data-audio=${tile.audio}
+    ?data-self=${tile.self}
+    ?data-speaking=${tile.speaking}
+  >
+    <video part="video" .srcObject=${streamOf(tile.video)} .muted=${true} autoplay playsinline ?hidden=${tile.videoState !== "on"}></video>
+    ${tile.videoState !== "on" ? html`<div class="avatar" part="avatar"><span>${initials(tile.name)}</span></div>` : nothing}
+    <div class="indicator" part="indicator" data-state=${tile.connection} title=${connectionText}>
+      <span class="visually-hidden">${connectionText}</span>
+    </div>
+    <div class="label" part="label">
+      <span class="name" part="name">${tile.name}</span>
+      ${tile.audio === "muted" && tile.source === "camera"
+        ? html`<span class="muted" part="muted-indicator" title="microphone muted">${micOffIcon}<span class="visually-hidden">microphone muted</span></span>`
+        : nothing}
+      ${tile.speaking ? html`<span class="visually-hidden">speaking</span>` : nothing}
+    </div>
+  </div>`;
+}

@@ -1,0 +1,113 @@
+/**
+ * Errors a user or an application can meet, each with a stable `code` to program against and a message
+ * that says what happened and what to do.
+ */
+import type { ErrorCode as RelayErrorCode } from "@sfu-room/protocol";
+
+export type RoomErrorCode =
+  /** The WebSocket to the relay could not be opened (wrong address, relay down, blocked). */
+  | "relay-unreachable"
+  /** The session ended without `disconnect()`: WebSocket closed or a peer connection failed. */
+  | "connection-lost"
+  /** The relay closed the session on purpose (policy close code). */
+  | "kicked"
+  | "room-full"
+  | "unauthorized"
+  | "bad-room-name"
+  /** Any other refusal of `join`. */
+  | "join-failed"
+  | "camera-denied"
+  | "camera-missing"
+  | "camera-in-use"
+  | "microphone-denied"
+  | "microphone-missing"
+  | "microphone-in-use"
+  | "screen-share-denied"
+  | "screen-share-unsupported"
+  /** No `navigator.mediaDevices` (insecure context or very old browser). */
+  | "media-unsupported"
+  /** The relay refused a publish offer (`bad-sdp`, `too-many-tracks`, ...). */
+  | "publish-failed"
+  /** The relay sent something this SDK cannot use, or an unexpected error. */
+  | "protocol-error"
+  /** The operation needs a connected room. */
+  | "not-connected";
+
+export class RoomError extends Error {
+  override readonly name = "RoomError";
+  constructor(
+    readonly code: RoomErrorCode,
+    message: string,
+    /** The relay's error code when the relay refused something. */
+    readonly relayCode?: RelayErrorCode,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export type MediaSource = "camera" | "microphone" | "screen";
+
+/** Turns a getUserMedia/getDisplayMedia rejection into a RoomError with a clear message. */
+export function mediaError(source: MediaSource, error: unknown): RoomError {
+  const name = error instanceof Error || error instanceof DOMException ? error.name : "";
+  const detail = error instanceof Error || error instanceof DOMException ? error.message : String(error);
+  if (source === "screen") {
+    if (name === "NotSupportedError" || name === "TypeError") {
+      return new RoomError("screen-share-unsupported", "This browser cannot share the screen.", undefined, { cause: error });
+    }
+    return new RoomError("screen-share-denied", "Screen sharing was cancelled or not allowed.", undefined, { cause: error });
+  }
+  const device = source === "camera" ? "camera" : "microphone";
+  const Device = source === "camera" ? "Camera" : "Microphone";
+  switch (name) {
+    case "NotAllowedError":
+    case "SecurityError":
+    case "PermissionDeniedError":
+      return new RoomError(
+        `${device}-denied`,
+        `${Device} access was denied. Allow the ${device} for this site in the browser's settings, then turn it on again.`,
+        undefined,
+        { cause: error },
+      );
+    case "NotFoundError":
+    case "DevicesNotFoundError":
+    case "OverconstrainedError":
+      return new RoomError(`${device}-missing`, `No ${device} was found. Connect one, or carry on without it.`, undefined, {
+        cause: error,
+      });
+    case "NotReadableError":
+    case "TrackStartError":
+    case "AbortError":
+      return new RoomError(
+        `${device}-in-use`,
+        `The ${device} could not be started; another application may be using it.`,
+        undefined,
+        { cause: error },
+      );
+    default:
+      if (typeof navigator === "undefined" || !navigator.mediaDevices) {
+        return new RoomError(
+          "media-unsupported",
+          "This page cannot use a camera or microphone (it needs https:// or http://localhost).",
+          undefined,
+          { cause: error },
+        );
+      }
+      return new RoomError(`${device}-in-use`, `The ${device} could not be started: ${detail}`, undefined, { cause: error });
+  }
+}
+
+/** The RoomError for a relay's refusal of `join`. */
+export function joinError(code: RelayErrorCode, message: string, room: string): RoomError {
+  switch (code) {
+    case "room-full":
+      return new RoomError("room-full", `The room "${room}" is full. Try again later or choose another room.`, code);
+    case "unauthorized":
+      return new RoomError("unauthorized", `The relay refused to let you into "${room}": ${message}`, code);
+    case "bad-room-name":
+      return new RoomError("bad-room-name", `"${room}" is not a valid room name: use 1-64 letters, digits, - _ or .`, code);
+    default:
+      return new RoomError("join-failed", `Could not join "${room}": ${message}`, code);
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * This client's own media: camera, microphone and screen share, captured locally and published on the
+ * publisher connection once the room is connected (tracks enabled before that are a preview and are
+ * published on connect).
+ *
+ * - Camera off stops the capture (the camera light goes out), sends no media on the m-line
+ *   (`replaceTrack(null)`) and announces `mute`; on captures again and unmutes. The track keeps its
+ *   relay id, so nobody renegotiates.
+ * - Microphone off disables the track (silence, the device stays open so unmuting is instant) and
+ *   announces `mute`.
+ * - Device switching captures the new device and swaps it in with `replaceTrack` mid-call.
+ * - Operations are queued, so quick double clicks cannot interleave.
+ */
+import type { TrackKind } from "@sfu-room/protocol";
+import { Emitter } from "./emitter.ts";
+import { RoomError } from "./errors.ts";
+import { captureCamera, captureMicrophone, captureScreen, type CaptureConstraints } from "./local-media.ts";
+import type { PublisherTransport } from "./publisher-transport.ts";
+import type { SignalClient } from "./signal-client.ts";
+
+export type LocalSource = "camera" | "microphone" | "screen";
+
+export class LocalTrack {
+  /** Current capture; undefined while the camera is off. */
+  mediaStreamTrack: MediaStreamTrack | undefined;
+  /** Relay track id while published. */
+  trackId: string | undefined;
+  sender: RTCRtpSender | undefined;
+  muted = false;
+
+  constructor(readonly source: LocalSource, track: MediaStreamTrack) {
+    this.mediaStreamTrack = track;
+  }
+
+  get kind(): TrackKind {
+    return this.source === "microphone" ? "audio" : "video";
+  }
+
+  /** The capture device in use (from the track's settings). */
+  get deviceId(): string | undefined {
+    return this.mediaStreamTrack?.getSettings().deviceId;
+  }
+}
+
+export interface LocalParticipantEvents {
+  "track-published": LocalTrack;
+  "track-unpublished": LocalTrack;
+  /** Muted/unmuted, camera turned off/on, device switched. */
+  "track-updated": LocalTrack;
+  error: RoomError;
+}
+
+export interface CaptureOptions {
+  audio: CaptureConstraints;
+  video: CaptureConstraints;
+  simulcast: boolean;
+}
+
+export class LocalParticipant extends Emitter<LocalParticipantEvents> {
+  /** Relay participant id while connected. */
+  id = "";
+  name = "";
+  readonly tracks = new Map<LocalSource, LocalTrack>();
+  readonly preferredDevices: { audioinput?: string; videoinput?: string } = {};
+  #publisher: PublisherTransport | undefined;
+  #signal: SignalClient | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly capture: CaptureOptions) {
+    super();
+  }
+
+  get isCameraEnabled(): boolean {
+    const t = this.tracks.get("camera");
+    return t !== undefined && t.mediaStreamTrack !== undefined && !t.muted;
+  }
+
+  get isMicrophoneEnabled(): boolean {
+    const t = this.tracks.get("microphone");
+    return t !== undefined && t.mediaStreamTrack !== undefined && !t.muted;
+  }
+
+  get isScreenShareEnabled(): boolean {
+    return this.tracks.has("screen");
+  }
+
+  /** Audio level 0..1 of the microphone as sent (0 when unknown or muted). */
+  async audioLevel(): Promise<number> {
+    const t = this.tracks.get("microphone");
+    if (!t?.sender || t.muted) return 0;
+    let level = 0;
+    const report = await t.sender.getStats();
+    report.forEach((s: RTCStats & { kind?: string; audioLevel?: number }) => {
+      if (s.type === "media-source" && s.kind === "audio" && typeof s.audioLevel === "number") level = s.audioLevel;
+    });
+    return level;
+  }
+
+  setCameraEnabled(enabled: boolean): Promise<void> {
+    return this.#enqueue(() => (enabled ? this.#cameraOn() : this.#cameraOff()));
+  }
+
+  setMicrophoneEnabled(enabled: boolean): Promise<void> {
+    return this.#enqueue(() => this.#microphone(enabled));
+  }
+
+  setScreenShareEnabled(enabled: boolean): Promise<void> {
+    return this.#enqueue(() => (enabled ? this.#screenOn() : this.#remove("screen")));
+  }
+
+  /** Stops publishing a source altogether (the relay unpublishes it; the others see it go). */
+  unpublish(source: LocalSource): Promise<void> {
+    return this.#enqueue(() => this.#remove(source));
+  }
+
+  /** Uses another camera or microphone from now on; switches the live track mid-call with replaceTrack. */
+  switchDevice(kind: "videoinput" | "audioinput", deviceId: string): Promise<void> {
+    return this.#enqueue(async () => {
+      this.preferredDevices[kind] = deviceId;
+      const t = this.tracks.get(kind === "videoinput" ? "camera" : "microphone");
+      const old = t?.mediaStreamTrack;
+      if (!t || !old || old.getSettings().deviceId === deviceId) return;
+      const capture = kind === "videoinput" ? captureCamera : captureMicrophone;
+      const constraints = kind === "videoinput" ? this.capture.video : this.capture.audio;
+      let next: MediaStreamTrack;
+      try {
+        next = await capture(constraints, deviceId);
+      } catch (e) {
+        // Phones often cannot open two cameras at once: release the old one and try again.
+        if (!(e instanceof RoomError) || !e.code.endsWith("-in-use")) throw e;
+        old.stop();
+        next = await capture(constraints, deviceId);
+      }
+      next.enabled = old.enabled;
+      await t.sender?.replaceTrack(next);
+      old.stop();
+      t.mediaStreamTrack = next;
+      this.emit("track-updated", t);
+    });
+  }
+
+  /**
+   * @internal Dynacast: the relay says which simulcast layers of a track anyone receives; the others
+   * stop being encoded (and resume when listed again).
+   */
+  async setLayersWanted(trackId: string, rids: string[]): Promise<void> {
+    const t = [...this.tracks.values()].find((x) => x.trackId === trackId);
+    const sender = t?.sender;
+    if (!sender) return;
+    const params = sender.getParameters();
+    if (!params.encodings || params.encodings.length < 2) return;
+    let changed = false;
+    for (const encoding of params.encodings) {
+      const active = encoding.rid === undefined || rids.includes(encoding.rid);
+      if (encoding.active !== active) {
+        encoding.active = active;
+        changed = true;
+      }
+    }
+    if (changed) await sender.setParameters(params);
+  }
+
+  /** @internal The room is connected: publish every local track that is not published yet. */
+  async attach(signal: SignalClient, publisher: PublisherTransport): Promise<void> {
+    this.#signal = signal;
+    this.#publisher = publisher;
+    await this.#enqueue(() => this.#publishPending());
+  }
+
+  /** @internal Adds tracks captured during connect (published by attach). */
+  adopt(source: LocalSource, track: MediaStreamTrack): void {
+    if (this.tracks.has(source)) {
+      track.stop();
+      return;
+    }
+    this.#watchEnded(source, track);
+    this.tracks.set(source, new LocalTrack(source, track));
+  }
+
+  /** @internal The room disconnected: stop every capture and forget the publications. */
+  detach(): void {
+    this.#publisher = undefined;
+    this.#signal = undefined;
+    for (const t of this.tracks.values()) t.mediaStreamTrack?.stop();
+    this.tracks.clear();
+    this.id = "";
+  }
+
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #publishPending(): Promise<void> {
+    const publisher = this.#publisher;
+    if (!publisher) return;
+    const pending = [...this.tracks.values()].filter((t) => t.trackId === undefined && t.mediaStreamTrack !== undefined);
+    if (pending.length === 0) return;
+    const publications = await publisher.publish(
+      pending.map((t) => ({
+        track: t.mediaStreamTrack!,
+        source: t.source,
+        simulcast: t.source === "camera" && this.capture.simulcast,
+        muted: t.muted,
+      })),
+    );
+    publications.forEach((p, i) => {
+      const t = pending[i]!;
+      t.trackId = p.trackId;
+      t.sender = p.sender;
+      this.emit("track-published", t);
+    });
+  }
+
+  async #mute(t: LocalTrack, muted: boolean): Promise<void> {
+    t.muted = muted;
+    if (t.trackId !== undefined && this.#signal?.open) await this.#signal.request({ type: "mute", trackId: t.trackId, muted });
+  }
+
+  async #cameraOn(): Promise<void> {
+    const t = this.tracks.get("camera");
+    if (t?.mediaStreamTrack && !t.muted) return;
+    const track = await captureCamera(this.capture.video, this.preferredDevices.videoinput);
+    this.#watchEnded("camera", track);
+    if (!t) {
+      this.tracks.set("camera", new LocalTrack("camera", track));
+      await this.#publishPending();
+      return;
+    }
+    t.mediaStreamTrack?.stop();
+    t.mediaStreamTrack = track;
+    await t.sender?.replaceTrack(track);
+    await this.#mute(t, false);
+    this.emit("track-updated", t);
+  }
+
+  async #cameraOff(): Promise<void> {
+    const t = this.tracks.get("camera");
+    if (!t) return;
+    if (t.trackId === undefined) {
+      // Never published (not connected yet): just stop the preview.
+      t.mediaStreamTrack?.stop();
+      this.tracks.delete("camera");
+      this.emit("track-updated", t);
+      return;
+    }
+    t.mediaStreamTrack?.stop();
+    t.mediaStreamTrack = undefined;
+    await t.sender?.replaceTrack(null);
+    await this.#mute(t, true);
+    this.emit("track-updated", t);
+  }
+
+  async #microphone(enabled: boolean): Promise<void> {
+    const t = this.tracks.get("microphone");
+    if (!t) {
+      if (!enabled) return;
+      const track = await captureMicrophone(this.capture.audio, this.preferredDevices.audioinput);
+      this.#watchEnded("microphone", track);
+      this.tracks.set("microphone", new LocalTrack("microphone", track));
+      await this.#publishPending();
+      return;
+    }
+    if (t.muted === !enabled) return;
+    if (t.mediaStreamTrack) t.mediaStreamTrack.enabled = enabled;
+    await this.#mute(t, !enabled);
+    this.emit("track-updated", t);
+  }
+
+  async #screenOn(): Promise<void> {
+    if (this.tracks.has("screen")) return;
+    const track = await captureScreen();
+    this.#watchEnded("screen", track);
+    this.tracks.set("screen", new LocalTrack("screen", track));
+    try {
+      await this.#publishPending();
+    } catch (e) {
+      track.stop();
+      this.tracks.delete("screen");
+      throw e;
+    }
+  }
+
+  async #remove(source: LocalSource): Promise<void> {
+    const t = this.tracks.get(source);
+    if (!t) return;
+    this.tracks.delete(source);
+    t.mediaStreamTrack?.stop();
+    if (t.trackId !== undefined && this.#publisher) await this.#publisher.unpublish(t.trackId);
+    this.emit("track-unpublished", t);
+  }
+
+  /** A capture that ends by itself (device unplugged, "stop sharing" in the browser's bar). */
+  #watchEnded(source: LocalSource, track: MediaStreamTrack): void {
+    track.addEventListener("ended", () => {
+      const t = this.tracks.get(source);
+      if (t?.mediaStreamTrack !== track) return;
+      if (source === "screen") void this.setScreenShareEnabled(false).catch(() => undefined);
+      else if (source === "camera") void this.setCameraEnabled(false).catch(() => undefined);
+      else void this.setMicrophoneEnabled(false).catch(() => undefined);
+    });
+  }
+}

@@ -1,0 +1,77 @@
+/** Shared helpers of the component tests (they run in the browser). */
+import "@sfu-room/sdk";
+import type { SfuRoomElement, SfuRoomEventMap } from "@sfu-room/sdk";
+
+export interface TestConfig {
+  relay: string;
+  fullRelay: string;
+  droppingRelay: string;
+  firefoxMedia: boolean;
+}
+
+export const config = (window as unknown as { __SFU_TEST__: TestConfig }).__SFU_TEST__;
+export const isFirefox = navigator.userAgent.includes("Firefox");
+/** Whether this browser can open media connections to the test relay (see run-components.ts). */
+export const mediaNetwork = !isFirefox || config.firefoxMedia;
+
+export function uniqueRoom(prefix: string): string {
+  return `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const mounted: HTMLElement[] = [];
+
+/** Creates <sfu-room> with the given attributes inside an 800x500 box and attaches it to the page. */
+export function mount(attributes: Record<string, string>, size = { width: 800, height: 500 }): SfuRoomElement {
+  const box = document.createElement("div");
+  box.style.cssText = `width:${size.width}px;height:${size.height}px;`;
+  const el = document.createElement("sfu-room");
+  for (const [k, v] of Object.entries(attributes)) el.setAttribute(k, v);
+  box.append(el);
+  document.body.append(box);
+  mounted.push(box);
+  return el;
+}
+
+/** Removes every mounted element (they leave their rooms) and waits a moment for the leaves to go out. */
+export async function unmountAll(): Promise<void> {
+  for (const box of mounted.splice(0)) box.remove();
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+export function nextEvent<K extends keyof SfuRoomEventMap>(el: SfuRoomElement, type: K, timeoutMs = 20_000): Promise<SfuRoomEventMap[K]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${type}" event within ${timeoutMs} ms`)), timeoutMs);
+    el.addEventListener(
+      type,
+      (e) => {
+        clearTimeout(timer);
+        resolve(e);
+      },
+      { once: true },
+    );
+  });
+}
+
+export function $(el: SfuRoomElement, selector: string): HTMLElement | null {
+  return el.shadowRoot!.querySelector<HTMLElement>(selector);
+}
+
+export function $$(el: SfuRoomElement, selector: string): HTMLElement[] {
+  return Array.from(el.shadowRoot!.querySelectorAll<HTMLElement>(selector));
+}
+
+export function selfTile(el: SfuRoomElement): HTMLElement | null {
+  return $(el, '.tile[data-self][data-source="camera"]');
+}
+
+export function remoteTiles(el: SfuRoomElement): HTMLElement[] {
+  return $$(el, ".tile:not([data-self])");
+}

@@ -1,0 +1,112 @@
+/**
+ * Runs the component tests (files listed in /web-test-runner.config.mjs) in headless Chromium and
+ * Firefox ESR with real relays, prints "N passed, N failed" and exits non-zero on any failure.
+ *
+ *   node --import tsx test/browser/run-components.ts            # both browsers
+ *   SFU_TEST_BROWSERS=chromium node --import tsx test/browser/run-components.ts
+ *
+ * Firefox never offers loopback ICE candidates, so (as root) the run moves itself into a private
+ * network namespace with a veth address 10.213.0.1 and a default route (shared notes/testing.md); the
+ * relays' WebRTC sockets bind that address, signaling stays on 127.0.0.1, and nothing leaves the
+ * namespace. Without root, Firefox runs the tests that need no media connection and skips the others.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { startRelay, DEFAULT_RELAY_CONFIG, type RelayConfig } from "@sfu-room/relay";
+import { startTestRunner } from "@web/test-runner";
+import { CHROMIUM_PATH, FIREFOX_PATH, ensureBrowser } from "./support/browsers.mjs";
+import { startDroppingRelay } from "./support/fake-relays.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const NETNS_ADDRESS = "10.213.0.1";
+const browsers = (process.env.SFU_TEST_BROWSERS ?? "chromium,firefox").split(",");
+
+if (browsers.includes("chromium")) ensureBrowser(CHROMIUM_PATH, "chromium");
+if (browsers.includes("firefox")) ensureBrowser(FIREFOX_PATH, "firefox-esr");
+
+const inNamespace = process.env.SFU_TEST_NETNS === "1";
+if (!inNamespace && browsers.includes("firefox") && process.getuid?.() === 0 && process.env.SFU_TEST_NO_NETNS !== "1") {
+  const setup = [
+    "ip link set lo up",
+    "ip link add v0 type veth peer name v1",
+    `ip addr add ${NETNS_ADDRESS}/24 dev v0`,
+    "ip link set v0 up",
+    "ip link set v1 up",
+    "ip route add default via 10.213.0.254 dev v0",
+    'exec "$@"',
+  ].join(" && ");
+  const child = spawnSync("unshare", ["-n", "sh", "-c", setup, "sh", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, SFU_TEST_NETNS: "1" },
+  });
+  if (child.error || child.status === null) {
+    console.error(`[components] could not run inside a network namespace (${child.error?.message ?? child.signal}); set SFU_TEST_NO_NETNS=1 to run without one`);
+    process.exit(1);
+  }
+  process.exit(child.status);
+}
+
+const rtcBind = inNamespace ? NETNS_ADDRESS : "127.0.0.1";
+const log = pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" });
+const relayConfig = (core: Partial<RelayConfig["core"]> = {}): RelayConfig => {
+  const base = structuredClone(DEFAULT_RELAY_CONFIG);
+  return { ...base, port: 0, rtcBindAddress: rtcBind, core: { ...base.core, ...core } };
+};
+const relay = await startRelay(relayConfig(), log);
+const fullRelay = await startRelay(relayConfig({ maxParticipantsPerRoom: 1 }), log);
+const droppingRelay = await startDroppingRelay();
+
+process.env.SFU_TEST_CONFIG = JSON.stringify({
+  relay: relay.signalUrl,
+  fullRelay: fullRelay.signalUrl,
+  droppingRelay: droppingRelay.url,
+  // Firefox can reach the relay's media ports only from inside the namespace.
+  firefoxMedia: inNamespace,
+});
+process.chdir(ROOT);
+
+async function shutdown(): Promise<void> {
+  await Promise.allSettled([relay.close(), fullRelay.close(), droppingRelay.close()]);
+}
+
+const runner = await startTestRunner({
+  argv: ["--config", `${ROOT}web-test-runner.config.mjs`],
+  autoExitProcess: false,
+});
+if (!runner) {
+  await shutdown();
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+runner.on("finished", () => void runner.stop());
+runner.on("stopped", async (passedAll: boolean) => {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  const failures: string[] = [];
+  type Suite = { name: string; suites: Suite[]; tests: Array<{ name: string; passed: boolean; skipped: boolean; error?: { message: string } }> };
+  const walk = (suite: Suite, path: string[], browser: string) => {
+    for (const t of suite.tests) {
+      if (t.skipped) skipped++;
+      else if (t.passed) passed++;
+      else {
+        failed++;
+        failures.push(`[${browser}] ${[...path, t.name].join(" > ")}: ${t.error?.message ?? ""}`);
+      }
+    }
+    for (const s of suite.suites) walk(s, [...path, s.name], browser);
+  };
+  for (const session of runner.sessions.all()) {
+    if (session.testResults) walk(session.testResults as Suite, [], session.browser.name);
+    for (const e of session.errors) {
+      failed++;
+      failures.push(`[${session.browser.name}] ${session.testFile}: ${e.message}`);
+    }
+  }
+  await shutdown();
+  if (failures.length) console.log(`\nFailures:\n  ${failures.join("\n  ")}`);
+  if (!passedAll && failed === 0) failed = 1; // e.g. a browser that did not start
+  console.log(`\ncomponents: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+  process.exit(failed === 0 && passedAll ? 0 : 1);
+});
