@@ -83,8 +83,9 @@ describe("<sfu-room> with camera and microphone", function () {
     await until("microphone muted", () => localTrack(el, "microphone")?.enabled === false);
     el.setAttribute("video", "off");
     await until("camera off", () => el.session?.local.isCameraEnabled === false);
-    await el.updateComplete;
-    expect(selfTile(el)!.dataset.video).to.equal("off");
+    // The tile re-renders on the local track event that follows: wait for what the user sees.
+    await until("self tile shows the camera off", () => selfTile(el)?.dataset.video === "off");
+    expect(localTrack(el, "camera")?.readyState).to.not.equal("live"); // the capture really stopped
   });
 
   it("rejoins when the room attribute changes, and leaves", async () => {
