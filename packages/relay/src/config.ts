@@ -60,6 +60,25 @@ function int(text: string, min: number, max: number): number | undefined {
   return n >= min && n <= max ? n : undefined;
 }
 
+/** An option whose value is a whole number in [min, max]; `expected` completes "... is not <expected>". */
+function intOption(o: {
+  flag: string; env: string; valueName: string; description: string;
+  min: number; max: number; expected: string;
+  set(c: RelayConfig, n: number): void;
+  get(c: RelayConfig): number;
+}): OptionSpec {
+  return {
+    flag: o.flag, env: o.env, valueName: o.valueName, description: o.description,
+    apply: (c, t) => {
+      const n = int(t, o.min, o.max);
+      if (n === undefined) return `"${t}" is not ${o.expected}`;
+      o.set(c, n);
+      return undefined;
+    },
+    current: (c) => String(o.get(c)),
+  };
+}
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export const OPTIONS: OptionSpec[] = [
@@ -69,12 +88,13 @@ export const OPTIONS: OptionSpec[] = [
     apply: (c, t) => (isIP(t) || t === "localhost" ? void (c.host = t) : `"${t}" is not an IP address`),
     current: (c) => c.host,
   },
-  {
+  intOption({
     flag: "--port", env: "SFU_PORT", valueName: "N",
     description: "HTTP/WebSocket port (0 picks a free port)",
-    apply: (c, t) => { const n = int(t, 0, 65535); return n === undefined ? `"${t}" is not a port (0-65535)` : void (c.port = n); },
-    current: (c) => String(c.port),
-  },
+    min: 0, max: 65535, expected: "a port (0-65535)",
+    set: (c, n) => (c.port = n),
+    get: (c) => c.port,
+  }),
   {
     flag: "--rtc-bind", env: "SFU_RTC_BIND", valueName: "ADDR",
     description: "local IPv4 address the WebRTC UDP sockets bind to (0.0.0.0: all)",
@@ -106,66 +126,76 @@ export const OPTIONS: OptionSpec[] = [
     },
     current: (c) => (c.udpPortRange ? c.udpPortRange.join("-") : "(any)"),
   },
-  {
+  intOption({
     flag: "--max-participants", env: "SFU_MAX_PARTICIPANTS", valueName: "N",
     description: "participants per room",
-    apply: (c, t) => { const n = int(t, 1, 10_000); return n === undefined ? `"${t}" is not a number from 1 to 10000` : void (c.core = { ...c.core, maxParticipantsPerRoom: n }); },
-    current: (c) => String(c.core.maxParticipantsPerRoom),
-  },
-  {
+    min: 1, max: 10_000, expected: "a number from 1 to 10000",
+    set: (c, n) => (c.core = { ...c.core, maxParticipantsPerRoom: n }),
+    get: (c) => c.core.maxParticipantsPerRoom,
+  }),
+  intOption({
     flag: "--max-tracks", env: "SFU_MAX_TRACKS", valueName: "N",
     description: "tracks one participant may publish",
-    apply: (c, t) => { const n = int(t, 1, 64); return n === undefined ? `"${t}" is not a number from 1 to 64` : void (c.core = { ...c.core, maxTracksPerParticipant: n }); },
-    current: (c) => String(c.core.maxTracksPerParticipant),
-  },
-  {
+    min: 1, max: 64, expected: "a number from 1 to 64",
+    set: (c, n) => (c.core = { ...c.core, maxTracksPerParticipant: n }),
+    get: (c) => c.core.maxTracksPerParticipant,
+  }),
+  intOption({
     flag: "--keyframe-interval", env: "SFU_KEYFRAME_INTERVAL_MS", valueName: "MS",
     description: "at most one keyframe request per publisher layer in this many ms",
-    apply: (c, t) => { const n = int(t, 50, 60_000); return n === undefined ? `"${t}" is not a number of ms from 50 to 60000` : void (c.core = { ...c.core, keyframeRequestIntervalMs: n }); },
-    current: (c) => String(c.core.keyframeRequestIntervalMs),
-  },
-  {
+    min: 50, max: 60_000, expected: "a number of ms from 50 to 60000",
+    set: (c, n) => (c.core = { ...c.core, keyframeRequestIntervalMs: n }),
+    get: (c) => c.core.keyframeRequestIntervalMs,
+  }),
+  intOption({
     flag: "--max-data-frame-bytes", env: "SFU_MAX_DATA_FRAME_BYTES", valueName: "N",
     description: "largest data-channel frame (header + payload) a participant may send",
-    apply: (c, t) => { const n = int(t, 256, 256 * 1024); return n === undefined ? `"${t}" is not a number from 256 to 262144` : void (c.core = { ...c.core, maxDataFrameBytes: n }); },
-    current: (c) => String(c.core.maxDataFrameBytes),
-  },
-  {
+    min: 256, max: 256 * 1024, expected: "a number from 256 to 262144",
+    set: (c, n) => (c.core = { ...c.core, maxDataFrameBytes: n }),
+    get: (c) => c.core.maxDataFrameBytes,
+  }),
+  intOption({
     flag: "--data-messages-per-second", env: "SFU_DATA_MESSAGES_PER_SECOND", valueName: "N",
     description: "data frames per second per participant (bursts of twice this)",
-    apply: (c, t) => { const n = int(t, 1, 100_000); return n === undefined ? `"${t}" is not a number from 1 to 100000` : void (c.core = { ...c.core, dataMessagesPerSecond: n }); },
-    current: (c) => String(c.core.dataMessagesPerSecond),
-  },
-  {
+    min: 1, max: 100_000, expected: "a number from 1 to 100000",
+    set: (c, n) => (c.core = { ...c.core, dataMessagesPerSecond: n }),
+    get: (c) => c.core.dataMessagesPerSecond,
+  }),
+  intOption({
     flag: "--data-bytes-per-second", env: "SFU_DATA_BYTES_PER_SECOND", valueName: "N",
     description: "data bytes per second per participant (bursts of twice this)",
-    apply: (c, t) => { const n = int(t, 1024, 1024 ** 3); return n === undefined ? `"${t}" is not a number from 1024 to 1073741824` : void (c.core = { ...c.core, dataBytesPerSecond: n }); },
-    current: (c) => String(c.core.dataBytesPerSecond),
-  },
-  {
+    min: 1024, max: 1024 ** 3, expected: "a number from 1024 to 1073741824",
+    set: (c, n) => (c.core = { ...c.core, dataBytesPerSecond: n }),
+    get: (c) => c.core.dataBytesPerSecond,
+  }),
+  intOption({
     flag: "--max-frame-bytes", env: "SFU_MAX_FRAME_BYTES", valueName: "N",
     description: "largest signaling frame accepted",
-    apply: (c, t) => { const n = int(t, 1024, 1024 * 1024); return n === undefined ? `"${t}" is not a number from 1024 to 1048576` : void (c.maxFrameBytes = n); },
-    current: (c) => String(c.maxFrameBytes),
-  },
-  {
+    min: 1024, max: 1024 * 1024, expected: "a number from 1024 to 1048576",
+    set: (c, n) => (c.maxFrameBytes = n),
+    get: (c) => c.maxFrameBytes,
+  }),
+  intOption({
     flag: "--max-messages-per-second", env: "SFU_MAX_MESSAGES_PER_SECOND", valueName: "N",
     description: "signaling messages per second per session (bursts of twice this)",
-    apply: (c, t) => { const n = int(t, 1, 100_000); return n === undefined ? `"${t}" is not a number from 1 to 100000` : void (c.maxMessagesPerSecond = n); },
-    current: (c) => String(c.maxMessagesPerSecond),
-  },
-  {
+    min: 1, max: 100_000, expected: "a number from 1 to 100000",
+    set: (c, n) => (c.maxMessagesPerSecond = n),
+    get: (c) => c.maxMessagesPerSecond,
+  }),
+  intOption({
     flag: "--ping-interval", env: "SFU_PING_INTERVAL_MS", valueName: "MS",
     description: "WebSocket ping interval; a client that misses two pongs in a row is removed",
-    apply: (c, t) => { const n = int(t, 100, 600_000); return n === undefined ? `"${t}" is not a number of ms from 100 to 600000` : void (c.pingIntervalMs = n); },
-    current: (c) => String(c.pingIntervalMs),
-  },
-  {
+    min: 100, max: 600_000, expected: "a number of ms from 100 to 600000",
+    set: (c, n) => (c.pingIntervalMs = n),
+    get: (c) => c.pingIntervalMs,
+  }),
+  intOption({
     flag: "--peer-timeout", env: "SFU_PEER_TIMEOUT_MS", valueName: "MS",
     description: "a participant whose connection stays disconnected this long is removed",
-    apply: (c, t) => { const n = int(t, 1000, 600_000); return n === undefined ? `"${t}" is not a number of ms from 1000 to 600000` : void (c.peerTimeoutMs = n); },
-    current: (c) => String(c.peerTimeoutMs),
-  },
+    min: 1000, max: 600_000, expected: "a number of ms from 1000 to 600000",
+    set: (c, n) => (c.peerTimeoutMs = n),
+    get: (c) => c.peerTimeoutMs,
+  }),
   {
     flag: "--log-level", env: "SFU_LOG_LEVEL", valueName: "LEVEL",
     description: `log level: ${LOG_LEVELS.join(", ")}`,
