@@ -3,6 +3,7 @@
 // and Firefox ESR, installed from Debian when missing) and the end-to-end test (the real relay and the
 // built demo in headless Chromium). Prints "N passed, N failed" last; exits non-zero on any failure.
 import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -30,7 +31,9 @@ run("components (Chromium, Firefox ESR)", ["--import", "tsx", "browser/run-compo
   const m = /components: (\d+) passed, (\d+) failed/.exec(out);
   return m ? { passed: Number(m[1]), failed: Number(m[2]) } : undefined;
 });
-run("end to end (relay + demo in Chromium)", ["--import", "tsx", "--test", "--test-reporter=tap", "browser/e2e/room.e2e.ts"], (out) => {
+const e2e = readdirSync(join(root, "test", "browser", "e2e")).filter((f) => f.endsWith(".e2e.ts")).map((f) => `browser/e2e/${f}`);
+// One file at a time: each drives several Chromium pages, and the machine may have two cores.
+run("end to end (relay + Chromium)", ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=tap", ...e2e], (out) => {
   const p = /^# pass (\d+)/m.exec(out);
   const f = /^# fail (\d+)/m.exec(out);
   return p && f ? { passed: Number(p[1]), failed: Number(f[1]) } : undefined;

@@ -177,6 +177,14 @@ describe("bad signaling input", () => {
     const missing = await fetch(`${base}/nope`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: string }).error).toMatch(/\/ws/);
+    // The element module: one ES module any page can load cross-origin.
+    const element = await fetch(`${base}/sfu-room.js`);
+    expect(element.status).toBe(200);
+    expect(element.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(element.headers.get("access-control-allow-origin")).toBe("*");
+    const code = await element.text();
+    expect(code).toMatch(/customElements\.define\("sfu-room"/);
+    expect(code).not.toMatch(/^import /m); // self-contained: Lit and the SDK are inside
     const ws = new WeriftClient({ log });
     await expect(ws.connect(`ws://127.0.0.1:${relay.port}/elsewhere`)).rejects.toThrow(/404/);
     await othersUnaffected();

@@ -7,6 +7,8 @@ import type { Duplex } from "node:stream";
 
 export interface HttpRoutes {
   health(): Record<string, unknown>;
+  /** The `<sfu-room>` element module (see element-bundle.ts). */
+  elementModule(): Promise<Uint8Array>;
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
@@ -23,8 +25,25 @@ export function createHttpServer(routes: HttpRoutes): Server {
       if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "use GET /health" });
       return json(res, 200, routes.health());
     }
+    if (path === "/sfu-room.js") {
+      if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "use GET /sfu-room.js" });
+      routes.elementModule().then(
+        (code) => {
+          res.writeHead(200, {
+            "content-type": "text/javascript; charset=utf-8",
+            "content-length": code.byteLength,
+            // Any page may load the element, wherever it is served from.
+            "access-control-allow-origin": "*",
+            "cache-control": "public, max-age=300",
+          });
+          res.end(req.method === "HEAD" ? undefined : code);
+        },
+        (e: Error) => json(res, 500, { error: `the element bundle could not be built: ${e.message}` }),
+      );
+      return;
+    }
     if (path === "/ws") return json(res, 426, { error: "/ws is the signaling WebSocket: connect with a WebSocket client" });
-    json(res, 404, { error: `nothing at ${path}; the signaling WebSocket is /ws and the health check is GET /health` });
+    json(res, 404, { error: `nothing at ${path}; the signaling WebSocket is /ws, the element module GET /sfu-room.js, the health check GET /health` });
   });
   server.on("upgrade", (req, socket, head) => {
     const path = (req.url ?? "/").split("?")[0];
