@@ -46,10 +46,6 @@ interface ParticipantLink {
   session: SessionPort;
   publisher: PublisherConnection | undefined;
   subscriber: SubscriberConnection | undefined;
-  /** Codec MIME type per published track, for keyframe detection. */
-  codecs: Map<string, string>;
-  /** Simulcast rids per published track, for `layers-wanted`. */
-  rids: Map<string, string[]>;
   /** Armed while a connection is disconnected/failed; removes the participant when it fires. */
   deadPeerTimer: NodeJS.Timeout | undefined;
 }
@@ -90,7 +86,7 @@ export class Sfu {
 
   join(participantId: string, session: SessionPort, requestId: string, room: string, name: string, autoSubscribe: boolean): boolean {
     const link: ParticipantLink = {
-      id: participantId, session, publisher: undefined, subscriber: undefined, codecs: new Map(), rids: new Map(), deadPeerTimer: undefined,
+      id: participantId, session, publisher: undefined, subscriber: undefined, deadPeerTimer: undefined,
     };
     this.links.set(participantId, link);
     this.drive({ type: "join", now: now(), participantId, requestId, room, name, autoSubscribe });
@@ -128,10 +124,6 @@ export class Sfu {
       return;
     }
     if (this.links.get(participantId) !== link) return; // left while negotiating
-    for (const track of answer.tracks) {
-      link.codecs.set(track.trackId, track.codec);
-      link.rids.set(track.trackId, track.layers);
-    }
     link.session.send({
       type: "publish-answer", id: message.id, sdp: answer.sdp,
       tracks: answer.tracks.map((t) => ({ mid: t.mid, trackId: t.trackId })),
@@ -149,12 +141,7 @@ export class Sfu {
   unpublish(participantId: string, requestId: string, trackId: string): void {
     const owned = this.core.trackOwner(trackId) === participantId;
     this.drive({ type: "unpublish", now: now(), participantId, requestId, trackId });
-    if (owned) {
-      const link = this.links.get(participantId);
-      link?.publisher?.unbind(trackId);
-      link?.codecs.delete(trackId);
-      link?.rids.delete(trackId);
-    }
+    if (owned) this.links.get(participantId)?.publisher?.unbind(trackId);
   }
 
   mute(participantId: string, requestId: string, trackId: string, muted: boolean): void {
@@ -274,9 +261,8 @@ export class Sfu {
           this.links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer);
           break;
         case "layers-wanted": {
-          const link = this.links.get(out.publisherId);
-          const rids = link?.rids.get(out.trackId) ?? [];
-          link?.session.send({ type: "layers-wanted", trackId: out.trackId, rids: rids.filter((_, i) => out.layers[i]) });
+          const rids = this.core.trackLayers(out.trackId) ?? [];
+          this.links.get(out.publisherId)?.session.send({ type: "layers-wanted", trackId: out.trackId, rids: rids.filter((_, i) => out.layers[i]) });
           break;
         }
         case "deliver-data":
@@ -306,8 +292,7 @@ export class Sfu {
   }
 
   private onRtp(publisherId: string, trackId: string, layer: number, packet: RtpPacket): void {
-    const link = this.links.get(publisherId);
-    const codec = link?.codecs.get(trackId);
+    const codec = this.core.trackCodec(trackId);
     if (codec === undefined) return;
     const input = this.rtpInput;
     input.now = now();

@@ -160,6 +160,16 @@ export class SfuCore {
     );
   }
 
+  /** The codec MIME type of a published track (read for every packet: keyframe detection), or undefined. */
+  trackCodec(trackId: TrackId): string | undefined {
+    return this.tracks.get(trackId)?.codec;
+  }
+
+  /** The simulcast rids of a published track, lowest first ([] without simulcast), or undefined. */
+  trackLayers(trackId: TrackId): readonly string[] | undefined {
+    return this.tracks.get(trackId)?.layers;
+  }
+
   /** The publisher of a track, or undefined. */
   trackOwner(trackId: TrackId): ParticipantId | undefined {
     return this.tracks.get(trackId)?.publisher.id;
