@@ -55,11 +55,17 @@ const relayConfig = (core: Partial<RelayConfig["core"]> = {}): RelayConfig => {
 };
 const relay = await startRelay(relayConfig(), log);
 const fullRelay = await startRelay(relayConfig({ maxParticipantsPerRoom: 1 }), log);
+// Data rate limit low enough for a page to go over it (the default, 500 frames/s, outruns SCTP here).
+const dataLimitedRelay = await startRelay(relayConfig({ dataMessagesPerSecond: 20 }), log);
+// And one that lets several MiB through at once, to see the SDK pace a burst by bufferedamountlow.
+const dataFastRelay = await startRelay(relayConfig({ dataBytesPerSecond: 16 * 1024 * 1024, dataMessagesPerSecond: 5000 }), log);
 const droppingRelay = await startDroppingRelay();
 
 process.env.SFU_TEST_CONFIG = JSON.stringify({
   relay: relay.signalUrl,
   fullRelay: fullRelay.signalUrl,
+  dataLimitedRelay: dataLimitedRelay.signalUrl,
+  dataFastRelay: dataFastRelay.signalUrl,
   droppingRelay: droppingRelay.url,
   // Firefox can reach the relay's media ports only from inside the namespace.
   firefoxMedia: inNamespace,
@@ -67,7 +73,7 @@ process.env.SFU_TEST_CONFIG = JSON.stringify({
 process.chdir(ROOT);
 
 async function shutdown(): Promise<void> {
-  await Promise.allSettled([relay.close(), fullRelay.close(), droppingRelay.close()]);
+  await Promise.allSettled([relay.close(), fullRelay.close(), dataLimitedRelay.close(), dataFastRelay.close(), droppingRelay.close()]);
 }
 
 const runner = await startTestRunner({

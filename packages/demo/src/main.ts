@@ -1,10 +1,12 @@
 /**
- * The demo page: a small pre-join form for the name, then <sfu-room> exactly as any page would use it.
+ * The demo page: a small pre-join form for the name, then <sfu-room> exactly as any page would use it,
+ * with an <sfu-chat> panel beside it (below it, collapsible, on phones).
  * The room comes from ?room= (default "lobby"), the relay from ?server= (default ws://<host>:7880/ws).
  */
 import "@sfu-room/sdk/element";
 import type { SfuRoomElement } from "@sfu-room/sdk/element";
 import { readConfig } from "./config.ts";
+import { chatPanel } from "./chat-panel.ts";
 
 const config = readConfig(window.location);
 const form = document.querySelector<HTMLFormElement>("#prejoin")!;
@@ -18,11 +20,16 @@ form.addEventListener("submit", (event) => {
   const name = nameInput.value.trim();
   if (!name) return;
   localStorage.setItem("sfu-room-demo:name", name);
+  const call = document.createElement("div");
+  call.className = "call";
   const room: SfuRoomElement = document.createElement("sfu-room");
+  room.id = "room";
+  for (const [key, value] of Object.entries(config.attributes)) room.setAttribute(key, value);
   room.setAttribute("server", config.server);
   room.setAttribute("room", config.room);
   room.setAttribute("name", name);
   room.addEventListener("joined", (e) => console.info(`[demo] joined ${e.detail.room} as ${e.detail.participantId}`));
   room.addEventListener("error", (e) => console.warn(`[demo] ${e.detail.code}: ${e.detail.message}`));
-  form.replaceWith(room);
+  call.append(room, chatPanel("room"));
+  form.replaceWith(call);
 });

@@ -5,6 +5,10 @@ import type { SfuRoomElement, SfuRoomEventMap } from "@sfu-room/sdk";
 export interface TestConfig {
   relay: string;
   fullRelay: string;
+  /** A relay that allows 20 data frames per second (bursts of 40). */
+  dataLimitedRelay: string;
+  /** A relay that allows 16 MiB/s of data per participant. */
+  dataFastRelay: string;
   droppingRelay: string;
   firefoxMedia: boolean;
 }

@@ -55,7 +55,8 @@ const remote = (p: PageProbe, kind: "audio" | "video") => p.tracks.filter((t) =>
 const byTrack = (tracks: RemoteTrackProbe[]) => new Map(tracks.map((t) => [t.trackId, t]));
 
 async function openPage(name: string, viewport: typeof DESKTOP | typeof PHONE = DESKTOP): Promise<Page> {
-  const page = await browser.newPage();
+  // Its own window: a background tab is hidden, and the SDK pauses the videos of hidden pages.
+  const page = await browser.newPage({ type: "window" });
   // tsx compiles helpers with esbuild's keepNames, which calls __name() inside serialized functions.
   await page.evaluateOnNewDocument("window.__name = (f) => f");
   page.on("pageerror", (e) => console.error(`[${name}] page error:`, e));

@@ -6,7 +6,12 @@
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { dirname } from "node:path";
 
-export function makeY4m(path: string, width = 320, height = 180, fps = 15, frames = 30): string {
+/**
+ * `busy`: a checkerboard that flips every frame (hard to compress, as camera noise is); otherwise a
+ * calm picture (a gradient and the moving bar) whose keyframes are small, for tests that switch
+ * simulcast layers at a low frame rate, where a large keyframe's transfer time alone counts as a freeze.
+ */
+export function makeY4m(path: string, width = 320, height = 180, fps = 15, frames = 30, busy = true): string {
   if (existsSync(path)) return path;
   mkdirSync(dirname(path), { recursive: true });
   const header = Buffer.from(`YUV4MPEG2 W${width} H${height} F${fps}:1 Ip A1:1 C420jpeg\n`, "ascii");
@@ -29,8 +34,8 @@ export function makeY4m(path: string, width = 320, height = 180, fps = 15, frame
     for (let row = 0; row < height; row++) {
       for (let col = 0; col < width; col++) {
         const inBar = col >= barX && col < barX + width / 8;
-        const checker = ((col >> 4) + (row >> 4) + f) & 1;
-        y[row * width + col] = inBar ? 235 : 70 + checker * 30 + Math.floor((col / width) * 50);
+        const checker = busy ? ((col >> 4) + (row >> 4) + f) & 1 : 0;
+        y[row * width + col] = inBar ? 235 : 70 + checker * 30 + Math.floor((col / width) * 50) + (busy ? 0 : Math.floor((row / height) * 40));
       }
     }
     parts.push(frameHeader, y, u, v);

@@ -4,7 +4,7 @@
  */
 import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
-import { acceptBundleOnly, withSessionIceLite } from "./sdp-fixups.ts";
+import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
 import { withStartBitrate } from "./start-bitrate.ts";
 
 /** Where Chromium's video send estimate starts (kbit/s): enough for three simulcast layers at once. */
@@ -54,7 +54,7 @@ export class PublisherConnection {
    * Throws SdpError with a message for the client when the offer is unusable; then nothing changes.
    */
   async answer(offer: string, newTracks: PublisherTrackBinding[]): Promise<{ sdp: string; tracks: NegotiatedTrack[] }> {
-    const offerSdp = acceptBundleOnly(offer);
+    const offerSdp = withoutSimulcastSsrcs(acceptBundleOnly(offer));
     let parsed: SessionDescription;
     try {
       parsed = SessionDescription.parse(offerSdp);

@@ -31,3 +31,20 @@ export function acceptBundleOnly(sdp: string): string {
     .map((section) => (/\r?\na=bundle-only\r?(\n|$)/.test(section) ? section.replace(/^(\r?\nm=\w+) 0 /, "$1 9 ") : section))
     .join("");
 }
+
+/**
+ * Firefox lists its simulcast layers' SSRCs in `a=ssrc` lines as well as announcing rids. werift then
+ * registers the first listed SSRC as a rid-less track: once Firefox stops sending the rid header
+ * extension (after the relay's first receiver report, as libwebrtc does), that layer's packets reach
+ * the rid-less track and the relay, which maps layers by rid, dropped them (the layer froze, and a
+ * subscriber switching to it never got its keyframe). In m-sections with `a=simulcast`, drop the
+ * `a=ssrc` and `a=ssrc-group` lines: werift then learns each SSRC from the rid of its first packets,
+ * as it does for Chromium, which sends no such lines.
+ */
+export function withoutSimulcastSsrcs(sdp: string): string {
+  if (!sdp.includes("a=simulcast:")) return sdp;
+  return sdp
+    .split(/(?=\r?\nm=)/)
+    .map((section) => (/\r?\na=simulcast:/.test(section) ? section.replace(/\r?\na=ssrc(-group)?:[^\r\n]*/g, "") : section))
+    .join("");
+}

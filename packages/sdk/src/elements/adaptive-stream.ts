@@ -1,59 +1,50 @@
 /**
- * Adaptive stream: tells the relay how big each remote video is shown (`subscription-settings` with
- * the tile size in device pixels), so it forwards the simulcast layer that fits. Changes are batched
- * and sent at most every 500 ms; a size is sent again only when it changed by more than 10 %.
+ * Adaptive stream for <sfu-room>: every remote video element of the grid that shows media (the tile
+ * template gives it `data-track-id` then) is observed (RemoteTrack's observeElement: its size in device
+ * pixels, and whether it can be seen), so the relay forwards the simulcast layer that fits each tile
+ * and pauses videos nobody can see. A tile still waiting for media is not observed: its hidden <video>
+ * would report "not visible" and pause the very video it waits for. The element's `quality`
+ * attribute is applied to each remote video once, and again whenever it changes (a quality set on a
+ * track with the headless API in between stays until then).
  */
-import type { Room } from "../room/index.ts";
-
-const DEBOUNCE_MS = 500;
-
-export interface ShownVideo {
-  trackId: string;
-  /** CSS pixels. */
-  width: number;
-  height: number;
-}
+import type { RemoteTrack, Room, VideoQuality } from "../room/index.ts";
 
 export class AdaptiveStream {
-  readonly #sent = new Map<string, { width: number; height: number }>();
-  #pending = new Map<string, { width: number; height: number }>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #bound = new Map<HTMLVideoElement, { track: RemoteTrack; release: () => void }>();
+  /** The `quality` attribute value last applied to each track. */
+  readonly #applied = new Map<RemoteTrack, VideoQuality>();
   #room: Room | undefined;
 
-  /** Call after each render with the remote videos on screen. */
-  update(room: Room | undefined, videos: ShownVideo[]): void {
+  /** Call after each render with the element's shadow root. */
+  update(room: Room | undefined, root: ParentNode, quality: VideoQuality): void {
     if (room !== this.#room) this.reset(room);
-    if (!room || room.state === "disconnected") return;
-    const dpr = typeof devicePixelRatio === "number" ? devicePixelRatio : 1;
-    for (const v of videos) {
-      const width = Math.round(v.width * dpr);
-      const height = Math.round(v.height * dpr);
-      if (width <= 0 || height <= 0) continue;
-      const last = this.#pending.get(v.trackId) ?? this.#sent.get(v.trackId);
-      if (last && Math.abs(last.width - width) <= last.width * 0.1 && Math.abs(last.height - height) <= last.height * 0.1) continue;
-      this.#pending.set(v.trackId, { width, height });
+    if (!room) return;
+    const seen = new Set<HTMLVideoElement>();
+    for (const video of Array.from(root.querySelectorAll<HTMLVideoElement>("video[data-track-id]"))) {
+      const track = room.participants.get(video.dataset.participantId ?? "")?.tracks.get(video.dataset.trackId ?? "");
+      if (!track) continue;
+      seen.add(video);
+      const bound = this.#bound.get(video);
+      if (bound?.track === track) continue;
+      bound?.release();
+      this.#bound.set(video, { track, release: track.observeElement(video) });
     }
-    if (this.#pending.size && !this.#timer) this.#timer = setTimeout(() => this.#flush(), DEBOUNCE_MS);
+    for (const [video, bound] of this.#bound) {
+      if (seen.has(video)) continue;
+      bound.release();
+      this.#bound.delete(video);
+    }
+    for (const { track } of this.#bound.values()) {
+      if (this.#applied.get(track) === quality) continue;
+      this.#applied.set(track, quality);
+      void track.setQuality(quality).catch(() => undefined); // unknown-track: it went away meanwhile
+    }
   }
 
   reset(room: Room | undefined): void {
+    for (const bound of this.#bound.values()) bound.release();
+    this.#bound.clear();
+    this.#applied.clear();
     this.#room = room;
-    this.#sent.clear();
-    this.#pending.clear();
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #flush(): void {
-    this.#timer = undefined;
-    const room = this.#room;
-    const batch = this.#pending;
-    this.#pending = new Map();
-    if (!room || room.state === "disconnected") return;
-    for (const [trackId, size] of batch) {
-      this.#sent.set(trackId, size);
-      // unknown-track: the track went away meanwhile; nothing to do.
-      room.setSubscriptionSettings(trackId, { ...size, visible: true }).catch(() => this.#sent.delete(trackId));
-    }
   }
 }

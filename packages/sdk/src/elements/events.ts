@@ -1,5 +1,5 @@
 /** The CustomEvents of <sfu-room> and their `detail` types. None bubble: listen on the element. */
-import type { ConnectionState, RoomErrorCode } from "../room/index.ts";
+import type { ConnectionState, DataEvent, RoomErrorCode } from "../room/index.ts";
 
 export interface ParticipantSummary {
   id: string;
@@ -45,4 +45,6 @@ export interface SfuRoomEventMap {
   "participant-left": CustomEvent<ParticipantDetail>;
   error: CustomEvent<ErrorDetail>;
   "connection-state": CustomEvent<ConnectionStateDetail>;
+  /** A data message from another participant: the Room's `data` event, same detail. */
+  data: CustomEvent<DataEvent>;
 }

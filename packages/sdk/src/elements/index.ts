@@ -1,4 +1,6 @@
 import "./define.ts";
 export { SfuRoomElement, type SfuRoomStatus } from "./sfu-room.ts";
+export { SfuChatElement, type ChatMessage } from "./sfu-chat.ts";
+export type { ChatTarget } from "./chat-source.ts";
 export type { SfuRoomEventMap, JoinedDetail, LeftDetail, LeftReason, ParticipantDetail, ParticipantSummary, ErrorDetail, ConnectionStateDetail } from "./events.ts";
 export { gridLayout, type GridLayout } from "./layout.ts";

@@ -8,8 +8,8 @@
  */
 import { html, LitElement, nothing, type PropertyDeclarations, type PropertyValues, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
-import { listDevices, Room, RoomError, screenShareSupported, type RoomErrorCode } from "../room/index.ts";
-import { onOffConverter } from "./attributes.ts";
+import { listDevices, Room, RoomError, screenShareSupported, type RoomErrorCode, type SendOptions, type SendResult, type SimulcastOptions, type VideoQuality } from "../room/index.ts";
+import { onOffConverter, qualityConverter } from "./attributes.ts";
 import { renderControls } from "./controls.ts";
 import type { ErrorDetail, LeftReason, ParticipantSummary, SfuRoomEventMap } from "./events.ts";
 import { speakerIcon } from "./icons.ts";
@@ -49,6 +49,8 @@ export class SfuRoomElement extends LitElement {
     video: { converter: onOffConverter },
     manual: { type: Boolean },
     simulcast: { type: Boolean },
+    simulcastOptions: { attribute: false },
+    quality: { converter: qualityConverter },
   };
 
   /** Relay signaling URL, e.g. ws://127.0.0.1:7880/ws. */
@@ -65,8 +67,12 @@ export class SfuRoomElement extends LitElement {
   declare video: boolean;
   /** Do not join by itself: call join(). */
   declare manual: boolean;
-  /** Send the camera as three simulcast layers. */
+  /** Send the camera as simulcast layers (the preset: up to three, captured at 1280x720). */
   declare simulcast: boolean;
+  /** Simulcast layers and bitrates to use instead of the preset (property only; implies `simulcast`). */
+  declare simulcastOptions: SimulcastOptions | undefined;
+  /** The quality asked for every remote video: auto (by tile size, the default), low, medium or high. */
+  declare quality: VideoQuality;
 
   #status: SfuRoomStatus = "idle";
   #session: Room | undefined;
@@ -82,7 +88,6 @@ export class SfuRoomElement extends LitElement {
   #resizeObserver: ResizeObserver | undefined;
   readonly #speaking = new SpeakingController(this, () => this.#session);
   readonly #adaptive = new AdaptiveStream();
-  #shownVideos: Array<{ trackId: string; width: number; height: number }> = [];
   readonly #onDeviceChange = () => void this.#refreshDevices();
 
   constructor() {
@@ -95,6 +100,8 @@ export class SfuRoomElement extends LitElement {
     this.video = true;
     this.manual = false;
     this.simulcast = false;
+    this.simulcastOptions = undefined;
+    this.quality = "auto";
   }
 
   /** Where the element is: idle, joining, joined, left or failed. */
@@ -147,6 +154,17 @@ export class SfuRoomElement extends LitElement {
     return room.local.isScreenShareEnabled;
   }
 
+  /**
+   * Sends a data message (Room.send): to everyone else, or to `options.to`; reliable unless
+   * `reliable: false`. Others receive it as a `data` event. Rejects with a RoomError (`not-connected`
+   * before joining, `data-too-large`, `data-channel-closed`, `unknown-participant`, `invalid-message`).
+   */
+  send(data: string | ArrayBuffer | Uint8Array, options?: SendOptions): Promise<SendResult> {
+    const room = this.#session;
+    if (!room || this.#status !== "joined") return Promise.reject(new RoomError("not-connected", "<sfu-room> is not in a room: join before sending data."));
+    return room.send(data, options);
+  }
+
   // Typed listeners: el.addEventListener("joined", (e) => e.detail.participantId)
   override addEventListener<K extends keyof SfuRoomEventMap>(
     type: K,
@@ -184,6 +202,7 @@ export class SfuRoomElement extends LitElement {
     navigator.mediaDevices?.removeEventListener?.("devicechange", this.#onDeviceChange);
     this.#resizeObserver?.disconnect();
     this.#resizeObserver = undefined;
+    this.#adaptive.reset(undefined);
     if (this.#session) {
       void this.#leave("removed").then(() => {
         this.#status = "idle";
@@ -199,7 +218,7 @@ export class SfuRoomElement extends LitElement {
     this.#observeStage();
     this.#playAudio();
     this.#watchFirstFrame();
-    this.#adaptive.update(this.#status === "joined" ? this.#session : undefined, this.#shownVideos);
+    this.#adaptive.update(this.#status === "joined" ? this.#session : undefined, this.renderRoot, this.quality);
     const target = changed.has("server") || changed.has("room") || changed.has("name") || changed.has("token");
     if (target && (this.#status === "joined" || this.#status === "joining") && this.#targetChanged()) {
       void this.#rejoin();
@@ -291,7 +310,7 @@ export class SfuRoomElement extends LitElement {
         name: this.name,
         audio: this.audio,
         video: this.video,
-        simulcast: this.simulcast,
+        simulcast: this.simulcastOptions ?? this.simulcast,
         ...(this.token ? { token: this.token } : {}),
       });
     } catch (e) {
@@ -355,6 +374,9 @@ export class SfuRoomElement extends LitElement {
     ] as const) {
       room.on(type, update);
     }
+    room.on("data", (detail) => {
+      if (this.#session === room) this.#dispatch("data", detail);
+    });
     room.on("error", (error) => {
       if (this.#session === room) this.#onError(error);
     });
@@ -470,9 +492,6 @@ export class SfuRoomElement extends LitElement {
     const gap = parseFloat(getComputedStyle(this).getPropertyValue("--sfu-room-gap")) || 8;
     const { tileWidth, tileHeight } = gridLayout(this.#layout.width - 2 * gap, this.#layout.height - 2 * gap, tiles.length, gap);
     const audioTracks = [...room.participants.values()].flatMap((p) => p.audioTracks).filter((t) => t.mediaStreamTrack);
-    this.#shownVideos = tiles
-      .filter((t) => !t.self && t.videoTrackId !== undefined && t.videoState !== "off")
-      .map((t) => ({ trackId: t.videoTrackId!, width: tileWidth, height: tileHeight }));
     return html`<div class="grid" part="grid" style="--_tile-w:${tileWidth}px;--_tile-h:${tileHeight}px" data-count=${tiles.length}>
         ${repeat(tiles, (t) => t.key, renderTile)}
       </div>

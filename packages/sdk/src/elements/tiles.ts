@@ -136,7 +136,16 @@ export function renderTile(tile: TileModel): TemplateResult {
     ?data-self=${tile.self}
     ?data-speaking=${tile.speaking}
   >
-    <video part="video" .srcObject=${streamOf(tile.video)} .muted=${true} autoplay playsinline ?hidden=${tile.videoState !== "on"}></video>
+    <video
+      part="video"
+      data-participant-id=${tile.participantId}
+      data-track-id=${tile.self || tile.videoState !== "on" ? nothing : (tile.videoTrackId ?? nothing)}
+      .srcObject=${streamOf(tile.video)}
+      .muted=${true}
+      autoplay
+      playsinline
+      ?hidden=${tile.videoState !== "on"}
+    ></video>
     ${tile.videoState !== "on" ? html`<div class="avatar" part="avatar"><span>${initials(tile.name)}</span></div>` : nothing}
     <div class="indicator" part="indicator" data-state=${tile.connection} title=${connectionText}>
       <span class="visually-hidden">${connectionText}</span>

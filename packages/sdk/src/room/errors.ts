@@ -31,7 +31,17 @@ export type RoomErrorCode =
   /** The relay sent something this SDK cannot use, or an unexpected error. */
   | "protocol-error"
   /** The operation needs a connected room. */
-  | "not-connected";
+  | "not-connected"
+  /** send(): the message is over the size limit (1 MiB; one frame on the lossy channel). Nothing was sent. */
+  | "data-too-large"
+  /** send(): a data channel is closed or did not open. Nothing (more) was sent. */
+  | "data-channel-closed"
+  /** send(): `to` names someone who is not another participant of the room. Nothing was sent. */
+  | "unknown-participant"
+  /** send(): options the protocol cannot carry (topic over 128 characters, an empty `to`, ...). */
+  | "invalid-message"
+  /** The relay refused a data message after it was sent (`relayCode` says why: data-too-large, unknown-participant, rate-limited, bad-data). */
+  | "data-refused";
 
 export class RoomError extends Error {
   override readonly name = "RoomError";

@@ -17,6 +17,9 @@ import { RoomError } from "./errors.ts";
 import { captureCamera, captureMicrophone, captureScreen, type CaptureConstraints } from "./local-media.ts";
 import type { PublisherTransport } from "./publisher-transport.ts";
 import type { SignalClient } from "./signal-client.ts";
+import { cameraPlan, type EncodingPlan, screenPlan, type SimulcastOptions } from "./simulcast.ts";
+import { type OutboundLayerStats, outboundStats } from "./local-stats.ts";
+import { Dynacast } from "./dynacast.ts";
 
 export type LocalSource = "camera" | "microphone" | "screen";
 
@@ -40,6 +43,17 @@ export class LocalTrack {
   get deviceId(): string | undefined {
     return this.mediaStreamTrack?.getSettings().deviceId;
   }
+
+  /**
+   * Outbound statistics, one entry per encoding (per simulcast layer, lowest first): rid, whether it is
+   * active (dynacast pauses layers nobody receives), frames encoded, size, frame rate, bitrate.
+   */
+  getStats(): Promise<OutboundLayerStats[]> {
+    return this.sender ? outboundStats(this.sender, this.#previous) : Promise.resolve([]);
+  }
+
+  /** @internal Last bytesSent per rid, for bitrates. */
+  readonly #previous = new Map<string, { at: number; bytes: number }>();
 }
 
 export interface LocalParticipantEvents {
@@ -53,7 +67,8 @@ export interface LocalParticipantEvents {
 export interface CaptureOptions {
   audio: CaptureConstraints;
   video: CaptureConstraints;
-  simulcast: boolean;
+  /** Simulcast for the camera: true for the preset, an object to choose layers and bitrates. */
+  simulcast: boolean | SimulcastOptions;
 }
 
 export class LocalParticipant extends Emitter<LocalParticipantEvents> {
@@ -65,6 +80,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   #publisher: PublisherTransport | undefined;
   #signal: SignalClient | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #dynacast = new Dynacast((trackId) => [...this.tracks.values()].find((t) => t.trackId === trackId)?.sender);
 
   constructor(readonly capture: CaptureOptions) {
     super();
@@ -143,21 +159,8 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
    * @internal Dynacast: the relay says which simulcast layers of a track anyone receives; the others
    * stop being encoded (and resume when listed again).
    */
-  async setLayersWanted(trackId: string, rids: string[]): Promise<void> {
-    const t = [...this.tracks.values()].find((x) => x.trackId === trackId);
-    const sender = t?.sender;
-    if (!sender) return;
-    const params = sender.getParameters();
-    if (!params.encodings || params.encodings.length < 2) return;
-    let changed = false;
-    for (const encoding of params.encodings) {
-      const active = encoding.rid === undefined || rids.includes(encoding.rid);
-      if (encoding.active !== active) {
-        encoding.active = active;
-        changed = true;
-      }
-    }
-    if (changed) await sender.setParameters(params);
+  setLayersWanted(trackId: string, rids: string[]): Promise<void> {
+    return this.#dynacast.set(trackId, rids);
   }
 
   /** @internal The room is connected: publish every local track that is not published yet. */
@@ -183,6 +186,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
     this.#signal = undefined;
     for (const t of this.tracks.values()) t.mediaStreamTrack?.stop();
     this.tracks.clear();
+    this.#dynacast.clear();
     this.id = "";
   }
 
@@ -198,19 +202,26 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
     const pending = [...this.tracks.values()].filter((t) => t.trackId === undefined && t.mediaStreamTrack !== undefined);
     if (pending.length === 0) return;
     const publications = await publisher.publish(
-      pending.map((t) => ({
-        track: t.mediaStreamTrack!,
-        source: t.source,
-        simulcast: t.source === "camera" && this.capture.simulcast,
-        muted: t.muted,
-      })),
+      pending.map((t) => {
+        const plan = this.#plan(t);
+        return { track: t.mediaStreamTrack!, source: t.source, muted: t.muted, ...(plan ? { plan } : {}) };
+      }),
     );
     publications.forEach((p, i) => {
       const t = pending[i]!;
       t.trackId = p.trackId;
       t.sender = p.sender;
       this.emit("track-published", t);
+      if (this.#dynacast.has(p.trackId)) void this.#dynacast.apply(p.trackId).catch(() => undefined);
     });
+  }
+
+  /** The encoding preset of a source: simulcast camera (when asked for), screen share, or the browser's default. */
+  #plan(t: LocalTrack): EncodingPlan | undefined {
+    if (t.source === "screen") return screenPlan();
+    if (t.source !== "camera" || this.capture.simulcast === false) return undefined;
+    const { width, height } = t.mediaStreamTrack?.getSettings() ?? {};
+    return cameraPlan({ width, height }, this.capture.simulcast);
   }
 
   async #mute(t: LocalTrack, muted: boolean): Promise<void> {
@@ -287,6 +298,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
     if (!t) return;
     this.tracks.delete(source);
     t.mediaStreamTrack?.stop();
+    if (t.trackId !== undefined) this.#dynacast.forget(t.trackId);
     if (t.trackId !== undefined && this.#publisher) await this.#publisher.unpublish(t.trackId);
     this.emit("track-unpublished", t);
   }

@@ -7,18 +7,13 @@
 import type { PublishedTrack, TrackKind, TrackSource } from "@sfu-room/protocol";
 import { RelayRequestError, type SignalClient } from "./signal-client.ts";
 import { RoomError } from "./errors.ts";
-
-/** Simulcast layers, lowest quality first (as the protocol wants them listed). */
-export const SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[] = [
-  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
-  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
-];
+import type { EncodingPlan } from "./simulcast.ts";
 
 export interface PublishSpec {
   track: MediaStreamTrack;
   source: TrackSource;
-  simulcast?: boolean;
+  /** How to encode a video track (simulcast layers, bitrates); the browser's default without. */
+  plan?: EncodingPlan;
   muted?: boolean;
 }
 
@@ -35,7 +30,8 @@ export interface Publication {
 interface Slot {
   transceiver: RTCRtpTransceiver;
   kind: TrackKind;
-  simulcast: boolean;
+  /** The simulcast rids of its encodings, comma-separated ("" without simulcast): a slot is reused for the same shape only. */
+  shape: string;
   /** Relay track id while published. */
   trackId: string | undefined;
 }
@@ -90,11 +86,14 @@ export class PublisherTransport {
     await this.pc.setLocalDescription(offer);
     const tracks: PublishedTrack[] = used.map((slot, i) => {
       const spec = specs[i]!;
+      const rids = slot.shape ? slot.shape.split(",") : [];
+      const sizes = spec.plan?.layerSizes;
       return {
         mid: slot.transceiver.mid ?? "",
         kind: slot.kind,
         source: spec.source,
-        layers: slot.simulcast ? SIMULCAST_ENCODINGS.map((e) => e.rid ?? "") : [],
+        layers: rids,
+        ...(rids.length > 1 && sizes?.length === rids.length ? { layerSizes: sizes } : {}),
         muted: spec.muted ?? false,
       };
     });
@@ -122,18 +121,20 @@ export class PublisherTransport {
   /** Reuses an idle transceiver of the same kind (and simulcast shape) or adds a sendonly one. */
   async #slotFor(spec: PublishSpec, taken: Slot[]): Promise<Slot> {
     const kind = spec.track.kind as TrackKind;
-    const simulcast = kind === "video" && spec.simulcast === true;
-    const idle = this.#slots.find((s) => s.trackId === undefined && s.kind === kind && s.simulcast === simulcast && !taken.includes(s));
+    const plan = kind === "video" ? spec.plan : undefined;
+    const shape = plan?.rids.join(",") ?? "";
+    if (plan?.contentHint !== undefined && "contentHint" in spec.track) spec.track.contentHint = plan.contentHint;
+    const idle = this.#slots.find((s) => s.trackId === undefined && s.kind === kind && s.shape === shape && !taken.includes(s));
     if (idle) {
       await idle.transceiver.sender.replaceTrack(spec.track);
       return idle;
     }
     const transceiver = this.pc.addTransceiver(spec.track, {
       direction: "sendonly",
-      ...(simulcast ? { sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })) } : {}),
+      ...(plan && plan.encodings.length > 0 ? { sendEncodings: plan.encodings.map((e) => ({ ...e })) } : {}),
     });
     if (kind === "video") preferRelayCodecs(transceiver);
-    const slot: Slot = { transceiver, kind, simulcast, trackId: undefined };
+    const slot: Slot = { transceiver, kind, shape, trackId: undefined };
     this.#slots.push(slot);
     return slot;
   }

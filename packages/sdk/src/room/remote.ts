@@ -1,5 +1,7 @@
 /** Other participants of the room and the tracks they publish, as this client sees them. */
 import type { ParticipantInfo, TrackInfo, TrackKind, TrackSource } from "@sfu-room/protocol";
+import { observeElementView } from "./element-view.ts";
+import { type SettingsSink, type VideoQuality, ViewSettings } from "./view-settings.ts";
 
 /** The parts of an inbound-rtp stats entry this SDK reports. */
 export interface InboundStats {
@@ -7,14 +9,25 @@ export interface InboundStats {
   packetsReceived: number;
   packetsLost: number;
   bytesReceived: number;
+  /** Bits per second received since the previous getStats() call (undefined on the first call). */
+  bitrate?: number;
   /** Video only. */
   framesDecoded?: number;
+  /** Decoded resolution (video): the simulcast layer the relay forwards, as decoded. */
   frameWidth?: number;
   frameHeight?: number;
+  framesPerSecond?: number;
+  /** Video freezes and pauses the browser counted (Chromium). */
+  freezeCount?: number;
+  pauseCount?: number;
+  /** The quality this client asks for (setQuality). */
+  quality?: VideoQuality;
   /** Audio only, 0..1. */
   audioLevel?: number;
   jitter?: number;
 }
+
+type InboundRtp = RTCInboundRtpStreamStats & { freezeCount?: number; pauseCount?: number };
 
 export class RemoteTrack {
   readonly id: string;
@@ -32,8 +45,12 @@ export class RemoteTrack {
   receiver: RTCRtpReceiver | undefined;
   /** mid of the subscriber connection's m-line carrying it. */
   mid: string | undefined;
+  readonly #settings: ViewSettings;
+  #lastBytes: { at: number; bytes: number } | undefined;
 
-  constructor(info: TrackInfo) {
+  /** `sink` sends subscription-settings for this track (the Room provides it). */
+  constructor(info: TrackInfo, sink: SettingsSink = () => Promise.resolve()) {
+    this.#settings = new ViewSettings(sink);
     this.id = info.id;
     this.participantId = info.participantId;
     this.kind = info.kind;
@@ -54,6 +71,35 @@ export class RemoteTrack {
     return sources[0]?.audioLevel ?? 0;
   }
 
+  /** The quality asked for this video (default "auto": the relay picks by tile size). */
+  get quality(): VideoQuality {
+    return this.#settings.quality;
+  }
+
+  /**
+   * Asks the relay for a simulcast layer of this video: "low", "medium", "high" (honoured whatever the
+   * tile size; bandwidth may still cap it) or "auto". Resolves once the relay accepted it; the new layer
+   * shows at its next keyframe. Before the track is received, it is kept and applied then.
+   */
+  setQuality(quality: VideoQuality): Promise<void> {
+    if (this.kind !== "video") return Promise.resolve();
+    return this.#settings.setQuality(quality);
+  }
+
+  /**
+   * Reports the size (device pixels) and visibility of an element showing this video to the relay, so
+   * it sends the layer that fits and pauses the video while no element showing it can be seen (scrolled
+   * away, hidden, background tab; picture-in-picture counts as seen). Returns a function that stops.
+   */
+  observeElement(element: HTMLElement): () => void {
+    if (this.kind !== "video") return () => undefined;
+    const stop = observeElementView(element, (view) => this.#settings.setView(element, view));
+    return () => {
+      stop();
+      this.#settings.removeView(element);
+    };
+  }
+
   /** The inbound-rtp statistics of this track, or undefined when not receiving. */
   async getStats(): Promise<InboundStats | undefined> {
     if (!this.receiver) return undefined;
@@ -61,20 +107,37 @@ export class RemoteTrack {
     let found: InboundStats | undefined;
     report.forEach((entry: RTCStats) => {
       if (entry.type !== "inbound-rtp") return;
-      const s = entry as RTCInboundRtpStreamStats;
+      const s = entry as InboundRtp;
+      const bytes = s.bytesReceived ?? 0;
+      const last = this.#lastBytes;
+      this.#lastBytes = { at: s.timestamp, bytes };
+      const bitrate = last && s.timestamp > last.at && bytes >= last.bytes ? Math.round(((bytes - last.bytes) * 8000) / (s.timestamp - last.at)) : undefined;
       found = {
         kind: this.kind,
         packetsReceived: s.packetsReceived ?? 0,
         packetsLost: s.packetsLost ?? 0,
-        bytesReceived: s.bytesReceived ?? 0,
+        bytesReceived: bytes,
+        ...(bitrate !== undefined ? { bitrate } : {}),
         ...(s.framesDecoded !== undefined ? { framesDecoded: s.framesDecoded } : {}),
         ...(s.frameWidth !== undefined ? { frameWidth: s.frameWidth } : {}),
         ...(s.frameHeight !== undefined ? { frameHeight: s.frameHeight } : {}),
+        ...(s.framesPerSecond !== undefined ? { framesPerSecond: s.framesPerSecond } : {}),
+        ...(s.freezeCount !== undefined ? { freezeCount: s.freezeCount } : {}),
+        ...(s.pauseCount !== undefined ? { pauseCount: s.pauseCount } : {}),
+        ...(this.kind === "video" ? { quality: this.quality } : {}),
         ...(s.audioLevel !== undefined ? { audioLevel: s.audioLevel } : {}),
         ...(s.jitter !== undefined ? { jitter: s.jitter } : {}),
       };
     });
     return found;
+  }
+
+  /** @internal The track is received (true: settings go to the relay from now on) or not any more. */
+  setReceiving(receiving: boolean): void {
+    if (this.kind !== "video") return;
+    if (receiving) this.#settings.activate();
+    else this.#settings.deactivate();
+    this.#lastBytes = undefined;
   }
 
   /** @internal */

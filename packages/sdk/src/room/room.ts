@@ -13,6 +13,8 @@ import { captureBoth, type CaptureConstraints } from "./local-media.ts";
 import { LocalParticipant, type LocalSource, type LocalTrack } from "./local-participant.ts";
 import { PublisherTransport } from "./publisher-transport.ts";
 import { RemoteParticipant, RemoteTrack } from "./remote.ts";
+import { SIMULCAST_CAPTURE, type SimulcastOptions } from "./simulcast.ts";
+import { DATA_ID_PREFIX, type DataEvent, RoomData, type SendOptions, type SendResult } from "./room-data.ts";
 import { RelayRequestError, SignalClient, type SignalEvent } from "./signal-client.ts";
 import { type ReceivedTrack, SubscriberTransport } from "./subscriber-transport.ts";
 
@@ -27,8 +29,12 @@ export interface ConnectOptions {
   audio?: CaptureConstraints;
   /** Publish the camera on connect (default true). */
   video?: CaptureConstraints;
-  /** Send the camera in three simulcast layers (default false). */
-  simulcast?: boolean;
+  /**
+   * Send the camera as simulcast layers (default false): true for the preset (up to three layers, a
+   * quarter, half and full size; the camera is then captured at 1280x720 unless `video` says otherwise),
+   * or `{ layers, maxBitrates }` to choose. See docs/quality.md.
+   */
+  simulcast?: boolean | SimulcastOptions;
   /** Receive everyone's tracks automatically (default true). */
   autoSubscribe?: boolean;
   /** Extra RTCPeerConnection configuration, e.g. your own TURN server. */
@@ -61,6 +67,8 @@ export interface RoomEvents {
   "local-track-published": { track: LocalTrack };
   "local-track-unpublished": { track: LocalTrack };
   "local-track-updated": { track: LocalTrack };
+  /** A data message from another participant (see send()). */
+  data: DataEvent;
   /** Something went wrong; the room may still be connected (e.g. camera denied). */
   error: RoomError;
   disconnected: { reason: DisconnectReason; error?: RoomError };
@@ -75,6 +83,7 @@ export class Room extends Emitter<RoomEvents> {
   #signal: SignalClient | undefined;
   #publisher: PublisherTransport | undefined;
   #subscriber: SubscriberTransport | undefined;
+  #data: RoomData | undefined;
   /** Received media whose track-published has not arrived yet (docs/protocol.md 6.4). */
   readonly #unclaimed = new Map<string, ReceivedTrack>();
   readonly #unsubscribeLocal: Array<() => void> = [];
@@ -95,9 +104,10 @@ export class Room extends Emitter<RoomEvents> {
     this.serverUrl = serverUrl;
     this.roomName = roomName;
     const audio = options.audio ?? true;
-    const video = options.video ?? true;
+    const simulcast = options.simulcast ?? false;
+    const video = options.video === undefined || options.video === true ? (simulcast === false ? true : SIMULCAST_CAPTURE) : options.video;
     this.local.detach(); // a preview made before connecting is replaced by the capture below
-    this.#setLocal(new LocalParticipant({ audio, video, simulcast: options.simulcast ?? false }));
+    this.#setLocal(new LocalParticipant({ audio, video, simulcast }));
     Object.assign(this.local.preferredDevices, this.#devices);
     this.local.name = options.name;
     this.#setState("connecting");
@@ -120,7 +130,14 @@ export class Room extends Emitter<RoomEvents> {
     signal.on("message", (m) => this.#onMessage(m));
     signal.on("close", (c) => this.#onSignalClose(session, c.code, c.reason, c.requested));
     const rtcConfig = options.rtcConfig ?? {};
+    const data = new RoomData({
+      participants: this.participants,
+      localId: () => this.local.id,
+      emit: (event) => this.emit("data", event),
+    });
+    this.#data = data;
     this.#subscriber = new SubscriberTransport(signal, rtcConfig, {
+      onFirstRemoteDescription: (pc) => data.channels.attach(pc),
       onAdded: (b) => this.#onReceived(b),
       onRemoved: (b) => this.#onReceiveEnded(b),
       onState: (s) => this.#onPeerState(session, s),
@@ -191,6 +208,20 @@ export class Room extends Emitter<RoomEvents> {
 
   unpublish(source: LocalSource): Promise<void> {
     return this.#reporting(this.local.unpublish(source));
+  }
+
+  // --- data ---
+
+  /**
+   * Sends a data message to everyone else in the room, or to the participants listed in `to`.
+   * Resolves once the message is handed to the data channel ("dropped": a lossy message not sent because
+   * the lossy channel is backed up). Rejects with a RoomError: `not-connected`, `data-too-large` (over
+   * 1 MiB, or over one frame when lossy), `data-channel-closed`, `unknown-participant`, `invalid-message`.
+   * Refusals by the relay after sending arrive as `error` events with code `data-refused`.
+   */
+  async send(data: string | ArrayBuffer | Uint8Array, options: SendOptions = {}): Promise<SendResult> {
+    if (!this.#data || this.state === "disconnected") throw new RoomError("not-connected", "The room is not connected: join before sending data.");
+    return this.#data.send(data, options);
   }
 
   // --- remote media ---
@@ -269,13 +300,16 @@ export class Room extends Emitter<RoomEvents> {
     this.#session++;
     this.#publisher?.close();
     this.#subscriber?.close();
+    this.#data?.close();
     this.#publisher = undefined;
     this.#subscriber = undefined;
+    this.#data = undefined;
     this.local.detach();
     for (const p of this.participants.values()) {
       for (const t of p.tracks.values()) {
         t.mediaStreamTrack = undefined;
         t.receiver = undefined;
+        t.setReceiving(false);
       }
     }
     this.participants.clear();
@@ -341,7 +375,7 @@ export class Room extends Emitter<RoomEvents> {
         void this.local.setLayersWanted(message.trackId, message.rids).catch(() => undefined);
         break;
       case "error":
-        this.#reportError(new RoomError("protocol-error", `The relay reported: ${message.message}`, message.code));
+        this.#reportError(relayError(message));
         break;
     }
   }
@@ -360,6 +394,7 @@ export class Room extends Emitter<RoomEvents> {
     if (!participant) return;
     for (const trackId of [...participant.tracks.keys()]) this.#removeTrack(id, trackId);
     this.participants.delete(id);
+    this.#data?.forget(id);
     this.emit("participant-left", { participant });
   }
 
@@ -371,7 +406,7 @@ export class Room extends Emitter<RoomEvents> {
       existing.update(info);
       return;
     }
-    const track = new RemoteTrack(info);
+    const track = new RemoteTrack(info, (settings) => this.setSubscriptionSettings(info.id, settings));
     participant.tracks.set(info.id, track);
     if (announce) this.emit("track-published", { participant, track });
     const received = this.#unclaimed.get(info.id);
@@ -390,6 +425,7 @@ export class Room extends Emitter<RoomEvents> {
       track.mediaStreamTrack = undefined;
       track.receiver = undefined;
       track.mid = undefined;
+      track.setReceiving(false);
       this.emit("track-unsubscribed", { participant, track });
     }
     participant.tracks.delete(trackId);
@@ -406,6 +442,7 @@ export class Room extends Emitter<RoomEvents> {
     track.mediaStreamTrack = binding.track;
     track.receiver = binding.receiver;
     track.mid = binding.mid;
+    track.setReceiving(true);
     this.emit("track-subscribed", { participant, track });
   }
 
@@ -417,6 +454,16 @@ export class Room extends Emitter<RoomEvents> {
     track.mediaStreamTrack = undefined;
     track.receiver = undefined;
     track.mid = undefined;
+    track.setReceiving(false);
     this.emit("track-unsubscribed", { participant, track });
   }
+}
+
+const DATA_CODES: ReadonlySet<string> = new Set(["data-too-large", "unknown-participant", "bad-data"]);
+
+/** An `error` from the relay that answers no request: about a data message, or something else. */
+function relayError(message: Extract<SignalEvent, { type: "error" }>): RoomError {
+  const aboutData = DATA_CODES.has(message.code) || (message.id?.startsWith(DATA_ID_PREFIX) ?? false);
+  if (aboutData) return new RoomError("data-refused", `The relay did not deliver a data message (${message.code}): ${message.message}`, message.code);
+  return new RoomError("protocol-error", `The relay reported: ${message.message}`, message.code);
 }

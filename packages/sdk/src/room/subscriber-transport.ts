@@ -21,6 +21,8 @@ export interface SubscriberCallbacks {
   onRemoved(binding: ReceivedTrack): void;
   onState(state: RTCPeerConnectionState): void;
   onFailure(error: Error): void;
+  /** The first offer is applied and not yet answered: the moment to create the negotiated data channels. */
+  onFirstRemoteDescription(pc: RTCPeerConnection): void;
 }
 
 export class SubscriberTransport {
@@ -68,8 +70,10 @@ export class SubscriberTransport {
 
   async #answer(offer: SubscriberOfferMessage): Promise<void> {
     if (this.#closed) return;
+    const first = this.#pc === undefined;
     const pc = this.#ensurePc();
     await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
+    if (first) this.#callbacks.onFirstRemoteDescription(pc);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     if (this.#closed) return;
