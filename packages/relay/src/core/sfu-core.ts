@@ -431,27 +431,32 @@ export class SfuCore {
   }
 
   /**
-   * A subscriber's downlink estimate: re-share it among their simulcast video subscriptions. A lower cap
-   * applies at once; a higher one only after bandwidthUpgradeHoldMs without lowering, one layer a time.
+   * A subscriber's downlink estimate. Browsers' REMB rarely exceeds ~1.5x what they receive now, so it
+   * is read as a congestion signal, not as room to grow: when the estimate is below what the subscriber
+   * is being sent, the BandwidthAllocator re-shares it and caps drop at once; otherwise capped
+   * subscriptions are raised one layer at a time, bandwidthUpgradeHoldMs after the last drop.
    */
   private onBandwidthEstimate(input: BandwidthEstimateInput): void {
     const subscriber = this.participants.get(input.participantId);
     if (subscriber === undefined) return;
     subscriber.downlinkBps = input.bitsPerSecond;
     const subs = [...subscriber.subscriptions.values()].filter((s) => s.publication.keyframeGated && s.publication.layerCount > 1);
-    const caps = allocateLayers(
-      input.bitsPerSecond * BANDWIDTH_HEADROOM,
-      subs.map((s) => ({ wanted: s.wantedLayer, layerCosts: s.publication.rate.bitrates })),
-    );
+    const budget = input.bitsPerSecond * BANDWIDTH_HEADROOM;
+    let sending = 0;
+    for (const s of subs) if (s.currentLayer >= 0) sending += s.publication.rate.bitrates[s.currentLayer] ?? 0;
+    const congested = sending > budget;
+    const caps = congested
+      ? allocateLayers(budget, subs.map((s) => ({ wanted: s.wantedLayer, layerCosts: s.publication.rate.bitrates })))
+      : undefined;
     subs.forEach((sub, i) => {
-      if (caps[i]! < 0) return; // paused: nothing to share
-      // A cap only matters when bandwidth stops short of the wish; a satisfied wish leaves the layer free.
-      const cap = caps[i]! >= sub.wantedLayer ? sub.publication.highestLayer : caps[i]!;
       let next = sub.maxLayer;
-      if (cap < sub.maxLayer) {
-        next = cap;
-        sub.capLoweredAt = input.now;
-      } else if (cap > sub.maxLayer && input.now - sub.capLoweredAt >= this.config.bandwidthUpgradeHoldMs) {
+      if (caps !== undefined) {
+        const cap = caps[i]!;
+        if (cap >= 0 && cap < sub.maxLayer) {
+          next = cap;
+          sub.capLoweredAt = input.now;
+        }
+      } else if (sub.maxLayer < sub.publication.highestLayer && input.now - sub.capLoweredAt >= this.config.bandwidthUpgradeHoldMs) {
         next = sub.maxLayer + 1;
       }
       if (next === sub.maxLayer) return;
