@@ -1,0 +1,115 @@
+/** The servers under test, each in its own process: the relay (bench/relay-server.ts) and Janus. */
+import { type ChildProcess, fork } from "node:child_process";
+import { mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
+import { startJanus } from "./janus-driver.ts";
+import type { ServerKind } from "./peers.ts";
+
+export interface EventLoopDelay {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanMs: number;
+}
+
+export interface ServerUnderTest {
+  kind: ServerKind;
+  pid: number;
+  url: string;
+  /** Event-loop delay (relay only). */
+  eldReset(): Promise<void>;
+  eld(): Promise<EventLoopDelay | undefined>;
+  /** Relay only: heap used after a full garbage collection (MB), and V8's external memory. */
+  heapAfterGc(): Promise<{ heapUsedMb: number; externalMb: number } | undefined>;
+  stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Where logs (and Janus's config folder) go. */
+  rawDir: string;
+  /** Run the relay under `node --cpu-prof`, profiles written here. */
+  cpuProfDir?: string;
+  root: string;
+  /** The address Janus gathers ICE candidates on (a veth address in the bench's network namespace). */
+  janusIceAddress: string;
+  /** Relay: candidate fixes to apply in its process (lib/relay-experiments.ts). */
+  experiments?: string[];
+}
+
+export async function startServer(kind: ServerKind, o: ServerOptions, label: string): Promise<ServerUnderTest> {
+  mkdirSync(o.rawDir, { recursive: true });
+  return kind === "relay" ? startRelayProcess(o, label) : startJanusProcess(o, label);
+}
+
+async function startRelayProcess(o: ServerOptions, label: string): Promise<ServerUnderTest> {
+  const log = openSync(join(o.rawDir, `relay-${label}.log`), "w");
+  const execArgv = ["--import", "tsx", "--expose-gc"];
+  if (o.cpuProfDir) {
+    mkdirSync(o.cpuProfDir, { recursive: true });
+    execArgv.push("--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`, `--cpu-prof-name=relay-${label}.cpuprofile`);
+  }
+  const child = fork(
+    join(o.root, "bench", "relay-server.ts"),
+    ["--host", "127.0.0.1", "--rtc-bind", "127.0.0.1", "--port", "0", "--log-level", "info", "--max-participants", "10000"],
+    {
+      cwd: o.root, execArgv, stdio: ["ignore", log, log, "ipc"],
+      env: { ...process.env, BENCH_RELAY_EXPERIMENTS: (o.experiments ?? []).join(",") },
+    },
+  );
+  const next = (type: string, timeoutMs = 10_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => { child.off("message", on); reject(new Error(`relay: no ${type} reply`)); }, timeoutMs);
+      const on = (m: Record<string, unknown>) => {
+        if (m.type !== type) return;
+        clearTimeout(timer);
+        child.off("message", on);
+        resolve(m);
+      };
+      child.on("message", on);
+    });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const ready = await Promise.race([next("ready", 30_000), exited.then(() => { throw new Error(`relay exited at start; see ${o.rawDir}/relay-${label}.log`); })]);
+  return {
+    kind: "relay",
+    pid: ready.pid as number,
+    url: `ws://127.0.0.1:${ready.port as number}/ws`,
+    async eldReset() {
+      const r = next("eld-reset");
+      child.send({ op: "eld-reset" });
+      await r;
+    },
+    async eld() {
+      const r = next("eld");
+      child.send({ op: "eld" });
+      return (await r) as unknown as EventLoopDelay;
+    },
+    async heapAfterGc() {
+      const r = next("memory");
+      child.send({ op: "memory" });
+      const m = await r;
+      return { heapUsedMb: m.heapUsedMb as number, externalMb: m.externalMb as number };
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.send({ op: "stop" });
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function startJanusProcess(o: ServerOptions, label: string): Promise<ServerUnderTest> {
+  const janus = await startJanus(join(o.rawDir, `janus-${label}`), o.janusIceAddress);
+  return {
+    kind: "janus",
+    pid: janus.pid,
+    url: janus.url,
+    eldReset: async () => undefined,
+    eld: async () => undefined,
+    heapAfterGc: async () => undefined,
+    stop: () => janus.stop(),
+  };
+}
+
+export type { ChildProcess };

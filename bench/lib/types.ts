@@ -1,0 +1,118 @@
+/** What a benchmark run produces (the JSON file under bench/results/). */
+import type { ServerKind } from "./peers.ts";
+
+/** One measured step of a streaming scenario (fanout, meeting, latency). */
+export interface LoadStep {
+  server: ServerKind;
+  /** Fanout/latency: subscribers; meeting: participants. */
+  n: number;
+  /** Connections the server holds participants for (fanout: N + 1 publisher). */
+  participants: number;
+  /** Latency scenario: the share of the fanout capacity this N is. */
+  capacityShare?: number;
+  connectFailed: number;
+  errors: string[];
+  windowS: number;
+  /** Packets/s sent by all publishers together (audio + video). */
+  sentPps: number;
+  expected: number;
+  delivered: number;
+  deliveredPps: number;
+  deliveryPct: number;
+  /** Server CPU (user + system, all threads) as % of one core. */
+  serverCpuPct: number;
+  /** Server CPU microseconds per delivered (forwarded) packet. */
+  cpuUsPerPacket: number;
+  rssMb: number;
+  /** (RSS now - RSS of the idle server at scenario start) / participants. */
+  rssPerParticipantKb: number;
+  /** Relay only: V8 heap in use after a full GC at the end of the window, and its growth per participant. */
+  heapAfterGcMb?: number;
+  heapPerParticipantKb?: number;
+  /** Relay only: event-loop delay beyond the 10 ms sampling interval. */
+  eldP99Ms?: number;
+  eldMaxMs?: number;
+  /** One-way delay publisher -> server -> probe subscriber (same process, same clock). */
+  latencyP50Ms?: number;
+  latencyP99Ms?: number;
+  latencySamples?: number;
+  /** Whole machine (all processes, including other users'), % of all cores. */
+  machineBusyPct: number;
+  /** The server and the load generators together, % of all cores. */
+  benchBusyPct: number;
+  /** Busiest load-generator process, % of one core. */
+  generatorCpuPct: number;
+  /** Datagrams dropped for a full receive buffer during the window: server sockets / generator sockets. */
+  udpDropsServer: number;
+  udpDropsClients: number;
+  /** Packets that arrived twice at a subscriber (retransmissions); not counted as delivered. */
+  duplicates: number;
+  /** Packets still arrived 5 s after the publishers paused (a server working through a backlog). */
+  backlog?: boolean;
+  /** Why stepping stopped after this step, if it did. */
+  stop?: string;
+  /** Measured twice: the first window would have stopped the stepping but other users loaded the machine. */
+  retried?: string;
+}
+
+export interface StormStep {
+  server: ServerKind;
+  n: number;
+  connected: number;
+  failed: number;
+  errors: string[];
+  firstMediaMedianMs: number;
+  firstMediaP95Ms: number;
+  firstMediaMaxMs: number;
+  firstVideoMedianMs: number;
+  firstVideoP95Ms: number;
+  /** Server CPU seconds from the start of the storm until every joiner had media or failed. */
+  serverCpuS: number;
+  stormS: number;
+  rssMb: number;
+  rssPerParticipantKb: number;
+  eldP99Ms?: number;
+  machineBusyPct: number;
+  stop?: string;
+}
+
+export interface ProfileEntry {
+  selfMs: number;
+  selfPct: number;
+  functionName: string;
+  location: string;
+}
+
+export interface RunResult {
+  meta: {
+    date: string;
+    quick: boolean;
+    commit: string;
+    dirtyFiles: number;
+    node: string;
+    janus: string | undefined;
+    cpus: number;
+    cpuModel: string;
+    loadAverageAtStart: number[];
+    fixture: string[];
+    windowS: number;
+    warmupS: number;
+    durationS: number;
+    notes: string[];
+  };
+  /** One-way delay of werift alone (a sender and a receiver connection in one process, no server). */
+  baselineLatency?: { p50Ms: number; p99Ms: number; samples: number };
+  fanout: LoadStep[];
+  meeting: LoadStep[];
+  joinStorm: StormStep[];
+  latency: LoadStep[];
+  /** Largest fanout N with >= 99% delivery and no saturation, per server. */
+  capacity: Partial<Record<ServerKind, { n: number; limitedBy: string }>>;
+  /** Per N both servers ran; `bothDelivered`: both delivered >= 99% there. */
+  ratios: Array<{ scenario: string; n: number; relayUsPerPacket: number; janusUsPerPacket: number; ratio: number; bothDelivered: boolean }>;
+  overallRatios: Array<{ scenario: string; ratio: number; basis: string }>;
+  targets: Array<{ target: string; value: string; pass: boolean | undefined }>;
+  profile?: { file: string; n: number; totalMs: number; top: ProfileEntry[] };
+  /** Relay fanout with candidate fixes applied in its process (lib/relay-experiments.ts). */
+  experiments?: Array<{ variant: string; steps: LoadStep[] }>;
+}
