@@ -432,19 +432,23 @@ export class SfuCore {
 
   /**
    * A subscriber's downlink estimate. Browsers' REMB rarely exceeds ~1.5x what they receive now, so it
-   * is read as a congestion signal, not as room to grow: when the estimate is below what the subscriber
-   * is being sent, the BandwidthAllocator re-shares it and caps drop at once; otherwise capped
+   * is read as a congestion signal, not as room to grow: when the estimate drops below what the
+   * subscriber is being sent, the BandwidthAllocator re-shares it and caps drop at once; otherwise capped
    * subscriptions are raised one layer at a time, bandwidthUpgradeHoldMs after the last drop.
    */
   private onBandwidthEstimate(input: BandwidthEstimateInput): void {
     const subscriber = this.participants.get(input.participantId);
     if (subscriber === undefined) return;
+    const previous = subscriber.downlinkBps;
     subscriber.downlinkBps = input.bitsPerSecond;
     const subs = [...subscriber.subscriptions.values()].filter((s) => s.publication.keyframeGated && s.publication.layerCount > 1);
     const budget = input.bitsPerSecond * BANDWIDTH_HEADROOM;
     let sending = 0;
     for (const s of subs) if (s.currentLayer >= 0) sending += s.publication.rate.bitrates[s.currentLayer] ?? 0;
-    const congested = sending > budget;
+    // Congestion = the estimate fell (the browser saw overuse) below what it is being sent. A low but
+    // rising or steady estimate only lags behind an upgrade (REMB climbs a few % per second) and is not
+    // a reason to take the upgrade back.
+    const congested = previous !== undefined && input.bitsPerSecond < previous * 0.9 && sending > budget;
     const caps = congested
       ? allocateLayers(budget, subs.map((s) => ({ wanted: s.wantedLayer, layerCosts: s.publication.rate.bitrates })))
       : undefined;

@@ -57,7 +57,9 @@ describe("bandwidth caps in the core", () => {
     const { core, sub, t } = setup();
     expect(core.subscription(sub)).toMatchObject({ maxLayer: 2, currentLayer: 2 });
     const estimate = (bps: number, now: number) => stepAll(core, { type: "bandwidth-estimate", now, participantId: "s", bitsPerSecond: bps });
-    const out = estimate(400_000, t.now); // 0.85 x 400k = 340k: only the lowest layer fits
+    estimate(2_000_000, t.now - 100); // a first estimate is a baseline, never congestion
+    expect(core.subscription(sub)?.maxLayer).toBe(2);
+    const out = estimate(400_000, t.now); // it fell: congestion. 0.85 x 400k = 340k: only the lowest layer fits
     expect(core.subscription(sub)).toMatchObject({ maxLayer: 0, targetLayer: 0 });
     expect(out).toContainEqual({ type: "request-keyframe", publisherId: "pub", trackId: "cam", layer: 0 });
     estimate(5_000_000, t.now + 1000); // plenty, but too soon after lowering
@@ -79,8 +81,12 @@ describe("bandwidth caps in the core", () => {
     expect(core.subscription(sub)?.targetLayer).toBe(2);
     stepAll(core, rtp("pub", "cam", { now: t.now + 220, layer: 2, size: 3750, seq: 10_001, keyframe: true }));
     expect(core.subscription(sub)?.currentLayer).toBe(2);
-    // Now 1.5 Mbit/s flows and the estimate says 800k: congestion. 680k budget: the middle layer.
-    stepAll(core, { type: "bandwidth-estimate", now: t.now + 1200, participantId: "s", bitsPerSecond: 800_000 });
+    // 1.5 Mbit/s flows now; the estimate still lags (rising from 200k): no congestion, the upgrade stays.
+    stepAll(core, { type: "bandwidth-estimate", now: t.now + 1200, participantId: "s", bitsPerSecond: 300_000 });
+    expect(core.subscription(sub)?.targetLayer).toBe(2);
+    stepAll(core, { type: "bandwidth-estimate", now: t.now + 2200, participantId: "s", bitsPerSecond: 3_000_000 });
+    // The estimate falls to 800k, below what is sent: congestion. 680k budget: the middle layer.
+    stepAll(core, { type: "bandwidth-estimate", now: t.now + 3200, participantId: "s", bitsPerSecond: 800_000 });
     expect(core.subscription(sub)?.targetLayer).toBe(1);
   });
 });
