@@ -70,7 +70,10 @@ export class Sfu {
   };
   private closed = false;
 
-  constructor(private readonly options: SfuOptions) {
+  private readonly options: SfuOptions;
+
+  constructor(options: SfuOptions) {
+    this.options = options;
     this.core = new SfuCore(options.core);
   }
 

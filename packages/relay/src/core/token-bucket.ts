@@ -3,7 +3,12 @@ export class TokenBucket {
   private tokens: number;
   private last: number | undefined;
 
-  constructor(private readonly capacity: number, private readonly perSecond: number) {
+  private readonly capacity: number;
+  private readonly perSecond: number;
+
+  constructor(capacity: number, perSecond: number) {
+    this.capacity = capacity;
+    this.perSecond = perSecond;
     this.tokens = capacity;
   }
 

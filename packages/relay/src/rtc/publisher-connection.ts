@@ -42,7 +42,10 @@ export class PublisherConnection {
   private readonly transceiverByTrack = new Map<string, RTCRtpTransceiver>();
   private closed = false;
 
-  constructor(net: RtcNetworkOptions, private readonly events: PublisherEvents) {
+  private readonly events: PublisherEvents;
+
+  constructor(net: RtcNetworkOptions, events: PublisherEvents) {
+    this.events = events;
     this.pc = new RTCPeerConnection(publisherPeerConfig(net));
     this.pc.connectionStateChange.subscribe((state) => this.events.onConnectionState(state));
     this.pc.onRemoteTransceiverAdded.subscribe((transceiver) => this.watchTransceiver(transceiver));

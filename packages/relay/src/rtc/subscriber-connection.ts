@@ -82,7 +82,10 @@ export class SubscriberConnection {
   private readonly reliable: RTCDataChannel;
   private readonly lossy: RTCDataChannel;
 
-  constructor(net: RtcNetworkOptions, private readonly events: SubscriberEvents) {
+  private readonly events: SubscriberEvents;
+
+  constructor(net: RtcNetworkOptions, events: SubscriberEvents) {
+    this.events = events;
     this.pc = new RTCPeerConnection(subscriberPeerConfig(net));
     const { reliable, lossy } = DATA_CHANNELS;
     this.reliable = this.pc.createDataChannel(reliable.label, { negotiated: true, id: reliable.id, ordered: true });

@@ -26,11 +26,14 @@ export class SignalSession implements SessionPort {
   private readonly heartbeat: NodeJS.Timeout;
   private missedPongs = 0;
 
-  constructor(
-    private readonly ws: WebSocket,
-    private readonly sfu: Sfu,
-    private readonly options: SessionOptions,
-  ) {
+  private readonly ws: WebSocket;
+  private readonly sfu: Sfu;
+  private readonly options: SessionOptions;
+
+  constructor(ws: WebSocket, sfu: Sfu, options: SessionOptions) {
+    this.ws = ws;
+    this.sfu = sfu;
+    this.options = options;
     this.bucket = new TokenBucket(options.maxMessagesPerSecond * 2, options.maxMessagesPerSecond);
     ws.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on("close", () => this.onClosed());

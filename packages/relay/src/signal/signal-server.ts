@@ -17,7 +17,12 @@ export interface SignalServerOptions {
 export class SignalServer {
   private readonly wss: WebSocketServer;
 
-  constructor(private readonly sfu: Sfu, private readonly options: SignalServerOptions) {
+  private readonly sfu: Sfu;
+  private readonly options: SignalServerOptions;
+
+  constructor(sfu: Sfu, options: SignalServerOptions) {
+    this.sfu = sfu;
+    this.options = options;
     // Frames up to 4x the limit are read and answered with a `too-large` error; beyond that ws closes
     // the socket (1009), since reading them would let one client make the relay buffer anything.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.min(4 * options.maxFrameBytes, 4 * 1024 * 1024) });
