@@ -1,3 +1,3 @@
 export { startRelay, type RunningRelay } from "./main.ts";
 export { parseConfig, helpText, DEFAULT_RELAY_CONFIG, type RelayConfig } from "./config.ts";
-export type { SfuStats } from "./sfu.ts";
+export type { SfuStats } from "./shell/sfu-shell.ts";

@@ -1,11 +1,12 @@
-/** Configuration -> wiring: builds the Sfu, the signaling server and the HTTP server, and starts them. */
+/** Configuration -> wiring: builds the SfuShell, the signaling server and the HTTP server, and starts them. */
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import type { RelayConfig } from "./config.ts";
 import { ElementBundle } from "./http/element-bundle.ts";
 import { createHttpServer } from "./http/http-server.ts";
 import { SignalServer } from "./signal/signal-server.ts";
-import { Sfu, type SfuStats } from "./sfu.ts";
+import { SfuShell, type SfuStats } from "./shell/sfu-shell.ts";
 
 export interface RunningRelay {
   /** The port the HTTP/WebSocket server listens on (useful with port 0). */
@@ -18,11 +19,12 @@ export interface RunningRelay {
 
 export async function startRelay(config: RelayConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningRelay> {
   const started = Date.now();
-  const sfu = new Sfu({
+  const sfu = new SfuShell({
     core: config.core,
     net: { bindAddress: config.rtcBindAddress, announcedAddresses: config.announcedAddresses, udpPortRange: config.udpPortRange },
     peerTimeoutMs: config.peerTimeoutMs,
     log,
+    newId: (prefix) => prefix + randomBytes(6).toString("base64url"),
   });
   const signal = new SignalServer(sfu, {
     maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,

@@ -5,7 +5,8 @@
  */
 import type { ErrorCode } from "@sfu-room/protocol";
 import type { Participant } from "./participant.ts";
-import type { CoreConfig, DataInput, ParticipantId } from "./types.ts";
+import type { DataInput } from "./inputs.ts";
+import type { CoreConfig, ParticipantId } from "./types.ts";
 
 export type DataRoute = { recipients: ParticipantId[] } | { code: ErrorCode; message: string };
 

@@ -26,10 +26,11 @@
  *     break;
  *   }
  *   switch (out.type) {
- *     case "forward": sendRtp(out.subscriptionId, out.seq, out.timestamp, out.marker); break;
- *     case "signal": sessions.get(out.participantId)?.send(out.message); break;
+ *     case "forward": sendRtp(out.subscriberId, out.subscriptionId, out.seq, out.timestamp, out.marker); break;
+ *     case "signal": sessions.get(out.participantId)?.send(out.message); break;   // replies, events, dynacast
+ *     case "negotiate-publish": answerSdp(out).then(... handle "publish-negotiated" or "negotiation-failed");
  *     case "request-keyframe": sendPli(out.publisherId, out.trackId, out.layer); break;
- *     // subscription-added / subscription-removed / participant-removed: renegotiate, release ...
+ *     // participant-added/-removed, subscription-added/-removed, publication-removed: connections, m-lines
  *   }
  * }
  *
@@ -39,26 +40,30 @@
  *
  * Rules of the loop:
  * - Always drain: after every `handle()`, `poll()` until the `timeout` output. Outputs are in the order
- *   the core decided them (for one join: the `joined` reply, then `participant-joined` to the others,
- *   then the joiner's `subscription-added`).
+ *   the core decided them (for one join: the `joined` reply, `participant-added`, then
+ *   `participant-joined` to the others, then the joiner's `subscription-added`).
+ * - Every client request becomes one input (inputs.ts), after the adapter did the I/O it needs, and gets
+ *   exactly one reply among the outputs: the adapter never answers a client itself, and never asks the
+ *   core before acting: each output carries what acting on it needs.
  * - A `forward` output refers to the packet of the last `rtp` input, so poll the forwards out before the
  *   next `rtp` input. Forward output objects are pooled: read (or copy) one before the next `poll()`.
  * - Time only moves through inputs: `now` is any monotonic milliseconds; a `timeout` input with
  *   `now >= at` of the last `timeout` output releases what was waiting (coalesced keyframe requests).
  *   Feeding it early, late or more often is harmless.
- * - Unknown participant or subscription ids are ignored, never thrown on: the core trusts the adapter to
- *   pass only joined participants' requests, and stays consistent when it does not.
+ * - Unknown participant or subscription ids in facts are ignored, never thrown on; a request from a
+ *   participant who has not joined is answered `not-joined`.
  *
- * Inside: `Room` (membership), `Participant`, `Publication` (one track, its subscriptions as an array
- * for the hot path, one `KeyframeThrottle` per simulcast layer), `Subscription` (pending / awaiting
- * keyframe / forwarding, current and target layer) with its `SequenceRewriter` (seq and timestamp
- * continuity across layer switches), and `OutputQueue`.
+ * Inside (sfu-core.ts has the map): `Membership` (rooms, join/leave rules), `Publishing` (tracks, the
+ * two-phase publish, unpublish/mute rules), `SubscriptionTable` (every (subscriber, track) link, the hot
+ * path's fan-out array), `BandwidthController` (the congestion rule), `Dynacast` (layers each publisher
+ * must send), `KeyframeScheduler` (throttled, coalesced keyframe requests). Records: `Participant`,
+ * `Publication` (its `LayerRate` and one `KeyframeThrottle` per layer), `Subscription` (pending /
+ * awaiting keyframe / forwarding / paused, current and target layer, picked by `selectLayer`) with its
+ * `SequenceRewriter` (seq and timestamp continuity across layer switches), and the `OutputQueue`.
  */
-export * from "./types.ts";
+export type * from "./types.ts";
+export { DEFAULT_CORE_CONFIG } from "./types.ts";
+export type * from "./inputs.ts";
+export type * from "./outputs.ts";
 export { SfuCore, type SubscriptionView } from "./sfu-core.ts";
 export type { SubscriptionState } from "./subscription.ts";
-export { KeyframeThrottle } from "./keyframe-throttle.ts";
-export { allocateLayers, type AllocationRequest } from "./bandwidth-allocator.ts";
-export { LayerRate } from "./layer-rate.ts";
-export { selectLayer, DEFAULT_WISH, type Quality, type SubscriberWish, type LayerSize } from "./layer-selector.ts";
-export { SequenceRewriter, seqDelta } from "./sequence-rewriter.ts";

@@ -12,7 +12,7 @@
  *      sent. The cap never pauses: the lowest layer is always allowed.
  */
 
-export type Quality = "auto" | "low" | "medium" | "high";
+import type { LayerSize, Quality } from "@sfu-room/protocol";
 
 /** What the subscriber says about one subscription (all optional in the protocol; these are defaults). */
 export interface SubscriberWish {
@@ -24,11 +24,6 @@ export interface SubscriberWish {
 }
 
 export const DEFAULT_WISH: SubscriberWish = { quality: "auto", width: undefined, height: undefined, visible: true };
-
-export interface LayerSize {
-  width: number;
-  height: number;
-}
 
 /** The layer index for the wish, or -1 for paused. `bandwidthCap` is the highest layer the link carries. */
 export function selectLayer(

@@ -1,11 +1,14 @@
 /**
- * The queue of outputs waiting for `poll()`, with a pool of reusable `forward` outputs.
+ * The queue of outputs waiting for `poll()`, shared by the core's sub-machines (each pushes what it
+ * decided), with a pool of reusable `forward` outputs and the three shapes of a reply to a request.
  *
  * Forward outputs are the only ones produced per packet, so they come from a pool: an object handed
- * out by `shift()` is reused only after the queue was found empty by a later `shift()` (types.ts:
+ * out by `shift()` is reused only after the queue was found empty by a later `shift()` (outputs.ts:
  * a forward output is valid until the next poll()). Everything else is allocated normally.
  */
-import type { ForwardOutput, Output, ParticipantId, SubscriptionId } from "./types.ts";
+import type { ErrorCode, ServerMessage } from "@sfu-room/protocol";
+import type { ForwardOutput, Output } from "./outputs.ts";
+import type { ParticipantId, SubscriptionId } from "./types.ts";
 
 export class OutputQueue {
   private items: (Output | undefined)[] = [];
@@ -20,6 +23,21 @@ export class OutputQueue {
 
   push(output: Output): void {
     this.items[this.tail++] = output;
+  }
+
+  /** A protocol message to one participant. */
+  signal(participantId: ParticipantId, message: ServerMessage): void {
+    this.push({ type: "signal", participantId, message });
+  }
+
+  /** The success reply to a request that has no other payload. */
+  ok(participantId: ParticipantId, requestId: string): void {
+    this.signal(participantId, { type: "ok", id: requestId });
+  }
+
+  /** The refusal of a request (with its id), or an error about something that had none (a data frame, an SDP answer). */
+  error(participantId: ParticipantId, requestId: string | undefined, code: ErrorCode, message: string): void {
+    this.signal(participantId, requestId === undefined ? { type: "error", code, message } : { type: "error", id: requestId, code, message });
   }
 
   pushForward(subscriptionId: SubscriptionId, subscriberId: ParticipantId, seq: number, timestamp: number, marker: boolean): void {

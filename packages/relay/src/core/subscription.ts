@@ -11,6 +11,7 @@
  * current layer is still forwarded, and the switch happens on the first keyframe packet of the target
  * layer: from that packet on only the target layer is forwarded, so two layers are never interleaved.
  */
+import type { SubscriberSettings } from "./inputs.ts";
 import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
 import { DEFAULT_WISH, selectLayer, type SubscriberWish } from "./layer-selector.ts";
@@ -31,10 +32,8 @@ export class Subscription {
   currentLayer = -1;
   /** The layer wanted (-1: paused); a switch to it happens on its next keyframe. */
   targetLayer: number;
-  /** The highest layer allowed (the bandwidth cap). */
+  /** The highest layer allowed (the bandwidth cap, set by the BandwidthController). */
   maxLayer: number;
-  /** When the bandwidth cap was last lowered (raising waits for bandwidthUpgradeHoldMs after it). */
-  capLoweredAt: Millis = -Infinity;
   /** What the subscriber asked for: quality, tile size, visibility. */
   wish: SubscriberWish = DEFAULT_WISH;
   readonly rewriter = new SequenceRewriter();
@@ -59,11 +58,6 @@ export class Subscription {
     return this.ready && this.publication.keyframeGated && this.targetLayer >= 0 && this.targetLayer !== this.currentLayer;
   }
 
-  /** The layer a subscriber's keyframe request is about: the target while switching, else the current. */
-  get keyframeLayer(): number {
-    return this.targetLayer;
-  }
-
   /** Mark ready. Returns true when a keyframe must now be requested (video) on `targetLayer`. */
   markReady(): boolean {
     if (this.ready) return false;
@@ -78,9 +72,14 @@ export class Subscription {
     return this.retarget();
   }
 
-  /** Update the subscriber's wish. Returns true when a keyframe of the new `targetLayer` is needed. */
-  setWish(change: Partial<SubscriberWish>): boolean {
-    this.wish = { ...this.wish, ...change };
+  /** Update the subscriber's wish (the fields given). Returns true when a keyframe of the new `targetLayer` is needed. */
+  setWish(change: SubscriberSettings): boolean {
+    const wish = { ...this.wish };
+    if (change.quality !== undefined) wish.quality = change.quality;
+    if (change.width !== undefined) wish.width = change.width;
+    if (change.height !== undefined) wish.height = change.height;
+    if (change.visible !== undefined) wish.visible = change.visible;
+    this.wish = wish;
     return this.retarget();
   }
 

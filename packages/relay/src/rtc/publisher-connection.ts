@@ -1,8 +1,10 @@
 /**
  * A participant's publisher connection: the client offers, the relay answers, and RTP arrives here.
- * It maps each incoming packet to (track id, simulcast layer) and hands it on; it knows nothing of rooms.
+ * It maps each incoming packet to (track id, simulcast layer, starts a keyframe?) and hands it on; it
+ * knows nothing of rooms.
  */
 import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
+import { isKeyframeStart } from "../media/keyframe.ts";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
 import { withStartBitrate } from "./start-bitrate.ts";
@@ -16,19 +18,25 @@ export interface PublisherTrackBinding {
   mid: string;
   kind: "audio" | "video";
   /** Simulcast rids, lowest first; [] without simulcast. */
-  layers: string[];
+  layers: readonly string[];
 }
 
 /** What the negotiation found out about a bound track. */
-export interface NegotiatedTrack extends PublisherTrackBinding {
+export interface NegotiatedTrack {
+  trackId: string;
   /** MIME type of the codec the publisher will send. */
   codec: string;
   clockRate: number;
 }
 
+type Bound = PublisherTrackBinding & NegotiatedTrack;
+
 export interface PublisherEvents {
-  /** One RTP packet of a bound track; `layer` indexes the binding's layers (0 without simulcast). */
-  onRtp(trackId: string, layer: number, packet: RtpPacket): void;
+  /**
+   * One RTP packet of a bound track; `layer` indexes the binding's layers (0 without simulcast);
+   * `keyframe`: it starts a keyframe of the track's codec.
+   */
+  onRtp(trackId: string, layer: number, packet: RtpPacket, keyframe: boolean): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
 }
 
@@ -36,7 +44,7 @@ export class SdpError extends Error {}
 
 export class PublisherConnection {
   readonly pc: RTCPeerConnection;
-  private readonly bindings = new Map<string, PublisherTrackBinding>(); // by mid
+  private readonly bindings = new Map<string, Bound>(); // by mid
   /** Per track, per layer: the SSRC seen on the wire (for PLI) and the receiving transceiver. */
   private readonly layerSsrcs = new Map<string, Array<number | undefined>>();
   private readonly transceiverByTrack = new Map<string, RTCRtpTransceiver>();
@@ -53,10 +61,10 @@ export class PublisherConnection {
 
   /**
    * Applies the client's (re-)offer. `newTracks` binds m-lines that were not published before; every
-   * declared mid must exist in the offer with the declared kind and a sending direction.
-   * Throws SdpError with a message for the client when the offer is unusable; then nothing changes.
+   * declared mid must exist in the offer with the declared kind and a sending direction. Throws SdpError
+   * with a message for the client when the offer is unusable; then no track is bound (all or none).
    */
-  async answer(offer: string, newTracks: PublisherTrackBinding[]): Promise<{ sdp: string; tracks: NegotiatedTrack[] }> {
+  async answer(offer: string, newTracks: readonly PublisherTrackBinding[]): Promise<{ sdp: string; tracks: NegotiatedTrack[] }> {
     const offerSdp = withoutSimulcastSsrcs(acceptBundleOnly(offer));
     let parsed: SessionDescription;
     try {
@@ -87,20 +95,23 @@ export class PublisherConnection {
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
 
-    const negotiated: NegotiatedTrack[] = [];
+    // Every track must have a codec before any is bound: a refused offer leaves no binding behind.
+    const bound: Array<{ binding: Bound; transceiver: RTCRtpTransceiver }> = [];
     for (const track of newTracks) {
       const transceiver = this.pc.getTransceivers().find((t) => t.mid === track.mid);
       const codec = transceiver?.codecs[0];
       if (!transceiver || !codec) {
         throw new SdpError(`m-line "${track.mid}" offers no codec the relay forwards (Opus, VP8, H264)`);
       }
-      this.bindings.set(track.mid, track);
-      this.transceiverByTrack.set(track.trackId, transceiver);
-      this.layerSsrcs.set(track.trackId, []);
-      negotiated.push({ ...track, codec: codec.mimeType, clockRate: codec.clockRate });
+      bound.push({ binding: { ...track, codec: codec.mimeType, clockRate: codec.clockRate }, transceiver });
+    }
+    for (const { binding, transceiver } of bound) {
+      this.bindings.set(binding.mid, binding);
+      this.transceiverByTrack.set(binding.trackId, transceiver);
+      this.layerSsrcs.set(binding.trackId, []);
     }
     const sdp = withStartBitrate(withSessionIceLite(this.pc.localDescription!.sdp), START_BITRATE_KBPS);
-    return { sdp, tracks: negotiated };
+    return { sdp, tracks: bound.map(({ binding }) => ({ trackId: binding.trackId, codec: binding.codec, clockRate: binding.clockRate })) };
   }
 
   /** The client unpublished this track: stop routing its packets. */
@@ -137,7 +148,7 @@ export class PublisherConnection {
         if (layer < 0) return;
         const ssrcs = this.layerSsrcs.get(binding.trackId);
         if (ssrcs && ssrcs[layer] !== packet.header.ssrc) ssrcs[layer] = packet.header.ssrc;
-        this.events.onRtp(binding.trackId, layer, packet);
+        this.events.onRtp(binding.trackId, layer, packet, isKeyframeStart(binding.codec, packet.payload));
       });
     });
   }

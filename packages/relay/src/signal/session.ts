@@ -1,12 +1,13 @@
 /**
- * One WebSocket signaling session: validates every frame, enforces the per-session rate limit, and turns
- * protocol messages into calls on the Sfu. Messages are handled strictly in arrival order, also when a
- * handler awaits an SDP negotiation. Bad input gets a specific `error` frame and changes nothing.
+ * One WebSocket signaling session: validates every frame, enforces the per-session rate limit, and hands
+ * each message to the SfuShell (which asks the core). Messages are handled strictly in arrival order,
+ * also when one awaits an SDP negotiation. Bad input gets a specific `error` frame and changes nothing.
+ * A `leave` ends the session once its reply is sent.
  */
 import type { WebSocket } from "ws";
 import type { Logger } from "pino";
 import { parseClientMessage, type ClientMessage, type ServerMessage } from "@sfu-room/protocol";
-import type { SessionPort, Sfu } from "../sfu.ts";
+import type { SessionPort, SfuShell } from "../shell/sfu-shell.ts";
 import { TokenBucket } from "../core/token-bucket.ts";
 
 export interface SessionOptions {
@@ -15,11 +16,11 @@ export interface SessionOptions {
   pingIntervalMs: number;
   maxMessagesPerSecond: number;
   log: Logger;
-  newId(prefix: string): string;
 }
 
 export class SignalSession implements SessionPort {
-  private participantId: string | undefined;
+  /** Minted by the shell when the socket opened; the participant's id once joined. */
+  private readonly participantId: string;
   private queue: Promise<void> = Promise.resolve();
   private readonly bucket: TokenBucket;
   private closed = false;
@@ -27,13 +28,14 @@ export class SignalSession implements SessionPort {
   private missedPongs = 0;
 
   private readonly ws: WebSocket;
-  private readonly sfu: Sfu;
+  private readonly sfu: SfuShell;
   private readonly options: SessionOptions;
 
-  constructor(ws: WebSocket, sfu: Sfu, options: SessionOptions) {
+  constructor(ws: WebSocket, sfu: SfuShell, options: SessionOptions) {
     this.ws = ws;
     this.sfu = sfu;
     this.options = options;
+    this.participantId = sfu.open(this);
     this.bucket = new TokenBucket(options.maxMessagesPerSecond * 2, options.maxMessagesPerSecond);
     ws.on("message", (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on("close", () => this.onClosed());
@@ -96,57 +98,13 @@ export class SignalSession implements SessionPort {
 
   private async handle(message: ClientMessage): Promise<void> {
     if (this.closed) return;
-    const participantId = this.participantId;
-    if (message.type === "join") {
-      if (participantId !== undefined) {
-        this.send({ type: "error", id: message.id, code: "already-joined", message: "this session already joined a room; open another WebSocket to join another" });
-        return;
-      }
-      const id = this.options.newId("P");
-      if (this.sfu.join(id, this, message.id, message.room, message.name, message.autoSubscribe)) this.participantId = id;
-      return;
-    }
-    if (message.type === "leave") {
-      if (participantId !== undefined) this.sfu.leave(participantId);
-      this.participantId = undefined;
-      if (message.id !== undefined) this.send({ type: "ok", id: message.id });
-      this.close("left");
-      return;
-    }
-    if (participantId === undefined) {
-      const id = "id" in message ? message.id : undefined;
-      this.send({ type: "error", id, code: "not-joined", message: `"${message.type}" needs a joined session; send "join" first` });
-      return;
-    }
-    switch (message.type) {
-      case "publish-offer":
-        await this.sfu.publish(participantId, message, () => this.options.newId("T"));
-        return;
-      case "unpublish":
-        this.sfu.unpublish(participantId, message.id, message.trackId);
-        return;
-      case "mute":
-        this.sfu.mute(participantId, message.id, message.trackId, message.muted);
-        return;
-      case "subscribe":
-        this.sfu.subscribe(participantId, message.id, message.trackId, message.subscribe);
-        return;
-      case "subscription-settings":
-        this.sfu.subscriptionSettings(participantId, message);
-        return;
-      case "request-keyframe":
-        this.sfu.requestKeyframe(participantId, message.id, message.trackId);
-        return;
-      case "subscriber-answer":
-        await this.sfu.subscriberAnswer(participantId, message.offerId, message.sdp);
-        return;
-    }
+    await this.sfu.handle(this.participantId, message);
+    if (message.type === "leave") this.close("left");
   }
 
   private onClosed(): void {
     this.closed = true;
     clearInterval(this.heartbeat);
-    if (this.participantId !== undefined) this.sfu.leave(this.participantId);
-    this.participantId = undefined;
+    this.sfu.closed(this.participantId);
   }
 }

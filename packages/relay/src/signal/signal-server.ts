@@ -1,10 +1,9 @@
 /** Accepts signaling WebSockets and gives each its own SignalSession. */
-import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { Logger } from "pino";
-import type { Sfu } from "../sfu.ts";
+import type { SfuShell } from "../shell/sfu-shell.ts";
 import { SignalSession } from "./session.ts";
 
 export interface SignalServerOptions {
@@ -17,10 +16,10 @@ export interface SignalServerOptions {
 export class SignalServer {
   private readonly wss: WebSocketServer;
 
-  private readonly sfu: Sfu;
+  private readonly sfu: SfuShell;
   private readonly options: SignalServerOptions;
 
-  constructor(sfu: Sfu, options: SignalServerOptions) {
+  constructor(sfu: SfuShell, options: SignalServerOptions) {
     this.sfu = sfu;
     this.options = options;
     // Frames up to 4x the limit are read and answered with a `too-large` error; beyond that ws closes
@@ -39,7 +38,6 @@ export class SignalServer {
         pingIntervalMs: this.options.pingIntervalMs,
         maxMessagesPerSecond: this.options.maxMessagesPerSecond,
         log: this.options.log,
-        newId: (prefix) => prefix + randomBytes(6).toString("base64url"),
       });
     });
   }

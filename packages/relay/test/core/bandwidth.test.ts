@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { allocateLayers } from "../../src/core/bandwidth-allocator.ts";
 import { LayerRate } from "../../src/core/layer-rate.ts";
 import type { SfuCore } from "../../src/core/sfu-core.ts";
-import { newCore, rtp, stepAll, video } from "./harness.ts";
+import { newCore, published, rtp, stepAll, video } from "./harness.ts";
 
 const COSTS = [150_000, 500_000, 1_500_000];
 
@@ -39,7 +39,7 @@ describe("bandwidth caps in the core", () => {
     const core = newCore({ bandwidthUpgradeHoldMs: 3000, keyframeRequestIntervalMs: 100 });
     stepAll(core, { type: "join", now: 0, participantId: "pub", requestId: "j", room: "r", name: "", autoSubscribe: true });
     stepAll(core, { type: "join", now: 0, participantId: "s", requestId: "j", room: "r", name: "", autoSubscribe: true });
-    stepAll(core, { type: "publish", now: 0, participantId: "pub", requestId: "p", tracks: [video("cam", ["q", "h", "f"])] });
+    published(core, { now: 0, participantId: "pub", requestId: "p", tracks: [video("cam", ["q", "h", "f"])] });
     const sub = core.subscriptionOf("s", "cam")!;
     stepAll(core, { type: "subscription-ready", now: 0, subscriptionId: sub });
     const t = { now: 0 };
@@ -72,12 +72,12 @@ describe("bandwidth caps in the core", () => {
 
   it("an estimate at least what is being sent is no congestion: a pinned quality is granted, then capped only if it congests", () => {
     const { core, sub, t } = setup();
-    stepAll(core, { type: "subscription-settings", now: t.now, subscriptionId: sub, settings: { quality: "low" } });
+    stepAll(core, { type: "subscription-settings", now: t.now, participantId: "s", requestId: "q", trackId: "cam", settings: { quality: "low" } });
     stepAll(core, rtp("pub", "cam", { now: t.now + 20, layer: 0, size: 375, seq: 10_000, keyframe: true }));
     expect(core.subscription(sub)?.currentLayer).toBe(0);
     // Chromium's REMB hovers just above what it receives (150k here): that must not trap it low.
     stepAll(core, { type: "bandwidth-estimate", now: t.now + 100, participantId: "s", bitsPerSecond: 200_000 });
-    stepAll(core, { type: "subscription-settings", now: t.now + 200, subscriptionId: sub, settings: { quality: "high" } });
+    stepAll(core, { type: "subscription-settings", now: t.now + 200, participantId: "s", requestId: "q", trackId: "cam", settings: { quality: "high" } });
     expect(core.subscription(sub)?.targetLayer).toBe(2);
     stepAll(core, rtp("pub", "cam", { now: t.now + 220, layer: 2, size: 3750, seq: 10_001, keyframe: true }));
     expect(core.subscription(sub)?.currentLayer).toBe(2);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SfuCore } from "../../src/core/sfu-core.ts";
-import type { DataInput } from "../../src/core/types.ts";
+import type { DataInput } from "../../src/core/index.ts";
 import { newCore, step } from "./harness.ts";
 
 function roomOf(names: string[], room = "r", core: SfuCore = newCore({ maxDataFrameBytes: 1000, dataMessagesPerSecond: 10, dataBytesPerSecond: 5000 })) {
@@ -9,7 +9,7 @@ function roomOf(names: string[], room = "r", core: SfuCore = newCore({ maxDataFr
 }
 
 const data = (participantId: string, fields: Partial<DataInput> = {}): DataInput => ({
-  type: "data", now: 0, participantId, reliable: true, to: undefined, size: 100, messageId: undefined, ...fields,
+  type: "data", now: 0, participantId, reliable: true, malformed: undefined, to: undefined, size: 100, messageId: undefined, ...fields,
 });
 
 describe("data routing", () => {

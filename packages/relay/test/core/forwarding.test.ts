@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { OutputQueue } from "../../src/core/output-queue.ts";
 import type { SfuCore } from "../../src/core/sfu-core.ts";
-import type { Output, PublishedTrackSpec, RtpInput } from "../../src/core/types.ts";
-import { audio, drain, newCore, rtp, step, video } from "./harness.ts";
+import type { Output, RtpInput } from "../../src/core/index.ts";
+import { audio, drain, newCore, published, rtp, step, type TrackSpec, video } from "./harness.ts";
 
 /** A room with publisher "pub" publishing `track`, and subscribers s0..s(n-1) auto-subscribed. */
-function room(track: PublishedTrackSpec, subscribers = 1): { core: SfuCore; subs: number[] } {
+function room(track: TrackSpec, subscribers = 1): { core: SfuCore; subs: number[] } {
   const core = newCore({ keyframeRequestIntervalMs: 100 });
   step(core, { type: "join", now: 0, participantId: "pub", requestId: "j", room: "r", name: "", autoSubscribe: true });
   for (let i = 0; i < subscribers; i++) {
     step(core, { type: "join", now: 0, participantId: `s${i}`, requestId: "j", room: "r", name: "", autoSubscribe: true });
   }
-  step(core, { type: "publish", now: 0, participantId: "pub", requestId: "p", tracks: [track] });
+  published(core, { now: 0, participantId: "pub", requestId: "p", tracks: [track] });
   const subs = Array.from({ length: subscribers }, (_, i) => core.subscriptionOf(`s${i}`, track.trackId)!);
   return { core, subs };
 }

@@ -1,6 +1,9 @@
-/** Test helpers for the core: draining outputs, building inputs, a seeded PRNG. */
+/** Test helpers for the core: draining outputs, building inputs, publishing in both phases, a seeded PRNG. */
 import { SfuCore } from "../../src/core/sfu-core.ts";
-import type { CoreConfig, Input, Output, PublishedTrackSpec, RtpInput, SignalOutput } from "../../src/core/types.ts";
+import type { CoreConfig, Input, NegotiatedTrack, OfferedTrack, Output, RtpInput, SignalOutput } from "../../src/core/index.ts";
+
+/** A track as a test publishes it: what the client offers and what the SDP negotiation finds (mid = trackId). */
+export type TrackSpec = OfferedTrack & NegotiatedTrack;
 
 /** poll() until the timeout output; forward outputs are copied (the core reuses them). */
 export function drain(core: SfuCore): { outputs: Output[]; at: number } {
@@ -18,24 +21,71 @@ export function stepAll(core: SfuCore, input: Input): Output[] {
   return drain(core).outputs;
 }
 
+/** A dynacast `layers-wanted` message to a publisher. */
+export function isLayersWanted(o: Output): boolean {
+  return o.type === "signal" && o.message.type === "layers-wanted";
+}
+
 /**
- * stepAll() without dynacast's `layers-wanted` outputs, which test/core/dynacast.test.ts checks on its
+ * stepAll() without dynacast's `layers-wanted` messages, which test/core/dynacast.test.ts checks on its
  * own: the other tests state exactly the outputs of the behaviour they are about.
  */
 export function step(core: SfuCore, input: Input): Output[] {
-  return stepAll(core, input).filter((o) => o.type !== "layers-wanted");
+  return stepAll(core, input).filter((o) => !isLayersWanted(o));
+}
+
+export interface PublishRequest {
+  now: number;
+  participantId: string;
+  requestId: string;
+  tracks: TrackSpec[];
+}
+
+/**
+ * Publishes as the adapter does, in two phases: the offer (`publish-offer`) and, when the core allows it
+ * (`negotiate-publish`), the negotiated tracks (`publish-negotiated`). Returns every output of both
+ * phases, in order (with `all`: layers-wanted messages too).
+ */
+export function publish(core: SfuCore, request: PublishRequest, all = false): Output[] {
+  const { now, participantId, requestId, tracks } = request;
+  const run = all ? stepAll : step;
+  const offered = run(core, {
+    type: "publish-offer",
+    now,
+    participantId,
+    requestId,
+    sdp: "offer",
+    tracks: tracks.map(({ trackId, mid, kind, source, layers, layerSizes, muted }) => ({ trackId, mid, kind, source, layers, layerSizes, muted })),
+  });
+  if (!offered.some((o) => o.type === "negotiate-publish" && o.requestId === requestId)) return offered;
+  const negotiated = run(core, {
+    type: "publish-negotiated",
+    now,
+    participantId,
+    requestId,
+    sdp: "answer",
+    tracks: tracks.map(({ trackId, codec, clockRate }) => ({ trackId, codec, clockRate })),
+  });
+  return [...offered, ...negotiated];
+}
+
+/** publish() without the publisher's own negotiate-publish and publish-answer: what the room sees. */
+export function published(core: SfuCore, request: PublishRequest, all = false): Output[] {
+  return publish(core, request, all).filter(
+    (o) => o.type !== "negotiate-publish" && !(o.type === "signal" && o.message.type === "publish-answer"),
+  );
 }
 
 export function newCore(config?: Partial<CoreConfig>): SfuCore {
   return new SfuCore(config);
 }
 
-export function audio(trackId: string, extra: Partial<PublishedTrackSpec> = {}): PublishedTrackSpec {
-  return { trackId, kind: "audio", source: "microphone", codec: "audio/opus", clockRate: 48000, layers: [], muted: false, ...extra };
+export function audio(trackId: string, extra: Partial<TrackSpec> = {}): TrackSpec {
+  return { trackId, mid: trackId, kind: "audio", source: "microphone", codec: "audio/opus", clockRate: 48000, layers: [], muted: false, ...extra };
 }
 
-export function video(trackId: string, layers: string[] = [], extra: Partial<PublishedTrackSpec> = {}): PublishedTrackSpec {
-  return { trackId, kind: "video", source: "camera", codec: "video/VP8", clockRate: 90000, layers, muted: false, ...extra };
+export function video(trackId: string, layers: string[] = [], extra: Partial<TrackSpec> = {}): TrackSpec {
+  return { trackId, mid: trackId, kind: "video", source: "camera", codec: "video/VP8", clockRate: 90000, layers, muted: false, ...extra };
 }
 
 export function rtp(publisherId: string, trackId: string, fields: Partial<RtpInput> = {}): RtpInput {

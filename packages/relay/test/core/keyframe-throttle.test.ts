@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { KeyframeThrottle } from "../../src/core/keyframe-throttle.ts";
-import { audio, drain, newCore, step, video } from "./harness.ts";
+import { audio, drain, newCore, published, step, video } from "./harness.ts";
 
 describe("KeyframeThrottle", () => {
   it("sends the first at once, coalesces the rest into one after the interval", () => {
@@ -34,7 +34,7 @@ describe("keyframe requests in the core", () => {
     for (let i = 0; i < 20; i++) {
       step(core, { type: "join", now: 0, participantId: `s${i}`, requestId: "j", room: "r", name: "", autoSubscribe: true });
     }
-    step(core, { type: "publish", now: 0, participantId: "pub", requestId: "p", tracks: [video("cam", ["q", "h", "f"]), audio("mic")] });
+    published(core, { now: 0, participantId: "pub", requestId: "p", tracks: [video("cam", ["q", "h", "f"]), audio("mic")] });
     const cam = Array.from({ length: 20 }, (_, i) => core.subscriptionOf(`s${i}`, "cam")!);
     return { core, cam };
   };
@@ -47,7 +47,7 @@ describe("keyframe requests in the core", () => {
       core.handle({ type: "subscription-ready", now: 1000 + i * 10, subscriptionId: cam[i]! });
       expect(drain(core)).toEqual({ outputs: [], at: 1500 });
     }
-    for (let i = 0; i < 20; i++) expect(step(core, { type: "keyframe-request", now: 1300, subscriptionId: cam[i]! })).toEqual([]);
+    for (let i = 0; i < 20; i++) expect(step(core, { type: "picture-loss", now: 1300, subscriptionId: cam[i]! })).toEqual([]);
     expect(core.stats().pendingKeyframeRequests).toBe(1);
     core.handle({ type: "timeout", now: 1499 });
     expect(drain(core)).toEqual({ outputs: [], at: 1500 });
@@ -67,7 +67,7 @@ describe("keyframe requests in the core", () => {
     expect(step(core, { type: "subscription-ready", now: 100, subscriptionId: cam[2]! })).toEqual([
       { type: "request-keyframe", publisherId: "pub", trackId: "cam", layer: 0 },
     ]);
-    step(core, { type: "keyframe-request", now: 200, subscriptionId: cam[2]! });
+    step(core, { type: "picture-loss", now: 200, subscriptionId: cam[2]! });
     core.handle({ type: "timeout", now: 0 });
     expect(drain(core)).toEqual({ outputs: [], at: 500 });
     core.handle({ type: "timeout", now: 550 });
@@ -80,18 +80,18 @@ describe("keyframe requests in the core", () => {
     const { core, cam } = setup(100);
     const sub = cam[0]!;
     const mic = core.subscriptionOf("s0", "mic")!;
-    expect(step(core, { type: "keyframe-request", now: 0, subscriptionId: sub })).toEqual([]); // pending
+    expect(step(core, { type: "picture-loss", now: 0, subscriptionId: sub })).toEqual([]); // pending
     step(core, { type: "subscription-ready", now: 0, subscriptionId: mic });
-    expect(step(core, { type: "keyframe-request", now: 0, subscriptionId: mic })).toEqual([]);
+    expect(step(core, { type: "picture-loss", now: 0, subscriptionId: mic })).toEqual([]);
     step(core, { type: "subscription-ready", now: 0, subscriptionId: sub }); // layer 2 at 0
     step(core, { type: "rtp", now: 10, publisherId: "pub", trackId: "cam", layer: 2, seq: 1, timestamp: 1, marker: false, keyframe: true, size: 1 });
-    expect(step(core, { type: "keyframe-request", now: 1000, subscriptionId: sub })).toEqual([
+    expect(step(core, { type: "picture-loss", now: 1000, subscriptionId: sub })).toEqual([
       { type: "request-keyframe", publisherId: "pub", trackId: "cam", layer: 2 },
     ]);
     expect(step(core, { type: "layer-preference", now: 2000, subscriptionId: sub, maxLayer: 1 })).toEqual([
       { type: "request-keyframe", publisherId: "pub", trackId: "cam", layer: 1 },
     ]);
-    expect(step(core, { type: "keyframe-request", now: 3000, subscriptionId: sub })).toEqual([
+    expect(step(core, { type: "picture-loss", now: 3000, subscriptionId: sub })).toEqual([
       { type: "request-keyframe", publisherId: "pub", trackId: "cam", layer: 1 },
     ]);
   });

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { SfuCore } from "../../src/core/sfu-core.ts";
-import type { Input, Output } from "../../src/core/types.ts";
+import type { Input, Output } from "../../src/core/index.ts";
 import { Prng, audio, newCore, video } from "./harness.ts";
 
 const ROOMS = 10;
@@ -233,14 +233,23 @@ class Simulation {
       this.subsByTrack.set(t.id, []);
       p.tracks.push(t);
     }
-    const out = this.drive({
-      type: "publish",
+    const specs = tracks.map((t) => (t.kind === "audio" ? audio(t.id) : video(t.id, t.layers === 3 ? ["q", "h", "f"] : [])));
+    const offered = this.drive({
+      type: "publish-offer",
       now: this.now,
       participantId: p.id,
       requestId: "pub",
-      tracks: tracks.map((t) =>
-        t.kind === "audio" ? audio(t.id) : video(t.id, t.layers === 3 ? ["q", "h", "f"] : []),
-      ),
+      sdp: "offer",
+      tracks: specs.map(({ trackId, mid, kind, source, layers, muted }) => ({ trackId, mid, kind, source, layers, muted })),
+    });
+    if (!offered.some((o) => o.type === "negotiate-publish")) this.fail(`publish refused: ${JSON.stringify(offered)}`);
+    const out = this.drive({
+      type: "publish-negotiated",
+      now: this.now,
+      participantId: p.id,
+      requestId: "pub",
+      sdp: "answer",
+      tracks: specs.map(({ trackId, codec, clockRate }) => ({ trackId, codec, clockRate })),
     });
     const announced = out.filter((o) => o.type === "signal" && o.message.type === "track-published").length;
     const others = [...this.members.values()].filter((m) => m.room === p.room && m !== p).length;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { isKeyframeStart } from "../../src/media/keyframe.ts";
-import { seqDiff, seqNewer, timestampDiff, timestampNewer } from "../../src/media/rtp-header.ts";
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
 const concat = (...parts: (Uint8Array | number[])[]): Uint8Array => Uint8Array.from(parts.flatMap((p) => [...p]));
@@ -465,46 +464,5 @@ describe("isKeyframeStart: codec names and garbage", () => {
         expect(isKeyframeStart(mime, new Uint8Array(len))).toBe(false);
       }
     }
-  });
-});
-
-// ---------------------------------------------------------------------------------------------
-// rtp-header
-// ---------------------------------------------------------------------------------------------
-
-describe("rtp-header: wrap-aware comparisons", () => {
-  it("seqDiff is signed and wraps at 16 bits", () => {
-    expect(seqDiff(10, 5)).toBe(5);
-    expect(seqDiff(5, 10)).toBe(-5);
-    expect(seqDiff(0, 65535)).toBe(1);
-    expect(seqDiff(65535, 0)).toBe(-1);
-    expect(seqDiff(2, 65534)).toBe(4);
-    expect(seqDiff(7, 7)).toBe(0);
-    expect(seqDiff(32767, 0)).toBe(32767);
-    expect(seqDiff(32768, 0)).toBe(-32768);
-  });
-
-  it("seqNewer handles the wrap", () => {
-    expect(seqNewer(1, 0)).toBe(true);
-    expect(seqNewer(0, 1)).toBe(false);
-    expect(seqNewer(0, 65535)).toBe(true);
-    expect(seqNewer(65535, 0)).toBe(false);
-    expect(seqNewer(100, 65000)).toBe(true);
-    expect(seqNewer(5, 5)).toBe(false);
-    // exactly half a cycle apart: neither is newer
-    expect(seqNewer(32768, 0)).toBe(false);
-    expect(seqNewer(0, 32768)).toBe(false);
-  });
-
-  it("timestampDiff / timestampNewer wrap at 32 bits", () => {
-    expect(timestampDiff(3000, 0)).toBe(3000);
-    expect(timestampDiff(0, 3000)).toBe(-3000);
-    expect(timestampDiff(1000, 0xffffffff - 1999)).toBe(3000);
-    expect(timestampNewer(1000, 0xffffffff - 1999)).toBe(true);
-    expect(timestampNewer(0xffffffff, 0)).toBe(false);
-    expect(timestampNewer(0, 0xffffffff)).toBe(true);
-    expect(timestampNewer(0x80000000, 0)).toBe(false);
-    expect(timestampNewer(0, 0x80000000)).toBe(false);
-    expect(timestampNewer(42, 42)).toBe(false);
   });
 });

@@ -1,0 +1,41 @@
+/**
+ * Dynacast: tells each publisher which simulcast layers of its track somebody needs now (the layer a
+ * subscription targets, and the one it still forwards until a switch completes), so the publisher can
+ * stop encoding the others. The message goes out whenever that set changes; a publisher starts by
+ * sending every layer, so that is what it is assumed to be told at first. Tracks without simulcast are
+ * never mentioned.
+ */
+import type { OutputQueue } from "./output-queue.ts";
+import type { Publication } from "./publication.ts";
+import type { SubscriptionTable } from "./subscription-table.ts";
+
+export class Dynacast {
+  /** Per simulcast publication: the layers last told to its publisher. */
+  private readonly told = new Map<Publication, boolean[]>();
+  private readonly table: SubscriptionTable;
+  private readonly out: OutputQueue;
+
+  constructor(table: SubscriptionTable, out: OutputQueue) {
+    this.table = table;
+    this.out = out;
+  }
+
+  /** Something that may change the layers in use of `pub` happened: tell its publisher if they did. */
+  update(pub: Publication): void {
+    if (pub.layerCount < 2) return;
+    const inUse = Array.from({ length: pub.layerCount }, () => false);
+    for (const sub of this.table.ofTrack(pub.id)) {
+      if (sub.targetLayer >= 0) inUse[sub.targetLayer] = true;
+      if (sub.currentLayer >= 0) inUse[sub.currentLayer] = true;
+    }
+    const told = this.told.get(pub);
+    if (told === undefined ? inUse.every(Boolean) : inUse.every((w, i) => w === told[i])) return;
+    this.told.set(pub, inUse);
+    this.out.signal(pub.publisher.id, { type: "layers-wanted", trackId: pub.id, rids: pub.layers.filter((_, i) => inUse[i]) });
+  }
+
+  /** The track is gone. */
+  forget(pub: Publication): void {
+    this.told.delete(pub);
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * Everything the core can learn. Two families:
+ *
+ * - **Requests**: a client's signaling message, after the adapter did what needs I/O (minting ids,
+ *   negotiating SDP). They carry the client's `requestId`, and the core answers every one of them with
+ *   exactly one reply output (`ok`, `joined`, `publish-answer` or an `error` with a specific code).
+ *   A request from a participant who has not joined is answered `not-joined`.
+ * - **Facts**: what the adapter observed (a connection came up, a packet or an estimate arrived, time
+ *   passed). They are never answered; unknown ids in them are ignored.
+ */
+import type { Quality, ErrorCode } from "@sfu-room/protocol";
+import type { Millis, NegotiatedTrack, OfferedTrack, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
+
+export type Input =
+  | JoinInput
+  | LeaveInput
+  | PublishOfferInput
+  | PublishNegotiatedInput
+  | NegotiationFailedInput
+  | UnpublishInput
+  | MuteInput
+  | SubscribeInput
+  | SubscriptionSettingsInput
+  | KeyframeRequestInput
+  | SubscriptionReadyInput
+  | LayerPreferenceInput
+  | BandwidthEstimateInput
+  | PictureLossInput
+  | RtpInput
+  | DataInput
+  | DataBackedUpInput
+  | TimeoutInput;
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A signaling session asks to join a room. Replies `joined` (then `participant-added`, and the joiner's
+ * subscriptions) or an error (`room-full`, `already-joined`), in which case nothing of it stays.
+ */
+export interface JoinInput {
+  type: "join";
+  now: Millis;
+  /** The session's id, minted by the adapter when the socket opened. */
+  participantId: ParticipantId;
+  requestId: string;
+  room: string;
+  name: string;
+  /** Subscribe to every existing and future track of the room. */
+  autoSubscribe: boolean;
+}
+
+/**
+ * The participant leaves (requestId: it asked, and gets `ok` even when it was not in a room) or is gone
+ * (no requestId: its socket closed or its connections died). Releases everything of theirs.
+ */
+export interface LeaveInput {
+  type: "leave";
+  now: Millis;
+  participantId: ParticipantId;
+  requestId?: string | undefined;
+}
+
+/**
+ * Publishing, phase 1: the client's publish offer, before any SDP is applied. Refused (too many tracks,
+ * a mid already published, a publish still negotiating) with an error and no change; allowed with a
+ * `negotiate-publish` output, after which the adapter answers the SDP and reports the result with
+ * `publish-negotiated` or `negotiation-failed`. So a refused publish never touches the peer connection.
+ */
+export interface PublishOfferInput {
+  type: "publish-offer";
+  now: Millis;
+  participantId: ParticipantId;
+  requestId: string;
+  /** The offer, passed back in `negotiate-publish` untouched. */
+  sdp: string;
+  tracks: OfferedTrack[];
+}
+
+/** Publishing, phase 2: the answer to an allowed offer is ready. Replies `publish-answer`; the others learn the tracks. */
+export interface PublishNegotiatedInput {
+  type: "publish-negotiated";
+  now: Millis;
+  participantId: ParticipantId;
+  requestId: string;
+  /** The SDP answer for the client. */
+  sdp: string;
+  /** One per offered track. */
+  tracks: NegotiatedTrack[];
+}
+
+/**
+ * The adapter could not apply a client's SDP (a publish offer allowed in phase 1, or a subscriber
+ * answer). Replies the error; a pending publish is forgotten, so nothing of it stays.
+ */
+export interface NegotiationFailedInput {
+  type: "negotiation-failed";
+  now: Millis;
+  participantId: ParticipantId;
+  /** The publish offer's request id; undefined for a subscriber answer (it has none). */
+  requestId: string | undefined;
+  code: Extract<ErrorCode, "bad-sdp" | "stale-offer" | "internal">;
+  message: string;
+}
+
+export interface UnpublishInput {
+  type: "unpublish";
+  now: Millis;
+  participantId: ParticipantId;
+  requestId: string;
+  trackId: TrackId;
+}
+
+export interface MuteInput {
+  type: "mute";
+  now: Millis;
+  participantId: ParticipantId;
+  requestId: string;
+  trackId: TrackId;
+  muted: boolean;
+}
+
+/** The participant wants (subscribe: true) or no longer wants a track. Replies `ok` or an error. */
+export interface SubscribeInput {
+  type: "subscribe";
+  now: Millis;
+  participantId: ParticipantId;
+  requestId: string;
+  trackId: TrackId;
+  subscribe: boolean;
+}
+
+/** What the subscriber says about one subscription; the fields given change, the others stay. */
+export interface SubscriberSettings {
+  quality?: Quality | undefined;
+  /** Rendered size of the tile in device pixels. */
+  width?: number | undefined;
+  height?: number | undefined;
+  /** false: paused. */
+  visible?: boolean | undefined;
+}
+
+/** The subscriber's wish for a track it receives changed. Replies `ok`, or `unknown-track` when it does not receive it. */
+export interface SubscriptionSettingsInput {
+  type: "subscription-settings";
+  now: Millis;
+  participantId: ParticipantId;
+  requestId: string;
+  trackId: TrackId;
+  settings: SubscriberSettings;
+}
+
+/** The subscriber asks for a keyframe of a track it receives. Replies `ok` or `unknown-track`; throttled. */
+export interface KeyframeRequestInput {
+  type: "keyframe-request";
+  now: Millis;
+  participantId: ParticipantId;
+  requestId: string;
+  trackId: TrackId;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The subscriber's connection can now carry this subscription (its m-line is negotiated and the
+ * transport is connected). Until then nothing is forwarded for it. Video starts at a keyframe, which is
+ * requested from the publisher now.
+ */
+export interface SubscriptionReadyInput {
+  type: "subscription-ready";
+  now: Millis;
+  subscriptionId: SubscriptionId;
+}
+
+/** The highest simulcast layer (index into the track's layers) this subscriber should get. */
+export interface LayerPreferenceInput {
+  type: "layer-preference";
+  now: Millis;
+  subscriptionId: SubscriptionId;
+  maxLayer: number;
+}
+
+/** What a subscriber's connection can carry now (e.g. from its REMB), bits per second. */
+export interface BandwidthEstimateInput {
+  type: "bandwidth-estimate";
+  now: Millis;
+  participantId: ParticipantId;
+  bitsPerSecond: number;
+}
+
+/** A subscriber's decoder asked for a keyframe (RTCP PLI/FIR) on this subscription. Throttled, coalesced. */
+export interface PictureLossInput {
+  type: "picture-loss";
+  now: Millis;
+  subscriptionId: SubscriptionId;
+}
+
+/**
+ * One RTP packet arrived from a publisher. Only the header facts the core needs; the adapter keeps the
+ * packet and acts on the `forward` outputs polled right after. The adapter may reuse one object for
+ * every packet: the core copies what it keeps.
+ */
+export interface RtpInput {
+  type: "rtp";
+  now: Millis;
+  publisherId: ParticipantId;
+  trackId: TrackId;
+  /** Index into the track's layers (0 without simulcast). */
+  layer: number;
+  /** 16-bit RTP sequence number. */
+  seq: number;
+  /** 32-bit RTP timestamp. */
+  timestamp: number;
+  marker: boolean;
+  /** The packet starts a keyframe (first packet of a VP8/H264 key frame). Always false for audio. */
+  keyframe: boolean;
+  /** Payload bytes. */
+  size: number;
+}
+
+/**
+ * A participant sent a data frame. The adapter keeps the bytes and acts on the `deliver-data` output
+ * polled right after; on refusal the sender gets an `error` (with `messageId` as its id).
+ */
+export interface DataInput {
+  type: "data";
+  now: Millis;
+  participantId: ParticipantId;
+  /** Arrived on the reliable (ordered) channel, and goes out on it; else the lossy one. */
+  reliable: boolean;
+  /** Why the frame could not be decoded (then it is refused with `bad-data`); undefined for a good frame. */
+  malformed: string | undefined;
+  /** Recipients; undefined means everyone else in the room. */
+  to: readonly ParticipantId[] | undefined;
+  /** Frame size in bytes (header + payload). */
+  size: number;
+  /** The frame header's `id`, echoed in an error. */
+  messageId: string | undefined;
+}
+
+/**
+ * Recipients of the last delivered reliable frame did not get it: their channel is backed up (they are
+ * not keeping up). The sender is told, so a reliable message is delivered or its sender knows.
+ */
+export interface DataBackedUpInput {
+  type: "data-backed-up";
+  now: Millis;
+  participantId: ParticipantId;
+  recipients: readonly ParticipantId[];
+  /** The frame header's `id`, echoed in the error. */
+  messageId: string | undefined;
+}
+
+/** Time has passed; the adapter calls this at (or after) the time of the last `timeout` output. */
+export interface TimeoutInput {
+  type: "timeout";
+  now: Millis;
+}

@@ -1,0 +1,113 @@
+/**
+ * Everything the core wants done. Each output carries all the adapter needs to act on it: the adapter
+ * keeps no copy of the core's state and never asks the core before acting.
+ */
+import type { ServerMessage, TrackKind } from "@sfu-room/protocol";
+import type { Millis, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
+
+export type Output =
+  | SignalOutput
+  | ParticipantAddedOutput
+  | ParticipantRemovedOutput
+  | NegotiatePublishOutput
+  | PublicationRemovedOutput
+  | SubscriptionAddedOutput
+  | SubscriptionRemovedOutput
+  | ForwardOutput
+  | RequestKeyframeOutput
+  | DeliverDataOutput
+  | TimeoutOutput;
+
+/** Send this protocol message to the participant's signaling session (replies, events, dynacast). */
+export interface SignalOutput {
+  type: "signal";
+  participantId: ParticipantId;
+  message: ServerMessage;
+}
+
+/** A join was accepted: set up the participant's connections (the subscriber connection carries data). */
+export interface ParticipantAddedOutput {
+  type: "participant-added";
+  participantId: ParticipantId;
+}
+
+/** Everything the core held for this participant is gone: the adapter releases its connections. */
+export interface ParticipantRemovedOutput {
+  type: "participant-removed";
+  participantId: ParticipantId;
+}
+
+/**
+ * A publish offer is allowed: answer its SDP, binding each track to its m-line, then report the result
+ * (`publish-negotiated` or `negotiation-failed` with this request id).
+ */
+export interface NegotiatePublishOutput {
+  type: "negotiate-publish";
+  participantId: ParticipantId;
+  requestId: string;
+  sdp: string;
+  tracks: Array<{ trackId: TrackId; mid: string; kind: TrackKind; layers: readonly string[] }>;
+}
+
+/** A published track is gone (unpublished, or its publisher left): stop routing its packets. */
+export interface PublicationRemovedOutput {
+  type: "publication-removed";
+  publisherId: ParticipantId;
+  trackId: TrackId;
+}
+
+/** Add a sending m-line for this track to the subscriber's connection (and renegotiate it). */
+export interface SubscriptionAddedOutput {
+  type: "subscription-added";
+  subscriptionId: SubscriptionId;
+  subscriberId: ParticipantId;
+  publisherId: ParticipantId;
+  trackId: TrackId;
+  kind: TrackKind;
+  codec: string;
+}
+
+/**
+ * Stop the subscriber's m-line for this subscription (and renegotiate). Nothing more is forwarded on
+ * it. Not sent for the subscriptions of a participant who leaves: their whole connection goes.
+ */
+export interface SubscriptionRemovedOutput {
+  type: "subscription-removed";
+  subscriptionId: SubscriptionId;
+  subscriberId: ParticipantId;
+}
+
+/**
+ * Send the RTP packet of the last `rtp` input on this subscription, with these header values. The
+ * object may be reused by the core: read it before the next poll().
+ */
+export interface ForwardOutput {
+  type: "forward";
+  subscriptionId: SubscriptionId;
+  subscriberId: ParticipantId;
+  seq: number;
+  timestamp: number;
+  marker: boolean;
+}
+
+/** Ask the publisher for a keyframe on this layer (PLI on that layer's SSRC). Already throttled. */
+export interface RequestKeyframeOutput {
+  type: "request-keyframe";
+  publisherId: ParticipantId;
+  trackId: TrackId;
+  layer: number;
+}
+
+/** Send the data frame of the last `data` input, stamped with `from`, to these participants. */
+export interface DeliverDataOutput {
+  type: "deliver-data";
+  from: ParticipantId;
+  recipients: ParticipantId[];
+  reliable: boolean;
+}
+
+/** Nothing more to do now. Feed a `timeout` input at `at` (Infinity: nothing is scheduled). */
+export interface TimeoutOutput {
+  type: "timeout";
+  at: Millis;
+}

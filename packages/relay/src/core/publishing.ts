@@ -1,0 +1,172 @@
+/**
+ * Publishing: the published tracks of every room, and the rules of publishing, unpublishing and muting.
+ *
+ * A publish has two phases (inputs.ts): the offer is allowed or refused before any SDP is applied
+ * (`offer`), and the tracks exist only once their SDP is negotiated (`complete`); an offer in between is
+ * pending, one per participant at a time.
+ */
+import type { ServerMessage } from "@sfu-room/protocol";
+import type { NegotiationFailedInput, PublishNegotiatedInput, PublishOfferInput } from "./inputs.ts";
+import type { OutputQueue } from "./output-queue.ts";
+import type { Participant } from "./participant.ts";
+import { Publication } from "./publication.ts";
+import type { CoreConfig, OfferedTrack, ParticipantId, TrackId } from "./types.ts";
+
+interface PendingOffer {
+  requestId: string;
+  tracks: OfferedTrack[];
+}
+
+export class Publishing {
+  /** Every publication of every room, by its (core-unique) track id: the one lookup per RTP packet. */
+  private readonly tracks = new Map<TrackId, Publication>();
+  /** Each publisher's tracks, in publish order. */
+  private readonly byPublisher = new Map<ParticipantId, Map<TrackId, Publication>>();
+  private readonly pending = new Map<ParticipantId, PendingOffer>();
+  private readonly config: CoreConfig;
+  private readonly out: OutputQueue;
+
+  constructor(config: CoreConfig, out: OutputQueue) {
+    this.config = config;
+    this.out = out;
+  }
+
+  get size(): number {
+    return this.tracks.size;
+  }
+
+  get(trackId: TrackId): Publication | undefined {
+    return this.tracks.get(trackId);
+  }
+
+  /** A participant's tracks, in publish order. */
+  of(publisherId: ParticipantId): Publication[] {
+    const mine = this.byPublisher.get(publisherId);
+    return mine === undefined ? [] : [...mine.values()];
+  }
+
+  /** Phase 1: allows the offer (`negotiate-publish`) or refuses it (an error); true when allowed. */
+  offer(publisher: Participant, input: PublishOfferInput): boolean {
+    const refusal = this.refusal(publisher, input);
+    if (refusal !== undefined) {
+      this.out.error(publisher.id, input.requestId, refusal.code, refusal.message);
+      return false;
+    }
+    this.pending.set(publisher.id, { requestId: input.requestId, tracks: input.tracks });
+    this.out.push({
+      type: "negotiate-publish",
+      participantId: publisher.id,
+      requestId: input.requestId,
+      sdp: input.sdp,
+      tracks: input.tracks.map((t) => ({ trackId: t.trackId, mid: t.mid, kind: t.kind, layers: t.layers })),
+    });
+    return true;
+  }
+
+  /**
+   * Phase 2: the offer's SDP is answered. Replies `publish-answer` and returns the new publications (the
+   * caller announces them); undefined when no such offer is pending (then nothing happens).
+   */
+  complete(publisher: Participant, input: PublishNegotiatedInput): Publication[] | undefined {
+    const offer = this.pending.get(publisher.id);
+    if (offer === undefined || offer.requestId !== input.requestId) return undefined;
+    this.pending.delete(publisher.id);
+    const created: Publication[] = [];
+    let mine = this.byPublisher.get(publisher.id);
+    if (mine === undefined) this.byPublisher.set(publisher.id, (mine = new Map()));
+    for (const offered of offer.tracks) {
+      const negotiated = input.tracks.find((t) => t.trackId === offered.trackId);
+      if (negotiated === undefined) continue; // the adapter negotiates every offered track or fails the whole offer
+      const pub = new Publication(publisher, offered, negotiated, this.config.keyframeRequestIntervalMs);
+      this.tracks.set(pub.id, pub);
+      mine.set(pub.id, pub);
+      created.push(pub);
+    }
+    this.out.signal(publisher.id, {
+      type: "publish-answer",
+      id: input.requestId,
+      sdp: input.sdp,
+      tracks: created.map((p) => ({ mid: p.mid, trackId: p.id })),
+    });
+    return created;
+  }
+
+  /** The adapter could not answer the offer: it is forgotten (the caller sends the error). */
+  fail(publisher: Participant, input: NegotiationFailedInput): void {
+    if (this.pending.get(publisher.id)?.requestId === input.requestId) this.pending.delete(publisher.id);
+  }
+
+  /**
+   * The requester's own track in their room, or undefined after sending the refusal: `unknown-track`
+   * for a track that is not in their room, `not-your-track` for someone else's.
+   */
+  own(requester: Participant, trackId: TrackId, requestId: string): Publication | undefined {
+    const pub = this.tracks.get(trackId);
+    if (pub === undefined || pub.publisher.room !== requester.room) {
+      this.out.error(requester.id, requestId, "unknown-track", `there is no track "${trackId}" in this room`);
+      return undefined;
+    }
+    if (pub.publisher !== requester) {
+      this.out.error(requester.id, requestId, "not-your-track", `track "${trackId}" is published by someone else; you can only change your own tracks`);
+      return undefined;
+    }
+    return pub;
+  }
+
+  /** Tells the others when the muted state changes. */
+  mute(pub: Publication, muted: boolean): void {
+    if (pub.muted === muted) return;
+    pub.muted = muted;
+    this.announce(pub, { type: "track-muted", trackId: pub.id, participantId: pub.publisher.id, muted });
+  }
+
+  /** The track is gone: the adapter stops routing it, the others are told. (Its subscriptions go first.) */
+  remove(pub: Publication): void {
+    this.tracks.delete(pub.id);
+    const mine = this.byPublisher.get(pub.publisher.id);
+    mine?.delete(pub.id);
+    if (mine?.size === 0) this.byPublisher.delete(pub.publisher.id);
+    this.out.push({ type: "publication-removed", publisherId: pub.publisher.id, trackId: pub.id });
+    this.announce(pub, { type: "track-unpublished", trackId: pub.id, participantId: pub.publisher.id });
+  }
+
+  /** The participant left: a pending offer of theirs is dropped. */
+  forget(participantId: ParticipantId): void {
+    this.pending.delete(participantId);
+  }
+
+  /** Sends `message` about `pub` to everyone else in its room. */
+  announce(pub: Publication, message: ServerMessage): void {
+    for (const other of pub.publisher.room.others(pub.publisher)) this.out.signal(other.id, message);
+  }
+
+  private refusal(publisher: Participant, input: PublishOfferInput): { code: "too-many-tracks" | "publish-pending" | "already-published" | "bad-message" | "internal"; message: string } | undefined {
+    if (this.pending.has(publisher.id)) {
+      return { code: "publish-pending", message: "a publish offer of yours is still being negotiated; wait for its publish-answer, then offer again" };
+    }
+    const mine = this.of(publisher.id);
+    const max = this.config.maxTracksPerParticipant;
+    if (mine.length + input.tracks.length > max) {
+      return {
+        code: "too-many-tracks",
+        message: `you publish ${mine.length} track(s) and offered ${input.tracks.length} more; at most ${max} per participant: unpublish a track first`,
+      };
+    }
+    const mids = new Set<string>();
+    for (const t of input.tracks) {
+      if (mids.has(t.mid)) return { code: "bad-message", message: `mid "${t.mid}" is listed twice in tracks; list each m-line once` };
+      mids.add(t.mid);
+      const published = mine.find((p) => p.mid === t.mid);
+      if (published !== undefined) {
+        return { code: "already-published", message: `mid "${t.mid}" already carries your track "${published.id}"; unpublish it first or use another m-line` };
+      }
+    }
+    const ids = new Set<TrackId>();
+    for (const t of input.tracks) {
+      // Track ids are minted by the adapter, never by a client: a clash is a relay bug, not bad input.
+      if (this.tracks.has(t.trackId) || ids.has(t.trackId)) return { code: "internal", message: `track id "${t.trackId}" is already in use; nothing was published` };
+      ids.add(t.trackId);
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * ParticipantLink: the werift side of one joined participant — its subscriber connection (made at
+ * join: it carries the data channels, and its transport is up before the first track arrives), its
+ * publisher connection (made by the first publish), and the watch on both that notices when they die.
+ * It owns their lifecycle: `close()` releases everything, once.
+ */
+import type { Logger } from "pino";
+import type { RtpPacket } from "werift";
+import type { RtcNetworkOptions } from "../rtc/media-config.ts";
+import { PublisherConnection } from "../rtc/publisher-connection.ts";
+import { SubscriberConnection } from "../rtc/subscriber-connection.ts";
+import type { SubscriberTrack } from "@sfu-room/protocol";
+
+export interface LinkOptions {
+  net: RtcNetworkOptions;
+  /** A connection that stays failed or disconnected this long takes its participant with it (ms). */
+  peerTimeoutMs: number;
+  log: Logger;
+}
+
+/** What the link reports; the shell turns each into a core input or a message. */
+export interface LinkEvents {
+  onRtp(trackId: string, layer: number, packet: RtpPacket, keyframe: boolean): void;
+  onData(reliable: boolean, frame: Buffer): void;
+  onSubscriberOffer(offerId: number, sdp: string, tracks: SubscriberTrack[]): void;
+  onSubscriptionReady(subscriptionId: number): void;
+  onBandwidthEstimate(bitsPerSecond: number): void;
+  onPictureLoss(subscriptionId: number): void;
+  /** The relay could not make a subscriber offer: the participant's media cannot go on. */
+  onSubscriberFailure(message: string): void;
+  /** A connection stayed down past the grace: the participant is gone. */
+  onLost(state: string): void;
+}
+
+export class ParticipantLink {
+  readonly id: string;
+  readonly subscriber: SubscriberConnection;
+  #publisher: PublisherConnection | undefined;
+  /** Armed while a connection is disconnected/failed; reports the participant lost when it fires. */
+  #deadPeerTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  readonly #options: LinkOptions;
+  readonly #events: LinkEvents;
+
+  constructor(id: string, options: LinkOptions, events: LinkEvents) {
+    this.id = id;
+    this.#options = options;
+    this.#events = events;
+    this.subscriber = new SubscriberConnection(options.net, {
+      onOffer: (offerId, sdp, tracks) => events.onSubscriberOffer(offerId, sdp, tracks),
+      onData: (reliable, frame) => events.onData(reliable, frame),
+      onSubscriptionReady: (subscriptionId) => events.onSubscriptionReady(subscriptionId),
+      onBandwidthEstimate: (bitsPerSecond) => events.onBandwidthEstimate(bitsPerSecond),
+      onKeyframeRequest: (subscriptionId) => events.onPictureLoss(subscriptionId),
+      onConnectionState: (state) => this.#watch(state),
+      onFailure: (message) => events.onSubscriberFailure(message),
+    });
+  }
+
+  /** The publisher connection, while the participant has published. */
+  get publisher(): PublisherConnection | undefined {
+    return this.#publisher;
+  }
+
+  /** The publisher connection, made on first use. */
+  publisherConnection(): PublisherConnection {
+    this.#publisher ??= new PublisherConnection(this.#options.net, {
+      onRtp: (trackId, layer, packet, keyframe) => this.#events.onRtp(trackId, layer, packet, keyframe),
+      onConnectionState: (state) => this.#watch(state),
+    });
+    return this.#publisher;
+  }
+
+  /** A first publish failed before any description was applied: drop the unused publisher connection. */
+  dropUnusedPublisher(): void {
+    const publisher = this.#publisher;
+    if (publisher === undefined || publisher.pc.remoteDescription !== null) return;
+    this.#publisher = undefined;
+    publisher.close().catch(() => undefined);
+  }
+
+  get connectionCount(): number {
+    return this.#closed ? 0 : 1 + (this.#publisher ? 1 : 0);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Releases both connections and the timer. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#deadPeerTimer);
+    this.#deadPeerTimer = undefined;
+    this.#publisher?.close().catch(() => undefined);
+    this.subscriber.close().catch(() => undefined);
+  }
+
+  /**
+   * A connection that stays failed or disconnected takes its participant with it. werift reports
+   * "failed" spuriously when a renegotiation lands while it is still connecting (and then "connected"
+   * once the first attempt completes), so the timer re-checks the actual states before acting.
+   */
+  #watch(state: string): void {
+    if (this.#closed || (state !== "disconnected" && state !== "failed") || this.#deadPeerTimer) return;
+    const { peerTimeoutMs } = this.#options;
+    const grace = state === "failed" ? Math.min(5000, peerTimeoutMs) : peerTimeoutMs;
+    this.#deadPeerTimer = setTimeout(() => {
+      this.#deadPeerTimer = undefined;
+      if (this.#closed) return;
+      const states = [this.#publisher?.pc.connectionState, this.subscriber.pc.connectionState];
+      const bad = states.find((s) => s === "failed" || s === "disconnected" || s === "closed");
+      if (bad !== undefined) this.#events.onLost(bad);
+    }, grace);
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * SfuShell: the I/O shell around the sans-I/O core, and the only place where the core meets the world.
+ * It translates; the core decides:
+ *
+ *   a client message (signal/session.ts) ─┐                     ┌─ signal → that participant's session
+ *   a werift event (ParticipantLink)  ────┼─▶ core.handle(input) ┼─ connections, m-lines, packets, PLIs
+ *   the core's own timer  ────────────────┘   then drain():      └─ one timer armed for the next deadline
+ *                                             poll() until timeout
+ *
+ * Before an input it does only the I/O the input needs (minting ids, applying SDP); it keeps no copy
+ * of the core's state and asks the core nothing before acting: every output carries what acting on it
+ * needs. What needs a clock, a socket or a promise lives here or below (rtc/, signal/).
+ */
+import type { Logger } from "pino";
+import type { RtpPacket } from "werift";
+import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
+import { type CoreConfig, type CoreStats, type Input, type NegotiatePublishOutput, type RtpInput, SfuCore } from "../core/index.ts";
+import type { RtcNetworkOptions } from "../rtc/media-config.ts";
+import { SdpError } from "../rtc/publisher-connection.ts";
+import { StaleAnswerError } from "../rtc/subscriber-connection.ts";
+import { DataRelay } from "./data-relay.ts";
+import { ParticipantLink } from "./participant-link.ts";
+
+/** What the shell needs from a signaling session. */
+export interface SessionPort {
+  send(message: ServerMessage): void;
+  /** Ends the session (closes the WebSocket) after a fatal error. */
+  close(reason: string): void;
+}
+
+export interface SfuShellOptions {
+  core: CoreConfig;
+  net: RtcNetworkOptions;
+  /** A participant whose connections stay failed or disconnected this long is removed (ms). */
+  peerTimeoutMs: number;
+  log: Logger;
+  /** Mints an unguessable id (participants, tracks): the core has no randomness. */
+  newId(prefix: string): string;
+}
+
+export interface SfuStats extends CoreStats {
+  /** werift RTCPeerConnections held (two per participant at most). */
+  peerConnections: number;
+}
+
+export class SfuShell {
+  readonly #core: SfuCore;
+  readonly #options: SfuShellOptions;
+  /** Every open signaling session, by the participant id minted for it. */
+  readonly #sessions = new Map<string, SessionPort>();
+  /** The connections of every participant the core admitted. */
+  readonly #links = new Map<string, ParticipantLink>();
+  /** Publish negotiations under way, by participant: the session waits for its own before its next message. */
+  readonly #negotiations = new Map<string, Promise<void>>();
+  readonly #data: DataRelay;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
+  /** The packet of the `rtp` input being drained: `forward` outputs refer to it. */
+  #packet: RtpPacket | undefined;
+  readonly #rtpInput: RtpInput = {
+    type: "rtp", now: 0, publisherId: "", trackId: "", layer: 0, seq: 0, timestamp: 0, marker: false, keyframe: false, size: 0,
+  };
+  #closed = false;
+
+  constructor(options: SfuShellOptions) {
+    this.#options = options;
+    this.#core = new SfuCore(options.core);
+    this.#data = new DataRelay((id, reliable, frame) => this.#links.get(id)?.subscriber.sendData(reliable, frame) ?? "not-open");
+  }
+
+  stats(): SfuStats {
+    let peerConnections = 0;
+    for (const link of this.#links.values()) peerConnections += link.connectionCount;
+    return { ...this.#core.stats(), peerConnections };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Signaling sessions
+  // ------------------------------------------------------------------------------------------
+
+  /** A signaling session opened; its participant id is minted and returned. */
+  open(session: SessionPort): string {
+    const id = this.#options.newId("P");
+    this.#sessions.set(id, session);
+    return id;
+  }
+
+  /** The session's socket closed: whatever of it the core holds goes. Idempotent. */
+  closed(participantId: string): void {
+    this.#sessions.delete(participantId);
+    this.#drive({ type: "leave", now: now(), participantId });
+  }
+
+  /** One validated client message. Resolves when the relay is done with it (a publish: once negotiated). */
+  async handle(participantId: string, message: ClientMessage): Promise<void> {
+    const t = now();
+    switch (message.type) {
+      case "join": {
+        const { id: requestId, room, name, autoSubscribe } = message;
+        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe });
+      }
+      case "leave":
+        return this.#drive({ type: "leave", now: t, participantId, requestId: message.id });
+      case "publish-offer": {
+        const tracks = message.tracks.map((track) => ({ ...track, trackId: this.#options.newId("T") }));
+        this.#drive({ type: "publish-offer", now: t, participantId, requestId: message.id, sdp: message.sdp, tracks });
+        await this.#negotiations.get(participantId);
+        return;
+      }
+      case "unpublish":
+        return this.#drive({ type: "unpublish", now: t, participantId, requestId: message.id, trackId: message.trackId });
+      case "mute":
+        return this.#drive({ type: "mute", now: t, participantId, requestId: message.id, trackId: message.trackId, muted: message.muted });
+      case "subscribe": {
+        const { id: requestId, trackId, subscribe } = message;
+        return this.#drive({ type: "subscribe", now: t, participantId, requestId, trackId, subscribe });
+      }
+      case "subscription-settings": {
+        const { id: requestId, trackId, type: _type, ...settings } = message;
+        return this.#drive({ type: "subscription-settings", now: t, participantId, requestId, trackId, settings });
+      }
+      case "request-keyframe":
+        return this.#drive({ type: "keyframe-request", now: t, participantId, requestId: message.id, trackId: message.trackId });
+      case "subscriber-answer":
+        return this.#applySubscriberAnswer(participantId, message.offerId, message.sdp);
+    }
+  }
+
+  /** Removes every participant and stops the timer. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const id of [...this.#links.keys()]) this.#drive({ type: "leave", now: now(), participantId: id });
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The run loop
+  // ------------------------------------------------------------------------------------------
+
+  #drive(input: Input): void {
+    this.#core.handle(input);
+    this.#drain();
+  }
+
+  #drain(): void {
+    for (;;) {
+      const out = this.#core.poll();
+      switch (out.type) {
+        case "forward":
+          if (this.#packet) this.#links.get(out.subscriberId)?.subscriber.forward(out.subscriptionId, this.#packet, out.seq, out.timestamp, out.marker);
+          break;
+        case "signal":
+          this.#sessions.get(out.participantId)?.send(out.message);
+          break;
+        case "participant-added":
+          this.#addLink(out.participantId);
+          break;
+        case "participant-removed":
+          this.#links.get(out.participantId)?.close();
+          this.#links.delete(out.participantId);
+          break;
+        case "negotiate-publish":
+          this.#negotiatePublish(out);
+          break;
+        case "publication-removed":
+          this.#links.get(out.publisherId)?.publisher?.unbind(out.trackId);
+          break;
+        case "subscription-added": {
+          const { subscriptionId, trackId, publisherId, kind, codec } = out;
+          this.#links.get(out.subscriberId)?.subscriber.add({ subscriptionId, trackId, publisherId, kind, codec });
+          break;
+        }
+        case "subscription-removed":
+          this.#links.get(out.subscriberId)?.subscriber.remove(out.subscriptionId);
+          break;
+        case "request-keyframe":
+          this.#links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer);
+          break;
+        case "deliver-data": {
+          const backedUp = this.#data.deliver(out.from, out.recipients, out.reliable);
+          if (backedUp.length > 0) {
+            // Told after this drain: the core is being polled.
+            const messageId = this.#data.currentId;
+            queueMicrotask(() => this.#drive({ type: "data-backed-up", now: now(), participantId: out.from, recipients: backedUp, messageId }));
+          }
+          break;
+        }
+        case "timeout":
+          this.#arm(out.at);
+          return;
+      }
+    }
+  }
+
+  #arm(at: number): void {
+    if (this.#closed || at === this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (at === Infinity) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#drive({ type: "timeout", now: now() });
+    }, Math.max(0, at - now()));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Connections
+  // ------------------------------------------------------------------------------------------
+
+  #addLink(participantId: string): void {
+    const link = new ParticipantLink(participantId, this.#options, {
+      onRtp: (trackId, layer, packet, keyframe) => this.#onRtp(participantId, trackId, layer, packet, keyframe),
+      onData: (reliable, frame) => {
+        this.#drive(this.#data.input(participantId, reliable, frame, now()));
+        this.#data.done();
+      },
+      onSubscriberOffer: (offerId, sdp, tracks) => this.#sessions.get(participantId)?.send({ type: "subscriber-offer", offerId, sdp, tracks }),
+      onSubscriptionReady: (subscriptionId) => this.#drive({ type: "subscription-ready", now: now(), subscriptionId }),
+      onBandwidthEstimate: (bitsPerSecond) => this.#drive({ type: "bandwidth-estimate", now: now(), participantId, bitsPerSecond }),
+      onPictureLoss: (subscriptionId) => this.#drive({ type: "picture-loss", now: now(), subscriptionId }),
+      onSubscriberFailure: (message) => {
+        this.#options.log.warn({ participantId, message }, "subscriber negotiation failed");
+        this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId: undefined, code: "internal", message });
+      },
+      onLost: (state) => {
+        this.#options.log.info({ participantId, state }, "connection lost; removing participant");
+        this.#sessions.get(participantId)?.close("connection lost");
+        this.#drive({ type: "leave", now: now(), participantId });
+      },
+    });
+    this.#links.set(participantId, link);
+  }
+
+  /** Answers an allowed publish offer, then tells the core how it went. */
+  #negotiatePublish(out: NegotiatePublishOutput): void {
+    const link = this.#links.get(out.participantId);
+    if (!link) return;
+    const { participantId, requestId } = out;
+    const publisher = link.publisherConnection();
+    const done = publisher.answer(out.sdp, out.tracks).then(
+      (answer) => {
+        if (link.closed) return; // left while negotiating: the core forgot the offer with them
+        this.#drive({ type: "publish-negotiated", now: now(), participantId, requestId, sdp: answer.sdp, tracks: answer.tracks });
+      },
+      (e: Error) => {
+        if (link.closed) return;
+        link.dropUnusedPublisher();
+        const code = e instanceof SdpError ? "bad-sdp" : "internal";
+        this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId, code, message: e.message });
+      },
+    );
+    const tracked = done.finally(() => {
+      if (this.#negotiations.get(participantId) === tracked) this.#negotiations.delete(participantId);
+    });
+    this.#negotiations.set(participantId, tracked);
+  }
+
+  async #applySubscriberAnswer(participantId: string, offerId: number, sdp: string): Promise<void> {
+    const link = this.#links.get(participantId);
+    const fail = (code: "stale-offer" | "bad-sdp", message: string) =>
+      this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId: undefined, code, message });
+    if (!link) return fail("stale-offer", `no subscriber offer ${offerId} was sent to you`);
+    try {
+      await link.subscriber.handleAnswer(offerId, sdp);
+    } catch (e) {
+      if (link.closed) return;
+      if (e instanceof StaleAnswerError) fail("stale-offer", e.message);
+      else fail("bad-sdp", `the subscriber answer could not be applied: ${(e as Error).message}`);
+    }
+  }
+
+  #onRtp(publisherId: string, trackId: string, layer: number, packet: RtpPacket, keyframe: boolean): void {
+    const input = this.#rtpInput;
+    input.now = now();
+    input.publisherId = publisherId;
+    input.trackId = trackId;
+    input.layer = layer;
+    input.seq = packet.header.sequenceNumber;
+    input.timestamp = packet.header.timestamp;
+    input.marker = packet.header.marker;
+    input.keyframe = keyframe;
+    input.size = packet.payload.length;
+    this.#packet = packet;
+    this.#drive(input);
+    this.#packet = undefined;
+  }
+}
+
+function now(): number {
+  return performance.now();
+}
