@@ -191,7 +191,7 @@ export const OPTIONS: OptionSpec[] = [
   }),
   intOption({
     flag: "--peer-timeout", env: "SFU_PEER_TIMEOUT_MS", valueName: "MS",
-    description: "a participant whose connection stays disconnected this long is removed",
+    description: "a participant whose connection stays disconnected, or never connects, this long is removed",
     min: 1000, max: 600_000, expected: "a number of ms from 1000 to 600000",
     set: (c, n) => (c.peerTimeoutMs = n),
     get: (c) => c.peerTimeoutMs,

@@ -1,8 +1,10 @@
 /**
  * ParticipantLink: the werift side of one joined participant — its subscriber connection (made at
  * join: it carries the data channels, and its transport is up before the first track arrives), its
- * publisher connection (made by the first publish), and the watch on both that notices when they die.
- * It owns their lifecycle: `close()` releases everything, once.
+ * publisher connection (made by the first publish), and the watch on both that notices when they die
+ * or when the subscriber connection never comes up (a join that never connects media holds a place in
+ * its room: it is let go after the peer timeout). It owns their lifecycle: `close()` releases
+ * everything, once.
  */
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
@@ -28,8 +30,8 @@ export interface LinkEvents {
   onPictureLoss(subscriptionId: number): void;
   /** The relay could not make a subscriber offer: the participant's media cannot go on. */
   onSubscriberFailure(message: string): void;
-  /** A connection stayed down past the grace: the participant is gone. */
-  onLost(state: string): void;
+  /** A connection stayed down past the grace, or never came up: the participant is gone. */
+  onLost(reason: string): void;
 }
 
 export class ParticipantLink {
@@ -38,6 +40,8 @@ export class ParticipantLink {
   #publisher: PublisherConnection | undefined;
   /** Armed while a connection is disconnected/failed; reports the participant lost when it fires. */
   #deadPeerTimer: NodeJS.Timeout | undefined;
+  /** Armed from join until the subscriber connection first connects. */
+  #connectTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #options: LinkOptions;
   readonly #events: LinkEvents;
@@ -55,6 +59,10 @@ export class ParticipantLink {
       onConnectionState: (state) => this.#watch(state),
       onFailure: (message) => events.onSubscriberFailure(message),
     });
+    this.#connectTimer = setTimeout(() => {
+      this.#connectTimer = undefined;
+      if (!this.#closed && this.subscriber.pc.connectionState !== "connected") this.#events.onLost(`media connection never came up (${this.subscriber.pc.connectionState})`);
+    }, options.peerTimeoutMs);
   }
 
   /** The publisher connection, while the participant has published. */
@@ -93,6 +101,8 @@ export class ParticipantLink {
     this.#closed = true;
     clearTimeout(this.#deadPeerTimer);
     this.#deadPeerTimer = undefined;
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
     this.#publisher?.close().catch(() => undefined);
     this.subscriber.close().catch(() => undefined);
   }
@@ -103,6 +113,10 @@ export class ParticipantLink {
    * once the first attempt completes), so the timer re-checks the actual states before acting.
    */
   #watch(state: string): void {
+    if (state === "connected" && this.subscriber.pc.connectionState === "connected") {
+      clearTimeout(this.#connectTimer);
+      this.#connectTimer = undefined;
+    }
     if (this.#closed || (state !== "disconnected" && state !== "failed") || this.#deadPeerTimer) return;
     const { peerTimeoutMs } = this.#options;
     const grace = state === "failed" ? Math.min(5000, peerTimeoutMs) : peerTimeoutMs;
@@ -111,7 +125,7 @@ export class ParticipantLink {
       if (this.#closed) return;
       const states = [this.#publisher?.pc.connectionState, this.subscriber.pc.connectionState];
       const bad = states.find((s) => s === "failed" || s === "disconnected" || s === "closed");
-      if (bad !== undefined) this.#events.onLost(bad);
+      if (bad !== undefined) this.#events.onLost(`connection lost (${bad})`);
     }, grace);
   }
 }

@@ -225,9 +225,9 @@ export class SfuShell {
         this.#options.log.warn({ participantId, message }, "subscriber negotiation failed");
         this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId: undefined, code: "internal", message });
       },
-      onLost: (state) => {
-        this.#options.log.info({ participantId, state }, "connection lost; removing participant");
-        this.#sessions.get(participantId)?.close("connection lost");
+      onLost: (reason) => {
+        this.#options.log.info({ participantId, reason }, "removing participant");
+        this.#sessions.get(participantId)?.close(reason);
         this.#drive({ type: "leave", now: now(), participantId });
       },
     });
