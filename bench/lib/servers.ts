@@ -41,7 +41,8 @@ export async function startServer(kind: ServerKind, o: ServerOptions, label: str
 
 async function startRelayProcess(o: ServerOptions, label: string): Promise<ServerUnderTest> {
   const log = openSync(join(o.rawDir, `relay-${label}.log`), "w");
-  const execArgv = ["--import", "tsx", "--expose-gc"];
+  // Node's type stripping, as `sfu-relay` runs the relay (no tsx in the measured process).
+  const execArgv = ["--expose-gc"];
   if (o.cpuProfDir) {
     mkdirSync(o.cpuProfDir, { recursive: true });
     execArgv.push("--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`, `--cpu-prof-name=relay-${label}.cpuprofile`);
