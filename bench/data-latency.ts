@@ -5,9 +5,9 @@
  *
  *   tsx bench/data-latency.ts [--messages 5000] [--bytes 64] [--pace 16384]
  */
-import { DEFAULT_RELAY_CONFIG } from "@sfu-room/relay";
-import { startTestRelay } from "../test/support/relay-harness.ts";
-import { type SentLog, WeriftClient } from "../test/support/werift-client.ts";
+import { pino } from "pino";
+import { DEFAULT_RELAY_CONFIG, startRelay } from "@sfu-room/relay";
+import { type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -18,7 +18,10 @@ const BYTES = arg("bytes", 64);
 /** Keep at most this much queued on the sender (werift SCTP stalls on long bursts: see the note). */
 const PACE_BYTES = arg("pace", 16 * 1024);
 
-const relay = await startTestRelay({ core: { ...DEFAULT_RELAY_CONFIG.core, dataMessagesPerSecond: 100_000, dataBytesPerSecond: 1024 ** 3 } });
+const relay = await startRelay(
+  { ...DEFAULT_RELAY_CONFIG, port: 0, core: { ...DEFAULT_RELAY_CONFIG.core, dataMessagesPerSecond: 100_000, dataBytesPerSecond: 1024 ** 3 } },
+  pino({ level: "warn" }),
+);
 const log: SentLog = new Map();
 const [a, b] = [new WeriftClient({ name: "a", log }), new WeriftClient({ name: "b", log })];
 for (const c of [a, b]) {

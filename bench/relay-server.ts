@@ -5,16 +5,10 @@
  * child_process.fork:
  *   -> { op: "eld-reset" } | { op: "eld" } | { op: "memory" } | { op: "stats" } | { op: "stop" }
  *   <- { type: "ready", port, pid } | { type: "eld", p50Ms, p99Ms, maxMs, meanMs } | { type: "stats", ... }
- * Arguments are relay CLI flags (see `sfu-relay --help`). BENCH_RELAY_EXPERIMENTS (comma-separated)
- * applies candidate fixes from lib/relay-experiments.ts, for A/B measurements.
+ * Arguments are relay CLI flags (see `sfu-relay --help`).
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseConfig, startRelay } from "@sfu-room/relay";
-import { applyRelayExperiments } from "./lib/relay-experiments.ts";
-
-// Candidate fixes to measure (the harness's A/B), applied before any connection exists.
-const experiments = await applyRelayExperiments((process.env.BENCH_RELAY_EXPERIMENTS ?? "").split(",").filter(Boolean));
-if (experiments.length) console.error(`relay-server: candidate fixes applied: ${experiments.join(", ")}`);
 
 const parsed = parseConfig(process.argv.slice(2), process.env);
 if (!parsed.ok || parsed.help) {
@@ -59,4 +53,4 @@ process.on("message", (m: { op: string }) => {
 process.on("disconnect", () => {
   relay.close().finally(() => process.exit(0));
 });
-send({ type: "ready", port: relay.port, pid: process.pid, experiments });
+send({ type: "ready", port: relay.port, pid: process.pid });

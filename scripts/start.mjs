@@ -11,7 +11,8 @@ const env = { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${pro
 const children = [];
 
 function start(name, command, args) {
-  const child = spawn(command, args, { cwd: root, env, stdio: "inherit" });
+  // A process group of its own: stopping it stops what it started too (pnpm -> sh -> vite).
+  const child = spawn(command, args, { cwd: root, env, stdio: "inherit", detached: true });
   child.on("exit", (code, signal) => {
     console.log(`[start] ${name} exited (${signal ?? code}); stopping`);
     stop(code ?? 1);
@@ -21,14 +22,18 @@ function start(name, command, args) {
 }
 
 function stop(code) {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  for (const child of children) {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {} // that group is gone already
+  }
   setTimeout(() => process.exit(code), 500).unref();
 }
 process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
 
 const relayArgs = process.argv.slice(2);
-start("relay", "node", ["--import", "tsx", "packages/relay/src/cli.ts", ...relayArgs]);
+start("relay", "node", ["packages/relay/bin/sfu-relay.mjs", ...relayArgs]);
 
 const port = Number(/--port[= ](\d+)/.exec(relayArgs.join(" "))?.[1] ?? process.env.SFU_PORT ?? 7880);
 for (let i = 0; i < 100; i++) {

@@ -28,7 +28,7 @@ function run(title, command, args) {
 }
 
 // 1. Types: strict TypeScript across packages (a failure counts as one failed test).
-for (const project of ["packages/protocol", "packages/relay", "packages/sdk", "packages/demo", "test"]) {
+for (const project of ["packages/protocol", "packages/relay", "packages/sdk", "packages/demo", "test", "bench"]) {
   if (!existsSync(join(root, project, "tsconfig.json"))) continue;
   if (run(`typecheck ${project}`, "tsc", ["-p", project])) passed++;
   else failed++;

@@ -25,7 +25,7 @@ import { type Fixture, loadFixtures } from "./fixture.ts";
 import { Samples } from "./stats.ts";
 
 // ---------------------------------------------------------------------------------------------
-// Peer configuration (the same as test/support/werift-client.ts uses; local addresses only)
+// Peer configuration (the same as @sfu-room/test-peer uses; local addresses only)
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -340,7 +340,7 @@ export function attachReceiver(pc: RTCPeerConnection, counter: ReceiveCounter, m
 
 /**
  * Subscribes to a werift event ahead of the listeners already there. werift runs an event's listeners
- * in order and stops at the first that throws; test/support/werift-client.ts's own receive bookkeeping
+ * in order and stops at the first that throws; the test peer's (@sfu-room/test-peer) own receive bookkeeping
  * expects its synthetic payload layout and throws on short payloads of the recorded VP8 stream (fewer
  * than 11 bytes), which would hide those packets from a listener behind it.
  */

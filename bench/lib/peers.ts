@@ -3,14 +3,14 @@
  * bookkeeping: publishers (fixture audio + video), subscribers (receive the feeds they are given) and
  * meeting participants (both).
  *
- * - relay: test/support/werift-client.ts (our protocol over WebSocket, werift peers), unchanged; the
+ * - relay: @sfu-room/test-peer (test/peer: our protocol over WebSocket, werift peers), unchanged; the
  *   fixture is written into the tracks it negotiated.
  * - janus: Janus's WebSocket API (bench/lib/janus-api.ts) and werift peers with the same settings.
  *   One Janus session (WebSocket) per participant, like one relay session per participant; a
  *   publisher handle and one multistream subscriber handle for all feeds it receives.
  */
 import { RTCPeerConnection } from "werift";
-import { WeriftClient } from "../../test/support/werift-client.ts";
+import { WeriftClient } from "@sfu-room/test-peer";
 import { type JanusHandle, JanusSession } from "./janus-api.ts";
 import { attachReceiver, FixtureSource, mediaPeerConfig, type Pacer, ReceiveCounter, type ReceiveMode } from "./media.ts";
 

@@ -2,6 +2,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ServerKind } from "./peers.ts";
+import { LIMITS } from "../targets.ts";
 import { chart, type Panel, type Series } from "./svg.ts";
 import type { LoadStep, RunResult, StormStep } from "./types.ts";
 
@@ -47,7 +48,7 @@ function stormChart(title: string, steps: StormStep[]): string {
     {
       title: "Connect to first media (ms)", xLabel: "participants joining at once", yLabel: "ms",
       series: [...series(steps, (s) => s.firstMediaP95Ms, " p95"), ...series(steps, (s) => s.firstMediaMedianMs, " median", true)],
-      reference: { y: 1500, label: "target p95 1.5 s" },
+      reference: { y: LIMITS.joinStorm.firstMediaP95Ms, label: `target p95 ${LIMITS.joinStorm.firstMediaP95Ms / 1000} s` },
     },
     {
       title: "Joined with media %", xLabel: "participants joining at once", yLabel: "%",
@@ -62,7 +63,7 @@ function latencyChart(title: string, steps: LoadStep[]): string {
     {
       title: "One-way delay via the server (ms)", xLabel: "subscribers (25/50/75% of capacity)", yLabel: "ms",
       series: [...series(steps, (s) => s.latencyP99Ms, " p99"), ...series(steps, (s) => s.latencyP50Ms, " p50", true)],
-      reference: { y: 5, label: "target p99 5 ms" },
+      reference: { y: LIMITS.latency.p99Ms, label: `target p99 ${LIMITS.latency.p99Ms} ms` },
     },
     deliveryPanel(steps, "subscribers"),
     { title: "Server CPU µs per forwarded packet", xLabel: "subscribers", yLabel: "µs per packet", series: series(steps, (s) => s.cpuUsPerPacket) },
@@ -169,25 +170,6 @@ export function markdown(r: RunResult, prefix: string, readme: string): string {
     out.push(`![latency](${prefix}-latency.svg)`);
     out.push("");
     out.push(loadTable(r.latency, true));
-    out.push("");
-  }
-  if (r.experiments?.length) {
-    out.push("## Candidate relay fixes, measured (fanout A/B in this run)");
-    out.push("");
-    out.push(
-      "Applied inside the relay's process by the harness, without changing the relay's code (bench/lib/relay-experiments.ts): " +
-        "`keyobject-cache` gives werift's per-packet SRTP `createCipheriv`/`createHmac` calls a KeyObject made once per key instead of the key Buffer; " +
-        "`rcvbuf` sets 4 MB receive buffers on the relay's UDP sockets (werift leaves the 212 kB default); " +
-        "`dedupe` makes the core's `SequenceRewriter.rewrite` drop an input sequence number the subscription already forwarded (it forwards duplicates today).",
-    );
-    out.push("");
-    out.push(table(
-      ["variant", "N", "delivered pkt/s", "delivery %", "server CPU %", "CPU µs/pkt", "ELD p99 ms", "latency p50 ms", "latency p99 ms", "UDP drops server/clients", "machine busy %"],
-      r.experiments.flatMap((e) => e.steps.map((s) => [
-        e.variant, s.n, s.deliveredPps, f(s.deliveryPct), f(s.serverCpuPct), f(s.cpuUsPerPacket), f(s.eldP99Ms), f(s.latencyP50Ms), f(s.latencyP99Ms),
-        `${s.udpDropsServer}/${s.udpDropsClients}`, s.machineBusyPct,
-      ])),
-    ));
     out.push("");
   }
   if (r.profile) {

@@ -32,8 +32,6 @@ export interface ServerOptions {
   root: string;
   /** The address Janus gathers ICE candidates on (a veth address in the bench's network namespace). */
   janusIceAddress: string;
-  /** Relay: candidate fixes to apply in its process (lib/relay-experiments.ts). */
-  experiments?: string[];
 }
 
 export async function startServer(kind: ServerKind, o: ServerOptions, label: string): Promise<ServerUnderTest> {
@@ -43,7 +41,8 @@ export async function startServer(kind: ServerKind, o: ServerOptions, label: str
 
 async function startRelayProcess(o: ServerOptions, label: string): Promise<ServerUnderTest> {
   const log = openSync(join(o.rawDir, `relay-${label}.log`), "w");
-  const execArgv = ["--import", "tsx", "--expose-gc"];
+  // Node's type stripping, as `sfu-relay` runs the relay (no tsx in the measured process).
+  const execArgv = ["--expose-gc"];
   if (o.cpuProfDir) {
     mkdirSync(o.cpuProfDir, { recursive: true });
     execArgv.push("--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`, `--cpu-prof-name=relay-${label}.cpuprofile`);
@@ -51,10 +50,7 @@ async function startRelayProcess(o: ServerOptions, label: string): Promise<Serve
   const child = fork(
     join(o.root, "bench", "relay-server.ts"),
     ["--host", "127.0.0.1", "--rtc-bind", "127.0.0.1", "--port", "0", "--log-level", "info", "--max-participants", "10000"],
-    {
-      cwd: o.root, execArgv, stdio: ["ignore", log, log, "ipc"],
-      env: { ...process.env, BENCH_RELAY_EXPERIMENTS: (o.experiments ?? []).join(",") },
-    },
+    { cwd: o.root, execArgv, stdio: ["ignore", log, log, "ipc"] },
   );
   const next = (type: string, timeoutMs = 10_000) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {

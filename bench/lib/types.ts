@@ -110,9 +110,7 @@ export interface RunResult {
   capacity: Partial<Record<ServerKind, { n: number; limitedBy: string }>>;
   /** Per N both servers ran; `bothDelivered`: both delivered >= 99% there. */
   ratios: Array<{ scenario: string; n: number; relayUsPerPacket: number; janusUsPerPacket: number; ratio: number; bothDelivered: boolean }>;
-  overallRatios: Array<{ scenario: string; ratio: number; basis: string }>;
+  overallRatios: Array<{ scenario: string; ratio: number; ns: number[]; basis: string }>;
   targets: Array<{ target: string; value: string; pass: boolean | undefined }>;
   profile?: { file: string; n: number; totalMs: number; top: ProfileEntry[] };
-  /** Relay fanout with candidate fixes applied in its process (lib/relay-experiments.ts). */
-  experiments?: Array<{ variant: string; steps: LoadStep[] }>;
 }

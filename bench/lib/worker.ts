@@ -6,7 +6,6 @@
 import { RTCPeerConnection } from "werift";
 import { attachReceiver, FixtureSource, mediaPeerConfig, Pacer, ReceiveCounter } from "./media.ts";
 import { createMeetingParticipant, createPublisher, createSubscriber, type FeedId, type Participant, type Target } from "./peers.ts";
-import { applyExperiments } from "./relay-experiments.ts";
 import { Samples } from "./stats.ts";
 
 export type WorkerRequest =
@@ -37,10 +36,6 @@ export interface ConnectResult {
   firstMediaMs: number[];
   firstVideoMs: number[];
 }
-
-// The load generator's own sockets get 4 MB receive buffers (werift leaves 212 kB): bursts that a
-// server delivered must not be lost here because this process was busy for a moment.
-applyExperiments(["rcvbuf"]);
 
 const pacer = new Pacer();
 const participants: Participant[] = [];

@@ -6,48 +6,34 @@
  *   SFU_TEST_BROWSERS=chromium node --import tsx test/browser/run-components.ts
  *
  * Firefox never offers loopback ICE candidates, so (as root) the run moves itself into a private
- * network namespace with a veth address 10.213.0.1 and a default route (shared notes/testing.md); the
+ * network namespace with a veth address 10.213.0.1 and a default route (@sfu-room/netns); the
  * relays' WebRTC sockets bind that address, signaling stays on 127.0.0.1, and nothing leaves the
  * namespace. Without root, Firefox runs the tests that need no media connection and skips the others.
  */
-import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { startRelay, DEFAULT_RELAY_CONFIG, type RelayConfig } from "@sfu-room/relay";
+import { BROWSER_NAMESPACE, canCreateNamespace, insideNamespace, reexecInNamespace } from "@sfu-room/netns";
 import { startTestRunner } from "@web/test-runner";
 import { CHROMIUM_PATH, FIREFOX_PATH, ensureBrowser } from "./support/browsers.mjs";
 import { startDroppingRelay } from "./support/fake-relays.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const NETNS_ADDRESS = "10.213.0.1";
 const browsers = (process.env.SFU_TEST_BROWSERS ?? "chromium,firefox").split(",");
 
 if (browsers.includes("chromium")) ensureBrowser(CHROMIUM_PATH, "chromium");
 if (browsers.includes("firefox")) ensureBrowser(FIREFOX_PATH, "firefox-esr");
 
-const inNamespace = process.env.SFU_TEST_NETNS === "1";
-if (!inNamespace && browsers.includes("firefox") && process.getuid?.() === 0 && process.env.SFU_TEST_NO_NETNS !== "1") {
-  const setup = [
-    "ip link set lo up",
-    "ip link add v0 type veth peer name v1",
-    `ip addr add ${NETNS_ADDRESS}/24 dev v0`,
-    "ip link set v0 up",
-    "ip link set v1 up",
-    "ip route add default via 10.213.0.254 dev v0",
-    'exec "$@"',
-  ].join(" && ");
-  const child = spawnSync("unshare", ["-n", "sh", "-c", setup, "sh", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, SFU_TEST_NETNS: "1" },
+const inNamespace = insideNamespace(BROWSER_NAMESPACE);
+if (!inNamespace && browsers.includes("firefox") && canCreateNamespace() && process.env.SFU_TEST_NO_NETNS !== "1") {
+  const code = await reexecInNamespace(BROWSER_NAMESPACE).catch((e: Error) => {
+    console.error(`[components] ${e.message}; set SFU_TEST_NO_NETNS=1 to run without one`);
+    return 1;
   });
-  if (child.error || child.status === null) {
-    console.error(`[components] could not run inside a network namespace (${child.error?.message ?? child.signal}); set SFU_TEST_NO_NETNS=1 to run without one`);
-    process.exit(1);
-  }
-  process.exit(child.status);
+  process.exit(code);
 }
 
-const rtcBind = inNamespace ? NETNS_ADDRESS : "127.0.0.1";
+const rtcBind = inNamespace ? BROWSER_NAMESPACE.address : "127.0.0.1";
 const log = pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" });
 const relayConfig = (core: Partial<RelayConfig["core"]> = {}): RelayConfig => {
   const base = structuredClone(DEFAULT_RELAY_CONFIG);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorCode, ServerMessage } from "@sfu-room/protocol";
 import type { RunningRelay } from "@sfu-room/relay";
 import { eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
-import { Pacer, type SentLog, WeriftClient } from "../support/werift-client.ts";
+import { Pacer, type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 describe("bad signaling input", () => {
   let relay: RunningRelay;

@@ -8,7 +8,7 @@ import type { ServerMessage } from "@sfu-room/protocol";
 import type { RelayConfig, RunningRelay } from "@sfu-room/relay";
 import { DEFAULT_RELAY_CONFIG } from "@sfu-room/relay";
 import { eventually, joinClient, sleep, startTestRelay } from "../support/relay-harness.ts";
-import { type SentLog, WeriftClient } from "../support/werift-client.ts";
+import { type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 /** The part of werift's SCTP association the loss test looks at (not public API). */
 interface SctpInternals {

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { DEFAULT_RELAY_CONFIG } from "@sfu-room/relay";
 import { eventually, joinClient, sleep, startTestRelay } from "../support/relay-harness.ts";
-import { type SentLog, WeriftClient } from "../support/werift-client.ts";
+import { type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 describe("idle joins", () => {
   it("a join that never connects media is removed after the peer timeout and frees its place", async () => {

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningRelay } from "@sfu-room/relay";
 import { eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
-import { Pacer, type SentLog, type WeriftClient } from "../support/werift-client.ts";
+import { Pacer, type SentLog, type WeriftClient } from "@sfu-room/test-peer";
 
 describe("late join and leave without disruption", () => {
   let relay: RunningRelay | undefined;

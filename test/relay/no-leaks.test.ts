@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { eventually, joinClient, resourceCounts, sleep, startTestRelay } from "../support/relay-harness.ts";
-import { Pacer, type SentLog, type WeriftClient } from "../support/werift-client.ts";
+import { Pacer, type SentLog, type WeriftClient } from "@sfu-room/test-peer";
 
 describe("no leaks", () => {
   it("after everyone leaves, the relay holds no peer connections, sockets or timers for them", async () => {

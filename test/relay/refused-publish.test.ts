@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
-import type { SentLog } from "../support/werift-client.ts";
+import type { SentLog } from "@sfu-room/test-peer";
 
 describe("refused publish", () => {
   it("an offer refused for one m-line leaves the others publishable, and tells nobody", async () => {

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningRelay } from "@sfu-room/relay";
 import { eventually, joinClient, sleep, startTestRelay } from "../support/relay-harness.ts";
-import type { ReceivedTrack, SentLog, SimulcastTrack, WeriftClient } from "../support/werift-client.ts";
+import type { ReceivedTrack, SentLog, SimulcastTrack, WeriftClient } from "@sfu-room/test-peer";
 
 const SIZES = [
   { width: 320, height: 180 },

@@ -1,7 +1,7 @@
 /** Starts a real relay in-process on 127.0.0.1 with a free port, and makes clients for it. */
 import { pino } from "pino";
 import { DEFAULT_RELAY_CONFIG, type RelayConfig, startRelay, type RunningRelay } from "@sfu-room/relay";
-import { type SentLog, WeriftClient } from "./werift-client.ts";
+import { type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 export async function startTestRelay(overrides: Partial<RelayConfig> = {}): Promise<RunningRelay> {
   const config: RelayConfig = { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, ...overrides };

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx (no build step).
-import { register } from "tsx/esm/api";
-register();
+// Runs the TypeScript sources as they are: they use erasable syntax only (tsconfig erasableSyntaxOnly),
+// so Node's built-in type stripping runs them with no transpiler and no build step.
+if (!process.features.typescript) {
+  console.error(`sfu-relay: needs Node >= 22.18 (it runs its TypeScript sources with Node's type stripping); this is Node ${process.version}`);
+  process.exit(1);
+}
 await import("../src/cli.ts");

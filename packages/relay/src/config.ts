@@ -3,6 +3,8 @@
  * variables. `--help` prints the same table (see cli.ts); docs/configuration.md documents it for users.
  */
 import { isIP } from "node:net";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
 
 export interface RelayConfig {
@@ -10,6 +12,8 @@ export interface RelayConfig {
   host: string;
   /** Port of the HTTP/WebSocket server (0 picks a free one). */
   port: number;
+  /** The built `<sfu-room>` element module served at GET /sfu-room.js (packages/sdk/scripts/build-element.mjs). */
+  elementModulePath: string;
   /** Local address the WebRTC UDP sockets bind to. */
   rtcBindAddress: string;
   /** Addresses put in the relay's ICE candidates (what browsers connect to); defaults to the bind address. */
@@ -33,6 +37,7 @@ export interface RelayConfig {
 export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   host: "127.0.0.1",
   port: 7880,
+  elementModulePath: fileURLToPath(new URL("../../sdk/dist/sfu-room.js", import.meta.url)),
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
   udpPortRange: undefined,
@@ -95,6 +100,12 @@ export const OPTIONS: OptionSpec[] = [
     set: (c, n) => (c.port = n),
     get: (c) => c.port,
   }),
+  {
+    flag: "--element-module", env: "SFU_ELEMENT_MODULE", valueName: "PATH",
+    description: "the built <sfu-room> element module served at GET /sfu-room.js",
+    apply: (c, t) => void (c.elementModulePath = resolve(t)),
+    current: (c) => c.elementModulePath,
+  },
   {
     flag: "--rtc-bind", env: "SFU_RTC_BIND", valueName: "ADDR",
     description: "local IPv4 address the WebRTC UDP sockets bind to (0.0.0.0: all)",

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import type { RelayConfig } from "./config.ts";
-import { ElementBundle } from "./http/element-bundle.ts";
+import { readElementModule } from "./http/element-module.ts";
 import { createHttpServer } from "./http/http-server.ts";
 import { SignalServer } from "./signal/signal-server.ts";
 import { SfuShell, type SfuStats } from "./shell/sfu-shell.ts";
@@ -30,9 +30,8 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,
   });
   const stats = () => ({ ...sfu.stats(), sessions: signal.sessionCount });
-  const element = new ElementBundle();
   const http = createHttpServer({
-    elementModule: () => element.get(),
+    elementModule: () => readElementModule(config.elementModulePath),
     health: () => ({ status: "ok", uptimeSeconds: Math.round((Date.now() - started) / 1000), ...stats() }),
     upgrade: (req, socket, head) => signal.upgrade(req, socket, head),
   });

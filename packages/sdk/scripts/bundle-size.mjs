@@ -6,6 +6,7 @@
 import { build } from "esbuild";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
+import { bundleOptions } from "./bundle-options.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cases = [
@@ -15,18 +16,7 @@ const cases = [
 ];
 console.log("bundle                               minified   min+gzip");
 for (const [name, entry, external] of cases) {
-  const result = await build({
-    absWorkingDir: root,
-    entryPoints: [entry],
-    bundle: true,
-    minify: true,
-    format: "esm",
-    target: "es2022",
-    write: false,
-    external,
-    conditions: ["production"],
-    legalComments: "none",
-  });
+  const result = await build({ ...bundleOptions(root, entry, external), write: false });
   const code = result.outputFiles[0].contents;
   const kb = (n) => `${(n / 1024).toFixed(1)} kB`.padStart(9);
   console.log(`${name.padEnd(36)} ${kb(code.length)}  ${kb(gzipSync(code, { level: 9 }).length)}`);

@@ -8,37 +8,20 @@
  * network namespace with a veth address and a default route, as run-components.ts does; the relay's
  * media sockets bind that address and nothing leaves the namespace. Without root it is skipped.
  */
-import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { BROWSER_NAMESPACE, canCreateNamespace, insideNamespace, reexecInNamespace } from "@sfu-room/netns";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { FIREFOX_PATH, FIREFOX_PREFS, ensureBrowser } from "../support/browsers.mjs";
 import { eventually, type Harness, startHarness } from "./harness.ts";
 import { publisherLayers, remoteVideo, timedSwitch } from "./simulcast-probe.ts";
 
 const ARTIFACTS = fileURLToPath(new URL("../../artifacts/", import.meta.url));
-const NETNS_ADDRESS = "10.213.0.1";
 const ROOM = `firefox-simulcast-${Date.now().toString(36)}`;
-const inNamespace = process.env.SFU_TEST_NETNS === "1";
-const isRoot = process.getuid?.() === 0;
+const inNamespace = insideNamespace(BROWSER_NAMESPACE);
 
-if (!inNamespace && isRoot) {
-  const setup = [
-    "ip link set lo up",
-    "ip link add v0 type veth peer name v1",
-    `ip addr add ${NETNS_ADDRESS}/24 dev v0`,
-    "ip link set v0 up",
-    "ip link set v1 up",
-    "ip route add default via 10.213.0.254 dev v0",
-    'exec "$@"',
-  ].join(" && ");
-  const child = spawnSync("unshare", ["-n", "sh", "-c", setup, "sh", process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, SFU_TEST_NETNS: "1" },
-  });
-  process.exit(child.status ?? 1);
-}
+if (!inNamespace && canCreateNamespace()) process.exit(await reexecInNamespace(BROWSER_NAMESPACE));
 
 describe("Firefox ESR publishes simulcast, Chromium subscribes", { timeout: 300_000, skip: inNamespace ? false : "needs root for a network namespace (Firefox offers no loopback candidates)" }, () => {
   let h: Harness;
@@ -47,7 +30,7 @@ describe("Firefox ESR publishes simulcast, Chromium subscribes", { timeout: 300_
   let sub: Page;
 
   before(async () => {
-    h = await startHarness({ distDir: `${ARTIFACTS}demo-dist-firefox`, relay: { rtcBindAddress: NETNS_ADDRESS } });
+    h = await startHarness({ distDir: `${ARTIFACTS}demo-dist-firefox`, relay: { rtcBindAddress: BROWSER_NAMESPACE.address } });
     firefox = await puppeteer.launch({
       browser: "firefox",
       executablePath: ensureBrowser(FIREFOX_PATH, "firefox-esr"),

@@ -4,11 +4,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import type { ElementModule } from "./element-module.ts";
 
 export interface HttpRoutes {
   health(): Record<string, unknown>;
-  /** The `<sfu-room>` element module (see element-bundle.ts). */
-  elementModule(): Promise<Uint8Array>;
+  /** The `<sfu-room>` element module (see element-module.ts). */
+  elementModule(): Promise<ElementModule>;
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
@@ -27,19 +28,17 @@ export function createHttpServer(routes: HttpRoutes): Server {
     }
     if (path === "/sfu-room.js") {
       if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "use GET /sfu-room.js" });
-      routes.elementModule().then(
-        (code) => {
-          res.writeHead(200, {
-            "content-type": "text/javascript; charset=utf-8",
-            "content-length": code.byteLength,
-            // Any page may load the element, wherever it is served from.
-            "access-control-allow-origin": "*",
-            "cache-control": "public, max-age=300",
-          });
-          res.end(req.method === "HEAD" ? undefined : code);
-        },
-        (e: Error) => json(res, 500, { error: `the element bundle could not be built: ${e.message}` }),
-      );
+      void routes.elementModule().then((element) => {
+        if (!element.ok) return json(res, element.status, { error: element.error });
+        res.writeHead(200, {
+          "content-type": "text/javascript; charset=utf-8",
+          "content-length": element.code.byteLength,
+          // Any page may load the element, wherever it is served from.
+          "access-control-allow-origin": "*",
+          "cache-control": "public, max-age=300",
+        });
+        res.end(req.method === "HEAD" ? undefined : element.code);
+      });
       return;
     }
     if (path === "/ws") return json(res, 426, { error: "/ws is the signaling WebSocket: connect with a WebSocket client" });

@@ -1,0 +1,88 @@
+/** Fanout: 1 publisher (audio + video), N subscribers added step by step on one room. */
+import { type Bench, sleep, split } from "../lib/bench.ts";
+import type { FeedId, ServerKind } from "../lib/peers.ts";
+import type { ServerUnderTest } from "../lib/servers.ts";
+import type { LoadStep } from "../lib/types.ts";
+import { describeLoad, loadStep, measureWindow, retryIfDisturbed, stopReason, type Window } from "../lib/window.ts";
+import type { ConnectResult } from "../lib/worker.ts";
+
+export interface FanoutOptions {
+  /** Names the server's log and the participants. */
+  label: string;
+  windowMs: number;
+  /** Latency scenario: each step's share of the capacity (recorded; stepping never stops early). */
+  shares?: number[];
+  /** Run the relay under `node --cpu-prof`, profiles written here. */
+  cpuProfDir?: string;
+  /** Called with every measurement window (the profile keeps the last one's span). */
+  onWindow?: (w: Window) => void;
+}
+
+export async function fanout(bench: Bench, kind: ServerKind, steps: number[], opts: FanoutOptions): Promise<LoadStep[]> {
+  const { plan, progress } = bench;
+  return bench.withServer(kind, opts.label, async (server, idle, idleHeap) => {
+    const out: LoadStep[] = [];
+    const room = await bench.newRoom(server, 1);
+    progress.set({ step: "publisher", phase: "connecting publisher and probe" });
+    const { feeds } = await bench.pubWorker.call<{ feeds: FeedId[] }>({
+      op: "publishers", target: bench.targetOf(server), room, count: 1, name: `${opts.label}-pub`, probe: true, timeoutMs: plan.timeoutMs,
+    });
+    let current = 1; // the probe
+    const failures = { failed: 0, errors: [] as string[] };
+    for (const [i, n] of steps.entries()) {
+      progress.set({ step: `N=${n} (${i + 1}/${steps.length})`, phase: "" });
+      if (n > current) {
+        const r = await addSubscribers(bench, server, room, feeds, n - current, opts.label);
+        failures.failed += r.failed;
+        failures.errors.push(...r.errors);
+        current = n;
+      }
+      progress.set({ phase: "warm-up" });
+      await sleep(plan.warmupMs);
+      progress.set({ phase: `measuring ${opts.windowMs / 1000} s` });
+      const step = await retryIfDisturbed(bench, async () => {
+        const w = await measureWindow(bench, server, opts.windowMs);
+        opts.onWindow?.(w);
+        const s = loadStep(server, n, n + 1, n, w, idle, { failed: failures.failed, errors: [...new Set(failures.errors)].slice(0, 5) }, idleHeap);
+        if (opts.shares) s.capacityShare = opts.shares[i];
+        s.stop = opts.shares ? undefined : stopReason(s);
+        return s;
+      });
+      out.push(step);
+      progress.log(describeLoad(step));
+      if (step.stop) break;
+    }
+    return out;
+  }, opts.cpuProfDir);
+}
+
+/** Largest fanout N with >= 99% delivery and no saturation, and what ended the stepping. */
+export function fanoutCapacity(steps: readonly LoadStep[], kind: ServerKind): { n: number; limitedBy: string } | undefined {
+  const mine = steps.filter((s) => s.server === kind);
+  if (!mine.length) return undefined;
+  const good = mine.filter((s) => s.deliveryPct >= 99 && !s.backlog && s.benchBusyPct < 90 && s.generatorCpuPct < 95);
+  const last = mine.at(-1)!;
+  const n = good.length ? Math.max(...good.map((s) => s.n)) : mine[0]!.n;
+  return { n, limitedBy: last.stop ?? `largest step tried (N=${last.n}); capacity is at least this` };
+}
+
+/** Adds `count` subscribers of `feeds`, spread over the generator processes. */
+async function addSubscribers(bench: Bench, server: ServerUnderTest, room: string, feeds: FeedId[], count: number, label: string): Promise<ConnectResult> {
+  const shares = split(count, bench.genWorkers.length);
+  let done = 0;
+  bench.progress.set({ phase: `connecting ${count} subscribers` });
+  const results = await Promise.all(
+    bench.genWorkers.map(async (w, i) => {
+      if (shares[i] === 0) return undefined;
+      const r = await w.call<ConnectResult>({
+        op: "subscribers", target: bench.targetOf(server), room, count: shares[i]!, name: `${label}-${w.name}`, feeds, concurrency: 8, timeoutMs: bench.plan.timeoutMs,
+      });
+      done += shares[i]!;
+      bench.progress.set({ phase: `connecting subscribers ${done}/${count}` });
+      return r;
+    }),
+  );
+  const ok = results.reduce((a, r) => a + (r?.ok ?? 0), 0);
+  const failed = results.reduce((a, r) => a + (r?.failed ?? 0), 0);
+  return { ok, failed, errors: [...new Set(results.flatMap((r) => r?.errors ?? []))].slice(0, 5), firstMediaMs: [], firstVideoMs: [] };
+}
