@@ -4,14 +4,15 @@
  *
  *   Membership          rooms and members; join/leave rules
  *   Publishing          published tracks and pending offers; publish/unpublish/mute rules
- *   SubscriptionTable   every (subscriber, track) link; the one place links are added and removed
- *   BandwidthController the congestion rule: per-subscription bandwidth caps from estimates
- *   Dynacast            which simulcast layers each publisher must send
- *   KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
+ *   Subscribing         subscribe rules, subscriber wishes, keyframe requests, bandwidth caps, using:
+ *     SubscriptionTable   every (subscriber, track) link; the one place links are added and removed
+ *     BandwidthController the congestion rule: per-subscription bandwidth caps from estimates
+ *     Dynacast            which simulcast layers each publisher must send
+ *     KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
  *   routeData           who receives a data frame
  *
- * What belongs to no single one of them — a change of a subscription's target layer, which needs a
- * keyframe and may change the layers in use — is done here, in `retargeted`.
+ * SfuCore itself routes inputs, does what spans several of them (a join, a leave, a track appearing or
+ * going), and runs the hot path: one RTP packet in, its forwards out.
  */
 import type { ParticipantInfo } from "@sfu-room/protocol";
 import { BandwidthController } from "./bandwidth-controller.ts";
@@ -25,6 +26,7 @@ import { OutputQueue } from "./output-queue.ts";
 import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
 import { Publishing } from "./publishing.ts";
+import { Subscribing } from "./subscribing.ts";
 import type { Subscription, SubscriptionState } from "./subscription.ts";
 import { SubscriptionTable } from "./subscription-table.ts";
 import { type CoreConfig, type CoreStats, DEFAULT_CORE_CONFIG, type ParticipantId, type SubscriptionId, type TrackId } from "./types.ts";
@@ -49,18 +51,19 @@ export class SfuCore {
   private readonly members: Membership;
   private readonly publishing: Publishing;
   private readonly table: SubscriptionTable;
-  private readonly bandwidth: BandwidthController;
   private readonly dynacast: Dynacast;
   private readonly keyframes: KeyframeScheduler;
+  private readonly subscribing: Subscribing;
 
   constructor(config: Partial<CoreConfig> = {}) {
     this.config = Object.freeze({ ...DEFAULT_CORE_CONFIG, ...config });
     this.members = new Membership(this.config, this.out);
     this.publishing = new Publishing(this.config, this.out);
     this.table = new SubscriptionTable(this.out);
-    this.bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
     this.dynacast = new Dynacast(this.table, this.out);
     this.keyframes = new KeyframeScheduler(this.out);
+    const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
+    this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -79,13 +82,14 @@ export class SfuCore {
       case "timeout":
         return this.keyframes.onTimeout(input.now);
       case "subscription-ready":
-        return this.onSubscriptionReady(input);
+        return this.subscribing.onReady(input);
       case "layer-preference":
-        return this.onLayerPreference(input);
+        return this.subscribing.onLayerPreference(input);
       case "bandwidth-estimate":
-        return this.onBandwidthEstimate(input);
+        if (this.members.get(input.participantId) !== undefined) this.subscribing.onBandwidthEstimate(input);
+        return;
       case "picture-loss":
-        return this.onPictureLoss(input);
+        return this.subscribing.onPictureLoss(input);
       case "negotiation-failed":
         return this.onNegotiationFailed(input);
       case "data":
@@ -110,11 +114,11 @@ export class SfuCore {
       case "mute":
         return this.onMute(requester, input);
       case "subscribe":
-        return this.onSubscribe(requester, input);
+        return this.subscribing.onSubscribe(requester, input);
       case "subscription-settings":
-        return this.onSubscriptionSettings(requester, input);
+        return this.subscribing.onSettings(requester, input);
       case "keyframe-request":
-        return this.onKeyframeRequest(requester, input);
+        return this.subscribing.onKeyframeRequest(requester, input);
     }
   }
 
@@ -184,7 +188,7 @@ export class SfuCore {
     const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;
     for (const other of others) this.out.signal(other.id, announcement);
     if (joiner.autoSubscribe) {
-      for (const other of others) for (const pub of this.publishing.of(other.id)) this.subscribe(joiner, pub);
+      for (const other of others) for (const pub of this.publishing.of(other.id)) this.subscribing.subscribe(joiner, pub);
     }
   }
 
@@ -193,12 +197,8 @@ export class SfuCore {
     if (input.requestId !== undefined) this.out.ok(input.participantId, input.requestId);
     if (leaver === undefined) return;
     for (const pub of this.publishing.of(leaver.id)) this.removePublication(pub);
-    for (const sub of this.table.ofSubscriber(leaver.id)) {
-      this.table.remove(sub, false);
-      this.dynacast.update(sub.publication);
-    }
+    this.subscribing.forget(leaver);
     this.publishing.forget(leaver.id);
-    this.bandwidth.forget(leaver.id);
     this.members.remove(leaver);
     this.out.push({ type: "participant-removed", participantId: leaver.id });
   }
@@ -217,7 +217,7 @@ export class SfuCore {
     const created = this.publishing.complete(publisher, input);
     for (const pub of created ?? []) {
       this.publishing.announce(pub, { type: "track-published", track: pub.info() });
-      for (const other of publisher.room.others(publisher)) if (other.autoSubscribe) this.subscribe(other, pub);
+      for (const other of publisher.room.others(publisher)) if (other.autoSubscribe) this.subscribing.subscribe(other, pub);
       this.dynacast.update(pub);
     }
   }
@@ -253,91 +253,6 @@ export class SfuCore {
     this.keyframes.forget(pub);
     this.dynacast.forget(pub);
     this.publishing.remove(pub);
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Subscriptions
-  // -------------------------------------------------------------------------------------------
-
-  private onSubscribe(subscriber: Participant, input: In.SubscribeInput): void {
-    const pub = this.publishing.get(input.trackId);
-    if (pub === undefined || pub.publisher.room !== subscriber.room) {
-      this.out.error(subscriber.id, input.requestId, "unknown-track", `there is no track "${input.trackId}" in this room`);
-      return;
-    }
-    if (pub.publisher === subscriber) {
-      this.out.error(subscriber.id, input.requestId, "own-track", `track "${input.trackId}" is your own: you cannot subscribe to (or unsubscribe from) your own track`);
-      return;
-    }
-    const existing = this.table.find(subscriber.id, pub.id);
-    if (input.subscribe) this.subscribe(subscriber, pub);
-    else if (existing !== undefined) {
-      this.table.remove(existing, true);
-      this.dynacast.update(pub);
-    }
-    this.out.ok(subscriber.id, input.requestId);
-  }
-
-  private subscribe(subscriber: Participant, pub: Publication): void {
-    if (this.table.add(subscriber, pub) !== undefined) this.dynacast.update(pub);
-  }
-
-  /** The subscription a request names, or undefined after sending `unknown-track`. */
-  private received(subscriber: Participant, trackId: TrackId, requestId: string): Subscription | undefined {
-    const sub = this.table.find(subscriber.id, trackId);
-    if (sub === undefined) this.out.error(subscriber.id, requestId, "unknown-track", `you are not subscribed to a track "${trackId}"; subscribe first`);
-    return sub;
-  }
-
-  private onSubscriptionSettings(subscriber: Participant, input: In.SubscriptionSettingsInput): void {
-    const sub = this.received(subscriber, input.trackId, input.requestId);
-    if (sub === undefined) return;
-    this.retargeted(sub, sub.setWish(input.settings), input.now);
-    this.out.ok(subscriber.id, input.requestId);
-  }
-
-  private onKeyframeRequest(subscriber: Participant, input: In.KeyframeRequestInput): void {
-    const sub = this.received(subscriber, input.trackId, input.requestId);
-    if (sub === undefined) return;
-    this.requestKeyframeFor(sub, input.now);
-    this.out.ok(subscriber.id, input.requestId);
-  }
-
-  private onPictureLoss(input: In.PictureLossInput): void {
-    const sub = this.table.get(input.subscriptionId);
-    if (sub !== undefined) this.requestKeyframeFor(sub, input.now);
-  }
-
-  /**
-   * A subscriber's decoder wants a keyframe: of the target layer, which is also the current one unless
-   * a switch is under way, and then the target's keyframe is what completes the switch.
-   */
-  private requestKeyframeFor(sub: Subscription, now: number): void {
-    if (sub.ready && sub.publication.keyframeGated) this.keyframes.request(sub.publication, sub.targetLayer, now);
-  }
-
-  private onSubscriptionReady(input: In.SubscriptionReadyInput): void {
-    const sub = this.table.get(input.subscriptionId);
-    if (sub !== undefined && sub.markReady()) this.keyframes.request(sub.publication, sub.targetLayer, input.now);
-  }
-
-  private onLayerPreference(input: In.LayerPreferenceInput): void {
-    const sub = this.table.get(input.subscriptionId);
-    if (sub !== undefined) this.retargeted(sub, sub.setMaxLayer(input.maxLayer), input.now);
-  }
-
-  private onBandwidthEstimate(input: In.BandwidthEstimateInput): void {
-    if (this.members.get(input.participantId) === undefined) return;
-    const received = this.table.ofSubscriber(input.participantId);
-    for (const { sub, maxLayer } of this.bandwidth.onEstimate(input.participantId, input.bitsPerSecond, received, input.now)) {
-      this.retargeted(sub, sub.setMaxLayer(maxLayer), input.now);
-    }
-  }
-
-  /** A subscription's wish or cap changed: ask for the keyframe a switch needs; the layers in use may differ. */
-  private retargeted(sub: Subscription, needsKeyframe: boolean, now: number): void {
-    if (needsKeyframe) this.keyframes.request(sub.publication, sub.targetLayer, now);
-    this.dynacast.update(sub.publication);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -1,0 +1,134 @@
+/**
+ * Subscribing: the rules of receiving — who may subscribe to what, the subscriber's wishes (quality,
+ * tile size, visibility), its keyframe requests, its bandwidth caps — and what follows when any of
+ * them changes a subscription's target layer: the keyframe the switch needs, and dynacast.
+ */
+import type { BandwidthController } from "./bandwidth-controller.ts";
+import type { Dynacast } from "./dynacast.ts";
+import type * as In from "./inputs.ts";
+import type { KeyframeScheduler } from "./keyframe-scheduler.ts";
+import type { OutputQueue } from "./output-queue.ts";
+import type { Participant } from "./participant.ts";
+import type { Publication } from "./publication.ts";
+import type { Publishing } from "./publishing.ts";
+import type { Subscription } from "./subscription.ts";
+import type { SubscriptionTable } from "./subscription-table.ts";
+import type { Millis, TrackId } from "./types.ts";
+
+export interface SubscribingParts {
+  table: SubscriptionTable;
+  publishing: Publishing;
+  bandwidth: BandwidthController;
+  dynacast: Dynacast;
+  keyframes: KeyframeScheduler;
+  out: OutputQueue;
+}
+
+export class Subscribing {
+  private readonly table: SubscriptionTable;
+  private readonly publishing: Publishing;
+  private readonly bandwidth: BandwidthController;
+  private readonly dynacast: Dynacast;
+  private readonly keyframes: KeyframeScheduler;
+  private readonly out: OutputQueue;
+
+  constructor(parts: SubscribingParts) {
+    this.table = parts.table;
+    this.publishing = parts.publishing;
+    this.bandwidth = parts.bandwidth;
+    this.dynacast = parts.dynacast;
+    this.keyframes = parts.keyframes;
+    this.out = parts.out;
+  }
+
+  /** Subscribes (when not already) and updates dynacast. */
+  subscribe(subscriber: Participant, pub: Publication): void {
+    if (this.table.add(subscriber, pub) !== undefined) this.dynacast.update(pub);
+  }
+
+  /** A `subscribe` request: to a track of another participant of the same room. */
+  onSubscribe(subscriber: Participant, input: In.SubscribeInput): void {
+    const pub = this.publishing.get(input.trackId);
+    if (pub === undefined || pub.publisher.room !== subscriber.room) {
+      this.out.error(subscriber.id, input.requestId, "unknown-track", `there is no track "${input.trackId}" in this room`);
+      return;
+    }
+    if (pub.publisher === subscriber) {
+      this.out.error(subscriber.id, input.requestId, "own-track", `track "${input.trackId}" is your own: you cannot subscribe to (or unsubscribe from) your own track`);
+      return;
+    }
+    const existing = this.table.find(subscriber.id, pub.id);
+    if (input.subscribe) this.subscribe(subscriber, pub);
+    else if (existing !== undefined) {
+      this.table.remove(existing, true);
+      this.dynacast.update(pub);
+    }
+    this.out.ok(subscriber.id, input.requestId);
+  }
+
+  onSettings(subscriber: Participant, input: In.SubscriptionSettingsInput): void {
+    const sub = this.received(subscriber, input.trackId, input.requestId);
+    if (sub === undefined) return;
+    this.retargeted(sub, sub.setWish(input.settings), input.now);
+    this.out.ok(subscriber.id, input.requestId);
+  }
+
+  onKeyframeRequest(subscriber: Participant, input: In.KeyframeRequestInput): void {
+    const sub = this.received(subscriber, input.trackId, input.requestId);
+    if (sub === undefined) return;
+    this.requestKeyframeFor(sub, input.now);
+    this.out.ok(subscriber.id, input.requestId);
+  }
+
+  onPictureLoss(input: In.PictureLossInput): void {
+    const sub = this.table.get(input.subscriptionId);
+    if (sub !== undefined) this.requestKeyframeFor(sub, input.now);
+  }
+
+  onReady(input: In.SubscriptionReadyInput): void {
+    const sub = this.table.get(input.subscriptionId);
+    if (sub !== undefined && sub.markReady()) this.keyframes.request(sub.publication, sub.targetLayer, input.now);
+  }
+
+  onLayerPreference(input: In.LayerPreferenceInput): void {
+    const sub = this.table.get(input.subscriptionId);
+    if (sub !== undefined) this.retargeted(sub, sub.setMaxLayer(input.maxLayer), input.now);
+  }
+
+  onBandwidthEstimate(input: In.BandwidthEstimateInput): void {
+    const received = this.table.ofSubscriber(input.participantId);
+    for (const { sub, maxLayer } of this.bandwidth.onEstimate(input.participantId, input.bitsPerSecond, received, input.now)) {
+      this.retargeted(sub, sub.setMaxLayer(maxLayer), input.now);
+    }
+  }
+
+  /** The subscriber left: its subscriptions go without renegotiation (its whole connection goes). */
+  forget(subscriber: Participant): void {
+    for (const sub of this.table.ofSubscriber(subscriber.id)) {
+      this.table.remove(sub, false);
+      this.dynacast.update(sub.publication);
+    }
+    this.bandwidth.forget(subscriber.id);
+  }
+
+  /** The subscription a request names, or undefined after sending `unknown-track`. */
+  private received(subscriber: Participant, trackId: TrackId, requestId: string): Subscription | undefined {
+    const sub = this.table.find(subscriber.id, trackId);
+    if (sub === undefined) this.out.error(subscriber.id, requestId, "unknown-track", `you are not subscribed to a track "${trackId}"; subscribe first`);
+    return sub;
+  }
+
+  /**
+   * A subscriber's decoder wants a keyframe: of the target layer, which is also the current one unless
+   * a switch is under way, and then the target's keyframe is what completes the switch.
+   */
+  private requestKeyframeFor(sub: Subscription, now: Millis): void {
+    if (sub.ready && sub.publication.keyframeGated) this.keyframes.request(sub.publication, sub.targetLayer, now);
+  }
+
+  /** A subscription's wish or cap changed: ask for the keyframe a switch needs; the layers in use may differ. */
+  private retargeted(sub: Subscription, needsKeyframe: boolean, now: Millis): void {
+    if (needsKeyframe) this.keyframes.request(sub.publication, sub.targetLayer, now);
+    this.dynacast.update(sub.publication);
+  }
+}
