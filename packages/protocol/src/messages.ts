@@ -22,6 +22,8 @@ export const PROTOCOL_LIMITS = {
   sdpLength: 64 * 1024,
   /** Most tracks described in one publish offer. */
   tracksPerOffer: 16,
+  /** Most tracks one participant can publish at once, whatever the relay's configuration. */
+  tracksPerParticipant: 64,
 } as const;
 
 /** Room names: 1-64 of letters, digits, `-`, `_`, `.`; not starting with `.` (they appear in URLs and logs). */

@@ -5,6 +5,7 @@
 import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
+import { publishOfferRefusal } from "./sdp-limits.ts";
 import { withStartBitrate } from "./start-bitrate.ts";
 
 /** Where Chromium's video send estimate starts (kbit/s): enough for three simulcast layers at once. */
@@ -57,6 +58,8 @@ export class PublisherConnection {
    * Throws SdpError with a message for the client when the offer is unusable; then nothing changes.
    */
   async answer(offer: string, newTracks: PublisherTrackBinding[]): Promise<{ sdp: string; tracks: NegotiatedTrack[] }> {
+    const overLimit = publishOfferRefusal(offer);
+    if (overLimit !== undefined) throw new SdpError(overLimit);
     const offerSdp = withoutSimulcastSsrcs(acceptBundleOnly(offer));
     let parsed: SessionDescription;
     try {
