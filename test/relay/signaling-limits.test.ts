@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { RelayConfig, RunningRelay } from "@sfu-room/relay";
+import { Call } from "../support/call.ts";
 import { eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
-import { Pacer, type SentLog, WeriftClient } from "../support/werift-client.ts";
+import { WeriftClient } from "../support/werift-client.ts";
 
 /** How an upgrade attempt ended: opened, refused over HTTP (status and body), or closed (code and reason). */
 type Outcome = { opened: WebSocket } | { status: number; body: string };
@@ -32,47 +33,6 @@ function tryOpen(url: string, headers: Record<string, string> = {}): Promise<Out
 function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
   if (ws.readyState === WebSocket.CLOSED) return Promise.resolve({ code: 1006, reason: "" });
   return new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
-}
-
-/** Two participants in a call, each publishing audio and video, and a check that it is undisturbed. */
-class Call {
-  readonly log: SentLog = new Map();
-  alice!: WeriftClient;
-  bob!: WeriftClient;
-  private pacer!: Pacer;
-
-  async start(relay: RunningRelay, room = "call"): Promise<void> {
-    this.alice = await joinClient(relay, room, "alice", this.log);
-    this.bob = await joinClient(relay, room, "bob", this.log);
-    await this.alice.publish([{ kind: "audio" }, { kind: "video" }]);
-    await this.bob.publish([{ kind: "audio" }, { kind: "video" }]);
-    this.pacer = new Pacer(() => [this.alice, this.bob]);
-    this.pacer.start();
-    await eventually("alice and bob receive each other", () => this.alice.received.size === 2 && this.bob.received.size === 2);
-  }
-
-  /** Media keeps arriving intact on all four streams, and signaling still answers both of them. */
-  async undisturbed(): Promise<void> {
-    const streams = () => [...this.alice.received.values(), ...this.bob.received.values()];
-    const before = streams().map((r) => r.packets);
-    await eventually("alice and bob still receive growing media", () => streams().every((r, i) => r.packets > before[i]! + 10));
-    for (const r of streams()) {
-      expect(r.mismatches).toBe(0);
-      expect(r.ssrcs.size).toBe(1);
-    }
-    for (const c of [this.alice, this.bob]) {
-      const track = c.outgoing.find((t) => t.kind === "audio")!;
-      const reply = await c.request({ type: "mute", id: c.id(), trackId: track.trackId, muted: false });
-      expect(reply.type).toBe("ok");
-    }
-    expect(this.alice.errors).toEqual([]);
-    expect(this.bob.errors).toEqual([]);
-  }
-
-  async stop(): Promise<void> {
-    await this.pacer.stop();
-    await Promise.all([this.alice.close(), this.bob.close()]);
-  }
 }
 
 async function withRelay(overrides: Partial<RelayConfig>, body: (relay: RunningRelay, call: Call) => Promise<void>): Promise<void> {

@@ -35,6 +35,14 @@ describe("publishOfferRefusal", () => {
   });
 });
 
+describe("publishOfferRefusal, mids", () => {
+  it("refuses an m-line without a=mid, naming it", () => {
+    const offer = sdpWith(3).replace("a=mid:1\r\n", "");
+    expect(publishOfferRefusal(offer)).toBe("m-line 1 of the publish offer has no a=mid line; every m-line needs one");
+    expect(publishOfferRefusal(sdpWith(3).replace(/\r\n/g, "\n"))).toBeUndefined(); // LF-only SDP is read the same
+  });
+});
+
 describe("subscriberAnswerRefusal", () => {
   it("accepts an answer with exactly the offer's m-lines", () => {
     expect(subscriberAnswerRefusal(sdpWith(3), sdpWith(3))).toBeUndefined();

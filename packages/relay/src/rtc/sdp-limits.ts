@@ -27,9 +27,16 @@ export function sdpLimitRefusal(sdp: string, what: string, maxMLines: number, ma
   return undefined;
 }
 
-/** The check at the start of the publisher connection's answer. */
+/**
+ * The check at the start of the publisher connection's answer: the limits, and a mid on every m-line
+ * (tracks are named by mid, and werift fails on an m-line without one only after applying the offer).
+ */
 export function publishOfferRefusal(offer: string): string | undefined {
-  return sdpLimitRefusal(offer, "publish offer", MAX_PUBLISH_OFFER_MLINES);
+  const refusal = sdpLimitRefusal(offer, "publish offer", MAX_PUBLISH_OFFER_MLINES);
+  if (refusal !== undefined) return refusal;
+  const sections = offer.split(/\r?\nm=/).slice(1);
+  const missing = sections.findIndex((section) => !/\na=mid:\S/.test(section));
+  return missing === -1 ? undefined : `m-line ${missing} of the publish offer has no a=mid line; every m-line needs one`;
 }
 
 /**
