@@ -22,6 +22,8 @@ export const PROTOCOL_LIMITS = {
   sdpLength: 64 * 1024,
   /** Most tracks described in one publish offer. */
   tracksPerOffer: 16,
+  /** Most tracks one participant can publish at once, whatever the relay's configuration. */
+  tracksPerParticipant: 64,
 } as const;
 
 /** Room names: 1-64 of letters, digits, `-`, `_`, `.`; not starting with `.` (they appear in URLs and logs). */
@@ -32,7 +34,28 @@ const RoomName = v.pipe(
   v.string(),
   v.regex(ROOM_NAME_PATTERN, "a room name is 1-64 characters of A-Z a-z 0-9 - _ . and does not start with '.'"),
 );
-const DisplayName = v.pipe(v.string(), v.maxLength(PROTOCOL_LIMITS.nameLength));
+/**
+ * Characters that change how text around them is shown without being visible themselves: C0/C1
+ * controls, the bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069, which
+ * can make "evil\u202Egnp.exe" read as "evilexe.png"), the direction marks (U+200E/F, U+061C), and
+ * zero-width space and invisible operators. ZWJ/ZWNJ (U+200C/D) stay: emoji and several scripts need them.
+ */
+const INVISIBLE_FORMATTING = /[\p{Cc}\u061C\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/gu;
+
+/**
+ * A display name as everyone shows it: Unicode NFC; whitespace runs (tabs and newlines included) are one
+ * space; invisible formatting removed; trimmed; at most PROTOCOL_LIMITS.nameLength code points. The
+ * relay stores and forwards names only in this form (the join schema applies it), and the SDK applies
+ * it to the names it receives, so both ends show the same text. It makes names plain, not unique:
+ * look-alike names remain possible, so names are never identity (participant ids are).
+ */
+export function cleanDisplayName(name: string): string {
+  const cleaned = name.normalize("NFC").replace(/[^\S\uFEFF]+/gu, " ").replace(INVISIBLE_FORMATTING, "").replace(/ {2,}/g, " ").trim();
+  const codePoints = [...cleaned];
+  return codePoints.length <= PROTOCOL_LIMITS.nameLength ? cleaned : codePoints.slice(0, PROTOCOL_LIMITS.nameLength).join("").trimEnd();
+}
+
+const DisplayName = v.pipe(v.string(), v.maxLength(PROTOCOL_LIMITS.nameLength), v.transform(cleanDisplayName));
 const Sdp = v.pipe(v.string(), v.minLength(1), v.maxLength(PROTOCOL_LIMITS.sdpLength));
 const Mid = v.pipe(v.string(), v.minLength(1), v.maxLength(32));
 const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
@@ -58,7 +81,8 @@ export const TrackInfoSchema = v.object({
 /** A participant as everyone in the room sees them. */
 export const ParticipantInfoSchema = v.object({
   id: Id,
-  name: v.string(),
+  /** Display only, never identity (see cleanDisplayName); cleaned again here whatever the relay sent. */
+  name: v.pipe(v.string(), v.transform(cleanDisplayName)),
   tracks: v.array(TrackInfoSchema),
 });
 

@@ -5,7 +5,9 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
+import { LOOPBACK_ORIGINS, parseOriginList } from "./signal/origin-policy.ts";
 
 export interface RelayConfig {
   /** Interface the HTTP/WebSocket server listens on. */
@@ -30,6 +32,19 @@ export interface RelayConfig {
   pingIntervalMs: number;
   /** A connection that stays disconnected/failed this long is treated as gone (ms). */
   peerTimeoutMs: number;
+  /** WebSockets that are open but have not joined yet, across the relay; more are refused (HTTP 503). */
+  maxPendingSessions: number;
+  /** A WebSocket that has not joined successfully this long after opening is closed (ms). */
+  joinTimeoutMs: number;
+  /** Signaling WebSockets open at once from one remote address; more are refused (HTTP 429). */
+  maxSessionsPerAddress: number;
+  /** Bytes queued to one WebSocket that its client has not read; past this the client is cut off. */
+  maxSendBufferBytes: number;
+  /**
+   * Page origins allowed to open the WebSocket: exact origins, "loopback" (pages on localhost,
+   * 127.0.0.0/8, [::1]) or "*". Clients that send no Origin header (not browsers) are always allowed.
+   */
+  allowedOrigins: string[];
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: string;
 }
@@ -46,6 +61,11 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   core: DEFAULT_CORE_CONFIG,
   pingIntervalMs: 10_000,
   peerTimeoutMs: 15_000,
+  maxPendingSessions: 100,
+  joinTimeoutMs: 10_000,
+  maxSessionsPerAddress: 50,
+  maxSendBufferBytes: 1024 * 1024,
+  allowedOrigins: [LOOPBACK_ORIGINS],
   logLevel: "info",
 };
 
@@ -147,7 +167,7 @@ export const OPTIONS: OptionSpec[] = [
   intOption({
     flag: "--max-tracks", env: "SFU_MAX_TRACKS", valueName: "N",
     description: "tracks one participant may publish",
-    min: 1, max: 64, expected: "a number from 1 to 64",
+    min: 1, max: PROTOCOL_LIMITS.tracksPerParticipant, expected: `a number from 1 to ${PROTOCOL_LIMITS.tracksPerParticipant}`,
     set: (c, n) => (c.core = { ...c.core, maxTracksPerParticipant: n }),
     get: (c) => c.core.maxTracksPerParticipant,
   }),
@@ -207,6 +227,45 @@ export const OPTIONS: OptionSpec[] = [
     set: (c, n) => (c.peerTimeoutMs = n),
     get: (c) => c.peerTimeoutMs,
   }),
+  intOption({
+    flag: "--max-pending-sessions", env: "SFU_MAX_PENDING_SESSIONS", valueName: "N",
+    description: "WebSockets open but not joined yet, relay-wide; more are refused (HTTP 503)",
+    min: 1, max: 100_000, expected: "a number from 1 to 100000",
+    set: (c, n) => (c.maxPendingSessions = n),
+    get: (c) => c.maxPendingSessions,
+  }),
+  intOption({
+    flag: "--join-timeout", env: "SFU_JOIN_TIMEOUT_MS", valueName: "MS",
+    description: "a WebSocket that has not joined this long after opening is closed",
+    min: 100, max: 600_000, expected: "a number of ms from 100 to 600000",
+    set: (c, n) => (c.joinTimeoutMs = n),
+    get: (c) => c.joinTimeoutMs,
+  }),
+  intOption({
+    flag: "--max-sessions-per-ip", env: "SFU_MAX_SESSIONS_PER_IP", valueName: "N",
+    description: "signaling WebSockets open at once from one address; more are refused (HTTP 429)",
+    min: 1, max: 100_000, expected: "a number from 1 to 100000",
+    set: (c, n) => (c.maxSessionsPerAddress = n),
+    get: (c) => c.maxSessionsPerAddress,
+  }),
+  intOption({
+    flag: "--max-send-buffer", env: "SFU_MAX_SEND_BUFFER_BYTES", valueName: "N",
+    description: "bytes queued to a WebSocket its client is not reading; past this it is cut off",
+    min: 16 * 1024, max: 64 * 1024 * 1024, expected: "a number from 16384 to 67108864",
+    set: (c, n) => (c.maxSendBufferBytes = n),
+    get: (c) => c.maxSendBufferBytes,
+  }),
+  {
+    flag: "--allowed-origins", env: "SFU_ALLOWED_ORIGINS", valueName: "LIST",
+    description: `page origins that may open the WebSocket: origins like https://example.org, "${LOOPBACK_ORIGINS}", or "*"`,
+    apply: (c, t) => {
+      const list = parseOriginList(t);
+      if (typeof list === "string") return list;
+      c.allowedOrigins = list;
+      return undefined;
+    },
+    current: (c) => c.allowedOrigins.join(","),
+  },
   {
     flag: "--log-level", env: "SFU_LOG_LEVEL", valueName: "LEVEL",
     description: `log level: ${LOG_LEVELS.join(", ")}`,

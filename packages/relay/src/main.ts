@@ -28,6 +28,8 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
   });
   const signal = new SignalServer(sfu, {
     maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,
+    joinTimeoutMs: config.joinTimeoutMs, maxSendBufferBytes: config.maxSendBufferBytes, maxPendingSessions: config.maxPendingSessions,
+    maxSessionsPerAddress: config.maxSessionsPerAddress, allowedOrigins: config.allowedOrigins,
   });
   const stats = () => ({ ...sfu.stats(), sessions: signal.sessionCount });
   const http = createHttpServer({

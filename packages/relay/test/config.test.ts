@@ -34,10 +34,30 @@ describe("configuration", () => {
     [["--udp-ports", "50000-50001"], /at least 2 ports/],
     [["--log-level", "loud"], /not one of/],
     [["--max-participants", "0"], /from 1 to 10000/],
+    [["--max-tracks", "65"], /from 1 to 64/],
+    [["--join-timeout", "5"], /--join-timeout: "5" is not a number of ms from 100/],
+    [["--max-send-buffer", "100"], /from 16384/],
+    [["--allowed-origins", "example.org"], /"example.org" is not an origin like https:\/\/example.org/],
+    [["--allowed-origins", "https://example.org/app"], /is not an origin/],
+    [["--allowed-origins", "ftp://example.org"], /is not an origin/],
+    [["--allowed-origins", " , "], /lists no origin/],
   ])("rejects %j with a message naming the flag", (argv, message) => {
     const r = parseConfig(argv, {});
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toMatch(message);
+  });
+
+  it("reads the signaling limits and the origin allow-list from flags and environment variables", () => {
+    const r = parseConfig(["--max-pending-sessions", "7", "--allowed-origins", "https://Meet.Example.org,loopback"], {
+      SFU_JOIN_TIMEOUT_MS: "2500", SFU_MAX_SESSIONS_PER_IP: "3", SFU_MAX_SEND_BUFFER_BYTES: "65536",
+    });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.config).toMatchObject({
+      maxPendingSessions: 7, joinTimeoutMs: 2500, maxSessionsPerAddress: 3, maxSendBufferBytes: 65536,
+      allowedOrigins: ["https://meet.example.org", "loopback"],
+    });
+    // By default only pages served from this machine may open the WebSocket (npm start's demo among them).
+    expect(DEFAULT_RELAY_CONFIG.allowedOrigins).toEqual(["loopback"]);
   });
 
   it("names the environment variable when that is what is wrong", () => {

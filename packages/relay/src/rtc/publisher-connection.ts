@@ -7,6 +7,7 @@ import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type 
 import { isKeyframeStart } from "../media/keyframe.ts";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
+import { publishOfferRefusal } from "./sdp-limits.ts";
 import { withStartBitrate } from "./start-bitrate.ts";
 
 /** Where Chromium's video send estimate starts (kbit/s): enough for three simulcast layers at once. */
@@ -65,6 +66,8 @@ export class PublisherConnection {
    * with a message for the client when the offer is unusable; then no track is bound (all or none).
    */
   async answer(offer: string, newTracks: readonly PublisherTrackBinding[]): Promise<{ sdp: string; tracks: NegotiatedTrack[] }> {
+    const overLimit = publishOfferRefusal(offer);
+    if (overLimit !== undefined) throw new SdpError(overLimit);
     const offerSdp = withoutSimulcastSsrcs(acceptBundleOnly(offer));
     let parsed: SessionDescription;
     try {

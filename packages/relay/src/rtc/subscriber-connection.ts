@@ -31,6 +31,7 @@ import {
 import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
 import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from "./media-config.ts";
 import { withSessionIceLite } from "./sdp-fixups.ts";
+import { subscriberAnswerRefusal } from "./sdp-limits.ts";
 
 export interface SubscriptionSpec {
   subscriptionId: number;
@@ -191,6 +192,8 @@ export class SubscriberConnection {
           : `answer to offer ${offerId}, but no subscriber offer is waiting for an answer`,
       );
     }
+    const overLimit = subscriberAnswerRefusal(sdp, this.pc.localDescription?.sdp);
+    if (overLimit !== undefined) throw new Error(overLimit);
     const { subscriptionIds } = this.inFlight;
     await this.pc.setRemoteDescription({ type: "answer", sdp });
     this.inFlight = undefined;

@@ -3,20 +3,36 @@
  * each message to the SfuShell (which asks the core). Messages are handled strictly in arrival order,
  * also when one awaits an SDP negotiation. Bad input gets a specific `error` frame and changes nothing.
  * A `leave` ends the session once its reply is sent.
+ *
+ * It also keeps one client from costing the relay more than its share: a socket must join within the
+ * join timeout, a client that stops reading is cut off before its unread frames pile up, and dropped
+ * frames are answered with at most one `rate-limited` notice per second.
  */
 import type { WebSocket } from "ws";
 import type { Logger } from "pino";
 import { parseClientMessage, type ClientMessage, type ServerMessage } from "@sfu-room/protocol";
 import type { SessionPort, SfuShell } from "../shell/sfu-shell.ts";
 import { TokenBucket } from "../core/token-bucket.ts";
+import type { AdmissionTicket } from "./admission.ts";
 
 export interface SessionOptions {
   maxFrameBytes: number;
   /** A WebSocket ping goes out this often; a session that misses two pongs in a row is closed (ms). */
   pingIntervalMs: number;
   maxMessagesPerSecond: number;
+  /** The socket is closed (1008) when no `joined` has gone out this long after it opened (ms). */
+  joinTimeoutMs: number;
+  /** Bytes queued to the socket and not yet taken by the client; past this the socket is terminated. */
+  maxSendBufferBytes: number;
+  /** This socket's place in the relay's connection counts: settled on join and on close. */
+  admission: AdmissionTicket;
   log: Logger;
 }
+
+/** WebSocket close code for "policy violation" (RFC 6455): used for the join timeout. */
+const CLOSE_POLICY = 1008;
+/** At most one `rate-limited` notice per this many ms: a flood must not be answered frame by frame. */
+const RATE_LIMIT_NOTICE_INTERVAL_MS = 1000;
 
 export class SignalSession implements SessionPort {
   /** Minted by the shell when the socket opened; the participant's id once joined. */
@@ -26,6 +42,9 @@ export class SignalSession implements SessionPort {
   private closed = false;
   private readonly heartbeat: NodeJS.Timeout;
   private missedPongs = 0;
+  /** Armed until the first `joined` goes out. */
+  private joinTimer: NodeJS.Timeout | undefined;
+  private lastRateLimitNoticeAt = -Infinity;
 
   private readonly ws: WebSocket;
   private readonly sfu: SfuShell;
@@ -48,26 +67,66 @@ export class SignalSession implements SessionPort {
         ws.terminate();
         return;
       }
-      ws.ping();
+      if (!this.backedUp()) ws.ping();
     }, options.pingIntervalMs);
+    // A socket that never joins would otherwise hold a pending slot (and memory) for as long as it answers pings.
+    this.joinTimer = setTimeout(() => {
+      options.log.info("no successful join before the join timeout; closing the socket");
+      this.closeWith(CLOSE_POLICY, `no successful "join" within ${options.joinTimeoutMs} ms of connecting; send "join" first`);
+    }, options.joinTimeoutMs);
     ws.on("error", (e) => options.log.debug({ err: e }, "websocket error"));
   }
 
   send(message: ServerMessage): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (message.type === "joined") this.settleJoin();
+    if (this.backedUp()) return;
     this.ws.send(JSON.stringify(message));
   }
 
   close(reason: string): void {
+    this.closeWith(1000, reason);
+  }
+
+  private closeWith(code: number, reason: string): void {
     if (this.closed) return;
-    this.ws.close(1000, reason.slice(0, 120));
+    this.ws.close(code, reason.slice(0, 120));
+  }
+
+  /**
+   * Whether the client has left more unread than the limit; if so it is terminated here. Checked
+   * before each send, so one large message never trips it, but a client that stopped reading does
+   * before the relay holds more than the limit (plus one message) for it.
+   */
+  private backedUp(): boolean {
+    if (this.ws.bufferedAmount <= this.options.maxSendBufferBytes) return false;
+    if (this.ws.readyState === this.ws.OPEN) {
+      this.options.log.info(
+        { participantId: this.participantId, buffered: this.ws.bufferedAmount },
+        "the client is not reading its WebSocket; cutting it off",
+      );
+    }
+    this.ws.terminate();
+    return true;
+  }
+
+  private settleJoin(): void {
+    if (this.joinTimer) clearTimeout(this.joinTimer);
+    this.joinTimer = undefined;
+    this.options.admission.joined();
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
-    if (!this.bucket.take(performance.now())) {
+    if (this.closed || this.backedUp()) return;
+    const now = performance.now();
+    if (!this.bucket.take(now)) {
+      if (now - this.lastRateLimitNoticeAt < RATE_LIMIT_NOTICE_INTERVAL_MS) return;
+      this.lastRateLimitNoticeAt = now;
       this.send({
         type: "error", code: "rate-limited",
-        message: `more than ${this.options.maxMessagesPerSecond} messages per second; this one was dropped, slow down`,
+        message:
+          `more than ${this.options.maxMessagesPerSecond} messages per second: this frame was dropped, and so are further ` +
+          `ones over the limit in the next second (one notice per second); slow down`,
       });
       return;
     }
@@ -105,6 +164,9 @@ export class SignalSession implements SessionPort {
   private onClosed(): void {
     this.closed = true;
     clearInterval(this.heartbeat);
+    if (this.joinTimer) clearTimeout(this.joinTimer);
+    this.joinTimer = undefined;
+    this.options.admission.closed();
     this.sfu.closed(this.participantId);
   }
 }

@@ -1,20 +1,26 @@
-/** Accepts signaling WebSockets and gives each its own SignalSession. */
+/** Accepts signaling WebSockets (once Admission lets them in) and gives each its own SignalSession. */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { Logger } from "pino";
 import type { SfuShell } from "../shell/sfu-shell.ts";
+import { Admission, type AdmissionLimits, addressKey, type Refusal } from "./admission.ts";
 import { SignalSession } from "./session.ts";
 
-export interface SignalServerOptions {
+export interface SignalServerOptions extends AdmissionLimits {
   maxFrameBytes: number;
   pingIntervalMs: number;
   maxMessagesPerSecond: number;
+  joinTimeoutMs: number;
+  maxSendBufferBytes: number;
   log: Logger;
 }
 
+const STATUS_TEXT: Record<Refusal["status"], string> = { 403: "Forbidden", 429: "Too Many Requests", 503: "Service Unavailable" };
+
 export class SignalServer {
   private readonly wss: WebSocketServer;
+  private readonly admission: Admission;
 
   private readonly sfu: SfuShell;
   private readonly options: SignalServerOptions;
@@ -22,6 +28,7 @@ export class SignalServer {
   constructor(sfu: SfuShell, options: SignalServerOptions) {
     this.sfu = sfu;
     this.options = options;
+    this.admission = new Admission(options);
     // Frames up to 4x the limit are read and answered with a `too-large` error; beyond that ws closes
     // the socket (1009), since reading them would let one client make the relay buffer anything.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.min(4 * options.maxFrameBytes, 4 * 1024 * 1024) });
@@ -32,11 +39,21 @@ export class SignalServer {
   }
 
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const address = addressKey(request.socket.remoteAddress);
+    const refusal = this.admission.refusal(request.headers.origin, address);
+    if (refusal) {
+      this.options.log.info({ address, origin: request.headers.origin, status: refusal.status }, "signaling upgrade refused");
+      refuse(socket, refusal);
+      return;
+    }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       new SignalSession(ws, this.sfu, {
         maxFrameBytes: this.options.maxFrameBytes,
         pingIntervalMs: this.options.pingIntervalMs,
         maxMessagesPerSecond: this.options.maxMessagesPerSecond,
+        joinTimeoutMs: this.options.joinTimeoutMs,
+        maxSendBufferBytes: this.options.maxSendBufferBytes,
+        admission: this.admission.admit(address),
         log: this.options.log,
       });
     });
@@ -46,4 +63,13 @@ export class SignalServer {
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
+}
+
+/** Answers the upgrade request with a plain HTTP error whose body says what to do, and hangs up. */
+function refuse(socket: Duplex, refusal: Refusal): void {
+  const body = `${refusal.message}\n`;
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${STATUS_TEXT[refusal.status]}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
