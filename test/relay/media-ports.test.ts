@@ -104,6 +104,50 @@ describe("hostile datagrams on the media ports", () => {
   });
 });
 
+/** The part of werift's DTLS socket the alert test drives (not public API). */
+interface DtlsSocketInternals {
+  send(data: Buffer): Promise<void>;
+  cipher: { encryptPacket(pkt: { recordLayerHeader: { contentType: number } }): unknown };
+}
+
+/** Sends an alert record protected like the peer's application data: what an authentic peer sends. */
+async function sendProtectedAlert(pc: WeriftClient["subscriber"], level: number, description: number): Promise<void> {
+  const dtls = (pc!.dtlsTransports[0] as unknown as { dtls: DtlsSocketInternals }).dtls;
+  const encrypt = dtls.cipher.encryptPacket.bind(dtls.cipher);
+  dtls.cipher.encryptPacket = (pkt) => {
+    pkt.recordLayerHeader.contentType = 21; // alert, authenticated and encrypted under the session's keys
+    return encrypt(pkt);
+  };
+  try {
+    await dtls.send(Buffer.from([level, description]));
+  } finally {
+    dtls.cipher.encryptPacket = encrypt;
+  }
+}
+
+describe("a DTLS session the peer really ends", () => {
+  it("an authentic fatal alert or close_notify fails that connection, and the relay removes the participant", async () => {
+    const relay = await startTestRelay({ peerTimeoutMs: 500 });
+    const log: SentLog = new Map();
+    const call = await startObservedCall(relay, "ended", log);
+    try {
+      const watcher = new WeriftClient({ name: "watcher", log });
+      await watcher.connect(relay.signalUrl);
+      await watcher.join("ended");
+      await watcher.dataReady();
+      const left = (c: WeriftClient) => watcher.events.some((e) => e.type === "participant-left" && e.participantId === c.participantId);
+      await sendProtectedAlert(call.a.subscriber, 2, 40); // fatal handshake_failure on a's subscriber connection
+      await sendProtectedAlert(call.b.publisher, 1, 0); // close_notify on b's publisher connection
+      await eventually("the others are told a and b left", () => left(call.a) && left(call.b), 10_000);
+      expect(relay.stats().participants).toBe(1);
+      await watcher.close();
+    } finally {
+      await call.close();
+      await relay.close();
+    }
+  });
+});
+
 describe("leaving at any point of a negotiation", () => {
   // A leaked socket per cycle would use up this range within 20 cycles and lock everyone out.
   const PORTS: [number, number] = [23610, 23629];
