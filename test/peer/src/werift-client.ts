@@ -496,7 +496,8 @@ export class WeriftClient {
         .then(() => this.answerSubscriberOffer(message.offerId, message.sdp, message.tracks))
         .catch((e: unknown) => {
           // An offer still being answered when the test closes the client: not a failure of anything.
-          if (this.subscriber?.connectionState !== "closed") throw e;
+          // (signalingState is "closed" at once; connectionState only after werift has closed SCTP.)
+          if (this.subscriber?.signalingState !== "closed") throw e;
         });
     }
     for (const w of [...this.waiters]) {
