@@ -12,7 +12,7 @@ import {
 } from "../support/hostile-datagrams.ts";
 import { expectDataArrives, expectMediaFlowing, packetCounts, startObservedCall } from "../support/observed-call.ts";
 import { sleep, startTestRelay } from "../support/relay-harness.ts";
-import type { SentLog } from "../support/werift-client.ts";
+import type { SentLog } from "@sfu-room/test-peer";
 
 const SEED = 0x5eed_0010;
 const STRANGER_DATAGRAMS = 8000;

@@ -13,7 +13,7 @@ import {
 } from "../support/hostile-datagrams.ts";
 import { expectDataArrives, expectMediaFlowing, type ObservedCall, startObservedCall } from "../support/observed-call.ts";
 import { eventually, resourceCounts, sleep, startTestRelay } from "../support/relay-harness.ts";
-import { type SentLog, WeriftClient } from "../support/werift-client.ts";
+import { type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 describe("hostile datagrams on the media ports", () => {
   let relay: RunningRelay | undefined;

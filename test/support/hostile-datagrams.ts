@@ -4,7 +4,7 @@
  */
 import { createSocket, type Socket } from "node:dgram";
 import { Message } from "werift";
-import type { WeriftClient } from "./werift-client.ts";
+import type { WeriftClient } from "@sfu-room/test-peer";
 
 /** The relay's host candidate ports in an SDP (the relay announces 127.0.0.1 in tests). */
 export function candidatePorts(sdp: string): number[] {

@@ -5,7 +5,7 @@
  */
 import type { RunningRelay } from "@sfu-room/relay";
 import { eventually, joinClient } from "./relay-harness.ts";
-import { Pacer, type SentLog, type WeriftClient } from "./werift-client.ts";
+import { Pacer, type SentLog, type WeriftClient } from "@sfu-room/test-peer";
 
 export interface ObservedCall {
   a: WeriftClient;
