@@ -1,6 +1,6 @@
 export { Room, type ConnectOptions, type ConnectionState, type DisconnectReason, type RoomEvents, type ParticipantEvent, type TrackEvent } from "./room.ts";
 export { RemoteParticipant, RemoteTrack, type InboundStats } from "./remote.ts";
-export { LocalParticipant, LocalTrack, type LocalSource } from "./local-participant.ts";
+export { LocalParticipant, LocalTrack } from "./local-participant.ts";
 export type { OutboundLayerStats } from "./local-stats.ts";
 export { cameraBitrate, cameraPlan, screenPlan, SIMULCAST_CAPTURE, type EncodingPlan, type SimulcastLayer, type SimulcastOptions } from "./simulcast.ts";
 export type { VideoQuality, SubscriptionSettings } from "./view-settings.ts";
@@ -8,6 +8,6 @@ export { observeElementView, type ElementView } from "./element-view.ts";
 export { RoomError, type RoomErrorCode } from "./errors.ts";
 export type { DataEvent, SendOptions, SendResult } from "./room-data.ts";
 export { maxMessageBytes, MAX_DATA_PARTS } from "./data-message.ts";
-export { listDevices, screenShareSupported, type CaptureConstraints } from "./local-media.ts";
+export { listDevices, screenShareSupported, type CaptureConstraints, type LocalSource } from "./local-media.ts";
 export { SignalClient, RelayRequestError } from "./signal-client.ts";
 export { Emitter, type Listener } from "./emitter.ts";

@@ -14,14 +14,12 @@
 import type { TrackKind } from "@sfu-room/protocol";
 import { Emitter } from "./emitter.ts";
 import { RoomError } from "./errors.ts";
-import { captureCamera, captureMicrophone, captureScreen, type CaptureConstraints } from "./local-media.ts";
+import { captureCamera, captureMicrophone, captureScreen, type CaptureConstraints, type LocalSource } from "./local-media.ts";
 import type { PublisherTransport } from "./publisher-transport.ts";
 import type { SignalClient } from "./signal-client.ts";
 import { cameraPlan, type EncodingPlan, screenPlan, type SimulcastOptions } from "./simulcast.ts";
 import { type OutboundLayerStats, outboundStats } from "./local-stats.ts";
 import { Dynacast } from "./dynacast.ts";
-
-export type LocalSource = "camera" | "microphone" | "screen";
 
 export class LocalTrack {
   /** Current capture; undefined while the camera is off. */

@@ -9,14 +9,15 @@
 import { ROOM_NAME_PATTERN, type ParticipantInfo, type TrackInfo } from "@sfu-room/protocol";
 import { Emitter } from "./emitter.ts";
 import { joinError, RoomError } from "./errors.ts";
-import { captureBoth, type CaptureConstraints } from "./local-media.ts";
-import { LocalParticipant, type LocalSource, type LocalTrack } from "./local-participant.ts";
+import { captureBoth, type CaptureConstraints, type LocalSource } from "./local-media.ts";
+import { LocalParticipant, type LocalTrack } from "./local-participant.ts";
 import { PublisherTransport } from "./publisher-transport.ts";
 import { RemoteParticipant, RemoteTrack } from "./remote.ts";
 import { SIMULCAST_CAPTURE, type SimulcastOptions } from "./simulcast.ts";
 import { DATA_ID_PREFIX, type DataEvent, RoomData, type SendOptions, type SendResult } from "./room-data.ts";
 import { RelayRequestError, SignalClient, type SignalEvent } from "./signal-client.ts";
 import { type ReceivedTrack, SubscriberTransport } from "./subscriber-transport.ts";
+import type { SubscriptionSettings } from "./view-settings.ts";
 
 export type ConnectionState = "disconnected" | "connecting" | "connected" | "interrupted";
 
@@ -238,7 +239,7 @@ export class Room extends Emitter<RoomEvents> {
    */
   async setSubscriptionSettings(
     trackId: string,
-    settings: { quality?: "auto" | "low" | "medium" | "high"; width?: number; height?: number; visible?: boolean },
+    settings: SubscriptionSettings,
   ): Promise<void> {
     if (!this.#signal?.open) throw new RoomError("not-connected", "The room is not connected.");
     await this.#signal.request({ type: "subscription-settings", trackId, ...settings });
