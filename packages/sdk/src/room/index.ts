@@ -1,4 +1,6 @@
-export { Room, type ConnectOptions, type ConnectionState, type DisconnectReason, type RoomEvents, type ParticipantEvent, type TrackEvent } from "./room.ts";
+export { Room } from "./room.ts";
+export type { ConnectOptions } from "./connect-options.ts";
+export type { ConnectionState, DisconnectReason, RoomEvents, ParticipantEvent, TrackEvent } from "./room-events.ts";
 export { RemoteParticipant, RemoteTrack, type InboundStats } from "./remote.ts";
 export { LocalParticipant, LocalTrack } from "./local-participant.ts";
 export type { OutboundLayerStats } from "./local-stats.ts";
