@@ -13,48 +13,14 @@
  * - Device switching captures the new device and swaps it in with `replaceTrack` mid-call.
  * - Operations are queued, so quick double clicks cannot interleave.
  */
-import type { TrackKind } from "@sfu-room/protocol";
 import { Emitter } from "./emitter.ts";
 import { RoomError } from "./errors.ts";
 import { captureBoth, captureCamera, captureMicrophone, captureScreen, type CaptureConstraints, type LocalSource } from "./local-media.ts";
 import type { PublisherTransport } from "./publisher-transport.ts";
 import type { SignalClient } from "./signal-client.ts";
 import { cameraPlan, type EncodingPlan, screenPlan, type SimulcastOptions } from "./simulcast.ts";
-import { type OutboundLayerStats, outboundStats } from "./local-stats.ts";
+import { LocalTrack } from "./local-track.ts";
 import { Dynacast } from "./dynacast.ts";
-
-export class LocalTrack {
-  /** Current capture; undefined while the camera is off. */
-  mediaStreamTrack: MediaStreamTrack | undefined;
-  /** Relay track id while published. */
-  trackId: string | undefined;
-  sender: RTCRtpSender | undefined;
-  muted = false;
-
-  constructor(readonly source: LocalSource, track: MediaStreamTrack) {
-    this.mediaStreamTrack = track;
-  }
-
-  get kind(): TrackKind {
-    return this.source === "microphone" ? "audio" : "video";
-  }
-
-  /** The capture device in use (from the track's settings). */
-  get deviceId(): string | undefined {
-    return this.mediaStreamTrack?.getSettings().deviceId;
-  }
-
-  /**
-   * Outbound statistics, one entry per encoding (per simulcast layer, lowest first): rid, whether it is
-   * active (dynacast pauses layers nobody receives), frames encoded, size, frame rate, bitrate.
-   */
-  getStats(): Promise<OutboundLayerStats[]> {
-    return this.sender ? outboundStats(this.sender, this.#previous) : Promise.resolve([]);
-  }
-
-  /** @internal Last bytesSent per rid, for bitrates. */
-  readonly #previous = new Map<string, { at: number; bytes: number }>();
-}
 
 export interface LocalParticipantEvents {
   "track-published": LocalTrack;

@@ -1,6 +1,6 @@
 /** What a Room tells its listeners (`room.on(type, listener)`). */
 import type { RoomError } from "./errors.ts";
-import type { LocalTrack } from "./local-participant.ts";
+import type { LocalTrack } from "./local-track.ts";
 import type { RemoteParticipant, RemoteTrack } from "./remote.ts";
 import type { DataEvent } from "./room-data.ts";
 
