@@ -16,7 +16,7 @@ import { type DataEvent, RoomData } from "./room-data.ts";
 import { RelayRequestError, SignalClient, type SignalEvent } from "./signal-client.ts";
 import { type ReceivedTrack, SubscriberTransport } from "./subscriber-transport.ts";
 
-/** How a connection ended. An attempt that ends before the relay's `joined` is always "join-failed". */
+/** How a connection ended. Before the relay's `joined`, any end but the user's disconnect is "join-failed". */
 export type ConnectionEnd =
   | { reason: "client" }
   | { reason: "connection-lost" | "kicked"; error: RoomError }
