@@ -3,6 +3,7 @@
  * that says what happened and what to do.
  */
 import type { ErrorCode as RelayErrorCode } from "@sfu-room/protocol";
+import type { LocalSource } from "./local-media.ts";
 
 export type RoomErrorCode =
   /** The WebSocket to the relay could not be opened (wrong address, relay down, blocked). */
@@ -56,10 +57,8 @@ export class RoomError extends Error {
   }
 }
 
-export type MediaSource = "camera" | "microphone" | "screen";
-
 /** Turns a getUserMedia/getDisplayMedia rejection into a RoomError with a clear message. */
-export function mediaError(source: MediaSource, error: unknown): RoomError {
+export function mediaError(source: LocalSource, error: unknown): RoomError {
   const name = error instanceof Error || error instanceof DOMException ? error.name : "";
   const detail = error instanceof Error || error instanceof DOMException ? error.message : String(error);
   if (source === "screen") {

@@ -3,6 +3,9 @@ import { mediaError, RoomError } from "./errors.ts";
 
 export type CaptureConstraints = boolean | MediaTrackConstraints;
 
+/** What this client can capture and publish. */
+export type LocalSource = "camera" | "microphone" | "screen";
+
 /** Default camera capture: modest, so a call of several people stays light on phones and laptops. */
 export const DEFAULT_VIDEO: MediaTrackConstraints = {
   width: { ideal: 640 },

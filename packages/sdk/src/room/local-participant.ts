@@ -1,7 +1,9 @@
 /**
  * This client's own media: camera, microphone and screen share, captured locally and published on the
- * publisher connection once the room is connected (tracks enabled before that are a preview and are
- * published on connect).
+ * publisher connection once the room is connected. One LocalParticipant lives as long as its Room:
+ * connect() configures it and publishes, the end of a connection stops its captures (each track gets
+ * `track-unpublished`); its listeners and the device choice stay. Tracks enabled while disconnected
+ * are a preview: connect() stops them and captures what it publishes.
  *
  * - Camera off stops the capture (the camera light goes out), sends no media on the m-line
  *   (`replaceTrack(null)`) and announces `mute`; on captures again and unmutes. The track keeps its
@@ -11,57 +13,20 @@
  * - Device switching captures the new device and swaps it in with `replaceTrack` mid-call.
  * - Operations are queued, so quick double clicks cannot interleave.
  */
-import type { TrackKind } from "@sfu-room/protocol";
 import { Emitter } from "./emitter.ts";
 import { RoomError } from "./errors.ts";
-import { captureCamera, captureMicrophone, captureScreen, type CaptureConstraints } from "./local-media.ts";
+import { captureBoth, captureCamera, captureMicrophone, captureScreen, type CaptureConstraints, type LocalSource } from "./local-media.ts";
 import type { PublisherTransport } from "./publisher-transport.ts";
 import type { SignalClient } from "./signal-client.ts";
 import { cameraPlan, type EncodingPlan, screenPlan, type SimulcastOptions } from "./simulcast.ts";
-import { type OutboundLayerStats, outboundStats } from "./local-stats.ts";
+import { LocalTrack } from "./local-track.ts";
 import { Dynacast } from "./dynacast.ts";
-
-export type LocalSource = "camera" | "microphone" | "screen";
-
-export class LocalTrack {
-  /** Current capture; undefined while the camera is off. */
-  mediaStreamTrack: MediaStreamTrack | undefined;
-  /** Relay track id while published. */
-  trackId: string | undefined;
-  sender: RTCRtpSender | undefined;
-  muted = false;
-
-  constructor(readonly source: LocalSource, track: MediaStreamTrack) {
-    this.mediaStreamTrack = track;
-  }
-
-  get kind(): TrackKind {
-    return this.source === "microphone" ? "audio" : "video";
-  }
-
-  /** The capture device in use (from the track's settings). */
-  get deviceId(): string | undefined {
-    return this.mediaStreamTrack?.getSettings().deviceId;
-  }
-
-  /**
-   * Outbound statistics, one entry per encoding (per simulcast layer, lowest first): rid, whether it is
-   * active (dynacast pauses layers nobody receives), frames encoded, size, frame rate, bitrate.
-   */
-  getStats(): Promise<OutboundLayerStats[]> {
-    return this.sender ? outboundStats(this.sender, this.#previous) : Promise.resolve([]);
-  }
-
-  /** @internal Last bytesSent per rid, for bitrates. */
-  readonly #previous = new Map<string, { at: number; bytes: number }>();
-}
 
 export interface LocalParticipantEvents {
   "track-published": LocalTrack;
   "track-unpublished": LocalTrack;
   /** Muted/unmuted, camera turned off/on, device switched. */
   "track-updated": LocalTrack;
-  error: RoomError;
 }
 
 export interface CaptureOptions {
@@ -76,15 +41,13 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   id = "";
   name = "";
   readonly tracks = new Map<LocalSource, LocalTrack>();
+  /** The devices chosen with switchDevice(), for every capture from then on (also before connecting). */
   readonly preferredDevices: { audioinput?: string; videoinput?: string } = {};
+  #capture: CaptureOptions = { audio: true, video: true, simulcast: false };
   #publisher: PublisherTransport | undefined;
   #signal: SignalClient | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #dynacast = new Dynacast((trackId) => [...this.tracks.values()].find((t) => t.trackId === trackId)?.sender);
-
-  constructor(readonly capture: CaptureOptions) {
-    super();
-  }
 
   get isCameraEnabled(): boolean {
     const t = this.tracks.get("camera");
@@ -131,13 +94,14 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
 
   /** Uses another camera or microphone from now on; switches the live track mid-call with replaceTrack. */
   switchDevice(kind: "videoinput" | "audioinput", deviceId: string): Promise<void> {
+    // Remembered at once, so a capture already queued (connect's) uses it too.
+    this.preferredDevices[kind] = deviceId;
     return this.#enqueue(async () => {
-      this.preferredDevices[kind] = deviceId;
       const t = this.tracks.get(kind === "videoinput" ? "camera" : "microphone");
       const old = t?.mediaStreamTrack;
       if (!t || !old || old.getSettings().deviceId === deviceId) return;
       const capture = kind === "videoinput" ? captureCamera : captureMicrophone;
-      const constraints = kind === "videoinput" ? this.capture.video : this.capture.audio;
+      const constraints = kind === "videoinput" ? this.#capture.video : this.#capture.audio;
       let next: MediaStreamTrack;
       try {
         next = await capture(constraints, deviceId);
@@ -163,6 +127,40 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
     return this.#dynacast.set(trackId, rids);
   }
 
+  /** @internal connect() starts: its name and capture options; a preview is stopped (the join captures anew). */
+  prepare(name: string, capture: CaptureOptions): void {
+    this.name = name;
+    this.#capture = capture;
+    this.#dropTracks();
+  }
+
+  /**
+   * @internal Captures what connect() publishes, camera and microphone with one permission prompt,
+   * while the join goes on; resolves with what could not be captured. When `cancelled()` says the
+   * join ended meanwhile, the captures are stopped instead of kept.
+   */
+  captureForJoin(cancelled: () => boolean): Promise<RoomError[]> {
+    return this.#enqueue(async () => {
+      const devices = { audio: this.preferredDevices.audioinput, video: this.preferredDevices.videoinput };
+      const media = await captureBoth(this.#capture.audio, this.#capture.video, devices);
+      const captured = [["microphone", media.audio], ["camera", media.video]] as const;
+      if (cancelled()) {
+        for (const [, track] of captured) track?.stop();
+        return [];
+      }
+      for (const [source, track] of captured) {
+        if (!track) continue;
+        if (this.tracks.has(source)) {
+          track.stop(); // turned on meanwhile (setCameraEnabled before connect() finished preparing): keep that one
+          continue;
+        }
+        this.#watchEnded(source, track);
+        this.tracks.set(source, new LocalTrack(source, track));
+      }
+      return media.errors;
+    });
+  }
+
   /** @internal The room is connected: publish every local track that is not published yet. */
   async attach(signal: SignalClient, publisher: PublisherTransport): Promise<void> {
     this.#signal = signal;
@@ -170,24 +168,22 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
     await this.#enqueue(() => this.#publishPending());
   }
 
-  /** @internal Adds tracks captured during connect (published by attach). */
-  adopt(source: LocalSource, track: MediaStreamTrack): void {
-    if (this.tracks.has(source)) {
-      track.stop();
-      return;
-    }
-    this.#watchEnded(source, track);
-    this.tracks.set(source, new LocalTrack(source, track));
-  }
-
-  /** @internal The room disconnected: stop every capture and forget the publications. */
+  /** @internal The connection ended: stop every capture and forget the publications (listeners stay). */
   detach(): void {
     this.#publisher = undefined;
     this.#signal = undefined;
-    for (const t of this.tracks.values()) t.mediaStreamTrack?.stop();
-    this.tracks.clear();
     this.#dynacast.clear();
     this.id = "";
+    this.#dropTracks();
+  }
+
+  #dropTracks(): void {
+    const dropped = [...this.tracks.values()];
+    this.tracks.clear();
+    for (const t of dropped) {
+      t.mediaStreamTrack?.stop();
+      this.emit("track-unpublished", t);
+    }
   }
 
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
@@ -207,6 +203,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
         return { track: t.mediaStreamTrack!, source: t.source, muted: t.muted, ...(plan ? { plan } : {}) };
       }),
     );
+    if (this.#publisher !== publisher) return; // detached meanwhile: these tracks are already dropped
     publications.forEach((p, i) => {
       const t = pending[i]!;
       t.trackId = p.trackId;
@@ -219,9 +216,9 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   /** The encoding preset of a source: simulcast camera (when asked for), screen share, or the browser's default. */
   #plan(t: LocalTrack): EncodingPlan | undefined {
     if (t.source === "screen") return screenPlan();
-    if (t.source !== "camera" || this.capture.simulcast === false) return undefined;
+    if (t.source !== "camera" || this.#capture.simulcast === false) return undefined;
     const { width, height } = t.mediaStreamTrack?.getSettings() ?? {};
-    return cameraPlan({ width, height }, this.capture.simulcast);
+    return cameraPlan({ width, height }, this.#capture.simulcast);
   }
 
   async #mute(t: LocalTrack, muted: boolean): Promise<void> {
@@ -232,7 +229,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   async #cameraOn(): Promise<void> {
     const t = this.tracks.get("camera");
     if (t?.mediaStreamTrack && !t.muted) return;
-    const track = await captureCamera(this.capture.video, this.preferredDevices.videoinput);
+    const track = await captureCamera(this.#capture.video, this.preferredDevices.videoinput);
     this.#watchEnded("camera", track);
     if (!t) {
       this.tracks.set("camera", new LocalTrack("camera", track));
@@ -267,7 +264,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
     const t = this.tracks.get("microphone");
     if (!t) {
       if (!enabled) return;
-      const track = await captureMicrophone(this.capture.audio, this.preferredDevices.audioinput);
+      const track = await captureMicrophone(this.#capture.audio, this.preferredDevices.audioinput);
       this.#watchEnded("microphone", track);
       this.tracks.set("microphone", new LocalTrack("microphone", track));
       await this.#publishPending();

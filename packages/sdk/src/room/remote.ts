@@ -1,6 +1,7 @@
 /** Other participants of the room and the tracks they publish, as this client sees them. */
 import type { ParticipantInfo, TrackInfo, TrackKind, TrackSource } from "@sfu-room/protocol";
 import { observeElementView } from "./element-view.ts";
+import type { ReceivedTrack } from "./subscriber-transport.ts";
 import { type SettingsSink, type VideoQuality, ViewSettings } from "./view-settings.ts";
 
 /** The parts of an inbound-rtp stats entry this SDK reports. */
@@ -132,12 +133,27 @@ export class RemoteTrack {
     return found;
   }
 
-  /** @internal The track is received (true: settings go to the relay from now on) or not any more. */
-  setReceiving(receiving: boolean): void {
-    if (this.kind !== "video") return;
-    if (receiving) this.#settings.activate();
-    else this.#settings.deactivate();
+  /** @internal Its media arrived on the subscriber connection: view settings go to the relay from now on. */
+  bind(received: ReceivedTrack): void {
+    this.mediaStreamTrack = received.track;
+    this.receiver = received.receiver;
+    this.mid = received.mid;
     this.#lastBytes = undefined;
+    if (this.kind === "video") this.#settings.activate();
+  }
+
+  /**
+   * @internal Its media went (unsubscribed, unpublished, or the connection ended); the wishes
+   * (quality, observed elements) are kept for the next bind. Returns whether media was bound.
+   */
+  unbind(): boolean {
+    const wasBound = this.mediaStreamTrack !== undefined;
+    this.mediaStreamTrack = undefined;
+    this.receiver = undefined;
+    this.mid = undefined;
+    this.#lastBytes = undefined;
+    if (this.kind === "video") this.#settings.deactivate();
+    return wasBound;
   }
 
   /** @internal */

@@ -4,6 +4,7 @@
  * sharing. Pure functions: the capture size in, the sendEncodings and the protocol's `layers` /
  * `layerSizes` out (docs/quality.md explains the choices).
  */
+import type { LayerSize } from "@sfu-room/protocol";
 
 /** A simulcast layer by its size: low = a quarter of the capture (each side), medium = half, high = full. */
 export type SimulcastLayer = "low" | "medium" | "high";
@@ -21,7 +22,7 @@ export interface EncodingPlan {
   /** Simulcast rids, lowest first; empty without simulcast. */
   rids: string[];
   /** Encoded size of each layer (same order), when the capture size is known. */
-  layerSizes: Array<{ width: number; height: number }> | undefined;
+  layerSizes: LayerSize[] | undefined;
   /** MediaStreamTrack.contentHint to set ("detail" for screens). */
   contentHint?: string;
 }

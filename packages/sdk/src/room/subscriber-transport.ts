@@ -45,6 +45,11 @@ export class SubscriberTransport {
     return this.#pc;
   }
 
+  /** What the latest answered offer carries for a track. */
+  received(trackId: string): ReceivedTrack | undefined {
+    return this.#current.get(trackId);
+  }
+
   /** Queues the answer to a relay offer. */
   handleOffer(offer: SubscriberOfferMessage): void {
     this.#queue = this.#queue

@@ -5,9 +5,11 @@
  * into view at once, a tile leaving view after HIDE_DELAY_MS, size changes of more than 10 % after
  * SIZE_DELAY_MS (so a window being dragged to a new size sends one message, not fifty).
  */
+import type { Quality } from "@sfu-room/protocol";
 import type { ElementView } from "./element-view.ts";
 
-export type VideoQuality = "auto" | "low" | "medium" | "high";
+/** The protocol's `Quality` under the name the SDK's docs use. */
+export type VideoQuality = Quality;
 
 export interface SubscriptionSettings {
   quality?: VideoQuality;

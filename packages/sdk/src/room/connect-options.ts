@@ -1,0 +1,34 @@
+/** The options of `Room.connect()`. */
+import type { CaptureConstraints } from "./local-media.ts";
+import type { CaptureOptions } from "./local-participant.ts";
+import { SIMULCAST_CAPTURE, type SimulcastOptions } from "./simulcast.ts";
+
+export interface ConnectOptions {
+  /** Display name shown to the others (at most 64 characters). */
+  name: string;
+  /** Access token for relays that require one. */
+  token?: string;
+  /** Publish the microphone on connect (default true). Constraints may be given instead of true. */
+  audio?: CaptureConstraints;
+  /** Publish the camera on connect (default true). */
+  video?: CaptureConstraints;
+  /**
+   * Send the camera as simulcast layers (default false): true for the preset (up to three layers, a
+   * quarter, half and full size; the camera is then captured at 1280x720 unless `video` says otherwise),
+   * or `{ layers, maxBitrates }` to choose. See docs/quality.md.
+   */
+  simulcast?: boolean | SimulcastOptions;
+  /** Receive everyone's tracks automatically (default true). */
+  autoSubscribe?: boolean;
+  /** Extra RTCPeerConnection configuration, e.g. your own TURN server. */
+  rtcConfig?: RTCConfiguration;
+  /** Give up opening the WebSocket after this many ms (default 10000). */
+  connectTimeoutMs?: number;
+}
+
+/** What connect() captures: its options with the defaults filled in. */
+export function captureOptions(options: ConnectOptions): CaptureOptions {
+  const simulcast = options.simulcast ?? false;
+  const video = options.video === undefined || options.video === true ? (simulcast === false ? true : SIMULCAST_CAPTURE) : options.video;
+  return { audio: options.audio ?? true, video, simulcast };
+}

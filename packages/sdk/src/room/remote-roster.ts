@@ -1,0 +1,112 @@
+/**
+ * The other participants as last known and their tracks, kept from the relay's messages. A track is
+ * bound to its media once both its announcement and its media have arrived, in either order
+ * (docs/protocol.md 6.4). Room-level state: the media comes from the current connection, the
+ * participants and their tracks' wishes (quality, observed elements) are the Room's.
+ */
+import type { ParticipantInfo, TrackInfo } from "@sfu-room/protocol";
+import { RemoteParticipant, RemoteTrack } from "./remote.ts";
+import type { RoomEvents } from "./room-events.ts";
+import type { ReceivedTrack } from "./subscriber-transport.ts";
+import type { SubscriptionSettings } from "./view-settings.ts";
+
+type RosterEvent =
+  | "participant-joined"
+  | "participant-left"
+  | "track-published"
+  | "track-unpublished"
+  | "track-subscribed"
+  | "track-unsubscribed"
+  | "track-muted"
+  | "track-unmuted";
+
+export interface RosterHost {
+  localId(): string;
+  emit<K extends RosterEvent>(type: K, payload: RoomEvents[K]): void;
+  /** The media the current connection already receives for a track. */
+  received(trackId: string): ReceivedTrack | undefined;
+  /** Sends a track's `subscription-settings`. */
+  sendSettings(trackId: string, settings: SubscriptionSettings): Promise<void>;
+}
+
+export class RemoteRoster {
+  readonly participants = new Map<string, RemoteParticipant>();
+  readonly #host: RosterHost;
+
+  constructor(host: RosterHost) {
+    this.#host = host;
+  }
+
+  /** `announce` false: there at join, so in `participants` when the join completes but not announced. */
+  join(info: ParticipantInfo, announce: boolean): void {
+    if (info.id === this.#host.localId() || this.participants.has(info.id)) return;
+    const participant = new RemoteParticipant(info);
+    this.participants.set(info.id, participant);
+    if (announce) this.#host.emit("participant-joined", { participant });
+    for (const track of info.tracks) this.publish(track, announce);
+  }
+
+  leave(participantId: string): void {
+    const participant = this.participants.get(participantId);
+    if (!participant) return;
+    for (const trackId of [...participant.tracks.keys()]) this.unpublish(participantId, trackId);
+    this.participants.delete(participantId);
+    this.#host.emit("participant-left", { participant });
+  }
+
+  publish(info: TrackInfo, announce: boolean): void {
+    const participant = this.participants.get(info.participantId);
+    if (!participant) return;
+    const existing = participant.tracks.get(info.id);
+    if (existing) {
+      existing.update(info);
+      return;
+    }
+    const track = new RemoteTrack(info, (settings) => this.#host.sendSettings(info.id, settings));
+    participant.tracks.set(info.id, track);
+    if (announce) this.#host.emit("track-published", { participant, track });
+    const received = this.#host.received(info.id);
+    if (received) this.received(received);
+  }
+
+  unpublish(participantId: string, trackId: string): void {
+    const participant = this.participants.get(participantId);
+    const track = participant?.tracks.get(trackId);
+    if (!participant || !track) return;
+    if (track.unbind()) this.#host.emit("track-unsubscribed", { participant, track });
+    participant.tracks.delete(trackId);
+    this.#host.emit("track-unpublished", { participant, track });
+  }
+
+  mute(participantId: string, trackId: string, muted: boolean): void {
+    const participant = this.participants.get(participantId);
+    const track = participant?.tracks.get(trackId);
+    if (!participant || !track || track.muted === muted) return;
+    track.muted = muted;
+    this.#host.emit(muted ? "track-muted" : "track-unmuted", { participant, track });
+  }
+
+  /** Media arrived; for a track not announced yet, publish() binds it when the announcement comes. */
+  received(received: ReceivedTrack): void {
+    const participant = this.participants.get(received.participantId);
+    const track = participant?.tracks.get(received.trackId);
+    if (!participant || !track) return;
+    track.bind(received);
+    this.#host.emit("track-subscribed", { participant, track });
+  }
+
+  receiveEnded(received: ReceivedTrack): void {
+    const participant = this.participants.get(received.participantId);
+    const track = participant?.tracks.get(received.trackId);
+    // The track may already carry newer media (its m-line was replaced): only this reception ends.
+    if (!participant || !track || track.receiver !== received.receiver) return;
+    track.unbind();
+    this.#host.emit("track-unsubscribed", { participant, track });
+  }
+
+  /** The connection ended: no media any more, and nobody known until the next join. */
+  clear(): void {
+    for (const participant of this.participants.values()) for (const track of participant.tracks.values()) track.unbind();
+    this.participants.clear();
+  }
+}
