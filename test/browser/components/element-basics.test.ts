@@ -73,6 +73,18 @@ describe("<sfu-room> basics", () => {
     expect($(second, '[part~="action"]')!.textContent!.trim()).to.equal("Try again");
   });
 
+  it("moved in the page, leaves and joins again", async () => {
+    const el = mount({ server: config.relay, room: uniqueRoom("move"), name: "Mover", audio: "off", video: "off" });
+    const first = await nextEvent(el, "joined");
+    const left = nextEvent(el, "left");
+    const joined = nextEvent(el, "joined");
+    const box = el.parentElement!;
+    document.body.prepend(box); // disconnected and connected again in one task
+    expect((await left).detail).to.deep.equal({ room: first.detail.room, reason: "removed" });
+    expect((await joined).detail.room).to.equal(first.detail.room);
+    expect(el.status).to.equal("joined");
+  });
+
   it("says when the connection is lost, and fires left", async () => {
     const el = mount({ server: config.droppingRelay, room: uniqueRoom("drop"), audio: "off", video: "off" });
     await nextEvent(el, "joined");

@@ -59,6 +59,60 @@ describe("<sfu-room> with camera and microphone", function () {
     expect(selfTile(el)!.dataset.video).to.equal("on");
   });
 
+  it("toggleCamera() and toggleMicrophone() change the devices, never the page's video and audio", async () => {
+    const el = mount({ server: config.relay, room: uniqueRoom("own"), name: "Own", video: "on" });
+    await nextEvent(el, "joined");
+    await until("captures", () => localTrack(el, "camera")?.readyState === "live" && localTrack(el, "microphone")?.readyState === "live");
+    expect(await el.toggleCamera()).to.equal(false);
+    await el.updateComplete;
+    expect(selfTile(el)!.dataset.video).to.equal("off");
+    expect(selfTile(el)!.querySelector('[part~="avatar"]'), "the tile shows the avatar").to.not.equal(null);
+    expect(el.video).to.equal(true);
+    expect(el.getAttribute("video")).to.equal("on");
+    expect(await el.toggleMicrophone()).to.equal(false);
+    expect(el.audio).to.equal(true);
+    expect(el.hasAttribute("audio")).to.equal(false);
+    expect(await el.toggleCamera()).to.equal(true);
+    await el.updateComplete;
+    expect(selfTile(el)!.dataset.video).to.equal("on");
+    expect(selfTile(el)!.querySelector('[part~="avatar"]')).to.equal(null);
+    expect(el.video).to.equal(true);
+    expect(el.getAttribute("video")).to.equal("on");
+  });
+
+  it("the page's video and the user's toggles each apply when made", async () => {
+    const el = mount({ server: config.relay, room: uniqueRoom("wish"), name: "Wish", audio: "off" });
+    await nextEvent(el, "joined");
+    await until("camera captured", () => localTrack(el, "camera")?.readyState === "live");
+    expect(await el.toggleCamera()).to.equal(false);
+    expect(await el.toggleCamera()).to.equal(true);
+    el.setAttribute("video", "off"); // the page changes its wish: the camera follows
+    await until("camera off", () => el.session?.local.isCameraEnabled === false);
+    await until("self tile shows the camera off", () => selfTile(el)?.dataset.video === "off");
+    expect(localTrack(el, "camera")?.readyState).to.not.equal("live");
+    expect(await el.toggleCamera(), "the user may still turn it on").to.equal(true);
+    expect(el.getAttribute("video")).to.equal("off");
+    expect(el.video).to.equal(false);
+    await until("self tile shows the camera", () => selfTile(el)?.dataset.video === "on");
+    el.video = true; // already on: nothing to do
+    el.video = false;
+    await until("camera off again", () => el.session?.local.isCameraEnabled === false);
+  });
+
+  it("keeps a toggle made before joining for the join", async () => {
+    const el = mount({ manual: "", server: config.relay, room: uniqueRoom("early"), name: "Early", audio: "off" });
+    await el.updateComplete;
+    expect(await el.toggleCamera()).to.equal(false);
+    expect(el.video).to.equal(true);
+    await el.join();
+    expect(el.session!.local.isCameraEnabled).to.equal(false);
+    expect(localTrack(el, "camera")).to.equal(undefined);
+    await el.updateComplete;
+    expect(selfTile(el)!.dataset.video).to.equal("off");
+    expect(await el.toggleCamera()).to.equal(true);
+    await until("camera captured", () => localTrack(el, "camera")?.readyState === "live");
+  });
+
   it("mutes and unmutes the microphone", async () => {
     const el = mount({ server: config.relay, room: uniqueRoom("mic"), name: "Mic" });
     await nextEvent(el, "joined");

@@ -5,7 +5,7 @@
 import { expect } from "@open-wc/testing";
 import { cameraPlan, observeElementView, type ElementView, type SubscriptionSettings } from "@sfu-room/sdk";
 import { ViewSettings } from "../../../packages/sdk/src/room/view-settings.ts";
-import { config, mediaNetwork, mount, nextEvent, uniqueRoom, unmountAll, until } from "./helpers.ts";
+import { config, mediaNetwork, mount, nextEvent, remoteTiles, uniqueRoom, unmountAll, until } from "./helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -124,6 +124,42 @@ describe("quality controls", function () {
       expect(b - a, "packets while hidden").to.be.at.most(2);
       bob.parentElement!.style.display = "";
       await until("video again once shown", async () => ((await track()!.getStats())?.packetsReceived ?? 0) > b + 10, 20_000);
+    });
+
+    it("observes each remote tile's video: hiding it pauses the video, also after the camera was off and on", async () => {
+      const room = uniqueRoom("observed");
+      const ada = mount({ server: config.relay, room, name: "Ada", audio: "off" }, { width: 640, height: 400 });
+      await nextEvent(ada, "joined");
+      const bob = mount({ server: config.relay, room, name: "Bob", audio: "off", video: "off" }, { width: 640, height: 400 });
+      bob.id = uniqueRoom("bob");
+      await nextEvent(bob, "joined");
+      const track = () => [...bob.session!.participants.values()][0]?.cameraTrack;
+      const packets = async () => (await track()?.getStats())?.packetsReceived ?? 0;
+      const tileVideo = () => remoteTiles(bob)[0]?.dataset.video;
+      // The page hides the videos of Bob's tiles (a style through ::part, as any page could write).
+      const style = document.createElement("style");
+      style.textContent = `#${bob.id}::part(video) { display: none; }`;
+      const pausedWhileHidden = async () => {
+        document.head.append(style);
+        try {
+          await sleep(1_500);
+          const a = await packets();
+          await sleep(1_500);
+          expect((await packets()) - a, "packets while the tile's video is hidden").to.be.at.most(2);
+        } finally {
+          style.remove();
+        }
+        const b = await packets();
+        await until("video again once shown", async () => (await packets()) > b + 10, 20_000);
+      };
+
+      await until("Bob receives Ada's video", async () => tileVideo() === "on" && (await packets()) > 10, 30_000);
+      await pausedWhileHidden();
+      await ada.toggleCamera();
+      await until("Ada's camera off at Bob", () => tileVideo() === "off");
+      await ada.toggleCamera();
+      await until("Ada's camera back at Bob", async () => tileVideo() === "on");
+      await pausedWhileHidden();
     });
   });
 });

@@ -1,4 +1,5 @@
 /** Attribute converters of <sfu-room>. */
+import { QualitySchema } from "@sfu-room/protocol";
 import type { ComplexAttributeConverter } from "lit";
 import type { VideoQuality } from "../room/index.ts";
 
@@ -11,13 +12,18 @@ export const onOffConverter: ComplexAttributeConverter<boolean> = {
   toAttribute: (value: boolean) => (value ? "on" : "off"),
 };
 
-const QUALITIES: readonly VideoQuality[] = ["auto", "low", "medium", "high"];
+/**
+ * The protocol's quality vocabulary, so the attribute accepts exactly what the relay does (typed as the
+ * SDK's VideoQuality: a value the protocol adds and the SDK lacks fails to compile here).
+ */
+const QUALITIES: readonly VideoQuality[] = QualitySchema.options;
+const isQuality = (value: string): value is VideoQuality => (QUALITIES as readonly string[]).includes(value);
 
 /** `quality`: auto (default), low, medium or high; anything else is auto. */
 export const qualityConverter: ComplexAttributeConverter<VideoQuality> = {
   fromAttribute: (value: string | null) => {
     const v = (value ?? "").trim().toLowerCase();
-    return (QUALITIES as readonly string[]).includes(v) ? (v as VideoQuality) : "auto";
+    return isQuality(v) ? v : "auto";
   },
   toAttribute: (value: VideoQuality) => value,
 };

@@ -48,3 +48,8 @@ export interface SfuRoomEventMap {
   /** A data message from another participant: the Room's `data` event, same detail. */
   data: CustomEvent<DataEvent>;
 }
+
+/** Dispatches one of the element's events (typed by SfuRoomEventMap). */
+export function fire<K extends keyof SfuRoomEventMap>(target: EventTarget, type: K, detail: SfuRoomEventMap[K]["detail"]): void {
+  target.dispatchEvent(new CustomEvent(type, { detail }));
+}

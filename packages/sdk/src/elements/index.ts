@@ -1,5 +1,6 @@
 import "./define.ts";
-export { SfuRoomElement, type SfuRoomStatus } from "./sfu-room.ts";
+export { SfuRoomElement } from "./sfu-room.ts";
+export type { SfuRoomStatus } from "./join-controller.ts";
 export { SfuChatElement, type ChatMessage } from "./sfu-chat.ts";
 export type { ChatTarget } from "./chat-source.ts";
 export type { SfuRoomEventMap, JoinedDetail, LeftDetail, LeftReason, ParticipantDetail, ParticipantSummary, ErrorDetail, ConnectionStateDetail } from "./events.ts";

@@ -6,6 +6,7 @@
  * Fires `chat-message` (bubbles, composed) for every message shown, sent or received.
  */
 import { html, LitElement, nothing, type PropertyDeclarations, type PropertyValues, type TemplateResult } from "lit";
+import { createRef, ref } from "lit/directives/ref.js";
 import { repeat } from "lit/directives/repeat.js";
 import type { DataEvent } from "../room/index.ts";
 import { type ChatSource, type ChatTarget, chatSource } from "./chat-source.ts";
@@ -34,6 +35,10 @@ export class SfuChatElement extends LitElement {
     room: { attribute: false },
     topic: { type: String },
     placeholder: { type: String },
+    entries: { state: true },
+    source: { state: true },
+    sending: { state: true },
+    sendError: { state: true },
   };
 
   /** id of the <sfu-room> element to chat in (looked up in the same document or shadow root). */
@@ -43,15 +48,21 @@ export class SfuChatElement extends LitElement {
   /** Data topic of the chat messages (default "chat"). */
   declare topic: string;
   declare placeholder: string;
+  /** The messages shown, oldest first. */
+  declare protected entries: readonly ChatMessage[];
+  /** The room being chatted in (from `room` or `for`). */
+  declare protected source: ChatSource | undefined;
+  /** A message is on its way: the Send button waits. */
+  declare protected sending: boolean;
+  /** Why the last message could not be sent. */
+  declare protected sendError: string;
 
-  #messages: ChatMessage[] = [];
   #nextId = 0;
-  #source: ChatSource | undefined;
   #target: ChatTarget | undefined;
   #unwatch: (() => void) | undefined;
   #finder: MutationObserver | undefined;
-  #error = "";
-  #sending = false;
+  readonly #log = createRef<HTMLOListElement>();
+  readonly #input = createRef<HTMLInputElement>();
 
   constructor() {
     super();
@@ -59,17 +70,21 @@ export class SfuChatElement extends LitElement {
     this.room = undefined;
     this.topic = "chat";
     this.placeholder = "Message";
+    this.entries = [];
+    this.source = undefined;
+    this.sending = false;
+    this.sendError = "";
   }
 
   /** The messages shown, oldest first. */
   get messages(): readonly ChatMessage[] {
-    return this.#messages;
+    return this.entries;
   }
 
   /** Sends a chat message as if typed; resolves when handed to the data channel, rejects with a RoomError. */
   async sendMessage(text: string): Promise<void> {
     const body = text.trim().slice(0, MAX_TEXT);
-    const source = this.#source;
+    const source = this.source;
     if (!body || !source) return;
     await source.send(body, this.topic);
     this.#add({ from: source.localId(), name: source.localName() || "You", text: body, self: true });
@@ -92,7 +107,7 @@ export class SfuChatElement extends LitElement {
   }
 
   protected override updated(): void {
-    const log = this.renderRoot.querySelector<HTMLElement>(".log");
+    const log = this.#log.value;
     if (log && this.#stick) log.scrollTop = log.scrollHeight;
   }
 
@@ -129,12 +144,11 @@ export class SfuChatElement extends LitElement {
     this.#unwatch?.();
     this.#unwatch = undefined;
     this.#target = target;
-    this.#source = target ? chatSource(target) : undefined;
-    this.#unwatch = this.#source?.watch(
+    this.source = target ? chatSource(target) : undefined;
+    this.#unwatch = this.source?.watch(
       (event) => this.#onData(event),
-      () => this.requestUpdate(),
+      () => this.requestUpdate(), // joined or left: source.connected() says something new
     );
-    this.requestUpdate();
   }
 
   #onData(event: DataEvent): void {
@@ -144,44 +158,41 @@ export class SfuChatElement extends LitElement {
   }
 
   #add(message: Omit<ChatMessage, "id" | "at">): void {
-    const log = this.renderRoot.querySelector<HTMLElement>(".log");
+    const log = this.#log.value;
     this.#stick = !log || log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     const full: ChatMessage = { ...message, id: ++this.#nextId, at: Date.now() };
-    this.#messages = [...this.#messages.slice(-(MAX_MESSAGES - 1)), full];
-    this.requestUpdate();
+    this.entries = [...this.entries.slice(-(MAX_MESSAGES - 1)), full];
     this.dispatchEvent(new CustomEvent("chat-message", { detail: full, bubbles: true, composed: true }));
   }
 
   async #submit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
-    const input = this.renderRoot.querySelector<HTMLInputElement>("input");
-    if (!input || this.#sending) return;
+    const input = this.#input.value;
+    if (!input || this.sending) return;
     const text = input.value;
     if (!text.trim()) return;
-    this.#sending = true;
-    this.#error = "";
-    this.requestUpdate();
+    this.sending = true;
+    this.sendError = "";
     try {
       this.#stick = true;
       await this.sendMessage(text);
       input.value = "";
     } catch (e) {
-      this.#error = e instanceof Error ? e.message : String(e);
+      this.sendError = e instanceof Error ? e.message : String(e);
     } finally {
-      this.#sending = false;
-      this.requestUpdate();
+      this.sending = false;
       await this.updateComplete;
       input.focus();
     }
   }
 
   protected override render(): TemplateResult {
-    const connected = this.#source?.connected() ?? false;
-    return html`<ol class="log" part="log" aria-live="polite" aria-label="Chat messages">
-        ${this.#messages.length === 0
+    const connected = this.source?.connected() ?? false;
+    return html`<ol class="log" part="log" aria-live="polite" aria-label="Chat messages" ${ref(this.#log)}>
+        ${this.entries.length === 0
           ? html`<li class="empty" part="empty">${connected ? "No messages yet." : "Join the room to chat."}</li>`
           : repeat(
-              this.#messages,
+              this.entries,
               (m) => m.id,
               (m) => html`<li class="message" part=${m.self ? "message message-self" : "message"} ?data-self=${m.self} data-from=${m.from}>
                 <div class="meta"><span class="sender" part="sender">${m.self ? "You" : m.name}</span><time>${clock(m.at)}</time></div>
@@ -191,6 +202,7 @@ export class SfuChatElement extends LitElement {
       </ol>
       <form part="form" @submit=${(e: SubmitEvent) => void this.#submit(e)}>
         <input
+          ${ref(this.#input)}
           part="input"
           type="text"
           name="message"
@@ -201,9 +213,9 @@ export class SfuChatElement extends LitElement {
           placeholder=${this.placeholder}
           ?disabled=${!connected}
         />
-        <button part="send" type="submit" ?disabled=${!connected || this.#sending}>Send</button>
+        <button part="send" type="submit" ?disabled=${!connected || this.sending}>Send</button>
       </form>
-      ${this.#error ? html`<p class="error" part="error" role="alert">${this.#error}</p>` : nothing}`;
+      ${this.sendError ? html`<p class="error" part="error" role="alert">${this.sendError}</p>` : nothing}`;
   }
 }
 

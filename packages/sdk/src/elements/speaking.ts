@@ -13,8 +13,12 @@ export class SpeakingController implements ReactiveController {
   readonly #lastHeard = new Map<string, number>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #polling = false;
+  readonly #host: ReactiveControllerHost;
+  readonly #room: () => Room | undefined;
 
-  constructor(private readonly host: ReactiveControllerHost, private readonly room: () => Room | undefined) {
+  constructor(host: ReactiveControllerHost, room: () => Room | undefined) {
+    this.#host = host;
+    this.#room = room;
     host.addController(this);
   }
 
@@ -28,12 +32,12 @@ export class SpeakingController implements ReactiveController {
   }
 
   async #poll(): Promise<void> {
-    const room = this.room();
+    const room = this.#room();
     if (this.#polling) return;
     if (!room || room.state === "disconnected") {
       if (this.speaking.size) {
         this.speaking = new Set();
-        this.host.requestUpdate();
+        this.#host.requestUpdate();
       }
       return;
     }
@@ -53,7 +57,7 @@ export class SpeakingController implements ReactiveController {
       }
       if (next.size !== this.speaking.size || [...next].some((id) => !this.speaking.has(id))) {
         this.speaking = next;
-        this.host.requestUpdate();
+        this.#host.requestUpdate();
       }
     } finally {
       this.#polling = false;

@@ -1,8 +1,11 @@
 /** Participant tiles: the model derived from the room, and their template. */
 import { html, nothing, type TemplateResult } from "lit";
-import type { ConnectionState, Room } from "../room/index.ts";
+import type { ConnectionState, RemoteTrack, Room } from "../room/index.ts";
+import { markFirstFrame } from "./first-frame.ts";
 import { micOffIcon } from "./icons.ts";
+import { observeView } from "./observe-view.ts";
 import { SELF } from "./speaking.ts";
+import { streamOf } from "./streams.ts";
 
 export type VideoState = "on" | "off" | "waiting";
 
@@ -13,26 +16,13 @@ export interface TileModel {
   self: boolean;
   source: "camera" | "screen";
   video: MediaStreamTrack | undefined;
-  /** The relay's id of the video track shown (remote tiles). */
-  videoTrackId: string | undefined;
+  /** The remote video track while the tile shows its media: observed for the adaptive stream. */
+  shown: RemoteTrack | undefined;
   /** on: media attached; off: no camera or camera turned off; waiting: published, media not here yet. */
   videoState: VideoState;
   audio: "on" | "muted" | "none";
   speaking: boolean;
   connection: "live" | "connecting" | "interrupted";
-}
-
-const streams = new WeakMap<MediaStreamTrack, MediaStream>();
-
-/** One MediaStream per track, so re-renders never re-assign srcObject (which would restart playback). */
-export function streamOf(track: MediaStreamTrack | undefined): MediaStream | null {
-  if (!track) return null;
-  let stream = streams.get(track);
-  if (!stream) {
-    stream = new MediaStream([track]);
-    streams.set(track, stream);
-  }
-  return stream;
 }
 
 export function buildTiles(room: Room | undefined, selfName: string, speaking: ReadonlySet<string>): TileModel[] {
@@ -53,7 +43,7 @@ export function buildTiles(room: Room | undefined, selfName: string, speaking: R
     self: true,
     source: "camera",
     video: cam?.mediaStreamTrack,
-    videoTrackId: cam?.trackId,
+    shown: undefined,
     videoState: cam?.mediaStreamTrack && !cam.muted ? "on" : "off",
     audio: !mic ? "none" : mic.muted ? "muted" : "on",
     speaking: speaking.has(SELF),
@@ -67,7 +57,7 @@ export function buildTiles(room: Room | undefined, selfName: string, speaking: R
       self: true,
       source: "screen",
       video: screen.mediaStreamTrack,
-      videoTrackId: screen.trackId,
+      shown: undefined,
       videoState: "on",
       audio: "none",
       speaking: false,
@@ -86,7 +76,7 @@ export function buildTiles(room: Room | undefined, selfName: string, speaking: R
       self: false,
       source: "camera",
       video: camera?.mediaStreamTrack,
-      videoTrackId: camera?.id,
+      shown: videoState === "on" ? camera : undefined,
       videoState,
       audio: !microphone ? "none" : microphone.muted ? "muted" : "on",
       speaking: speaking.has(participant.id),
@@ -94,6 +84,7 @@ export function buildTiles(room: Room | undefined, selfName: string, speaking: R
     });
     const share = participant.screenTrack;
     if (share) {
+      const shareState: VideoState = share.muted ? "off" : share.mediaStreamTrack ? "on" : "waiting";
       screens.push({
         key: `${participant.id}:screen:${share.id}`,
         participantId: participant.id,
@@ -101,8 +92,8 @@ export function buildTiles(room: Room | undefined, selfName: string, speaking: R
         self: false,
         source: "screen",
         video: share.mediaStreamTrack,
-        videoTrackId: share.id,
-        videoState: share.muted ? "off" : share.mediaStreamTrack ? "on" : "waiting",
+        shown: shareState === "on" ? share : undefined,
+        videoState: shareState,
         audio: "none",
         speaking: false,
         connection: share.mediaStreamTrack ? "live" : "connecting",
@@ -117,7 +108,8 @@ function initials(name: string): string {
   return (words.length > 1 ? `${words[0]![0]}${words[1]![0]}` : (words[0] ?? "?").slice(0, 2)) || "?";
 }
 
-export function renderTile(tile: TileModel): TemplateResult {
+/** `room`: the Room the tiles come from (the first remote frame of each join is marked). */
+export function renderTile(tile: TileModel, room: Room): TemplateResult {
   const parts = ["tile"];
   if (tile.self) parts.push("tile-self");
   if (tile.source === "screen") parts.push("tile-screen");
@@ -139,8 +131,10 @@ export function renderTile(tile: TileModel): TemplateResult {
     <video
       part="video"
       data-participant-id=${tile.participantId}
-      data-track-id=${tile.self || tile.videoState !== "on" ? nothing : (tile.videoTrackId ?? nothing)}
+      data-track-id=${tile.shown?.id ?? nothing}
       .srcObject=${streamOf(tile.video)}
+      ${observeView(tile.shown)}
+      ${markFirstFrame(tile.shown ? room : undefined)}
       .muted=${true}
       autoplay
       playsinline
