@@ -59,42 +59,42 @@ export function parsePlan(argv: readonly string[], root: string): PlanResult {
     else return { ok: false, error: `unknown or incomplete option "${argv[i]}"\n${USAGE}` };
   }
   const list = (name: string) => values.get(name)?.split(",").map((s) => s.trim()).filter(Boolean);
-  const numbers = (name: string) => {
-    const l = list(name);
-    if (l && l.some((s) => !/^\d+$/.test(s) || Number(s) < 1)) throw new Error(`--${name}: "${values.get(name)}" is not a list of whole numbers >= 1`);
-    return l?.map(Number);
+  const errors: string[] = [];
+  /** The option's comma-separated numbers (> 0; whole unless `fractions`), or undefined when absent. */
+  const numbers = (name: string, fractions = false): number[] | undefined => {
+    const l = list(name)?.map(Number);
+    if (l && (l.length === 0 || l.some((n) => !(n > 0) || (!fractions && !Number.isInteger(n))))) {
+      errors.push(`--${name}: "${values.get(name)}" is not ${fractions ? "a number > 0" : "a list of whole numbers >= 1"}`);
+    }
+    return l;
   };
   const quick = flags.has("quick");
-  try {
-    const servers = (list("servers") ?? ["relay", "janus"]) as ServerKind[];
-    const scenarios = (list("scenarios") ?? [...SCENARIOS]) as Scenario[];
-    const badServer = servers.find((s) => s !== "relay" && s !== "janus");
-    if (badServer) return { ok: false, error: `--servers: unknown server "${badServer}" (relay, janus)` };
-    const badScenario = scenarios.find((s) => !SCENARIOS.includes(s));
-    if (badScenario) return { ok: false, error: `--scenarios: unknown scenario "${badScenario}" (${SCENARIOS.join(", ")})` };
-    const window = values.has("window") ? numbers("window")![0]! : undefined;
-    const plan: Plan = {
-      quick,
-      servers,
-      scenarios,
-      fanout: numbers("fanout-steps") ?? (quick ? [2, 4] : [10, 25, 35, 50, 75, 100, 150, 200, 250, 300, 400]),
-      meeting: numbers("meeting-steps") ?? (quick ? [3] : [2, 4, 6, 8, 10, 12, 14, 16, 20]),
-      storm: numbers("storm-steps") ?? (quick ? [5] : [10, 20, 30, 50, 75, 100]),
-      latencyShares: [0.25, 0.5, 0.75],
-      warmupMs: quick ? 500 : 3000,
-      windowMs: (window ?? (quick ? 1 : 8)) * 1000,
-      latencyWindowMs: (window ?? (quick ? 1 : 10)) * 1000,
-      settleMs: quick ? 300 : 1500,
-      timeoutMs: quick ? 10_000 : 20_000,
-      drainMs: quick ? 300 : 1000,
-      waitQuietMs: quick || flags.has("no-wait") ? 0 : 120_000,
-      generators: Math.max(2, cpus().length),
-      profile: flags.has("profile") ? "always" : flags.has("no-profile") || quick ? "never" : "if-missed",
-      capacity: values.has("capacity") ? numbers("capacity")![0] : undefined,
-      outDir: values.get("out") ?? join(root, "bench", "results", ...(quick ? ["quick"] : [])),
-    };
-    return { ok: true, help: flags.has("help"), plan };
-  } catch (e) {
-    return { ok: false, error: (e as Error).message };
-  }
+  const servers = (list("servers") ?? ["relay", "janus"]) as ServerKind[];
+  const scenarios = (list("scenarios") ?? [...SCENARIOS]) as Scenario[];
+  const badServer = servers.find((s) => s !== "relay" && s !== "janus");
+  if (badServer) errors.push(`--servers: unknown server "${badServer}" (relay, janus)`);
+  const badScenario = scenarios.find((s) => !SCENARIOS.includes(s));
+  if (badScenario) errors.push(`--scenarios: unknown scenario "${badScenario}" (${SCENARIOS.join(", ")})`);
+  const windowS = numbers("window", true)?.[0];
+  const plan: Plan = {
+    quick,
+    servers,
+    scenarios,
+    fanout: numbers("fanout-steps") ?? (quick ? [2, 4] : [10, 25, 35, 50, 75, 100, 150, 200, 250, 300, 400]),
+    meeting: numbers("meeting-steps") ?? (quick ? [3] : [2, 4, 6, 8, 10, 12, 14, 16, 20]),
+    storm: numbers("storm-steps") ?? (quick ? [5] : [10, 20, 30, 50, 75, 100]),
+    latencyShares: [0.25, 0.5, 0.75],
+    warmupMs: quick ? 500 : 3000,
+    windowMs: (windowS ?? (quick ? 1 : 8)) * 1000,
+    latencyWindowMs: (windowS ?? (quick ? 1 : 10)) * 1000,
+    settleMs: quick ? 300 : 1500,
+    timeoutMs: quick ? 10_000 : 20_000,
+    drainMs: quick ? 300 : 1000,
+    waitQuietMs: quick || flags.has("no-wait") ? 0 : 120_000,
+    generators: Math.max(2, cpus().length),
+    profile: flags.has("profile") ? "always" : flags.has("no-profile") || quick ? "never" : "if-missed",
+    capacity: numbers("capacity")?.[0],
+    outDir: values.get("out") ?? join(root, "bench", "results", ...(quick ? ["quick"] : [])),
+  };
+  return errors.length ? { ok: false, error: errors.join("; ") } : { ok: true, help: flags.has("help"), plan };
 }

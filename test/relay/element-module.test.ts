@@ -5,9 +5,10 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { parseConfig } from "@sfu-room/relay";
 import { startTestRelay } from "../support/relay-harness.ts";
 
 const BUILD_SCRIPT = fileURLToPath(new URL("../../packages/sdk/scripts/build-element.mjs", import.meta.url));
@@ -56,5 +57,14 @@ describe("the element module at /sfu-room.js", () => {
     } finally {
       await unreadable.close();
     }
+  });
+
+  it("is found by --element-module or SFU_ELEMENT_MODULE, relative paths taken from the working directory", () => {
+    const byFlag = parseConfig(["--element-module", "site/sfu-room.js"], { SFU_ELEMENT_MODULE: "/srv/other.js" });
+    const byEnv = parseConfig([], { SFU_ELEMENT_MODULE: "/srv/sfu-room.js" });
+    if (!byFlag.ok || !byEnv.ok) throw new Error("the option was refused");
+    expect(byFlag.config.elementModulePath).toBe(resolve("site/sfu-room.js"));
+    expect(byEnv.config.elementModulePath).toBe("/srv/sfu-room.js");
+    expect(parseConfig(["--element-module="], {})).toEqual({ ok: false, error: "--element-module: needs the path of the built file" });
   });
 });

@@ -123,7 +123,7 @@ export const OPTIONS: OptionSpec[] = [
   {
     flag: "--element-module", env: "SFU_ELEMENT_MODULE", valueName: "PATH",
     description: "the built <sfu-room> element module served at GET /sfu-room.js",
-    apply: (c, t) => void (c.elementModulePath = resolve(t)),
+    apply: (c, t) => (t.trim() ? void (c.elementModulePath = resolve(t)) : "needs the path of the built file"),
     current: (c) => c.elementModulePath,
   },
   {
