@@ -49,7 +49,11 @@ async function startRelayProcess(o: ServerOptions, label: string): Promise<Serve
   }
   const child = fork(
     join(o.root, "bench", "relay-server.ts"),
-    ["--host", "127.0.0.1", "--rtc-bind", "127.0.0.1", "--port", "0", "--log-level", "info", "--max-participants", "10000"],
+    [
+      "--host", "127.0.0.1", "--rtc-bind", "127.0.0.1", "--port", "0", "--log-level", "info", "--max-participants", "10000",
+      // Every load generator connects from 127.0.0.1, hundreds at once: lift the per-address and pending caps.
+      "--max-sessions-per-ip", "100000", "--max-pending-sessions", "100000",
+    ],
     { cwd: o.root, execArgv, stdio: ["ignore", log, log, "ipc"] },
   );
   const next = (type: string, timeoutMs = 10_000) =>

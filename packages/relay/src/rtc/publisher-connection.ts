@@ -95,8 +95,12 @@ export class PublisherConnection {
     } catch (e) {
       throw new SdpError(`the relay could not apply the offer: ${(e as Error).message}`);
     }
-    const answer = await this.pc.createAnswer();
-    await this.pc.setLocalDescription(answer);
+    try {
+      await this.pc.setLocalDescription(await this.pc.createAnswer());
+    } catch (e) {
+      // werift accepts some offers it cannot answer (an m-line without a=mid, say): still the offer's fault.
+      throw new SdpError(`the relay could not answer the offer: ${(e as Error).message}`);
+    }
 
     // Every track must have a codec before any is bound: a refused offer leaves no binding behind.
     const bound: Array<{ binding: Bound; transceiver: RTCRtpTransceiver }> = [];
