@@ -219,6 +219,10 @@ export interface RtpInput {
   keyframe: boolean;
   /** Payload bytes. */
   size: number;
+  /** VP8 payload descriptor: 15-bit PictureID, -1 without one (other codecs, 7-bit ids). */
+  pictureId: number;
+  /** VP8 payload descriptor: TL0PICIDX, -1 without one. */
+  tl0PicIdx: number;
 }
 
 /**

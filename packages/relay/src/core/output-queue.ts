@@ -40,10 +40,18 @@ export class OutputQueue {
     this.signal(participantId, requestId === undefined ? { type: "error", code, message } : { type: "error", id: requestId, code, message });
   }
 
-  pushForward(subscriptionId: SubscriptionId, subscriberId: ParticipantId, seq: number, timestamp: number, marker: boolean): void {
+  pushForward(
+    subscriptionId: SubscriptionId,
+    subscriberId: ParticipantId,
+    seq: number,
+    timestamp: number,
+    marker: boolean,
+    pictureId: number,
+    tl0PicIdx: number,
+  ): void {
     let out = this.forwardPool[this.forwardsInUse];
     if (out === undefined) {
-      out = { type: "forward", subscriptionId, subscriberId, seq, timestamp, marker };
+      out = { type: "forward", subscriptionId, subscriberId, seq, timestamp, marker, pictureId, tl0PicIdx };
       this.forwardPool.push(out);
     } else {
       out.subscriptionId = subscriptionId;
@@ -51,6 +59,8 @@ export class OutputQueue {
       out.seq = seq;
       out.timestamp = timestamp;
       out.marker = marker;
+      out.pictureId = pictureId;
+      out.tl0PicIdx = tl0PicIdx;
     }
     this.forwardsInUse++;
     this.items[this.tail++] = out;

@@ -88,6 +88,9 @@ export interface ForwardOutput {
   seq: number;
   timestamp: number;
   marker: boolean;
+  /** PictureID and TL0PICIDX to write into the VP8 payload descriptor (-1: leave that field as is). */
+  pictureId: number;
+  tl0PicIdx: number;
 }
 
 /** Ask the publisher for a keyframe on this layer (PLI on that layer's SSRC). Already throttled. */

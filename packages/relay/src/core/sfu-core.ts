@@ -263,15 +263,16 @@ export class SfuCore {
     const pub = this.publishing.get(input.trackId);
     if (pub === undefined || pub.publisher.id !== input.publisherId) return;
     const subs = this.table.ofTrack(pub.id);
-    const { layer, keyframe, seq, timestamp, now, marker } = input;
+    const { layer, keyframe, now, marker } = input;
     pub.rate.add(layer, input.size, now);
     let switched = false;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!;
       const before = sub.currentLayer;
-      if (sub.accept(layer, keyframe, seq, timestamp, now)) {
+      if (sub.accept(input)) {
         if (sub.currentLayer !== before) switched = true;
-        this.out.pushForward(sub.id, sub.subscriber.id, sub.rewriter.seq, sub.rewriter.timestamp, marker);
+        const { rewriter, pictureIds } = sub;
+        this.out.pushForward(sub.id, sub.subscriber.id, rewriter.seq, rewriter.timestamp, marker, pictureIds.pictureId, pictureIds.tl0PicIdx);
       } else if (!keyframe && layer === sub.targetLayer && sub.needsKeyframe) {
         // Still waiting for a keyframe while the layer flows: the request (or its keyframe) was lost,
         // or it went out before the publisher sent anything. Ask again; the throttle paces it.

@@ -11,12 +11,13 @@
  * current layer is still forwarded, and the switch happens on the first keyframe packet of the target
  * layer: from that packet on only the target layer is forwarded, so two layers are never interleaved.
  */
-import type { SubscriberSettings } from "./inputs.ts";
+import type { RtpInput, SubscriberSettings } from "./inputs.ts";
 import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
 import { DEFAULT_WISH, selectLayer, type SubscriberWish } from "./layer-selector.ts";
+import { PictureIdRewriter } from "./picture-id-rewriter.ts";
 import { SequenceRewriter } from "./sequence-rewriter.ts";
-import type { Millis, SubscriptionId } from "./types.ts";
+import type { SubscriptionId } from "./types.ts";
 
 export type SubscriptionState = "pending" | "paused" | "awaiting-keyframe" | "forwarding";
 
@@ -37,6 +38,7 @@ export class Subscription {
   /** What the subscriber asked for: quality, tile size, visibility. */
   wish: SubscriberWish = DEFAULT_WISH;
   readonly rewriter = new SequenceRewriter();
+  readonly pictureIds = new PictureIdRewriter();
 
   constructor(id: SubscriptionId, subscriber: Participant, publication: Publication) {
     this.id = id;
@@ -100,15 +102,20 @@ export class Subscription {
 
   /**
    * The hot path: decide whether the packet is forwarded on this subscription; when it is, the output
-   * seq/timestamp are in `rewriter.seq` / `rewriter.timestamp`.
+   * seq/timestamp are in `rewriter.seq` / `rewriter.timestamp`, and the VP8 PictureID/TL0PICIDX in
+   * `pictureIds.pictureId` / `pictureIds.tl0PicIdx`.
    */
-  accept(layer: number, keyframe: boolean, seq: number, timestamp: number, now: Millis): boolean {
+  accept(packet: RtpInput): boolean {
+    const layer = packet.layer;
     if (!this.ready || this.targetLayer < 0) return false;
     if (layer !== this.currentLayer) {
-      if (layer !== this.targetLayer || (!keyframe && this.publication.keyframeGated)) return false;
+      if (layer !== this.targetLayer || (!packet.keyframe && this.publication.keyframeGated)) return false;
       this.currentLayer = layer;
       this.rewriter.startLayer();
+      this.pictureIds.startLayer();
     }
-    return this.rewriter.rewrite(seq, timestamp, now, this.publication.clockRate);
+    if (!this.rewriter.rewrite(packet.seq, packet.timestamp, packet.now, this.publication.clockRate)) return false;
+    this.pictureIds.rewrite(packet.pictureId, packet.tl0PicIdx);
+    return true;
   }
 }

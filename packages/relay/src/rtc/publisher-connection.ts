@@ -1,10 +1,9 @@
 /**
  * A participant's publisher connection: the client offers, the relay answers, and RTP arrives here.
- * It maps each incoming packet to (track id, simulcast layer, starts a keyframe?) and hands it on; it
- * knows nothing of rooms.
+ * It maps each incoming packet to (track id, simulcast layer, codec) and hands it on; it knows nothing
+ * of rooms.
  */
 import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
-import { isKeyframeStart } from "../media/keyframe.ts";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
 import { publishOfferRefusal } from "./sdp-limits.ts";
@@ -33,11 +32,8 @@ export interface NegotiatedTrack {
 type Bound = PublisherTrackBinding & NegotiatedTrack;
 
 export interface PublisherEvents {
-  /**
-   * One RTP packet of a bound track; `layer` indexes the binding's layers (0 without simulcast);
-   * `keyframe`: it starts a keyframe of the track's codec.
-   */
-  onRtp(trackId: string, layer: number, packet: RtpPacket, keyframe: boolean): void;
+  /** One RTP packet of a bound track; `layer` indexes the binding's layers (0 without simulcast); `codec` its MIME type. */
+  onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
 }
 
@@ -155,7 +151,7 @@ export class PublisherConnection {
         if (layer < 0) return;
         const ssrcs = this.layerSsrcs.get(binding.trackId);
         if (ssrcs && ssrcs[layer] !== packet.header.ssrc) ssrcs[layer] = packet.header.ssrc;
-        this.events.onRtp(binding.trackId, layer, packet, isKeyframeStart(binding.codec, packet.payload));
+        this.events.onRtp(binding.trackId, layer, packet, binding.codec);
       });
     });
   }

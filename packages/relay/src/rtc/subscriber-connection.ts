@@ -29,9 +29,14 @@ import {
   RtpPacket,
 } from "werift";
 import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
+import type { ForwardOutput } from "../core/index.ts";
+import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
 import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from "./media-config.ts";
 import { withSessionIceLite } from "./sdp-fixups.ts";
 import { subscriberAnswerRefusal } from "./sdp-limits.ts";
+
+/** What the core rewrote for one forwarded packet. */
+export type ForwardValues = Pick<ForwardOutput, "subscriptionId" | "seq" | "timestamp" | "marker" | "pictureId" | "tl0PicIdx">;
 
 export interface SubscriptionSpec {
   subscriptionId: number;
@@ -149,16 +154,16 @@ export class SubscriberConnection {
     return /^a=group:BUNDLE (\S+)/m.exec(this.pc.localDescription?.sdp ?? "")?.[1];
   }
 
-  /** Sends one forwarded packet on a subscription's m-line with the core's rewritten header values. */
-  forward(subscriptionId: number, source: RtpPacket, seq: number, timestamp: number, marker: boolean): void {
-    const slot = this.slots.get(subscriptionId);
+  /** Sends one forwarded packet on a subscription's m-line with the core's rewritten values (`to`). */
+  forward(to: ForwardValues, source: RtpPacket): void {
+    const slot = this.slots.get(to.subscriptionId);
     if (!slot) return;
     const header = this.scratch.header;
     const from = source.header;
     header.payloadType = from.payloadType;
-    header.sequenceNumber = seq;
-    header.timestamp = timestamp;
-    header.marker = marker;
+    header.sequenceNumber = to.seq;
+    header.timestamp = to.timestamp;
+    header.marker = to.marker;
     header.padding = false;
     header.paddingSize = 0;
     // The publisher's header extensions use the publisher's ids: never pass them on (notes/werift.md).
@@ -166,7 +171,8 @@ export class SubscriberConnection {
     header.extensions = [];
     header.csrc = [];
     header.csrcLength = 0;
-    this.scratch.payload = source.payload;
+    // VP8 frame numbering continuous across layer switches, as the core rewrote it (a copy when changed).
+    this.scratch.payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
     slot.transceiver.sender.sendRtp(this.scratch).catch(() => undefined);
   }
 

@@ -22,7 +22,7 @@ export interface LinkOptions {
 
 /** What the link reports; the shell turns each into a core input or a message. */
 export interface LinkEvents {
-  onRtp(trackId: string, layer: number, packet: RtpPacket, keyframe: boolean): void;
+  onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string): void;
   onData(reliable: boolean, frame: Buffer): void;
   onSubscriberOffer(offerId: number, sdp: string, tracks: SubscriberTrack[]): void;
   onSubscriptionReady(subscriptionId: number): void;
@@ -73,7 +73,7 @@ export class ParticipantLink {
   /** The publisher connection, made on first use. */
   publisherConnection(): PublisherConnection {
     this.#publisher ??= new PublisherConnection(this.#options.net, {
-      onRtp: (trackId, layer, packet, keyframe) => this.#events.onRtp(trackId, layer, packet, keyframe),
+      onRtp: (trackId, layer, packet, codec) => this.#events.onRtp(trackId, layer, packet, codec),
       onConnectionState: (state) => this.#watch(state),
     });
     return this.#publisher;

@@ -15,6 +15,8 @@ import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
 import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
 import { type CoreConfig, type CoreStats, type Input, type NegotiatePublishOutput, type RtpInput, SfuCore } from "../core/index.ts";
+import { isKeyframeStart } from "../media/keyframe.ts";
+import { readVp8PictureFields } from "../media/vp8-picture-id.ts";
 import type { RtcNetworkOptions } from "../rtc/media-config.ts";
 import { SdpError } from "../rtc/publisher-connection.ts";
 import { StaleAnswerError } from "../rtc/subscriber-connection.ts";
@@ -58,7 +60,7 @@ export class SfuShell {
   /** The packet of the `rtp` input being drained: `forward` outputs refer to it. */
   #packet: RtpPacket | undefined;
   readonly #rtpInput: RtpInput = {
-    type: "rtp", now: 0, publisherId: "", trackId: "", layer: 0, seq: 0, timestamp: 0, marker: false, keyframe: false, size: 0,
+    type: "rtp", now: 0, publisherId: "", trackId: "", layer: 0, seq: 0, timestamp: 0, marker: false, keyframe: false, size: 0, pictureId: -1, tl0PicIdx: -1,
   };
   #closed = false;
 
@@ -148,7 +150,7 @@ export class SfuShell {
       const out = this.#core.poll();
       switch (out.type) {
         case "forward":
-          if (this.#packet) this.#links.get(out.subscriberId)?.subscriber.forward(out.subscriptionId, this.#packet, out.seq, out.timestamp, out.marker);
+          if (this.#packet) this.#links.get(out.subscriberId)?.subscriber.forward(out, this.#packet);
           break;
         case "signal":
           this.#sessions.get(out.participantId)?.send(out.message);
@@ -212,7 +214,7 @@ export class SfuShell {
 
   #addLink(participantId: string): void {
     const link = new ParticipantLink(participantId, this.#options, {
-      onRtp: (trackId, layer, packet, keyframe) => this.#onRtp(participantId, trackId, layer, packet, keyframe),
+      onRtp: (trackId, layer, packet, codec) => this.#onRtp(participantId, trackId, layer, packet, codec),
       onData: (reliable, frame) => {
         this.#drive(this.#data.input(participantId, reliable, frame, now()));
         this.#data.done();
@@ -272,7 +274,8 @@ export class SfuShell {
     }
   }
 
-  #onRtp(publisherId: string, trackId: string, layer: number, packet: RtpPacket, keyframe: boolean): void {
+  /** The packet's header facts (and its payload's: keyframe, VP8 frame numbering) into the one reused input. */
+  #onRtp(publisherId: string, trackId: string, layer: number, packet: RtpPacket, codec: string): void {
     const input = this.#rtpInput;
     input.now = now();
     input.publisherId = publisherId;
@@ -281,7 +284,8 @@ export class SfuShell {
     input.seq = packet.header.sequenceNumber;
     input.timestamp = packet.header.timestamp;
     input.marker = packet.header.marker;
-    input.keyframe = keyframe;
+    input.keyframe = isKeyframeStart(codec, packet.payload);
+    readVp8PictureFields(codec, packet.payload, input);
     input.size = packet.payload.length;
     this.#packet = packet;
     this.#drive(input);

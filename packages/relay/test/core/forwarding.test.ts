@@ -83,9 +83,9 @@ describe("subscription states", () => {
     for (const s of [subs[0]!, subs[2]!, subs[3]!]) step(core, { type: "subscription-ready", now: 0, subscriptionId: s });
     const out = step(core, rtp("pub", "mic", { seq: 7, timestamp: 70 }));
     expect(out).toEqual([
-      { type: "forward", subscriptionId: subs[0], subscriberId: "s0", seq: 7, timestamp: 70, marker: false },
-      { type: "forward", subscriptionId: subs[2], subscriberId: "s2", seq: 7, timestamp: 70, marker: false },
-      { type: "forward", subscriptionId: subs[3], subscriberId: "s3", seq: 7, timestamp: 70, marker: false },
+      { type: "forward", subscriptionId: subs[0], subscriberId: "s0", seq: 7, timestamp: 70, marker: false, pictureId: -1, tl0PicIdx: -1 },
+      { type: "forward", subscriptionId: subs[2], subscriberId: "s2", seq: 7, timestamp: 70, marker: false, pictureId: -1, tl0PicIdx: -1 },
+      { type: "forward", subscriptionId: subs[3], subscriberId: "s3", seq: 7, timestamp: 70, marker: false, pictureId: -1, tl0PicIdx: -1 },
     ]);
     step(core, { type: "subscribe", now: 0, participantId: "s2", requestId: "x", trackId: "mic", subscribe: false });
     expect(send(core, "mic", { seq: 8, timestamp: 80 }).map((f) => f[0])).toEqual([subs[0], subs[3]]);
@@ -238,14 +238,14 @@ describe("forward outputs", () => {
 
   it("OutputQueue keeps handed-out forwards intact until it is found empty", () => {
     const q = new OutputQueue();
-    q.pushForward(1, "a", 10, 100, false);
+    q.pushForward(1, "a", 10, 100, false, 7, 3);
     const a = q.shift();
-    q.pushForward(2, "b", 20, 200, true); // the queue was not found empty: a new object
-    expect(a).toEqual({ type: "forward", subscriptionId: 1, subscriberId: "a", seq: 10, timestamp: 100, marker: false });
+    q.pushForward(2, "b", 20, 200, true, -1, -1); // the queue was not found empty: a new object
+    expect(a).toEqual({ type: "forward", subscriptionId: 1, subscriberId: "a", seq: 10, timestamp: 100, marker: false, pictureId: 7, tl0PicIdx: 3 });
     const b = q.shift();
     expect(b).not.toBe(a);
     expect(q.shift()).toBeUndefined();
-    q.pushForward(3, "c", 30, 300, false);
+    q.pushForward(3, "c", 30, 300, false, -1, -1);
     expect(q.shift()).toBe(a);
     expect(q.pooledForwards).toBe(2);
   });

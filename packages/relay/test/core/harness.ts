@@ -100,6 +100,8 @@ export function rtp(publisherId: string, trackId: string, fields: Partial<RtpInp
     marker: false,
     keyframe: false,
     size: 1000,
+    pictureId: -1,
+    tl0PicIdx: -1,
     ...fields,
   };
 }

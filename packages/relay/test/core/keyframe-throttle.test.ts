@@ -84,7 +84,7 @@ describe("keyframe requests in the core", () => {
     step(core, { type: "subscription-ready", now: 0, subscriptionId: mic });
     expect(step(core, { type: "picture-loss", now: 0, subscriptionId: mic })).toEqual([]);
     step(core, { type: "subscription-ready", now: 0, subscriptionId: sub }); // layer 2 at 0
-    step(core, { type: "rtp", now: 10, publisherId: "pub", trackId: "cam", layer: 2, seq: 1, timestamp: 1, marker: false, keyframe: true, size: 1 });
+    step(core, { type: "rtp", now: 10, publisherId: "pub", trackId: "cam", layer: 2, seq: 1, timestamp: 1, marker: false, keyframe: true, size: 1, pictureId: -1, tl0PicIdx: -1 });
     expect(step(core, { type: "picture-loss", now: 1000, subscriptionId: sub })).toEqual([
       { type: "request-keyframe", publisherId: "pub", trackId: "cam", layer: 2 },
     ]);

@@ -356,6 +356,8 @@ class Simulation {
             marker: k === packets - 1,
             keyframe: keyframe && k === 0,
             size: 1000,
+            pictureId: -1,
+            tl0PicIdx: -1,
           };
           track.seq[layer] = (track.seq[layer]! + 1) & 0xffff;
           this.drive(input, this.expectedRecipients(track, layer, input.keyframe));
