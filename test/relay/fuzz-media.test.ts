@@ -10,7 +10,7 @@ import type { RTCPeerConnection } from "werift";
 import {
   bindingRequest, clientHello, dtlsRecord, iceUfrag, prng, relayPortsOf, StrangerSocket,
 } from "../support/hostile-datagrams.ts";
-import { expectDataArrives, expectMediaFlowing, packetCounts, startObservedCall } from "../support/observed-call.ts";
+import { Call, expectDataArrives, expectMediaFlowing, packetCounts } from "../support/call.ts";
 import { sleep, startTestRelay } from "../support/relay-harness.ts";
 import type { SentLog } from "@sfu-room/test-peer";
 
@@ -124,8 +124,8 @@ afterAll(async () => {
 it(`seed ${SEED.toString(16)}: ${STRANGER_DATAGRAMS} fuzzed datagrams from strangers and malformed RTCP from the peers leave the call flowing`, async () => {
   const relay = await startTestRelay();
   const log: SentLog = new Map();
-  const call = await startObservedCall(relay, "fuzz", log);
-  const { a, b } = call;
+  const call = await Call.open(relay, "fuzz", log);
+  const { alice: a, bob: b } = call;
   try {
     const ports = [relayPortsOf(a), relayPortsOf(b)].flatMap((p) => [p.publisher, p.subscriber]);
     const ufrags = [a, b].flatMap((c) => [iceUfrag(c.publisher!.remoteDescription!.sdp), iceUfrag(c.subscriber!.remoteDescription!.sdp)]);
@@ -167,7 +167,7 @@ it(`seed ${SEED.toString(16)}: ${STRANGER_DATAGRAMS} fuzzed datagrams from stran
     expect([a, b].flatMap((c) => [c.publisher!.connectionState, c.subscriber!.connectionState])).toEqual(Array(4).fill("connected"));
     expect(strangers.reduce((n, s) => n + s.received.length, 0), "datagrams the relay sent to strangers").toBe(0);
   } finally {
-    await call.close();
+    await call.stop();
     await relay.close();
   }
 }, 60_000);

@@ -11,17 +11,17 @@ import type { RunningRelay } from "@sfu-room/relay";
 import {
   bindingRequest, clientHello, dtlsRecord, iceUfrag, candidatePorts, plaintextAlert, prng, relayPortsOf, StrangerSocket,
 } from "../support/hostile-datagrams.ts";
-import { expectDataArrives, expectMediaFlowing, type ObservedCall, startObservedCall } from "../support/observed-call.ts";
+import { Call, expectDataArrives, expectMediaFlowing } from "../support/call.ts";
 import { eventually, resourceCounts, sleep, startTestRelay } from "../support/relay-harness.ts";
 import { type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 describe("hostile datagrams on the media ports", () => {
   let relay: RunningRelay | undefined;
-  let call: ObservedCall | undefined;
+  let call: Call | undefined;
   const strangers: StrangerSocket[] = [];
   const log: SentLog = new Map();
   afterEach(async () => {
-    await call?.close();
+    await call?.stop();
     call = undefined;
     await Promise.all(strangers.splice(0).map((s) => s.close()));
     await relay?.close();
@@ -30,8 +30,8 @@ describe("hostile datagrams on the media ports", () => {
 
   it("records, alerts, ClientHellos, noise and unauthenticated STUN from a stranger leave the victim's media and data flowing, unanswered", async () => {
     relay = await startTestRelay();
-    call = await startObservedCall(relay, "victim", log);
-    const { a: victim, b: other } = call;
+    call = await Call.open(relay, "victim", log);
+    const { alice: victim, bob: other } = call;
     const ports = relayPortsOf(victim);
     const ufrags = [iceUfrag(victim.publisher!.remoteDescription!.sdp), iceUfrag(victim.subscriber!.remoteDescription!.sdp)];
     const stranger = await StrangerSocket.open();
@@ -67,7 +67,7 @@ describe("hostile datagrams on the media ports", () => {
 
   it("a Binding Request with USE-CANDIDATE sprayed before the owner's checks does not take the connection", async () => {
     relay = await startTestRelay();
-    call = await startObservedCall(relay, "hijack", log);
+    call = await Call.open(relay, "hijack", log);
     const spoofer = await StrangerSocket.open();
     strangers.push(spoofer);
     const random = prng(20);
@@ -94,8 +94,8 @@ describe("hostile datagrams on the media ports", () => {
     try {
       await owner.connected();
       await eventually("the owner receives a's and b's tracks", () => owner.received.size === 4);
-      await expectMediaFlowing([owner, call.a, call.b], "to and from the owner");
-      await expectDataArrives(call.a, owner, "a -> owner");
+      await expectMediaFlowing([owner, call.alice, call.bob], "to and from the owner");
+      await expectDataArrives(call.alice, owner, "a -> owner");
     } finally {
       await owner.close();
     }
@@ -129,20 +129,20 @@ describe("a DTLS session the peer really ends", () => {
   it("an authentic fatal alert or close_notify fails that connection, and the relay removes the participant", async () => {
     const relay = await startTestRelay({ peerTimeoutMs: 500 });
     const log: SentLog = new Map();
-    const call = await startObservedCall(relay, "ended", log);
+    const call = await Call.open(relay, "ended", log);
     try {
       const watcher = new WeriftClient({ name: "watcher", log });
       await watcher.connect(relay.signalUrl);
       await watcher.join("ended");
       await watcher.dataReady();
       const left = (c: WeriftClient) => watcher.events.some((e) => e.type === "participant-left" && e.participantId === c.participantId);
-      await sendProtectedAlert(call.a.subscriber, 2, 40); // fatal handshake_failure on a's subscriber connection
-      await sendProtectedAlert(call.b.publisher, 1, 0); // close_notify on b's publisher connection
-      await eventually("the others are told a and b left", () => left(call.a) && left(call.b), 10_000);
+      await sendProtectedAlert(call.alice.subscriber, 2, 40); // fatal handshake_failure on a's subscriber connection
+      await sendProtectedAlert(call.bob.publisher, 1, 0); // close_notify on b's publisher connection
+      await eventually("the others are told a and b left", () => left(call.alice) && left(call.bob), 10_000);
       expect(relay.stats().participants).toBe(1);
       await watcher.close();
     } finally {
-      await call.close();
+      await call.stop();
       await relay.close();
     }
   });
@@ -156,7 +156,7 @@ describe("leaving at any point of a negotiation", () => {
   it(`${CYCLES} participants dropping their WebSocket mid-negotiation leave the process's UDP sockets and timers where they were`, async () => {
     const relay = await startTestRelay({ udpPortRange: PORTS });
     const log: SentLog = new Map();
-    const call = await startObservedCall(relay, "churn", log);
+    const call = await Call.open(relay, "churn", log);
     await sleep(200);
     const before = resourceCounts();
     /** Where a cycle drops its WebSocket. */
@@ -203,9 +203,9 @@ describe("leaving at any point of a negotiation", () => {
     await late.connect(relay.signalUrl);
     await late.join("churn");
     await eventually("the newcomer receives the call", () => late.received.size === 4);
-    await expectMediaFlowing([late, call.a], "to the newcomer");
+    await expectMediaFlowing([late, call.alice], "to the newcomer");
     await late.close();
-    await call.close();
+    await call.stop();
     await relay.close();
   }, 90_000);
 });
