@@ -30,11 +30,15 @@ describe("the headless Room", function () {
   const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   /** Every track getUserMedia handed out during the test. */
   let captured: MediaStreamTrack[] = [];
+  /** While set, getUserMedia answers only once it resolves (a user slow to answer the prompt). */
+  let prompt: Promise<void> | undefined;
   beforeEach(() => {
     captured = [];
+    prompt = undefined;
     navigator.mediaDevices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
       const stream = await getUserMedia(constraints);
       captured.push(...stream.getTracks());
+      await prompt;
       return stream;
     };
   });
@@ -72,6 +76,20 @@ describe("the headless Room", function () {
     expect(local.tracks.get("microphone")!.mediaStreamTrack!.readyState).to.equal("live");
     await room.setMicrophoneEnabled(false);
     expect(updated).to.deep.equal(["microphone"]);
+  });
+
+  it("a camera still being captured when the room disconnects is stopped when it arrives", async () => {
+    const room = newRoom();
+    await room.connect(config.relay, uniqueRoom("late-capture"), { name: "Ada", video: false });
+    let answer!: () => void;
+    prompt = new Promise((resolve) => (answer = resolve));
+    const turningOn = room.setCameraEnabled(true).catch(() => undefined);
+    await until("the camera capture started", () => captured.some((t) => t.kind === "video"));
+    await room.disconnect();
+    answer();
+    await turningOn;
+    expect(captured.filter((t) => t.kind === "video").map((t) => t.readyState)).to.deep.equal(["ended"]);
+    expect(room.local.tracks.size).to.equal(0);
   });
 
   it("leaves nothing open when disconnect() comes before the relay answered", async () => {

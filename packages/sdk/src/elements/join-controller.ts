@@ -77,6 +77,9 @@ export class JoinController implements ReactiveController {
     const room = this.room;
     if (!room) return;
     this.room = undefined;
+    // A join still under way settles late (a permission prompt, a WebSocket that does not open): it ends
+    // as "cancelled", and the next join() must not wait for it or get its rejection.
+    this.#pending = undefined;
     const wasIn = this.status === "joined" || this.status === "joining";
     await room.disconnect();
     // After a rejoin or a removal nothing is left to offer; after the user left, "Rejoin".

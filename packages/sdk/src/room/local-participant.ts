@@ -47,6 +47,8 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   #publisher: PublisherTransport | undefined;
   #signal: SignalClient | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Counts connection starts and ends (prepare, detach): a capture that spans one is not kept. */
+  #epoch = 0;
   readonly #dynacast = new Dynacast((trackId) => [...this.tracks.values()].find((t) => t.trackId === trackId)?.sender);
 
   get isCameraEnabled(): boolean {
@@ -102,15 +104,17 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
       if (!t || !old || old.getSettings().deviceId === deviceId) return;
       const capture = kind === "videoinput" ? captureCamera : captureMicrophone;
       const constraints = kind === "videoinput" ? this.#capture.video : this.#capture.audio;
-      let next: MediaStreamTrack;
-      try {
-        next = await capture(constraints, deviceId);
-      } catch (e) {
-        // Phones often cannot open two cameras at once: release the old one and try again.
-        if (!(e instanceof RoomError) || !e.code.endsWith("-in-use")) throw e;
-        old.stop();
-        next = await capture(constraints, deviceId);
-      }
+      const next = await this.#kept(async () => {
+        try {
+          return await capture(constraints, deviceId);
+        } catch (e) {
+          // Phones often cannot open two cameras at once: release the old one and try again.
+          if (!(e instanceof RoomError) || !e.code.endsWith("-in-use")) throw e;
+          old.stop();
+          return capture(constraints, deviceId);
+        }
+      });
+      if (!next) return;
       next.enabled = old.enabled;
       await t.sender?.replaceTrack(next);
       old.stop();
@@ -129,6 +133,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
 
   /** @internal connect() starts: its name and capture options; a preview is stopped (the join captures anew). */
   prepare(name: string, capture: CaptureOptions): void {
+    this.#epoch++;
     this.name = name;
     this.#capture = capture;
     this.#dropTracks();
@@ -170,6 +175,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
 
   /** @internal The connection ended: stop every capture and forget the publications (listeners stay). */
   detach(): void {
+    this.#epoch++;
     this.#publisher = undefined;
     this.#signal = undefined;
     this.#dynacast.clear();
@@ -184,6 +190,19 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
       t.mediaStreamTrack?.stop();
       this.emit("track-unpublished", t);
     }
+  }
+
+  /**
+   * Runs a capture (getUserMedia, getDisplayMedia, which may wait for the user); undefined, with the new
+   * track stopped, when the connection ended or a new one started meanwhile: its tracks were dropped, and
+   * a capture finishing late must not stay on (the camera light, a screen share) with nothing to stop it.
+   */
+  async #kept(capture: () => Promise<MediaStreamTrack>): Promise<MediaStreamTrack | undefined> {
+    const epoch = this.#epoch;
+    const track = await capture();
+    if (epoch === this.#epoch) return track;
+    track.stop();
+    return undefined;
   }
 
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
@@ -229,7 +248,8 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   async #cameraOn(): Promise<void> {
     const t = this.tracks.get("camera");
     if (t?.mediaStreamTrack && !t.muted) return;
-    const track = await captureCamera(this.#capture.video, this.preferredDevices.videoinput);
+    const track = await this.#kept(() => captureCamera(this.#capture.video, this.preferredDevices.videoinput));
+    if (!track) return;
     this.#watchEnded("camera", track);
     if (!t) {
       this.tracks.set("camera", new LocalTrack("camera", track));
@@ -264,7 +284,8 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
     const t = this.tracks.get("microphone");
     if (!t) {
       if (!enabled) return;
-      const track = await captureMicrophone(this.#capture.audio, this.preferredDevices.audioinput);
+      const track = await this.#kept(() => captureMicrophone(this.#capture.audio, this.preferredDevices.audioinput));
+      if (!track) return;
       this.#watchEnded("microphone", track);
       this.tracks.set("microphone", new LocalTrack("microphone", track));
       await this.#publishPending();
@@ -278,7 +299,8 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
 
   async #screenOn(): Promise<void> {
     if (this.tracks.has("screen")) return;
-    const track = await captureScreen();
+    const track = await this.#kept(() => captureScreen());
+    if (!track) return;
     this.#watchEnded("screen", track);
     this.tracks.set("screen", new LocalTrack("screen", track));
     try {
