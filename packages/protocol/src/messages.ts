@@ -38,9 +38,11 @@ const RoomName = v.pipe(
  * Characters that change how text around them is shown without being visible themselves: C0/C1
  * controls, the bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069, which
  * can make "evil\u202Egnp.exe" read as "evilexe.png"), the direction marks (U+200E/F, U+061C), and
- * zero-width space and invisible operators. ZWJ/ZWNJ (U+200C/D) stay: emoji and several scripts need them.
+ * zero-width space and invisible operators, the soft hyphen and the blank fillers (U+115F, U+1160, U+180E,
+ * U+3164, U+FFA0) a name made of nothing could hide behind. ZWJ/ZWNJ (U+200C/D) stay: emoji and several
+ * scripts need them.
  */
-const INVISIBLE_FORMATTING = /[\p{Cc}\u061C\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/gu;
+const INVISIBLE_FORMATTING = /[\p{Cc}\u00AD\u061C\u115F\u1160\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\u3164\uFEFF\uFFA0]/gu;
 
 /**
  * A display name as everyone shows it: Unicode NFC; whitespace runs (tabs and newlines included) are one
@@ -50,7 +52,9 @@ const INVISIBLE_FORMATTING = /[\p{Cc}\u061C\u200B\u200E\u200F\u202A-\u202E\u2060
  * look-alike names remain possible, so names are never identity (participant ids are).
  */
 export function cleanDisplayName(name: string): string {
-  const cleaned = name.normalize("NFC").replace(/[^\S\uFEFF]+/gu, " ").replace(INVISIBLE_FORMATTING, "").replace(/ {2,}/g, " ").trim();
+  // Invisibles out before NFC: one between a letter and its accent would otherwise keep the pair apart,
+  // and cleaning the result again (the SDK does) would give another string.
+  const cleaned = name.replace(/[^\S\uFEFF]+/gu, " ").replace(INVISIBLE_FORMATTING, "").normalize("NFC").replace(/ {2,}/g, " ").trim();
   const codePoints = [...cleaned];
   return codePoints.length <= PROTOCOL_LIMITS.nameLength ? cleaned : codePoints.slice(0, PROTOCOL_LIMITS.nameLength).join("").trimEnd();
 }

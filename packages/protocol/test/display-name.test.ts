@@ -35,6 +35,16 @@ describe("display names", () => {
     expect(joined.ok && joined.message.type === "joined" && joined.message.participants[0]!.name).toBe("eve x");
   });
 
+  it("is stable: cleaning a cleaned name changes nothing, and blank fillers do not make a name", () => {
+    for (const name of ["e\u200B\u0301", "a\u00ADb", " \u3164\u3164 ", "\u115Fx\uFFA0", "Zoë\u202E \n Ada"]) {
+      const once = cleanDisplayName(name);
+      expect(cleanDisplayName(once)).toBe(once);
+      expect(once).toBe(once.normalize("NFC"));
+    }
+    expect(cleanDisplayName("e\u200B\u0301")).toBe("\u00E9");
+    expect(cleanDisplayName(" \u3164\u3164 ")).toBe("");
+  });
+
   it("still refuses a name longer than the limit in join, as before", () => {
     const r = parseClientMessage(JSON.stringify({ type: "join", id: "j", room: "r", name: "x".repeat(PROTOCOL_LIMITS.nameLength + 1) }));
     expect(r.ok).toBe(false);

@@ -17,9 +17,9 @@ import type { Subscription } from "./subscription.ts";
 import type { Millis, ParticipantId } from "./types.ts";
 
 /** An estimate below this share of the previous one is a fall (the browser saw overuse). */
-export const ESTIMATE_DROP = 0.9;
+const ESTIMATE_DROP = 0.9;
 /** Share of a downlink estimate given to video layers (the rest: audio, RTCP, estimate error). */
-export const HEADROOM = 0.85;
+const HEADROOM = 0.85;
 
 /** A new cap for a subscription. */
 export interface CapChange {

@@ -16,7 +16,7 @@
  * const core = new SfuCore({ maxParticipantsPerRoom: 50 });
  *
  * // 1. Something happened (a signaling message, an RTP packet, a connection became ready, ...):
- * core.handle({ type: "rtp", now: clock(), publisherId, trackId, layer, seq, timestamp, marker, keyframe, size });
+ * core.handle({ type: "rtp", now: clock(), publisherId, trackId, layer, seq, timestamp, marker, keyframe, size, pictureId, tl0PicIdx });
  *
  * // 2. Drain the outputs until the core says when it next wants to be woken up.
  * for (;;) {
@@ -26,7 +26,7 @@
  *     break;
  *   }
  *   switch (out.type) {
- *     case "forward": sendRtp(out.subscriberId, out.subscriptionId, out.seq, out.timestamp, out.marker); break;
+ *     case "forward": sendRtp(out.subscriberId, out.subscriptionId, out); break;   // seq, timestamp, marker, VP8 ids
  *     case "signal": sessions.get(out.participantId)?.send(out.message); break;   // replies, events, dynacast
  *     case "negotiate-publish": answerSdp(out).then(... handle "publish-negotiated" or "negotiation-failed");
  *     case "request-keyframe": sendPli(out.publisherId, out.trackId, out.layer); break;

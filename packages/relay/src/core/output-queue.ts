@@ -17,10 +17,6 @@ export class OutputQueue {
   private readonly forwardPool: ForwardOutput[] = [];
   private forwardsInUse = 0;
 
-  get length(): number {
-    return this.tail - this.head;
-  }
-
   push(output: Output): void {
     this.items[this.tail++] = output;
   }

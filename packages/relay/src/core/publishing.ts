@@ -72,13 +72,13 @@ export class Publishing {
     if (offer === undefined || offer.requestId !== input.requestId) return undefined;
     this.pending.delete(publisher.id);
     const created: Publication[] = [];
-    let mine = this.byPublisher.get(publisher.id);
-    if (mine === undefined) this.byPublisher.set(publisher.id, (mine = new Map()));
     for (const offered of offer.tracks) {
       const negotiated = input.tracks.find((t) => t.trackId === offered.trackId);
       if (negotiated === undefined) continue; // the adapter negotiates every offered track or fails the whole offer
       const pub = new Publication(publisher, offered, negotiated, this.config.keyframeRequestIntervalMs);
       this.tracks.set(pub.id, pub);
+      let mine = this.byPublisher.get(publisher.id);
+      if (mine === undefined) this.byPublisher.set(publisher.id, (mine = new Map()));
       mine.set(pub.id, pub);
       created.push(pub);
     }

@@ -33,7 +33,7 @@ export class Subscription {
   currentLayer = -1;
   /** The layer wanted (-1: paused); a switch to it happens on its next keyframe. */
   targetLayer: number;
-  /** The highest layer allowed (the bandwidth cap, set by the BandwidthController). */
+  /** The highest layer allowed: the bandwidth cap (the BandwidthController's; `layer-preference` sets it directly). */
   maxLayer: number;
   /** What the subscriber asked for: quality, tile size, visibility. */
   wish: SubscriberWish = DEFAULT_WISH;

@@ -4,6 +4,7 @@
  * of rooms.
  */
 import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
+import type { NegotiatedTrack } from "../core/index.ts";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
 import { publishOfferRefusal } from "./sdp-limits.ts";
@@ -21,13 +22,6 @@ export interface PublisherTrackBinding {
   layers: readonly string[];
 }
 
-/** What the negotiation found out about a bound track. */
-export interface NegotiatedTrack {
-  trackId: string;
-  /** MIME type of the codec the publisher will send. */
-  codec: string;
-  clockRate: number;
-}
 
 type Bound = PublisherTrackBinding & NegotiatedTrack;
 

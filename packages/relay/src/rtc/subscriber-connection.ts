@@ -114,10 +114,6 @@ export class SubscriberConnection {
     this.scheduleNegotiation(); // the first offer (data channels, and tracks added this tick) goes at once
   }
 
-  get subscriptionCount(): number {
-    return this.slots.size;
-  }
-
   add(spec: SubscriptionSpec): void {
     if (this.closed || this.slots.has(spec.subscriptionId)) return;
     const codec = subscriberCodec(spec.codec);

@@ -110,7 +110,7 @@ export class ParticipantLink {
   /**
    * A connection that stays failed or disconnected takes its participant with it. werift reports
    * "failed" spuriously when a renegotiation lands while it is still connecting (and then "connected"
-   * once the first attempt completes), so the timer re-checks the actual states before acting.
+   * once the first attempt completes), so the dead-peer timer re-checks the actual states before acting.
    */
   #watch(state: string): void {
     if (state === "connected" && this.subscriber.pc.connectionState === "connected") {

@@ -14,7 +14,7 @@
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
 import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
-import { type CoreConfig, type CoreStats, type Input, type NegotiatePublishOutput, type RtpInput, SfuCore } from "../core/index.ts";
+import { type CoreConfig, type CoreStats, type Input, type NegotiatePublishOutput, type Output, type RtpInput, SfuCore } from "../core/index.ts";
 import { isKeyframeStart } from "../media/keyframe.ts";
 import { readVp8PictureFields } from "../media/vp8-picture-id.ts";
 import type { RtcNetworkOptions } from "../rtc/media-config.ts";
@@ -145,52 +145,71 @@ export class SfuShell {
     this.#drain();
   }
 
+  /** Executes every output until the timeout; one that fails is logged and the rest still run. */
   #drain(): void {
     for (;;) {
       const out = this.#core.poll();
-      switch (out.type) {
-        case "forward":
-          if (this.#packet) this.#links.get(out.subscriberId)?.subscriber.forward(out, this.#packet);
-          break;
-        case "signal":
-          this.#sessions.get(out.participantId)?.send(out.message);
-          break;
-        case "participant-added":
-          this.#addLink(out.participantId);
-          break;
-        case "participant-removed":
-          this.#links.get(out.participantId)?.close();
-          this.#links.delete(out.participantId);
-          break;
-        case "negotiate-publish":
-          this.#negotiatePublish(out);
-          break;
-        case "publication-removed":
-          this.#links.get(out.publisherId)?.publisher?.unbind(out.trackId);
-          break;
-        case "subscription-added": {
-          const { subscriptionId, trackId, publisherId, kind, codec } = out;
-          this.#links.get(out.subscriberId)?.subscriber.add({ subscriptionId, trackId, publisherId, kind, codec });
-          break;
+      if (out.type === "timeout") {
+        this.#arm(out.at);
+        return;
+      }
+      try {
+        this.#execute(out);
+      } catch (e) {
+        this.#options.log.error({ err: e, output: out.type }, "executing a core output failed");
+      }
+    }
+  }
+
+  #execute(out: Exclude<Output, { type: "timeout" }>): void {
+    switch (out.type) {
+      case "forward":
+        if (this.#packet) this.#links.get(out.subscriberId)?.subscriber.forward(out, this.#packet);
+        break;
+      case "signal":
+        this.#sessions.get(out.participantId)?.send(out.message);
+        break;
+      case "participant-added": {
+        const { participantId } = out;
+        try {
+          this.#addLink(participantId);
+        } catch (e) {
+          // No connections for them (werift refused, say): they cannot stay, and must know.
+          this.#options.log.error({ err: e, participantId }, "could not set up the connections of a participant");
+          this.#sessions.get(participantId)?.close("the relay could not set up your connection");
+          queueMicrotask(() => this.#drive({ type: "leave", now: now(), participantId }));
         }
-        case "subscription-removed":
-          this.#links.get(out.subscriberId)?.subscriber.remove(out.subscriptionId);
-          break;
-        case "request-keyframe":
-          this.#links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer);
-          break;
-        case "deliver-data": {
-          const backedUp = this.#data.deliver(out.from, out.recipients, out.reliable);
-          if (backedUp.length > 0) {
-            // Told after this drain: the core is being polled.
-            const messageId = this.#data.currentId;
-            queueMicrotask(() => this.#drive({ type: "data-backed-up", now: now(), participantId: out.from, recipients: backedUp, messageId }));
-          }
-          break;
+        break;
+      }
+      case "participant-removed":
+        this.#links.get(out.participantId)?.close();
+        this.#links.delete(out.participantId);
+        break;
+      case "negotiate-publish":
+        this.#negotiatePublish(out);
+        break;
+      case "publication-removed":
+        this.#links.get(out.publisherId)?.publisher?.unbind(out.trackId);
+        break;
+      case "subscription-added": {
+        const { subscriptionId, trackId, publisherId, kind, codec } = out;
+        this.#links.get(out.subscriberId)?.subscriber.add({ subscriptionId, trackId, publisherId, kind, codec });
+        break;
+      }
+      case "subscription-removed":
+        this.#links.get(out.subscriberId)?.subscriber.remove(out.subscriptionId);
+        break;
+      case "request-keyframe":
+        this.#links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer);
+        break;
+      case "deliver-data": {
+        const backedUp = this.#data.deliver(out.from, out.recipients, out.reliable);
+        if (backedUp.length > 0) {
+          // Told after this drain: the core is being polled.
+          const messageId = this.#data.currentId;
+          queueMicrotask(() => this.#drive({ type: "data-backed-up", now: now(), participantId: out.from, recipients: backedUp, messageId }));
         }
-        case "timeout":
-          this.#arm(out.at);
-          return;
+        break;
       }
     }
   }
@@ -238,9 +257,13 @@ export class SfuShell {
 
   /** Answers an allowed publish offer, then tells the core how it went. */
   #negotiatePublish(out: NegotiatePublishOutput): void {
-    const link = this.#links.get(out.participantId);
-    if (!link) return;
     const { participantId, requestId } = out;
+    const link = this.#links.get(participantId);
+    if (!link) {
+      // Admitted without connections (setting them up failed): the offer still gets its one reply.
+      queueMicrotask(() => this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId, code: "internal", message: "the relay has no connection for you; leave and join again" }));
+      return;
+    }
     const publisher = link.publisherConnection();
     const done = publisher.answer(out.sdp, out.tracks).then(
       (answer) => {
@@ -264,7 +287,7 @@ export class SfuShell {
     const link = this.#links.get(participantId);
     const fail = (code: "stale-offer" | "bad-sdp", message: string) =>
       this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId: undefined, code, message });
-    if (!link) return fail("stale-offer", `no subscriber offer ${offerId} was sent to you`);
+    if (!link) return fail("stale-offer", `no subscriber offer ${offerId} was sent to you`); // not joined: the core answers not-joined
     try {
       await link.subscriber.handleAnswer(offerId, sdp);
     } catch (e) {
@@ -288,8 +311,11 @@ export class SfuShell {
     readVp8PictureFields(codec, packet.payload, input);
     input.size = packet.payload.length;
     this.#packet = packet;
-    this.#drive(input);
-    this.#packet = undefined;
+    try {
+      this.#drive(input);
+    } finally {
+      this.#packet = undefined;
+    }
   }
 }
 
