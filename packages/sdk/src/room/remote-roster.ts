@@ -1,8 +1,8 @@
 /**
  * The other participants as last known and their tracks, kept from the relay's messages. A track is
  * bound to its media once both its announcement and its media have arrived, in either order
- * (docs/protocol.md 6.4). Room-level state: the media comes from the current connection, the
- * participants and their tracks' wishes (quality, observed elements) are the Room's.
+ * (docs/protocol.md 6.4). The media comes from the current connection; the roster is cleared when
+ * that connection ends (a later resume may keep it instead).
  */
 import type { ParticipantInfo, TrackInfo } from "@sfu-room/protocol";
 import { RemoteParticipant, RemoteTrack } from "./remote.ts";

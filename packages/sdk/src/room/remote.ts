@@ -144,7 +144,8 @@ export class RemoteTrack {
 
   /**
    * @internal Its media went (unsubscribed, unpublished, or the connection ended); the wishes
-   * (quality, observed elements) are kept for the next bind. Returns whether media was bound.
+   * (quality, observed elements) are kept for a later bind of this same track (a resubscribe).
+   * Returns whether media was bound.
    */
   unbind(): boolean {
     const wasBound = this.mediaStreamTrack !== undefined;

@@ -1,8 +1,9 @@
 /**
  * One attempt at being in a room: the signaling WebSocket, the publisher and subscriber peer
  * connections and the data channels, with every listener on them. `Room.connect()` makes one; what
- * outlives it (participants, the local participant, the device choice, subscription wishes) stays in
- * the Room, so a reconnect can make another one for the same Room.
+ * outlives it (the local participant and the device choice) stays in the Room, so a reconnect can make
+ * another one for the same Room. (The remote participants are cleared when a connection ends today; a
+ * resume that keeps them is the reconnection issue's.)
  *
  * Every ending goes through #close(): the user's disconnect, a refused or failed join, the relay
  * closing the WebSocket, a failed peer connection. It closes everything and tells the Room, once.
