@@ -45,6 +45,7 @@ class PlayAudio extends AsyncDirective {
 
   #play(): void {
     const element = this.#element;
+    if (element && !this.#stream) this.#unlock?.forget(element); // nothing left to play: no "tap to enable" for it
     if (!element || !this.#stream || !this.isConnected) return;
     element.play().then(
       () => this.#unlock?.forget(element),
