@@ -37,11 +37,21 @@ export function readVp8PictureFields(codecMime: string, payload: Uint8Array, int
 }
 
 /**
+ * The last copy made, for the next subscriber of the same packet: subscribers that switched layers at
+ * the same keyframe get the same values, and then share one copy instead of one each. Copies are never
+ * written after they are made, so sharing them is safe.
+ */
+let lastCopy: { source: Buffer; pictureId: number; tl0PicIdx: number; copy: Buffer } | undefined;
+
+/**
  * The payload with its PictureID and TL0PICIDX set to these values (-1: keep the field): the same
  * object when nothing changes, else a copy (the original may be sent to other subscribers, and the
  * sender keeps what it sent for retransmission).
  */
 export function withVp8PictureFields(payload: Buffer, pictureId: number, tl0PicIdx: number): Buffer {
+  if (lastCopy !== undefined && lastCopy.source === payload && lastCopy.pictureId === pictureId && lastCopy.tl0PicIdx === tl0PicIdx) {
+    return lastCopy.copy;
+  }
   const pictureIdAt = pictureId < 0 ? -1 : pictureIdOffset(payload);
   const tl0At = tl0PicIdx < 0 ? -1 : tl0Offset(payload);
   const samePictureId = pictureIdAt < 0 || (((payload[pictureIdAt]! & 0x7f) << 8) | payload[pictureIdAt + 1]!) === pictureId;
@@ -53,6 +63,7 @@ export function withVp8PictureFields(payload: Buffer, pictureId: number, tl0PicI
     copy[pictureIdAt + 1] = pictureId & 0xff;
   }
   if (tl0At >= 0) copy[tl0At] = tl0PicIdx & 0xff;
+  lastCopy = { source: payload, pictureId, tl0PicIdx, copy };
   return copy;
 }
 

@@ -34,4 +34,18 @@ describe("VP8 PictureID / TL0PICIDX", () => {
     expect(withVp8PictureFields(noFields, 5, 6)).toBe(noFields);
     expect([...withVp8PictureFields(original, -1, 0x99)]).toEqual([0x90, 0xe0, 0x92, 0x34, 0x99, 0x40, 0x9d, 0x01, 0x2a]);
   });
+
+  it("subscribers of one packet that need the same values share one copy; other values get their own", () => {
+    const packet = Buffer.from(FULL);
+    const first = withVp8PictureFields(packet, 100, 7);
+    expect(withVp8PictureFields(packet, 100, 7)).toBe(first);
+    const other = withVp8PictureFields(packet, 101, 7);
+    expect(other).not.toBe(first);
+    expect(read("video/VP8", [...first])).toEqual([100, 7]);
+    expect(read("video/VP8", [...other])).toEqual([101, 7]);
+    // The next packet, same values: its own bytes, not the previous packet's.
+    const next = Buffer.from(FULL);
+    next[8] = 0x77;
+    expect(withVp8PictureFields(next, 101, 7)[8]).toBe(0x77);
+  });
 });
