@@ -1,7 +1,7 @@
 /** Data messages between <sfu-room> elements in one page: text, binary, topics, targets, parts, limits. */
 import { expect } from "@open-wc/testing";
-import { type DataEvent, maxMessageBytes, RoomError, type SfuRoomElement } from "@sfu-room/sdk";
-import { config, mediaNetwork, mount, nextEvent, uniqueRoom, unmountAll, until } from "./helpers.ts";
+import { type DataEvent, maxMessageBytes, type SfuRoomElement } from "@sfu-room/sdk";
+import { config, mediaNetwork, mount, nextEvent, rejection, uniqueRoom, unmountAll, until } from "./helpers.ts";
 
 function collect(el: SfuRoomElement): DataEvent[] {
   const got: DataEvent[] = [];
@@ -22,16 +22,6 @@ async function joinAll(names: string[], server = config.relay): Promise<SfuRoomE
   // The relay delivers to participants whose data channels are open (docs/protocol.md 7.5).
   await until("every data channel open", () => els.every((el) => el.session!.peerConnections.subscriber?.sctp?.state === "connected"));
   return els;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<RoomError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof RoomError) return e;
-    throw e;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("data messages", function () {

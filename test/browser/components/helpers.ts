@@ -1,6 +1,6 @@
 /** Shared helpers of the component tests (they run in the browser). */
 import "@sfu-room/sdk";
-import type { SfuRoomElement, SfuRoomEventMap } from "@sfu-room/sdk";
+import { RoomError, type SfuRoomElement, type SfuRoomEventMap } from "@sfu-room/sdk";
 
 export interface TestConfig {
   relay: string;
@@ -78,4 +78,15 @@ export function selfTile(el: SfuRoomElement): HTMLElement | null {
 
 export function remoteTiles(el: SfuRoomElement): HTMLElement[] {
   return $$(el, ".tile:not([data-self])");
+}
+
+/** The RoomError a promise rejects with (any other outcome fails the test). */
+export async function rejection(promise: Promise<unknown>): Promise<RoomError> {
+  try {
+    await promise;
+  } catch (e) {
+    if (e instanceof RoomError) return e;
+    throw e;
+  }
+  throw new Error("expected a rejection");
 }

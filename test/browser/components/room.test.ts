@@ -1,7 +1,7 @@
 /** The headless Room across connections: one room.local, nothing left open by a cancelled join, tracks bound and unbound, devices chosen early. */
 import { expect } from "@open-wc/testing";
-import { Room, RoomError, type RoomEvents } from "@sfu-room/sdk";
-import { config, mediaNetwork, uniqueRoom, until } from "./helpers.ts";
+import { Room, type RoomEvents } from "@sfu-room/sdk";
+import { config, mediaNetwork, rejection, uniqueRoom, until } from "./helpers.ts";
 
 const rooms: Room[] = [];
 
@@ -13,16 +13,6 @@ function newRoom(): Room {
 
 function next<K extends keyof RoomEvents>(room: Room, type: K): Promise<RoomEvents[K]> {
   return new Promise((resolve) => room.once(type, resolve));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<RoomError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof RoomError) return e;
-    throw e;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("the headless Room", function () {
