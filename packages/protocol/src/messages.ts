@@ -187,6 +187,35 @@ export const RequestKeyframeSchema = v.object({
   trackId: Id,
 });
 
+/**
+ * Instead of `join`, the first message on a new WebSocket after the previous one dropped: takes the
+ * session back (same participant id, publications, subscriptions and peer connections) while the relay
+ * still keeps it, i.e. within `joined.resume.windowMs` of the drop. Refused (`resume-refused`) after
+ * the window, after a relay restart or with a wrong secret: then join again.
+ */
+export const ResumeSchema = v.object({
+  type: v.literal("resume"),
+  id: RequestId,
+  room: RoomName,
+  /** The `participantId` of `joined`. */
+  participantId: Id,
+  /** The `resume.secret` of `joined`. */
+  secret: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+});
+
+/**
+ * Restart ICE on the participant's peer connections (the network changed or the media path is down).
+ * With a publisher connection, `sdp` is its new offer with fresh ICE credentials
+ * (`createOffer({ iceRestart: true })`), answered in `ice-restarted`; the relay also sends a new
+ * `subscriber-offer` with fresh credentials, answered as usual with `subscriber-answer`.
+ */
+export const RestartIceSchema = v.object({
+  type: v.literal("restart-ice"),
+  id: RequestId,
+  /** The publisher connection's ICE-restart offer; absent when the client has not published. */
+  sdp: v.optional(Sdp),
+});
+
 export const LeaveSchema = v.object({
   type: v.literal("leave"),
   id: v.optional(RequestId),
@@ -201,12 +230,29 @@ export const ClientMessageSchema = v.variant("type", [
   SubscriptionSettingsSchema,
   SubscriberAnswerSchema,
   RequestKeyframeSchema,
+  ResumeSchema,
+  RestartIceSchema,
   LeaveSchema,
 ]);
 
 // ---------------------------------------------------------------------------------------------
 // Relay -> client
 // ---------------------------------------------------------------------------------------------
+
+/** An ICE server for both peer connections, as RTCIceServer (TURN credentials may be time-limited). */
+export const IceServerSchema = v.object({
+  urls: v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(512))),
+  username: v.optional(v.string()),
+  credential: v.optional(v.string()),
+});
+
+/** How to take the session back after the WebSocket drops (see `resume`). */
+export const ResumeGrantSchema = v.object({
+  /** Proves the session is yours; keep it secret (in memory only). */
+  secret: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  /** How long the relay keeps the session after the WebSocket drops (ms); 0: it does not. */
+  windowMs: v.pipe(v.number(), v.integer(), v.minValue(0)),
+});
 
 export const JoinedSchema = v.object({
   type: v.literal("joined"),
@@ -215,6 +261,34 @@ export const JoinedSchema = v.object({
   room: RoomName,
   /** Everyone already in the room, with their tracks (not including the joiner). */
   participants: v.array(ParticipantInfoSchema),
+  /** TURN/STUN servers the client should use (beside the relay's own candidates); may be empty. */
+  iceServers: v.array(IceServerSchema),
+  resume: ResumeGrantSchema,
+});
+
+/**
+ * Reply to `resume`: the session is back. A snapshot of the room now, so what happened during the gap
+ * can be reconciled: who is there with their tracks (not including you), and your own publications
+ * the relay still holds. Subscriber m-lines and SSRCs are unchanged; a subscriber offer the client
+ * missed is sent again after this.
+ */
+export const ResumedSchema = v.object({
+  type: v.literal("resumed"),
+  id: RequestId,
+  participantId: Id,
+  room: RoomName,
+  participants: v.array(ParticipantInfoSchema),
+  /** Your publications as the relay has them (ids and mute state). */
+  tracks: v.array(TrackInfoSchema),
+  iceServers: v.array(IceServerSchema),
+  resume: ResumeGrantSchema,
+});
+
+/** Reply to `restart-ice`: the publisher connection's answer (when an offer was sent). */
+export const IceRestartedSchema = v.object({
+  type: v.literal("ice-restarted"),
+  id: RequestId,
+  sdp: v.optional(Sdp),
 });
 
 export const PublishAnswerSchema = v.object({
@@ -307,6 +381,7 @@ export const ErrorCodeSchema = v.picklist([
   "own-track",
   "stale-offer",
   "unauthorized",
+  "resume-refused",
   "data-too-large",
   "unknown-participant",
   "bad-data",
@@ -324,6 +399,8 @@ export const ErrorSchema = v.object({
 
 export const ServerMessageSchema = v.variant("type", [
   JoinedSchema,
+  ResumedSchema,
+  IceRestartedSchema,
   PublishAnswerSchema,
   OkSchema,
   ParticipantJoinedSchema,

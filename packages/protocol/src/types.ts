@@ -21,12 +21,18 @@ export type LayersWantedMessage = v.InferOutput<typeof m.LayersWantedSchema>;
 export type SubscriberAnswerMessage = v.InferOutput<typeof m.SubscriberAnswerSchema>;
 export type RequestKeyframeMessage = v.InferOutput<typeof m.RequestKeyframeSchema>;
 export type LeaveMessage = v.InferOutput<typeof m.LeaveSchema>;
+export type ResumeMessage = v.InferOutput<typeof m.ResumeSchema>;
+export type RestartIceMessage = v.InferOutput<typeof m.RestartIceSchema>;
 /** Anything a client may send (after defaults are applied). */
 export type ClientMessage = v.InferOutput<typeof m.ClientMessageSchema>;
 /** What a client writes before defaults are applied (optional fields may be left out). */
 export type ClientMessageInput = v.InferInput<typeof m.ClientMessageSchema>;
 
 export type JoinedMessage = v.InferOutput<typeof m.JoinedSchema>;
+export type IceServer = v.InferOutput<typeof m.IceServerSchema>;
+export type ResumeGrant = v.InferOutput<typeof m.ResumeGrantSchema>;
+export type ResumedMessage = v.InferOutput<typeof m.ResumedSchema>;
+export type IceRestartedMessage = v.InferOutput<typeof m.IceRestartedSchema>;
 export type PublishAnswerMessage = v.InferOutput<typeof m.PublishAnswerSchema>;
 export type OkMessage = v.InferOutput<typeof m.OkSchema>;
 export type ParticipantJoinedMessage = v.InferOutput<typeof m.ParticipantJoinedSchema>;

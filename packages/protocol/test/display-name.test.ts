@@ -30,7 +30,7 @@ describe("display names", () => {
     const join = parseClientMessage(JSON.stringify({ type: "join", id: "j", room: "r", name: " \u202Emallory\n " }));
     expect(join.ok && join.message.type === "join" && join.message.name).toBe("mallory");
     const joined = parseServerMessage(JSON.stringify({
-      type: "joined", id: "j", participantId: "P1", room: "r", participants: [{ id: "P2", name: "\u2066eve\u2069\t x", tracks: [] }],
+      type: "joined", id: "j", participantId: "P1", room: "r", participants: [{ id: "P2", name: "\u2066eve\u2069\t x", tracks: [] }], iceServers: [], resume: { secret: "s", windowMs: 20000 },
     }));
     expect(joined.ok && joined.message.type === "joined" && joined.message.participants[0]!.name).toBe("eve x");
   });

@@ -8,7 +8,7 @@
  * - **Facts**: what the adapter observed (a connection came up, a packet or an estimate arrived, time
  *   passed). They are never answered; unknown ids in them are ignored.
  */
-import type { Quality, ErrorCode } from "@sfu-room/protocol";
+import type { ErrorCode, IceServer, Quality } from "@sfu-room/protocol";
 import type { Millis, NegotiatedTrack, OfferedTrack, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
 
 export type Input =
@@ -49,6 +49,10 @@ export interface JoinInput {
   name: string;
   /** Subscribe to every existing and future track of the room. */
   autoSubscribe: boolean;
+  /** ICE servers for this participant (TURN credentials minted by the adapter); sent in `joined`. */
+  iceServers?: IceServer[];
+  /** Proves a later `resume` is this participant's (minted by the adapter: the core has no randomness). */
+  resumeSecret?: string;
 }
 
 /**

@@ -183,6 +183,8 @@ export class SfuCore {
       participantId: joiner.id,
       room: joiner.room.name,
       participants: others.map((p) => this.infoOf(p)),
+      iceServers: input.iceServers ?? [],
+      resume: { secret: input.resumeSecret ?? "", windowMs: 0 },
     });
     this.out.push({ type: "participant-added", participantId: joiner.id });
     const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;

@@ -99,7 +99,7 @@ export class SfuShell {
     switch (message.type) {
       case "join": {
         const { id: requestId, room, name, autoSubscribe } = message;
-        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe });
+        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, iceServers: [], resumeSecret: this.#options.newId("S") });
       }
       case "leave":
         return this.#drive({ type: "leave", now: t, participantId, requestId: message.id });
@@ -125,6 +125,12 @@ export class SfuShell {
         return this.#drive({ type: "keyframe-request", now: t, participantId, requestId: message.id, trackId: message.trackId });
       case "subscriber-answer":
         return this.#applySubscriberAnswer(participantId, message.offerId, message.sdp);
+      case "resume":
+        this.#sessions.get(participantId)?.send({ type: "error", id: message.id, code: "resume-refused", message: "this relay does not keep sessions after the WebSocket drops; join again" });
+        return;
+      case "restart-ice":
+        this.#sessions.get(participantId)?.send({ type: "error", id: message.id, code: "bad-message", message: "this relay cannot restart ICE yet; leave and join again" });
+        return;
     }
   }
 

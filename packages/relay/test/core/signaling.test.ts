@@ -22,7 +22,7 @@ describe("join", () => {
   it("creates the room and replies joined with nobody else", () => {
     const core = newCore();
     expect(join(core, "a")).toEqual([
-      { type: "signal", participantId: "a", message: { type: "joined", id: "join-a", participantId: "a", room: "r1", participants: [] } },
+      { type: "signal", participantId: "a", message: { type: "joined", id: "join-a", participantId: "a", room: "r1", participants: [], iceServers: [], resume: { secret: "", windowMs: 0 } } },
       { type: "participant-added", participantId: "a" },
     ]);
     expect(core.stats()).toEqual({ ...ZERO, rooms: 1, participants: 1 });
@@ -49,6 +49,8 @@ describe("join", () => {
             { id: "a", name: "A", tracks: [info("a-mic", "a", "audio"), info("a-cam", "a", "video", ["q", "h", "f"])] },
             { id: "b", name: "B", tracks: [] },
           ],
+          iceServers: [],
+          resume: { secret: "", windowMs: 0 },
         },
       },
       { type: "participant-added", participantId: "c" },

@@ -50,6 +50,8 @@ const EXPECTED_REPLY: Record<RequestBody["type"], ServerMessage["type"]> = {
   subscribe: "ok",
   "subscription-settings": "ok",
   "request-keyframe": "ok",
+  resume: "resumed",
+  "restart-ice": "ice-restarted",
   leave: "ok",
 };
 
