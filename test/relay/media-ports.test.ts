@@ -12,7 +12,7 @@ import {
   bindingRequest, clientHello, dtlsRecord, iceUfrag, candidatePorts, plaintextAlert, prng, relayPortsOf, StrangerSocket,
 } from "../support/hostile-datagrams.ts";
 import { Call, expectDataArrives, expectMediaFlowing } from "../support/call.ts";
-import { eventually, resourceCounts, sleep, startTestRelay } from "../support/relay-harness.ts";
+import { eventually, resourceCounts, resumeWindow, sleep, startTestRelay } from "../support/relay-harness.ts";
 import { type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 describe("hostile datagrams on the media ports", () => {
@@ -154,7 +154,8 @@ describe("leaving at any point of a negotiation", () => {
   const CYCLES = 300;
 
   it(`${CYCLES} participants dropping their WebSocket mid-negotiation leave the process's UDP sockets and timers where they were`, async () => {
-    const relay = await startTestRelay({ udpPortRange: PORTS });
+    // Dropped participants are kept for a short resume window: released at its end.
+    const relay = await startTestRelay({ udpPortRange: PORTS, ...resumeWindow(300) });
     const log: SentLog = new Map();
     const call = await Call.open(relay, "churn", log);
     await sleep(200);
