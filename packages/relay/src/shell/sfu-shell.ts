@@ -40,6 +40,8 @@ export interface SfuShellOptions {
   log: Logger;
   /** Mints an unguessable id (participants, tracks): the core has no randomness. */
   newId(prefix: string): string;
+  /** Mints a resume secret: longer than an id, since it is all a resume needs besides the (known) id. */
+  newSecret(): string;
 }
 
 export interface SfuStats extends CoreStats {
@@ -105,7 +107,7 @@ export class SfuShell {
     switch (message.type) {
       case "join": {
         const { id: requestId, room, name, autoSubscribe } = message;
-        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, iceServers: [], resumeSecret: this.#options.newId("S") });
+        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, iceServers: [], resumeSecret: this.#options.newSecret() });
       }
       case "leave":
         return this.#drive({ type: "leave", now: t, participantId, requestId: message.id });
