@@ -10,6 +10,7 @@ import type { RunningRelay } from "@sfu-room/relay";
 import type { ServerMessage } from "@sfu-room/protocol";
 import { Pacer, type SentLog, type WeriftClient } from "@sfu-room/test-peer";
 import { Call, expectMediaFlowing } from "../support/call.ts";
+import { sendProtectedAlert } from "../support/dtls-alert.ts";
 import { eventually, joinClient, resumeWindow, sleep, startTestRelay } from "../support/relay-harness.ts";
 
 let relay: RunningRelay | undefined;
@@ -71,6 +72,8 @@ describe("resume", () => {
     await call!.undisturbed();
     expect(await alice.request({ type: "join", id: "j2", room: "call", name: "again", autoSubscribe: true })).toMatchObject({ type: "error", code: "already-joined" });
     expect(relay!.stats()).toMatchObject({ participants: 2, sessions: 2, resumes: 1, resumeRefusals: 0 });
+    const health = (await (await fetch(`http://127.0.0.1:${relay!.port}/health`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ status: "ok", participants: 2, resumes: 1, resumeRefusals: 0 });
   });
 
   it("after the window: resume is refused, the others saw the participant leave, and a new join works", async () => {
@@ -217,6 +220,21 @@ describe("resume", () => {
     expect((await alice.resume(relay!.signalUrl)).type).toBe("resumed");
     expect((await alice.restartIce()).type).toBe("ice-restarted");
     await call!.mediaFlows();
+  });
+
+  it("a media connection that fails while away does not remove the participant before the window; still down once back, it does", async () => {
+    const { alice, bob } = await start({ peerTimeoutMs: 1000, ...resumeWindow(8000) });
+    alice.dropSignaling();
+    await eventually("the relay noticed the drop", () => relay!.stats().sessions === 1);
+    await sendProtectedAlert(alice.publisher, 1, 0); // close_notify: the relay's publisher connection for alice fails
+    await sleep(2500); // past the failed grace (1 s here), twice
+    expect(roster(bob).filter((e) => e.type === "participant-left")).toEqual([]);
+    expect(relay!.stats().participants).toBe(2);
+    // Back, with that connection still dead (DTLS cannot be restarted): the next grace removes her, saying why.
+    expect((await alice.resume(relay!.signalUrl)).type).toBe("resumed");
+    const closed = new Promise<string>((resolve) => alice.ws.once("close", (_code, reason) => resolve(reason.toString())));
+    expect(await closed).toMatch(/^connection lost \(failed\)/);
+    await eventually("bob saw alice leave", () => roster(bob).some((e) => e.type === "participant-left" && e.participantId === alice.participantId));
   });
 });
 
