@@ -285,7 +285,11 @@ export class SfuShell {
     const session = this.#sessions.get(sessionId);
     const replaced = this.#sessions.get(participantId);
     this.#sessions.delete(sessionId);
-    if (session === undefined) return; // closed meanwhile: the participant stays away
+    if (session === undefined) {
+      // Closed before its resume was drained: the participant has no session, so is away again.
+      queueMicrotask(() => this.#drive({ type: "session-closed", now: now(), participantId }));
+      return;
+    }
     this.#sessions.set(participantId, session);
     session.bind(participantId);
     if (replaced !== undefined && replaced !== session) replaced.close("replaced by a resumed session");
