@@ -13,7 +13,7 @@
  */
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
-import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
+import type { ClientMessage, IceServer, ServerMessage } from "@sfu-room/protocol";
 import { type CoreConfig, type CoreStats, type Input, type NegotiatePublishOutput, type Output, type RtpInput, SfuCore } from "../core/index.ts";
 import { isKeyframeStart } from "../media/keyframe.ts";
 import { readVp8PictureFields } from "../media/vp8-picture-id.ts";
@@ -36,6 +36,8 @@ export interface SfuShellOptions {
   /** A participant whose connections stay failed or disconnected this long is removed (ms). */
   peerTimeoutMs: number;
   log: Logger;
+  /** The ICE servers (TURN, with credentials minted for them) a participant is given when it joins. */
+  iceServers(participantId: string): IceServer[];
   /** Mints an unguessable id (participants, tracks): the core has no randomness. */
   newId(prefix: string): string;
 }
@@ -99,7 +101,7 @@ export class SfuShell {
     switch (message.type) {
       case "join": {
         const { id: requestId, room, name, autoSubscribe } = message;
-        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, iceServers: [], resumeSecret: this.#options.newId("S") });
+        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, iceServers: this.#options.iceServers(participantId), resumeSecret: this.#options.newId("S") });
       }
       case "leave":
         return this.#drive({ type: "leave", now: t, participantId, requestId: message.id });
