@@ -42,9 +42,10 @@ export class PublisherTransport {
   readonly #slots: Slot[] = [];
   #queue: Promise<unknown> = Promise.resolve();
 
+  /** `config`: from peerConfiguration() (ice-config.ts). */
   constructor(signal: SignalClient, config: RTCConfiguration, onState: (state: RTCPeerConnectionState) => void) {
     this.#signal = signal;
-    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", ...config });
+    this.pc = new RTCPeerConnection(config);
     this.pc.addEventListener("connectionstatechange", () => onState(this.pc.connectionState));
   }
 

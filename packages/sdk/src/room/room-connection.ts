@@ -11,6 +11,7 @@
  */
 import type { JoinedMessage } from "@sfu-room/protocol";
 import { joinError, RoomError } from "./errors.ts";
+import { peerConfiguration } from "./ice-config.ts";
 import { PublisherTransport } from "./publisher-transport.ts";
 import type { RemoteParticipant } from "./remote.ts";
 import { type DataEvent, RoomData } from "./room-data.ts";
@@ -125,14 +126,6 @@ export class RoomConnection {
       emit: (event) => this.#unlessClosed(() => this.#host.onData(event)),
     });
     this.#data = data;
-    this.#subscriber = new SubscriberTransport(signal, request.rtcConfig, {
-      onFirstRemoteDescription: (pc) => data.channels.attach(pc),
-      onAdded: (r) => this.#unlessClosed(() => this.#host.onReceived(r)),
-      onRemoved: (r) => this.#unlessClosed(() => this.#host.onReceiveEnded(r)),
-      onState: (s) => this.#onPeerState(s),
-      onFailure: (e) =>
-        this.#unlessClosed(() => this.#host.onError(new RoomError("protocol-error", `Could not answer the relay's offer: ${e.message}`, undefined, { cause: e }))),
-    });
     const joined = await signal.request({
       type: "join",
       room: request.room,
@@ -141,7 +134,17 @@ export class RoomConnection {
       ...(request.token !== undefined ? { token: request.token } : {}),
     });
     if (this.closed) throw new Error("closed");
-    const publisher = new PublisherTransport(signal, request.rtcConfig, (s) => this.#onPeerState(s));
+    // Set up before this task ends: the relay's first subscriber-offer is the next frame.
+    const config = peerConfiguration(request.rtcConfig, joined.iceServers);
+    this.#subscriber = new SubscriberTransport(signal, config, {
+      onFirstRemoteDescription: (pc) => data.channels.attach(pc),
+      onAdded: (r) => this.#unlessClosed(() => this.#host.onReceived(r)),
+      onRemoved: (r) => this.#unlessClosed(() => this.#host.onReceiveEnded(r)),
+      onState: (s) => this.#onPeerState(s),
+      onFailure: (e) =>
+        this.#unlessClosed(() => this.#host.onError(new RoomError("protocol-error", `Could not answer the relay's offer: ${e.message}`, undefined, { cause: e }))),
+    });
+    const publisher = new PublisherTransport(signal, config, (s) => this.#onPeerState(s));
     this.#publisher = publisher;
     this.#joined = true;
     this.#host.onJoined(joined);

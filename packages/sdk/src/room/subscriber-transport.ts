@@ -35,6 +35,7 @@ export class SubscriberTransport {
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
 
+  /** `config`: from peerConfiguration() (ice-config.ts). */
   constructor(signal: SignalClient, config: RTCConfiguration, callbacks: SubscriberCallbacks) {
     this.#signal = signal;
     this.#config = config;
@@ -67,7 +68,7 @@ export class SubscriberTransport {
 
   #ensurePc(): RTCPeerConnection {
     if (this.#pc) return this.#pc;
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", ...this.#config });
+    const pc = new RTCPeerConnection(this.#config);
     pc.addEventListener("connectionstatechange", () => this.#callbacks.onState(pc.connectionState));
     this.#pc = pc;
     return pc;
