@@ -6,7 +6,7 @@ import type { RelayConfig } from "./config.ts";
 import { readElementModule } from "./http/element-module.ts";
 import { createHttpServer } from "./http/http-server.ts";
 import { RelayMetrics, type RelayStats } from "./http/metrics.ts";
-import { turnIceServers } from "./rtc/turn-credentials.ts";
+import { turnIceServers, turnServerAddresses } from "./rtc/turn-credentials.ts";
 import { SignalServer } from "./signal/signal-server.ts";
 import { SfuShell } from "./shell/sfu-shell.ts";
 
@@ -21,7 +21,7 @@ export interface RunningRelay {
 
 export async function startRelay(config: RelayConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningRelay> {
   const started = Date.now();
-  const metrics = new RelayMetrics(() => stats());
+  const metrics = new RelayMetrics(() => stats(), await turnServerAddresses(config.turn.urls));
   const sfu = new SfuShell({
     core: config.core,
     net: {

@@ -1,7 +1,7 @@
 /** coturn's use-auth-secret credentials, checked against values computed independently. */
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { mintTurnCredential, turnIceServers, type TurnSettings } from "../src/rtc/turn-credentials.ts";
+import { mintTurnCredential, turnIceServers, turnServerAddresses, type TurnSettings } from "../src/rtc/turn-credentials.ts";
 
 const SETTINGS: TurnSettings = { urls: ["turn:127.0.0.1:3478?transport=udp"], secret: "north", ttlSeconds: 3600, username: undefined, credential: undefined };
 
@@ -24,5 +24,13 @@ describe("TURN credentials", () => {
     const fixed: TurnSettings = { ...SETTINGS, secret: undefined, username: "u", credential: "p" };
     expect(turnIceServers(fixed, "P1", 0)).toEqual([{ urls: SETTINGS.urls, username: "u", credential: "p" }]);
     expect(turnIceServers({ ...SETTINGS, urls: [] }, "P1", 0)).toEqual([]);
+  });
+
+  it("knows the TURN servers' addresses (literals, bracketed IPv6, names from /etc/hosts) to tell relayed paths", async () => {
+    const addresses = await turnServerAddresses(["turn:192.0.2.1:3478?transport=udp", "turns:[2001:db8::1]:443?transport=tcp", "turn:localhost"]);
+    expect(addresses.has("192.0.2.1")).toBe(true);
+    expect(addresses.has("2001:db8::1")).toBe(true);
+    expect(addresses.has("127.0.0.1")).toBe(true);
+    expect(addresses.has("192.0.2.2")).toBe(false);
   });
 });

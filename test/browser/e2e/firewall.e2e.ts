@@ -8,9 +8,10 @@
  *   node --import tsx --test browser/e2e/firewall.e2e.ts
  *
  * As root the test re-runs itself in a network namespace of its own (one veth address, 10.214.0.1, for
- * the relay's media and the browser's host candidates). There nft drops every UDP datagram to that
- * address, except those from and to coturn's relay ports: UDP between the browser and the relay is
- * blocked for real, while TURN's relayed leg passes. Without root it is skipped.
+ * the relay's media, coturn and the browser's host candidates). There nft drops every UDP datagram to
+ * that address, except those from and to coturn's ports (its listener, its relay range): UDP between
+ * the browser and the relay is blocked for real, while the browser reaches coturn and coturn the relay.
+ * Without root it is skipped.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -41,15 +42,15 @@ const NFT_TABLE = "sfu_firewall_test";
 const inNamespace = insideNamespace(NAMESPACE);
 if (!inNamespace && canCreateNamespace()) process.exit(await reexecInNamespace(NAMESPACE));
 
-/** Drops UDP to the namespace's address (the relay's and the browser's), but not TURN's relayed leg. */
+/** Drops UDP to the namespace's address (the relay's and the browser's), but not to or from coturn. */
 function blockUdp(): void {
   const [lo, hi] = TURN_RELAY_PORTS;
   execFileSync("nft", ["-f", "-"], {
     input: `table inet ${NFT_TABLE} {
   chain out {
     type filter hook output priority 0; policy accept;
-    ip daddr ${NAMESPACE.address} udp sport ${lo}-${hi} accept
-    ip daddr ${NAMESPACE.address} udp dport ${lo}-${hi} accept
+    ip daddr ${NAMESPACE.address} udp sport { ${TURN_PORT}, ${lo}-${hi} } accept
+    ip daddr ${NAMESPACE.address} udp dport { ${TURN_PORT}, ${lo}-${hi} } accept
     ip daddr ${NAMESPACE.address} meta l4proto udp counter name dropped drop
   }
   counter dropped {}
@@ -189,7 +190,7 @@ describe("through firewalls: ICE-TCP and TURN", { timeout: 240_000, skip: inName
 
   before(async () => {
     blockUdp();
-    coturn = await startCoturn({ listenIp: "127.0.0.1", port: TURN_PORT, relayIp: NAMESPACE.address, relayPorts: TURN_RELAY_PORTS, secret: TURN_SECRET });
+    coturn = await startCoturn({ listenIp: NAMESPACE.address, port: TURN_PORT, relayIp: NAMESPACE.address, relayPorts: TURN_RELAY_PORTS, secret: TURN_SECRET });
     site = createServer((req, res) => {
       const name = new URL(req.url ?? "/", "http://x").searchParams.get("name")?.replace(/\W/g, "") || "guest";
       if (!current) return void res.writeHead(503).end();
@@ -241,6 +242,8 @@ describe("through firewalls: ICE-TCP and TURN", { timeout: 240_000, skip: inName
     const allocations = coturn.log().match(/ALLOCATE processed, success/g) ?? [];
     assert.ok(allocations.length >= 4, `coturn allocations: ${allocations.length}\n${coturn.log().slice(-3000)}`);
     assert.match(coturn.log(), /username=<?\d+:P[\w-]+>?/);
+    // The relay knows those paths came through its TURN server: four relayed connections in /metrics.
+    assert.deepEqual(await selectedCounts(relay), { "relay/udp": 4 });
     await Promise.all(pages.map((p) => p.close()));
     await relay.close();
     current = undefined;

@@ -4,7 +4,7 @@
  * Each relay has its own registry, so several relays in one process (tests) do not share numbers.
  */
 import { Counter, Gauge, Registry } from "prom-client";
-import type { SelectedPath } from "../rtc/selected-path.ts";
+import { pathType, type SelectedPath } from "../rtc/selected-path.ts";
 import type { SfuStats } from "../shell/sfu-shell.ts";
 
 export type RelayStats = SfuStats & { sessions: number };
@@ -23,12 +23,16 @@ export class RelayMetrics {
   readonly #registry = new Registry();
   readonly #selected = new Counter({
     name: "sfu_selected_candidates_total",
-    help: "peer connections that connected, by the type (host, srflx, prflx, relay) and protocol (udp, tcp) of the client's candidate ICE selected",
+    help: "peer connections that connected, by the client's candidate ICE selected: type (host, srflx, prflx: learnt from the client's checks, relay: from a --turn-url server) and protocol (udp, tcp)",
     labelNames: ["type", "protocol"] as const,
     registers: [this.#registry],
   });
 
-  constructor(stats: () => RelayStats) {
+  readonly #turnAddresses: ReadonlySet<string>;
+
+  /** `turnAddresses`: where our TURN servers relay from (paths from there count as relay). */
+  constructor(stats: () => RelayStats, turnAddresses: ReadonlySet<string>) {
+    this.#turnAddresses = turnAddresses;
     for (const [name, [help, field]] of Object.entries(GAUGES)) {
       new Gauge({
         name, help, registers: [this.#registry],
@@ -40,7 +44,7 @@ export class RelayMetrics {
   }
 
   pathSelected(path: SelectedPath): void {
-    this.#selected.inc({ type: path.type, protocol: path.protocol });
+    this.#selected.inc({ type: pathType(path, this.#turnAddresses), protocol: path.protocol });
   }
 
   get contentType(): string {

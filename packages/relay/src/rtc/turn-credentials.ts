@@ -6,6 +6,7 @@
  * checks both on its own, so the relay never talks to it. See docs/deploy.md.
  */
 import { createHmac } from "node:crypto";
+import { lookup } from "node:dns/promises";
 import type { IceServer } from "@sfu-room/protocol";
 
 export interface TurnSettings {
@@ -31,6 +32,16 @@ export function turnUrlError(url: string): string | undefined {
   if (transport !== undefined && transport !== "udp" && transport !== "tcp") return `"${url}": transport must be udp or tcp, not ${transport}`;
   if (scheme === "turns" && transport === "udp") return `"${url}": turns: is TURN over TLS (TCP); use ?transport=tcp or a turn: URL for UDP`;
   return undefined;
+}
+
+/**
+ * The addresses of the TURN servers in `urls` (host names looked up once): a path whose remote address
+ * is one of them was relayed by that server. A name that does not resolve here adds nothing.
+ */
+export async function turnServerAddresses(urls: readonly string[]): Promise<Set<string>> {
+  const hosts = urls.map((url) => TURN_URL.exec(url)?.[2]?.replace(/^\[|\]$/g, "")).filter((h) => h !== undefined);
+  const found = await Promise.all(hosts.map((host) => lookup(host, { all: true }).then((all) => all.map((a) => a.address), () => [])));
+  return new Set(found.flat());
 }
 
 /** Why these settings cannot work together (named by their flags), or undefined. */
