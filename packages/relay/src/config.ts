@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
+import { type TurnSettings, turnSettingsError, turnUrlError } from "./rtc/turn-credentials.ts";
 import { LOOPBACK_ORIGINS, parseOriginList } from "./signal/origin-policy.ts";
 
 export interface RelayConfig {
@@ -22,6 +23,12 @@ export interface RelayConfig {
   announcedAddresses: string[];
   /** Inclusive UDP port range for WebRTC sockets (one socket per peer connection); undefined: any port. */
   udpPortRange: [number, number] | undefined;
+  /** Passive ICE-TCP candidates (one TCP listener per peer connection): the way in where UDP is blocked. */
+  iceTcp: boolean;
+  /** Inclusive port range of those TCP listeners; undefined: the UDP range (TCP and UDP ports are separate). */
+  tcpPortRange: [number, number] | undefined;
+  /** TURN servers handed to clients in `joined` (docs/deploy.md). */
+  turn: TurnSettings;
   /** Largest signaling frame accepted, in bytes. */
   maxFrameBytes: number;
   /** Signaling messages per second one session may send (burst of twice this). */
@@ -56,6 +63,9 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
   udpPortRange: undefined,
+  iceTcp: true,
+  tcpPortRange: undefined,
+  turn: { urls: [], secret: undefined, ttlSeconds: 24 * 3600, username: undefined, credential: undefined },
   maxFrameBytes: 64 * 1024,
   maxMessagesPerSecond: 50,
   core: DEFAULT_CORE_CONFIG,
@@ -75,6 +85,8 @@ interface OptionSpec {
   env: string;
   valueName: string;
   description: string;
+  /** Given several times on the command line, the values add up (as one comma-separated list). */
+  repeatable?: true;
   apply(config: RelayConfig, text: string): string | undefined; // returns an error message
   current(config: RelayConfig): string;
 }
@@ -101,6 +113,35 @@ function intOption(o: {
       return undefined;
     },
     current: (c) => String(o.get(c)),
+  };
+}
+
+/** An option whose value is an inclusive port range "MIN-MAX" (1024-65535, min < max). */
+function portRangeOption(o: {
+  flag: string; env: string; description: string; unset: string;
+  set(c: RelayConfig, range: [number, number]): void;
+  get(c: RelayConfig): [number, number] | undefined;
+}): OptionSpec {
+  return {
+    flag: o.flag, env: o.env, valueName: "MIN-MAX", description: o.description,
+    apply: (c, t) => {
+      const m = /^(\d+)-(\d+)$/.exec(t);
+      const lo = m ? int(m[1]!, 1024, 65535) : undefined;
+      const hi = m ? int(m[2]!, 1024, 65535) : undefined;
+      if (lo === undefined || hi === undefined || hi <= lo) return `"${t}" is not a range like 40000-40999 (1024-65535, min < max)`;
+      o.set(c, [lo, hi]);
+      return undefined;
+    },
+    current: (c) => o.get(c)?.join("-") ?? o.unset,
+  };
+}
+
+/** An option that is a secret: never echoed, and it must not be empty. */
+function secretOption(o: { flag: string; env: string; valueName: string; description: string; set(c: RelayConfig, text: string): void }): OptionSpec {
+  return {
+    flag: o.flag, env: o.env, valueName: o.valueName, description: o.description,
+    apply: (c, t) => (t.length > 0 ? void o.set(c, t) : "must not be empty"),
+    current: () => "(none)",
   };
 }
 
@@ -144,19 +185,58 @@ export const OPTIONS: OptionSpec[] = [
     },
     current: (c) => (c.announcedAddresses.length ? c.announcedAddresses.join(",") : "(bind address)"),
   },
-  {
-    flag: "--udp-ports", env: "SFU_UDP_PORTS", valueName: "MIN-MAX",
+  portRangeOption({
+    flag: "--udp-ports", env: "SFU_UDP_PORTS", unset: "(any)",
     description: "UDP port range for WebRTC, one port per peer connection (two per participant)",
+    set: (c, range) => (c.udpPortRange = range),
+    get: (c) => c.udpPortRange,
+  }),
+  {
+    flag: "--ice-tcp", env: "SFU_ICE_TCP", valueName: "on|off",
+    description: "offer passive ICE-TCP candidates (one TCP listener per peer connection) for clients whose UDP is blocked",
+    apply: (c, t) => (t === "on" || t === "off" ? void (c.iceTcp = t === "on") : `"${t}" is not on or off`),
+    current: (c) => (c.iceTcp ? "on" : "off"),
+  },
+  portRangeOption({
+    flag: "--tcp-ports", env: "SFU_TCP_PORTS", unset: "(the UDP range)",
+    description: "TCP port range of the ICE-TCP listeners, one port per peer connection",
+    set: (c, range) => (c.tcpPortRange = range),
+    get: (c) => c.tcpPortRange,
+  }),
+  {
+    flag: "--turn-url", env: "SFU_TURN_URLS", valueName: "URL[,URL]", repeatable: true,
+    description: "TURN server for clients, e.g. turn:turn.example.org:3478?transport=udp or turns:turn.example.org:443?transport=tcp (repeatable)",
     apply: (c, t) => {
-      const m = /^(\d+)-(\d+)$/.exec(t);
-      const lo = m ? int(m[1]!, 1024, 65535) : undefined;
-      const hi = m ? int(m[2]!, 1024, 65535) : undefined;
-      if (lo === undefined || hi === undefined || hi <= lo) return `"${t}" is not a range like 40000-40999 (1024-65535, min < max)`;
-      c.udpPortRange = [lo, hi];
+      const urls = t.split(",").map((s) => s.trim()).filter(Boolean);
+      const error = urls.length === 0 ? `"${t}" names no TURN URL` : urls.map(turnUrlError).find((e) => e !== undefined);
+      if (error) return error;
+      c.turn = { ...c.turn, urls };
       return undefined;
     },
-    current: (c) => (c.udpPortRange ? c.udpPortRange.join("-") : "(any)"),
+    current: (c) => (c.turn.urls.length ? c.turn.urls.join(",") : "(none)"),
   },
+  secretOption({
+    flag: "--turn-secret", env: "SFU_TURN_SECRET", valueName: "SECRET",
+    description: "coturn's static-auth-secret: each participant gets its own time-limited TURN credential",
+    set: (c, t) => (c.turn = { ...c.turn, secret: t }),
+  }),
+  intOption({
+    flag: "--turn-ttl", env: "SFU_TURN_TTL_S", valueName: "SECONDS",
+    description: "lifetime of a TURN credential minted with --turn-secret",
+    min: 60, max: 7 * 24 * 3600, expected: "a number of seconds from 60 to 604800",
+    set: (c, n) => (c.turn = { ...c.turn, ttlSeconds: n }),
+    get: (c) => c.turn.ttlSeconds,
+  }),
+  secretOption({
+    flag: "--turn-username", env: "SFU_TURN_USERNAME", valueName: "NAME",
+    description: "static TURN username (with --turn-credential), instead of --turn-secret",
+    set: (c, t) => (c.turn = { ...c.turn, username: t }),
+  }),
+  secretOption({
+    flag: "--turn-credential", env: "SFU_TURN_CREDENTIAL", valueName: "PASSWORD",
+    description: "static TURN password (with --turn-username)",
+    set: (c, t) => (c.turn = { ...c.turn, credential: t }),
+  }),
   intOption({
     flag: "--max-participants", env: "SFU_MAX_PARTICIPANTS", valueName: "N",
     description: "participants per room",
@@ -296,6 +376,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     if (error) return { ok: false, error: `${option.env}: ${error}` };
   }
   let help = false;
+  /** What the repeatable flags said so far, joined. */
+  const repeated = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--help" || arg === "-h") { help = true; continue; }
@@ -303,14 +385,23 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     const flag = eq >= 0 ? arg.slice(0, eq) : arg;
     const option = OPTIONS.find((o) => o.flag === flag);
     if (!option) return { ok: false, error: `unknown option "${arg}"; run sfu-relay --help for the list` };
-    const text = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (text === undefined) return { ok: false, error: `${flag} needs a value (${option.valueName})` };
+    const given = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (given === undefined) return { ok: false, error: `${flag} needs a value (${option.valueName})` };
+    const earlier = option.repeatable ? repeated.get(flag) : undefined;
+    const text = earlier === undefined ? given : `${earlier},${given}`;
+    if (option.repeatable) repeated.set(flag, text);
     const error = option.apply(config, text);
     if (error) return { ok: false, error: `${flag}: ${error}` };
   }
   if (config.udpPortRange && config.udpPortRange[1] - config.udpPortRange[0] < 2) {
     return { ok: false, error: "--udp-ports: the range needs at least 2 ports (two per participant)" };
   }
+  if (config.tcpPortRange && config.tcpPortRange[1] - config.tcpPortRange[0] < 2) {
+    return { ok: false, error: "--tcp-ports: the range needs at least 2 ports (two per participant)" };
+  }
+  if (config.tcpPortRange && !config.iceTcp) return { ok: false, error: "--tcp-ports has no effect with --ice-tcp off: drop one of them" };
+  const turnError = turnSettingsError(config.turn);
+  if (turnError) return { ok: false, error: turnError };
   return { ok: true, config, help };
 }
 

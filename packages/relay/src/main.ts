@@ -5,23 +5,30 @@ import { pino, type Logger } from "pino";
 import type { RelayConfig } from "./config.ts";
 import { readElementModule } from "./http/element-module.ts";
 import { createHttpServer } from "./http/http-server.ts";
+import { RelayMetrics, type RelayStats } from "./http/metrics.ts";
+import { turnIceServers, turnServerAddresses } from "./rtc/turn-credentials.ts";
 import { SignalServer } from "./signal/signal-server.ts";
-import { SfuShell, type SfuStats } from "./shell/sfu-shell.ts";
+import { SfuShell } from "./shell/sfu-shell.ts";
 
 export interface RunningRelay {
   /** The port the HTTP/WebSocket server listens on (useful with port 0). */
   port: number;
   /** ws://host:port/ws */
   signalUrl: string;
-  stats(): SfuStats & { sessions: number };
+  stats(): RelayStats;
   close(): Promise<void>;
 }
 
 export async function startRelay(config: RelayConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningRelay> {
   const started = Date.now();
+  const metrics = new RelayMetrics(() => stats(), await turnServerAddresses(config.turn.urls));
   const sfu = new SfuShell({
     core: config.core,
-    net: { bindAddress: config.rtcBindAddress, announcedAddresses: config.announcedAddresses, udpPortRange: config.udpPortRange },
+    net: {
+      bindAddress: config.rtcBindAddress, announcedAddresses: config.announcedAddresses, udpPortRange: config.udpPortRange,
+      iceTcp: config.iceTcp, tcpPortRange: config.tcpPortRange, onPathSelected: (path) => metrics.pathSelected(path),
+    },
+    iceServers: (participantId) => turnIceServers(config.turn, participantId, Date.now()),
     peerTimeoutMs: config.peerTimeoutMs,
     log,
     newId: (prefix) => prefix + randomBytes(6).toString("base64url"),
@@ -32,10 +39,11 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     joinTimeoutMs: config.joinTimeoutMs, maxSendBufferBytes: config.maxSendBufferBytes, maxPendingSessions: config.maxPendingSessions,
     maxSessionsPerAddress: config.maxSessionsPerAddress, allowedOrigins: config.allowedOrigins,
   });
-  const stats = () => ({ ...sfu.stats(), sessions: signal.sessionCount });
+  const stats = (): RelayStats => ({ ...sfu.stats(), sessions: signal.sessionCount });
   const http = createHttpServer({
     elementModule: () => readElementModule(config.elementModulePath),
     health: () => ({ status: "ok", uptimeSeconds: Math.round((Date.now() - started) / 1000), ...stats() }),
+    metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     upgrade: (req, socket, head) => signal.upgrade(req, socket, head),
   });
   await new Promise<void>((resolve, reject) => {
@@ -44,7 +52,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
   });
   const port = (http.address() as AddressInfo).port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-  log.info({ port, host: config.host, rtcBind: config.rtcBindAddress }, "relay listening");
+  log.info({ port, host: config.host, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls }, "relay listening");
   return {
     port,
     signalUrl: `ws://${host}:${port}/ws`,

@@ -1,6 +1,6 @@
 /**
- * The relay's HTTP server: `GET /health` and the WebSocket upgrade on `/ws`. Anything else gets a JSON
- * 404 that says where to go.
+ * The relay's HTTP server: `GET /health`, `GET /metrics` (Prometheus) and the WebSocket upgrade on
+ * `/ws`. Anything else gets a JSON 404 that says where to go.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
@@ -8,6 +8,8 @@ import type { ElementModule } from "./element-module.ts";
 
 export interface HttpRoutes {
   health(): Record<string, unknown>;
+  /** Prometheus exposition text and its content type. */
+  metrics(): Promise<{ contentType: string; text: string }>;
   /** The `<sfu-room>` element module (see element-module.ts). */
   elementModule(): Promise<ElementModule>;
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -26,6 +28,14 @@ export function createHttpServer(routes: HttpRoutes): Server {
       if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "use GET /health" });
       return json(res, 200, routes.health());
     }
+    if (path === "/metrics") {
+      if (req.method !== "GET") return json(res, 405, { error: "use GET /metrics" });
+      void routes.metrics().then(({ contentType, text }) => {
+        res.writeHead(200, { "content-type": contentType, "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+        res.end(text);
+      });
+      return;
+    }
     if (path === "/sfu-room.js") {
       if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "use GET /sfu-room.js" });
       void routes.elementModule().then((element) => {
@@ -42,7 +52,7 @@ export function createHttpServer(routes: HttpRoutes): Server {
       return;
     }
     if (path === "/ws") return json(res, 426, { error: "/ws is the signaling WebSocket: connect with a WebSocket client" });
-    json(res, 404, { error: `nothing at ${path}; the signaling WebSocket is /ws, the element module GET /sfu-room.js, the health check GET /health` });
+    json(res, 404, { error: `nothing at ${path}; the signaling WebSocket is /ws, the element module GET /sfu-room.js, the health check GET /health, metrics GET /metrics` });
   });
   server.on("upgrade", (req, socket, head) => {
     const path = (req.url ?? "/").split("?")[0];

@@ -10,12 +10,19 @@ import {
   useSdesMid,
   useSdesRTPStreamId,
 } from "werift";
+import type { SelectedPath } from "./selected-path.ts";
 
-/** Where the relay's WebRTC sockets live and what it announces. */
+/** Where the relay's WebRTC sockets live, what it announces, and who hears which path a connection took. */
 export interface RtcNetworkOptions {
   bindAddress: string;
   announcedAddresses: string[];
   udpPortRange: [number, number] | undefined;
+  /** Passive ICE-TCP candidates, for clients whose UDP is blocked. */
+  iceTcp: boolean;
+  /** Ports of the TCP listeners; undefined: the UDP range. */
+  tcpPortRange: [number, number] | undefined;
+  /** A connection connected over this path (for the metrics). */
+  onPathSelected(path: SelectedPath): void;
 }
 
 // Keyframe requests (PLI/FIR) and NACK are what a forwarding relay needs. transport-cc is left out on
@@ -70,11 +77,16 @@ function networkConfig(net: RtcNetworkOptions): Partial<PeerConfig> {
     iceUseIpv4: false,
     iceUseIpv6: false,
     iceAdditionalHostAddresses: announced,
-    iceInterfaceAddresses: net.bindAddress === "0.0.0.0" ? undefined : { udp4: net.bindAddress },
+    // What the UDP sockets bind to; the TCP listeners too (our werift patch: werift listened on the
+    // announced address, which behind 1:1 NAT is on no interface).
+    iceInterfaceAddresses: { udp4: net.bindAddress },
     icePortRange: net.udpPortRange,
     iceStunGatherTimeout: 0,
-    iceUseTcp: false,
-    iceTcpPassive: false,
+    // ICE-lite gathers passive TCP candidates only. werift gives them a lower type preference than UDP
+    // host candidates (105 vs 126, RFC 6544 4.2), so a client that can use UDP still picks UDP.
+    iceUseTcp: net.iceTcp,
+    iceTcpPassive: net.iceTcp,
+    iceTcpPortRange: net.tcpPortRange,
   };
 }
 

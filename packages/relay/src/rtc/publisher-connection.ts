@@ -7,6 +7,7 @@ import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type 
 import type { NegotiatedTrack } from "../core/index.ts";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { startRestartedIce } from "./ice-restart.ts";
+import { watchSelectedPath } from "./selected-path.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
 import { publishOfferRefusal } from "./sdp-limits.ts";
 import { withStartBitrate } from "./start-bitrate.ts";
@@ -47,6 +48,7 @@ export class PublisherConnection {
   constructor(net: RtcNetworkOptions, events: PublisherEvents) {
     this.events = events;
     this.pc = new RTCPeerConnection(publisherPeerConfig(net));
+    watchSelectedPath(this.pc, net.onPathSelected);
     this.pc.connectionStateChange.subscribe((state) => this.events.onConnectionState(state));
     this.pc.onRemoteTransceiverAdded.subscribe((transceiver) => this.watchTransceiver(transceiver));
   }

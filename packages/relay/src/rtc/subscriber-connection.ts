@@ -38,6 +38,7 @@ import type { ForwardOutput } from "../core/index.ts";
 import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
 import { startRestartedIce } from "./ice-restart.ts";
 import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from "./media-config.ts";
+import { watchSelectedPath } from "./selected-path.ts";
 import { withSessionIceLite } from "./sdp-fixups.ts";
 import { subscriberAnswerRefusal } from "./sdp-limits.ts";
 
@@ -101,6 +102,7 @@ export class SubscriberConnection {
   constructor(net: RtcNetworkOptions, events: SubscriberEvents) {
     this.events = events;
     this.pc = new RTCPeerConnection(subscriberPeerConfig(net));
+    watchSelectedPath(this.pc, net.onPathSelected);
     const { reliable, lossy } = DATA_CHANNELS;
     this.reliable = this.pc.createDataChannel(reliable.label, { negotiated: true, id: reliable.id, ordered: true });
     this.lossy = this.pc.createDataChannel(lossy.label, {

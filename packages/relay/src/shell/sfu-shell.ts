@@ -13,7 +13,7 @@
  */
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
-import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
+import type { ClientMessage, IceServer, ServerMessage } from "@sfu-room/protocol";
 import { type CoreConfig, type CoreStats, type Input, type NegotiatePublishOutput, type Output, type RestartIceOutput, type RtpInput, SfuCore } from "../core/index.ts";
 import { isKeyframeStart } from "../media/keyframe.ts";
 import { readVp8PictureFields } from "../media/vp8-picture-id.ts";
@@ -38,6 +38,8 @@ export interface SfuShellOptions {
   /** A connection that stays disconnected this long (failed: at most 5 s) has lost its media (ms). */
   peerTimeoutMs: number;
   log: Logger;
+  /** The ICE servers (TURN, with credentials minted for them) a participant is given when it joins. */
+  iceServers(participantId: string): IceServer[];
   /** Mints an unguessable id (participants, tracks): the core has no randomness. */
   newId(prefix: string): string;
   /** Mints a resume secret: longer than an id, since it is all a resume needs besides the (known) id. */
@@ -107,7 +109,7 @@ export class SfuShell {
     switch (message.type) {
       case "join": {
         const { id: requestId, room, name, autoSubscribe } = message;
-        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, iceServers: [], resumeSecret: this.#options.newSecret() });
+        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, iceServers: this.#options.iceServers(participantId), resumeSecret: this.#options.newSecret() });
       }
       case "leave":
         return this.#drive({ type: "leave", now: t, participantId, requestId: message.id });
@@ -135,7 +137,7 @@ export class SfuShell {
         return this.#applySubscriberAnswer(participantId, message.offerId, message.sdp);
       case "resume": {
         const { id: requestId, room, participantId: resumeOf, secret } = message;
-        return this.#drive({ type: "resume", now: t, participantId, requestId, room, resumeOf, secret, iceServers: [] });
+        return this.#drive({ type: "resume", now: t, participantId, requestId, room, resumeOf, secret, iceServers: this.#options.iceServers(resumeOf) });
       }
       case "restart-ice":
         this.#drive({ type: "restart-ice", now: t, participantId, requestId: message.id, sdp: message.sdp });
