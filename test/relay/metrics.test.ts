@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningRelay } from "@sfu-room/relay";
+import WebSocket from "ws";
 import { Call } from "../support/call.ts";
 import { eventually, startTestRelay } from "../support/relay-harness.ts";
 
@@ -50,6 +51,31 @@ describe("GET /metrics", () => {
     expect(samples.get("sfu_signaling_sessions")).toBe(2);
     const paths = [...samples].filter(([k]) => k.startsWith("sfu_selected_candidates_total{"));
     expect(paths).toEqual([['sfu_selected_candidates_total{type="host",protocol="udp"}', 4]]);
+  });
+
+  it("counts resumes, refused resumes and rejoins", async () => {
+    relay = await startTestRelay();
+    call = await Call.open(relay, "metrics");
+    const { alice } = call;
+    alice.dropSignaling();
+    await eventually("the relay noticed the drop", () => relay!.stats().sessions === 1);
+    expect(await alice.resume(relay.signalUrl, { secret: "not-the-grant", windowMs: 0 })).toMatchObject({ code: "resume-refused" });
+    expect(await alice.resume(relay.signalUrl)).toMatchObject({ type: "resumed" });
+    // A client that lost its session joins again and says so.
+    const ws = new WebSocket(relay.signalUrl);
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    const joined = new Promise((resolve) => ws.once("message", resolve));
+    ws.send(JSON.stringify({ type: "join", id: "j", room: "metrics", name: "back", rejoin: true }));
+    expect(JSON.parse(String(await joined))).toMatchObject({ type: "joined" });
+    const { samples } = await scrape(relay);
+    ws.terminate();
+    expect(samples.get("sfu_resumes_total")).toBe(1);
+    expect(samples.get("sfu_resume_refusals_total")).toBe(1);
+    expect(samples.get("sfu_rejoins_total")).toBe(1);
+    // A second scrape reports the same totals (the counters take only what was added since).
+    const again = await scrape(relay);
+    expect(again.samples.get("sfu_resumes_total")).toBe(1);
+    expect(again.samples.get("sfu_rejoins_total")).toBe(1);
   });
 
   it("answers anything but GET with 405", async () => {

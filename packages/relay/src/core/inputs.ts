@@ -58,6 +58,8 @@ export interface JoinInput {
   iceServers?: IceServer[];
   /** Proves a later `resume` is this participant's (minted by the adapter: the core has no randomness). */
   resumeSecret?: string;
+  /** The client says it lost its session and joins again (counted, nothing else changes). */
+  rejoin?: boolean;
 }
 
 /**

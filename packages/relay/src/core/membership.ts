@@ -19,6 +19,9 @@ export class Membership {
     this.out = out;
   }
 
+  /** Joins that said they rejoin after a lost session, since the start (for health and metrics). */
+  rejoins = 0;
+
   get roomCount(): number {
     return this.rooms.size;
   }
@@ -51,6 +54,7 @@ export class Membership {
     }
     const joiner = new Participant(participantId, input.name, room, input.autoSubscribe, input.resumeSecret ?? "", this.config);
     room.participants.set(participantId, joiner);
+    if (input.rejoin === true) this.rejoins++;
     this.participants.set(participantId, joiner);
     return joiner;
   }

@@ -162,6 +162,7 @@ export class SfuCore {
       pendingKeyframeRequests: this.keyframes.pending,
       resumes: this.away.accepted,
       resumeRefusals: this.away.refused,
+      rejoins: this.members.rejoins,
     };
   }
 

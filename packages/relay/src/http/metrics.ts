@@ -19,6 +19,13 @@ const GAUGES = {
   sfu_signaling_sessions: ["signaling WebSockets open", "sessions"],
 } as const satisfies Record<string, readonly [string, keyof RelayStats]>;
 
+/** Counter name -> help and the stats field (a count since the start) it reports. */
+const COUNTERS = {
+  sfu_resumes_total: ["sessions taken back with resume after the WebSocket dropped", "resumes"],
+  sfu_resume_refusals_total: ["resumes refused (window passed, relay restarted, bad grant): the client joins again", "resumeRefusals"],
+  sfu_rejoins_total: ["joins of clients that lost their session and joined again", "rejoins"],
+} as const satisfies Record<string, readonly [string, keyof RelayStats]>;
+
 export class RelayMetrics {
   readonly #registry = new Registry();
   readonly #selected = new Counter({
@@ -38,6 +45,18 @@ export class RelayMetrics {
         name, help, registers: [this.#registry],
         collect() {
           this.set(stats()[field]);
+        },
+      });
+    }
+    for (const [name, [help, field]] of Object.entries(COUNTERS)) {
+      // The core counts; a counter only goes up, so it takes what the core added since the last scrape.
+      let reported = 0;
+      new Counter({
+        name, help, registers: [this.#registry],
+        collect() {
+          const now = stats()[field];
+          this.inc(now - reported);
+          reported = now;
         },
       });
     }

@@ -108,8 +108,9 @@ export class SfuShell {
     const t = now();
     switch (message.type) {
       case "join": {
-        const { id: requestId, room, name, autoSubscribe } = message;
-        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, iceServers: this.#options.iceServers(participantId), resumeSecret: this.#options.newSecret() });
+        const { id: requestId, room, name, autoSubscribe, rejoin } = message;
+        const iceServers = this.#options.iceServers(participantId);
+        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, rejoin, iceServers, resumeSecret: this.#options.newSecret() });
       }
       case "leave":
         return this.#drive({ type: "leave", now: t, participantId, requestId: message.id });
