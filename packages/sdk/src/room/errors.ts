@@ -8,8 +8,10 @@ import type { LocalSource } from "./local-media.ts";
 export type RoomErrorCode =
   /** The WebSocket to the relay could not be opened (wrong address, relay down, blocked). */
   | "relay-unreachable"
-  /** The session ended without `disconnect()`: WebSocket closed or a peer connection failed. */
+  /** The session ended without `disconnect()`: WebSocket closed or a peer connection failed (reconnecting turned off). */
   | "connection-lost"
+  /** The connection was lost and reconnecting gave up: the time limit passed, or the relay refused the rejoin (`relayCode`). */
+  | "reconnect-failed"
   /** The relay closed the session on purpose (policy close code). */
   | "kicked"
   | "room-full"
@@ -37,6 +39,8 @@ export type RoomErrorCode =
   | "data-too-large"
   /** send(): a data channel is closed or did not open. Nothing (more) was sent. */
   | "data-channel-closed"
+  /** send(): the message waited while the room reconnected, and the rejoin replaced the data channels: it was not sent. */
+  | "data-not-delivered"
   /** send(): `to` names someone who is not another participant of the room. Nothing was sent. */
   | "unknown-participant"
   /** send(): options the protocol cannot carry (topic over 128 characters, an empty `to`, ...). */
