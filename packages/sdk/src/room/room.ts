@@ -250,7 +250,7 @@ export class Room extends Emitter<RoomEvents> {
   /** The session is lost: reconnect with back-off (unless turned off), or end it. */
   #onLost(connection: RoomConnection, reason: LossReason, error: RoomError): void {
     if (this.#reconnectTimeoutMs <= 0) {
-      connection.abort(error);
+      connection.abort(new RoomError(error.code, `${error.message} Join again to continue.`));
       return;
     }
     this.#setState("reconnecting");
