@@ -125,6 +125,8 @@ export const JoinSchema = v.object({
   token: v.optional(v.pipe(v.string(), v.maxLength(PROTOCOL_LIMITS.tokenLength))),
   /** Subscribe to every track in the room automatically (default true). */
   autoSubscribe: v.optional(v.boolean(), true),
+  /** true when the client is joining again after losing its session (a refused resume): counted in /metrics. */
+  rejoin: v.optional(v.boolean(), false),
 });
 
 export const PublishOfferSchema = v.object({
