@@ -66,6 +66,8 @@ export interface JoinRequest {
   autoSubscribe: boolean;
   rtcConfig: RTCConfiguration;
   connectTimeoutMs?: number;
+  /** Joining again after losing the session (the relay counts rejoins). */
+  rejoin?: boolean;
 }
 
 /** The relay no longer has this session (window passed, relay restarted): only a rejoin helps. */
@@ -260,6 +262,7 @@ export class RoomConnection {
       name: request.name,
       autoSubscribe: request.autoSubscribe,
       ...(request.token !== undefined ? { token: request.token } : {}),
+      ...(request.rejoin ? { rejoin: true } : {}),
     });
     if (this.closed) throw new Error("closed");
     // Set up before this task ends: the relay's first subscriber-offer is the next frame.
