@@ -86,6 +86,7 @@ export class Reconnector {
     if (this.#stopped) return;
     const n = ++this.#attempts;
     this.#options.onAttempt(n);
+    if (this.#stopped) return; // a listener of the attempt's event cancelled
     const remaining = Math.max(0, this.#options.timeoutMs - (this.#clock.now() - this.#startedAt));
     try {
       await this.#options.attempt(n, remaining);

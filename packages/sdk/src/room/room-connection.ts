@@ -169,7 +169,8 @@ export class RoomConnection {
       resumed = await signal.request({ type: "resume", room: request.room, participantId: joined.participantId, secret: joined.grant.secret }, timeoutMs);
     } catch (e) {
       signal.drop();
-      if (e instanceof RelayRequestError && e.error.code === "resume-refused") {
+      // resume-refused, or any other refusal (a relay that does not know `resume`): only a rejoin helps.
+      if (e instanceof RelayRequestError) {
         this.#resumeRefused = true;
         throw new ResumeRefusedError(e.error.message);
       }
