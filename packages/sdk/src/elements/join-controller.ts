@@ -178,7 +178,8 @@ export class JoinController implements ReactiveController {
       throw e;
     }
     if (this.room !== room) throw new RoomError("join-failed", "The join was cancelled.");
-    this.#setStatus("joined");
+    // Lost again while publishing: joined, and already getting the connection back.
+    this.#setStatus(room.state === "reconnecting" ? "reconnecting" : "joined");
     fire(this.#host, "joined", { room: room.roomName, participantId: room.local.id, participants: [...room.participants.values()].map(summary) });
     this.#hooks.joined(room);
   }
