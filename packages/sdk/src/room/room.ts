@@ -290,7 +290,8 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#reconnector !== reconnector || next !== this.#connection) return;
     this.#reconnector = undefined;
     await this.#publish(next, publisher);
-    if (next === this.#connection) this.emit("rejoined", { participantId: this.local.id });
+    // Lost again while publishing: the next recovery reports instead.
+    if (next === this.#connection && !next.lost) this.emit("rejoined", { participantId: this.local.id });
   }
 
   #onResumed(resumed: ResumedMessage): void {
