@@ -28,6 +28,8 @@ interface Watch {
   events: string[];
   /** Remote tiles removed from the element's shadow DOM since watching began. */
   removedRemoteTiles: number;
+  /** performance.now() of the first `reconnecting` and of `resumed`/`rejoined` (for the log, not asserted). */
+  at: Record<string, number>;
 }
 
 /** Starts recording, in the page, the element's reconnection events and every remote tile removed. */
@@ -35,10 +37,11 @@ function watch(page: Page): Promise<void> {
   return page.evaluate(() => {
     const el = document.querySelector("sfu-room") as SfuRoomElement;
     const w = window as unknown as { watch: Watch };
-    w.watch = { events: [], removedRemoteTiles: 0 };
+    w.watch = { events: [], removedRemoteTiles: 0, at: {} };
     for (const type of ["reconnecting", "resumed", "rejoined", "left"] as const) {
       el.addEventListener(type, () => {
         w.watch.events.push(type);
+        w.watch.at[type] ??= performance.now();
         if (type === "reconnecting") {
           void el.updateComplete.then(() => {
             if (el.shadowRoot!.querySelector('[part="reconnecting"][role="status"]')) w.watch.events.push("banner");
@@ -78,6 +81,14 @@ async function decodesMore(page: Page, otherId: () => Promise<string>, than = 0)
   return seen.frames[id]!;
 }
 
+/** Logs how long each page was reconnecting (a measurement for the record, not a claim). */
+async function logGap(what: string, pages: Record<string, Page>, end: "resumed" | "rejoined"): Promise<void> {
+  for (const [name, page] of Object.entries(pages)) {
+    const { at } = await watched(page);
+    console.log(`[reconnect] ${what}: ${name} reconnecting -> ${end} in ${Math.round(at[end]! - at.reconnecting!)} ms`);
+  }
+}
+
 async function decodeEachOther(ada: Page, bob: Page): Promise<void> {
   const idOf = (page: Page) => async () => (await look(page)).id;
   for (const [viewer, other] of [[ada, bob], [bob, ada]] as const) {
@@ -112,6 +123,7 @@ describe("staying in the call", { timeout: 300_000 }, () => {
     for (const page of [ada, bob]) {
       await eventually("rejoined", () => watched(page), (w) => w.events.includes("rejoined"), 60_000);
     }
+    await logGap("relay restart", { ada, bob }, "rejoined");
     await decodeEachOther(ada, bob);
     for (const [name, page] of [["ada", ada], ["bob", bob]] as const) {
       const { events } = await watched(page);
@@ -142,6 +154,7 @@ describe("staying in the call", { timeout: 300_000 }, () => {
     for (const page of [ada, bob]) {
       await eventually("resumed", () => watched(page), (w) => w.events.includes("resumed"), 60_000);
     }
+    await logGap("3 s signaling cut", { ada, bob }, "resumed");
     await decodeEachOther(ada, bob);
     for (const [name, page] of [["ada", ada], ["bob", bob]] as const) {
       const { events, removedRemoteTiles } = await watched(page);
