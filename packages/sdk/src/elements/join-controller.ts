@@ -58,7 +58,7 @@ export class JoinController implements ReactiveController {
   #scheduled = false;
   /** What the current Room was joined with, to tell a real change from a re-set of the same value. */
   #joinedWith: JoinTarget = { server: "", room: "", name: "", token: "" };
-  /** The device choice of the Room that was lost, for the next one. */
+  /** The device choice of the previous Room (left, or lost for good), for the next one. */
   #previousDevices: Room["local"]["preferredDevices"] = {};
 
   constructor(host: ReactiveElement, hooks: JoinHooks) {
@@ -82,6 +82,7 @@ export class JoinController implements ReactiveController {
     const room = this.room;
     if (!room) return;
     this.room = undefined;
+    this.#previousDevices = { ...room.local.preferredDevices };
     // A join still under way settles late (a permission prompt, a WebSocket that does not open): it ends
     // as "cancelled", and the next join() must not wait for it or get its rejection.
     this.#pending = undefined;
@@ -156,7 +157,7 @@ export class JoinController implements ReactiveController {
     }
     performance.mark("sfu-room:join");
     const room = new Room();
-    // Try again after a failure: the devices picked in the previous Room stay picked.
+    // Rejoin, or try again after a failure: the devices picked in the previous Room stay picked.
     Object.assign(room.local.preferredDevices, this.#previousDevices);
     this.room = room;
     this.fatal = undefined;
