@@ -124,3 +124,20 @@ export function joinError(code: RelayErrorCode, message: string, room: string): 
       return new RoomError("join-failed", `Could not join "${room}": ${message}`, code);
   }
 }
+
+/** Refusals of a rejoin that no retry changes. */
+export const FINAL_REFUSALS: ReadonlySet<RoomErrorCode> = new Set(["unauthorized", "bad-room-name"]);
+
+/** The error reconnecting gives up with: the last attempt's failure, in words a user can act on. */
+export function reconnectFailed(last: unknown, attempts: number, timeoutMs: number): RoomError {
+  if (last instanceof RoomError && FINAL_REFUSALS.has(last.code)) {
+    return new RoomError("reconnect-failed", `The connection to the relay was lost, and the relay refused to let you back in: ${last.message}`, last.relayCode, { cause: last });
+  }
+  const why = last instanceof Error ? ` The last attempt: ${last.message}` : "";
+  return new RoomError(
+    "reconnect-failed",
+    `The connection to the relay was lost and could not be restored (${attempts} attempt${attempts === 1 ? "" : "s"} in ${Math.round(timeoutMs / 1000)} s).${why} Check the network, then join again.`,
+    undefined,
+    { cause: last },
+  );
+}

@@ -10,7 +10,7 @@
  */
 import { type JoinedMessage, type ResumedMessage, ROOM_NAME_PATTERN } from "@sfu-room/protocol";
 import { Emitter } from "./emitter.ts";
-import { RoomError } from "./errors.ts";
+import { FINAL_REFUSALS, reconnectFailed, RoomError } from "./errors.ts";
 import { captureOptions, type ConnectOptions } from "./connect-options.ts";
 import type { LocalSource } from "./local-media.ts";
 import { LocalParticipant } from "./local-participant.ts";
@@ -263,7 +263,7 @@ export class Room extends Emitter<RoomEvents> {
       onGiveUp: (last, attempts) => {
         if (this.#reconnector !== reconnector) return;
         this.#reconnector = undefined;
-        this.#connection?.abort(giveUpError(last, attempts, timeoutMs));
+        this.#connection?.abort(reconnectFailed(last, attempts, timeoutMs));
       },
     });
     this.#reconnector = reconnector;
@@ -348,22 +348,6 @@ export class Room extends Emitter<RoomEvents> {
 /** Per reconnect attempt: opening the WebSocket and the relay's answer (capped by the time left). */
 const ATTEMPT_TIMEOUT_MS = 10_000;
 const MIN_ATTEMPT_TIMEOUT_MS = 2_000;
-/** Refusals of a rejoin that no retry changes. */
-const FINAL_REFUSALS: ReadonlySet<string> = new Set(["unauthorized", "bad-room-name"]);
-
-function giveUpError(last: unknown, attempts: number, timeoutMs: number): RoomError {
-  if (last instanceof RoomError && FINAL_REFUSALS.has(last.code)) {
-    return new RoomError("reconnect-failed", `The connection to the relay was lost, and the relay refused to let you back in: ${last.message}`, last.relayCode, { cause: last });
-  }
-  const why = last instanceof Error ? ` The last attempt: ${last.message}` : "";
-  return new RoomError(
-    "reconnect-failed",
-    `The connection to the relay was lost and could not be restored (${attempts} attempt${attempts === 1 ? "" : "s"} in ${Math.round(timeoutMs / 1000)} s).${why} Check the network, then join again.`,
-    undefined,
-    { cause: last },
-  );
-}
-
 const DATA_CODES: ReadonlySet<string> = new Set(["data-too-large", "unknown-participant", "bad-data"]);
 
 /** An `error` from the relay that answers no request: about a data message, or something else. */
