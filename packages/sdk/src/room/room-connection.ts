@@ -17,7 +17,7 @@
 import type { JoinedMessage, ResumedMessage, ResumeGrant } from "@sfu-room/protocol";
 import { joinError, RoomError } from "./errors.ts";
 import { peerConfiguration } from "./ice-config.ts";
-import { watchNetwork } from "./network-watch.ts";
+import { IceRestarter } from "./ice-restarter.ts";
 import { PublisherTransport } from "./publisher-transport.ts";
 import type { RemoteParticipant } from "./remote.ts";
 import { type DataEvent, RoomData } from "./room-data.ts";
@@ -33,10 +33,6 @@ export type ConnectionEnd =
 /** What was lost: the signaling WebSocket, or the media path (a peer connection failed). */
 export type LossReason = "signaling-lost" | "media-failed";
 
-/** How long a peer connection may stay ICE-"disconnected" before ICE is restarted. */
-export const ICE_DISCONNECTED_RESTART_MS = 2_000;
-/** After a resume that restarted ICE: how long the media path may take to come back before a rejoin. */
-export const MEDIA_RECOVERY_MS = 10_000;
 
 /** What the Room hears from its connection (never after `onClosed`). */
 export interface ConnectionHost {
@@ -86,18 +82,22 @@ export class RoomConnection {
   /** When the session was lost (performance.now()), while it is. */
   #lostAt: number | undefined;
   #resumeRefused = false;
-  /** The network changed or ICE stalled while signaling was down: restart ICE once resumed. */
-  #restartWanted = false;
-  #restarting: Promise<void> | undefined;
-  #disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
-  #recoveryTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #stopWatching: () => void;
+  readonly #ice: IceRestarter;
   #end: ConnectionEnd | undefined;
   #leaving: Promise<void> = Promise.resolve();
 
   constructor(host: ConnectionHost) {
     this.#host = host;
-    this.#stopWatching = watchNetwork(() => void this.restartIce());
+    this.#ice = new IceRestarter({
+      usableSignal: () => (this.#joined && !this.lost && !this.closed ? this.#signal : undefined),
+      publisher: () => this.#publisher,
+      peerConnections: () => [this.#publisher?.pc, this.#subscriber?.pc],
+      noRecovery: () => {
+        // The relay kept the session but the path does not come back: resuming again would not help.
+        this.#resumeRefused = true;
+        this.#lose("media-failed", new RoomError("connection-lost", "The media connection to the relay did not come back after an ICE restart."));
+      },
+    });
   }
 
   get closed(): boolean {
@@ -187,40 +187,8 @@ export class RoomConnection {
     this.#publisher?.setConfiguration(config);
     this.#subscriber?.setConfiguration(config);
     this.#data?.channels.release();
-    if (this.#restartWanted || this.#mediaDown()) {
-      void this.restartIce();
-      this.#recoveryTimer = setTimeout(() => {
-        if (this.closed || this.lost || !this.#mediaDown()) return;
-        // The relay kept the session but the path does not come back: resuming again would not help.
-        this.#resumeRefused = true;
-        this.#lose("media-failed", new RoomError("connection-lost", "The media connection to the relay did not come back after an ICE restart."));
-      }, MEDIA_RECOVERY_MS);
-    }
+    this.#ice.resumed();
     return resumed;
-  }
-
-  /**
-   * Restarts ICE on both peer connections (`restart-ice`) when the network changed or the media path
-   * stalls. Without signaling it waits for the resume, which restarts it then.
-   */
-  async restartIce(): Promise<void> {
-    if (this.closed || !this.#joined) return;
-    const signal = this.#signal;
-    if (!signal?.open || this.lost) {
-      this.#restartWanted = true;
-      return;
-    }
-    if (this.#restarting) return this.#restarting;
-    this.#restartWanted = false;
-    const publisher = this.#publisher!;
-    this.#restarting = publisher
-      .restartIce(async (sdp) => (await signal.request({ type: "restart-ice", ...(sdp !== undefined ? { sdp } : {}) })).sdp)
-      .catch((e: unknown) => {
-        // The relay could not restart (an older relay, or the session just went): the loss handling takes over if the path stays down.
-        if (!this.closed && signal.open) console.warn(`[sfu-room] ICE restart failed: ${e instanceof Error ? e.message : String(e)}`);
-      })
-      .finally(() => (this.#restarting = undefined));
-    return this.#restarting;
   }
 
   /** The user's disconnect: closes everything; resolves once `leave` went out (or could not). */
@@ -314,22 +282,8 @@ export class RoomConnection {
       this.#lose("media-failed", new RoomError("connection-lost", "The media connection to the relay failed."));
       return;
     }
-    const disconnected = pcs.some((pc) => pc?.connectionState === "disconnected");
-    if (disconnected && this.#disconnectedTimer === undefined) {
-      this.#disconnectedTimer = setTimeout(() => {
-        this.#disconnectedTimer = undefined;
-        if (pcs.some((pc) => pc?.connectionState === "disconnected")) void this.restartIce();
-      }, ICE_DISCONNECTED_RESTART_MS);
-    } else if (!disconnected) {
-      clearTimeout(this.#disconnectedTimer);
-      this.#disconnectedTimer = undefined;
-    }
-    if (!this.lost) this.#host.onInterrupted(disconnected);
-  }
-
-  /** Whether a peer connection has no working path (so a resume must restart ICE). */
-  #mediaDown(): boolean {
-    return [this.#publisher?.pc, this.#subscriber?.pc].some((pc) => pc?.connectionState === "failed" || pc?.connectionState === "disconnected");
+    this.#ice.peerStateChanged();
+    if (!this.lost) this.#host.onInterrupted(pcs.some((pc) => pc?.connectionState === "disconnected"));
   }
 
   /** Before `joined` a loss is a failed join; after it, the session is kept for the Room to take back. */
@@ -344,16 +298,14 @@ export class RoomConnection {
     // ICE restart) is the one way back.
     this.#signal?.drop();
     this.#data?.channels.hold();
-    if (reason === "media-failed") this.#restartWanted = true;
+    if (reason === "media-failed") this.#ice.want();
     this.#host.onLost(reason, error);
   }
 
   #close(end: ConnectionEnd, heldDataError?: RoomError): void {
     if (this.closed) return;
     this.#end = end.reason === "client" || this.#joined ? end : { reason: "join-failed", error: end.error };
-    this.#stopWatching();
-    clearTimeout(this.#disconnectedTimer);
-    clearTimeout(this.#recoveryTimer);
+    this.#ice.close();
     this.#publisher?.close();
     this.#subscriber?.close();
     this.#data?.close(heldDataError);
