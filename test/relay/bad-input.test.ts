@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorCode, ServerMessage } from "@sfu-room/protocol";
 import type { RunningRelay } from "@sfu-room/relay";
-import { eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
+import { eventually, joinClient, resumeWindow, startTestRelay } from "../support/relay-harness.ts";
 import { Pacer, type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 describe("bad signaling input", () => {
@@ -16,7 +16,7 @@ describe("bad signaling input", () => {
   let pacer: Pacer;
 
   beforeAll(async () => {
-    relay = await startTestRelay({ maxFrameBytes: 16 * 1024, maxMessagesPerSecond: 20 });
+    relay = await startTestRelay({ maxFrameBytes: 16 * 1024, maxMessagesPerSecond: 20, ...resumeWindow(0) });
     alice = await joinClient(relay, "calm", "alice", log);
     bob = await joinClient(relay, "calm", "bob", log);
     await alice.publish([{ kind: "audio" }, { kind: "video" }]);

@@ -67,7 +67,7 @@ describe("late join and leave without disruption", () => {
       expect(late.joined!.participants.every((p) => p.tracks.length === 2)).toBe(true);
       await expectAllFlowing([...originals, late]);
 
-      await late.close();
+      await late.leave();
       clients = clients.filter((c) => c !== late);
       await eventually("everyone saw the late participant leave", () =>
         originals.every((c) => c.events.some((e) => e.type === "participant-left" && e.participantId === late.participantId)),
@@ -82,7 +82,7 @@ describe("late join and leave without disruption", () => {
 
     // Finally one of the originals leaves: the other two are unaffected.
     const [leaver, ...rest] = originals;
-    await leaver!.close();
+    await leaver!.leave();
     clients = clients.filter((c) => c !== leaver);
     await eventually("the rest saw alice leave", () =>
       rest.every((c) => c.events.some((e) => e.type === "participant-left" && e.participantId === leaver!.participantId)),

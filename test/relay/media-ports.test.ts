@@ -12,7 +12,8 @@ import {
   bindingRequest, clientHello, dtlsRecord, iceUfrag, candidatePorts, plaintextAlert, prng, relayPortsOf, StrangerSocket,
 } from "../support/hostile-datagrams.ts";
 import { Call, expectDataArrives, expectMediaFlowing } from "../support/call.ts";
-import { eventually, resourceCounts, sleep, startTestRelay } from "../support/relay-harness.ts";
+import { sendProtectedAlert } from "../support/dtls-alert.ts";
+import { eventually, resourceCounts, resumeWindow, sleep, startTestRelay } from "../support/relay-harness.ts";
 import { type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 describe("hostile datagrams on the media ports", () => {
@@ -104,27 +105,6 @@ describe("hostile datagrams on the media ports", () => {
   });
 });
 
-/** The part of werift's DTLS socket the alert test drives (not public API). */
-interface DtlsSocketInternals {
-  send(data: Buffer): Promise<void>;
-  cipher: { encryptPacket(pkt: { recordLayerHeader: { contentType: number } }): unknown };
-}
-
-/** Sends an alert record protected like the peer's application data: what an authentic peer sends. */
-async function sendProtectedAlert(pc: WeriftClient["subscriber"], level: number, description: number): Promise<void> {
-  const dtls = (pc!.dtlsTransports[0] as unknown as { dtls: DtlsSocketInternals }).dtls;
-  const encrypt = dtls.cipher.encryptPacket.bind(dtls.cipher);
-  dtls.cipher.encryptPacket = (pkt) => {
-    pkt.recordLayerHeader.contentType = 21; // alert, authenticated and encrypted under the session's keys
-    return encrypt(pkt);
-  };
-  try {
-    await dtls.send(Buffer.from([level, description]));
-  } finally {
-    dtls.cipher.encryptPacket = encrypt;
-  }
-}
-
 describe("a DTLS session the peer really ends", () => {
   it("an authentic fatal alert or close_notify fails that connection, and the relay removes the participant", async () => {
     const relay = await startTestRelay({ peerTimeoutMs: 500 });
@@ -154,7 +134,8 @@ describe("leaving at any point of a negotiation", () => {
   const CYCLES = 300;
 
   it(`${CYCLES} participants dropping their WebSocket mid-negotiation leave the process's UDP sockets and timers where they were`, async () => {
-    const relay = await startTestRelay({ udpPortRange: PORTS });
+    // Dropped participants are kept for a short resume window: released at its end.
+    const relay = await startTestRelay({ udpPortRange: PORTS, ...resumeWindow(300) });
     const log: SentLog = new Map();
     const call = await Call.open(relay, "churn", log);
     await sleep(200);

@@ -1,16 +1,18 @@
 /**
- * Participants leaving (cleanly or by dropping their socket) release everything on the relay: its
- * counts go to zero, and the process's UDP sockets and timers return to what they were before.
+ * Participants leaving (cleanly, or by dropping their socket and not resuming within the window)
+ * release everything on the relay: its counts go to zero, and the process's UDP sockets and timers
+ * return to what they were before.
  */
 import { describe, expect, it } from "vitest";
-import { eventually, joinClient, resourceCounts, sleep, startTestRelay } from "../support/relay-harness.ts";
+import { eventually, joinClient, resourceCounts, resumeWindow, sleep, startTestRelay } from "../support/relay-harness.ts";
 import { Pacer, type SentLog, type WeriftClient } from "@sfu-room/test-peer";
 
 describe("no leaks", () => {
   it("after everyone leaves, the relay holds no peer connections, sockets or timers for them", async () => {
     await sleep(200);
     const baseline = resourceCounts();
-    const relay = await startTestRelay();
+    // Dropped participants are kept for a short resume window, then released.
+    const relay = await startTestRelay(resumeWindow(500));
     const afterStart = resourceCounts();
     const log: SentLog = new Map();
     const clients: WeriftClient[] = [];
@@ -35,7 +37,7 @@ describe("no leaks", () => {
       clients.length = 0;
       await eventually("the relay released everyone", () => relay.stats().sessions === 0 && relay.stats().participants === 0);
       expect(relay.stats()).toEqual({
-        rooms: 0, participants: 0, tracks: 0, subscriptions: 0, pendingKeyframeRequests: 0, peerConnections: 0, sessions: 0,
+        rooms: 0, participants: 0, tracks: 0, subscriptions: 0, pendingKeyframeRequests: 0, resumes: 0, resumeRefusals: 0, peerConnections: 0, sessions: 0,
       });
     }
     // Sockets and timers: back to what the idle relay had (werift closes sockets asynchronously).
@@ -48,8 +50,42 @@ describe("no leaks", () => {
     }, 10_000);
   });
 
-  it("a client that vanishes without closing its socket is removed after two missed pings", async () => {
-    const relay = await startTestRelay({ pingIntervalMs: 200 });
+  it("a participant removed at the end of its resume window releases its connections and timers", async () => {
+    await sleep(200);
+    const relay = await startTestRelay(resumeWindow(1000));
+    const afterStart = resourceCounts();
+    const log: SentLog = new Map();
+    const stays = await joinClient(relay, "window", "stays", log);
+    await stays.publish([{ kind: "audio" }]);
+    const afterFirst = resourceCounts();
+    const away = await joinClient(relay, "window", "away", log);
+    await away.publish([{ kind: "audio" }, { kind: "video" }]);
+    const pacer = new Pacer(() => [stays, away]);
+    pacer.start();
+    await eventually("both receive", () => stays.received.size === 2 && away.received.size === 1);
+    await pacer.stop();
+    away.dropSignaling();
+    await eventually("the relay noticed the drop", () => relay.stats().sessions === 1);
+    // Away: everything of theirs is still held, and the others were told nothing.
+    expect(relay.stats()).toMatchObject({ participants: 2, tracks: 3, peerConnections: 4 });
+    await eventually("the window ends and the others are told", () =>
+      stays.events.some((e) => e.type === "participant-left" && e.participantId === away.participantId),
+    );
+    expect(stays.events.filter((e) => e.type === "track-unpublished").length).toBe(2);
+    await eventually("the relay released it", () => relay.stats().participants === 1 && relay.stats().peerConnections === 2);
+    expect(relay.stats()).toMatchObject({ rooms: 1, tracks: 1, subscriptions: 0, sessions: 1 });
+    await away.close();
+    // The relay's sockets for it (and the client's own) are gone; once the other one is gone too, every
+    // timer is (the away deadline's, the link's watch, the session's).
+    await eventually("UDP sockets released", () => (resourceCounts().UDPWrap ?? 0) === (afterFirst.UDPWrap ?? 0), 10_000);
+    await stays.close();
+    await eventually("the relay is empty", () => relay.stats().participants === 0 && relay.stats().sessions === 0);
+    await eventually("timers released", () => (resourceCounts().Timeout ?? 0) <= (afterStart.Timeout ?? 0), 10_000);
+    await relay.close();
+  });
+
+  it("a client that vanishes without closing its socket is removed after two missed pings and its resume window", async () => {
+    const relay = await startTestRelay({ pingIntervalMs: 200, ...resumeWindow(300) });
     const log: SentLog = new Map();
     const stays = await joinClient(relay, "gone", "stays", log);
     const vanishes = await joinClient(relay, "gone", "vanishes", log);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { RelayConfig, RunningRelay } from "@sfu-room/relay";
 import { Call } from "../support/call.ts";
-import { eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
+import { eventually, joinClient, resumeWindow, startTestRelay } from "../support/relay-harness.ts";
 import { WeriftClient } from "@sfu-room/test-peer";
 
 /** How an upgrade attempt ended: opened, refused over HTTP (status and body), or closed (code and reason). */
@@ -134,7 +134,7 @@ describe("signaling limits", () => {
 
   it("a joined client that stops reading is cut off, and the others neither wait for it nor notice", async () => {
     // A high rate limit, so that only the send-buffer limit can stop this client (and pings cannot).
-    await withRelay({ maxMessagesPerSecond: 100_000, maxSendBufferBytes: 64 * 1024, pingIntervalMs: 600_000 }, async (relay, call) => {
+    await withRelay({ maxMessagesPerSecond: 100_000, maxSendBufferBytes: 64 * 1024, pingIntervalMs: 600_000, ...resumeWindow(0) }, async (relay, call) => {
       const reader = await joinClient(relay, "call", "mallory", call.log);
       (reader.ws as unknown as { _socket: { pause(): void } })._socket.pause();
       // Each frame is answered with a ~150-byte error nobody reads: megabytes pile up unless the relay stops.

@@ -8,6 +8,14 @@ export async function startTestRelay(overrides: Partial<RelayConfig> = {}): Prom
   return startRelay(config, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
 }
 
+/**
+ * Config overrides for a relay that keeps a dropped participant this long for a resume (0: drops are
+ * leaves, as tests about other things expect).
+ */
+export function resumeWindow(ms: number): Partial<RelayConfig> {
+  return { core: { ...DEFAULT_RELAY_CONFIG.core, resumeWindowMs: ms } };
+}
+
 export async function joinClient(relay: RunningRelay, room: string, name: string, log: SentLog, autoSubscribe = true): Promise<WeriftClient> {
   const client = new WeriftClient({ name, log });
   await client.connect(relay.signalUrl);

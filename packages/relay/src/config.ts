@@ -30,7 +30,7 @@ export interface RelayConfig {
   core: CoreConfig;
   /** WebSocket ping interval; two missed pongs in a row end the session (ms). */
   pingIntervalMs: number;
-  /** A connection that stays disconnected/failed this long is treated as gone (ms). */
+  /** A connection that stays disconnected this long (failed: 5 s at most) has lost its media (ms). */
   peerTimeoutMs: number;
   /** WebSockets that are open but have not joined yet, across the relay; more are refused (HTTP 503). */
   maxPendingSessions: number;
@@ -60,7 +60,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   maxMessagesPerSecond: 50,
   core: DEFAULT_CORE_CONFIG,
   pingIntervalMs: 10_000,
-  peerTimeoutMs: 15_000,
+  peerTimeoutMs: 10_000,
   maxPendingSessions: 100,
   joinTimeoutMs: 10_000,
   maxSessionsPerAddress: 50,
@@ -222,10 +222,17 @@ export const OPTIONS: OptionSpec[] = [
   }),
   intOption({
     flag: "--peer-timeout", env: "SFU_PEER_TIMEOUT_MS", valueName: "MS",
-    description: "a participant whose connection stays disconnected, or never connects, this long is removed",
+    description: "a participant whose connection stays disconnected (failed: 5 s at most), or never connects, this long is removed (unless away: see --resume-window)",
     min: 1000, max: 600_000, expected: "a number of ms from 1000 to 600000",
     set: (c, n) => (c.peerTimeoutMs = n),
     get: (c) => c.peerTimeoutMs,
+  }),
+  intOption({
+    flag: "--resume-window", env: "SFU_RESUME_WINDOW_MS", valueName: "MS",
+    description: "a participant whose signaling drops without leave is kept this long for a resume (0: removed at once)",
+    min: 0, max: 600_000, expected: "a number of ms from 0 to 600000",
+    set: (c, n) => (c.core = { ...c.core, resumeWindowMs: n }),
+    get: (c) => c.core.resumeWindowMs,
   }),
   intOption({
     flag: "--max-pending-sessions", env: "SFU_MAX_PENDING_SESSIONS", valueName: "N",

@@ -25,6 +25,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     peerTimeoutMs: config.peerTimeoutMs,
     log,
     newId: (prefix) => prefix + randomBytes(6).toString("base64url"),
+    newSecret: () => randomBytes(18).toString("base64url"),
   });
   const signal = new SignalServer(sfu, {
     maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,

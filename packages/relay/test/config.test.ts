@@ -41,6 +41,8 @@ describe("configuration", () => {
     [["--allowed-origins", "https://example.org/app"], /is not an origin/],
     [["--allowed-origins", "ftp://example.org"], /is not an origin/],
     [["--allowed-origins", " , "], /lists no origin/],
+    [["--resume-window", "-1"], /--resume-window: "-1" is not a number of ms from 0 to 600000/],
+    [["--resume-window", "600001"], /from 0 to 600000/],
   ])("rejects %j with a message naming the flag", (argv, message) => {
     const r = parseConfig(argv, {});
     expect(r.ok).toBe(false);
@@ -58,6 +60,15 @@ describe("configuration", () => {
     });
     // By default only pages served from this machine may open the WebSocket (npm start's demo among them).
     expect(DEFAULT_RELAY_CONFIG.allowedOrigins).toEqual(["loopback"]);
+  });
+
+  it("reads the resume window (0 turns resuming off) and the peer timeout; by default 20 s and 10 s", () => {
+    expect(DEFAULT_RELAY_CONFIG.core.resumeWindowMs).toBe(20_000);
+    expect(DEFAULT_RELAY_CONFIG.peerTimeoutMs).toBe(10_000);
+    const off = parseConfig(["--resume-window", "0"], {});
+    expect(off.ok && off.config.core.resumeWindowMs).toBe(0);
+    const env = parseConfig(["--max-participants", "5"], { SFU_RESUME_WINDOW_MS: "45000", SFU_PEER_TIMEOUT_MS: "8000" });
+    expect(env.ok && [env.config.core.resumeWindowMs, env.config.core.maxParticipantsPerRoom, env.config.peerTimeoutMs]).toEqual([45_000, 5, 8000]);
   });
 
   it("names the environment variable when that is what is wrong", () => {

@@ -30,9 +30,11 @@ import {
   type ClientMessageInput,
   type JoinedMessage,
   type PublishAnswerMessage,
+  type ResumeGrant,
   type ServerMessage,
   type SubscriberTrack,
 } from "@sfu-room/protocol";
+import { startRestartedIce } from "@sfu-room/relay/ice-restart";
 
 const LOOPBACK = () => ({
   iceUseIpv4: false,
@@ -260,6 +262,9 @@ export class WeriftClient {
   ws!: WebSocket;
   participantId = "";
   joined: JoinedMessage | undefined;
+  /** The room joined, and the latest resume grant (from `joined`, then from each `resumed`). */
+  room = "";
+  grant: ResumeGrant | undefined;
   readonly events: ServerMessage[] = [];
   readonly errors: ServerMessage[] = [];
   publisher: RTCPeerConnection | undefined;
@@ -282,6 +287,8 @@ export class WeriftClient {
   connectStartedAt = 0;
   subscriberOffers = 0;
   lastSubscriberOffer = "";
+  /** The relay's latest answer on the publisher connection (publish-answer or ice-restarted). */
+  lastPublisherAnswer = "";
   /** a=setup values seen: what the relay offered/answered and what this client answered/offered. */
   readonly setupLines: { relayOffer: string[]; relayAnswer: string[]; clientAnswer: string[]; clientOffer: string[] } = {
     relayOffer: [], relayAnswer: [], clientAnswer: [], clientOffer: [],
@@ -335,7 +342,66 @@ export class WeriftClient {
     if (reply.type !== "joined") throw new Error(`join failed: ${JSON.stringify(reply)}`);
     this.joined = reply;
     this.participantId = reply.participantId;
+    this.room = reply.room;
+    this.grant = reply.resume;
     return reply;
+  }
+
+  /** Leaves politely (`leave`, its `ok`), then closes everything. */
+  async leave(): Promise<void> {
+    await this.request({ type: "leave", id: this.id() });
+    await this.close();
+  }
+
+  /**
+   * The signaling WebSocket drops without `leave` (as when the network goes): the socket is destroyed,
+   * the peer connections stay as they are.
+   */
+  dropSignaling(): void {
+    this.ws.terminate();
+  }
+
+  /**
+   * Opens a new signaling WebSocket and resumes the session with the latest grant. Resolves with the
+   * reply: `resumed` (then this client is the same participant again) or the error.
+   */
+  async resume(url: string, grant = this.grant): Promise<ServerMessage> {
+    await this.connect(url);
+    const reply = await this.request({ type: "resume", id: this.id(), room: this.room, participantId: this.participantId, secret: grant?.secret ?? "none" });
+    if (reply.type === "resumed") this.grant = reply.resume;
+    return reply;
+  }
+
+  /**
+   * Restarts ICE on both connections: the publisher connection (if any) offers with fresh credentials
+   * in `restart-ice`, and applies the answer of `ice-restarted`; the relay's new subscriber offer is
+   * answered as every subscriber offer is. Resolves with the reply.
+   */
+  async restartIce(): Promise<ServerMessage> {
+    const pc = this.publisher;
+    let sdp: string | undefined;
+    if (pc) {
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      sdp = pc.localDescription!.sdp;
+    }
+    const reply = await this.request({ type: "restart-ice", id: this.id(), ...(sdp === undefined ? {} : { sdp }) });
+    if (reply.type === "ice-restarted" && pc && reply.sdp !== undefined) {
+      this.lastPublisherAnswer = reply.sdp;
+      await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+      startRestartedIce(pc);
+    }
+    return reply;
+  }
+
+  /**
+   * Drops every datagram this client's connections would send or receive after DTLS (media and data),
+   * as in a network stall; `false` lets them through again. (werift's debug knob keeps the share
+   * `loss/100` of the datagrams: a tiny share is none.)
+   */
+  stallMedia(stalled: boolean): void {
+    for (const pc of [this.publisher, this.subscriber]) {
+      if (pc) pc.config.debug = stalled ? { inboundPacketLoss: 1e-9, outboundPacketLoss: 1e-9 } : {};
+    }
   }
 
   /** Adds synthetic tracks to the publisher connection and negotiates them with the relay. */
@@ -361,6 +427,7 @@ export class WeriftClient {
     const reply = await this.request({ type: "publish-offer", id: this.id(), sdp, tracks });
     if (reply.type !== "publish-answer") throw new Error(`publish failed: ${JSON.stringify(reply)}`);
     this.setupLines.relayAnswer.push(...setupOf(reply.sdp));
+    this.lastPublisherAnswer = reply.sdp;
     await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
     for (const { track } of added) {
       track.trackId = (reply as PublishAnswerMessage).tracks.find((t) => t.mid === track.mid)!.trackId;
@@ -532,6 +599,7 @@ export class WeriftClient {
     }
     const answer = await this.subscriber.createAnswer();
     await this.subscriber.setLocalDescription(answer);
+    startRestartedIce(this.subscriber); // the relay's offer restarted ICE (`restart-ice`)
     const answerSdp = this.subscriber.localDescription!.sdp;
     this.setupLines.clientAnswer.push(...setupOf(answerSdp));
     this.send({ type: "subscriber-answer", offerId, sdp: answerSdp });

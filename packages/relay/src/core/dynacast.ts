@@ -34,6 +34,15 @@ export class Dynacast {
     this.out.signal(pub.publisher.id, { type: "layers-wanted", trackId: pub.id, rids: pub.layers.filter((_, i) => inUse[i]) });
   }
 
+  /**
+   * Its publisher's session was replaced (a resume) and may have missed the last message: say it again.
+   * Nothing is said when nothing ever was (the publisher still sends every layer, as at first).
+   */
+  repeat(pub: Publication): void {
+    const told = this.told.get(pub);
+    if (told !== undefined) this.out.signal(pub.publisher.id, { type: "layers-wanted", trackId: pub.id, rids: pub.layers.filter((_, i) => told[i]) });
+  }
+
   /** The track is gone. */
   forget(pub: Publication): void {
     this.told.delete(pub);

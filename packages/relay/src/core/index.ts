@@ -29,8 +29,10 @@
  *     case "forward": sendRtp(out.subscriberId, out.subscriptionId, out); break;   // seq, timestamp, marker, VP8 ids
  *     case "signal": sessions.get(out.participantId)?.send(out.message); break;   // replies, events, dynacast
  *     case "negotiate-publish": answerSdp(out).then(... handle "publish-negotiated" or "negotiation-failed");
+ *     case "restart-ice": restartIce(out).then(... handle "ice-restarted" or "negotiation-failed");
+ *     case "session-resumed": sessions.rebind(out.sessionId, out.participantId); break;   // before `resumed`
  *     case "request-keyframe": sendPli(out.publisherId, out.trackId, out.layer); break;
- *     // participant-added/-removed, subscription-added/-removed, publication-removed: connections, m-lines
+ *     // participant-added/-removed/-resumed, subscription-added/-removed, publication-removed: connections, m-lines
  *   }
  * }
  *
@@ -48,12 +50,14 @@
  * - A `forward` output refers to the packet of the last `rtp` input, so poll the forwards out before the
  *   next `rtp` input. Forward output objects are pooled: read (or copy) one before the next `poll()`.
  * - Time only moves through inputs: `now` is any monotonic milliseconds; a `timeout` input with
- *   `now >= at` of the last `timeout` output releases what was waiting (coalesced keyframe requests).
+ *   `now >= at` of the last `timeout` output releases what was waiting (coalesced keyframe requests,
+ *   away participants whose resume window ended).
  *   Feeding it early, late or more often is harmless.
  * - Unknown participant or subscription ids in facts are ignored, never thrown on; a request from a
  *   participant who has not joined is answered `not-joined`.
  *
- * Inside (sfu-core.ts has the map): `Membership` (rooms, join/leave rules), `Publishing` (tracks, the
+ * Inside (sfu-core.ts has the map): `Membership` (rooms, join/leave rules), `ResumeWindow` (participants
+ * whose session dropped, kept until a deadline for `resume`), `Publishing` (tracks, the
  * two-phase publish, unpublish/mute rules), `SubscriptionTable` (every (subscriber, track) link, the hot
  * path's fan-out array), `BandwidthController` (the congestion rule), `Dynacast` (layers each publisher
  * must send), `KeyframeScheduler` (throttled, coalesced keyframe requests). Records: `Participant`,

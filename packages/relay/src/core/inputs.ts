@@ -14,6 +14,10 @@ import type { Millis, NegotiatedTrack, OfferedTrack, ParticipantId, Subscription
 export type Input =
   | JoinInput
   | LeaveInput
+  | SessionClosedInput
+  | ResumeInput
+  | RestartIceInput
+  | IceRestartedInput
   | PublishOfferInput
   | PublishNegotiatedInput
   | NegotiationFailedInput
@@ -29,6 +33,7 @@ export type Input =
   | RtpInput
   | DataInput
   | DataBackedUpInput
+  | MediaLostInput
   | TimeoutInput;
 
 // ---------------------------------------------------------------------------------------------
@@ -67,6 +72,51 @@ export interface LeaveInput {
 }
 
 /**
+ * A new signaling session (its own minted id, not joined) takes back participant `resumeOf`, whose
+ * session dropped (away) or is still attached (a half-open socket the relay has not noticed: it is
+ * replaced). Replies `resumed` to `resumeOf` (after `session-resumed`, which re-binds the session), or
+ * `resume-refused` to the session when the participant is not there, the room or the secret differs,
+ * or the relay keeps no sessions (resume window 0); `already-joined` when the session itself joined.
+ */
+export interface ResumeInput {
+  type: "resume";
+  now: Millis;
+  /** The new session's id, minted by the adapter when its socket opened. */
+  participantId: ParticipantId;
+  requestId: string;
+  room: string;
+  /** The participant to take back (`joined.participantId`). */
+  resumeOf: ParticipantId;
+  /** Must equal the `resumeSecret` of their join. */
+  secret: string;
+  /** Fresh ICE servers for them (TURN credentials minted by the adapter); sent in `resumed`. */
+  iceServers?: IceServer[];
+}
+
+/**
+ * ICE restart, phase 1: the client wants fresh ICE credentials on its connections (`sdp`: its publisher
+ * connection's ICE-restart offer). Refused with `publish-pending` while a publish or another restart
+ * negotiates; allowed with a `restart-ice` output, after which the adapter reports `ice-restarted` or
+ * `negotiation-failed` with this request id.
+ */
+export interface RestartIceInput {
+  type: "restart-ice";
+  now: Millis;
+  participantId: ParticipantId;
+  requestId: string;
+  sdp: string | undefined;
+}
+
+/** ICE restart, phase 2: the connections restart. Replies `ice-restarted` with the publisher's answer (if any). */
+export interface IceRestartedInput {
+  type: "ice-restarted";
+  now: Millis;
+  participantId: ParticipantId;
+  requestId: string;
+  sdp: string | undefined;
+}
+
+/**
  * Publishing, phase 1: the client's publish offer, before any SDP is applied. Refused (too many tracks,
  * a mid already published, a publish still negotiating) with an error and no change; allowed with a
  * `negotiate-publish` output, after which the adapter answers the SDP and reports the result with
@@ -95,8 +145,8 @@ export interface PublishNegotiatedInput {
 }
 
 /**
- * The adapter could not apply a client's SDP (a publish offer allowed in phase 1, or a subscriber
- * answer). Replies the error; a pending publish is forgotten, so nothing of it stays.
+ * The adapter could not apply a client's SDP (a publish offer allowed in phase 1, an ICE restart, or a
+ * subscriber answer). Replies the error; a pending publish or restart is forgotten, so nothing of it stays.
  */
 export interface NegotiationFailedInput {
   type: "negotiation-failed";
@@ -167,6 +217,28 @@ export interface KeyframeRequestInput {
 // ---------------------------------------------------------------------------------------------
 // Facts
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * A signaling session's socket closed without `leave`. A joined participant becomes away for the
+ * resume window (removed at once when it is 0); a session that never joined leaves nothing.
+ */
+export interface SessionClosedInput {
+  type: "session-closed";
+  now: Millis;
+  participantId: ParticipantId;
+}
+
+/**
+ * A participant's peer connection stayed disconnected or failed past its grace, or never came up.
+ * Removed (`participant-removed` with the reason), unless away: then the resume window decides, so a
+ * client whose network stalled can still resume and restart ICE.
+ */
+export interface MediaLostInput {
+  type: "media-lost";
+  now: Millis;
+  participantId: ParticipantId;
+  reason: string;
+}
 
 /**
  * The subscriber's connection can now carry this subscription (its m-line is negotiated and the

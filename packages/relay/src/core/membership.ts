@@ -49,7 +49,7 @@ export class Membership {
       room = new Room(input.room);
       this.rooms.set(room.name, room);
     }
-    const joiner = new Participant(participantId, input.name, room, input.autoSubscribe, this.config);
+    const joiner = new Participant(participantId, input.name, room, input.autoSubscribe, input.resumeSecret ?? "", this.config);
     room.participants.set(participantId, joiner);
     this.participants.set(participantId, joiner);
     return joiner;

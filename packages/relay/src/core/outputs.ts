@@ -9,7 +9,10 @@ export type Output =
   | SignalOutput
   | ParticipantAddedOutput
   | ParticipantRemovedOutput
+  | SessionResumedOutput
+  | ParticipantResumedOutput
   | NegotiatePublishOutput
+  | RestartIceOutput
   | PublicationRemovedOutput
   | SubscriptionAddedOutput
   | SubscriptionRemovedOutput
@@ -35,6 +38,39 @@ export interface ParticipantAddedOutput {
 export interface ParticipantRemovedOutput {
   type: "participant-removed";
   participantId: ParticipantId;
+  /** Set when the relay removed them (their media was lost): close their session, if any, saying so. */
+  reason?: string;
+}
+
+/**
+ * A resume was accepted: the session minted as `sessionId` is from now on participant `participantId`'s
+ * (signals to them go to it). A session still attached to the participant is closed: it was replaced.
+ */
+export interface SessionResumedOutput {
+  type: "session-resumed";
+  sessionId: ParticipantId;
+  participantId: ParticipantId;
+}
+
+/**
+ * The resumed participant has its `resumed` reply: send again what their connections sent while they
+ * were away and is still unanswered (the outstanding subscriber offer).
+ */
+export interface ParticipantResumedOutput {
+  type: "participant-resumed";
+  participantId: ParticipantId;
+}
+
+/**
+ * An ICE restart is allowed: apply the publisher connection's restart offer `sdp` and answer it (when
+ * they have a publisher connection), offer the subscriber connection again with fresh ICE credentials,
+ * then report `ice-restarted` (or `negotiation-failed`) with this request id.
+ */
+export interface RestartIceOutput {
+  type: "restart-ice";
+  participantId: ParticipantId;
+  requestId: string;
+  sdp: string | undefined;
 }
 
 /**

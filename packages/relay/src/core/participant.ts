@@ -12,15 +12,20 @@ export class Participant {
   readonly room: Room;
   /** Subscribe to every existing and future track of the room. */
   readonly autoSubscribe: boolean;
+  /** Proves a `resume` is this participant's (minted by the adapter at join); "" never resumes. */
+  readonly resumeSecret: string;
+  /** The request id of the ICE restart under way, if one is. */
+  iceRestart: string | undefined = undefined;
   /** Data rate limits: frames and bytes. */
   readonly dataFrames: TokenBucket;
   readonly dataBytes: TokenBucket;
 
-  constructor(id: ParticipantId, name: string, room: Room, autoSubscribe: boolean, limits: DataLimits) {
+  constructor(id: ParticipantId, name: string, room: Room, autoSubscribe: boolean, resumeSecret: string, limits: DataLimits) {
     this.id = id;
     this.name = name;
     this.room = room;
     this.autoSubscribe = autoSubscribe;
+    this.resumeSecret = resumeSecret;
     this.dataFrames = new TokenBucket(2 * limits.dataMessagesPerSecond, limits.dataMessagesPerSecond);
     this.dataBytes = new TokenBucket(2 * limits.dataBytesPerSecond, limits.dataBytesPerSecond);
   }

@@ -130,6 +130,11 @@ export class Publishing {
     this.announce(pub, { type: "track-unpublished", trackId: pub.id, participantId: pub.publisher.id });
   }
 
+  /** Whether an offer of theirs is being negotiated (then their publisher connection is busy). */
+  negotiating(publisherId: ParticipantId): boolean {
+    return this.pending.has(publisherId);
+  }
+
   /** The participant left: a pending offer of theirs is dropped. */
   forget(participantId: ParticipantId): void {
     this.pending.delete(participantId);
@@ -143,6 +148,9 @@ export class Publishing {
   private refusal(publisher: Participant, input: PublishOfferInput): { code: "too-many-tracks" | "publish-pending" | "already-published" | "bad-message" | "internal"; message: string } | undefined {
     if (this.pending.has(publisher.id)) {
       return { code: "publish-pending", message: "a publish offer of yours is still being negotiated; wait for its publish-answer, then offer again" };
+    }
+    if (publisher.iceRestart !== undefined) {
+      return { code: "publish-pending", message: "an ICE restart of yours is still being negotiated; wait for its ice-restarted, then offer again" };
     }
     const mine = this.of(publisher.id);
     const max = this.config.maxTracksPerParticipant;

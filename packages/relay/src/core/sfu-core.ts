@@ -3,6 +3,7 @@
  * sub-machines, each the only owner of its state, and routes each input to them:
  *
  *   Membership          rooms and members; join/leave rules
+ *   ResumeWindow        participants whose session dropped (away), until when; the resume rule
  *   Publishing          published tracks and pending offers; publish/unpublish/mute rules
  *   Subscribing         subscribe rules, subscriber wishes, keyframe requests, bandwidth caps, using:
  *     SubscriptionTable   every (subscriber, track) link; the one place links are added and removed
@@ -26,6 +27,7 @@ import { OutputQueue } from "./output-queue.ts";
 import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
 import { Publishing } from "./publishing.ts";
+import { ResumeWindow } from "./resume-window.ts";
 import { Subscribing } from "./subscribing.ts";
 import type { Subscription, SubscriptionState } from "./subscription.ts";
 import { SubscriptionTable } from "./subscription-table.ts";
@@ -49,6 +51,7 @@ export class SfuCore {
 
   private readonly out = new OutputQueue();
   private readonly members: Membership;
+  private readonly away: ResumeWindow;
   private readonly publishing: Publishing;
   private readonly table: SubscriptionTable;
   private readonly dynacast: Dynacast;
@@ -58,6 +61,7 @@ export class SfuCore {
   constructor(config: Partial<CoreConfig> = {}) {
     this.config = Object.freeze({ ...DEFAULT_CORE_CONFIG, ...config });
     this.members = new Membership(this.config, this.out);
+    this.away = new ResumeWindow(this.config.resumeWindowMs, this.out);
     this.publishing = new Publishing(this.config, this.out);
     this.table = new SubscriptionTable(this.out);
     this.dynacast = new Dynacast(this.table, this.out);
@@ -79,8 +83,16 @@ export class SfuCore {
         return this.onJoin(input);
       case "leave":
         return this.onLeave(input);
+      case "session-closed":
+        return this.onSessionClosed(input);
+      case "media-lost":
+        return this.onMediaLost(input);
+      case "resume":
+        return this.onResume(input);
+      case "ice-restarted":
+        return this.onIceRestarted(input);
       case "timeout":
-        return this.keyframes.onTimeout(input.now);
+        return this.onTimeout(input.now);
       case "subscription-ready":
         return this.subscribing.onReady(input);
       case "layer-preference":
@@ -119,15 +131,22 @@ export class SfuCore {
         return this.subscribing.onSettings(requester, input);
       case "keyframe-request":
         return this.subscribing.onKeyframeRequest(requester, input);
+      case "restart-ice":
+        return this.onRestartIce(requester, input);
     }
   }
 
   /**
    * The next output. When nothing is queued: `{ type: "timeout", at }`, the earliest time a `timeout`
-   * input is wanted (Infinity: none). A `forward` output may be reused after the next poll().
+   * input is wanted (Infinity: none). A `forward` output may be reused after the next poll(). Signals
+   * to an away participant are dropped here: they have no session to carry them.
    */
   poll(): Output {
-    return this.out.shift() ?? { type: "timeout", at: this.keyframes.deadline };
+    for (;;) {
+      const out = this.out.shift();
+      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline) };
+      if (out.type !== "signal" || !this.away.isAway(out.participantId)) return out;
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -141,6 +160,8 @@ export class SfuCore {
       tracks: this.publishing.size,
       subscriptions: this.table.size,
       pendingKeyframeRequests: this.keyframes.pending,
+      resumes: this.away.accepted,
+      resumeRefusals: this.away.refused,
     };
   }
 
@@ -184,7 +205,7 @@ export class SfuCore {
       room: joiner.room.name,
       participants: others.map((p) => this.infoOf(p)),
       iceServers: input.iceServers ?? [],
-      resume: { secret: input.resumeSecret ?? "", windowMs: 0 },
+      resume: { secret: joiner.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
     this.out.push({ type: "participant-added", participantId: joiner.id });
     const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;
@@ -197,12 +218,67 @@ export class SfuCore {
   private onLeave(input: In.LeaveInput): void {
     const leaver = this.members.get(input.participantId);
     if (input.requestId !== undefined) this.out.ok(input.participantId, input.requestId);
-    if (leaver === undefined) return;
+    if (leaver !== undefined) this.remove(leaver, undefined);
+  }
+
+  /** Everything of theirs goes; the others are told. `reason`: the relay removed them (see the output). */
+  private remove(leaver: Participant, reason: string | undefined): void {
     for (const pub of this.publishing.of(leaver.id)) this.removePublication(pub);
     this.subscribing.forget(leaver);
     this.publishing.forget(leaver.id);
+    this.away.forget(leaver.id);
     this.members.remove(leaver);
-    this.out.push({ type: "participant-removed", participantId: leaver.id });
+    this.out.push(reason === undefined ? { type: "participant-removed", participantId: leaver.id } : { type: "participant-removed", participantId: leaver.id, reason });
+  }
+
+  /** Without `leave`: kept away for the resume window (the others see nothing), or removed now. */
+  private onSessionClosed(input: In.SessionClosedInput): void {
+    const participant = this.members.get(input.participantId);
+    if (participant === undefined || this.away.isAway(participant.id)) return;
+    if (!this.away.keep(participant, input.now)) this.remove(participant, undefined);
+  }
+
+  /** An away participant's media may be down for the same reason as their signaling: the window decides. */
+  private onMediaLost(input: In.MediaLostInput): void {
+    const participant = this.members.get(input.participantId);
+    if (participant === undefined || this.away.isAway(participant.id)) return;
+    this.remove(participant, input.reason);
+  }
+
+  private onTimeout(now: number): void {
+    this.keyframes.onTimeout(now);
+    for (const id of this.away.expired(now)) {
+      const participant = this.members.get(id);
+      if (participant !== undefined) this.remove(participant, undefined);
+    }
+  }
+
+  /**
+   * The new session becomes the participant: `session-resumed` (re-binding it, before anything goes to
+   * them), then the snapshot of the room in `resumed`, what dynacast last said about their tracks (it
+   * may have been lost), and `participant-resumed` for what their connections must send again.
+   */
+  private onResume(input: In.ResumeInput): void {
+    if (this.members.get(input.participantId) !== undefined) {
+      this.out.error(input.participantId, input.requestId, "already-joined", "this session is a participant already; resume is the first message on a new WebSocket");
+      return;
+    }
+    const target = this.members.get(input.resumeOf);
+    if (!this.away.admit(input, target)) return;
+    this.out.push({ type: "session-resumed", sessionId: input.participantId, participantId: target.id });
+    const mine = this.publishing.of(target.id);
+    this.out.signal(target.id, {
+      type: "resumed",
+      id: input.requestId,
+      participantId: target.id,
+      room: target.room.name,
+      participants: [...target.room.others(target)].map((p) => this.infoOf(p)),
+      tracks: mine.map((pub) => pub.info()),
+      iceServers: input.iceServers ?? [],
+      resume: { secret: target.resumeSecret, windowMs: this.config.resumeWindowMs },
+    });
+    for (const pub of mine) this.dynacast.repeat(pub);
+    this.out.push({ type: "participant-resumed", participantId: target.id });
   }
 
   private infoOf(p: Participant): ParticipantInfo {
@@ -232,7 +308,32 @@ export class SfuCore {
       return;
     }
     this.publishing.fail(participant, input);
+    if (input.requestId !== undefined && participant.iceRestart === input.requestId) participant.iceRestart = undefined;
     this.out.error(participant.id, input.requestId, input.code, input.message);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // ICE restart: two phases like a publish, and never at the same time as one (one publisher offer)
+  // -------------------------------------------------------------------------------------------
+
+  private onRestartIce(requester: Participant, input: In.RestartIceInput): void {
+    if (requester.iceRestart !== undefined) {
+      this.out.error(requester.id, input.requestId, "publish-pending", "an ICE restart of yours is still under way; wait for its ice-restarted, then restart again if needed");
+      return;
+    }
+    if (this.publishing.negotiating(requester.id)) {
+      this.out.error(requester.id, input.requestId, "publish-pending", "a publish offer of yours is still being negotiated; wait for its publish-answer, then restart ICE");
+      return;
+    }
+    requester.iceRestart = input.requestId;
+    this.out.push({ type: "restart-ice", participantId: requester.id, requestId: input.requestId, sdp: input.sdp });
+  }
+
+  private onIceRestarted(input: In.IceRestartedInput): void {
+    const participant = this.members.get(input.participantId);
+    if (participant === undefined || participant.iceRestart !== input.requestId) return;
+    participant.iceRestart = undefined;
+    this.out.signal(participant.id, input.sdp === undefined ? { type: "ice-restarted", id: input.requestId } : { type: "ice-restarted", id: input.requestId, sdp: input.sdp });
   }
 
   private onUnpublish(requester: Participant, input: In.UnpublishInput): void {
@@ -312,13 +413,14 @@ export class SfuCore {
 }
 
 /** The protocol's name of each request input, for `not-joined`. */
-const REQUEST_NAMES: Record<"publish-offer" | "unpublish" | "mute" | "subscribe" | "subscription-settings" | "keyframe-request", string> = {
+const REQUEST_NAMES: Record<"publish-offer" | "unpublish" | "mute" | "subscribe" | "subscription-settings" | "keyframe-request" | "restart-ice", string> = {
   "publish-offer": "publish-offer",
   unpublish: "unpublish",
   mute: "mute",
   subscribe: "subscribe",
   "subscription-settings": "subscription-settings",
   "keyframe-request": "request-keyframe",
+  "restart-ice": "restart-ice",
 };
 
 function viewOf(sub: Subscription): SubscriptionView {

@@ -38,6 +38,11 @@ export interface CoreConfig {
   dataMessagesPerSecond: number;
   /** Data bytes per second one participant may send (bursts of twice this). */
   dataBytesPerSecond: number;
+  /**
+   * A participant whose signaling session closes without `leave` is kept this long (away: media and
+   * data flow on, signals to them are dropped), so a new session can `resume` it; 0: removed at once.
+   */
+  resumeWindowMs: Millis;
 }
 
 export const DEFAULT_CORE_CONFIG: CoreConfig = {
@@ -48,6 +53,7 @@ export const DEFAULT_CORE_CONFIG: CoreConfig = {
   maxDataFrameBytes: 16 * 1024,
   dataMessagesPerSecond: 500,
   dataBytesPerSecond: 1024 * 1024,
+  resumeWindowMs: 20_000,
 };
 
 /** A track a publish offer declares, as the client described it, with the adapter's id for it. */
@@ -81,4 +87,8 @@ export interface CoreStats {
   subscriptions: number;
   /** Keyframe requests waiting for their throttle interval to pass. */
   pendingKeyframeRequests: number;
+  /** Resumes accepted since the core started. */
+  resumes: number;
+  /** Resumes refused since the core started (`resume-refused`). */
+  resumeRefusals: number;
 }

@@ -6,6 +6,7 @@
 import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
 import type { NegotiatedTrack } from "../core/index.ts";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
+import { startRestartedIce } from "./ice-restart.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
 import { publishOfferRefusal } from "./sdp-limits.ts";
 import { withStartBitrate } from "./start-bitrate.ts";
@@ -87,6 +88,7 @@ export class PublisherConnection {
     }
     try {
       await this.pc.setLocalDescription(await this.pc.createAnswer());
+      startRestartedIce(this.pc); // an ICE-restart offer (`restart-ice`)
     } catch (e) {
       // werift accepts some offers it cannot answer (an m-line without a=mid, say): still the offer's fault.
       throw new SdpError(`the relay could not answer the offer: ${(e as Error).message}`);

@@ -9,6 +9,11 @@
  * After the first offer, no re-offer is sent until the connection is up: werift starts ICE/DTLS again
  * on every setRemoteDescription, and a second start while the first is still connecting flips the
  * connection to "failed" (on the relay and on a werift client alike). Changes wait and go out together.
+ * An ICE restart is the exception for a connection that is down (disconnected, failed): restarting is
+ * how it comes back. Its offer carries fresh ICE credentials and whatever else changed.
+ *
+ * An offer whose client was away (its signaling dropped) may never have arrived: after a resume the
+ * unanswered offer is sent again, unchanged, and its answer is applied as usual.
  *
  * The connection also carries the participant's two data channels (negotiated, so both sides create
  * them with fixed ids): reliable/ordered, and lossy (unordered, no retransmission). It is created at
@@ -31,6 +36,7 @@ import {
 import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
 import type { ForwardOutput } from "../core/index.ts";
 import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
+import { startRestartedIce } from "./ice-restart.ts";
 import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from "./media-config.ts";
 import { withSessionIceLite } from "./sdp-fixups.ts";
 import { subscriberAnswerRefusal } from "./sdp-limits.ts";
@@ -77,9 +83,11 @@ export class SubscriberConnection {
   readonly pc: RTCPeerConnection;
   private readonly slots = new Map<number, Slot>();
   private offerId = 0;
-  /** The offer waiting for its answer, and the subscriptions it carries. */
-  private inFlight: { offerId: number; subscriptionIds: number[] } | undefined;
+  /** The offer waiting for its answer, the subscriptions it carries, and what was sent (once made). */
+  private inFlight: { offerId: number; subscriptionIds: number[]; sent?: { sdp: string; tracks: SubscriberTrack[] } } | undefined;
   private dirty = false;
+  /** The next offer restarts ICE (fresh credentials). */
+  private iceRestartWanted = false;
   private scheduled = false;
   private closed = false;
   /** One header object reused for every forward: werift's sendRtp clones it synchronously. */
@@ -106,10 +114,8 @@ export class SubscriberConnection {
     }
     this.pc.connectionStateChange.subscribe((state) => {
       this.events.onConnectionState(state);
-      if (state === "connected") {
-        this.reportReady();
-        if (this.dirty) this.scheduleNegotiation();
-      }
+      if (state === "connected") this.reportReady();
+      if (this.dirty) this.scheduleNegotiation(); // connected, or down with an ICE restart waiting
     });
     this.scheduleNegotiation(); // the first offer (data channels, and tracks added this tick) goes at once
   }
@@ -198,6 +204,7 @@ export class SubscriberConnection {
     if (overLimit !== undefined) throw new Error(overLimit);
     const { subscriptionIds } = this.inFlight;
     await this.pc.setRemoteDescription({ type: "answer", sdp });
+    startRestartedIce(this.pc); // the answer to an ICE-restart offer
     this.inFlight = undefined;
     for (const id of subscriptionIds) {
       const slot = this.slots.get(id);
@@ -205,6 +212,23 @@ export class SubscriberConnection {
     }
     this.reportReady();
     if (this.dirty) this.scheduleNegotiation();
+  }
+
+  /** Sends the offer waiting for an answer once more (its client may have missed it while away). */
+  resendOffer(): void {
+    const offer = this.inFlight;
+    if (this.closed || offer?.sent === undefined) return;
+    this.events.onOffer(offer.offerId, offer.sent.sdp, offer.sent.tracks);
+  }
+
+  /**
+   * The next offer restarts ICE: at once when nothing is in flight and the connection is up or down
+   * (not while it is still connecting), else after the answer or when it connects.
+   */
+  restartIce(): void {
+    if (this.closed) return;
+    this.iceRestartWanted = true;
+    this.scheduleNegotiation();
   }
 
   async close(): Promise<void> {
@@ -237,17 +261,24 @@ export class SubscriberConnection {
     });
   }
 
-  /** The first offer goes at once; later ones only over a connected transport (see the top comment). */
+  /**
+   * The first offer goes at once; later ones only over a connected transport, and an ICE restart also
+   * over one that is down (see the top comment).
+   */
   private canRenegotiate(): boolean {
-    return this.offerId === 0 || this.pc.connectionState === "connected";
+    const state = this.pc.connectionState;
+    return this.offerId === 0 || state === "connected" || (this.iceRestartWanted && (state === "disconnected" || state === "failed"));
   }
 
   private async negotiate(): Promise<void> {
     this.dirty = false;
     const offerId = ++this.offerId;
     const subscriptionIds = [...this.slots.keys()];
-    this.inFlight = { offerId, subscriptionIds };
-    const offer = await this.pc.createOffer();
+    const inFlight: NonNullable<typeof this.inFlight> = { offerId, subscriptionIds };
+    this.inFlight = inFlight;
+    const iceRestart = this.iceRestartWanted;
+    this.iceRestartWanted = false;
+    const offer = await this.pc.createOffer({ iceRestart });
     await this.pc.setLocalDescription(offer);
     if (this.closed) return;
     const tracks: SubscriberTrack[] = [];
@@ -256,6 +287,7 @@ export class SubscriberConnection {
       if (mid === null) continue;
       tracks.push({ mid, trackId: slot.spec.trackId, participantId: slot.spec.publisherId, kind: slot.spec.kind });
     }
-    this.events.onOffer(offerId, withSessionIceLite(this.pc.localDescription!.sdp), tracks);
+    inFlight.sent = { sdp: withSessionIceLite(this.pc.localDescription!.sdp), tracks };
+    this.events.onOffer(offerId, inFlight.sent.sdp, tracks);
   }
 }

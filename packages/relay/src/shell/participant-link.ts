@@ -3,8 +3,9 @@
  * join: it carries the data channels, and its transport is up before the first track arrives), its
  * publisher connection (made by the first publish), and the watch on both that notices when they die
  * or when the subscriber connection never comes up (a join that never connects media holds a place in
- * its room: it is let go after the peer timeout). It owns their lifecycle: `close()` releases
- * everything, once.
+ * its room: it is let go after the peer timeout). It reports media lost; the core decides (a
+ * participant who is away is kept for their resume window), so while the media stays down the report
+ * is repeated every grace period. It owns their lifecycle: `close()` releases everything, once.
  */
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
@@ -30,7 +31,7 @@ export interface LinkEvents {
   onPictureLoss(subscriptionId: number): void;
   /** The relay could not make a subscriber offer: the participant's media cannot go on. */
   onSubscriberFailure(message: string): void;
-  /** A connection stayed down past the grace, or never came up: the participant is gone. */
+  /** A connection stayed down past the grace, or never came up (repeated while it stays so). */
   onLost(reason: string): void;
 }
 
@@ -59,10 +60,16 @@ export class ParticipantLink {
       onConnectionState: (state) => this.#watch(state),
       onFailure: (message) => events.onSubscriberFailure(message),
     });
+    this.#armConnectTimer();
+  }
+
+  #armConnectTimer(): void {
     this.#connectTimer = setTimeout(() => {
       this.#connectTimer = undefined;
-      if (!this.#closed && this.subscriber.pc.connectionState !== "connected") this.#events.onLost(`media connection never came up (${this.subscriber.pc.connectionState})`);
-    }, options.peerTimeoutMs);
+      if (this.#closed || this.subscriber.pc.connectionState === "connected") return;
+      this.#armConnectTimer();
+      this.#events.onLost(`media connection never came up (${this.subscriber.pc.connectionState})`);
+    }, this.#options.peerTimeoutMs);
   }
 
   /** The publisher connection, while the participant has published. */
@@ -118,6 +125,11 @@ export class ParticipantLink {
       this.#connectTimer = undefined;
     }
     if (this.#closed || (state !== "disconnected" && state !== "failed") || this.#deadPeerTimer) return;
+    this.#armDeadPeerTimer(state);
+  }
+
+  /** Grace like LiveKit's: disconnected for the peer timeout (10 s by default), failed for at most 5 s. */
+  #armDeadPeerTimer(state: "disconnected" | "failed"): void {
     const { peerTimeoutMs } = this.#options;
     const grace = state === "failed" ? Math.min(5000, peerTimeoutMs) : peerTimeoutMs;
     this.#deadPeerTimer = setTimeout(() => {
@@ -125,7 +137,9 @@ export class ParticipantLink {
       if (this.#closed) return;
       const states = [this.#publisher?.pc.connectionState, this.subscriber.pc.connectionState];
       const bad = states.find((s) => s === "failed" || s === "disconnected" || s === "closed");
-      if (bad !== undefined) this.#events.onLost(`connection lost (${bad})`);
+      if (bad === undefined) return;
+      this.#armDeadPeerTimer(bad === "disconnected" ? "disconnected" : "failed");
+      this.#events.onLost(`connection lost (${bad})`);
     }, grace);
   }
 }

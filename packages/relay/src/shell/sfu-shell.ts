@@ -14,7 +14,7 @@
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
 import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
-import { type CoreConfig, type CoreStats, type Input, type NegotiatePublishOutput, type Output, type RtpInput, SfuCore } from "../core/index.ts";
+import { type CoreConfig, type CoreStats, type Input, type NegotiatePublishOutput, type Output, type RestartIceOutput, type RtpInput, SfuCore } from "../core/index.ts";
 import { isKeyframeStart } from "../media/keyframe.ts";
 import { readVp8PictureFields } from "../media/vp8-picture-id.ts";
 import type { RtcNetworkOptions } from "../rtc/media-config.ts";
@@ -26,18 +26,22 @@ import { ParticipantLink } from "./participant-link.ts";
 /** What the shell needs from a signaling session. */
 export interface SessionPort {
   send(message: ServerMessage): void;
-  /** Ends the session (closes the WebSocket) after a fatal error. */
+  /** Ends the session (closes the WebSocket) after a fatal error, or when a resume replaced it. */
   close(reason: string): void;
+  /** A resume made this session participant `participantId`'s: it speaks as them from now on. */
+  bind(participantId: string): void;
 }
 
 export interface SfuShellOptions {
   core: CoreConfig;
   net: RtcNetworkOptions;
-  /** A participant whose connections stay failed or disconnected this long is removed (ms). */
+  /** A connection that stays disconnected this long (failed: at most 5 s) has lost its media (ms). */
   peerTimeoutMs: number;
   log: Logger;
   /** Mints an unguessable id (participants, tracks): the core has no randomness. */
   newId(prefix: string): string;
+  /** Mints a resume secret: longer than an id, since it is all a resume needs besides the (known) id. */
+  newSecret(): string;
 }
 
 export interface SfuStats extends CoreStats {
@@ -48,7 +52,7 @@ export interface SfuStats extends CoreStats {
 export class SfuShell {
   readonly #core: SfuCore;
   readonly #options: SfuShellOptions;
-  /** Every open signaling session, by the participant id minted for it. */
+  /** Every open signaling session, by the participant id minted for it or the one it resumed. */
   readonly #sessions = new Map<string, SessionPort>();
   /** The connections of every participant the core admitted. */
   readonly #links = new Map<string, ParticipantLink>();
@@ -87,10 +91,14 @@ export class SfuShell {
     return id;
   }
 
-  /** The session's socket closed: whatever of it the core holds goes. Idempotent. */
-  closed(participantId: string): void {
+  /**
+   * The session's socket closed without `leave`: the core keeps its participant for the resume window
+   * or lets them go. A session a resume replaced is not its participant's any more: nothing happens.
+   */
+  closed(participantId: string, session: SessionPort): void {
+    if (this.#sessions.get(participantId) !== session) return;
     this.#sessions.delete(participantId);
-    this.#drive({ type: "leave", now: now(), participantId });
+    this.#drive({ type: "session-closed", now: now(), participantId });
   }
 
   /** One validated client message. Resolves when the relay is done with it (a publish: once negotiated). */
@@ -99,7 +107,7 @@ export class SfuShell {
     switch (message.type) {
       case "join": {
         const { id: requestId, room, name, autoSubscribe } = message;
-        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, iceServers: [], resumeSecret: this.#options.newId("S") });
+        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, iceServers: [], resumeSecret: this.#options.newSecret() });
       }
       case "leave":
         return this.#drive({ type: "leave", now: t, participantId, requestId: message.id });
@@ -125,11 +133,13 @@ export class SfuShell {
         return this.#drive({ type: "keyframe-request", now: t, participantId, requestId: message.id, trackId: message.trackId });
       case "subscriber-answer":
         return this.#applySubscriberAnswer(participantId, message.offerId, message.sdp);
-      case "resume":
-        this.#sessions.get(participantId)?.send({ type: "error", id: message.id, code: "resume-refused", message: "this relay does not keep sessions after the WebSocket drops; join again" });
-        return;
+      case "resume": {
+        const { id: requestId, room, participantId: resumeOf, secret } = message;
+        return this.#drive({ type: "resume", now: t, participantId, requestId, room, resumeOf, secret, iceServers: [] });
+      }
       case "restart-ice":
-        this.#sessions.get(participantId)?.send({ type: "error", id: message.id, code: "bad-message", message: "this relay cannot restart ICE yet; leave and join again" });
+        this.#drive({ type: "restart-ice", now: t, participantId, requestId: message.id, sdp: message.sdp });
+        await this.#negotiations.get(participantId);
         return;
     }
   }
@@ -188,11 +198,21 @@ export class SfuShell {
         break;
       }
       case "participant-removed":
+        if (out.reason !== undefined) this.#sessions.get(out.participantId)?.close(out.reason);
         this.#links.get(out.participantId)?.close();
         this.#links.delete(out.participantId);
         break;
+      case "session-resumed":
+        this.#rebind(out.sessionId, out.participantId);
+        break;
+      case "participant-resumed":
+        this.#links.get(out.participantId)?.subscriber.resendOffer();
+        break;
       case "negotiate-publish":
         this.#negotiatePublish(out);
+        break;
+      case "restart-ice":
+        this.#restartIce(out);
         break;
       case "publication-removed":
         this.#links.get(out.publisherId)?.publisher?.unbind(out.trackId);
@@ -253,12 +273,26 @@ export class SfuShell {
         this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId: undefined, code: "internal", message });
       },
       onLost: (reason) => {
-        this.#options.log.info({ participantId, reason }, "removing participant");
-        this.#sessions.get(participantId)?.close(reason);
-        this.#drive({ type: "leave", now: now(), participantId });
+        this.#options.log.info({ participantId, reason }, "media connection lost");
+        this.#drive({ type: "media-lost", now: now(), participantId, reason });
       },
     });
     this.#links.set(participantId, link);
+  }
+
+  /** The session minted as `sessionId` is participant `participantId`'s now; one it replaced is closed. */
+  #rebind(sessionId: string, participantId: string): void {
+    const session = this.#sessions.get(sessionId);
+    const replaced = this.#sessions.get(participantId);
+    this.#sessions.delete(sessionId);
+    if (session === undefined) {
+      // Closed before its resume was drained: the participant has no session, so is away again.
+      queueMicrotask(() => this.#drive({ type: "session-closed", now: now(), participantId }));
+      return;
+    }
+    this.#sessions.set(participantId, session);
+    session.bind(participantId);
+    if (replaced !== undefined && replaced !== session) replaced.close("replaced by a resumed session");
   }
 
   /** Answers an allowed publish offer, then tells the core how it went. */
@@ -283,6 +317,42 @@ export class SfuShell {
         this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId, code, message: e.message });
       },
     );
+    this.#track(participantId, done);
+  }
+
+  /**
+   * An allowed ICE restart: the publisher connection answers its restart offer (there must be an offer
+   * exactly when there is a publisher connection), the subscriber connection offers with fresh
+   * credentials, then the core hears how it went. The session waits for it like for a publish.
+   */
+  #restartIce(out: RestartIceOutput): void {
+    const { participantId, requestId, sdp } = out;
+    const fail = (code: "bad-sdp" | "internal", message: string) => this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId, code, message });
+    const link = this.#links.get(participantId);
+    if (!link) {
+      queueMicrotask(() => fail("internal", "the relay has no connection for you; leave and join again"));
+      return;
+    }
+    const publisher = link.publisher;
+    const done = (async () => {
+      if (publisher === undefined && sdp !== undefined) throw new SdpError('you have not published, so there is no publisher connection to restart: send "restart-ice" without sdp');
+      if (publisher !== undefined && sdp === undefined) throw new SdpError('you have a publisher connection: "restart-ice" needs its ICE-restart offer in sdp (createOffer({ iceRestart: true }))');
+      const answer = publisher === undefined || sdp === undefined ? undefined : (await publisher.answer(sdp, [])).sdp;
+      link.subscriber.restartIce();
+      return answer;
+    })().then(
+      (answer) => {
+        if (!link.closed) this.#drive({ type: "ice-restarted", now: now(), participantId, requestId, sdp: answer });
+      },
+      (e: Error) => {
+        if (!link.closed) fail(e instanceof SdpError ? "bad-sdp" : "internal", e.message);
+      },
+    );
+    this.#track(participantId, done);
+  }
+
+  /** The session waits for this negotiation before its next message. */
+  #track(participantId: string, done: Promise<void>): void {
     const tracked = done.finally(() => {
       if (this.#negotiations.get(participantId) === tracked) this.#negotiations.delete(participantId);
     });

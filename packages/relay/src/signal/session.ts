@@ -35,8 +35,11 @@ const CLOSE_POLICY = 1008;
 const RATE_LIMIT_NOTICE_INTERVAL_MS = 1000;
 
 export class SignalSession implements SessionPort {
-  /** Minted by the shell when the socket opened; the participant's id once joined. */
-  private readonly participantId: string;
+  /**
+   * Who this session speaks as: the id the shell minted when the socket opened (the participant's id
+   * once joined), or the participant it resumed (see bind()).
+   */
+  private participantId: string;
   private queue: Promise<void> = Promise.resolve();
   private readonly bucket: TokenBucket;
   private closed = false;
@@ -79,7 +82,7 @@ export class SignalSession implements SessionPort {
 
   send(message: ServerMessage): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    if (message.type === "joined") this.settleJoin();
+    if (message.type === "joined" || message.type === "resumed") this.settleJoin();
     if (this.backedUp()) return;
     this.ws.send(JSON.stringify(message));
   }
@@ -88,8 +91,14 @@ export class SignalSession implements SessionPort {
     this.closeWith(1000, reason);
   }
 
+  bind(participantId: string): void {
+    this.participantId = participantId;
+  }
+
+  /** Nothing more is read or sent once closing starts (a replaced session must not act as its participant). */
   private closeWith(code: number, reason: string): void {
     if (this.closed) return;
+    this.closed = true;
     this.ws.close(code, reason.slice(0, 120));
   }
 
@@ -167,6 +176,6 @@ export class SignalSession implements SessionPort {
     if (this.joinTimer) clearTimeout(this.joinTimer);
     this.joinTimer = undefined;
     this.options.admission.closed();
-    this.sfu.closed(this.participantId);
+    this.sfu.closed(this.participantId, this);
   }
 }

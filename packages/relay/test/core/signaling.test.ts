@@ -6,7 +6,7 @@ import { audio, drain, newCore, publish, published, rtp, step, video } from "./h
 const join = (core: SfuCore, participantId: string, room = "r1", autoSubscribe = true, name = participantId.toUpperCase()) =>
   step(core, { type: "join", now: 0, participantId, requestId: `join-${participantId}`, room, name, autoSubscribe });
 
-const ZERO = { rooms: 0, participants: 0, tracks: 0, subscriptions: 0, pendingKeyframeRequests: 0 };
+const ZERO = { rooms: 0, participants: 0, tracks: 0, subscriptions: 0, pendingKeyframeRequests: 0, resumes: 0, resumeRefusals: 0 };
 
 const info = (id: string, participantId: string, kind: "audio" | "video", layers: string[] = [], muted = false) => ({
   id,
@@ -22,7 +22,7 @@ describe("join", () => {
   it("creates the room and replies joined with nobody else", () => {
     const core = newCore();
     expect(join(core, "a")).toEqual([
-      { type: "signal", participantId: "a", message: { type: "joined", id: "join-a", participantId: "a", room: "r1", participants: [], iceServers: [], resume: { secret: "", windowMs: 0 } } },
+      { type: "signal", participantId: "a", message: { type: "joined", id: "join-a", participantId: "a", room: "r1", participants: [], iceServers: [], resume: { secret: "", windowMs: 20000 } } },
       { type: "participant-added", participantId: "a" },
     ]);
     expect(core.stats()).toEqual({ ...ZERO, rooms: 1, participants: 1 });
@@ -50,7 +50,7 @@ describe("join", () => {
             { id: "b", name: "B", tracks: [] },
           ],
           iceServers: [],
-          resume: { secret: "", windowMs: 0 },
+          resume: { secret: "", windowMs: 20000 },
         },
       },
       { type: "participant-added", participantId: "c" },
@@ -420,7 +420,7 @@ describe("leave", () => {
         published(core, { now: 0, participantId: `${room}-${p}`, requestId: "p", tracks: [audio(`${room}-${p}-mic`), video(`${room}-${p}-cam`, ["q", "h", "f"])] });
       }
     }
-    expect(core.stats()).toEqual({ rooms: 2, participants: 6, tracks: 12, subscriptions: 24, pendingKeyframeRequests: 0 });
+    expect(core.stats()).toEqual({ ...ZERO, rooms: 2, participants: 6, tracks: 12, subscriptions: 24 });
     for (let id = 1; id <= 24; id++) step(core, { type: "subscription-ready", now: 5, subscriptionId: id });
     expect(core.stats().pendingKeyframeRequests).toBeGreaterThan(0);
     const last = step(core, { type: "leave", now: 6, participantId: "r1-a" });

@@ -448,7 +448,7 @@ describe("simulation: 10 rooms, random joins and leaves, audio + simulcast video
       for (const p of [...sim.members.values()]) sim.leave(p);
       expect(sim.errors).toEqual([]);
       expect(sim.subs.size).toBe(0);
-      expect(sim.core.stats()).toEqual({ rooms: 0, participants: 0, tracks: 0, subscriptions: 0, pendingKeyframeRequests: 0 });
+      expect(sim.core.stats()).toEqual({ rooms: 0, participants: 0, tracks: 0, subscriptions: 0, pendingKeyframeRequests: 0, resumes: 0, resumeRefusals: 0 });
       expect(sim.nextTimeout).toBe(Infinity);
     });
   }

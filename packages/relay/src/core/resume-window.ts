@@ -1,0 +1,91 @@
+/**
+ * ResumeWindow: participants whose signaling session dropped without `leave` (away), until when they
+ * are kept, and the rule of taking one back with `resume`. While away a participant's peer connections
+ * are untouched (media and data flow on, the others see nothing change) and signals to them are dropped;
+ * at the deadline they are removed as if they had left. One refusal message for every cause, so a
+ * guesser learns nothing about which participants exist or which part was wrong.
+ */
+import type { ResumeInput } from "./inputs.ts";
+import type { OutputQueue } from "./output-queue.ts";
+import type { Participant } from "./participant.ts";
+import type { Millis, ParticipantId } from "./types.ts";
+
+const REFUSAL = "the relay no longer keeps this session (resume window passed, relay restarted, or the grant is not valid); join again";
+
+export class ResumeWindow {
+  /** Away participants and the time they are removed at. */
+  private readonly away = new Map<ParticipantId, Millis>();
+  private readonly windowMs: Millis;
+  private readonly out: OutputQueue;
+  /** Resumes accepted and refused since the start (counts for health and metrics). */
+  accepted = 0;
+  refused = 0;
+
+  constructor(windowMs: Millis, out: OutputQueue) {
+    this.windowMs = windowMs;
+    this.out = out;
+  }
+
+  isAway(id: ParticipantId): boolean {
+    return this.away.has(id);
+  }
+
+  /**
+   * The participant's session closed: they are away until the window ends. False when the window is
+   * 0 (the caller removes them now).
+   */
+  keep(participant: Participant, now: Millis): boolean {
+    if (this.windowMs <= 0) return false;
+    this.away.set(participant.id, now + this.windowMs);
+    return true;
+  }
+
+  /**
+   * Whether `target` (the participant `input.resumeOf` names, if any) may be taken back by the
+   * requesting session; if not, the refusal is sent and nothing changed. A participant still attached
+   * to a session may be taken back too: that socket may be half-open, and the secret proves the client.
+   */
+  admit(input: ResumeInput, target: Participant | undefined): target is Participant {
+    const ok =
+      this.windowMs > 0 &&
+      target !== undefined &&
+      target.room.name === input.room &&
+      target.resumeSecret !== "" &&
+      sameSecret(target.resumeSecret, input.secret);
+    if (!ok) {
+      this.refused++;
+      this.out.error(input.participantId, input.requestId, "resume-refused", REFUSAL);
+      return false;
+    }
+    this.accepted++;
+    this.away.delete(target.id);
+    return true;
+  }
+
+  /** The participant is gone (left, removed): nothing of theirs waits. */
+  forget(id: ParticipantId): void {
+    this.away.delete(id);
+  }
+
+  /** The earliest removal of an away participant (Infinity: nobody is away). */
+  get deadline(): Millis {
+    let at = Infinity;
+    for (const t of this.away.values()) if (t < at) at = t;
+    return at;
+  }
+
+  /** Away participants whose window has ended by `now` (the caller removes them). */
+  expired(now: Millis): ParticipantId[] {
+    const ids: ParticipantId[] = [];
+    for (const [id, at] of this.away) if (at <= now) ids.push(id);
+    return ids;
+  }
+}
+
+/** Compares in time that depends only on the length, so the secret cannot be found out piece by piece. */
+function sameSecret(expected: string, given: string): boolean {
+  if (expected.length !== given.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ given.charCodeAt(i);
+  return diff === 0;
+}
