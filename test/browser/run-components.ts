@@ -48,9 +48,7 @@ const dataLimitedRelay = await startRelay(relayConfig({ dataMessagesPerSecond: 2
 const dataFastRelay = await startRelay(relayConfig({ dataBytesPerSecond: 16 * 1024 * 1024, dataMessagesPerSecond: 5000 }), log);
 const droppingRelay = await startDroppingRelay();
 // A relay that keeps no session after its WebSocket drops (resume refused): the rejoin path.
-const noResumeConfig = relayConfig();
-Object.assign(noResumeConfig.core, { resumeWindowMs: 0 });
-const noResumeRelay = await startRelay(noResumeConfig, log);
+const noResumeRelay = await startRelay(relayConfig({ resumeWindowMs: 0 }), log);
 // Signaling outages for the reconnection tests: TCP proxies in front of a relay, cut on a test's request.
 const proxyControl = await startProxyControl({ relay: relay.port, noResumeRelay: noResumeRelay.port });
 

@@ -93,6 +93,84 @@ describe("reconnecting", function () {
     expect(bobGets).to.deep.equal(["after the rejoin"]);
   });
 
+  it("resumes after a signaling cut: same id, same peer connections and remote media; the gap's changes reconciled, its data delivered once", async function () {
+    if (!mediaNetwork) this.skip();
+    const proxy = await signalingProxy("relay");
+    const roomName = uniqueRoom("resume");
+    const ada = newRoom();
+    const bob = newRoom();
+    await ada.connect(proxy.url, roomName, { name: "Ada", audio: false });
+    await bob.connect(config.relay, roomName, { name: "Bob", video: false });
+    const id = ada.local.id;
+    await until("Bob decodes Ada", async () => (await framesDecoded(bob, id)) > 0);
+    await until("Ada receives Bob's microphone", () => ada.participants.get(bob.local.id)?.microphoneTrack?.subscribed === true);
+    const bobMicrophone = ada.participants.get(bob.local.id)!.microphoneTrack!;
+    const bobMedia = bobMicrophone.mediaStreamTrack!;
+    const pcs = ada.peerConnections;
+    const seen = recordReconnection(ada);
+    const changes: string[] = [];
+    ada.on("participant-joined", ({ participant }) => changes.push(`joined ${participant.name}`));
+    ada.on("participant-left", ({ participant }) => changes.push(`left ${participant.name}`));
+    ada.on("track-muted", ({ participant, track }) => changes.push(`muted ${participant.name} ${track.source}`));
+    ada.on("track-unsubscribed", ({ participant, track }) => changes.push(`unsubscribed ${participant.name} ${track.source}`));
+    const bobGets = received(bob);
+    let duringGap: Promise<string> | undefined;
+    ada.once("reconnecting", () => (duringGap = ada.send("sent during the gap")));
+
+    const resumed = next(ada, "resumed");
+    await proxy.cut(3_000);
+    // Meanwhile Bob mutes and Carol joins: Ada, away, learns it from the resume's snapshot.
+    await bob.setMicrophoneEnabled(false);
+    const carol = newRoom();
+    await carol.connect(config.relay, roomName, { name: "Carol", audio: false, video: false });
+    await resumed;
+
+    expect(seen[0]).to.equal("reconnecting 1 signaling-lost");
+    expect(seen.at(-1)).to.equal("resumed");
+    expect(seen).to.not.include("rejoined");
+    expect(ada.state).to.equal("connected");
+    expect(ada.local.id, "the same participant").to.equal(id);
+    expect(ada.peerConnections.publisher).to.equal(pcs.publisher);
+    expect(ada.peerConnections.subscriber).to.equal(pcs.subscriber);
+    expect(bobMicrophone.mediaStreamTrack, "Bob's microphone kept its media").to.equal(bobMedia);
+    expect(bobMedia.readyState).to.equal("live");
+    expect(changes).to.include("joined Carol").and.include("muted Bob microphone");
+    expect(changes.filter((c) => c.startsWith("left") || c.startsWith("unsubscribed"))).to.deep.equal([]);
+    expect(await duringGap!).to.equal("sent");
+    await ada.send("after the resume");
+    await until("Bob got both messages", () => bobGets.length >= 2);
+    expect(bobGets, "each once, in order").to.deep.equal(["sent during the gap", "after the resume"]);
+    const frames = await framesDecoded(bob, id);
+    await until("Bob still decodes Ada", async () => (await framesDecoded(bob, id)) > frames);
+  });
+
+  it("restarts ICE on both connections, without reconnecting, when the browser says the network changed", async function () {
+    if (!mediaNetwork) this.skip();
+    const roomName = uniqueRoom("ice-restart");
+    const ada = newRoom();
+    const bob = newRoom();
+    await ada.connect(config.relay, roomName, { name: "Ada", audio: false });
+    await bob.connect(config.relay, roomName, { name: "Bob", audio: false });
+    await until("Bob decodes Ada", async () => (await framesDecoded(bob, ada.local.id)) > 0);
+    await until("Ada decodes Bob", async () => (await framesDecoded(ada, bob.local.id)) > 0);
+    const ufrags = () => {
+      const { publisher, subscriber } = ada.peerConnections;
+      const ufrag = (sdp: string | undefined) => /a=ice-ufrag:(\S+)/.exec(sdp ?? "")?.[1];
+      return [publisher?.localDescription?.sdp, publisher?.remoteDescription?.sdp, subscriber?.localDescription?.sdp, subscriber?.remoteDescription?.sdp].map(ufrag);
+    };
+    const before = ufrags();
+    const seen = recordReconnection(ada);
+    const frames = { ada: await framesDecoded(ada, bob.local.id), bob: await framesDecoded(bob, ada.local.id) };
+
+    window.dispatchEvent(new Event("online"));
+    await until("fresh ICE credentials on both sides of both connections", () => ufrags().every((u, i) => u !== undefined && u !== before[i]));
+
+    await until("Ada still decodes Bob", async () => (await framesDecoded(ada, bob.local.id)) > frames.ada);
+    await until("Bob still decodes Ada", async () => (await framesDecoded(bob, ada.local.id)) > frames.bob);
+    expect(seen, "no reconnection").to.deep.equal([]);
+    expect(ada.state).to.equal("connected");
+  });
+
   it("disconnect() while reconnecting stops at once and leaves nothing open", async function () {
     if (!mediaNetwork) this.skip();
     const proxy = await signalingProxy("noResumeRelay");
