@@ -17,6 +17,7 @@ import { BROWSER_NAMESPACE, canCreateNamespace, insideNamespace, reexecInNamespa
 import { startTestRunner } from "@web/test-runner";
 import { CHROMIUM_PATH, FIREFOX_PATH, ensureBrowser } from "./support/browsers.mjs";
 import { startDroppingRelay } from "./support/fake-relays.ts";
+import { startProxyControl } from "./support/proxy-control.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const browsers = (process.env.SFU_TEST_BROWSERS ?? "chromium,firefox").split(",");
@@ -46,6 +47,10 @@ const dataLimitedRelay = await startRelay(relayConfig({ dataMessagesPerSecond: 2
 // And one that lets several MiB through at once, to see the SDK pace a burst by bufferedamountlow.
 const dataFastRelay = await startRelay(relayConfig({ dataBytesPerSecond: 16 * 1024 * 1024, dataMessagesPerSecond: 5000 }), log);
 const droppingRelay = await startDroppingRelay();
+// A relay that keeps no session after its WebSocket drops (resume refused): the rejoin path.
+const noResumeRelay = await startRelay(relayConfig({ resumeWindowMs: 0 }), log);
+// Signaling outages for the reconnection tests: TCP proxies in front of a relay, cut on a test's request.
+const proxyControl = await startProxyControl({ relay: relay.port, noResumeRelay: noResumeRelay.port });
 
 process.env.SFU_TEST_CONFIG = JSON.stringify({
   relay: relay.signalUrl,
@@ -53,17 +58,20 @@ process.env.SFU_TEST_CONFIG = JSON.stringify({
   dataLimitedRelay: dataLimitedRelay.signalUrl,
   dataFastRelay: dataFastRelay.signalUrl,
   droppingRelay: droppingRelay.url,
+  noResumeRelay: noResumeRelay.signalUrl,
+  proxyControl: proxyControl.url,
   // Firefox can reach the relay's media ports only from inside the namespace.
   firefoxMedia: inNamespace,
 });
 process.chdir(ROOT);
 
 async function shutdown(): Promise<void> {
-  await Promise.allSettled([relay.close(), fullRelay.close(), dataLimitedRelay.close(), dataFastRelay.close(), droppingRelay.close()]);
+  await Promise.allSettled([relay.close(), fullRelay.close(), dataLimitedRelay.close(), dataFastRelay.close(), droppingRelay.close(), proxyControl.close(), noResumeRelay.close()]);
 }
 
 const runner = await startTestRunner({
-  argv: ["--config", `${ROOT}web-test-runner.config.mjs`],
+  // Extra arguments go to the runner, e.g. --files test/browser/components/reconnect.test.ts
+  argv: ["--config", `${ROOT}web-test-runner.config.mjs`, ...process.argv.slice(2)],
   autoExitProcess: false,
 });
 if (!runner) {

@@ -1,7 +1,7 @@
 /** <sfu-room> without media: definition, attributes, idle states, error states. */
 import { expect } from "@open-wc/testing";
 import { SfuRoomElement } from "@sfu-room/sdk";
-import { $, config, mount, nextEvent, uniqueRoom, unmountAll, until } from "./helpers.ts";
+import { $, config, mount, nextEvent, selfTile, uniqueRoom, unmountAll, until } from "./helpers.ts";
 
 describe("<sfu-room> basics", () => {
   afterEach(unmountAll);
@@ -85,8 +85,8 @@ describe("<sfu-room> basics", () => {
     expect(el.status).to.equal("joined");
   });
 
-  it("says when the connection is lost, and fires left", async () => {
-    const el = mount({ server: config.droppingRelay, room: uniqueRoom("drop"), audio: "off", video: "off" });
+  it("with reconnecting turned off, says when the connection is lost, and fires left", async () => {
+    const el = mount({ server: config.droppingRelay, room: uniqueRoom("drop"), audio: "off", video: "off", "reconnect-timeout": "0" });
     await nextEvent(el, "joined");
     const left = nextEvent(el, "left");
     const { detail } = await nextEvent(el, "error");
@@ -95,6 +95,27 @@ describe("<sfu-room> basics", () => {
     await el.updateComplete;
     expect(el.status).to.equal("failed");
     expect($(el, '[part~="message"]')!.textContent).to.contain("connection to the relay was lost");
+  });
+
+  it("shows Reconnecting… over the room while it tries to get back in, then the error and Try again when it gives up", async () => {
+    const el = mount({ server: config.droppingRelay, room: uniqueRoom("drop"), audio: "off", video: "off", "reconnect-timeout": "1500" });
+    await nextEvent(el, "joined");
+    const errors: Array<{ code: string; fatal: boolean }> = [];
+    el.addEventListener("error", (e) => errors.push({ code: e.detail.code, fatal: e.detail.fatal }));
+    const reconnecting = await nextEvent(el, "reconnecting");
+    expect(reconnecting.detail).to.deep.equal({ attempt: 1, reason: "signaling-lost" });
+    await el.updateComplete;
+    expect(el.status).to.equal("reconnecting");
+    expect($(el, '[part="reconnecting"][role="status"]')!.textContent).to.contain("Reconnecting");
+    expect(selfTile(el), "the tiles stay while reconnecting").to.exist;
+    const left = await nextEvent(el, "left");
+    expect(left.detail.reason).to.equal("connection-lost");
+    expect(errors).to.deep.equal([{ code: "reconnect-failed", fatal: true }]);
+    await el.updateComplete;
+    expect(el.status).to.equal("failed");
+    expect($(el, '[part="reconnecting"]')).to.equal(null);
+    expect($(el, '[part~="message"]')!.textContent).to.contain("could not be restored");
+    expect($(el, '[part~="action"]')!.textContent).to.contain("Try again");
   });
 
   it("says when the relay removed the participant", async () => {

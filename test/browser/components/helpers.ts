@@ -10,6 +10,10 @@ export interface TestConfig {
   /** A relay that allows 16 MiB/s of data per participant. */
   dataFastRelay: string;
   droppingRelay: string;
+  /** A relay that keeps no session once its WebSocket drops (resume refused). */
+  noResumeRelay: string;
+  /** Makes and cuts TCP proxies in front of `relay` or a relay that keeps no sessions (support/proxy-control.ts). */
+  proxyControl: string;
   firefoxMedia: boolean;
 }
 
@@ -17,6 +21,28 @@ export const config = (window as unknown as { __SFU_TEST__: TestConfig }).__SFU_
 export const isFirefox = navigator.userAgent.includes("Firefox");
 /** Whether this browser can open media connections to the test relay (see run-components.ts). */
 export const mediaNetwork = !isFirefox || config.firefoxMedia;
+
+/** A signaling path to `config.relay` of this test's own, which the test can cut. */
+export interface SignalingProxy {
+  /** The relay's signaling URL through the proxy. */
+  url: string;
+  /** Resets its connections and refuses new ones for `ms` (returns once the reset is done). */
+  cut(ms: number): Promise<void>;
+}
+
+/** `to`: "relay" (keeps a dropped session for a resume), "noResumeRelay" (does not: a rejoin follows). */
+export async function signalingProxy(to: "relay" | "noResumeRelay"): Promise<SignalingProxy> {
+  const made = await fetch(`${config.proxyControl}/proxy?to=${to}`, { method: "POST" });
+  const { url } = (await made.json()) as { url: string };
+  const port = new URL(url).port;
+  return {
+    url,
+    cut: async (ms) => {
+      const res = await fetch(`${config.proxyControl}/proxy/${port}/cut?ms=${ms}`, { method: "POST" });
+      if (!res.ok) throw new Error(`cut failed: ${await res.text()}`);
+    },
+  };
+}
 
 export function uniqueRoom(prefix: string): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 10)}`;

@@ -14,7 +14,10 @@ export const PHONE = { width: 390, height: 844, isMobile: true, hasTouch: true, 
 export type Viewport = typeof DESKTOP | typeof PHONE;
 
 export interface Harness {
-  relay: RunningRelay;
+  /** The relay now (restartRelay() replaces it). */
+  readonly relay: RunningRelay;
+  /** Stops the relay (every session and socket gone, as a crash or a deploy does) and starts a new one on the same port. */
+  restartRelay(): Promise<void>;
   site: StaticServer;
   chromium: Browser;
   /** Opens the demo, joins `room` as `name` through the pre-join form; `params` go into the URL. */
@@ -34,10 +37,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const executablePath = ensureBrowser(CHROMIUM_PATH, "chromium");
   const dist = await buildDemo(options.distDir);
   const site = await serveStatic(dist);
-  const relay = await startRelay(
-    { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, ...options.relay },
-    pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }),
-  );
+  const log = pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" });
+  const relayConfig: RelayConfig = { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, ...options.relay };
+  let relay = await startRelay(relayConfig, log);
   const chromium = await puppeteer.launch({
     executablePath,
     headless: true,
@@ -45,7 +47,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     protocolTimeout: 60_000,
   });
   return {
-    relay,
+    get relay() {
+      return relay;
+    },
+    async restartRelay() {
+      const port = relay.port;
+      await relay.close();
+      relay = await startRelay({ ...relayConfig, port }, log);
+    },
     site,
     chromium,
     async openDemo(browser, name, room, { viewport = DESKTOP, params = {} } = {}) {

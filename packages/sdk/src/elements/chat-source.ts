@@ -38,10 +38,12 @@ export function chatSource(target: ChatTarget): ChatSource {
       const data = (e: CustomEvent<DataEvent>) => onData(e.detail);
       const change = () => onChange();
       target.addEventListener("data", data);
-      for (const type of ["joined", "left"] as const) target.addEventListener(type, change);
+      // Reconnecting: not connected (sending waits) until resumed or rejoined (a new id).
+      const changes = ["joined", "left", "reconnecting", "resumed", "rejoined"] as const;
+      for (const type of changes) target.addEventListener(type, change);
       return () => {
         target.removeEventListener("data", data as EventListener);
-        for (const type of ["joined", "left"] as const) target.removeEventListener(type, change);
+        for (const type of changes) target.removeEventListener(type, change);
       };
     },
   };

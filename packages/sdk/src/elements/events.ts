@@ -1,5 +1,5 @@
 /** The CustomEvents of <sfu-room> and their `detail` types. None bubble: listen on the element. */
-import type { ConnectionState, DataEvent, RoomErrorCode } from "../room/index.ts";
+import type { ConnectionState, DataEvent, ReconnectingEvent, RejoinedEvent, RoomErrorCode } from "../room/index.ts";
 
 export interface ParticipantSummary {
   id: string;
@@ -38,6 +38,11 @@ export interface ConnectionStateDetail {
   state: ConnectionState;
 }
 
+/** `reconnecting`: the connection was lost; attempt `attempt` to get back in starts (the tiles stay). */
+export type ReconnectingDetail = ReconnectingEvent;
+/** `rejoined`: back in a new session, with a new participant id (after `resumed` the id is unchanged). */
+export type RejoinedDetail = RejoinedEvent;
+
 export interface SfuRoomEventMap {
   joined: CustomEvent<JoinedDetail>;
   left: CustomEvent<LeftDetail>;
@@ -45,6 +50,10 @@ export interface SfuRoomEventMap {
   "participant-left": CustomEvent<ParticipantDetail>;
   error: CustomEvent<ErrorDetail>;
   "connection-state": CustomEvent<ConnectionStateDetail>;
+  reconnecting: CustomEvent<ReconnectingDetail>;
+  /** Back in the same session (same id, tracks and connections). */
+  resumed: CustomEvent<Record<string, never>>;
+  rejoined: CustomEvent<RejoinedDetail>;
   /** A data message from another participant: the Room's `data` event, same detail. */
   data: CustomEvent<DataEvent>;
 }

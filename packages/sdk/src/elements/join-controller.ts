@@ -1,19 +1,22 @@
 /**
  * Joining and leaving for <sfu-room>: one Room per join, the element's `status`, the error that put it
  * out of the room, joining by itself once it has a server and a room (unless `manual`), and leaving and
- * joining again when server, room, name or token change (the protocol has no rename or move).
+ * joining again when server, room, name or token change (the protocol has no rename or move). A lost
+ * connection is the Room's to repair (it resumes or rejoins by itself): the status is "reconnecting"
+ * meanwhile, and the element stays in the room until the Room gives up.
  */
 import type { ReactiveController, ReactiveElement } from "lit";
 import { Room, RoomError, type ConnectOptions, type RoomErrorCode } from "../room/index.ts";
 import { fire, type LeftReason } from "./events.ts";
 import { forwardRoomEvents, summary } from "./room-events.ts";
 
-export type SfuRoomStatus = "idle" | "joining" | "joined" | "left" | "failed";
+export type SfuRoomStatus = "idle" | "joining" | "joined" | "reconnecting" | "left" | "failed";
 
 /** Errors after which the element is out of the room. */
 const FATAL: ReadonlySet<RoomErrorCode> = new Set([
   "relay-unreachable",
   "connection-lost",
+  "reconnect-failed",
   "kicked",
   "room-full",
   "unauthorized",
@@ -55,6 +58,8 @@ export class JoinController implements ReactiveController {
   #scheduled = false;
   /** What the current Room was joined with, to tell a real change from a re-set of the same value. */
   #joinedWith: JoinTarget = { server: "", room: "", name: "", token: "" };
+  /** The device choice of the previous Room (left, or lost for good), for the next one. */
+  #previousDevices: Room["local"]["preferredDevices"] = {};
 
   constructor(host: ReactiveElement, hooks: JoinHooks) {
     this.#host = host;
@@ -77,10 +82,11 @@ export class JoinController implements ReactiveController {
     const room = this.room;
     if (!room) return;
     this.room = undefined;
+    this.#previousDevices = { ...room.local.preferredDevices };
     // A join still under way settles late (a permission prompt, a WebSocket that does not open): it ends
     // as "cancelled", and the next join() must not wait for it or get its rejection.
     this.#pending = undefined;
-    const wasIn = this.status === "joined" || this.status === "joining";
+    const wasIn = this.status === "joined" || this.status === "joining" || this.status === "reconnecting";
     await room.disconnect();
     // After a rejoin or a removal nothing is left to offer; after the user left, "Rejoin".
     this.#setStatus(reason === "user" ? "left" : "idle");
@@ -89,7 +95,7 @@ export class JoinController implements ReactiveController {
 
   /** The element's server, room, name or token were set: join, or rejoin if they changed. */
   targetSet(): void {
-    if (this.status === "joined" || this.status === "joining") {
+    if (this.status === "joined" || this.status === "joining" || this.status === "reconnecting") {
       if (this.#targetChanged()) void this.#rejoin();
     } else {
       this.#autoJoin();
@@ -151,6 +157,8 @@ export class JoinController implements ReactiveController {
     }
     performance.mark("sfu-room:join");
     const room = new Room();
+    // Rejoin, or try again after a failure: the devices picked in the previous Room stay picked.
+    Object.assign(room.local.preferredDevices, this.#previousDevices);
     this.room = room;
     this.fatal = undefined;
     this.#joinedWith = target;
@@ -171,7 +179,8 @@ export class JoinController implements ReactiveController {
       throw e;
     }
     if (this.room !== room) throw new RoomError("join-failed", "The join was cancelled.");
-    this.#setStatus("joined");
+    // Lost again while publishing: joined, and already getting the connection back.
+    this.#setStatus(room.state === "reconnecting" ? "reconnecting" : "joined");
     fire(this.#host, "joined", { room: room.roomName, participantId: room.local.id, participants: [...room.participants.values()].map(summary) });
     this.#hooks.joined(room);
   }
@@ -179,12 +188,28 @@ export class JoinController implements ReactiveController {
   #watch(room: Room): void {
     const current = () => this.room === room;
     forwardRoomEvents(room, this.#host, current);
+    room.on("reconnecting", (detail) => {
+      if (!current()) return;
+      this.#setStatus("reconnecting");
+      fire(this.#host, "reconnecting", detail);
+    });
+    room.on("resumed", () => {
+      if (!current()) return;
+      this.#setStatus("joined");
+      fire(this.#host, "resumed", {});
+    });
+    room.on("rejoined", (detail) => {
+      if (!current()) return;
+      this.#setStatus("joined");
+      fire(this.#host, "rejoined", detail);
+    });
     room.on("error", (error) => {
       if (current()) this.#report(error);
     });
     room.on("disconnected", ({ reason, error }) => {
       if (!current() || reason === "client") return;
       this.room = undefined;
+      this.#previousDevices = { ...room.local.preferredDevices };
       if (error) this.fatal = { code: error.code, message: error.message };
       this.#setStatus("failed");
       fire(this.#host, "left", { room: room.roomName, reason: reason === "kicked" ? "kicked" : "connection-lost" });

@@ -1,4 +1,4 @@
-/** The panel shown instead of the grid while not in the room: waiting, joining, left, failed. */
+/** The panel shown instead of the grid while not in the room (waiting, joining, left, failed), and the reconnecting banner. */
 import { html, nothing, type TemplateResult } from "lit";
 import type { RoomErrorCode } from "../room/index.ts";
 import type { SfuRoomStatus } from "./join-controller.ts";
@@ -25,8 +25,14 @@ export function renderPanel(s: PanelState, join: () => void): TemplateResult {
     case "failed":
       return panel(s.fatal?.message ?? "Something went wrong.", { label: "Try again", run: join }, s.fatal?.code ?? "");
     case "joined":
+    case "reconnecting":
       return panel(""); // leaving: the status follows in a moment
   }
+}
+
+/** Over the grid while the Room gets back in: the tiles keep their last frames underneath. */
+export function renderReconnecting(): TemplateResult {
+  return html`<div class="reconnecting" part="reconnecting" role="status" aria-live="polite">Reconnecting…</div>`;
 }
 
 /** `errorCode` set: a fatal error (an alert, with the code for styling and tests). */

@@ -20,7 +20,7 @@ import { renderGrid } from "./grid.ts";
 import { JoinController, type SfuRoomStatus } from "./join-controller.ts";
 import { MediaChoice } from "./media-choice.ts";
 import { renderNotices, withNotice, type Notice } from "./notices.ts";
-import { renderPanel } from "./panels.ts";
+import { renderPanel, renderReconnecting } from "./panels.ts";
 import { RemoteQualityController } from "./remote-quality.ts";
 import { SpeakingController } from "./speaking.ts";
 import { StageSizeController } from "./stage-size.ts";
@@ -39,6 +39,7 @@ export class SfuRoomElement extends LitElement {
     simulcast: { type: Boolean },
     simulcastOptions: { attribute: false },
     quality: { converter: qualityConverter },
+    reconnectTimeout: { type: Number, attribute: "reconnect-timeout" },
     devicesOpen: { state: true },
     notices: { state: true },
   };
@@ -63,6 +64,8 @@ export class SfuRoomElement extends LitElement {
   declare simulcastOptions: SimulcastOptions | undefined;
   /** The quality asked for every remote video: auto (by tile size, the default), low, medium or high. */
   declare quality: VideoQuality;
+  /** How long to try getting back in after the connection is lost, in ms (default 60000; 0: do not). */
+  declare reconnectTimeout: number | undefined;
   /** The device picker is open. */
   declare protected devicesOpen: boolean;
   /** Non-fatal errors of this join, until dismissed. */
@@ -72,7 +75,11 @@ export class SfuRoomElement extends LitElement {
   readonly #joining = new JoinController(this, {
     target: () => ({ server: this.server, room: this.room, name: this.name, token: this.token }),
     manual: () => this.manual,
-    connectOptions: () => ({ ...this.#media.connectOptions(), simulcast: this.simulcastOptions ?? this.simulcast }),
+    connectOptions: () => ({
+      ...this.#media.connectOptions(),
+      simulcast: this.simulcastOptions ?? this.simulcast,
+      ...(this.reconnectTimeout !== undefined && Number.isFinite(this.reconnectTimeout) ? { reconnectTimeoutMs: this.reconnectTimeout } : {}),
+    }),
     started: () => {
       this.notices = [];
       this.devicesOpen = false;
@@ -104,11 +111,12 @@ export class SfuRoomElement extends LitElement {
     this.simulcast = false;
     this.simulcastOptions = undefined;
     this.quality = "auto";
+    this.reconnectTimeout = undefined;
     this.devicesOpen = false;
     this.notices = [];
   }
 
-  /** Where the element is: idle, joining, joined, left or failed. */
+  /** Where the element is: idle, joining, joined, reconnecting, left or failed. */
   get status(): SfuRoomStatus {
     return this.#joining.status;
   }
@@ -193,9 +201,10 @@ export class SfuRoomElement extends LitElement {
     if (changed.has("server") || changed.has("room") || changed.has("name") || changed.has("token")) this.#joining.targetSet();
   }
 
-  /** The Room, once joined (controls act on it only then). */
+  /** The Room, once joined (controls act on it only then; also while it reconnects: it catches up once back). */
   #joined(): Room | undefined {
-    return this.#joining.status === "joined" ? this.#joining.room : undefined;
+    const { status, room } = this.#joining;
+    return status === "joined" || status === "reconnecting" ? room : undefined;
   }
 
   protected override render(): TemplateResult {
@@ -204,6 +213,7 @@ export class SfuRoomElement extends LitElement {
     return html`<div class="root" part="container" data-status=${status}>
       <div class="stage" part="stage" ${ref(this.#stage.observe)}>
         ${room ? this.#renderGrid(room) : renderPanel({ status, fatal, manual: this.manual, server: this.server, room: this.room }, () => void this.join().catch(() => undefined))}
+        ${status === "reconnecting" ? renderReconnecting() : nothing}
         ${renderNotices(this.notices, this.#audio.blocked, {
           enableAudio: () => this.#audio.unlock(),
           dismiss: (id) => (this.notices = this.notices.filter((n) => n.id !== id)),

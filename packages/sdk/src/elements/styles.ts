@@ -271,6 +271,22 @@ export const styles = css`
     font-weight: 600;
     cursor: pointer;
   }
+  .reconnecting {
+    position: absolute;
+    top: 50%;
+    left: 50%;
+    transform: translate(-50%, -50%);
+    z-index: 4;
+    padding: 8px 16px;
+    border-radius: var(--_radius);
+    background: rgb(0 0 0 / 0.7);
+    color: #fff;
+    font-size: 15px;
+    pointer-events: none;
+  }
+  .root[data-status="reconnecting"] .tile {
+    opacity: 0.6;
+  }
   .notices {
     position: absolute;
     top: var(--_gap);

@@ -28,7 +28,7 @@ export interface TileModel {
 export function buildTiles(room: Room | undefined, selfName: string, speaking: ReadonlySet<string>): TileModel[] {
   if (!room) return [];
   const state: ConnectionState = room.state;
-  const selfConnection = state === "interrupted" ? "interrupted" : state === "connected" ? "live" : "connecting";
+  const selfConnection = state === "interrupted" || state === "reconnecting" ? "interrupted" : state === "connected" ? "live" : "connecting";
   const tiles: TileModel[] = [];
   const screens: TileModel[] = [];
   const local = room.local;

@@ -24,6 +24,12 @@ export interface ConnectOptions {
   rtcConfig?: RTCConfiguration;
   /** Give up opening the WebSocket after this many ms (default 10000). */
   connectTimeoutMs?: number;
+  /**
+   * How long to keep trying to get back into the room after the connection is lost, in ms (default
+   * 60000): resume, else rejoin, with back-off (docs/sdk.md, "Reconnecting"). 0 turns reconnecting off:
+   * a loss then ends the session at once with `connection-lost`.
+   */
+  reconnectTimeoutMs?: number;
 }
 
 /** What connect() captures: its options with the defaults filled in. */

@@ -6,6 +6,10 @@
  * whenever more than RELIABLE_HIGH_WATER bytes are queued (a big message never overfills the SCTP
  * buffer, which would close the channel); on the lossy channel a message is dropped when more than
  * LOSSY_HIGH_WATER bytes are queued (waiting would only add latency to data meant to be fresh).
+ *
+ * While the Room reconnects, reliable messages are held, in order, and sent on the same channel when
+ * the session is resumed (the subscriber connection carrying the channels is kept); a rejoin replaces
+ * the channels, and the held messages are rejected instead, never sent twice. Lossy ones are dropped.
  */
 import { DATA_CHANNELS } from "@sfu-room/protocol";
 import { RoomError } from "./errors.ts";
@@ -24,6 +28,8 @@ export class DataChannels {
   #closed = false;
   /** Reliable frames are handed over strictly in order, one message after the other. */
   #reliableQueue: Promise<unknown> = Promise.resolve();
+  /** Set while reconnecting: reliable sends wait for it. */
+  #held: { promise: Promise<void>; release: () => void; reject: (error: RoomError) => void } | undefined;
   readonly #attached: Promise<void>;
   #resolveAttached!: () => void;
   readonly #onFrame: (reliable: boolean, bytes: Uint8Array) => void;
@@ -59,15 +65,37 @@ export class DataChannels {
     return (reliable ? this.#reliable : this.#lossy)?.readyState === "open";
   }
 
+  /** The connection is lost: reliable messages wait from now on, lossy ones are dropped. */
+  hold(): void {
+    if (this.#held || this.#closed) return;
+    let release!: () => void;
+    let reject!: (error: RoomError) => void;
+    const promise = new Promise<void>((resolve, fail) => {
+      release = resolve;
+      reject = fail;
+    });
+    promise.catch(() => undefined); // the waiting sends get the rejection
+    this.#held = { promise, release, reject };
+  }
+
+  /** The session is back: the held messages go out, in order. */
+  release(): void {
+    this.#held?.release();
+    this.#held = undefined;
+  }
+
   /** Hands the frames of one message to a channel. Rejects when the channel is (or gets) closed. */
   send(reliable: boolean, frames: Uint8Array[]): Promise<SendResult> {
-    if (!reliable) return this.#sendLossy(frames);
+    if (!reliable) return this.#held ? Promise.resolve("dropped") : this.#sendLossy(frames);
     const run = this.#reliableQueue.then(() => this.#sendReliable(frames));
     this.#reliableQueue = run.catch(() => undefined);
     return run;
   }
 
-  close(): void {
+  /** `heldError`: what the messages held while reconnecting are rejected with (default: channel closed). */
+  close(heldError: RoomError = closedError(true)): void {
+    this.#held?.reject(heldError);
+    this.#held = undefined;
     this.#closed = true;
     this.#resolveAttached(); // sends waiting for the channels now see them closed
     this.#reliable?.close();
@@ -75,6 +103,7 @@ export class DataChannels {
   }
 
   async #sendReliable(frames: Uint8Array[]): Promise<SendResult> {
+    if (this.#held) await this.#held.promise;
     const channel = await this.#open(true);
     for (const frame of frames) {
       if (channel.bufferedAmount > RELIABLE_HIGH_WATER) await drained(channel);

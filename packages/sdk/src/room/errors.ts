@@ -8,8 +8,10 @@ import type { LocalSource } from "./local-media.ts";
 export type RoomErrorCode =
   /** The WebSocket to the relay could not be opened (wrong address, relay down, blocked). */
   | "relay-unreachable"
-  /** The session ended without `disconnect()`: WebSocket closed or a peer connection failed. */
+  /** The session ended without `disconnect()`: WebSocket closed or a peer connection failed (reconnecting turned off). */
   | "connection-lost"
+  /** The connection was lost and reconnecting gave up: the time limit passed, or the relay refused the rejoin (`relayCode`). */
+  | "reconnect-failed"
   /** The relay closed the session on purpose (policy close code). */
   | "kicked"
   | "room-full"
@@ -37,6 +39,8 @@ export type RoomErrorCode =
   | "data-too-large"
   /** send(): a data channel is closed or did not open. Nothing (more) was sent. */
   | "data-channel-closed"
+  /** send(): the message waited while the room reconnected, and the rejoin replaced the data channels: it was not sent. */
+  | "data-not-delivered"
   /** send(): `to` names someone who is not another participant of the room. Nothing was sent. */
   | "unknown-participant"
   /** send(): options the protocol cannot carry (topic over 128 characters, an empty `to`, ...). */
@@ -119,4 +123,21 @@ export function joinError(code: RelayErrorCode, message: string, room: string): 
     default:
       return new RoomError("join-failed", `Could not join "${room}": ${message}`, code);
   }
+}
+
+/** Refusals of a rejoin that no retry changes. */
+export const FINAL_REFUSALS: ReadonlySet<RoomErrorCode> = new Set(["unauthorized", "bad-room-name"]);
+
+/** The error reconnecting gives up with: the last attempt's failure, in words a user can act on. */
+export function reconnectFailed(last: unknown, attempts: number, timeoutMs: number): RoomError {
+  if (last instanceof RoomError && FINAL_REFUSALS.has(last.code)) {
+    return new RoomError("reconnect-failed", `The connection to the relay was lost, and the relay refused to let you back in: ${last.message}`, last.relayCode, { cause: last });
+  }
+  const why = last instanceof Error ? ` The last attempt: ${last.message}` : "";
+  return new RoomError(
+    "reconnect-failed",
+    `The connection to the relay was lost and could not be restored (${attempts} attempt${attempts === 1 ? "" : "s"} in ${Math.round(timeoutMs / 1000)} s).${why} Check the network, then join again.`,
+    undefined,
+    { cause: last },
+  );
 }

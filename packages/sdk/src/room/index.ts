@@ -1,6 +1,6 @@
 export { Room } from "./room.ts";
 export type { ConnectOptions } from "./connect-options.ts";
-export type { ConnectionState, DisconnectReason, RoomEvents, ParticipantEvent, TrackEvent } from "./room-events.ts";
+export type { ConnectionState, DisconnectReason, RoomEvents, ParticipantEvent, TrackEvent, ReconnectingEvent, RejoinedEvent } from "./room-events.ts";
 export { RemoteParticipant, RemoteTrack, type InboundStats } from "./remote.ts";
 export { LocalParticipant } from "./local-participant.ts";
 export { LocalTrack } from "./local-track.ts";

@@ -17,7 +17,8 @@ import { Emitter } from "./emitter.ts";
 import { RoomError } from "./errors.ts";
 import { captureBoth, captureCamera, captureMicrophone, captureScreen, type CaptureConstraints, type LocalSource } from "./local-media.ts";
 import type { PublisherTransport } from "./publisher-transport.ts";
-import type { SignalClient } from "./signal-client.ts";
+import type { TrackInfo } from "@sfu-room/protocol";
+import type { CurrentSignal } from "./signal-client.ts";
 import { cameraPlan, type EncodingPlan, screenPlan, type SimulcastOptions } from "./simulcast.ts";
 import { LocalTrack } from "./local-track.ts";
 import { Dynacast } from "./dynacast.ts";
@@ -45,7 +46,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   readonly preferredDevices: { audioinput?: string; videoinput?: string } = {};
   #capture: CaptureOptions = { audio: true, video: true, simulcast: false };
   #publisher: PublisherTransport | undefined;
-  #signal: SignalClient | undefined;
+  #signal: CurrentSignal | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   /** Counts connection starts and ends (prepare, detach): a capture that spans one is not kept. */
   #epoch = 0;
@@ -167,10 +168,47 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   }
 
   /** @internal The room is connected: publish every local track that is not published yet. */
-  async attach(signal: SignalClient, publisher: PublisherTransport): Promise<void> {
+  async attach(signal: CurrentSignal, publisher: PublisherTransport): Promise<void> {
     this.#signal = signal;
     this.#publisher = publisher;
     await this.#enqueue(() => this.#publishPending());
+  }
+
+  /**
+   * @internal The connection is being replaced (a rejoin): its publications are forgotten, the
+   * captures are kept (the same tracks, the same devices) for the next attach() to publish again. A
+   * camera turned off has no capture to keep: it goes (`track-unpublished`), and turning it on later
+   * publishes anew.
+   */
+  detachForRejoin(): void {
+    this.#publisher = undefined;
+    this.#signal = undefined;
+    this.#dynacast.clear();
+    for (const [source, t] of [...this.tracks]) {
+      t.trackId = undefined;
+      t.sender = undefined;
+      if (t.mediaStreamTrack) continue;
+      this.tracks.delete(source);
+      this.emit("track-unpublished", t);
+    }
+  }
+
+  /**
+   * @internal After a resume: `relayTracks` are this participant's publications as the relay has them.
+   * What changed locally during the gap is sent now: mutes, a track removed, a track added.
+   */
+  reconcile(relayTracks: readonly TrackInfo[]): Promise<void> {
+    return this.#enqueue(async () => {
+      const publisher = this.#publisher;
+      if (!publisher) return;
+      const local = new Map([...this.tracks.values()].filter((t) => t.trackId !== undefined).map((t) => [t.trackId!, t]));
+      for (const info of relayTracks) {
+        const t = local.get(info.id);
+        if (!t) await publisher.unpublish(info.id); // removed during the gap
+        else if (t.muted !== info.muted) await this.#mute(t, t.muted);
+      }
+      await this.#publishPending();
+    });
   }
 
   /** @internal The connection ended: stop every capture and forget the publications (listeners stay). */
@@ -242,7 +280,9 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
 
   async #mute(t: LocalTrack, muted: boolean): Promise<void> {
     t.muted = muted;
-    if (t.trackId !== undefined && this.#signal?.open) await this.#signal.request({ type: "mute", trackId: t.trackId, muted });
+    // Not connected (reconnecting): the relay learns it from reconcile() after the resume.
+    const signal = this.#signal?.();
+    if (t.trackId !== undefined && signal?.open) await signal.request({ type: "mute", trackId: t.trackId, muted });
   }
 
   async #cameraOn(): Promise<void> {

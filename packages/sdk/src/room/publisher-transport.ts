@@ -5,7 +5,7 @@
  * with stopped m-lines.
  */
 import type { PublishedTrack, TrackKind, TrackSource } from "@sfu-room/protocol";
-import { RelayRequestError, type SignalClient } from "./signal-client.ts";
+import { type CurrentSignal, RelayRequestError } from "./signal-client.ts";
 import { RoomError } from "./errors.ts";
 import type { EncodingPlan } from "./simulcast.ts";
 
@@ -38,12 +38,12 @@ interface Slot {
 
 export class PublisherTransport {
   readonly pc: RTCPeerConnection;
-  readonly #signal: SignalClient;
+  readonly #signal: CurrentSignal;
   readonly #slots: Slot[] = [];
   #queue: Promise<unknown> = Promise.resolve();
 
   /** `config`: from peerConfiguration() (ice-config.ts). */
-  constructor(signal: SignalClient, config: RTCConfiguration, onState: (state: RTCPeerConnectionState) => void) {
+  constructor(signal: CurrentSignal, config: RTCConfiguration, onState: (state: RTCPeerConnectionState) => void) {
     this.#signal = signal;
     this.pc = new RTCPeerConnection(config);
     this.pc.addEventListener("connectionstatechange", () => onState(this.pc.connectionState));
@@ -60,13 +60,41 @@ export class PublisherTransport {
       const slot = this.#slots.find((s) => s.trackId === trackId);
       if (!slot) return;
       try {
-        await this.#signal.request({ type: "unpublish", trackId });
+        await this.#signal().request({ type: "unpublish", trackId });
       } catch (e) {
         // unknown-track: the relay already forgot it (race with leave); the local state is what matters.
         if (!(e instanceof RelayRequestError && e.error.code === "unknown-track")) throw e;
       }
       slot.trackId = undefined;
       if (this.pc.signalingState !== "closed") await slot.transceiver.sender.replaceTrack(null);
+    });
+  }
+
+  /** New ICE servers (fresh TURN credentials after a resume). */
+  setConfiguration(config: RTCConfiguration): void {
+    if (this.pc.signalingState !== "closed") this.pc.setConfiguration(config);
+  }
+
+  /**
+   * Restarts ICE with fresh credentials, in the negotiation queue: `exchange` sends the offer (none when
+   * nothing was ever negotiated: the relay then restarts the subscriber side only) and resolves with
+   * the relay's answer.
+   */
+  restartIce(exchange: (sdp: string | undefined) => Promise<string | undefined>): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.pc.remoteDescription === null) {
+        await exchange(undefined);
+        return;
+      }
+      const offer = await this.pc.createOffer({ iceRestart: true });
+      await this.pc.setLocalDescription(offer);
+      let answer: string | undefined;
+      try {
+        answer = await exchange(this.pc.localDescription?.sdp ?? offer.sdp ?? "");
+      } finally {
+        if (answer === undefined && this.pc.signalingState === "have-local-offer") await this.pc.setLocalDescription({ type: "rollback" }).catch(() => undefined);
+      }
+      if (answer !== undefined) await this.pc.setRemoteDescription({ type: "answer", sdp: answer });
     });
   }
 
@@ -100,7 +128,7 @@ export class PublisherTransport {
     });
     let answer;
     try {
-      answer = await this.#signal.request({ type: "publish-offer", sdp: this.pc.localDescription?.sdp ?? offer.sdp ?? "", tracks });
+      answer = await this.#signal().request({ type: "publish-offer", sdp: this.pc.localDescription?.sdp ?? offer.sdp ?? "", tracks });
     } catch (e) {
       if (this.pc.signalingState === "have-local-offer") await this.pc.setLocalDescription({ type: "rollback" }).catch(() => undefined);
       for (const slot of used) await slot.transceiver.sender.replaceTrack(null).catch(() => undefined);

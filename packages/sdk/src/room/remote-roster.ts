@@ -1,8 +1,9 @@
 /**
  * The other participants as last known and their tracks, kept from the relay's messages. A track is
  * bound to its media once both its announcement and its media have arrived, in either order
- * (docs/protocol.md 6.4). The media comes from the current connection; the roster is cleared when
- * that connection ends (a later resume may keep it instead).
+ * (docs/protocol.md 6.4). The media comes from the current connection. While the Room reconnects
+ * the roster is kept as last known; the relay's snapshot (`resumed`, or `joined` of a rejoin) is then
+ * reconciled into it with the ordinary events. It is cleared when the Room disconnects.
  */
 import type { ParticipantInfo, TrackInfo } from "@sfu-room/protocol";
 import { RemoteParticipant, RemoteTrack } from "./remote.ts";
@@ -102,6 +103,36 @@ export class RemoteRoster {
     if (!participant || !track || track.receiver !== received.receiver) return;
     track.unbind();
     this.#host.emit("track-unsubscribed", { participant, track });
+  }
+
+  /**
+   * The room as the relay has it now (after a resume or a rejoin): who left, joined, published,
+   * unpublished or (un)muted meanwhile gets its usual event; whoever is unchanged keeps their objects
+   * (and, after a resume, their media).
+   */
+  reconcile(snapshot: readonly ParticipantInfo[]): void {
+    const now = new Map(snapshot.filter((p) => p.id !== this.#host.localId()).map((p) => [p.id, p]));
+    for (const id of [...this.participants.keys()]) if (!now.has(id)) this.leave(id);
+    for (const info of now.values()) {
+      const participant = this.participants.get(info.id);
+      if (!participant) {
+        this.join(info, true);
+        continue;
+      }
+      const tracks = new Map(info.tracks.map((t) => [t.id, t]));
+      for (const trackId of [...participant.tracks.keys()]) if (!tracks.has(trackId)) this.unpublish(info.id, trackId);
+      for (const track of info.tracks) {
+        this.mute(info.id, track.id, track.muted);
+        this.publish(track, true);
+      }
+    }
+  }
+
+  /** The connection carrying the media was replaced (a rejoin): every track loses its media until the new one brings it. */
+  unbindAll(): void {
+    for (const participant of this.participants.values()) {
+      for (const track of participant.tracks.values()) if (track.unbind()) this.#host.emit("track-unsubscribed", { participant, track });
+    }
   }
 
   /** The connection ended: no media any more, and nobody known until the next join. */

@@ -85,8 +85,9 @@ export class RoomData {
     this.#reassembler.forget(participantId);
   }
 
-  close(): void {
-    this.channels.close();
+  /** See DataChannels.close. */
+  close(heldError?: RoomError): void {
+    this.channels.close(heldError);
   }
 
   #check(options: SendOptions): void {

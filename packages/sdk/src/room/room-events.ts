@@ -3,11 +3,28 @@ import type { RoomError } from "./errors.ts";
 import type { LocalTrack } from "./local-track.ts";
 import type { RemoteParticipant, RemoteTrack } from "./remote.ts";
 import type { DataEvent } from "./room-data.ts";
+import type { LossReason } from "./room-connection.ts";
 
-export type ConnectionState = "disconnected" | "connecting" | "connected" | "interrupted";
+/**
+ * "interrupted": a peer connection lost its path for a moment (ICE disconnected), signaling is fine;
+ * "reconnecting": the session was lost and the Room is getting back in (resume, else rejoin).
+ */
+export type ConnectionState = "disconnected" | "connecting" | "connected" | "interrupted" | "reconnecting";
 
 /** "client": disconnect() was called; the others come with the `error` that ended the session. */
 export type DisconnectReason = "client" | "connection-lost" | "kicked";
+
+export interface ReconnectingEvent {
+  /** 1 for the first attempt after the loss, then 2, 3, ... */
+  attempt: number;
+  /** What was lost: the signaling WebSocket, or the media path (a peer connection failed). */
+  reason: LossReason;
+}
+
+export interface RejoinedEvent {
+  /** Your new participant id (a rejoin is a new session; others saw you leave and join). */
+  participantId: string;
+}
 
 export interface ParticipantEvent {
   participant: RemoteParticipant;
@@ -35,5 +52,12 @@ export interface RoomEvents {
   data: DataEvent;
   /** Something went wrong; the room may still be connected (e.g. camera denied). */
   error: RoomError;
+  /** The session was lost; attempt `attempt` to get back in starts (once per attempt). */
+  reconnecting: ReconnectingEvent;
+  /** Back in the same session: same participant id, tracks and peer connections; missed changes were reconciled. */
+  resumed: Record<string, never>;
+  /** Back in the room in a new session: the same local tracks published again; everyone else reconciled. */
+  rejoined: RejoinedEvent;
+  /** Out of the room; after a loss that reconnecting could not repair, `error.code` is "reconnect-failed". */
   disconnected: { reason: DisconnectReason; error?: RoomError };
 }

@@ -1,23 +1,26 @@
 /**
  * The headless Room: the remote participants and this client's own media, kept in sync with the relay
- * through one RoomConnection per connect() (the WebSocket and the two peer connections). UI-free; the
- * <sfu-room> element is built on it.
+ * through a RoomConnection (the WebSocket and the two peer connections). UI-free; the <sfu-room>
+ * element is built on it. When the connection is lost the Room gets back in by itself (resume, else
+ * rejoin: a new RoomConnection for the same Room), with the Reconnector's back-off.
  *
  *   const room = new Room();
  *   room.on("track-subscribed", ({ track }) => attach(track.mediaStreamTrack));
  *   await room.connect("ws://127.0.0.1:7880/ws", "standup", { name: "Ada" });
  */
-import { type JoinedMessage, ROOM_NAME_PATTERN } from "@sfu-room/protocol";
+import { type JoinedMessage, type ResumedMessage, ROOM_NAME_PATTERN } from "@sfu-room/protocol";
 import { Emitter } from "./emitter.ts";
-import { RoomError } from "./errors.ts";
+import { FINAL_REFUSALS, reconnectFailed, RoomError } from "./errors.ts";
 import { captureOptions, type ConnectOptions } from "./connect-options.ts";
 import type { LocalSource } from "./local-media.ts";
 import { LocalParticipant } from "./local-participant.ts";
 import type { RemoteParticipant } from "./remote.ts";
 import { RemoteRoster } from "./remote-roster.ts";
-import { type ConnectionEnd, type ConnectionHost, RoomConnection } from "./room-connection.ts";
+import { Reconnector, DEFAULT_RECONNECT_TIMEOUT_MS } from "./reconnector.ts";
+import { type ConnectionEnd, type ConnectionHost, type JoinRequest, type LossReason, ResumeRefusedError, RoomConnection } from "./room-connection.ts";
 import { DATA_ID_PREFIX, type SendOptions, type SendResult } from "./room-data.ts";
 import type { ConnectionState, RoomEvents } from "./room-events.ts";
+import type { PublisherTransport } from "./publisher-transport.ts";
 import type { SignalClient, SignalEvent } from "./signal-client.ts";
 import type { SubscriptionSettings } from "./view-settings.ts";
 
@@ -35,22 +38,14 @@ export class Room extends Emitter<RoomEvents> {
   readonly participants: Map<string, RemoteParticipant> = this.#roster.participants;
   /** This client, for the Room's whole life: pages may keep it and its listeners across connects. */
   readonly local = new LocalParticipant();
-  /** The current attempt; undefined while disconnected. */
+  /** The current session (possibly lost, while reconnecting); undefined while disconnected. */
   #connection: RoomConnection | undefined;
-  readonly #host: ConnectionHost = {
-    participants: this.participants,
-    localId: () => this.local.id,
-    onJoined: (joined) => this.#onJoined(joined),
-    onMessage: (message) => this.#onMessage(message),
-    onReceived: (received) => this.#roster.received(received),
-    onReceiveEnded: (received) => this.#roster.receiveEnded(received),
-    onInterrupted: (interrupted) => {
-      if (this.state !== "connecting") this.#setState(interrupted ? "interrupted" : "connected");
-    },
-    onData: (event) => this.emit("data", event),
-    onError: (error) => this.#reportError(error),
-    onClosed: (end) => this.#onClosed(end),
-  };
+  /** A rejoin's new session until its `joined` (then it becomes #connection). */
+  #joining: RoomConnection | undefined;
+  #reconnector: Reconnector | undefined;
+  /** What connect() was called with, for rejoins. */
+  #request: JoinRequest | undefined;
+  #reconnectTimeoutMs = DEFAULT_RECONNECT_TIMEOUT_MS;
 
   constructor() {
     super();
@@ -71,12 +66,8 @@ export class Room extends Emitter<RoomEvents> {
     this.serverUrl = serverUrl;
     this.roomName = roomName;
     this.local.prepare(options.name, captureOptions(options));
-    const connection = new RoomConnection(this.#host);
-    this.#connection = connection;
-    this.#setState("connecting");
-    // Capture while the WebSocket opens and the relay answers: the permission prompt overlaps the join.
-    const captured = this.local.captureForJoin(() => connection.closed);
-    const { signal, publisher } = await connection.join({
+    this.#reconnectTimeoutMs = options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS;
+    this.#request = {
       serverUrl,
       room: roomName,
       name: options.name,
@@ -84,19 +75,27 @@ export class Room extends Emitter<RoomEvents> {
       autoSubscribe: options.autoSubscribe ?? true,
       rtcConfig: options.rtcConfig ?? {},
       connectTimeoutMs: options.connectTimeoutMs,
-    });
+    };
+    const connection = this.#newConnection();
+    this.#connection = connection;
+    this.#setState("connecting");
+    // Capture while the WebSocket opens and the relay answers: the permission prompt overlaps the join.
+    const captured = this.local.captureForJoin(() => connection.closed);
+    const { publisher } = await connection.join(this.#request);
     const errors = await captured;
     if (connection.closed) return;
     for (const error of errors) this.#reportError(error);
-    try {
-      await this.local.attach(signal, publisher);
-    } catch (e) {
-      if (!connection.closed) this.#reportError(e instanceof RoomError ? e : new RoomError("publish-failed", String(e)));
-    }
+    // Lost and rejoined meanwhile: the rejoin published.
+    if (connection === this.#connection) await this.#publish(connection, publisher);
   }
 
-  /** Leaves the room: tells the relay, closes both connections and stops every capture. */
+  /** Leaves the room: tells the relay, closes both connections and stops every capture (also while reconnecting). */
   async disconnect(): Promise<void> {
+    this.#reconnector?.cancel();
+    this.#reconnector = undefined;
+    const joining = this.#joining;
+    this.#joining = undefined;
+    void joining?.close();
     await this.#connection?.close();
   }
 
@@ -191,14 +190,124 @@ export class Room extends Emitter<RoomEvents> {
     this.emit("connection-state", { state });
   }
 
-  #onJoined(joined: JoinedMessage): void {
-    this.local.id = joined.participantId;
-    for (const info of joined.participants) this.#roster.join(info, false);
+  /** A connection whose reports the Room takes while it is the current one (or the rejoin's, for its `joined`). */
+  #newConnection(): RoomConnection {
+    const connection: RoomConnection = new RoomConnection(this.#hostFor(() => connection));
+    return connection;
+  }
+
+  #hostFor(self: () => RoomConnection): ConnectionHost {
+    const current = () => self() === this.#connection;
+    return {
+      participants: this.participants,
+      localId: () => this.local.id,
+      onJoined: (joined) => {
+        if (current() || self() === this.#joining) this.#onJoined(self(), joined);
+      },
+      onMessage: (message) => current() && this.#onMessage(message),
+      onReceived: (received) => current() && this.#roster.received(received),
+      onReceiveEnded: (received) => current() && this.#roster.receiveEnded(received),
+      onInterrupted: (interrupted) => {
+        if (current() && (this.state === "connected" || this.state === "interrupted")) this.#setState(interrupted ? "interrupted" : "connected");
+      },
+      onLost: (reason, error) => current() && this.#onLost(self(), reason, error),
+      onData: (event) => current() && this.emit("data", event),
+      onError: (error) => current() && this.#reportError(error),
+      onClosed: (end) => {
+        if (self() === this.#joining) this.#joining = undefined;
+        if (current()) this.#onClosed(end);
+      },
+    };
+  }
+
+  async #publish(connection: RoomConnection, publisher: PublisherTransport): Promise<void> {
+    try {
+      await this.local.attach(() => connection.signal!, publisher);
+    } catch (e) {
+      // Lost meanwhile: what could not be published is published once back (reconcile, or the rejoin).
+      if (!connection.closed && !connection.lost) this.#reportError(e instanceof RoomError ? e : new RoomError("publish-failed", String(e)));
+    }
+  }
+
+  #onJoined(connection: RoomConnection, joined: JoinedMessage): void {
+    if (connection === this.#connection) {
+      this.local.id = joined.participantId;
+      for (const info of joined.participants) this.#roster.join(info, false);
+    } else {
+      // A rejoin: the new session takes over; the old one's media goes, its reports are ignored from now on.
+      const old = this.#connection;
+      this.#connection = connection;
+      this.#joining = undefined;
+      old?.replace();
+      this.#roster.unbindAll();
+      this.local.detachForRejoin();
+      this.local.id = joined.participantId;
+      this.#roster.reconcile(joined.participants);
+    }
     this.#setState("connected");
+  }
+
+  /** The session is lost: reconnect with back-off (unless turned off), or end it. */
+  #onLost(connection: RoomConnection, reason: LossReason, error: RoomError): void {
+    if (this.#reconnectTimeoutMs <= 0) {
+      connection.abort(new RoomError(error.code, `${error.message} Join again to continue.`));
+      return;
+    }
+    this.#setState("reconnecting");
+    const timeoutMs = this.#reconnectTimeoutMs;
+    const reconnector: Reconnector = new Reconnector({
+      timeoutMs,
+      attempt: (_n, remainingMs) => this.#reconnect(reconnector, remainingMs),
+      isFinal: (e) => e instanceof RoomError && FINAL_REFUSALS.has(e.code),
+      onAttempt: (attempt) => this.emit("reconnecting", { attempt, reason }),
+      onGiveUp: (last, attempts) => {
+        if (this.#reconnector !== reconnector) return;
+        this.#reconnector = undefined;
+        this.#connection?.abort(reconnectFailed(last, attempts, timeoutMs));
+      },
+    });
+    this.#reconnector = reconnector;
+    reconnector.start();
+  }
+
+  /** One attempt: resume the lost session while the relay may still have it, else rejoin. */
+  async #reconnect(reconnector: Reconnector, remainingMs: number): Promise<void> {
+    const timeoutMs = Math.min(ATTEMPT_TIMEOUT_MS, Math.max(MIN_ATTEMPT_TIMEOUT_MS, remainingMs));
+    const connection = this.#connection;
+    if (!connection) throw new RoomError("not-connected", "The room disconnected.");
+    if (connection.resumable) {
+      try {
+        const resumed = await connection.resume(timeoutMs);
+        if (this.#reconnector === reconnector) this.#onResumed(resumed);
+        return;
+      } catch (e) {
+        if (!(e instanceof ResumeRefusedError)) throw e;
+      }
+    }
+    const next = this.#newConnection();
+    this.#joining = next;
+    const { publisher } = await next.join({ ...this.#request!, connectTimeoutMs: timeoutMs, rejoin: true });
+    if (this.#reconnector !== reconnector || next !== this.#connection) return;
+    this.#reconnector = undefined;
+    await this.#publish(next, publisher);
+    // Lost again while publishing: the next recovery reports instead.
+    if (next === this.#connection && !next.lost) this.emit("rejoined", { participantId: this.local.id });
+  }
+
+  #onResumed(resumed: ResumedMessage): void {
+    this.#reconnector = undefined;
+    this.#roster.reconcile(resumed.participants);
+    this.#setState("connected");
+    void this.local.reconcile(resumed.tracks).catch((e: unknown) => {
+      this.#reportError(e instanceof RoomError ? e : new RoomError("publish-failed", String(e)));
+    });
+    this.emit("resumed", {});
   }
 
   /** The one place a connection's end lands: its media is gone, the Room is disconnected. */
   #onClosed(end: ConnectionEnd): void {
+    this.#reconnector?.cancel();
+    this.#reconnector = undefined;
     this.#connection = undefined;
     this.#roster.clear();
     this.local.detach();
@@ -236,6 +345,9 @@ export class Room extends Emitter<RoomEvents> {
   }
 }
 
+/** Per reconnect attempt: opening the WebSocket and the relay's answer (capped by the time left). */
+const ATTEMPT_TIMEOUT_MS = 10_000;
+const MIN_ATTEMPT_TIMEOUT_MS = 2_000;
 const DATA_CODES: ReadonlySet<string> = new Set(["data-too-large", "unknown-participant", "bad-data"]);
 
 /** An `error` from the relay that answers no request: about a data message, or something else. */

@@ -6,9 +6,11 @@ import {
   parseServerMessage,
   type ClientMessageInput,
   type ErrorMessage,
+  type IceRestartedMessage,
   type JoinedMessage,
   type OkMessage,
   type PublishAnswerMessage,
+  type ResumedMessage,
   type ServerMessage,
   type SubscriberAnswerMessage,
 } from "@sfu-room/protocol";
@@ -23,16 +25,26 @@ export type ReplyTo<T extends RequestBody["type"]> = T extends "join"
   ? JoinedMessage
   : T extends "publish-offer"
     ? PublishAnswerMessage
-    : OkMessage;
+    : T extends "resume"
+      ? ResumedMessage
+      : T extends "restart-ice"
+        ? IceRestartedMessage
+        : OkMessage;
+
+type ReplyMessage = JoinedMessage | PublishAnswerMessage | OkMessage | ResumedMessage | IceRestartedMessage;
+const REPLY_TYPES: ReadonlySet<ServerMessage["type"]> = new Set(["joined", "publish-answer", "ok", "resumed", "ice-restarted"]);
 
 /** Relay messages that are not replies: events, subscriber offers and errors without a known id. */
-export type SignalEvent = Exclude<ServerMessage, JoinedMessage | PublishAnswerMessage | OkMessage>;
+export type SignalEvent = Exclude<ServerMessage, ReplyMessage>;
 
 export interface SignalClientEvents {
   message: SignalEvent;
   /** The socket closed; `requested` is true after close() was called. */
   close: { code: number; reason: string; requested: boolean };
 }
+
+/** The signaling client in use now: a resume replaces it under the kept peer connections. */
+export type CurrentSignal = () => SignalClient;
 
 /** The relay answered a request with an `error`. */
 export class RelayRequestError extends Error {
@@ -146,6 +158,17 @@ export class SignalClient extends Emitter<SignalClientEvents> {
     this.#onClose(1000, "leave");
   }
 
+  /**
+   * Closes the socket without `leave`: the relay keeps the session for a resume (the connection is
+   * lost, or being replaced). No `close` event follows.
+   */
+  drop(): void {
+    if (this.#closed) return;
+    this.#closeRequested = true;
+    this.#ws.close(1000, "reconnecting");
+    this.#onClose(1000, "reconnecting");
+  }
+
   #send(message: ClientMessageInput): void {
     this.#ws.send(JSON.stringify(message));
   }
@@ -169,8 +192,8 @@ export class SignalClient extends Emitter<SignalClientEvents> {
       } else pending.resolve(message);
       return;
     }
-    if (message.type === "joined" || message.type === "publish-answer" || message.type === "ok") return; // a late reply
-    this.emit("message", message);
+    if (REPLY_TYPES.has(message.type)) return; // a late reply
+    this.emit("message", message as SignalEvent);
   }
 
   #onClose(code: number, reason: string): void {

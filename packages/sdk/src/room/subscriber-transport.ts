@@ -5,7 +5,7 @@
  * m-lines that keep their track keep their receiver, so their media is never interrupted.
  */
 import type { SubscriberOfferMessage, TrackKind } from "@sfu-room/protocol";
-import type { SignalClient } from "./signal-client.ts";
+import type { CurrentSignal } from "./signal-client.ts";
 
 export interface ReceivedTrack {
   trackId: string;
@@ -27,8 +27,8 @@ export interface SubscriberCallbacks {
 
 export class SubscriberTransport {
   #pc: RTCPeerConnection | undefined;
-  readonly #signal: SignalClient;
-  readonly #config: RTCConfiguration;
+  readonly #signal: CurrentSignal;
+  #config: RTCConfiguration;
   readonly #callbacks: SubscriberCallbacks;
   /** By track id. */
   readonly #current = new Map<string, ReceivedTrack>();
@@ -36,7 +36,7 @@ export class SubscriberTransport {
   #closed = false;
 
   /** `config`: from peerConfiguration() (ice-config.ts). */
-  constructor(signal: SignalClient, config: RTCConfiguration, callbacks: SubscriberCallbacks) {
+  constructor(signal: CurrentSignal, config: RTCConfiguration, callbacks: SubscriberCallbacks) {
     this.#signal = signal;
     this.#config = config;
     this.#callbacks = callbacks;
@@ -58,6 +58,12 @@ export class SubscriberTransport {
       .catch((e: unknown) => {
         if (!this.#closed) this.#callbacks.onFailure(e instanceof Error ? e : new Error(String(e)));
       });
+  }
+
+  /** New ICE servers (fresh TURN credentials after a resume). */
+  setConfiguration(config: RTCConfiguration): void {
+    this.#config = config;
+    if (this.#pc && this.#pc.signalingState !== "closed") this.#pc.setConfiguration(config);
   }
 
   close(): void {
@@ -83,7 +89,7 @@ export class SubscriberTransport {
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     if (this.#closed) return;
-    this.#signal.sendAnswer({ offerId: offer.offerId, sdp: pc.localDescription?.sdp ?? answer.sdp ?? "" });
+    this.#signal().sendAnswer({ offerId: offer.offerId, sdp: pc.localDescription?.sdp ?? answer.sdp ?? "" });
 
     const next = new Map<string, ReceivedTrack>();
     const byMid = new Map(pc.getTransceivers().map((t) => [t.mid, t] as const));
