@@ -9,10 +9,17 @@
  */
 import { watchNetwork } from "./network-watch.ts";
 import type { PublisherTransport } from "./publisher-transport.ts";
-import type { SignalClient } from "./signal-client.ts";
+import { RelayRequestError, type SignalClient } from "./signal-client.ts";
 
 /** How long a peer connection may stay ICE-"disconnected" before ICE is restarted. */
 export const ICE_DISCONNECTED_RESTART_MS = 2_000;
+/**
+ * How long the relay may take to answer `restart-ice` (it answers in well under a second). A network
+ * change usually kills the WebSocket too, silently (its TCP connection is bound to the address that
+ * went), so a restart that gets no answer in this time means the signaling is gone: resume instead of
+ * waiting for the socket to time out.
+ */
+export const RESTART_REPLY_MS = 4_000;
 /** After a resume that restarted ICE: how long the media path may take to come back. */
 export const MEDIA_RECOVERY_MS = 10_000;
 
@@ -23,6 +30,8 @@ export interface IceRestarterHost {
   peerConnections(): Array<RTCPeerConnection | undefined>;
   /** The media path did not come back within MEDIA_RECOVERY_MS of a resume's restart. */
   noRecovery(): void;
+  /** The relay did not answer a restart within RESTART_REPLY_MS: the WebSocket is taken as dead. */
+  signalSilent(): void;
 }
 
 export class IceRestarter {
@@ -55,8 +64,14 @@ export class IceRestarter {
     if (this.#restarting) return this.#restarting;
     this.#wanted = false;
     this.#restarting = publisher
-      .restartIce(async (sdp) => (await signal.request({ type: "restart-ice", ...(sdp !== undefined ? { sdp } : {}) })).sdp)
+      .restartIce(async (sdp) => (await signal.request({ type: "restart-ice", ...(sdp !== undefined ? { sdp } : {}) }, RESTART_REPLY_MS)).sdp)
       .catch((e: unknown) => {
+        if (!(e instanceof RelayRequestError) && signal.open && signal === this.#host.usableSignal()) {
+          // No answer at all: the socket is dead without knowing it. The resume restarts ICE.
+          this.#wanted = true;
+          this.#host.signalSilent();
+          return;
+        }
         // The relay could not restart (an older relay, or the session just went): a path that stays down fails, and the session is lost then.
         if (signal.open) console.warn(`[sfu-room] ICE restart failed: ${e instanceof Error ? e.message : String(e)}`);
       })

@@ -97,6 +97,7 @@ export class RoomConnection {
         this.#resumeRefused = true;
         this.#lose("media-failed", new RoomError("connection-lost", "The media connection to the relay did not come back after an ICE restart."));
       },
+      signalSilent: () => this.#lose("signaling-lost", new RoomError("connection-lost", "The relay stopped answering (the network changed?).")),
     });
   }
 
