@@ -8,7 +8,7 @@ import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { RunningRelay } from "@sfu-room/relay";
-import { eventually, resourceCounts, sleep, startTestRelay } from "../support/relay-harness.ts";
+import { eventually, resourceCounts, resumeWindow, sleep, startTestRelay } from "../support/relay-harness.ts";
 
 /** Joins over a bare WebSocket and returns the relay's first subscriber offer (its candidates). */
 async function subscriberOffer(relay: RunningRelay, room: string): Promise<{ ws: WebSocket; sdp: string }> {
@@ -78,7 +78,8 @@ describe("ICE-TCP candidates", () => {
   });
 
   it("close their listener when the participant goes: 50 joins and leaves leave no TCP server behind", async () => {
-    relay = await startTestRelay({ udpPortRange: [23800, 23819] });
+    // No resume window: a dropped socket is a participant gone at once.
+    relay = await startTestRelay({ ...resumeWindow(0), udpPortRange: [23800, 23819] });
     await sleep(100);
     const before = resourceCounts().TCPServerWrap ?? 0;
     const ports = new Set<number>();
