@@ -1,6 +1,7 @@
 /**
  * The ways through a firewall, with headless Chromium decoding video (issue 11):
- * - UDP blocked: the pages connect to the relay over ICE-TCP; with UDP open they keep UDP;
+ * - UDP blocked: the pages connect to the relay over ICE-TCP, also behind 1:1 NAT; with UDP open they
+ *   keep UDP;
  * - only coturn reachable (iceTransportPolicy "relay"): through TURN, with the credentials the relay
  *   minted for each participant in `joined`;
  * - a relay whose TURN secret is not coturn's: the client cannot allocate.
@@ -38,6 +39,8 @@ const TURN_PORT = 3478;
 const TURN_RELAY_PORTS: [number, number] = [49160, 49199];
 const TURN_SECRET = "firewall-test-secret";
 const NFT_TABLE = "sfu_firewall_test";
+/** The "public" address of the NAT test: in the namespace's subnet, on no interface. */
+const NAT_ADDRESS = "10.214.0.2";
 
 const inNamespace = insideNamespace(NAMESPACE);
 if (!inNamespace && canCreateNamespace()) process.exit(await reexecInNamespace(NAMESPACE));
@@ -54,6 +57,22 @@ function blockUdp(): void {
     ip daddr ${NAMESPACE.address} meta l4proto udp counter name dropped drop
   }
   counter dropped {}
+}
+`,
+  });
+}
+
+/**
+ * 1:1 NAT as on a cloud VM: `announced` is on no interface, and packets to it are translated to the
+ * namespace's address (replies back), as the provider's NAT does for a public IP.
+ */
+function natTo(announced: string): void {
+  execFileSync("nft", ["-f", "-"], {
+    input: `table ip ${NFT_TABLE}_nat {
+  chain out {
+    type nat hook output priority -100;
+    ip daddr ${announced} dnat to ${NAMESPACE.address}
+  }
 }
 `,
   });
@@ -218,7 +237,7 @@ describe("through firewalls: ICE-TCP and TURN", { timeout: 240_000, skip: inName
     await browser?.close().catch(() => undefined);
     await coturn?.close();
     await new Promise((r) => (site ? site.close(r) : r(undefined)));
-    execFileSync("sh", ["-c", `nft delete table inet ${NFT_TABLE} 2>/dev/null || true`]);
+    execFileSync("sh", ["-c", `nft delete table inet ${NFT_TABLE} 2>/dev/null; nft delete table ip ${NFT_TABLE}_nat 2>/dev/null; true`]);
   });
 
   it("UDP open: the pages keep UDP although the relay offers TCP too", () =>
@@ -244,6 +263,16 @@ describe("through firewalls: ICE-TCP and TURN", { timeout: 240_000, skip: inName
       const counts = await selectedCounts(relay);
       assert.equal(Object.entries(counts).filter(([k]) => k.endsWith("/tcp")).reduce((n, [, v]) => n + v, 0), 4, JSON.stringify(counts));
       assert.equal(Object.keys(counts).some((k) => k.endsWith("/udp")), false, JSON.stringify(counts));
+    });
+  });
+
+  it("behind 1:1 NAT (announced address on no interface), UDP blocked: ICE-TCP connects to the listener on the bind address", async () => {
+    natTo(NAT_ADDRESS);
+    await call({ announcedAddresses: [NAT_ADDRESS] }, { relayOnly: false }, async (_relay, pages) => {
+      for (const [i, page] of pages.entries()) {
+        const pairs = await page.evaluate(selectedPairs);
+        assert.deepEqual(pairs.map((p) => [p.connection, p.protocol, p.remoteAddress.split(":")[0]]), [["publisher", "tcp", NAT_ADDRESS], ["subscriber", "tcp", NAT_ADDRESS]], `page ${i + 1}: ${JSON.stringify(pairs)}`);
+      }
     });
   });
 
