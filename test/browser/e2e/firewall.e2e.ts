@@ -17,6 +17,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
@@ -210,6 +211,7 @@ describe("through firewalls: ICE-TCP and TURN", { timeout: 240_000, skip: inName
         const before = first[i]!.tracks.find((t) => t.kind === "video")!.framesDecoded;
         return eventually(`page ${i + 1} keeps decoding`, () => page.evaluate(probe), (p) => p.tracks.find((t) => t.kind === "video")!.framesDecoded > before + 10, 15_000);
       }));
+      console.log(`join to first remote frame: ${first.map((p) => `${p.joinToFirstFrameMs} ms`).join(", ")}`);
       await check(relay, pages);
     } finally {
       await Promise.all(pages.map((p) => p.close().catch(() => undefined)));
@@ -219,6 +221,8 @@ describe("through firewalls: ICE-TCP and TURN", { timeout: 240_000, skip: inName
   }
 
   before(async () => {
+    // Ephemeral ports (the browser's sockets) above every port the rules name: none can pass for coturn's.
+    writeFileSync("/proc/sys/net/ipv4/ip_local_port_range", "50000 60999");
     coturn = await startCoturn({ listenIp: NAMESPACE.address, port: TURN_PORT, relayIp: NAMESPACE.address, relayPorts: TURN_RELAY_PORTS, secret: TURN_SECRET });
     site = createServer((req, res) => {
       const name = new URL(req.url ?? "/", "http://x").searchParams.get("name")?.replace(/\W/g, "") || "guest";
