@@ -136,8 +136,8 @@ function portRangeOption(o: {
   };
 }
 
-/** An option that is a secret: never echoed, and it must not be empty. */
-function secretOption(o: { flag: string; env: string; valueName: string; description: string; set(c: RelayConfig, text: string): void }): OptionSpec {
+/** An option whose value is any non-empty text, never echoed by --help (secrets are among them). */
+function textOption(o: { flag: string; env: string; valueName: string; description: string; set(c: RelayConfig, text: string): void }): OptionSpec {
   return {
     flag: o.flag, env: o.env, valueName: o.valueName, description: o.description,
     apply: (c, t) => (t.length > 0 ? void o.set(c, t) : "must not be empty"),
@@ -215,7 +215,7 @@ export const OPTIONS: OptionSpec[] = [
     },
     current: (c) => (c.turn.urls.length ? c.turn.urls.join(",") : "(none)"),
   },
-  secretOption({
+  textOption({
     flag: "--turn-secret", env: "SFU_TURN_SECRET", valueName: "SECRET",
     description: "coturn's static-auth-secret: each participant gets its own time-limited TURN credential",
     set: (c, t) => (c.turn = { ...c.turn, secret: t }),
@@ -227,12 +227,12 @@ export const OPTIONS: OptionSpec[] = [
     set: (c, n) => (c.turn = { ...c.turn, ttlSeconds: n }),
     get: (c) => c.turn.ttlSeconds,
   }),
-  secretOption({
+  textOption({
     flag: "--turn-username", env: "SFU_TURN_USERNAME", valueName: "NAME",
     description: "static TURN username (with --turn-credential), instead of --turn-secret",
     set: (c, t) => (c.turn = { ...c.turn, username: t }),
   }),
-  secretOption({
+  textOption({
     flag: "--turn-credential", env: "SFU_TURN_CREDENTIAL", valueName: "PASSWORD",
     description: "static TURN password (with --turn-username)",
     set: (c, t) => (c.turn = { ...c.turn, credential: t }),

@@ -1,6 +1,7 @@
 /**
  * The ways through a firewall, with headless Chromium decoding video (issue 11):
- * - UDP blocked: the pages connect to the relay over ICE-TCP;
+ * - UDP blocked: the pages connect to the relay over ICE-TCP, also behind 1:1 NAT; with UDP open they
+ *   keep UDP;
  * - only coturn reachable (iceTransportPolicy "relay"): through TURN, with the credentials the relay
  *   minted for each participant in `joined`;
  * - a relay whose TURN secret is not coturn's: the client cannot allocate.
@@ -16,6 +17,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
@@ -38,6 +40,8 @@ const TURN_PORT = 3478;
 const TURN_RELAY_PORTS: [number, number] = [49160, 49199];
 const TURN_SECRET = "firewall-test-secret";
 const NFT_TABLE = "sfu_firewall_test";
+/** The "public" address of the NAT test: in the namespace's subnet, on no interface. */
+const NAT_ADDRESS = "10.214.0.2";
 
 const inNamespace = insideNamespace(NAMESPACE);
 if (!inNamespace && canCreateNamespace()) process.exit(await reexecInNamespace(NAMESPACE));
@@ -54,6 +58,22 @@ function blockUdp(): void {
     ip daddr ${NAMESPACE.address} meta l4proto udp counter name dropped drop
   }
   counter dropped {}
+}
+`,
+  });
+}
+
+/**
+ * 1:1 NAT as on a cloud VM: `announced` is on no interface, and packets to it are translated to the
+ * namespace's address (replies back), as the provider's NAT does for a public IP.
+ */
+function natTo(announced: string): void {
+  execFileSync("nft", ["-f", "-"], {
+    input: `table ip ${NFT_TABLE}_nat {
+  chain out {
+    type nat hook output priority -100;
+    ip daddr ${announced} dnat to ${NAMESPACE.address}
+  }
 }
 `,
   });
@@ -168,28 +188,41 @@ describe("through firewalls: ICE-TCP and TURN", { timeout: 240_000, skip: inName
       pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }),
     );
 
-  /** Two pages join the current relay; resolves once each decodes the other's video. */
-  async function twoPagesDecoding(options: { relayOnly: boolean }): Promise<Page[]> {
-    const pages = await Promise.all(["Ada", "Grace"].map(async (name) => {
-      const page = await browser.newPage();
-      await page.evaluateOnNewDocument("window.__name = (f) => f");
-      if (options.relayOnly) await page.evaluateOnNewDocument(relayOnly);
-      page.on("console", (m) => m.type() === "error" && console.error(`[${name}] ${m.text()}`));
-      await page.goto(`${siteUrl}/?name=${name}`);
-      return page;
-    }));
-    const decoding = (p: PageProbe) => p.status === "joined" && p.tracks.some((t) => t.kind === "video" && t.framesDecoded > 0);
-    const first = await Promise.all(pages.map((page, i) => eventually(`page ${i + 1} decodes the other's video`, () => page.evaluate(probe), decoding, 40_000)));
-    // And it keeps decoding.
-    await Promise.all(pages.map((page, i) => {
-      const before = first[i]!.tracks.find((t) => t.kind === "video")!.framesDecoded;
-      return eventually(`page ${i + 1} keeps decoding`, () => page.evaluate(probe), (p) => p.tracks.find((t) => t.kind === "video")!.framesDecoded > before + 10, 15_000);
-    }));
-    return pages;
+  /**
+   * A relay with `overrides`, two pages that join it: `check` runs once each page decodes the other's
+   * video. Pages and relay are closed however it ends.
+   */
+  async function call(overrides: Partial<RelayConfig>, options: { relayOnly: boolean }, check: (relay: RunningRelay, pages: Page[]) => Promise<void>): Promise<void> {
+    const relay = (current = await startTestRelay(overrides));
+    const pages: Page[] = [];
+    try {
+      for (const name of ["Ada", "Grace"]) {
+        const page = await browser.newPage();
+        pages.push(page);
+        await page.evaluateOnNewDocument("window.__name = (f) => f");
+        if (options.relayOnly) await page.evaluateOnNewDocument(relayOnly);
+        page.on("console", (m) => m.type() === "error" && console.error(`[${name}] ${m.text()}`));
+        await page.goto(`${siteUrl}/?name=${name}`);
+      }
+      const decoding = (p: PageProbe) => p.status === "joined" && p.tracks.some((t) => t.kind === "video" && t.framesDecoded > 0);
+      const first = await Promise.all(pages.map((page, i) => eventually(`page ${i + 1} decodes the other's video`, () => page.evaluate(probe), decoding, 40_000)));
+      // And it keeps decoding.
+      await Promise.all(pages.map((page, i) => {
+        const before = first[i]!.tracks.find((t) => t.kind === "video")!.framesDecoded;
+        return eventually(`page ${i + 1} keeps decoding`, () => page.evaluate(probe), (p) => p.tracks.find((t) => t.kind === "video")!.framesDecoded > before + 10, 15_000);
+      }));
+      console.log(`join to first remote frame: ${first.map((p) => `${p.joinToFirstFrameMs} ms`).join(", ")}`);
+      await check(relay, pages);
+    } finally {
+      await Promise.all(pages.map((p) => p.close().catch(() => undefined)));
+      await relay.close();
+      current = undefined;
+    }
   }
 
   before(async () => {
-    blockUdp();
+    // Ephemeral ports (the browser's sockets) above every port the rules name: none can pass for coturn's.
+    writeFileSync("/proc/sys/net/ipv4/ip_local_port_range", "50000 60999");
     coturn = await startCoturn({ listenIp: NAMESPACE.address, port: TURN_PORT, relayIp: NAMESPACE.address, relayPorts: TURN_RELAY_PORTS, secret: TURN_SECRET });
     site = createServer((req, res) => {
       const name = new URL(req.url ?? "/", "http://x").searchParams.get("name")?.replace(/\W/g, "") || "guest";
@@ -206,48 +239,60 @@ describe("through firewalls: ICE-TCP and TURN", { timeout: 240_000, skip: inName
 
   after(async () => {
     await browser?.close().catch(() => undefined);
-    await current?.close();
     await coturn?.close();
     await new Promise((r) => (site ? site.close(r) : r(undefined)));
-    execFileSync("nft", ["delete", "table", "inet", NFT_TABLE], { stdio: "ignore" });
+    execFileSync("sh", ["-c", `nft delete table inet ${NFT_TABLE} 2>/dev/null; nft delete table ip ${NFT_TABLE}_nat 2>/dev/null; true`]);
   });
+
+  it("UDP open: the pages keep UDP although the relay offers TCP too", () =>
+    call({}, { relayOnly: false }, async (relay, pages) => {
+      for (const [i, page] of pages.entries()) {
+        const pairs = await page.evaluate(selectedPairs);
+        assert.deepEqual(pairs.map((p) => [p.connection, p.protocol]), [["publisher", "udp"], ["subscriber", "udp"]], `page ${i + 1}: ${JSON.stringify(pairs)}`);
+      }
+      assert.equal(Object.keys(await selectedCounts(relay)).some((k) => k.endsWith("/tcp")), false);
+    }));
 
   it("UDP to the relay blocked: both pages connect over ICE-TCP and decode each other's video", async () => {
-    const relay = (current = await startTestRelay({}));
+    blockUdp(); // from here on, for the TURN tests too
     const droppedBefore = droppedUdp();
-    const pages = await twoPagesDecoding({ relayOnly: false });
-    for (const [i, page] of pages.entries()) {
-      const pairs = await page.evaluate(selectedPairs);
-      // Chromium's local side shows as prflx: its active TCP candidate (port 9) learns its real port on connect.
-      assert.deepEqual(pairs.map((p) => [p.connection, p.protocol]), [["publisher", "tcp"], ["subscriber", "tcp"]], `page ${i + 1}: ${JSON.stringify(pairs)}`);
-    }
-    // The browser did try UDP, and the rule took it; the relay counted four TCP paths.
-    assert.ok(droppedUdp() > droppedBefore, "no UDP datagram was dropped: the block was not in the way");
-    const counts = await selectedCounts(relay);
-    assert.equal(Object.entries(counts).filter(([k]) => k.endsWith("/tcp")).reduce((n, [, v]) => n + v, 0), 4, JSON.stringify(counts));
-    assert.equal(Object.keys(counts).some((k) => k.endsWith("/udp")), false, JSON.stringify(counts));
-    await Promise.all(pages.map((p) => p.close()));
-    await relay.close();
-    current = undefined;
+    await call({}, { relayOnly: false }, async (relay, pages) => {
+      for (const [i, page] of pages.entries()) {
+        const pairs = await page.evaluate(selectedPairs);
+        // Chromium's local side shows as prflx: its active TCP candidate (port 9) learns its real port on connect.
+        assert.deepEqual(pairs.map((p) => [p.connection, p.protocol]), [["publisher", "tcp"], ["subscriber", "tcp"]], `page ${i + 1}: ${JSON.stringify(pairs)}`);
+      }
+      // The browser did try UDP, and the rule took it; the relay counted four TCP paths.
+      assert.ok(droppedUdp() > droppedBefore, "no UDP datagram was dropped: the block was not in the way");
+      const counts = await selectedCounts(relay);
+      assert.equal(Object.entries(counts).filter(([k]) => k.endsWith("/tcp")).reduce((n, [, v]) => n + v, 0), 4, JSON.stringify(counts));
+      assert.equal(Object.keys(counts).some((k) => k.endsWith("/udp")), false, JSON.stringify(counts));
+    });
   });
 
-  it("only TURN allowed: both pages connect through coturn with the credentials the relay minted, and decode", async () => {
-    const relay = (current = await startTestRelay({ turn: { ...DEFAULT_RELAY_CONFIG.turn, urls: [coturn.url], secret: TURN_SECRET, ttlSeconds: 600 } }));
-    const pages = await twoPagesDecoding({ relayOnly: true });
-    for (const [i, page] of pages.entries()) {
-      const pairs = await page.evaluate(selectedPairs);
-      assert.deepEqual(pairs.map((p) => [p.connection, p.localType]), [["publisher", "relay"], ["subscriber", "relay"]], `page ${i + 1}: ${JSON.stringify(pairs)}`);
-    }
-    // coturn allocated for each connection with a minted username (expiry:participantId) and relayed.
-    const allocations = coturn.log().match(/ALLOCATE processed, success/g) ?? [];
-    assert.ok(allocations.length >= 4, `coturn allocations: ${allocations.length}\n${coturn.log().slice(-3000)}`);
-    assert.match(coturn.log(), /username=<?\d+:P[\w-]+>?/);
-    // The relay knows those paths came through its TURN server: four relayed connections in /metrics.
-    assert.deepEqual(await selectedCounts(relay), { "relay/udp": 4 });
-    await Promise.all(pages.map((p) => p.close()));
-    await relay.close();
-    current = undefined;
+  it("behind 1:1 NAT (announced address on no interface), UDP blocked: ICE-TCP connects to the listener on the bind address", async () => {
+    natTo(NAT_ADDRESS);
+    await call({ announcedAddresses: [NAT_ADDRESS] }, { relayOnly: false }, async (_relay, pages) => {
+      for (const [i, page] of pages.entries()) {
+        const pairs = await page.evaluate(selectedPairs);
+        assert.deepEqual(pairs.map((p) => [p.connection, p.protocol, p.remoteAddress.split(":")[0]]), [["publisher", "tcp", NAT_ADDRESS], ["subscriber", "tcp", NAT_ADDRESS]], `page ${i + 1}: ${JSON.stringify(pairs)}`);
+      }
+    });
   });
+
+  it("only TURN allowed: both pages connect through coturn with the credentials the relay minted, and decode", () =>
+    call({ turn: { ...DEFAULT_RELAY_CONFIG.turn, urls: [coturn.url], secret: TURN_SECRET, ttlSeconds: 600 } }, { relayOnly: true }, async (relay, pages) => {
+      for (const [i, page] of pages.entries()) {
+        const pairs = await page.evaluate(selectedPairs);
+        assert.deepEqual(pairs.map((p) => [p.connection, p.localType]), [["publisher", "relay"], ["subscriber", "relay"]], `page ${i + 1}: ${JSON.stringify(pairs)}`);
+      }
+      // coturn allocated for each connection with a minted username (expiry:participantId) and relayed.
+      const allocations = coturn.log().match(/ALLOCATE processed, success/g) ?? [];
+      assert.ok(allocations.length >= 4, `coturn allocations: ${allocations.length}\n${coturn.log().slice(-3000)}`);
+      assert.match(coturn.log(), /username=<?\d+:P[\w-]+>?/);
+      // The relay knows those paths came through its TURN server: four relayed connections in /metrics.
+      assert.deepEqual(await selectedCounts(relay), { "relay/udp": 4 });
+    }));
 
   it("a relay whose --turn-secret is not coturn's: the client is refused (401) and gets no relay candidate", async () => {
     const page = await browser.newPage();
