@@ -26,12 +26,12 @@ import { pino } from "pino";
 import { canCreateNamespace, insideNamespace, type NamespaceSpec, reexecInNamespace } from "@sfu-room/netns";
 import type { IceServer } from "@sfu-room/protocol";
 import { DEFAULT_RELAY_CONFIG, type RelayConfig, startRelay, type RunningRelay } from "@sfu-room/relay";
-import type { SfuRoomElement } from "@sfu-room/sdk";
 import { CHROMIUM_PATH, chromiumArgs, ensureBrowser } from "../support/browsers.mjs";
 import { type Coturn, startCoturn } from "../../support/coturn.ts";
 import { makeY4m } from "../support/y4m.ts";
 import { eventually } from "./harness.ts";
-import { probe, type PageProbe } from "./page-probe.ts";
+import { elementPage } from "./element-page.ts";
+import { probe, selectedPairs, type PageProbe } from "./page-probe.ts";
 
 const NAMESPACE: NamespaceSpec = { marker: "SFU_TEST_NETNS_FIREWALL", address: "10.214.0.1", veth: ["fw0", "fw1"], defaultRoute: "10.214.0.254" };
 const ARTIFACTS = fileURLToPath(new URL("../../artifacts/", import.meta.url));
@@ -87,13 +87,6 @@ function droppedUdp(): number {
   return out.nftables.find((e) => e.counter)!.counter!.packets;
 }
 
-/** The whole page: the relay's own element module and one <sfu-room>. */
-const html = (relay: RunningRelay, name: string) => `<!doctype html>
-<html><head><meta charset="utf-8"></head><body style="margin:0">
-<script type="module" src="http://127.0.0.1:${relay.port}/sfu-room.js"></script>
-<sfu-room server="${relay.signalUrl}" room="firewall" name="${name}" style="display:block;height:100vh"></sfu-room>
-</body></html>`;
-
 /**
  * What this browser may use, as a page or browser policy would set it: every RTCPeerConnection it
  * makes gathers relay candidates only. Serialized into the page.
@@ -105,28 +98,6 @@ function relayOnly(): void {
       super({ ...config, iceTransportPolicy: "relay" });
     }
   } as typeof RTCPeerConnection;
-}
-
-interface SelectedPair { connection: string; localType: string; protocol: string; remoteAddress: string }
-
-/** The candidate pair each of the page's two connections selected (its local side). Serialized into the page. */
-async function selectedPairs(): Promise<SelectedPair[]> {
-  const room = (document.querySelector("sfu-room") as SfuRoomElement).session!;
-  const out: SelectedPair[] = [];
-  for (const [connection, pc] of Object.entries(room.peerConnections)) {
-    if (!pc) continue;
-    const stats = new Map<string, Record<string, string | undefined>>();
-    let pairId: string | undefined;
-    (await pc.getStats()).forEach((s) => {
-      stats.set(s.id, s);
-      if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
-    });
-    const pair = pairId ? stats.get(pairId) : undefined;
-    const local = pair ? stats.get(pair.localCandidateId!) : undefined;
-    const remote = pair ? stats.get(pair.remoteCandidateId!) : undefined;
-    out.push({ connection, localType: local?.candidateType ?? "", protocol: local?.protocol ?? "", remoteAddress: `${remote?.address}:${remote?.port}` });
-  }
-  return out;
 }
 
 /** What `sfu_selected_candidates_total` counts now, by "type/protocol". */
@@ -227,7 +198,7 @@ describe("through firewalls: ICE-TCP and TURN", { timeout: 240_000, skip: inName
     site = createServer((req, res) => {
       const name = new URL(req.url ?? "/", "http://x").searchParams.get("name")?.replace(/\W/g, "") || "guest";
       if (!current) return void res.writeHead(503).end();
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html(current, name));
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(elementPage(`http://127.0.0.1:${current.port}`, "firewall", name));
     });
     await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
     siteUrl = `http://localhost:${(site.address() as { port: number }).port}`;

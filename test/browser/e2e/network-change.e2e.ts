@@ -20,11 +20,11 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { pino } from "pino";
 import { canCreateNamespace, insideNamespace, type NamespaceSpec, reexecInNamespace } from "@sfu-room/netns";
 import { DEFAULT_RELAY_CONFIG, startRelay, type RunningRelay } from "@sfu-room/relay";
-import type { SfuRoomElement } from "@sfu-room/sdk";
 import { CHROMIUM_PATH, chromiumArgs, ensureBrowser } from "../support/browsers.mjs";
 import { makeY4m } from "../support/y4m.ts";
 import { eventually } from "./harness.ts";
-import { probe, type PageProbe } from "./page-probe.ts";
+import { elementPage } from "./element-page.ts";
+import { probe, selectedPairs, type PageProbe } from "./page-probe.ts";
 
 const RELAY_SIDE: NamespaceSpec = { marker: "SFU_TEST_NETNS_NETWORK_CHANGE", address: "10.215.0.1", veth: ["nc-lo0", "nc-lo1"] };
 /** Grace's namespace and the veth pair to it. */
@@ -60,35 +60,11 @@ function moveClient(): void {
   sh(`${inside} ip addr del ${FIRST.address}/24 dev ${VETH.there}`);
 }
 
-const html = (relay: RunningRelay, name: string) => `<!doctype html>
-<html><head><meta charset="utf-8"></head><body style="margin:0">
-<script type="module" src="http://${RELAY_SIDE.address}:${relay.port}/sfu-room.js"></script>
-<sfu-room server="ws://${RELAY_SIDE.address}:${relay.port}/ws" room="commute" name="${name}" style="display:block;height:100vh"></sfu-room>
-</body></html>`;
-
 /** Counts the element's reconnection events into window.__reconnection. Serialized into the page. */
 function countReconnectionEvents(): void {
   const counts: Record<string, number> = { reconnecting: 0, resumed: 0, rejoined: 0, left: 0 };
   (window as unknown as { __reconnection: typeof counts }).__reconnection = counts;
   for (const type of Object.keys(counts)) document.addEventListener(type, () => counts[type]!++, { capture: true });
-}
-
-/** The local address of each connection's selected candidate pair. Serialized into the page. */
-async function selectedLocalAddresses(): Promise<string[]> {
-  const room = (document.querySelector("sfu-room") as SfuRoomElement).session!;
-  const out: string[] = [];
-  for (const pc of Object.values(room.peerConnections)) {
-    if (!pc) continue;
-    const stats = new Map<string, Record<string, string | undefined>>();
-    let pairId: string | undefined;
-    (await pc.getStats()).forEach((s) => {
-      stats.set(s.id, s);
-      if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
-    });
-    const pair = pairId ? stats.get(pairId) : undefined;
-    out.push(pair ? String(stats.get(pair.localCandidateId!)?.address) : "none");
-  }
-  return out;
 }
 
 const videoFrom = (p: PageProbe, participantId: string) => p.tracks.find((t) => t.kind === "video" && t.participantId === participantId);
@@ -104,14 +80,14 @@ describe("a network change mid-call", { timeout: 180_000, skip: inNamespace ? fa
     relay = await startRelay(
       {
         ...structuredClone(DEFAULT_RELAY_CONFIG),
-        host: RELAY_SIDE.address, port: 0, rtcBindAddress: RELAY_SIDE.address, announcedIp: RELAY_SIDE.address,
+        host: RELAY_SIDE.address, port: 0, rtcBindAddress: RELAY_SIDE.address, announcedAddresses: [RELAY_SIDE.address],
         allowedOrigins: ["*"],
       },
       pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }),
     );
     site = createServer((req, res) => {
       const name = new URL(req.url ?? "/", "http://x").searchParams.get("name")?.replace(/\W/g, "") || "guest";
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(html(relay, name));
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(elementPage(`http://${RELAY_SIDE.address}:${relay.port}`, "commute", name));
     });
     await new Promise<void>((resolve) => site.listen(0, RELAY_SIDE.address, resolve));
     const y4m = makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`);
@@ -154,7 +130,7 @@ describe("a network change mid-call", { timeout: 180_000, skip: inNamespace ? fa
       eventually("Ada decodes Grace", () => ada.evaluate(probe), decoding, 40_000),
       eventually("Grace decodes Ada", () => grace.evaluate(probe), decoding, 40_000),
     ]);
-    assert.deepEqual(await grace.evaluate(selectedLocalAddresses), [FIRST.address, FIRST.address]);
+    assert.deepEqual((await grace.evaluate(selectedPairs)).map((p) => p.localAddress), [FIRST.address, FIRST.address]);
     const graceId = graceBefore.participantId;
     const fromGrace = videoFrom(adaBefore, graceId)!;
 
@@ -165,7 +141,7 @@ describe("a network change mid-call", { timeout: 180_000, skip: inNamespace ? fa
     const adaAfter = await eventually("Ada decodes Grace again", () => ada.evaluate(probe), (p) => (videoFrom(p, graceId)?.framesDecoded ?? 0) > fromGrace.framesDecoded + 30, 60_000);
     const fromAda = videoFrom(graceBefore, adaBefore.participantId)!;
     await eventually("Grace decodes Ada again", () => grace.evaluate(probe), (p) => (videoFrom(p, adaBefore.participantId)?.framesDecoded ?? 0) > fromAda.framesDecoded + 30, 60_000);
-    await eventually("Grace's connections use her new address", () => grace.evaluate(selectedLocalAddresses), (a) => a.every((x) => x === SECOND.address), 20_000);
+    await eventually("Grace's connections use her new address", async () => (await grace.evaluate(selectedPairs)).map((p) => p.localAddress), (a) => a.every((x) => x === SECOND.address), 20_000);
 
     // The same session throughout: same participant id, same receiving track at Ada's, no rejoin.
     const graceAfter = await grace.evaluate(probe);

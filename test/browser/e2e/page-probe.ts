@@ -111,3 +111,25 @@ export function probeLayout(): LayoutProbe {
     tiles: root.querySelectorAll(".tile").length,
   };
 }
+
+export interface SelectedPair { connection: string; localType: string; localAddress: string; protocol: string; remoteAddress: string }
+
+/** The candidate pair each of the <sfu-room>'s two connections selected. Must be self-contained: it is serialized into the page. */
+export async function selectedPairs(): Promise<SelectedPair[]> {
+  const room = (document.querySelector("sfu-room") as SfuRoomElement).session!;
+  const out: SelectedPair[] = [];
+  for (const [connection, pc] of Object.entries(room.peerConnections)) {
+    if (!pc) continue;
+    const stats = new Map<string, Record<string, string | undefined>>();
+    let pairId: string | undefined;
+    (await pc.getStats()).forEach((s) => {
+      stats.set(s.id, s);
+      if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+    });
+    const pair = pairId ? stats.get(pairId) : undefined;
+    const local = pair ? stats.get(pair.localCandidateId!) : undefined;
+    const remote = pair ? stats.get(pair.remoteCandidateId!) : undefined;
+    out.push({ connection, localType: local?.candidateType ?? "", localAddress: String(local?.address), protocol: local?.protocol ?? "", remoteAddress: `${remote?.address}:${remote?.port}` });
+  }
+  return out;
+}
