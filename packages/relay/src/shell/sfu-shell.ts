@@ -208,9 +208,12 @@ export class SfuShell {
       case "session-resumed":
         this.#rebind(out.sessionId, out.participantId);
         break;
-      case "participant-resumed":
-        this.#links.get(out.participantId)?.subscriber.resendOffer();
+      case "participant-resumed": {
+        const link = this.#links.get(out.participantId);
+        link?.subscriber.resendOffer();
+        link?.restarting();
         break;
+      }
       case "negotiate-publish":
         this.#negotiatePublish(out);
         break;
@@ -324,9 +327,11 @@ export class SfuShell {
   }
 
   /**
-   * An allowed ICE restart: the publisher connection answers its restart offer (there must be an offer
-   * exactly when there is a publisher connection), the subscriber connection offers with fresh
-   * credentials, then the core hears how it went. The session waits for it like for a publish.
+   * An allowed ICE restart: the publisher connection answers its restart offer (when one came), the
+   * subscriber connection offers with fresh credentials, then the core hears how it went. The session
+   * waits for it like for a publish. Without an offer only the subscriber connection restarts: a client
+   * may hold no usable publisher connection although the relay has one (its first publish was answered
+   * while it was away, and it rolled back), and its media must still come back.
    */
   #restartIce(out: RestartIceOutput): void {
     const { participantId, requestId, sdp } = out;
@@ -339,9 +344,9 @@ export class SfuShell {
     const publisher = link.publisher;
     const done = (async () => {
       if (publisher === undefined && sdp !== undefined) throw new SdpError('you have not published, so there is no publisher connection to restart: send "restart-ice" without sdp');
-      if (publisher !== undefined && sdp === undefined) throw new SdpError('you have a publisher connection: "restart-ice" needs its ICE-restart offer in sdp (createOffer({ iceRestart: true }))');
       const answer = publisher === undefined || sdp === undefined ? undefined : (await publisher.answer(sdp, [])).sdp;
       link.subscriber.restartIce();
+      link.restarting();
       return answer;
     })().then(
       (answer) => {
