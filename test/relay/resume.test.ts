@@ -58,8 +58,10 @@ describe("resume", () => {
       room: "call",
       participants: [{ id: bob.participantId, name: "bob", tracks: bob.outgoing.map((t) => expect.objectContaining({ id: t.trackId })) }],
       tracks: alice.outgoing.map((t) => expect.objectContaining({ id: t.trackId, participantId: alice.participantId })),
-      resume: { secret: alice.joined!.resume.secret, windowMs: 20_000 },
+      resume: { secret: expect.not.stringMatching(`^${alice.joined!.resume.secret}$`), windowMs: 20_000 },
     });
+    // A grant is used once: the reply carries a new secret, as strong as the first.
+    expect((reply as { resume: { secret: string } }).resume.secret).toHaveLength(alice.joined!.resume.secret.length);
     await call!.mediaFlows();
     expect(ssrcsOf(alice)).toEqual(before.alice);
     expect(ssrcsOf(bob)).toEqual(before.bob);

@@ -91,6 +91,6 @@ export interface CoreStats {
   resumes: number;
   /** Resumes refused since the core started (`resume-refused`). */
   resumeRefusals: number;
-  /** Joins since the core started that said they rejoin after a lost session (`join.rejoin`). */
+  /** Joins since the core started that said they rejoin after a lost session (`join.rejoinOf`). */
   rejoins: number;
 }

@@ -108,9 +108,9 @@ export class SfuShell {
     const t = now();
     switch (message.type) {
       case "join": {
-        const { id: requestId, room, name, autoSubscribe, rejoin } = message;
+        const { id: requestId, room, name, autoSubscribe, rejoinOf } = message;
         const iceServers = this.#options.iceServers(participantId);
-        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, rejoin, iceServers, resumeSecret: this.#options.newSecret() });
+        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, rejoinOf, iceServers, resumeSecret: this.#options.newSecret() });
       }
       case "leave":
         return this.#drive({ type: "leave", now: t, participantId, requestId: message.id });
@@ -138,7 +138,7 @@ export class SfuShell {
         return this.#applySubscriberAnswer(participantId, message.offerId, message.sdp);
       case "resume": {
         const { id: requestId, room, participantId: resumeOf, secret } = message;
-        return this.#drive({ type: "resume", now: t, participantId, requestId, room, resumeOf, secret, iceServers: this.#options.iceServers(resumeOf) });
+        return this.#drive({ type: "resume", now: t, participantId, requestId, room, resumeOf, secret, iceServers: this.#options.iceServers(resumeOf), nextSecret: this.#options.newSecret() });
       }
       case "restart-ice":
         this.#drive({ type: "restart-ice", now: t, participantId, requestId: message.id, sdp: message.sdp });
