@@ -17,7 +17,7 @@ export interface RelayConfig {
   port: number;
   /** The built `<sfu-room>` element module served at GET /sfu-room.js (packages/sdk/scripts/build-element.mjs). */
   elementModulePath: string;
-  /** Local address the WebRTC UDP sockets bind to. */
+  /** Local address the WebRTC UDP sockets and ICE-TCP listeners bind to. */
   rtcBindAddress: string;
   /** Addresses put in the relay's ICE candidates (what browsers connect to); defaults to the bind address. */
   announcedAddresses: string[];
@@ -169,7 +169,7 @@ export const OPTIONS: OptionSpec[] = [
   },
   {
     flag: "--rtc-bind", env: "SFU_RTC_BIND", valueName: "ADDR",
-    description: "local IPv4 address the WebRTC UDP sockets bind to (0.0.0.0: all)",
+    description: "local IPv4 address the WebRTC UDP sockets and ICE-TCP listeners bind to (0.0.0.0: all)",
     apply: (c, t) => (isIP(t) === 4 ? void (c.rtcBindAddress = t) : `"${t}" is not an IPv4 address`),
     current: (c) => c.rtcBindAddress,
   },

@@ -15,6 +15,8 @@ const REFUSAL = "the relay no longer keeps this session (resume window passed, r
 export class ResumeWindow {
   /** Away participants and the time they are removed at. */
   private readonly away = new Map<ParticipantId, Millis>();
+  /** The earliest of `away`'s times, kept while it is unchanged: poll() asks after every packet. */
+  private earliest: Millis | undefined = Infinity;
   private readonly windowMs: Millis;
   private readonly out: OutputQueue;
   /** Resumes accepted and refused since the start (counts for health and metrics). */
@@ -37,6 +39,7 @@ export class ResumeWindow {
   keep(participant: Participant, now: Millis): boolean {
     if (this.windowMs <= 0) return false;
     this.away.set(participant.id, now + this.windowMs);
+    this.earliest = undefined;
     return true;
   }
 
@@ -52,7 +55,7 @@ export class ResumeWindow {
       return false;
     }
     this.accepted++;
-    this.away.delete(target.id);
+    if (this.away.delete(target.id)) this.earliest = undefined;
     return true;
   }
 
@@ -63,13 +66,15 @@ export class ResumeWindow {
 
   /** The participant is gone (left, removed): nothing of theirs waits. */
   forget(id: ParticipantId): void {
-    this.away.delete(id);
+    if (this.away.delete(id)) this.earliest = undefined;
   }
 
   /** The earliest removal of an away participant (Infinity: nobody is away). */
   get deadline(): Millis {
+    if (this.earliest !== undefined) return this.earliest;
     let at = Infinity;
     for (const t of this.away.values()) if (t < at) at = t;
+    this.earliest = at;
     return at;
   }
 

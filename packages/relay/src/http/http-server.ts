@@ -29,11 +29,15 @@ export function createHttpServer(routes: HttpRoutes): Server {
       return json(res, 200, routes.health());
     }
     if (path === "/metrics") {
-      if (req.method !== "GET") return json(res, 405, { error: "use GET /metrics" });
-      void routes.metrics().then(({ contentType, text }) => {
-        res.writeHead(200, { "content-type": contentType, "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
-        res.end(text);
-      });
+      if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "use GET /metrics" });
+      routes.metrics().then(
+        ({ contentType, text }) => {
+          res.writeHead(200, { "content-type": contentType, "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+          res.end(req.method === "HEAD" ? undefined : text);
+        },
+        // A metric whose collect() threw: say so instead of leaving the request (and the process) hanging.
+        (e: Error) => json(res, 500, { error: `metrics could not be collected: ${e.message}` }),
+      );
       return;
     }
     if (path === "/sfu-room.js") {
