@@ -28,6 +28,8 @@ export interface RosterHost {
   received(trackId: string): ReceivedTrack | undefined;
   /** Sends a track's `subscription-settings`. */
   sendSettings(trackId: string, settings: SubscriptionSettings): Promise<void>;
+  /** Someone left (an event, or found gone by a reconcile): what is kept for them elsewhere goes too. */
+  left(participantId: string): void;
 }
 
 export class RemoteRoster {
@@ -52,6 +54,7 @@ export class RemoteRoster {
     if (!participant) return;
     for (const trackId of [...participant.tracks.keys()]) this.unpublish(participantId, trackId);
     this.participants.delete(participantId);
+    this.#host.left(participantId);
     this.#host.emit("participant-left", { participant });
   }
 

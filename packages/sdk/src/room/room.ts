@@ -33,6 +33,8 @@ export class Room extends Emitter<RoomEvents> {
     emit: (type, payload) => this.emit(type, payload),
     received: (trackId) => this.#connection?.received(trackId),
     sendSettings: (trackId, settings) => this.setSubscriptionSettings(trackId, settings),
+    // Partial data messages from them will never be completed.
+    left: (participantId) => this.#connection?.data?.forget(participantId),
   });
   /** Everyone else, as last known. */
   readonly participants: Map<string, RemoteParticipant> = this.#roster.participants;
@@ -324,7 +326,6 @@ export class Room extends Emitter<RoomEvents> {
         break;
       case "participant-left":
         this.#roster.leave(message.participantId);
-        this.#connection?.data?.forget(message.participantId);
         break;
       case "track-published":
         this.#roster.publish(message.track, true);
