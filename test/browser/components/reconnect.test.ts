@@ -197,6 +197,26 @@ describe("reconnecting", function () {
     expect(seen.length).to.equal(3);
   });
 
+  it("disconnect() while the relay still holds the lost session: the others see the participant leave now, not at the window's end", async function () {
+    if (!mediaNetwork) this.skip();
+    const proxy = await signalingProxy("relay");
+    const roomName = uniqueRoom("leave-held");
+    const bob = newRoom();
+    await bob.connect(config.relay, roomName, { name: "Bob", audio: false, video: false });
+    const ada = newRoom();
+    await ada.connect(proxy.url, roomName, { name: "Ada", audio: false, video: false });
+    await until("bob sees ada", () => bob.participants.has(ada.local.id));
+    const adaId = ada.local.id;
+    const left = next(bob, "participant-left");
+    // The cut is over before the third attempt (1.2 s or later); the user leaves as it begins.
+    ada.on("reconnecting", ({ attempt }) => void (attempt === 3 && ada.disconnect()));
+    await proxy.cut(800);
+    // The relay keeps a lost session 20 s: seen well before that, the leave reached it.
+    const gone = await Promise.race([left, new Promise<undefined>((r) => setTimeout(r, 10_000, undefined))]);
+    expect(gone?.participant.id, "bob saw ada leave within 10 s of a 20 s window").to.equal(adaId);
+    expect(ada.state).to.equal("disconnected");
+  });
+
   it("gives up after reconnectTimeoutMs with reconnect-failed, and ends the session", async () => {
     const proxy = await signalingProxy("noResumeRelay");
     const ada = newRoom();

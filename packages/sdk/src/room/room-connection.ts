@@ -184,7 +184,8 @@ export class RoomConnection {
       throw e;
     }
     if (this.closed) {
-      signal.drop();
+      // Disconnected while the resume was answered: the relay holds the session again, so leave it.
+      void signal.close();
       throw new RoomError("not-connected", "The session ended while resuming.");
     }
     this.#useSignal(signal);
@@ -198,9 +199,15 @@ export class RoomConnection {
     return resumed;
   }
 
-  /** The user's disconnect: closes everything; resolves once `leave` went out (or could not). */
+  /**
+   * The user's disconnect: closes everything; resolves once `leave` went out (or could not). A lost
+   * session the relay may still hold is taken back briefly just to leave it, so the others see the
+   * participant go now rather than at the end of the resume window.
+   */
   close(): Promise<void> {
+    const held = this.resumable ? { request: this.#request!, joined: this.#joined! } : undefined;
     this.#close({ reason: "client" });
+    if (held) this.#leaving = leaveHeld(held.request.serverUrl, held.request.room, held.joined.participantId, held.joined.grant.secret);
     return this.#leaving;
   }
 
@@ -322,5 +329,20 @@ export class RoomConnection {
 
   #unlessClosed(report: () => void): void {
     if (!this.closed) report();
+  }
+}
+
+/** How long a disconnect spends taking a lost session back to leave it. */
+const LEAVE_HELD_TIMEOUT_MS = 3_000;
+
+/** Resumes a lost session on a new WebSocket only to `leave` it; gives up quietly (the window ends it then). */
+async function leaveHeld(serverUrl: string, room: string, participantId: string, secret: string): Promise<void> {
+  const signal = await SignalClient.connect(serverUrl, LEAVE_HELD_TIMEOUT_MS).catch(() => undefined);
+  if (!signal) return;
+  try {
+    await signal.request({ type: "resume", room, participantId, secret }, LEAVE_HELD_TIMEOUT_MS);
+    await signal.close();
+  } catch {
+    signal.drop();
   }
 }
