@@ -383,6 +383,7 @@ export const ErrorCodeSchema = v.picklist([
   "own-track",
   "stale-offer",
   "unauthorized",
+  "forbidden",
   "resume-refused",
   "data-too-large",
   "unknown-participant",

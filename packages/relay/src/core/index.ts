@@ -66,7 +66,7 @@
  * `SequenceRewriter` (seq and timestamp continuity across layer switches), and the `OutputQueue`.
  */
 export type * from "./types.ts";
-export { DEFAULT_CORE_CONFIG } from "./types.ts";
+export { ALL_SOURCES, DEFAULT_CORE_CONFIG, openGrants } from "./types.ts";
 export type * from "./inputs.ts";
 export type * from "./outputs.ts";
 export { SfuCore, type SubscriptionView } from "./sfu-core.ts";

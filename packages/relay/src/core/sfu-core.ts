@@ -204,13 +204,15 @@ export class SfuCore {
       id: input.requestId,
       participantId: joiner.id,
       room: joiner.room.name,
-      participants: others.map((p) => this.infoOf(p)),
+      participants: [...joiner.room.visibleOthers(joiner)].map((p) => this.infoOf(p)),
       iceServers: input.iceServers ?? [],
       resume: { secret: joiner.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
     this.out.push({ type: "participant-added", participantId: joiner.id });
-    const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;
-    for (const other of others) this.out.signal(other.id, announcement);
+    if (!joiner.grants.hidden) {
+      const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;
+      for (const other of others) this.out.signal(other.id, announcement);
+    }
     if (joiner.autoSubscribe) {
       for (const other of others) for (const pub of this.publishing.of(other.id)) this.subscribing.subscribe(joiner, pub);
     }
@@ -273,7 +275,7 @@ export class SfuCore {
       id: input.requestId,
       participantId: target.id,
       room: target.room.name,
-      participants: [...target.room.others(target)].map((p) => this.infoOf(p)),
+      participants: [...target.room.visibleOthers(target)].map((p) => this.infoOf(p)),
       tracks: mine.map((pub) => pub.info()),
       iceServers: input.iceServers ?? [],
       resume: { secret: target.resumeSecret, windowMs: this.config.resumeWindowMs },
