@@ -1,6 +1,12 @@
-/** `sfu-relay`: reads flags and environment, prints --help, starts the relay, stops it on SIGINT/SIGTERM. */
+/**
+ * `sfu-relay`: reads flags and environment, prints --help, starts the relay, stops it on SIGINT/SIGTERM.
+ * `sfu-relay token ...` mints an access token instead (token-command.ts).
+ */
 import { helpText, parseConfig } from "./config.ts";
 import { startRelay } from "./main.ts";
+import { runTokenCommand } from "./token-command.ts";
+
+if (process.argv[2] === "token") process.exit(await runTokenCommand(process.argv.slice(3), process.env));
 
 const parsed = parseConfig(process.argv.slice(2), process.env);
 if (!parsed.ok) {

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
 import { type TurnSettings, turnSettingsError, turnUrlError } from "./rtc/turn-credentials.ts";
+import { parseKeys, type SigningKey } from "./signal/access-token.ts";
 import { LOOPBACK_ORIGINS, parseOriginList } from "./signal/origin-policy.ts";
 
 export interface RelayConfig {
@@ -52,6 +53,11 @@ export interface RelayConfig {
    * 127.0.0.0/8, [::1]) or "*". Clients that send no Origin header (not browsers) are always allowed.
    */
   allowedOrigins: string[];
+  /**
+   * Keys that sign access tokens (docs/auth.md), chosen by a token's `iss`; several during a rotation.
+   * None: the relay is open (anyone joins any room with every grant), and says so at start.
+   */
+  keys: SigningKey[];
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: string;
 }
@@ -76,6 +82,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   maxSessionsPerAddress: 50,
   maxSendBufferBytes: 1024 * 1024,
   allowedOrigins: [LOOPBACK_ORIGINS],
+  keys: [],
   logLevel: "info",
 };
 
@@ -354,6 +361,17 @@ export const OPTIONS: OptionSpec[] = [
     current: (c) => c.allowedOrigins.join(","),
   },
   {
+    flag: "--keys", env: "SFU_KEYS", valueName: "ID:SECRET[,ID:SECRET]", repeatable: true,
+    description: "keys that sign access tokens, picked by the token's iss (several while rotating; none: anyone joins, see docs/auth.md)",
+    apply: (c, t) => {
+      const keys = parseKeys(t);
+      if (typeof keys === "string") return keys;
+      c.keys = keys;
+      return undefined;
+    },
+    current: (c) => (c.keys.length ? `${c.keys.map((k) => k.id).join(",")} (secrets not shown)` : "(none: open relay)"),
+  },
+  {
     flag: "--log-level", env: "SFU_LOG_LEVEL", valueName: "LEVEL",
     description: `log level: ${LOG_LEVELS.join(", ")}`,
     apply: (c, t) => (LOG_LEVELS.includes(t) ? void (c.logLevel = t) : `"${t}" is not one of ${LOG_LEVELS.join(", ")}`),
@@ -410,6 +428,7 @@ export function helpText(): string {
     "sfu-relay: the sfu-room WebRTC relay",
     "",
     "Usage: sfu-relay [options]   (every option can also be set by its environment variable)",
+    "       sfu-relay token --room ROOM --identity ID [...]   mints an access token (sfu-relay token --help)",
     "",
   ];
   for (const o of OPTIONS) {

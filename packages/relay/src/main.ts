@@ -7,6 +7,7 @@ import { readElementModule } from "./http/element-module.ts";
 import { createHttpServer } from "./http/http-server.ts";
 import { RelayMetrics, type RelayStats } from "./http/metrics.ts";
 import { turnIceServers, turnServerAddresses } from "./rtc/turn-credentials.ts";
+import { verifyToken } from "./signal/access-token.ts";
 import { SignalServer } from "./signal/signal-server.ts";
 import { SfuShell } from "./shell/sfu-shell.ts";
 
@@ -33,6 +34,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     log,
     newId: (prefix) => prefix + randomBytes(6).toString("base64url"),
     newSecret: () => randomBytes(18).toString("base64url"),
+    verifyToken: config.keys.length > 0 ? (token) => verifyToken(token, config.keys) : undefined,
   });
   const signal = new SignalServer(sfu, {
     maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,
@@ -52,6 +54,9 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
   });
   const port = (http.address() as AddressInfo).port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  if (config.keys.length === 0) {
+    log.warn("NO ACCESS CONTROL: no --keys (SFU_KEYS) configured, so anyone who reaches this relay joins any room and may publish; configure keys before exposing it (docs/auth.md)");
+  }
   log.info({ port, host: config.host, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls }, "relay listening");
   return {
     port,
