@@ -17,6 +17,13 @@ if (parsed.help) {
   console.log(helpText());
   process.exit(0);
 }
+// Loud on the terminal (not only in the JSON log) and once: what the operator must not miss.
+if (parsed.config.keys.length === 0) {
+  console.error("sfu-relay: WARNING: NO ACCESS CONTROL. No --keys (SFU_KEYS): anyone who reaches this relay joins any room and publishes. Configure keys before others can reach it (docs/auth.md).");
+}
+if (parsed.config.devTokens) {
+  console.error("sfu-relay: WARNING: development tokens are on (--dev-tokens): GET /dev/token gives any allowed page a token for any room. Never in production.");
+}
 try {
   const relay = await startRelay(parsed.config);
   const stop = () => {

@@ -58,6 +58,8 @@ export interface RelayConfig {
    * None: the relay is open (anyone joins any room with every grant), and says so at start.
    */
   keys: SigningKey[];
+  /** `GET /dev/token` mints tokens with every grant for any room, for `npm start`'s demo; needs keys. */
+  devTokens: boolean;
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: string;
 }
@@ -83,6 +85,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   maxSendBufferBytes: 1024 * 1024,
   allowedOrigins: [LOOPBACK_ORIGINS],
   keys: [],
+  devTokens: false,
   logLevel: "info",
 };
 
@@ -372,6 +375,12 @@ export const OPTIONS: OptionSpec[] = [
     current: (c) => (c.keys.length ? `${c.keys.map((k) => k.id).join(",")} (secrets not shown)` : "(none: open relay)"),
   },
   {
+    flag: "--dev-tokens", env: "SFU_DEV_TOKENS", valueName: "on|off",
+    description: "development only: GET /dev/token?room=R gives allowed pages a token for any room (npm start's demo); needs --keys",
+    apply: (c, t) => (t === "on" || t === "off" ? void (c.devTokens = t === "on") : `"${t}" is not on or off`),
+    current: (c) => (c.devTokens ? "on" : "off"),
+  },
+  {
     flag: "--log-level", env: "SFU_LOG_LEVEL", valueName: "LEVEL",
     description: `log level: ${LOG_LEVELS.join(", ")}`,
     apply: (c, t) => (LOG_LEVELS.includes(t) ? void (c.logLevel = t) : `"${t}" is not one of ${LOG_LEVELS.join(", ")}`),
@@ -418,6 +427,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     return { ok: false, error: "--tcp-ports: the range needs at least 2 ports (two per participant)" };
   }
   if (config.tcpPortRange && !config.iceTcp) return { ok: false, error: "--tcp-ports has no effect with --ice-tcp off: drop one of them" };
+  if (config.devTokens && config.keys.length === 0) return { ok: false, error: "--dev-tokens on needs a key to sign with: give --keys too" };
   const turnError = turnSettingsError(config.turn);
   if (turnError) return { ok: false, error: turnError };
   return { ok: true, config, help };

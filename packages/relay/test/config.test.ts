@@ -43,6 +43,7 @@ describe("configuration", () => {
     [["--allowed-origins", " , "], /lists no origin/],
     [["--resume-window", "-1"], /--resume-window: "-1" is not a number of ms from 0 to 600000/],
     [["--resume-window", "600001"], /from 0 to 600000/],
+    [["--dev-tokens", "on"], /--dev-tokens on needs a key to sign with: give --keys too/],
     [["--keys", "k1"], /--keys: "k1\.\.\." is not ID:SECRET/],
     [["--keys", "k1:short"], /--keys: the secret of key "k1" has 5 characters; HS256 needs at least 32/],
     [["--keys", `k1:${"a".repeat(32)}`, "--keys", `k1:${"b".repeat(32)}`], /key "k1" is given twice/],
