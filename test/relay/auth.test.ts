@@ -78,6 +78,8 @@ describe("access tokens", () => {
       ["a token for another room", token("x", { room: "other" }), /your token is for room "other", not "r"/],
       ["roomJoin false", token("x", { roomJoin: false }), /roomJoin false/],
       ["not a JWT", "hello", /not a JWT/],
+      ["no identity", jwt({ iss: KEYS[0]!.id, exp: nowS() + 600, video: { room: "r", roomJoin: true } }, KEYS[0]!.secret), /"sub" claim is refused: it is missing/],
+      ["a numeric identity", token("x", {}, { sub: 42 }), /"sub" claim \(the identity\) must be a non-empty string/],
     ];
     for (const [what, tokenText, message] of cases) {
       const reply = await join(refused, tokenText);

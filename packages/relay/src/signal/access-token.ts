@@ -94,6 +94,7 @@ function atTime(seconds: unknown, word = "at"): string {
 
 /** The grants a verified payload carries, or what is wrong with its claims. */
 function grantsOf(payload: Record<string, unknown>): Grants | string {
+  if (typeof payload.sub !== "string" || payload.sub === "") return 'the token\'s "sub" claim (the identity) must be a non-empty string';
   const video = payload.video ?? {};
   if (typeof video !== "object" || video === null || Array.isArray(video)) return 'the token\'s "video" claim must be an object (the grant)';
   const grant = video as Record<string, unknown>;
@@ -109,7 +110,7 @@ function grantsOf(payload: Record<string, unknown>): Grants | string {
     if (payload[field] !== undefined && typeof payload[field] !== "string") return `the token's "${field}" claim must be a string`;
   }
   return {
-    identity: payload.sub as string,
+    identity: payload.sub,
     name: payload.name as string | undefined,
     metadata: payload.metadata as string | undefined,
     room: grant.room,
