@@ -7,9 +7,9 @@
  *   the core's own timer  ────────────────┘   then drain():      └─ one timer armed for the next deadline
  *                                             poll() until timeout
  *
- * Before an input it does only the I/O the input needs (minting ids, applying SDP); it keeps no copy
- * of the core's state and asks the core nothing before acting: every output carries what acting on it
- * needs. What needs a clock, a socket or a promise lives here or below (rtc/, signal/).
+ * Before an input it does only the I/O the input needs (minting ids, verifying a token, applying SDP);
+ * it keeps no copy of the core's state and asks the core nothing before acting: every output carries
+ * what acting on it needs. What needs a clock, a socket or a promise lives here or below (rtc/, signal/).
  */
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
