@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `npm start`: runs the relay (ws://127.0.0.1:7880/ws) and the demo (http://localhost:3000) together.
 // Extra arguments go to the relay, e.g. `npm start -- --announced-ip 192.168.1.20`. Ctrl-C stops both.
+// Unless keys are given (--keys, SFU_KEYS), the relay gets a fresh development key and its development
+// token endpoint, from which the demo takes its tokens: access control is on, as in production.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,7 +36,9 @@ process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
 
 const relayArgs = process.argv.slice(2);
-start("relay", "node", ["packages/relay/bin/sfu-relay.mjs", ...relayArgs]);
+const ownKeys = relayArgs.some((a) => a.startsWith("--keys")) || Boolean(process.env.SFU_KEYS);
+const devArgs = ownKeys ? [] : ["--keys", `dev:${randomBytes(32).toString("base64url")}`, "--dev-tokens", "on"];
+start("relay", "node", ["packages/relay/bin/sfu-relay.mjs", ...devArgs, ...relayArgs]);
 
 const port = Number(/--port[= ](\d+)/.exec(relayArgs.join(" "))?.[1] ?? process.env.SFU_PORT ?? 7880);
 for (let i = 0; i < 100; i++) {

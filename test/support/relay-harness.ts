@@ -16,10 +16,10 @@ export function resumeWindow(ms: number): Partial<RelayConfig> {
   return { core: { ...DEFAULT_RELAY_CONFIG.core, resumeWindowMs: ms } };
 }
 
-export async function joinClient(relay: RunningRelay, room: string, name: string, log: SentLog, autoSubscribe = true): Promise<WeriftClient> {
+export async function joinClient(relay: RunningRelay, room: string, name: string, log: SentLog, autoSubscribe = true, token?: string): Promise<WeriftClient> {
   const client = new WeriftClient({ name, log });
   await client.connect(relay.signalUrl);
-  await client.join(room, autoSubscribe);
+  await client.join(room, autoSubscribe, token);
   return client;
 }
 

@@ -1,7 +1,8 @@
 /**
  * What the demo reads from its URL: ?room=NAME (default "lobby"), ?server=ws://..., ?name=, and options
  * passed to <sfu-room> as they are: ?audio=off, ?video=off, ?simulcast (send the camera in three
- * layers) and ?quality=low|medium|high|auto (the quality asked for remote videos).
+ * layers), ?quality=low|medium|high|auto (the quality asked for remote videos) and ?token= (an access
+ * token, e.g. from `sfu-relay token`).
  */
 export interface DemoConfig {
   room: string;
@@ -11,7 +12,7 @@ export interface DemoConfig {
   attributes: Record<string, string>;
 }
 
-const PASSED = ["audio", "video", "simulcast", "quality"] as const;
+const PASSED = ["audio", "video", "simulcast", "quality", "token"] as const;
 
 export function readConfig(location: Location): DemoConfig {
   const params = new URLSearchParams(location.search);

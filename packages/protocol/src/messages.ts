@@ -388,6 +388,7 @@ export const ErrorCodeSchema = v.picklist([
   "own-track",
   "stale-offer",
   "unauthorized",
+  "forbidden",
   "resume-refused",
   "data-too-large",
   "unknown-participant",

@@ -1,6 +1,12 @@
-/** `sfu-relay`: reads flags and environment, prints --help, starts the relay, stops it on SIGINT/SIGTERM. */
+/**
+ * `sfu-relay`: reads flags and environment, prints --help, starts the relay, stops it on SIGINT/SIGTERM.
+ * `sfu-relay token ...` mints an access token instead (token-command.ts).
+ */
 import { helpText, parseConfig } from "./config.ts";
 import { startRelay } from "./main.ts";
+import { runTokenCommand } from "./token-command.ts";
+
+if (process.argv[2] === "token") process.exit(await runTokenCommand(process.argv.slice(3), process.env));
 
 const parsed = parseConfig(process.argv.slice(2), process.env);
 if (!parsed.ok) {
@@ -10,6 +16,13 @@ if (!parsed.ok) {
 if (parsed.help) {
   console.log(helpText());
   process.exit(0);
+}
+// Loud on the terminal (not only in the JSON log) and once: what the operator must not miss.
+if (parsed.config.keys.length === 0) {
+  console.error("sfu-relay: WARNING: NO ACCESS CONTROL. No --keys (SFU_KEYS): anyone who reaches this relay joins any room and publishes. Configure keys before others can reach it (docs/auth.md).");
+}
+if (parsed.config.devTokens) {
+  console.error("sfu-relay: WARNING: development tokens are on (--dev-tokens): GET /dev/token gives any allowed page a token for any room. Never in production.");
 }
 try {
   const relay = await startRelay(parsed.config);

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
 import { type TurnSettings, turnSettingsError, turnUrlError } from "./rtc/turn-credentials.ts";
+import { parseKeys, type SigningKey } from "./signal/access-token.ts";
 import { LOOPBACK_ORIGINS, parseOriginList } from "./signal/origin-policy.ts";
 
 export interface RelayConfig {
@@ -52,6 +53,13 @@ export interface RelayConfig {
    * 127.0.0.0/8, [::1]) or "*". Clients that send no Origin header (not browsers) are always allowed.
    */
   allowedOrigins: string[];
+  /**
+   * Keys that sign access tokens (docs/auth.md), chosen by a token's `iss`; several during a rotation.
+   * None: the relay is open (anyone joins any room with every grant), and says so at start.
+   */
+  keys: SigningKey[];
+  /** `GET /dev/token` mints tokens with every grant for any room, for `npm start`'s demo; needs keys. */
+  devTokens: boolean;
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: string;
 }
@@ -76,6 +84,8 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   maxSessionsPerAddress: 50,
   maxSendBufferBytes: 1024 * 1024,
   allowedOrigins: [LOOPBACK_ORIGINS],
+  keys: [],
+  devTokens: false,
   logLevel: "info",
 };
 
@@ -354,6 +364,23 @@ export const OPTIONS: OptionSpec[] = [
     current: (c) => c.allowedOrigins.join(","),
   },
   {
+    flag: "--keys", env: "SFU_KEYS", valueName: "ID:SECRET[,ID:SECRET]", repeatable: true,
+    description: "keys that sign access tokens, picked by the token's iss (several while rotating; none: anyone joins, see docs/auth.md)",
+    apply: (c, t) => {
+      const keys = parseKeys(t);
+      if (typeof keys === "string") return keys;
+      c.keys = keys;
+      return undefined;
+    },
+    current: (c) => (c.keys.length ? `${c.keys.map((k) => k.id).join(",")} (secrets not shown)` : "(none: open relay)"),
+  },
+  {
+    flag: "--dev-tokens", env: "SFU_DEV_TOKENS", valueName: "on|off",
+    description: "development only: GET /dev/token?room=R gives allowed pages a token for any room (npm start's demo); needs --keys",
+    apply: (c, t) => (t === "on" || t === "off" ? void (c.devTokens = t === "on") : `"${t}" is not on or off`),
+    current: (c) => (c.devTokens ? "on" : "off"),
+  },
+  {
     flag: "--log-level", env: "SFU_LOG_LEVEL", valueName: "LEVEL",
     description: `log level: ${LOG_LEVELS.join(", ")}`,
     apply: (c, t) => (LOG_LEVELS.includes(t) ? void (c.logLevel = t) : `"${t}" is not one of ${LOG_LEVELS.join(", ")}`),
@@ -400,6 +427,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     return { ok: false, error: "--tcp-ports: the range needs at least 2 ports (two per participant)" };
   }
   if (config.tcpPortRange && !config.iceTcp) return { ok: false, error: "--tcp-ports has no effect with --ice-tcp off: drop one of them" };
+  if (config.devTokens && config.keys.length === 0) return { ok: false, error: "--dev-tokens on needs a key to sign with: give --keys too" };
   const turnError = turnSettingsError(config.turn);
   if (turnError) return { ok: false, error: turnError };
   return { ok: true, config, help };
@@ -410,6 +438,7 @@ export function helpText(): string {
     "sfu-relay: the sfu-room WebRTC relay",
     "",
     "Usage: sfu-relay [options]   (every option can also be set by its environment variable)",
+    "       sfu-relay token --room ROOM --identity ID [...]   mints an access token (sfu-relay token --help)",
     "",
   ];
   for (const o of OPTIONS) {

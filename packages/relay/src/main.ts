@@ -4,9 +4,11 @@ import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import type { RelayConfig } from "./config.ts";
 import { readElementModule } from "./http/element-module.ts";
+import { devToken } from "./http/dev-tokens.ts";
 import { createHttpServer } from "./http/http-server.ts";
 import { RelayMetrics, type RelayStats } from "./http/metrics.ts";
 import { turnIceServers, turnServerAddresses } from "./rtc/turn-credentials.ts";
+import { verifyToken } from "./signal/access-token.ts";
 import { SignalServer } from "./signal/signal-server.ts";
 import { SfuShell } from "./shell/sfu-shell.ts";
 
@@ -33,6 +35,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     log,
     newId: (prefix) => prefix + randomBytes(6).toString("base64url"),
     newSecret: () => randomBytes(18).toString("base64url"),
+    verifyToken: config.keys.length > 0 ? (token) => verifyToken(token, config.keys) : undefined,
   });
   const signal = new SignalServer(sfu, {
     maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,
@@ -45,6 +48,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     health: () => ({ status: "ok", uptimeSeconds: Math.round((Date.now() - started) / 1000), ...stats() }),
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     upgrade: (req, socket, head) => signal.upgrade(req, socket, head),
+    devToken: config.devTokens ? (query, origin) => devToken(query, origin, config.allowedOrigins, config.keys[0]!) : undefined,
   });
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
@@ -52,7 +56,8 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
   });
   const port = (http.address() as AddressInfo).port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-  log.info({ port, host: config.host, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls }, "relay listening");
+  const access = config.keys.length === 0 ? "open" : "tokens";
+  log.info({ port, host: config.host, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access }, "relay listening");
   return {
     port,
     signalUrl: `ws://${host}:${port}/ws`,

@@ -43,10 +43,22 @@ describe("configuration", () => {
     [["--allowed-origins", " , "], /lists no origin/],
     [["--resume-window", "-1"], /--resume-window: "-1" is not a number of ms from 0 to 600000/],
     [["--resume-window", "600001"], /from 0 to 600000/],
+    [["--dev-tokens", "on"], /--dev-tokens on needs a key to sign with: give --keys too/],
+    [["--keys", "k1"], /--keys: "k1\.\.\." is not ID:SECRET/],
+    [["--keys", "k1:short"], /--keys: the secret of key "k1" has 5 characters; HS256 needs at least 32/],
+    [["--keys", `k1:${"a".repeat(32)}`, "--keys", `k1:${"b".repeat(32)}`], /key "k1" is given twice/],
   ])("rejects %j with a message naming the flag", (argv, message) => {
     const r = parseConfig(argv, {});
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toMatch(message);
+  });
+
+  it("reads signing keys from SFU_KEYS, or from repeated --keys (which win), first key first", () => {
+    const [a, b] = ["a".repeat(32), "b:".repeat(16)];
+    const fromEnv = parseConfig([], { SFU_KEYS: `new:${a}, old:${b}` });
+    expect(fromEnv.ok && fromEnv.config.keys).toEqual([{ id: "new", secret: a }, { id: "old", secret: b }]);
+    const fromFlags = parseConfig(["--keys", `k2:${b}`, "--keys", `k1:${a}`], { SFU_KEYS: `new:${a}` });
+    expect(fromFlags.ok && fromFlags.config.keys).toEqual([{ id: "k2", secret: b }, { id: "k1", secret: a }]);
   });
 
   it("reads the signaling limits and the origin allow-list from flags and environment variables", () => {

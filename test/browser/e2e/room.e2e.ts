@@ -1,5 +1,6 @@
 /**
- * End to end in headless Chromium: the real relay, the built demo (packages/demo), 4 pages.
+ * End to end in headless Chromium: the real relay (with a key and development tokens, as `npm start` runs
+ * it, so each page joins with the token the demo fetched), the built demo (packages/demo), 4 pages.
  *
  *   node --import tsx --test test/browser/e2e/room.e2e.ts
  *
@@ -15,6 +16,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
@@ -115,7 +117,9 @@ describe("the demo in headless Chromium with a real relay", { timeout: 300_000 }
     const y4m = makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`);
     const dist = await buildDemo(`${ARTIFACTS}demo-dist`);
     site = await serveStatic(dist);
-    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0 }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
+    // As `npm start` runs it: access control on, the demo taking its tokens from the development endpoint.
+    const keys = [{ id: "dev", secret: randomBytes(32).toString("base64url") }];
+    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, keys, devTokens: true }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
     browser = await puppeteer.launch({ executablePath, headless: true, args: chromiumArgs({ y4m }), protocolTimeout: 60_000 });
   });
 

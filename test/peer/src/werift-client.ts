@@ -337,8 +337,9 @@ export class WeriftClient {
     });
   }
 
-  async join(room: string, autoSubscribe = true): Promise<JoinedMessage> {
-    const reply = await this.request({ type: "join", id: this.id(), room, name: this.options.name ?? "", autoSubscribe });
+  /** Joins (with `token`: for a relay that has keys, docs/auth.md); throws with the reply when refused. */
+  async join(room: string, autoSubscribe = true, token?: string): Promise<JoinedMessage> {
+    const reply = await this.request({ type: "join", id: this.id(), room, name: this.options.name ?? "", autoSubscribe, ...(token === undefined ? {} : { token }) });
     if (reply.type !== "joined") throw new Error(`join failed: ${JSON.stringify(reply)}`);
     this.joined = reply;
     this.participantId = reply.participantId;

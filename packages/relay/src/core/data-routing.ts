@@ -1,7 +1,8 @@
 /**
  * Who receives a participant's data frame, or why nobody does. Everyone else in the room by default,
  * or exactly the listed participants; a list naming anyone who is not in the sender's room delivers
- * to nobody (a partial delivery would be a silent one). Size and rate limits are the sender's alone.
+ * to nobody (a partial delivery would be a silent one). Size and rate limits are the sender's alone, and
+ * so is the token's `canPublishData`.
  */
 import type { ErrorCode } from "@sfu-room/protocol";
 import type { Participant } from "./participant.ts";
@@ -11,6 +12,9 @@ import type { CoreConfig, ParticipantId } from "./types.ts";
 export type DataRoute = { recipients: ParticipantId[] } | { code: ErrorCode; message: string };
 
 export function routeData(sender: Participant, input: DataInput, config: CoreConfig): DataRoute {
+  if (!sender.grants.canPublishData) {
+    return { code: "forbidden", message: "your token does not allow sending data (its video grant has canPublishData false); this frame was dropped" };
+  }
   if (input.size > config.maxDataFrameBytes) {
     return {
       code: "data-too-large",

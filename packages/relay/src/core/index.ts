@@ -56,6 +56,11 @@
  * - Unknown participant or subscription ids in facts are ignored, never thrown on; a request from a
  *   participant who has not joined is answered `not-joined`.
  *
+ * Access: the adapter checks a join's token (signature, times) and passes its `Grants` in the join
+ * (`access`); the core applies them: Membership (room, roomJoin), Publishing (canPublish, sources,
+ * hidden), Subscribing (canSubscribe), data routing (canPublishData), and hidden participants are
+ * never announced. Without keys the join has no `access` and gets every grant (`openGrants`).
+ *
  * Inside (sfu-core.ts has the map): `Membership` (rooms, join/leave rules), `ResumeWindow` (participants
  * whose session dropped, kept until a deadline for `resume`), `Publishing` (tracks, the
  * two-phase publish, unpublish/mute rules), `SubscriptionTable` (every (subscriber, track) link, the hot
@@ -66,7 +71,7 @@
  * `SequenceRewriter` (seq and timestamp continuity across layer switches), and the `OutputQueue`.
  */
 export type * from "./types.ts";
-export { DEFAULT_CORE_CONFIG } from "./types.ts";
+export { ALL_SOURCES, DEFAULT_CORE_CONFIG, openGrants } from "./types.ts";
 export type * from "./inputs.ts";
 export type * from "./outputs.ts";
 export { SfuCore, type SubscriptionView } from "./sfu-core.ts";

@@ -9,7 +9,7 @@
  *   passed). They are never answered; unknown ids in them are ignored.
  */
 import type { ErrorCode, IceServer, Quality } from "@sfu-room/protocol";
-import type { Millis, NegotiatedTrack, OfferedTrack, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
+import type { Grants, Millis, NegotiatedTrack, OfferedTrack, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
 
 export type Input =
   | JoinInput
@@ -42,7 +42,8 @@ export type Input =
 
 /**
  * A signaling session asks to join a room. Replies `joined` (then `participant-added`, and the joiner's
- * subscriptions) or an error (`room-full`, `already-joined`), in which case nothing of it stays.
+ * subscriptions) or an error (`room-full`, `already-joined`, `unauthorized`), in which case nothing of
+ * it stays.
  */
 export interface JoinInput {
   type: "join";
@@ -63,7 +64,15 @@ export interface JoinInput {
    * core still holds in the same room with that secret is removed first (the new one replaces it).
    */
   rejoinOf?: { participantId: ParticipantId; secret: string };
+  /**
+   * What the adapter's check of the join's token found: its grants, or why the token is refused (then
+   * the join is, with `unauthorized`). Undefined: the relay has no keys and admits everyone to any room.
+   */
+  access?: JoinAccess;
 }
+
+/** A verified token's grants (the core still checks them against the join), or the adapter's refusal. */
+export type JoinAccess = { granted: Grants } | { refused: string };
 
 /**
  * The participant leaves (requestId: it asked, and gets `ok` even when it was not in a room) or is gone

@@ -2,11 +2,11 @@
  * Membership: rooms and who is in them, and the rules of joining and leaving. A room is created by its
  * first join and deleted with its last member.
  */
-import type { JoinInput } from "./inputs.ts";
+import type { JoinAccess, JoinInput } from "./inputs.ts";
 import type { OutputQueue } from "./output-queue.ts";
 import { Participant } from "./participant.ts";
 import { Room } from "./room.ts";
-import type { CoreConfig, ParticipantId } from "./types.ts";
+import { type CoreConfig, type Grants, openGrants, type ParticipantId } from "./types.ts";
 
 export class Membership {
   private readonly rooms = new Map<string, Room>();
@@ -41,6 +41,12 @@ export class Membership {
       this.out.error(participantId, requestId, "already-joined", "this session has already joined a room; leave it first");
       return undefined;
     }
+    const access = admission(input);
+    if ("refused" in access) {
+      this.out.error(participantId, requestId, "unauthorized", access.refused);
+      return undefined;
+    }
+    const grants = access.granted;
     const existing = this.rooms.get(input.room);
     if (existing !== undefined && existing.size >= this.config.maxParticipantsPerRoom) {
       const max = this.config.maxParticipantsPerRoom;
@@ -52,19 +58,39 @@ export class Membership {
       room = new Room(input.room);
       this.rooms.set(room.name, room);
     }
-    const joiner = new Participant(participantId, input.name, room, input.autoSubscribe, input.resumeSecret ?? "", this.config);
+    const joiner = new Participant(participantId, grants.name ?? input.name, room, input.autoSubscribe, input.resumeSecret ?? "", grants, this.config);
     room.participants.set(participantId, joiner);
     if (input.rejoinOf !== undefined) this.rejoins++;
     this.participants.set(participantId, joiner);
     return joiner;
   }
 
-  /** Takes the participant out of its room (the room goes when empty) and tells the others. */
+  /** Whether the join would pass the session and token rules (room capacity aside); nothing is sent. */
+  admits(input: JoinInput): boolean {
+    return !this.participants.has(input.participantId) && !("refused" in admission(input));
+  }
+
+  /** Takes the participant out of its room (the room goes when empty) and tells the others (unless hidden). */
   remove(leaver: Participant): void {
     const room = leaver.room;
     room.participants.delete(leaver.id);
     this.participants.delete(leaver.id);
     if (room.size === 0) this.rooms.delete(room.name);
+    if (leaver.grants.hidden) return;
     for (const other of room.participants.values()) this.out.signal(other.id, { type: "participant-left", participantId: leaver.id });
   }
+}
+
+/** The join's grants when they let it into its room (everything, on a relay without keys), or why not. */
+function admission(input: JoinInput): JoinAccess {
+  const access = input.access ?? { granted: openGrants(input.room) };
+  if ("refused" in access) return access;
+  const refused = accessRefusal(access.granted, input.room);
+  return refused === undefined ? access : { refused };
+}
+
+function accessRefusal(grants: Grants, room: string): string | undefined {
+  if (!grants.roomJoin) return "your token does not allow joining rooms (its video grant has roomJoin false); ask for a token with roomJoin";
+  if (grants.room !== room) return `your token is for room "${grants.room}", not "${room}"; ask for a token for this room`;
+  return undefined;
 }

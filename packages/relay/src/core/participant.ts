@@ -1,7 +1,7 @@
 /** A member of one room. What they publish and receive is held by Publishing and the SubscriptionTable. */
 import type { Room } from "./room.ts";
 import { TokenBucket } from "./token-bucket.ts";
-import type { CoreConfig, ParticipantId } from "./types.ts";
+import type { CoreConfig, Grants, ParticipantId } from "./types.ts";
 
 type DataLimits = Pick<CoreConfig, "dataMessagesPerSecond" | "dataBytesPerSecond">;
 
@@ -15,15 +15,18 @@ export class Participant {
   /** Proves a `resume` is this participant's (minted by the adapter at join); "" never resumes. */
   /** Replaced at each resume: a grant is used once. */
   resumeSecret: string;
+  /** What their token allows; the rules of publishing, subscribing and data ask it. */
+  readonly grants: Grants;
   /** The request id of the ICE restart under way, if one is. */
   iceRestart: string | undefined = undefined;
   /** Data rate limits: frames and bytes. */
   readonly dataFrames: TokenBucket;
   readonly dataBytes: TokenBucket;
 
-  constructor(id: ParticipantId, name: string, room: Room, autoSubscribe: boolean, resumeSecret: string, limits: DataLimits) {
+  constructor(id: ParticipantId, name: string, room: Room, autoSubscribe: boolean, resumeSecret: string, grants: Grants, limits: DataLimits) {
     this.id = id;
     this.name = name;
+    this.grants = grants;
     this.room = room;
     this.autoSubscribe = autoSubscribe;
     this.resumeSecret = resumeSecret;

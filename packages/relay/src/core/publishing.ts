@@ -10,7 +10,7 @@ import type { NegotiationFailedInput, PublishNegotiatedInput, PublishOfferInput 
 import type { OutputQueue } from "./output-queue.ts";
 import type { Participant } from "./participant.ts";
 import { Publication } from "./publication.ts";
-import type { CoreConfig, OfferedTrack, ParticipantId, TrackId } from "./types.ts";
+import type { CoreConfig, Grants, OfferedTrack, ParticipantId, TrackId } from "./types.ts";
 
 interface PendingOffer {
   requestId: string;
@@ -145,7 +145,9 @@ export class Publishing {
     for (const other of pub.publisher.room.others(pub.publisher)) this.out.signal(other.id, message);
   }
 
-  private refusal(publisher: Participant, input: PublishOfferInput): { code: "too-many-tracks" | "publish-pending" | "already-published" | "bad-message" | "internal"; message: string } | undefined {
+  private refusal(publisher: Participant, input: PublishOfferInput): { code: "forbidden" | "too-many-tracks" | "publish-pending" | "already-published" | "bad-message" | "internal"; message: string } | undefined {
+    const forbidden = publishForbidden(publisher.grants, input);
+    if (forbidden !== undefined) return { code: "forbidden", message: forbidden };
     if (this.pending.has(publisher.id)) {
       return { code: "publish-pending", message: "a publish offer of yours is still being negotiated; wait for its publish-answer, then offer again" };
     }
@@ -177,4 +179,14 @@ export class Publishing {
     }
     return undefined;
   }
+}
+
+/** Why the publisher's token does not allow this offer, or undefined when it does. */
+function publishForbidden(grants: Grants, input: PublishOfferInput): string | undefined {
+  if (grants.hidden) return "you joined hidden (your token's video grant has hidden true): hidden participants cannot publish";
+  if (!grants.canPublish) return "your token does not allow publishing (its video grant has canPublish false); you can still receive";
+  const refused = input.tracks.filter((t) => !grants.canPublishSources.includes(t.source));
+  if (refused.length === 0) return undefined;
+  const sources = [...new Set(refused.map((t) => `"${t.source}"`))].join(", ");
+  return `your token allows publishing only ${grants.canPublishSources.map((s) => `"${s}"`).join(", ")} (canPublishSources), not ${sources}; nothing of this offer was published`;
 }

@@ -20,4 +20,9 @@ export class Room {
   *others(except: Participant): IterableIterator<Participant> {
     for (const p of this.participants.values()) if (p !== except) yield p;
   }
+
+  /** Everyone but `except` whom the others see (not hidden), in join order: who is announced and listed. */
+  *visibleOthers(except: Participant): IterableIterator<Participant> {
+    for (const p of this.others(except)) if (!p.grants.hidden) yield p;
+  }
 }

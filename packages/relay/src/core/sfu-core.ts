@@ -198,8 +198,9 @@ export class SfuCore {
   private onJoin(input: In.JoinInput): void {
     const { rejoinOf } = input;
     const previous = rejoinOf === undefined ? undefined : this.members.get(rejoinOf.participantId);
-    if (rejoinOf !== undefined && this.members.get(input.participantId) === undefined && this.away.proves(previous, input.room, rejoinOf.secret)) {
-      // The same client's lost session, still held (its media never came back): the new one replaces it.
+    if (rejoinOf !== undefined && this.members.admits(input) && this.away.proves(previous, input.room, rejoinOf.secret)) {
+      // The same client's lost session, still held (its media never came back): the new one replaces it
+      // (also in a full room: it frees the place it takes). A join refused otherwise removes nobody.
       this.remove(previous, "replaced by a new session of yours (a rejoin)");
     }
     const joiner = this.members.join(input);
@@ -210,13 +211,15 @@ export class SfuCore {
       id: input.requestId,
       participantId: joiner.id,
       room: joiner.room.name,
-      participants: others.map((p) => this.infoOf(p)),
+      participants: [...joiner.room.visibleOthers(joiner)].map((p) => this.infoOf(p)),
       iceServers: input.iceServers ?? [],
       resume: { secret: joiner.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
     this.out.push({ type: "participant-added", participantId: joiner.id });
-    const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;
-    for (const other of others) this.out.signal(other.id, announcement);
+    if (!joiner.grants.hidden) {
+      const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;
+      for (const other of others) this.out.signal(other.id, announcement);
+    }
     if (joiner.autoSubscribe) {
       for (const other of others) for (const pub of this.publishing.of(other.id)) this.subscribing.subscribe(joiner, pub);
     }
@@ -280,7 +283,7 @@ export class SfuCore {
       id: input.requestId,
       participantId: target.id,
       room: target.room.name,
-      participants: [...target.room.others(target)].map((p) => this.infoOf(p)),
+      participants: [...target.room.visibleOthers(target)].map((p) => this.infoOf(p)),
       tracks: mine.map((pub) => pub.info()),
       iceServers: input.iceServers ?? [],
       resume: { secret: target.resumeSecret, windowMs: this.config.resumeWindowMs },

@@ -41,13 +41,18 @@ export class Subscribing {
     this.out = parts.out;
   }
 
-  /** Subscribes (when not already) and updates dynacast. */
+  /** Subscribes (when not already, and when their token allows receiving) and updates dynacast. */
   subscribe(subscriber: Participant, pub: Publication): void {
+    if (!subscriber.grants.canSubscribe) return; // autoSubscribe, too, receives nothing
     if (this.table.add(subscriber, pub) !== undefined) this.dynacast.update(pub);
   }
 
   /** A `subscribe` request: to a track of another participant of the same room. */
   onSubscribe(subscriber: Participant, input: In.SubscribeInput): void {
+    if (input.subscribe && !subscriber.grants.canSubscribe) {
+      this.out.error(subscriber.id, input.requestId, "forbidden", "your token does not allow receiving tracks (its video grant has canSubscribe false)");
+      return;
+    }
     const pub = this.publishing.get(input.trackId);
     if (pub === undefined || pub.publisher.room !== subscriber.room) {
       this.out.error(subscriber.id, input.requestId, "unknown-track", `there is no track "${input.trackId}" in this room`);

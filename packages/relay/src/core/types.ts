@@ -79,6 +79,42 @@ export interface NegotiatedTrack {
   clockRate: number;
 }
 
+/**
+ * What a participant may do, from their verified access token (docs/auth.md: LiveKit's `video` grant,
+ * with the token's identity claims). A relay without keys admits everyone with {@link openGrants}.
+ */
+export interface Grants {
+  /** The token's `sub`: who they are (one identity may hold several sessions for now). */
+  identity: string;
+  /** The token's `name`: shown to the others instead of the join's `name`. */
+  name: string | undefined;
+  /** The token's `metadata`, opaque to the relay. */
+  metadata: string | undefined;
+  /** The only room the token joins. */
+  room: string;
+  roomJoin: boolean;
+  canPublish: boolean;
+  canSubscribe: boolean;
+  canPublishData: boolean;
+  /** The sources they may publish (when canPublish). */
+  canPublishSources: readonly TrackSource[];
+  /** Not announced to the others, and never publishing: a recorder, a moderator watching. */
+  hidden: boolean;
+  /** For the server API (not used by the core yet). */
+  roomAdmin: boolean;
+}
+
+/** Every track source: what a token without `canPublishSources` allows. */
+export const ALL_SOURCES: readonly TrackSource[] = ["camera", "microphone", "screen", "screen-audio", "unknown"];
+
+/** Everything allowed in `room`: the grants of every participant of a relay that has no keys. */
+export function openGrants(room: string): Grants {
+  return {
+    identity: "", name: undefined, metadata: undefined, room, roomJoin: true, canPublish: true, canSubscribe: true, canPublishData: true,
+    canPublishSources: ALL_SOURCES, hidden: false, roomAdmin: false,
+  };
+}
+
 /** Counts for health, metrics and leak checks. */
 export interface CoreStats {
   rooms: number;

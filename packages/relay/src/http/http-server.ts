@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import type { DevTokenReply } from "./dev-tokens.ts";
 import type { ElementModule } from "./element-module.ts";
 
 export interface HttpRoutes {
@@ -13,6 +14,8 @@ export interface HttpRoutes {
   /** The `<sfu-room>` element module (see element-module.ts). */
   elementModule(): Promise<ElementModule>;
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** `GET /dev/token` (dev-tokens.ts); undefined: the endpoint is off (404). */
+  devToken: ((query: URLSearchParams, origin: string | undefined) => Promise<DevTokenReply>) | undefined;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -52,6 +55,15 @@ export function createHttpServer(routes: HttpRoutes): Server {
           "cache-control": "public, max-age=300",
         });
         res.end(req.method === "HEAD" ? undefined : element.code);
+      });
+      return;
+    }
+    if (path === "/dev/token" && routes.devToken !== undefined) {
+      if (req.method !== "GET") return json(res, 405, { error: "use GET /dev/token?room=NAME" });
+      const query = new URLSearchParams((req.url ?? "").split("?")[1] ?? "");
+      void routes.devToken(query, req.headers.origin).then((reply) => {
+        if (reply.allowOrigin !== undefined) res.setHeader("access-control-allow-origin", reply.allowOrigin);
+        json(res, reply.status, reply.body);
       });
       return;
     }

@@ -7,14 +7,14 @@
  *   the core's own timer  ────────────────┘   then drain():      └─ one timer armed for the next deadline
  *                                             poll() until timeout
  *
- * Before an input it does only the I/O the input needs (minting ids, applying SDP); it keeps no copy
- * of the core's state and asks the core nothing before acting: every output carries what acting on it
- * needs. What needs a clock, a socket or a promise lives here or below (rtc/, signal/).
+ * Before an input it does only the I/O the input needs (minting ids, verifying a token, applying SDP);
+ * it keeps no copy of the core's state and asks the core nothing before acting: every output carries
+ * what acting on it needs. What needs a clock, a socket or a promise lives here or below (rtc/, signal/).
  */
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
 import type { ClientMessage, IceServer, ServerMessage } from "@sfu-room/protocol";
-import { type CoreConfig, type CoreStats, type Input, type NegotiatePublishOutput, type Output, type RestartIceOutput, type RtpInput, SfuCore } from "../core/index.ts";
+import { type CoreConfig, type CoreStats, type Input, type JoinAccess, type NegotiatePublishOutput, type Output, type RestartIceOutput, type RtpInput, SfuCore } from "../core/index.ts";
 import { isKeyframeStart } from "../media/keyframe.ts";
 import { readVp8PictureFields } from "../media/vp8-picture-id.ts";
 import type { RtcNetworkOptions } from "../rtc/media-config.ts";
@@ -44,6 +44,8 @@ export interface SfuShellOptions {
   newId(prefix: string): string;
   /** Mints a resume secret: longer than an id, since it is all a resume needs besides the (known) id. */
   newSecret(): string;
+  /** Verifies a join's token (signature and times: the core applies its grants); undefined: the relay is open. */
+  verifyToken: ((token: string | undefined) => Promise<JoinAccess>) | undefined;
 }
 
 export interface SfuStats extends CoreStats {
@@ -109,8 +111,11 @@ export class SfuShell {
     switch (message.type) {
       case "join": {
         const { id: requestId, room, name, autoSubscribe, rejoinOf } = message;
+        const access = await this.#options.verifyToken?.(message.token);
+        if (!this.#sessions.has(participantId)) return; // closed while the token was checked: nobody to admit
         const iceServers = this.#options.iceServers(participantId);
-        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, rejoinOf, iceServers, resumeSecret: this.#options.newSecret() });
+        const join = { type: "join", now: now(), participantId, requestId, room, name, autoSubscribe, rejoinOf, iceServers, resumeSecret: this.#options.newSecret() } as const;
+        return this.#drive(access === undefined ? join : { ...join, access });
       }
       case "leave":
         return this.#drive({ type: "leave", now: t, participantId, requestId: message.id });

@@ -1,0 +1,118 @@
+/** The core enforces a token's grants (docs/auth.md): refusals change nothing and reach only the requester. */
+import { describe, expect, it } from "vitest";
+import type { SfuCore } from "../../src/core/sfu-core.ts";
+import { type DataInput, type Grants, type JoinAccess, openGrants } from "../../src/core/index.ts";
+import { audio, newCore, publish, signals, step, video } from "./harness.ts";
+
+const grants = (room: string, extra: Partial<Grants> = {}): Grants => ({ ...openGrants(room), identity: "someone", ...extra });
+
+const join = (core: SfuCore, participantId: string, access: JoinAccess | undefined, room = "r", autoSubscribe = true) =>
+  step(core, { type: "join", now: 0, participantId, requestId: `join-${participantId}`, room, name: participantId, autoSubscribe, ...(access ? { access } : {}) });
+
+const data = (participantId: string): DataInput => ({
+  type: "data", now: 0, participantId, reliable: true, malformed: undefined, to: undefined, size: 100, messageId: "m1",
+});
+
+/** A room with `a` (no token needed: open grants) publishing a microphone track. */
+function roomWithPublisher(): SfuCore {
+  const core = newCore();
+  join(core, "a", undefined);
+  publish(core, { now: 0, participantId: "a", requestId: "p", tracks: [audio("a-mic")] });
+  return core;
+}
+
+describe("join with grants", () => {
+  const refusals: [string, JoinAccess, RegExp][] = [
+    ["the adapter refused the token", { refused: "your token has expired" }, /^your token has expired$/],
+    ["a token for another room", { granted: grants("other") }, /your token is for room "other", not "r"/],
+    ["roomJoin false", { granted: grants("r", { roomJoin: false }) }, /roomJoin false/],
+  ];
+  for (const [what, access, message] of refusals) {
+    it(`refuses ${what} with unauthorized, and nothing changes`, () => {
+      const core = roomWithPublisher();
+      const before = core.stats();
+      const out = join(core, "b", access);
+      expect(out).toHaveLength(1);
+      expect(out[0]).toMatchObject({ type: "signal", participantId: "b", message: { type: "error", id: "join-b", code: "unauthorized" } });
+      expect(out[0]!.type === "signal" && out[0]!.message.type === "error" && out[0]!.message.message).toMatch(message);
+      expect(core.stats()).toEqual(before);
+      expect(core.participantRoom("b")).toBeUndefined();
+    });
+  }
+
+  it("admits a valid token, under the token's name", () => {
+    const core = roomWithPublisher();
+    const out = signals(join(core, "b", { granted: grants("r", { name: "Bea" }) }));
+    expect(out.find(([to]) => to === "a")).toEqual(["a", { type: "participant-joined", participant: { id: "b", name: "Bea", tracks: [] } }]);
+  });
+});
+
+describe("publish with grants", () => {
+  it("canPublish false: forbidden, no negotiation; subscribing still works", () => {
+    const core = roomWithPublisher();
+    join(core, "b", { granted: grants("r", { canPublish: false }) });
+    const out = publish(core, { now: 0, participantId: "b", requestId: "p2", tracks: [video("b-cam")] });
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ type: "signal", participantId: "b", message: { type: "error", id: "p2", code: "forbidden" } });
+    expect(core.stats().tracks).toBe(1);
+    expect(core.subscriptionsOf("b").map((s) => s.trackId)).toEqual(["a-mic"]);
+  });
+
+  it("a source not in canPublishSources: the whole offer is forbidden, an allowed one publishes", () => {
+    const core = roomWithPublisher();
+    join(core, "b", { granted: grants("r", { canPublishSources: ["microphone"] }) });
+    const out = publish(core, { now: 0, participantId: "b", requestId: "p2", tracks: [audio("b-mic"), video("b-screen", [], { source: "screen" })] });
+    expect(out).toHaveLength(1);
+    expect(JSON.stringify(out[0])).toMatch(/allows publishing only \\"microphone\\" \(canPublishSources\), not \\"screen\\"/);
+    expect(core.stats().tracks).toBe(1);
+    const ok = publish(core, { now: 0, participantId: "b", requestId: "p3", tracks: [audio("b-mic")] });
+    expect(ok.some((o) => o.type === "signal" && o.message.type === "publish-answer")).toBe(true);
+    expect(core.stats().tracks).toBe(2);
+  });
+});
+
+describe("subscribe with grants", () => {
+  it("canSubscribe false: autoSubscribe receives nothing, subscribe is forbidden, publishing works", () => {
+    const core = roomWithPublisher();
+    join(core, "b", { granted: grants("r", { canSubscribe: false }) });
+    expect(core.subscriptionsOf("b")).toEqual([]);
+    const out = step(core, { type: "subscribe", now: 0, participantId: "b", requestId: "s1", trackId: "a-mic", subscribe: true });
+    expect(out).toEqual([
+      { type: "signal", participantId: "b", message: { type: "error", id: "s1", code: "forbidden", message: "your token does not allow receiving tracks (its video grant has canSubscribe false)" } },
+    ]);
+    publish(core, { now: 0, participantId: "b", requestId: "p2", tracks: [audio("b-mic")] });
+    expect(core.subscriptionsOf("b")).toEqual([]); // a's track published later is not received either
+    expect(core.subscriptionsOf("a").map((s) => s.trackId)).toEqual(["b-mic"]);
+  });
+});
+
+describe("data with grants", () => {
+  it("canPublishData false: forbidden, nothing delivered; the others' data still reaches them", () => {
+    const core = roomWithPublisher();
+    join(core, "b", { granted: grants("r", { canPublishData: false }) });
+    expect(step(core, data("b"))).toEqual([
+      { type: "signal", participantId: "b", message: { type: "error", id: "m1", code: "forbidden", message: "your token does not allow sending data (its video grant has canPublishData false); this frame was dropped" } },
+    ]);
+    expect(step(core, data("a"))).toEqual([{ type: "deliver-data", from: "a", recipients: ["b"], reliable: true }]);
+  });
+});
+
+describe("hidden participants", () => {
+  it("receive everything but are never listed or announced, and cannot publish", () => {
+    const core = roomWithPublisher();
+    const joined = signals(join(core, "h", { granted: grants("r", { hidden: true }) }));
+    expect(joined.map(([to, m]) => [to, m.type])).toEqual([["h", "joined"]]); // nobody else hears of it
+    expect(core.subscriptionsOf("h").map((s) => s.trackId)).toEqual(["a-mic"]);
+
+    const later = signals(join(core, "c", undefined));
+    const cJoined = later.find(([to]) => to === "c")![1];
+    expect(cJoined.type === "joined" && cJoined.participants.map((p) => p.id)).toEqual(["a"]);
+    expect(later.filter(([to]) => to === "h").map(([, m]) => m.type)).toEqual(["participant-joined"]); // the hidden one sees others
+
+    const refused = publish(core, { now: 0, participantId: "h", requestId: "p2", tracks: [audio("h-mic")] });
+    expect(refused).toMatchObject([{ type: "signal", participantId: "h", message: { type: "error", code: "forbidden" } }]);
+
+    const left = signals(step(core, { type: "leave", now: 0, participantId: "h", requestId: "bye" }));
+    expect(left).toEqual([["h", { type: "ok", id: "bye" }]]);
+  });
+});
