@@ -1,4 +1,4 @@
-/** `sfu-relay`: reads flags and environment, prints --help, starts the relay, stops it on SIGINT/SIGTERM. */
+/** `sfu-relay`: reads flags and environment, prints --help, starts the relay, stops it gracefully on SIGINT/SIGTERM. */
 import { helpText, parseConfig } from "./config.ts";
 import { startRelay } from "./main.ts";
 
@@ -14,7 +14,7 @@ if (parsed.help) {
 try {
   const relay = await startRelay(parsed.config);
   const stop = () => {
-    relay.close().then(() => process.exit(0), () => process.exit(1));
+    relay.shutdown().then(() => process.exit(0), () => process.exit(1));
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
