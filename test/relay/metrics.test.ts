@@ -78,7 +78,7 @@ describe("GET /metrics", () => {
     const ws = new WebSocket(relay.signalUrl);
     await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
     const joined = new Promise((resolve) => ws.once("message", resolve));
-    ws.send(JSON.stringify({ type: "join", id: "j", room: "metrics", name: "back", rejoin: true }));
+    ws.send(JSON.stringify({ type: "join", id: "j", room: "metrics", name: "back", rejoinOf: { participantId: "Pgone", secret: "from-a-relay-before-a-restart" } }));
     expect(JSON.parse(String(await joined))).toMatchObject({ type: "joined" });
     const scrape = await Scrape.of(relay);
     ws.terminate();

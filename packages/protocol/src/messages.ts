@@ -125,8 +125,13 @@ export const JoinSchema = v.object({
   token: v.optional(v.pipe(v.string(), v.maxLength(PROTOCOL_LIMITS.tokenLength))),
   /** Subscribe to every track in the room automatically (default true). */
   autoSubscribe: v.optional(v.boolean(), true),
-  /** true when the client is joining again after losing its session (a refused resume): counted in /metrics. */
-  rejoin: v.optional(v.boolean(), false),
+  /**
+   * Joining again after losing the session (its resume was refused, or it gave up on it): the
+   * participant id and resume secret of that session. If the relay still holds it (a media path that
+   * never came back), it is removed first, so the others never see the same person twice. Counted in
+   * /metrics as a rejoin.
+   */
+  rejoinOf: v.optional(v.object({ participantId: Id, secret: v.pipe(v.string(), v.minLength(1), v.maxLength(128)) })),
 });
 
 export const PublishOfferSchema = v.object({

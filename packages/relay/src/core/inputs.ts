@@ -58,8 +58,11 @@ export interface JoinInput {
   iceServers?: IceServer[];
   /** Proves a later `resume` is this participant's (minted by the adapter: the core has no randomness). */
   resumeSecret?: string;
-  /** The client says it lost its session and joins again (counted, nothing else changes). */
-  rejoin?: boolean;
+  /**
+   * The client lost its session and joins again: that session's id and secret. Counted; a session the
+   * core still holds in the same room with that secret is removed first (the new one replaces it).
+   */
+  rejoinOf?: { participantId: ParticipantId; secret: string };
 }
 
 /**
@@ -93,6 +96,8 @@ export interface ResumeInput {
   secret: string;
   /** Fresh ICE servers for them (TURN credentials minted by the adapter); sent in `resumed`. */
   iceServers?: IceServer[];
+  /** The secret for their next resume (minted by the adapter): a grant is used once. */
+  nextSecret?: string;
 }
 
 /**

@@ -54,7 +54,7 @@ export class Membership {
     }
     const joiner = new Participant(participantId, input.name, room, input.autoSubscribe, input.resumeSecret ?? "", this.config);
     room.participants.set(participantId, joiner);
-    if (input.rejoin === true) this.rejoins++;
+    if (input.rejoinOf !== undefined) this.rejoins++;
     this.participants.set(participantId, joiner);
     return joiner;
   }

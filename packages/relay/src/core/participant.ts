@@ -13,7 +13,8 @@ export class Participant {
   /** Subscribe to every existing and future track of the room. */
   readonly autoSubscribe: boolean;
   /** Proves a `resume` is this participant's (minted by the adapter at join); "" never resumes. */
-  readonly resumeSecret: string;
+  /** Replaced at each resume: a grant is used once. */
+  resumeSecret: string;
   /** The request id of the ICE restart under way, if one is. */
   iceRestart: string | undefined = undefined;
   /** Data rate limits: frames and bytes. */

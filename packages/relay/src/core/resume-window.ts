@@ -46,13 +46,7 @@ export class ResumeWindow {
    * to a session may be taken back too: that socket may be half-open, and the secret proves the client.
    */
   admit(input: ResumeInput, target: Participant | undefined): target is Participant {
-    const ok =
-      this.windowMs > 0 &&
-      target !== undefined &&
-      target.room.name === input.room &&
-      target.resumeSecret !== "" &&
-      sameSecret(target.resumeSecret, input.secret);
-    if (!ok) {
+    if (!this.proves(target, input.room, input.secret)) {
       this.refused++;
       this.out.error(input.participantId, input.requestId, "resume-refused", REFUSAL);
       return false;
@@ -60,6 +54,11 @@ export class ResumeWindow {
     this.accepted++;
     this.away.delete(target.id);
     return true;
+  }
+
+  /** Whether `secret` is the grant of `target` in `room` (and the relay keeps sessions at all). */
+  proves(target: Participant | undefined, room: string, secret: string): target is Participant {
+    return this.windowMs > 0 && target !== undefined && target.room.name === room && target.resumeSecret !== "" && sameSecret(target.resumeSecret, secret);
   }
 
   /** The participant is gone (left, removed): nothing of theirs waits. */

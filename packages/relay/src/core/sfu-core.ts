@@ -210,6 +210,12 @@ export class SfuCore {
   // -------------------------------------------------------------------------------------------
 
   private onJoin(input: In.JoinInput): void {
+    const { rejoinOf } = input;
+    const previous = rejoinOf === undefined ? undefined : this.members.get(rejoinOf.participantId);
+    if (rejoinOf !== undefined && this.members.get(input.participantId) === undefined && this.away.proves(previous, input.room, rejoinOf.secret)) {
+      // The same client's lost session, still held (its media never came back): the new one replaces it.
+      this.remove(previous, "replaced by a new session of yours (a rejoin)");
+    }
     const joiner = this.members.join(input);
     if (joiner === undefined) return;
     const others = [...joiner.room.others(joiner)];
@@ -280,6 +286,7 @@ export class SfuCore {
     }
     const target = this.members.get(input.resumeOf);
     if (!this.away.admit(input, target)) return;
+    if (input.nextSecret !== undefined) target.resumeSecret = input.nextSecret;
     this.out.push({ type: "session-resumed", sessionId: input.participantId, participantId: target.id });
     const mine = this.publishing.of(target.id);
     this.out.signal(target.id, {

@@ -97,7 +97,7 @@ export interface CoreStats {
   resumes: number;
   /** Resumes refused since the core started (`resume-refused`). */
   resumeRefusals: number;
-  /** Joins since the core started that said they rejoin after a lost session (`join.rejoin`). */
+  /** Joins since the core started that said they rejoin after a lost session (`join.rejoinOf`). */
   rejoins: number;
   /** Times a subscription's forwarded simulcast layer changed from one layer to another, since the core started. */
   layerSwitches: number;

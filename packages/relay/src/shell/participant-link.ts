@@ -136,6 +136,17 @@ export class ParticipantLink {
   }
 
   /**
+   * The client is back (resumed) or restarting ICE: a connection that is down gets the full grace from
+   * now to come back, so the watch does not remove them in the moment before ICE connects again.
+   */
+  restarting(): void {
+    if (this.#closed || this.#deadPeerTimer === undefined) return;
+    clearTimeout(this.#deadPeerTimer);
+    this.#deadPeerTimer = undefined;
+    this.#armDeadPeerTimer("disconnected");
+  }
+
+  /**
    * A connection that stays failed or disconnected takes its participant with it. werift reports
    * "failed" spuriously when a renegotiation lands while it is still connecting (and then "connected"
    * once the first attempt completes), so the dead-peer timer re-checks the actual states before acting.

@@ -124,9 +124,9 @@ export class SfuShell {
     const t = now();
     switch (message.type) {
       case "join": {
-        const { id: requestId, room, name, autoSubscribe, rejoin } = message;
+        const { id: requestId, room, name, autoSubscribe, rejoinOf } = message;
         const iceServers = this.#options.iceServers(participantId);
-        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, rejoin, iceServers, resumeSecret: this.#options.newSecret() });
+        return this.#drive({ type: "join", now: t, participantId, requestId, room, name, autoSubscribe, rejoinOf, iceServers, resumeSecret: this.#options.newSecret() });
       }
       case "leave":
         return this.#drive({ type: "leave", now: t, participantId, requestId: message.id });
@@ -154,7 +154,7 @@ export class SfuShell {
         return this.#applySubscriberAnswer(participantId, message.offerId, message.sdp);
       case "resume": {
         const { id: requestId, room, participantId: resumeOf, secret } = message;
-        return this.#drive({ type: "resume", now: t, participantId, requestId, room, resumeOf, secret, iceServers: this.#options.iceServers(resumeOf) });
+        return this.#drive({ type: "resume", now: t, participantId, requestId, room, resumeOf, secret, iceServers: this.#options.iceServers(resumeOf), nextSecret: this.#options.newSecret() });
       }
       case "restart-ice":
         this.#drive({ type: "restart-ice", now: t, participantId, requestId: message.id, sdp: message.sdp });
@@ -232,10 +232,13 @@ export class SfuShell {
       case "session-resumed":
         this.#rebind(out.sessionId, out.participantId);
         break;
-      case "participant-resumed":
-        this.#links.get(out.participantId)?.log.info("participant resumed");
-        this.#links.get(out.participantId)?.subscriber.resendOffer();
+      case "participant-resumed": {
+        const link = this.#links.get(out.participantId);
+        link?.log.info("participant resumed");
+        link?.subscriber.resendOffer();
+        link?.restarting();
         break;
+      }
       case "negotiate-publish":
         this.#negotiatePublish(out);
         break;
@@ -358,9 +361,11 @@ export class SfuShell {
   }
 
   /**
-   * An allowed ICE restart: the publisher connection answers its restart offer (there must be an offer
-   * exactly when there is a publisher connection), the subscriber connection offers with fresh
-   * credentials, then the core hears how it went. The session waits for it like for a publish.
+   * An allowed ICE restart: the publisher connection answers its restart offer (when one came), the
+   * subscriber connection offers with fresh credentials, then the core hears how it went. The session
+   * waits for it like for a publish. Without an offer only the subscriber connection restarts: a client
+   * may hold no usable publisher connection although the relay has one (its first publish was answered
+   * while it was away, and it rolled back), and its media must still come back.
    */
   #restartIce(out: RestartIceOutput): void {
     const { participantId, requestId, sdp } = out;
@@ -373,9 +378,9 @@ export class SfuShell {
     const publisher = link.publisher;
     const done = (async () => {
       if (publisher === undefined && sdp !== undefined) throw new SdpError('you have not published, so there is no publisher connection to restart: send "restart-ice" without sdp');
-      if (publisher !== undefined && sdp === undefined) throw new SdpError('you have a publisher connection: "restart-ice" needs its ICE-restart offer in sdp (createOffer({ iceRestart: true }))');
       const answer = publisher === undefined || sdp === undefined ? undefined : (await publisher.answer(sdp, [])).sdp;
       link.subscriber.restartIce();
+      link.restarting();
       return answer;
     })().then(
       (answer) => {

@@ -255,3 +255,36 @@ describe("restart-ice", () => {
     ]);
   });
 });
+
+describe("a grant is used once; a rejoin replaces the session it names", () => {
+  it("a resume takes the next secret: the old grant no longer resumes", () => {
+    const core = newCore({ resumeWindowMs: WINDOW });
+    join(core, "a");
+    drop(core, "a");
+    const out = resume(core, "S2", "a", { nextSecret: "secret-2" });
+    const resumed = signals(out).find(([, m]) => m.type === "resumed")![1];
+    expect(resumed).toMatchObject({ resume: { secret: "secret-2", windowMs: WINDOW } });
+    drop(core, "a");
+    expect(resume(core, "S3", "a", { participantId: "S3" })).toEqual([{ ...REFUSED, participantId: "S3" }]);
+    expect(signals(resume(core, "S4", "a", { participantId: "S4", secret: "secret-2" })).map(([, m]) => m.type)).toEqual(["resumed"]);
+  });
+
+  it("a join naming a held session with its secret removes it first: the others see it leave, then the new one join", () => {
+    const core = newCore({ resumeWindowMs: WINDOW });
+    join(core, "a");
+    join(core, "b");
+    drop(core, "a");
+    const rejoin = (participantId: string, secret: string) =>
+      stepAll(core, { type: "join", now: 0, participantId, requestId: "j", room: "r", name: "a", autoSubscribe: true, resumeSecret: `secret-${participantId}`, rejoinOf: { participantId: "a", secret } });
+    // A wrong secret removes nobody (and is still a rejoin by its own word).
+    expect(signals(rejoin("a2", "guess")).map(([to, m]) => `${to}:${m.type}`)).toEqual(["a2:joined", "b:participant-joined"]);
+    expect(core.participantRoom("a")).toBe("r");
+    const out = rejoin("a3", "secret-a");
+    const steps = out.map((o) => (o.type === "signal" ? `${o.participantId}:${o.message.type}` : o.type));
+    // a published nothing, so only the membership changes: gone first, then the newcomer.
+    expect(steps).toEqual(["b:participant-left", "a2:participant-left", "participant-removed", "a3:joined", "participant-added", "b:participant-joined", "a2:participant-joined"]);
+    expect(out.find((o) => o.type === "participant-removed")).toEqual({ type: "participant-removed", participantId: "a", reason: "replaced by a new session of yours (a rejoin)" });
+    expect(core.participantRoom("a")).toBeUndefined();
+    expect(core.stats()).toMatchObject({ participants: 3, rejoins: 2 });
+  });
+});

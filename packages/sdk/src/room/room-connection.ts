@@ -62,8 +62,8 @@ export interface JoinRequest {
   autoSubscribe: boolean;
   rtcConfig: RTCConfiguration;
   connectTimeoutMs?: number;
-  /** Joining again after losing the session (the relay counts rejoins). */
-  rejoin?: boolean;
+  /** Joining again after losing this session: its id and secret (the relay removes it if it still holds it). */
+  rejoinOf?: { participantId: string; secret: string };
 }
 
 /** The relay no longer has this session (window passed, relay restarted): only a rejoin helps. */
@@ -121,6 +121,12 @@ export class RoomConnection {
 
   get peerConnections(): { publisher: RTCPeerConnection | undefined; subscriber: RTCPeerConnection | undefined } {
     return { publisher: this.#publisher?.pc, subscriber: this.#subscriber?.pc };
+  }
+
+  /** What a rejoin names to replace this session (the relay may still hold it); undefined before `joined`. */
+  get rejoinGrant(): { participantId: string; secret: string } | undefined {
+    const joined = this.#joined;
+    return joined && { participantId: joined.participantId, secret: joined.grant.secret };
   }
 
   /** Whether resume() may succeed: lost within the relay's resume window, and not refused yet. */
@@ -232,8 +238,8 @@ export class RoomConnection {
       name: request.name,
       autoSubscribe: request.autoSubscribe,
       ...(request.token !== undefined ? { token: request.token } : {}),
-      ...(request.rejoin ? { rejoin: true } : {}),
-    });
+      ...(request.rejoinOf !== undefined ? { rejoinOf: request.rejoinOf } : {}),
+    }, request.connectTimeoutMs);
     if (this.closed) throw new Error("closed");
     // Set up before this task ends: the relay's first subscriber-offer is the next frame.
     const config = peerConfiguration(request.rtcConfig, joined.iceServers);

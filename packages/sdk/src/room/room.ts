@@ -286,7 +286,7 @@ export class Room extends Emitter<RoomEvents> {
     }
     const next = this.#newConnection();
     this.#joining = next;
-    const { publisher } = await next.join({ ...this.#request!, connectTimeoutMs: timeoutMs, rejoin: true });
+    const { publisher } = await next.join({ ...this.#request!, connectTimeoutMs: timeoutMs, rejoinOf: connection.rejoinGrant });
     if (this.#reconnector !== reconnector || next !== this.#connection) return;
     this.#reconnector = undefined;
     await this.#publish(next, publisher);
