@@ -147,6 +147,21 @@ describe("GET /metrics", () => {
     expect(last.value("nodejs_heap_size_used_bytes")).toBeGreaterThan(0);
   });
 
+  it("counts the NACKs for packets lost on the way, to the publisher and from the subscriber", async () => {
+    relay = await startTestRelay();
+    call = await Call.open(relay, "metrics");
+    const nacks = (s: Scrape, direction: string) => s.value("sfu_nacks_total", { direction })!;
+    const before = await Scrape.of(relay);
+    // Packets of Alice's video go missing: the relay asks her for them, and Bob, who sees the same gap
+    // in what the relay forwards, asks the relay.
+    const video = call.alice.outgoing.find((t) => t.kind === "video")!;
+    for (let i = 0; i < 5; i++) {
+      video.losePackets(2);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await scrapeUntil(relay, "NACKs both ways", (s) => nacks(s, "to-publishers") > nacks(before, "to-publishers") && nacks(s, "from-subscribers") > nacks(before, "from-subscribers"));
+  });
+
   it("counts simulcast layer switches", async () => {
     relay = await startTestRelay({ core: { ...DEFAULT_RELAY_CONFIG.core, keyframeRequestIntervalMs: 100 } });
     const pub = await joinClient(relay, "sim", "pub", new Map());
