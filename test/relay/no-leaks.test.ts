@@ -38,6 +38,7 @@ describe("no leaks", () => {
       await eventually("the relay released everyone", () => relay.stats().sessions === 0 && relay.stats().participants === 0);
       expect(relay.stats()).toEqual({
         rooms: 0, participants: 0, tracks: 0, subscriptions: 0, pendingKeyframeRequests: 0, resumes: 0, resumeRefusals: 0, rejoins: 0, peerConnections: 0, sessions: 0,
+        layerSwitches: 0, dataRelayed: 0, dataRefused: 0,
       });
     }
     // Sockets and timers: back to what the idle relay had (werift closes sockets asynchronously).

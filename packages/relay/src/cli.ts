@@ -1,6 +1,6 @@
 /**
- * `sfu-relay`: reads flags and environment, prints --help, starts the relay, stops it on SIGINT/SIGTERM.
- * `sfu-relay token ...` mints an access token instead (token-command.ts).
+ * `sfu-relay`: reads flags and environment, prints --help, starts the relay, stops it gracefully on
+ * SIGINT/SIGTERM. `sfu-relay token ...` mints an access token instead (token-command.ts).
  */
 import { helpText, parseConfig } from "./config.ts";
 import { startRelay } from "./main.ts";
@@ -27,7 +27,7 @@ if (parsed.config.devTokens) {
 try {
   const relay = await startRelay(parsed.config);
   const stop = () => {
-    relay.close().then(() => process.exit(0), () => process.exit(1));
+    relay.shutdown().then(() => process.exit(0), () => process.exit(1));
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

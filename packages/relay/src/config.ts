@@ -62,6 +62,8 @@ export interface RelayConfig {
   devTokens: boolean;
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: string;
+  /** On SIGTERM/SIGINT, how long participants get to close their WebSockets before the relay exits anyway (ms). */
+  drainMs: number;
 }
 
 export const DEFAULT_RELAY_CONFIG: RelayConfig = {
@@ -87,6 +89,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   keys: [],
   devTokens: false,
   logLevel: "info",
+  drainMs: 5000,
 };
 
 /** One configuration option: its flag, its environment variable, and how its text becomes a value. */
@@ -337,6 +340,13 @@ export const OPTIONS: OptionSpec[] = [
     min: 100, max: 600_000, expected: "a number of ms from 100 to 600000",
     set: (c, n) => (c.joinTimeoutMs = n),
     get: (c) => c.joinTimeoutMs,
+  }),
+  intOption({
+    flag: "--drain", env: "SFU_DRAIN_MS", valueName: "MS",
+    description: "on SIGTERM/SIGINT, participants are told to reconnect and get this long to close before the relay exits",
+    min: 0, max: 600_000, expected: "a number of ms from 0 to 600000",
+    set: (c, n) => (c.drainMs = n),
+    get: (c) => c.drainMs,
   }),
   intOption({
     flag: "--max-sessions-per-ip", env: "SFU_MAX_SESSIONS_PER_IP", valueName: "N",

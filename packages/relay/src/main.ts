@@ -18,12 +18,21 @@ export interface RunningRelay {
   /** ws://host:port/ws */
   signalUrl: string;
   stats(): RelayStats;
+  /** Stops at once: every WebSocket and connection cut. */
   close(): Promise<void>;
+  /**
+   * Graceful stop (SIGTERM): no new connections, every participant told to reconnect and given
+   * `config.drainMs` to close, then close().
+   */
+  shutdown(): Promise<void>;
 }
 
 export async function startRelay(config: RelayConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningRelay> {
   const started = Date.now();
-  const metrics = new RelayMetrics(() => stats(), await turnServerAddresses(config.turn.urls));
+  const metrics = new RelayMetrics(
+    { stats: () => stats(), media: () => sfu.media, kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates() },
+    await turnServerAddresses(config.turn.urls),
+  );
   const sfu = new SfuShell({
     core: config.core,
     net: {
@@ -41,6 +50,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,
     joinTimeoutMs: config.joinTimeoutMs, maxSendBufferBytes: config.maxSendBufferBytes, maxPendingSessions: config.maxPendingSessions,
     maxSessionsPerAddress: config.maxSessionsPerAddress, allowedOrigins: config.allowedOrigins,
+    onJoinResult: (result, seconds) => metrics.joinResult(result, seconds),
   });
   const stats = (): RelayStats => ({ ...sfu.stats(), sessions: signal.sessionCount });
   const http = createHttpServer({
@@ -58,15 +68,25 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const access = config.keys.length === 0 ? "open" : "tokens";
   log.info({ port, host: config.host, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access }, "relay listening");
+  const closed = new Promise<void>((resolve) => http.once("close", () => resolve()));
+  const close = async () => {
+    await signal.close();
+    await sfu.close();
+    http.close();
+    http.closeAllConnections();
+    await closed;
+  };
   return {
     port,
     signalUrl: `ws://${host}:${port}/ws`,
     stats,
-    async close() {
-      await signal.close();
-      await sfu.close();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-      http.closeAllConnections();
+    close,
+    async shutdown() {
+      log.info({ participants: stats().participants, drainMs: config.drainMs }, "shutting down: telling participants to reconnect");
+      http.close(); // no new connections; the open ones are drained below
+      await signal.drain(config.drainMs);
+      await close();
+      log.info("relay stopped");
     },
   };
 }

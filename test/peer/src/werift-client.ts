@@ -104,6 +104,11 @@ export class SyntheticTrack {
     this.timestamp = (this.timestamp + 3000) >>> 0;
   }
 
+  /** The next `n` packets are lost on the way: their sequence numbers are skipped (the receiver sees a gap). */
+  losePackets(n: number): void {
+    this.seq = (this.seq + n) & 0xffff;
+  }
+
   /** Sends one packet (one frame per packet: marker set). */
   sendPacket(): void {
     const key = this.kind === "video" && this.keyframeWanted;

@@ -35,6 +35,11 @@ export class Publishing {
     return this.tracks.size;
   }
 
+  /** Every published track (for counts). */
+  all(): IterableIterator<Publication> {
+    return this.tracks.values();
+  }
+
   get(trackId: TrackId): Publication | undefined {
     return this.tracks.get(trackId);
   }

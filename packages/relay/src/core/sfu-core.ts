@@ -31,7 +31,7 @@ import { ResumeWindow } from "./resume-window.ts";
 import { Subscribing } from "./subscribing.ts";
 import type { Subscription, SubscriptionState } from "./subscription.ts";
 import { SubscriptionTable } from "./subscription-table.ts";
-import { type CoreConfig, type CoreStats, DEFAULT_CORE_CONFIG, type ParticipantId, type SubscriptionId, type TrackId } from "./types.ts";
+import { type CoreConfig, type CoreStats, DEFAULT_CORE_CONFIG, type KindCounts, type ParticipantId, type SubscriptionId, type TrackId } from "./types.ts";
 
 /** A read-only view of one subscription, for diagnostics and tests (the adapter never decides on it). */
 export interface SubscriptionView {
@@ -57,6 +57,9 @@ export class SfuCore {
   private readonly dynacast: Dynacast;
   private readonly keyframes: KeyframeScheduler;
   private readonly subscribing: Subscribing;
+  /** Data frames delivered and refused, for stats(). */
+  private dataRelayed = 0;
+  private dataRefused = 0;
 
   constructor(config: Partial<CoreConfig> = {}) {
     this.config = Object.freeze({ ...DEFAULT_CORE_CONFIG, ...config });
@@ -163,6 +166,17 @@ export class SfuCore {
       resumes: this.away.accepted,
       resumeRefusals: this.away.refused,
       rejoins: this.members.rejoins,
+      layerSwitches: this.table.layerSwitches.count,
+      dataRelayed: this.dataRelayed,
+      dataRefused: this.dataRefused,
+    };
+  }
+
+  /** Tracks and subscriptions by kind: walks them all, so for a scrape, not for every packet. */
+  kindCounts(): KindCounts {
+    return {
+      tracks: countByKind(this.publishing.all(), (pub) => pub.kind),
+      subscriptions: countByKind(this.table.all(), (sub) => sub.publication.kind),
     };
   }
 
@@ -404,15 +418,19 @@ export class SfuCore {
     const sender = this.members.get(input.participantId);
     if (sender === undefined) return;
     if (input.malformed !== undefined) {
+      this.dataRefused++;
       this.out.error(sender.id, input.messageId, "bad-data", `data frame refused: ${input.malformed}`);
       return;
     }
     const route = routeData(sender, input, this.config);
     if ("code" in route) {
+      this.dataRefused++;
       this.out.error(sender.id, input.messageId, route.code, route.message);
       return;
     }
-    if (route.recipients.length > 0) this.out.push({ type: "deliver-data", from: sender.id, recipients: route.recipients, reliable: input.reliable });
+    if (route.recipients.length === 0) return;
+    this.dataRelayed++;
+    this.out.push({ type: "deliver-data", from: sender.id, recipients: route.recipients, reliable: input.reliable });
   }
 
   private onDataBackedUp(input: In.DataBackedUpInput): void {
@@ -445,4 +463,10 @@ function viewOf(sub: Subscription): SubscriptionView {
     targetLayer: sub.targetLayer,
     maxLayer: sub.maxLayer,
   };
+}
+
+function countByKind<T>(items: Iterable<T>, kindOf: (item: T) => "audio" | "video"): Record<"audio" | "video", number> {
+  const counts = { audio: 0, video: 0 };
+  for (const item of items) counts[kindOf(item)]++;
+  return counts;
 }

@@ -7,7 +7,7 @@
 import type { OutputQueue } from "./output-queue.ts";
 import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
-import { Subscription } from "./subscription.ts";
+import { type LayerSwitchCount, Subscription } from "./subscription.ts";
 import type { ParticipantId, SubscriptionId, TrackId } from "./types.ts";
 
 const NONE: readonly Subscription[] = Object.freeze([]);
@@ -18,6 +18,8 @@ export class SubscriptionTable {
   /** In creation order: the order of the fan-out. */
   private readonly byTrack = new Map<TrackId, Subscription[]>();
   private nextId: SubscriptionId = 1;
+  /** Shared by every subscription, so switches of removed ones still count. */
+  readonly layerSwitches: LayerSwitchCount = { count: 0 };
   private readonly out: OutputQueue;
 
   constructor(out: OutputQueue) {
@@ -26,6 +28,11 @@ export class SubscriptionTable {
 
   get size(): number {
     return this.byId.size;
+  }
+
+  /** Every subscription (for counts). */
+  all(): IterableIterator<Subscription> {
+    return this.byId.values();
   }
 
   get(id: SubscriptionId): Subscription | undefined {
@@ -52,7 +59,7 @@ export class SubscriptionTable {
   add(subscriber: Participant, pub: Publication): Subscription | undefined {
     let mine = this.bySubscriber.get(subscriber.id);
     if (mine?.has(pub.id)) return undefined;
-    const sub = new Subscription(this.nextId++, subscriber, pub);
+    const sub = new Subscription(this.nextId++, subscriber, pub, this.layerSwitches);
     this.byId.set(sub.id, sub);
     if (mine === undefined) this.bySubscriber.set(subscriber.id, (mine = new Map()));
     mine.set(pub.id, sub);

@@ -19,6 +19,11 @@ import { PictureIdRewriter } from "./picture-id-rewriter.ts";
 import { SequenceRewriter } from "./sequence-rewriter.ts";
 import type { SubscriptionId } from "./types.ts";
 
+/** Counts layer switches across subscriptions (a plain field: the hot path increments it). */
+export interface LayerSwitchCount {
+  count: number;
+}
+
 export type SubscriptionState = "pending" | "paused" | "awaiting-keyframe" | "forwarding";
 
 export class Subscription {
@@ -39,8 +44,10 @@ export class Subscription {
   wish: SubscriberWish = DEFAULT_WISH;
   readonly rewriter = new SequenceRewriter();
   readonly pictureIds = new PictureIdRewriter();
+  private readonly switches: LayerSwitchCount;
 
-  constructor(id: SubscriptionId, subscriber: Participant, publication: Publication) {
+  constructor(id: SubscriptionId, subscriber: Participant, publication: Publication, switches: LayerSwitchCount) {
+    this.switches = switches;
     this.id = id;
     this.subscriber = subscriber;
     this.publication = publication;
@@ -110,6 +117,7 @@ export class Subscription {
     if (!this.ready || this.targetLayer < 0) return false;
     if (layer !== this.currentLayer) {
       if (layer !== this.targetLayer || (!packet.keyframe && this.publication.keyframeGated)) return false;
+      if (this.currentLayer >= 0) this.switches.count++; // a start (first packet, after a pause) is no switch
       this.currentLayer = layer;
       this.rewriter.startLayer();
       this.pictureIds.startLayer();

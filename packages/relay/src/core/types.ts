@@ -115,6 +115,12 @@ export function openGrants(room: string): Grants {
   };
 }
 
+/** Tracks and subscriptions (by their track's kind), for metrics. */
+export interface KindCounts {
+  tracks: Record<"audio" | "video", number>;
+  subscriptions: Record<"audio" | "video", number>;
+}
+
 /** Counts for health, metrics and leak checks. */
 export interface CoreStats {
   rooms: number;
@@ -129,4 +135,10 @@ export interface CoreStats {
   resumeRefusals: number;
   /** Joins since the core started that said they rejoin after a lost session (`join.rejoinOf`). */
   rejoins: number;
+  /** Times a subscription's forwarded simulcast layer changed from one layer to another, since the core started. */
+  layerSwitches: number;
+  /** Data frames delivered to their recipients, since the core started. */
+  dataRelayed: number;
+  /** Data frames refused (malformed, too large, over the rate, unknown recipient), since the core started. */
+  dataRefused: number;
 }

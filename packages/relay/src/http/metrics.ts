@@ -1,20 +1,33 @@
 /**
- * The relay's Prometheus metrics, served at GET /metrics. The gauges are read from the shell's stats
- * when Prometheus scrapes (nothing is counted twice); the path counter is fed as connections connect.
+ * The relay's Prometheus metrics, served at GET /metrics. Gauges and most counters are read from the
+ * shell when Prometheus scrapes (the core's stats, the shell's hot-path counters: nothing is counted
+ * twice, and nothing costs a metrics call per packet); joins and selected paths are fed as they happen.
  * Each relay has its own registry, so several relays in one process (tests) do not share numbers.
+ * No label carries a participant or track id: labels are small fixed sets (kind, direction, state...).
  */
-import { Counter, Gauge, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { pathType, type SelectedPath } from "../rtc/selected-path.ts";
+import type { KindCounts } from "../core/index.ts";
+import type { MediaCounters } from "../shell/media-counters.ts";
 import type { SfuStats } from "../shell/sfu-shell.ts";
 
 export type RelayStats = SfuStats & { sessions: number };
+
+/** What the metrics read at scrape time. */
+export interface MetricSources {
+  stats(): RelayStats;
+  media(): MediaCounters;
+  kindCounts(): KindCounts;
+  /** Peer connections by state. */
+  connectionStates(): ReadonlyMap<string, number>;
+}
+
+type Samples = Array<[labels: Record<string, string>, value: number]>;
 
 /** Gauge name -> help and the stats field it reports. */
 const GAUGES = {
   sfu_rooms: ["rooms with at least one participant", "rooms"],
   sfu_participants: ["participants joined, across rooms", "participants"],
-  sfu_tracks: ["tracks published", "tracks"],
-  sfu_subscriptions: ["subscriptions (a participant receiving a track)", "subscriptions"],
   sfu_peer_connections: ["WebRTC peer connections held (two per participant at most)", "peerConnections"],
   sfu_signaling_sessions: ["signaling WebSockets open", "sessions"],
 } as const satisfies Record<string, readonly [string, keyof RelayStats]>;
@@ -24,7 +37,13 @@ const COUNTERS = {
   sfu_resumes_total: ["sessions taken back with resume after the WebSocket dropped", "resumes"],
   sfu_resume_refusals_total: ["resumes refused (window passed, relay restarted, bad grant): the client joins again", "resumeRefusals"],
   sfu_rejoins_total: ["joins of clients that lost their session and joined again", "rejoins"],
+  sfu_layer_switches_total: ["times a subscription's forwarded simulcast layer changed to another layer", "layerSwitches"],
 } as const satisfies Record<string, readonly [string, keyof RelayStats]>;
+
+/** Connection states always reported, 0 included, so a dashboard's series do not come and go. */
+const CONNECTION_STATES = ["new", "connecting", "connected", "disconnected", "failed", "closed"];
+
+const JOIN_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class RelayMetrics {
   readonly #registry = new Registry();
@@ -34,36 +53,81 @@ export class RelayMetrics {
     labelNames: ["type", "protocol"] as const,
     registers: [this.#registry],
   });
+  readonly #joins = new Counter({
+    name: "sfu_joins_total",
+    help: 'joins answered, by result: "ok" or the error code of the refusal (room-full, unauthorized, ...)',
+    labelNames: ["result"] as const,
+    registers: [this.#registry],
+  });
+  readonly #joinSeconds = new Histogram({
+    name: "sfu_join_duration_seconds",
+    help: "from the signaling WebSocket opening to its joined reply going out, for successful joins",
+    buckets: JOIN_SECONDS_BUCKETS,
+    registers: [this.#registry],
+  });
 
   readonly #turnAddresses: ReadonlySet<string>;
 
   /** `turnAddresses`: where our TURN servers relay from (paths from there count as relay). */
-  constructor(stats: () => RelayStats, turnAddresses: ReadonlySet<string>) {
+  constructor(sources: MetricSources, turnAddresses: ReadonlySet<string>) {
     this.#turnAddresses = turnAddresses;
+    const registers = [this.#registry];
+    collectDefaultMetrics({ register: this.#registry });
     for (const [name, [help, field]] of Object.entries(GAUGES)) {
       new Gauge({
-        name, help, registers: [this.#registry],
+        name, help, registers,
         collect() {
-          this.set(stats()[field]);
+          this.set(sources.stats()[field]);
         },
       });
     }
+    const gaugeByKind = (name: string, help: string, read: () => Record<"audio" | "video", number>) =>
+      new Gauge({
+        name, help, registers, labelNames: ["kind"],
+        collect() {
+          for (const [kind, n] of Object.entries(read())) this.set({ kind }, n);
+        },
+      });
+    gaugeByKind("sfu_tracks", "tracks published, by kind (audio, video)", () => sources.kindCounts().tracks);
+    gaugeByKind("sfu_subscriptions", "subscriptions (a participant receiving a track), by the track's kind", () => sources.kindCounts().subscriptions);
+    new Gauge({
+      name: "sfu_peer_connection_states", help: "WebRTC peer connections held, by connection state", registers, labelNames: ["state"],
+      collect() {
+        const counts = sources.connectionStates();
+        for (const state of new Set([...CONNECTION_STATES, ...counts.keys()])) this.set({ state }, counts.get(state) ?? 0);
+      },
+    });
+
     for (const [name, [help, field]] of Object.entries(COUNTERS)) {
-      // The core counts; a counter only goes up, so it takes what the core added since the last scrape.
-      let reported = 0;
-      new Counter({
-        name, help, registers: [this.#registry],
-        collect() {
-          const now = stats()[field];
-          this.inc(now - reported);
-          reported = now;
-        },
-      });
+      countedElsewhere(name, help, registers, [], () => [[{}, sources.stats()[field]]]);
     }
+    const media = () => sources.media();
+    countedElsewhere("sfu_rtp_packets_total", "RTP packets received from publishers (in) and forwarded to subscribers (out), by kind", registers, ["direction", "kind"], () =>
+      byDirectionAndKind(media(), "packets"));
+    countedElsewhere("sfu_rtp_bytes_total", "RTP payload bytes received from publishers (in) and forwarded to subscribers (out), by kind", registers, ["direction", "kind"], () =>
+      byDirectionAndKind(media(), "bytes"));
+    countedElsewhere("sfu_nacks_total", "RTCP NACKs (requests for lost packets) received from subscribers and sent to publishers", registers, ["direction"], () => [
+      [{ direction: "from-subscribers" }, media().nacksFromSubscribers],
+      [{ direction: "to-publishers" }, media().nacksToPublishers],
+    ]);
+    countedElsewhere("sfu_plis_total", "RTCP PLIs (keyframe requests) received from subscribers and sent to publishers", registers, ["direction"], () => [
+      [{ direction: "from-subscribers" }, media().plisFromSubscribers],
+      [{ direction: "to-publishers" }, media().plisToPublishers],
+    ]);
+    countedElsewhere("sfu_data_messages_total", "data-channel frames relayed to their recipients or refused (malformed, too large, over the rate, unknown recipient)", registers, ["result"], () => [
+      [{ result: "relayed" }, sources.stats().dataRelayed],
+      [{ result: "refused" }, sources.stats().dataRefused],
+    ]);
   }
 
   pathSelected(path: SelectedPath): void {
     this.#selected.inc({ type: pathType(path, this.#turnAddresses), protocol: path.protocol });
+  }
+
+  /** A join was answered: "ok" (after `seconds` since its socket opened) or the refusal's error code. */
+  joinResult(result: string, seconds: number): void {
+    this.#joins.inc({ result });
+    if (result === "ok") this.#joinSeconds.observe(seconds);
   }
 
   get contentType(): string {
@@ -74,4 +138,24 @@ export class RelayMetrics {
   text(): Promise<string> {
     return this.#registry.metrics();
   }
+}
+
+/** A counter whose totals are kept elsewhere (since the start) and read at scrape. */
+function countedElsewhere(name: string, help: string, registers: Registry[], labelNames: string[], read: () => Samples): void {
+  new Counter({
+    name, help, registers, labelNames,
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) this.inc(labels, value);
+    },
+  });
+}
+
+function byDirectionAndKind(media: MediaCounters, field: "packets" | "bytes"): Samples {
+  return [
+    [{ direction: "in", kind: "audio" }, media.in.audio[field]],
+    [{ direction: "in", kind: "video" }, media.in.video[field]],
+    [{ direction: "out", kind: "audio" }, media.out.audio[field]],
+    [{ direction: "out", kind: "video" }, media.out.video[field]],
+  ];
 }

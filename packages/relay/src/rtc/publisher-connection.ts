@@ -30,6 +30,8 @@ type Bound = PublisherTrackBinding & NegotiatedTrack;
 export interface PublisherEvents {
   /** One RTP packet of a bound track; `layer` indexes the binding's layers (0 without simulcast); `codec` its MIME type. */
   onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string): void;
+  /** werift's receiver sent the publisher a NACK for packets that did not arrive. */
+  onNackSent(): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
 }
 
@@ -124,12 +126,13 @@ export class PublisherConnection {
     this.layerSsrcs.delete(trackId);
   }
 
-  /** Sends a PLI for one layer of a track (a no-op until the layer's first packet told its SSRC). */
-  requestKeyframe(trackId: string, layer: number): void {
+  /** Sends a PLI for one layer of a track; false (nothing sent) until the layer's first packet told its SSRC. */
+  requestKeyframe(trackId: string, layer: number): boolean {
     const ssrc = this.layerSsrcs.get(trackId)?.[layer];
     const transceiver = this.transceiverByTrack.get(trackId);
-    if (ssrc === undefined || !transceiver || this.closed) return;
+    if (ssrc === undefined || !transceiver || this.closed) return false;
     transceiver.receiver.sendRtcpPLI(ssrc).catch(() => undefined);
+    return true;
   }
 
   async close(): Promise<void> {
@@ -141,6 +144,7 @@ export class PublisherConnection {
 
   /** Each receiving transceiver reports one track per simulcast layer (werift: transceiver.onTrack). */
   private watchTransceiver(transceiver: RTCRtpTransceiver): void {
+    transceiver.receiver.onPacketLost.subscribe(() => this.events.onNackSent());
     transceiver.onTrack.subscribe((track: MediaStreamTrack) => {
       track.onReceiveRtp.subscribe((packet: RtpPacket) => {
         const binding = transceiver.mid === null ? undefined : this.bindings.get(transceiver.mid);

@@ -25,11 +25,13 @@ const LOSSY_BUFFER_LIMIT = 64 * 1024;
 /** A reliable channel with this much queued refuses more for that recipient (it is not keeping up). */
 const RELIABLE_BUFFER_LIMIT = 8 * 1024 * 1024;
 import {
+  GenericNack,
   ReceiverEstimatedMaxBitrate,
   type RTCDataChannel,
   RTCPeerConnection,
   type RTCRtpTransceiver,
   RtcpPayloadSpecificFeedback,
+  RtcpTransportLayerFeedback,
   RtpHeader,
   RtpPacket,
 } from "werift";
@@ -64,6 +66,8 @@ export interface SubscriberEvents {
   onBandwidthEstimate(bitsPerSecond: number): void;
   /** The client's decoder asked for a keyframe (PLI) on this subscription. */
   onKeyframeRequest(subscriptionId: number): void;
+  /** The client asked for lost packets (a generic NACK) on some subscription. */
+  onNack(): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
   /** Negotiation failed in a way the relay cannot recover from (e.g. the client answered garbage). */
   onFailure(message: string): void;
@@ -128,10 +132,13 @@ export class SubscriberConnection {
     const transceiver = this.pc.addTransceiver(spec.kind, { direction: "sendonly" });
     if (codec) transceiver.setCodecPreferences([codec]);
     transceiver.sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
-    // REMB covers the whole connection; it reaches whichever sender the browser lists first.
+    // REMB covers the whole connection; it reaches whichever sender the browser lists first. A NACK
+    // names its sender's SSRC; werift's sender answers it from its own retransmission buffer.
     transceiver.sender.onRtcp.subscribe((packet) => {
       if (packet instanceof RtcpPayloadSpecificFeedback && packet.feedback instanceof ReceiverEstimatedMaxBitrate) {
         this.events.onBandwidthEstimate(Number(packet.feedback.bitrate));
+      } else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof GenericNack) {
+        this.events.onNack();
       }
     });
     this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false });

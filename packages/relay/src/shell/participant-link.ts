@@ -18,7 +18,6 @@ export interface LinkOptions {
   net: RtcNetworkOptions;
   /** A connection that stays failed or disconnected this long takes its participant with it (ms). */
   peerTimeoutMs: number;
-  log: Logger;
 }
 
 /** What the link reports; the shell turns each into a core input or a message. */
@@ -29,6 +28,10 @@ export interface LinkEvents {
   onSubscriptionReady(subscriptionId: number): void;
   onBandwidthEstimate(bitsPerSecond: number): void;
   onPictureLoss(subscriptionId: number): void;
+  /** The subscriber sent a generic NACK (asking for lost packets). */
+  onNackFromSubscriber(): void;
+  /** The publisher connection sent the publisher a NACK. */
+  onNackToPublisher(): void;
   /** The relay could not make a subscriber offer: the participant's media cannot go on. */
   onSubscriberFailure(message: string): void;
   /** A connection stayed down past the grace, or never came up (repeated while it stays so). */
@@ -37,6 +40,8 @@ export interface LinkEvents {
 
 export class ParticipantLink {
   readonly id: string;
+  /** Logs about this participant: every line carries their participant and room ids. */
+  readonly log: Logger;
   readonly subscriber: SubscriberConnection;
   #publisher: PublisherConnection | undefined;
   /** Armed while a connection is disconnected/failed; reports the participant lost when it fires. */
@@ -47,8 +52,9 @@ export class ParticipantLink {
   readonly #options: LinkOptions;
   readonly #events: LinkEvents;
 
-  constructor(id: string, options: LinkOptions, events: LinkEvents) {
+  constructor(id: string, log: Logger, options: LinkOptions, events: LinkEvents) {
     this.id = id;
+    this.log = log;
     this.#options = options;
     this.#events = events;
     this.subscriber = new SubscriberConnection(options.net, {
@@ -57,7 +63,8 @@ export class ParticipantLink {
       onSubscriptionReady: (subscriptionId) => events.onSubscriptionReady(subscriptionId),
       onBandwidthEstimate: (bitsPerSecond) => events.onBandwidthEstimate(bitsPerSecond),
       onKeyframeRequest: (subscriptionId) => events.onPictureLoss(subscriptionId),
-      onConnectionState: (state) => this.#watch(state),
+      onNack: () => events.onNackFromSubscriber(),
+      onConnectionState: (state) => this.#stateChanged("subscriber", state),
       onFailure: (message) => events.onSubscriberFailure(message),
     });
     this.#armConnectTimer();
@@ -81,7 +88,8 @@ export class ParticipantLink {
   publisherConnection(): PublisherConnection {
     this.#publisher ??= new PublisherConnection(this.#options.net, {
       onRtp: (trackId, layer, packet, codec) => this.#events.onRtp(trackId, layer, packet, codec),
-      onConnectionState: (state) => this.#watch(state),
+      onNackSent: () => this.#events.onNackToPublisher(),
+      onConnectionState: (state) => this.#stateChanged("publisher", state),
     });
     return this.#publisher;
   }
@@ -92,6 +100,14 @@ export class ParticipantLink {
     if (publisher === undefined || publisher.pc.remoteDescription !== null) return;
     this.#publisher = undefined;
     publisher.close().catch(() => undefined);
+  }
+
+  /** The state of each connection held (for the metrics' count by state). */
+  connectionStates(): string[] {
+    if (this.#closed) return [];
+    const states = [this.subscriber.pc.connectionState as string];
+    if (this.#publisher) states.push(this.#publisher.pc.connectionState);
+    return states;
   }
 
   get connectionCount(): number {
@@ -112,6 +128,11 @@ export class ParticipantLink {
     this.#connectTimer = undefined;
     this.#publisher?.close().catch(() => undefined);
     this.subscriber.close().catch(() => undefined);
+  }
+
+  #stateChanged(connection: "publisher" | "subscriber", state: string): void {
+    this.log.info({ connection, state }, "peer connection state changed");
+    this.#watch(state);
   }
 
   /**

@@ -14,13 +14,14 @@
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
 import type { ClientMessage, IceServer, ServerMessage } from "@sfu-room/protocol";
-import { type CoreConfig, type CoreStats, type Input, type JoinAccess, type NegotiatePublishOutput, type Output, type RestartIceOutput, type RtpInput, SfuCore } from "../core/index.ts";
+import { type CoreConfig, type CoreStats, type Input, type JoinAccess, type KindCounts, type NegotiatePublishOutput, type Output, type RestartIceOutput, type RtpInput, SfuCore } from "../core/index.ts";
 import { isKeyframeStart } from "../media/keyframe.ts";
 import { readVp8PictureFields } from "../media/vp8-picture-id.ts";
 import type { RtcNetworkOptions } from "../rtc/media-config.ts";
 import { SdpError } from "../rtc/publisher-connection.ts";
 import { StaleAnswerError } from "../rtc/subscriber-connection.ts";
 import { DataRelay } from "./data-relay.ts";
+import { kindOfCodec, MediaCounters, type MediaKind } from "./media-counters.ts";
 import { ParticipantLink } from "./participant-link.ts";
 
 /** What the shell needs from a signaling session. */
@@ -67,6 +68,9 @@ export class SfuShell {
   #timerAt = Infinity;
   /** The packet of the `rtp` input being drained: `forward` outputs refer to it. */
   #packet: RtpPacket | undefined;
+  #packetKind: MediaKind = "video";
+  /** Packets, bytes and RTCP feedback counted on the hot path; /metrics reads them. */
+  readonly media = new MediaCounters();
   readonly #rtpInput: RtpInput = {
     type: "rtp", now: 0, publisherId: "", trackId: "", layer: 0, seq: 0, timestamp: 0, marker: false, keyframe: false, size: 0, pictureId: -1, tl0PicIdx: -1,
   };
@@ -82,6 +86,18 @@ export class SfuShell {
     let peerConnections = 0;
     for (const link of this.#links.values()) peerConnections += link.connectionCount;
     return { ...this.#core.stats(), peerConnections };
+  }
+
+  /** Tracks and subscriptions by kind (the core's count). */
+  kindCounts(): KindCounts {
+    return this.#core.kindCounts();
+  }
+
+  /** How many connections are in each state (new, connecting, connected, disconnected, failed, closed). */
+  connectionStates(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const link of this.#links.values()) for (const state of link.connectionStates()) counts.set(state, (counts.get(state) ?? 0) + 1);
+    return counts;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -187,10 +203,17 @@ export class SfuShell {
 
   #execute(out: Exclude<Output, { type: "timeout" }>): void {
     switch (out.type) {
-      case "forward":
-        if (this.#packet) this.#links.get(out.subscriberId)?.subscriber.forward(out, this.#packet);
+      case "forward": {
+        const link = this.#links.get(out.subscriberId);
+        if (!this.#packet || !link) break;
+        link.subscriber.forward(out, this.#packet);
+        const count = this.media.out[this.#packetKind];
+        count.packets++;
+        count.bytes += this.#packet.payload.length;
         break;
+      }
       case "signal":
+        if (out.message.type === "publish-answer") this.#links.get(out.participantId)?.log.info({ trackIds: out.message.tracks.map((t) => t.trackId) }, "tracks published");
         this.#sessions.get(out.participantId)?.send(out.message);
         break;
       case "participant-added": {
@@ -206,6 +229,7 @@ export class SfuShell {
         break;
       }
       case "participant-removed":
+        this.#links.get(out.participantId)?.log.info({ reason: out.reason ?? "left" }, "participant left");
         if (out.reason !== undefined) this.#sessions.get(out.participantId)?.close(out.reason);
         this.#links.get(out.participantId)?.close();
         this.#links.delete(out.participantId);
@@ -215,6 +239,7 @@ export class SfuShell {
         break;
       case "participant-resumed": {
         const link = this.#links.get(out.participantId);
+        link?.log.info("participant resumed");
         link?.subscriber.resendOffer();
         link?.restarting();
         break;
@@ -226,6 +251,7 @@ export class SfuShell {
         this.#restartIce(out);
         break;
       case "publication-removed":
+        this.#links.get(out.publisherId)?.log.info({ trackId: out.trackId }, "track unpublished");
         this.#links.get(out.publisherId)?.publisher?.unbind(out.trackId);
         break;
       case "subscription-added": {
@@ -237,7 +263,7 @@ export class SfuShell {
         this.#links.get(out.subscriberId)?.subscriber.remove(out.subscriptionId);
         break;
       case "request-keyframe":
-        this.#links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer);
+        if (this.#links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer)) this.media.plisToPublishers++;
         break;
       case "deliver-data": {
         const backedUp = this.#data.deliver(out.from, out.recipients, out.reliable);
@@ -269,7 +295,9 @@ export class SfuShell {
   // ------------------------------------------------------------------------------------------
 
   #addLink(participantId: string): void {
-    const link = new ParticipantLink(participantId, this.#options, {
+    // The room is asked once, for the log lines: a diagnostic query, not a decision.
+    const log = this.#options.log.child({ participantId, room: this.#core.participantRoom(participantId) });
+    const link = new ParticipantLink(participantId, log, this.#options, {
       onRtp: (trackId, layer, packet, codec) => this.#onRtp(participantId, trackId, layer, packet, codec),
       onData: (reliable, frame) => {
         this.#drive(this.#data.input(participantId, reliable, frame, now()));
@@ -278,7 +306,12 @@ export class SfuShell {
       onSubscriberOffer: (offerId, sdp, tracks) => this.#sessions.get(participantId)?.send({ type: "subscriber-offer", offerId, sdp, tracks }),
       onSubscriptionReady: (subscriptionId) => this.#drive({ type: "subscription-ready", now: now(), subscriptionId }),
       onBandwidthEstimate: (bitsPerSecond) => this.#drive({ type: "bandwidth-estimate", now: now(), participantId, bitsPerSecond }),
-      onPictureLoss: (subscriptionId) => this.#drive({ type: "picture-loss", now: now(), subscriptionId }),
+      onPictureLoss: (subscriptionId) => {
+        this.media.plisFromSubscribers++;
+        this.#drive({ type: "picture-loss", now: now(), subscriptionId });
+      },
+      onNackFromSubscriber: () => this.media.nacksFromSubscribers++,
+      onNackToPublisher: () => this.media.nacksToPublishers++,
       onSubscriberFailure: (message) => {
         this.#options.log.warn({ participantId, message }, "subscriber negotiation failed");
         this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId: undefined, code: "internal", message });
@@ -289,6 +322,7 @@ export class SfuShell {
       },
     });
     this.#links.set(participantId, link);
+    log.info("participant joined");
   }
 
   /** The session minted as `sessionId` is participant `participantId`'s now; one it replaced is closed. */
@@ -399,7 +433,12 @@ export class SfuShell {
     input.keyframe = isKeyframeStart(codec, packet.payload);
     readVp8PictureFields(codec, packet.payload, input);
     input.size = packet.payload.length;
+    const kind = kindOfCodec(codec);
+    const count = this.media.in[kind];
+    count.packets++;
+    count.bytes += input.size;
     this.#packet = packet;
+    this.#packetKind = kind;
     try {
       this.#drive(input);
     } finally {

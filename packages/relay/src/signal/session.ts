@@ -26,11 +26,14 @@ export interface SessionOptions {
   maxSendBufferBytes: number;
   /** This socket's place in the relay's connection counts: settled on join and on close. */
   admission: AdmissionTicket;
+  /** Each join's outcome: "ok" or the error code of the refusal, and the seconds since the socket opened. */
+  onJoinResult(result: string, secondsSinceOpen: number): void;
   log: Logger;
 }
 
 /** WebSocket close code for "policy violation" (RFC 6455): used for the join timeout. */
 const CLOSE_POLICY = 1008;
+
 /** At most one `rate-limited` notice per this many ms: a flood must not be answered frame by frame. */
 const RATE_LIMIT_NOTICE_INTERVAL_MS = 1000;
 
@@ -48,6 +51,9 @@ export class SignalSession implements SessionPort {
   /** Armed until the first `joined` goes out. */
   private joinTimer: NodeJS.Timeout | undefined;
   private lastRateLimitNoticeAt = -Infinity;
+  private readonly openedAt = performance.now();
+  /** The request id of the `join` waiting for its reply (for the join counts). */
+  private pendingJoinId: string | undefined;
 
   private readonly ws: WebSocket;
   private readonly sfu: SfuShell;
@@ -83,6 +89,13 @@ export class SignalSession implements SessionPort {
   send(message: ServerMessage): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (message.type === "joined" || message.type === "resumed") this.settleJoin();
+    if (message.type === "error") {
+      this.options.log.info({ participantId: this.participantId, requestId: message.id, code: message.code, message: message.message }, "error reply");
+    }
+    if (this.pendingJoinId !== undefined && "id" in message && message.id === this.pendingJoinId && (message.type === "joined" || message.type === "error")) {
+      this.pendingJoinId = undefined;
+      this.options.onJoinResult(message.type === "joined" ? "ok" : message.code, (performance.now() - this.openedAt) / 1000);
+    }
     if (this.backedUp()) return;
     this.ws.send(JSON.stringify(message));
   }
@@ -90,6 +103,7 @@ export class SignalSession implements SessionPort {
   close(reason: string): void {
     this.closeWith(1000, reason);
   }
+
 
   bind(participantId: string): void {
     this.participantId = participantId;
@@ -156,6 +170,7 @@ export class SignalSession implements SessionPort {
       return;
     }
     const message = parsed.message;
+    if (message.type === "join") this.pendingJoinId = message.id;
     this.queue = this.queue
       .then(() => this.handle(message))
       .catch((e: Error) => {

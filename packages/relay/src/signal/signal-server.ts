@@ -5,7 +5,7 @@ import { WebSocketServer } from "ws";
 import type { Logger } from "pino";
 import type { SfuShell } from "../shell/sfu-shell.ts";
 import { Admission, type AdmissionLimits, addressKey, type Refusal } from "./admission.ts";
-import { SignalSession } from "./session.ts";
+import { type SessionOptions, SignalSession } from "./session.ts";
 
 export interface SignalServerOptions extends AdmissionLimits {
   maxFrameBytes: number;
@@ -13,8 +13,16 @@ export interface SignalServerOptions extends AdmissionLimits {
   maxMessagesPerSecond: number;
   joinTimeoutMs: number;
   maxSendBufferBytes: number;
+  onJoinResult: SessionOptions["onJoinResult"];
   log: Logger;
 }
+
+/**
+ * WebSocket close code for "going away" (RFC 6455): the relay is shutting down. The SDK takes it, like
+ * any close but 1008 and 4xxx, for a lost connection and reconnects: right for a restart.
+ */
+export const CLOSE_GOING_AWAY = 1001;
+export const SHUTDOWN_REASON = "the relay is shutting down; reconnect";
 
 const STATUS_TEXT: Record<Refusal["status"], string> = { 403: "Forbidden", 429: "Too Many Requests", 503: "Service Unavailable" };
 
@@ -54,9 +62,26 @@ export class SignalServer {
         joinTimeoutMs: this.options.joinTimeoutMs,
         maxSendBufferBytes: this.options.maxSendBufferBytes,
         admission: this.admission.admit(address),
+        onJoinResult: this.options.onJoinResult,
         log: this.options.log,
       });
     });
+  }
+
+  /**
+   * Shutting down: every client is told (close 1001 with a reason; the SDK reconnects) and gets up to
+   * `drainMs` to close its end; whoever has not by then is cut off.
+   */
+  async drain(drainMs: number): Promise<void> {
+    const closing = [...this.wss.clients].map((ws) => {
+      const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+      ws.close(CLOSE_GOING_AWAY, SHUTDOWN_REASON);
+      return closed;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+    await Promise.race([Promise.all(closing), deadline]);
+    clearTimeout(timer);
   }
 
   async close(): Promise<void> {

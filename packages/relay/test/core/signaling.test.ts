@@ -6,7 +6,10 @@ import { audio, drain, newCore, publish, published, rtp, step, video } from "./h
 const join = (core: SfuCore, participantId: string, room = "r1", autoSubscribe = true, name = participantId.toUpperCase()) =>
   step(core, { type: "join", now: 0, participantId, requestId: `join-${participantId}`, room, name, autoSubscribe });
 
-const ZERO = { rooms: 0, participants: 0, tracks: 0, subscriptions: 0, pendingKeyframeRequests: 0, resumes: 0, resumeRefusals: 0, rejoins: 0 };
+const ZERO = {
+  rooms: 0, participants: 0, tracks: 0, subscriptions: 0, pendingKeyframeRequests: 0, resumes: 0, resumeRefusals: 0, rejoins: 0,
+  layerSwitches: 0, dataRelayed: 0, dataRefused: 0,
+};
 
 const info = (id: string, participantId: string, kind: "audio" | "video", layers: string[] = [], muted = false) => ({
   id,

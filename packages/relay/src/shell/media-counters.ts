@@ -1,0 +1,31 @@
+/**
+ * What the shell counts on the media hot path, for /metrics: plain number fields, incremented per
+ * packet or per RTCP message and read when Prometheus scrapes (a metrics-library call per packet would
+ * cost more than forwarding it).
+ */
+export type MediaKind = "audio" | "video";
+
+export interface PacketCount {
+  packets: number;
+  /** RTP payload bytes. */
+  bytes: number;
+}
+
+export class MediaCounters {
+  /** RTP received from publishers, by kind. */
+  readonly in: Record<MediaKind, PacketCount> = { audio: { packets: 0, bytes: 0 }, video: { packets: 0, bytes: 0 } };
+  /** RTP forwarded to subscribers, by kind. */
+  readonly out: Record<MediaKind, PacketCount> = { audio: { packets: 0, bytes: 0 }, video: { packets: 0, bytes: 0 } };
+  /** Generic NACK messages subscribers sent the relay. */
+  nacksFromSubscribers = 0;
+  /** NACK messages the relay sent publishers (werift's receiver asks for lost packets itself). */
+  nacksToPublishers = 0;
+  /** PLIs subscribers sent the relay. */
+  plisFromSubscribers = 0;
+  /** PLIs the relay sent publishers. */
+  plisToPublishers = 0;
+}
+
+export function kindOfCodec(codec: string): MediaKind {
+  return codec.startsWith("audio/") ? "audio" : "video";
+}
