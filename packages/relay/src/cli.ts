@@ -31,6 +31,12 @@ try {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  // SIGHUP (systemctl reload, a certbot deploy hook) picks up a renewed certificate without a restart.
+  if (parsed.config.tlsCertPath !== undefined) {
+    process.on("SIGHUP", () => {
+      relay.reloadTls().catch((e: Error) => console.error(`sfu-relay: certificate not reloaded, the current one stays: ${e.message}`));
+    });
+  }
 } catch (e) {
   const err = e as NodeJS.ErrnoException;
   const hint = err.code === "EADDRINUSE" ? " (is another relay running? choose another --port)" : "";

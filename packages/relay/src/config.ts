@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
+import { tlsPairError } from "./http/tls-files.ts";
 import { type TurnSettings, turnSettingsError, turnUrlError } from "./rtc/turn-credentials.ts";
 import { parseKeys, type SigningKey } from "./signal/access-token.ts";
 import { LOOPBACK_ORIGINS, parseOriginList } from "./signal/origin-policy.ts";
@@ -16,6 +17,12 @@ export interface RelayConfig {
   host: string;
   /** Port of the HTTP/WebSocket server (0 picks a free one). */
   port: number;
+  /**
+   * PEM certificate (chain) and private key: the server speaks HTTPS and wss:// instead of HTTP and ws://.
+   * Both or neither; re-read on SIGHUP (RunningRelay.reloadTls).
+   */
+  tlsCertPath: string | undefined;
+  tlsKeyPath: string | undefined;
   /** The built `<sfu-room>` element module served at GET /sfu-room.js (packages/sdk/scripts/build-element.mjs). */
   elementModulePath: string;
   /** Local address the WebRTC UDP sockets and ICE-TCP listeners bind to. */
@@ -69,6 +76,8 @@ export interface RelayConfig {
 export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   host: "127.0.0.1",
   port: 7880,
+  tlsCertPath: undefined,
+  tlsKeyPath: undefined,
   elementModulePath: fileURLToPath(new URL("../../sdk/dist/sfu-room.js", import.meta.url)),
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
@@ -174,6 +183,18 @@ export const OPTIONS: OptionSpec[] = [
     set: (c, n) => (c.port = n),
     get: (c) => c.port,
   }),
+  {
+    flag: "--tls-cert", env: "SFU_TLS_CERT", valueName: "FILE",
+    description: "PEM certificate (full chain) to serve HTTPS and wss:// directly, e.g. /etc/letsencrypt/live/HOST/fullchain.pem (with --tls-key; re-read on SIGHUP)",
+    apply: (c, t) => (t.trim() ? void (c.tlsCertPath = resolve(t)) : "needs the path of a PEM certificate file"),
+    current: (c) => c.tlsCertPath ?? "(none: plain HTTP and ws://)",
+  },
+  {
+    flag: "--tls-key", env: "SFU_TLS_KEY", valueName: "FILE",
+    description: "PEM private key of --tls-cert, e.g. /etc/letsencrypt/live/HOST/privkey.pem",
+    apply: (c, t) => (t.trim() ? void (c.tlsKeyPath = resolve(t)) : "needs the path of a PEM private key file"),
+    current: (c) => c.tlsKeyPath ?? "(none)",
+  },
   {
     flag: "--element-module", env: "SFU_ELEMENT_MODULE", valueName: "PATH",
     description: "the built <sfu-room> element module served at GET /sfu-room.js",
@@ -438,6 +459,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   }
   if (config.tcpPortRange && !config.iceTcp) return { ok: false, error: "--tcp-ports has no effect with --ice-tcp off: drop one of them" };
   if (config.devTokens && config.keys.length === 0) return { ok: false, error: "--dev-tokens on needs a key to sign with: give --keys too" };
+  const tlsError = tlsPairError(config.tlsCertPath, config.tlsKeyPath);
+  if (tlsError) return { ok: false, error: tlsError };
   const turnError = turnSettingsError(config.turn);
   if (turnError) return { ok: false, error: turnError };
   return { ok: true, config, help };

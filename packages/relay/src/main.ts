@@ -6,6 +6,7 @@ import type { RelayConfig } from "./config.ts";
 import { readElementModule } from "./http/element-module.ts";
 import { devToken } from "./http/dev-tokens.ts";
 import { createHttpServer } from "./http/http-server.ts";
+import { readTlsFiles, tlsPairError } from "./http/tls-files.ts";
 import { RelayMetrics, type RelayStats } from "./http/metrics.ts";
 import { turnIceServers, turnServerAddresses } from "./rtc/turn-credentials.ts";
 import { verifyToken } from "./signal/access-token.ts";
@@ -15,8 +16,13 @@ import { SfuShell } from "./shell/sfu-shell.ts";
 export interface RunningRelay {
   /** The port the HTTP/WebSocket server listens on (useful with port 0). */
   port: number;
-  /** ws://host:port/ws */
+  /** ws://host:port/ws, or wss:// with a certificate */
   signalUrl: string;
+  /**
+   * Re-reads --tls-cert/--tls-key (SIGHUP, after a renewal): new connections get the new certificate,
+   * open ones keep theirs. A bad file is refused (the error says which) and the current one stays.
+   */
+  reloadTls(): Promise<void>;
   stats(): RelayStats;
   /** Stops at once: every WebSocket and connection cut. */
   close(): Promise<void>;
@@ -29,6 +35,9 @@ export interface RunningRelay {
 
 export async function startRelay(config: RelayConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningRelay> {
   const started = Date.now();
+  const tlsError = tlsPairError(config.tlsCertPath, config.tlsKeyPath);
+  if (tlsError) throw new Error(tlsError);
+  const tls = config.tlsCertPath !== undefined ? await readTlsFiles(config.tlsCertPath, config.tlsKeyPath!) : undefined;
   const metrics = new RelayMetrics(
     { stats: () => stats(), media: () => sfu.media, kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates() },
     await turnServerAddresses(config.turn.urls),
@@ -59,7 +68,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     upgrade: (req, socket, head) => signal.upgrade(req, socket, head),
     devToken: config.devTokens ? (query, origin) => devToken(query, origin, config.allowedOrigins, config.keys[0]!) : undefined,
-  });
+  }, tls);
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
     http.listen(config.port, config.host, () => resolve());
@@ -67,7 +76,8 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
   const port = (http.address() as AddressInfo).port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const access = config.keys.length === 0 ? "open" : "tokens";
-  log.info({ port, host: config.host, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access }, "relay listening");
+  const scheme = tls ? "wss" : "ws";
+  log.info({ port, host: config.host, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access }, "relay listening");
   const closed = new Promise<void>((resolve) => http.once("close", () => resolve()));
   const close = async () => {
     await signal.close();
@@ -78,8 +88,14 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
   };
   return {
     port,
-    signalUrl: `ws://${host}:${port}/ws`,
+    signalUrl: `${scheme}://${host}:${port}/ws`,
     stats,
+    async reloadTls() {
+      if (!tls || !("setSecureContext" in http)) throw new Error("no --tls-cert/--tls-key to reload: the relay serves plain HTTP");
+      const files = await readTlsFiles(config.tlsCertPath!, config.tlsKeyPath!);
+      http.setSecureContext({ cert: files.cert, key: files.key });
+      log.info({ cert: config.tlsCertPath }, "TLS certificate reloaded");
+    },
     close,
     async shutdown() {
       log.info({ participants: stats().participants, drainMs: config.drainMs }, "shutting down: telling participants to reconnect");

@@ -88,6 +88,21 @@ describe("configuration", () => {
     expect(r).toEqual({ ok: false, error: 'SFU_MAX_FRAME_BYTES: "12" is not a number from 1024 to 1048576' });
   });
 
+  it("reads --tls-cert/--tls-key (SFU_TLS_CERT/SFU_TLS_KEY) as a pair of absolute paths, and refuses one without the other", () => {
+    const both = parseConfig(["--tls-cert", "certs/full.pem"], { SFU_TLS_KEY: "/etc/relay/key.pem" });
+    expect(both.ok && [both.config.tlsCertPath, both.config.tlsKeyPath]).toEqual([join(process.cwd(), "certs/full.pem"), "/etc/relay/key.pem"]);
+    expect(parseConfig(["--tls-cert", "/c.pem"], {})).toEqual({ ok: false, error: "--tls-cert needs --tls-key (SFU_TLS_KEY) too: the private key of that certificate" });
+    expect(parseConfig([], { SFU_TLS_KEY: "/k.pem" })).toEqual({ ok: false, error: "--tls-key needs --tls-cert (SFU_TLS_CERT) too: the certificate (chain) of that key" });
+    expect(parseConfig(["--tls-key="], {})).toEqual({ ok: false, error: "--tls-key: needs the path of a PEM private key file" });
+  });
+
+  it("the CLI exits 1 at start, naming the file, when a TLS file cannot be read", () => {
+    const missing = "/nonexistent-sfu-tls/cert.pem";
+    const run = spawnSync(process.execPath, [cli, "--port", "0", "--tls-cert", missing, "--tls-key", missing], { encoding: "utf8", timeout: 20_000 });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`sfu-relay: could not start: --tls-cert: cannot read ${missing}: ENOENT`);
+  });
+
   it("the CLI prints every option in --help, and exits 2 with the error on a bad flag", () => {
     const help = spawnSync(process.execPath, [cli, "--help"], { encoding: "utf8" });
     expect(help.status).toBe(0);

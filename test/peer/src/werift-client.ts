@@ -301,9 +301,10 @@ export class WeriftClient {
 
   constructor(readonly options: ClientOptions) {}
 
-  async connect(url: string): Promise<void> {
+  /** `ws`: client options of the WebSocket, e.g. `{ ca }` to trust a test's self-signed wss:// certificate. */
+  async connect(url: string, ws?: WebSocket.ClientOptions): Promise<void> {
     this.connectStartedAt = performance.now();
-    this.ws = new WebSocket(url);
+    this.ws = new WebSocket(url, ws);
     this.ws.on("message", (data) => this.onFrame(data.toString()));
     await new Promise<void>((resolve, reject) => {
       this.ws.once("open", () => resolve());

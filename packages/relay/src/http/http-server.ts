@@ -1,11 +1,14 @@
 /**
  * The relay's HTTP server: `GET /health`, `GET /metrics` (Prometheus) and the WebSocket upgrade on
- * `/ws`. Anything else gets a JSON 404 that says where to go.
+ * `/ws`. Anything else gets a JSON 404 that says where to go. With a certificate the same routes are
+ * served over HTTPS (and the upgrade is then wss://).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { DevTokenReply } from "./dev-tokens.ts";
 import type { ElementModule } from "./element-module.ts";
+import type { TlsFiles } from "./tls-files.ts";
 
 export interface HttpRoutes {
   health(): Record<string, unknown>;
@@ -24,8 +27,9 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-export function createHttpServer(routes: HttpRoutes): Server {
-  const server = createServer((req, res) => {
+/** `tls`: serve HTTPS/wss with this certificate (see tls-files.ts); undefined: plain HTTP/ws. */
+export function createHttpServer(routes: HttpRoutes, tls?: TlsFiles): Server | HttpsServer {
+  const handle: RequestListener = (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/health") {
       if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "use GET /health" });
@@ -69,7 +73,8 @@ export function createHttpServer(routes: HttpRoutes): Server {
     }
     if (path === "/ws") return json(res, 426, { error: "/ws is the signaling WebSocket: connect with a WebSocket client" });
     json(res, 404, { error: `nothing at ${path}; the signaling WebSocket is /ws, the element module GET /sfu-room.js, the health check GET /health, metrics GET /metrics` });
-  });
+  };
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handle) : createServer(handle);
   server.on("upgrade", (req, socket, head) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== "/ws") {
