@@ -70,6 +70,19 @@ export class Membership {
     return !this.participants.has(input.participantId) && !("refused" in admission(input));
   }
 
+  /**
+   * Who in the join's room already holds the identity its token names, when the join would be admitted
+   * (an open relay's participants have no identity, so nobody): the one session an identity has there.
+   */
+  holderOfIdentity(input: JoinInput): Participant | undefined {
+    if (this.participants.has(input.participantId)) return undefined;
+    const access = admission(input);
+    if ("refused" in access || access.granted.identity === "") return undefined;
+    const { identity } = access.granted;
+    for (const p of this.rooms.get(input.room)?.participants.values() ?? []) if (p.grants.identity === identity) return p;
+    return undefined;
+  }
+
   /** Takes the participant out of its room (the room goes when empty) and tells the others (unless hidden). */
   remove(leaver: Participant): void {
     const room = leaver.room;

@@ -116,3 +116,39 @@ describe("hidden participants", () => {
     expect(left).toEqual([["h", { type: "ok", id: "bye" }]]);
   });
 });
+
+describe("one session per identity and room", () => {
+  const as = (identity: string, room = "r"): JoinAccess => ({ granted: grants(room, { identity }) });
+
+  it("a second join of the identity kicks the first: its tracks go, the others see it leave, then the new one join", () => {
+    const core = roomWithPublisher();
+    join(core, "b1", as("bob"));
+    publish(core, { now: 0, participantId: "b1", requestId: "p", tracks: [audio("b1-mic")] });
+    const out = join(core, "b2", as("bob"));
+    const steps = out.map((o) => (o.type === "signal" ? `${o.participantId}:${o.message.type}` : o.type));
+    expect(steps).toEqual(["subscription-removed", "publication-removed", "a:track-unpublished", "a:participant-left", "participant-removed", "b2:joined", "participant-added", "a:participant-joined", "subscription-added"]);
+    expect(out.find((o) => o.type === "participant-removed")).toEqual({ type: "participant-removed", participantId: "b1", reason: "another session with your identity joined this room", kick: true });
+    expect(core.participantRoom("b1")).toBeUndefined();
+    const joined = signals(out).find(([to]) => to === "b2")![1];
+    expect(joined.type === "joined" && joined.participants.map((p) => p.id)).toEqual(["a"]);
+  });
+
+  it("also frees the place it takes in a full room", () => {
+    const core = newCore({ maxParticipantsPerRoom: 2 });
+    join(core, "a", as("alice"));
+    join(core, "b1", as("bob"));
+    expect(signals(join(core, "b2", as("bob"))).find(([to]) => to === "b2")![1]).toMatchObject({ type: "joined" });
+    expect(core.stats().participants).toBe(2);
+  });
+
+  it("a refused join kicks nobody; other rooms, other identities and an open relay's participants are not touched", () => {
+    const core = newCore();
+    join(core, "b1", as("bob"));
+    expect(join(core, "b2", { granted: grants("r", { identity: "bob", roomJoin: false }) })).toMatchObject([{ message: { code: "unauthorized" } }]);
+    join(core, "b3", as("bob", "other"), "other");
+    join(core, "c", as("carol"));
+    join(core, "o1", undefined);
+    join(core, "o2", undefined);
+    expect(["b1", "b3", "c", "o1", "o2"].map((id) => core.participantRoom(id))).toEqual(["r", "other", "r", "r", "r"]);
+  });
+});
