@@ -181,6 +181,37 @@ describe("access tokens", () => {
     expect(relay!.stats()).toMatchObject({ participants: 2, tracks: 0 });
   });
 
+  it("a refreshed token keeps the session: same participant, its track flowing; new grants apply; a bad one is refused", async () => {
+    const watcher = await joined("watcher");
+    const c = await client("bob");
+    await c.join("r", true, token("bob", {}, { exp: nowS() + 30 }));
+    const [mic] = await c.publish([{ kind: "audio" }]);
+    pacer.start();
+    await eventually("the watcher receives bob's microphone", () => (watcher.received.get(mic!.trackId!)?.packets ?? 0) > 5);
+    const seen = watcher.events.length;
+    const refresh = (tokenText: string) => c.request({ type: "refresh-token", id: "rt", token: tokenText });
+
+    expect(await refresh(token("bob", { canPublish: false }, { exp: nowS() + 3600 }))).toEqual({ type: "ok", id: "rt" });
+    await expect(c.publish([{ kind: "video" }])).rejects.toThrow(/"code":"forbidden".*canPublish false/);
+
+    const bad: [string, RegExp][] = [
+      [token("mallory"), /the new token is for identity "mallory", this session is "bob"/],
+      [token("bob", { room: "other" }), /your token is for room "other", not "r"/],
+      [token("bob", {}, { exp: nowS() - 60 }), /the token expired/],
+      [jwt({ iss: KEYS[0]!.id, sub: "bob", exp: nowS() + 600, video: { room: "r", roomJoin: true } }, "not-the-secret-not-the-secret-not"), /signature does not verify/],
+    ];
+    for (const [tokenText, message] of bad) {
+      expect(await refresh(tokenText)).toMatchObject({ type: "error", id: "rt", code: "unauthorized", message: expect.stringMatching(message) });
+    }
+    expect(c.ws.readyState).toBe(c.ws.OPEN);
+    expect(watcher.events.slice(seen)).toEqual([]); // nobody else heard of any of it
+    expect(relay!.stats()).toMatchObject({ participants: 2, tracks: 1 });
+    const received = watcher.received.get(mic!.trackId!)!;
+    const before = received.packets;
+    await eventually("bob's microphone keeps flowing", () => received.packets > before + 10);
+    expect(received.mismatches).toBe(0);
+  });
+
   it("sfu-relay token mints a token that joins", async () => {
     const bin = joinPath(dirname(fileURLToPath(import.meta.url)), "..", "..", "packages", "relay", "bin", "sfu-relay.mjs");
     const keys = KEYS.map((k) => `${k.id}:${k.secret}`).join(",");

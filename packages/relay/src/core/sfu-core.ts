@@ -136,6 +136,8 @@ export class SfuCore {
         return this.subscribing.onKeyframeRequest(requester, input);
       case "restart-ice":
         return this.onRestartIce(requester, input);
+      case "refresh-token":
+        return this.members.regrant(requester, input);
     }
   }
 
@@ -449,7 +451,7 @@ export class SfuCore {
 }
 
 /** The protocol's name of each request input, for `not-joined`. */
-const REQUEST_NAMES: Record<"publish-offer" | "unpublish" | "mute" | "subscribe" | "subscription-settings" | "keyframe-request" | "restart-ice", string> = {
+const REQUEST_NAMES: Record<"publish-offer" | "unpublish" | "mute" | "subscribe" | "subscription-settings" | "keyframe-request" | "restart-ice" | "refresh-token", string> = {
   "publish-offer": "publish-offer",
   unpublish: "unpublish",
   mute: "mute",
@@ -457,6 +459,7 @@ const REQUEST_NAMES: Record<"publish-offer" | "unpublish" | "mute" | "subscribe"
   "subscription-settings": "subscription-settings",
   "keyframe-request": "request-keyframe",
   "restart-ice": "restart-ice",
+  "refresh-token": "refresh-token",
 };
 
 function viewOf(sub: Subscription): SubscriptionView {

@@ -137,6 +137,12 @@ export class SfuShell {
       }
       case "leave":
         return this.#drive({ type: "leave", now: t, participantId, requestId: message.id });
+      case "refresh-token": {
+        const access = await this.#options.verifyToken?.(message.token);
+        if (!this.#sessions.has(participantId)) return; // closed while the token was checked
+        const refresh = { type: "refresh-token", now: now(), participantId, requestId: message.id } as const;
+        return this.#drive(access === undefined ? refresh : { ...refresh, access });
+      }
       case "publish-offer": {
         const tracks = message.tracks.map((track) => ({ ...track, trackId: this.#options.newId("T") }));
         this.#drive({ type: "publish-offer", now: t, participantId, requestId: message.id, sdp: message.sdp, tracks });

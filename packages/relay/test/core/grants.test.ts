@@ -152,3 +152,40 @@ describe("one session per identity and room", () => {
     expect(["b1", "b3", "c", "o1", "o2"].map((id) => core.participantRoom(id))).toEqual(["r", "other", "r", "r", "r"]);
   });
 });
+
+describe("refresh-token", () => {
+  const refresh = (core: SfuCore, participantId: string, access: JoinAccess | undefined) =>
+    step(core, { type: "refresh-token", now: 0, participantId, requestId: "rt", ...(access ? { access } : {}) });
+  const unauthorized = (participantId: string, message: string) => [{ type: "signal", participantId, message: { type: "error", id: "rt", code: "unauthorized", message } }];
+
+  it("new grants apply to the requests that follow; the session and what it publishes stay", () => {
+    const core = roomWithPublisher();
+    join(core, "b", { granted: grants("r") });
+    publish(core, { now: 0, participantId: "b", requestId: "p1", tracks: [audio("b-mic")] });
+    expect(refresh(core, "b", { granted: grants("r", { canPublish: false }) })).toEqual([{ type: "signal", participantId: "b", message: { type: "ok", id: "rt" } }]);
+    expect(publish(core, { now: 0, participantId: "b", requestId: "p2", tracks: [video("b-cam")] })).toMatchObject([{ message: { type: "error", code: "forbidden" } }]);
+    expect(core.stats()).toMatchObject({ participants: 2, tracks: 2 });
+    expect(refresh(core, "b", { granted: grants("r") })).toMatchObject([{ message: { type: "ok" } }]);
+    expect(publish(core, { now: 0, participantId: "b", requestId: "p3", tracks: [video("b-cam")] }).some((o) => o.type === "signal" && o.message.type === "publish-answer")).toBe(true);
+  });
+
+  it("refuses another identity, another room, hidden changed or a refused token, with unauthorized; the grants stay", () => {
+    const core = roomWithPublisher();
+    join(core, "b", { granted: grants("r") });
+    expect(refresh(core, "b", { granted: grants("r", { identity: "mallory", canPublish: false }) })).toEqual(
+      unauthorized("b", 'the new token is for identity "mallory", this session is "someone"; a refresh keeps the identity (join again to change it)'),
+    );
+    expect(refresh(core, "b", { granted: grants("other", { canPublish: false }) })).toEqual(unauthorized("b", 'your token is for room "other", not "r"; ask for a token for this room'));
+    expect(refresh(core, "b", { granted: grants("r", { hidden: true }) })).toEqual(
+      unauthorized("b", "the new token has hidden true, this session joined with hidden false; a refresh cannot change it (join again)"),
+    );
+    expect(refresh(core, "b", { refused: "the token expired" })).toEqual(unauthorized("b", "the token expired"));
+    expect(publish(core, { now: 0, participantId: "b", requestId: "p", tracks: [audio("b-mic")] }).some((o) => o.type === "signal" && o.message.type === "publish-answer")).toBe(true);
+  });
+
+  it("needs a joined session; on a relay without keys it is ok and changes nothing", () => {
+    const core = roomWithPublisher();
+    expect(refresh(core, "nobody", { granted: grants("r") })).toMatchObject([{ participantId: "nobody", message: { type: "error", code: "not-joined" } }]);
+    expect(refresh(core, "a", undefined)).toEqual([{ type: "signal", participantId: "a", message: { type: "ok", id: "rt" } }]);
+  });
+});
