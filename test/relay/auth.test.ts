@@ -161,6 +161,57 @@ describe("access tokens", () => {
     expect(hidden.events.some((e) => e.type === "participant-joined" && e.participant.name === "later")).toBe(true);
   });
 
+  it("the same identity joining twice: the first session is closed with a policy code and its reason, then the second joins", async () => {
+    const watcher = await joined("watcher");
+    const first = await client("bob's laptop");
+    await first.join("r", true, token("bob"));
+    await first.publish([{ kind: "audio" }]);
+    const firstId = first.participantId;
+    const firstClosed = new Promise<{ code: number; reason: string }>((resolve) => first.ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+    await eventually("the watcher receives bob's track", () => watcher.events.some((e) => e.type === "track-published"));
+
+    const second = await client("bob's phone");
+    const reply = await second.join("r", true, token("bob"));
+    // 1008: a policy close, which clients do not retry (so the first session does not fight back).
+    expect(await firstClosed).toEqual({ code: 1008, reason: "another session with your identity joined this room" });
+    expect(reply.participants.map((p) => p.name)).toEqual(["watcher"]);
+    await eventually("the watcher sees bob's second session", () => watcher.events.some((e) => e.type === "participant-joined" && e.participant.id === second.participantId));
+    const seen = watcher.events.filter((e) => e.type === "track-unpublished" || e.type === "participant-left" || e.type === "participant-joined").map((e) => e.type === "participant-joined" ? `joined:${e.participant.id}` : e.type === "participant-left" ? `left:${e.participantId}` : e.type);
+    expect(seen).toEqual(["joined:" + firstId, "track-unpublished", `left:${firstId}`, `joined:${second.participantId}`]);
+    expect(relay!.stats()).toMatchObject({ participants: 2, tracks: 0 });
+  });
+
+  it("a refreshed token keeps the session: same participant, its track flowing; new grants apply; a bad one is refused", async () => {
+    const watcher = await joined("watcher");
+    const c = await client("bob");
+    await c.join("r", true, token("bob", {}, { exp: nowS() + 30 }));
+    const [mic] = await c.publish([{ kind: "audio" }]);
+    pacer.start();
+    await eventually("the watcher receives bob's microphone", () => (watcher.received.get(mic!.trackId!)?.packets ?? 0) > 5);
+    const seen = watcher.events.length;
+    const refresh = (tokenText: string) => c.request({ type: "refresh-token", id: "rt", token: tokenText });
+
+    expect(await refresh(token("bob", { canPublish: false }, { exp: nowS() + 3600 }))).toEqual({ type: "ok", id: "rt" });
+    await expect(c.publish([{ kind: "video" }])).rejects.toThrow(/"code":"forbidden".*canPublish false/);
+
+    const bad: [string, RegExp][] = [
+      [token("mallory"), /the new token is for identity "mallory", this session is "bob"/],
+      [token("bob", { room: "other" }), /your token is for room "other", not "r"/],
+      [token("bob", {}, { exp: nowS() - 60 }), /the token expired/],
+      [jwt({ iss: KEYS[0]!.id, sub: "bob", exp: nowS() + 600, video: { room: "r", roomJoin: true } }, "not-the-secret-not-the-secret-not"), /signature does not verify/],
+    ];
+    for (const [tokenText, message] of bad) {
+      expect(await refresh(tokenText)).toMatchObject({ type: "error", id: "rt", code: "unauthorized", message: expect.stringMatching(message) });
+    }
+    expect(c.ws.readyState).toBe(c.ws.OPEN);
+    expect(watcher.events.slice(seen)).toEqual([]); // nobody else heard of any of it
+    expect(relay!.stats()).toMatchObject({ participants: 2, tracks: 1 });
+    const received = watcher.received.get(mic!.trackId!)!;
+    const before = received.packets;
+    await eventually("bob's microphone keeps flowing", () => received.packets > before + 10);
+    expect(received.mismatches).toBe(0);
+  });
+
   it("sfu-relay token mints a token that joins", async () => {
     const bin = joinPath(dirname(fileURLToPath(import.meta.url)), "..", "..", "packages", "relay", "bin", "sfu-relay.mjs");
     const keys = KEYS.map((k) => `${k.id}:${k.secret}`).join(",");

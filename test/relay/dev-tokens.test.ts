@@ -33,7 +33,9 @@ describe("development tokens", () => {
     const dana = new WeriftClient({ name: "ignored", log });
     clients.push(watcher, dana);
     await watcher.connect(relay.signalUrl);
-    await watcher.join("lobby", true, token);
+    // Its own token, under the same name: one identity has one session in a room (docs/auth.md), and each token minted here is a new identity.
+    const watcherToken = ((await (await get("/dev/token?room=lobby&name=Dana", "http://localhost:3000")).json()) as { token: string }).token;
+    await watcher.join("lobby", true, watcherToken);
     await dana.connect(relay.signalUrl);
     const elsewhere = await dana.request({ type: "join", id: "j1", room: "other", name: "x", autoSubscribe: true, token });
     expect(elsewhere).toMatchObject({ type: "error", code: "unauthorized" });

@@ -223,6 +223,17 @@ export const RestartIceSchema = v.object({
   sdp: v.optional(Sdp),
 });
 
+/**
+ * A new access token for the joined session, before the one it joined with expires (docs/auth.md):
+ * verified as the join's, for the same identity and room; its grants apply to later requests, and a
+ * rejoin after a lost session uses it. Reply `ok`; refused with `unauthorized`.
+ */
+export const RefreshTokenSchema = v.object({
+  type: v.literal("refresh-token"),
+  id: RequestId,
+  token: v.pipe(v.string(), v.minLength(1), v.maxLength(PROTOCOL_LIMITS.tokenLength)),
+});
+
 export const LeaveSchema = v.object({
   type: v.literal("leave"),
   id: v.optional(RequestId),
@@ -239,6 +250,7 @@ export const ClientMessageSchema = v.variant("type", [
   RequestKeyframeSchema,
   ResumeSchema,
   RestartIceSchema,
+  RefreshTokenSchema,
   LeaveSchema,
 ]);
 

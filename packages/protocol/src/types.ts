@@ -23,6 +23,7 @@ export type RequestKeyframeMessage = v.InferOutput<typeof m.RequestKeyframeSchem
 export type LeaveMessage = v.InferOutput<typeof m.LeaveSchema>;
 export type ResumeMessage = v.InferOutput<typeof m.ResumeSchema>;
 export type RestartIceMessage = v.InferOutput<typeof m.RestartIceSchema>;
+export type RefreshTokenMessage = v.InferOutput<typeof m.RefreshTokenSchema>;
 /** Anything a client may send (after defaults are applied). */
 export type ClientMessage = v.InferOutput<typeof m.ClientMessageSchema>;
 /** What a client writes before defaults are applied (optional fields may be left out). */

@@ -17,6 +17,7 @@ export type Input =
   | SessionClosedInput
   | ResumeInput
   | RestartIceInput
+  | RefreshTokenInput
   | IceRestartedInput
   | PublishOfferInput
   | PublishNegotiatedInput
@@ -121,6 +122,18 @@ export interface RestartIceInput {
   participantId: ParticipantId;
   requestId: string;
   sdp: string | undefined;
+}
+
+/**
+ * A joined participant's new token (`refresh-token`), verified by the adapter: `access` as a join's,
+ * absent on a relay without keys (then nothing changes). Replies `ok`, or `unauthorized`.
+ */
+export interface RefreshTokenInput {
+  type: "refresh-token";
+  now: Millis;
+  participantId: ParticipantId;
+  requestId: string;
+  access?: JoinAccess;
 }
 
 /** ICE restart, phase 2: the connections restart. Replies `ice-restarted` with the publisher's answer (if any). */

@@ -2,7 +2,7 @@
  * Membership: rooms and who is in them, and the rules of joining and leaving. A room is created by its
  * first join and deleted with its last member.
  */
-import type { JoinAccess, JoinInput } from "./inputs.ts";
+import type { JoinAccess, JoinInput, RefreshTokenInput } from "./inputs.ts";
 import type { OutputQueue } from "./output-queue.ts";
 import { Participant } from "./participant.ts";
 import { Room } from "./room.ts";
@@ -70,6 +70,35 @@ export class Membership {
     return !this.participants.has(input.participantId) && !("refused" in admission(input));
   }
 
+  /**
+   * A refreshed token: its grants replace the participant's for what they ask from now on (what they
+   * already publish and receive stays), or the refusal is sent and nothing changes. Without keys there
+   * are no tokens: `ok`, nothing changes.
+   */
+  regrant(participant: Participant, input: RefreshTokenInput): void {
+    const { access, requestId } = input;
+    const refused = access === undefined ? undefined : "refused" in access ? access.refused : regrantRefusal(participant, access.granted);
+    if (refused !== undefined) {
+      this.out.error(participant.id, requestId, "unauthorized", refused);
+      return;
+    }
+    if (access !== undefined && "granted" in access) participant.grants = access.granted;
+    this.out.ok(participant.id, requestId);
+  }
+
+  /**
+   * Who in the join's room already holds the identity its token names, when the join would be admitted
+   * (an open relay's participants have no identity, so nobody): the one session an identity has there.
+   */
+  holderOfIdentity(input: JoinInput): Participant | undefined {
+    if (this.participants.has(input.participantId)) return undefined;
+    const access = admission(input);
+    if ("refused" in access || access.granted.identity === "") return undefined;
+    const { identity } = access.granted;
+    for (const p of this.rooms.get(input.room)?.participants.values() ?? []) if (p.grants.identity === identity) return p;
+    return undefined;
+  }
+
   /** Takes the participant out of its room (the room goes when empty) and tells the others (unless hidden). */
   remove(leaver: Participant): void {
     const room = leaver.room;
@@ -87,6 +116,14 @@ function admission(input: JoinInput): JoinAccess {
   if ("refused" in access) return access;
   const refused = accessRefusal(access.granted, input.room);
   return refused === undefined ? access : { refused };
+}
+
+/** Why a refreshed token cannot replace the participant's: it must be the same person in the same room, as seen. */
+function regrantRefusal(participant: Participant, next: Grants): string | undefined {
+  const joined = participant.grants;
+  if (next.identity !== joined.identity) return `the new token is for identity "${next.identity}", this session is "${joined.identity}"; a refresh keeps the identity (join again to change it)`;
+  if (next.hidden !== joined.hidden) return `the new token has hidden ${next.hidden}, this session joined with hidden ${joined.hidden}; a refresh cannot change it (join again)`;
+  return accessRefusal(next, participant.room.name);
 }
 
 function accessRefusal(grants: Grants, room: string): string | undefined {

@@ -40,6 +40,11 @@ export interface ParticipantRemovedOutput {
   participantId: ParticipantId;
   /** Set when the relay removed them (their media was lost): close their session, if any, saying so. */
   reason?: string;
+  /**
+   * With a reason: removed for good (another session took their identity), so their session is closed
+   * with a policy code, which tells the client not to reconnect.
+   */
+  kick?: true;
 }
 
 /**

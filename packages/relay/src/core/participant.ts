@@ -15,8 +15,8 @@ export class Participant {
   /** Proves a `resume` is this participant's (minted by the adapter at join); "" never resumes. */
   /** Replaced at each resume: a grant is used once. */
   resumeSecret: string;
-  /** What their token allows; the rules of publishing, subscribing and data ask it. */
-  readonly grants: Grants;
+  /** What their token allows; the rules of publishing, subscribing and data ask it. A refreshed token replaces it. */
+  grants: Grants;
   /** The request id of the ICE restart under way, if one is. */
   iceRestart: string | undefined = undefined;
   /** Data rate limits: frames and bytes. */

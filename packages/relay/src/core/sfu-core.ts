@@ -136,6 +136,8 @@ export class SfuCore {
         return this.subscribing.onKeyframeRequest(requester, input);
       case "restart-ice":
         return this.onRestartIce(requester, input);
+      case "refresh-token":
+        return this.members.regrant(requester, input);
     }
   }
 
@@ -217,6 +219,10 @@ export class SfuCore {
       // (also in a full room: it frees the place it takes). A join refused otherwise removes nobody.
       this.remove(previous, "replaced by a new session of yours (a rejoin)");
     }
+    // One session per identity and room: the newer one wins (LiveKit's rule), and the older is kicked
+    // so that it stops, rather than reconnecting and replacing the new one in turn.
+    const holder = this.members.holderOfIdentity(input);
+    if (holder !== undefined) this.remove(holder, "another session with your identity joined this room", true);
     const joiner = this.members.join(input);
     if (joiner === undefined) return;
     const others = [...joiner.room.others(joiner)];
@@ -245,14 +251,17 @@ export class SfuCore {
     if (leaver !== undefined) this.remove(leaver, undefined);
   }
 
-  /** Everything of theirs goes; the others are told. `reason`: the relay removed them (see the output). */
-  private remove(leaver: Participant, reason: string | undefined): void {
+  /**
+   * Everything of theirs goes; the others are told. `reason`: the relay removed them; `kick`: for good
+   * (see the output).
+   */
+  private remove(leaver: Participant, reason: string | undefined, kick = false): void {
     for (const pub of this.publishing.of(leaver.id)) this.removePublication(pub);
     this.subscribing.forget(leaver);
     this.publishing.forget(leaver.id);
     this.away.forget(leaver.id);
     this.members.remove(leaver);
-    this.out.push(reason === undefined ? { type: "participant-removed", participantId: leaver.id } : { type: "participant-removed", participantId: leaver.id, reason });
+    this.out.push({ type: "participant-removed", participantId: leaver.id, ...(reason === undefined ? {} : { reason }), ...(kick ? { kick: true } : {}) });
   }
 
   /** Without `leave`: kept away for the resume window (the others see nothing), or removed now. */
@@ -442,7 +451,7 @@ export class SfuCore {
 }
 
 /** The protocol's name of each request input, for `not-joined`. */
-const REQUEST_NAMES: Record<"publish-offer" | "unpublish" | "mute" | "subscribe" | "subscription-settings" | "keyframe-request" | "restart-ice", string> = {
+const REQUEST_NAMES: Record<"publish-offer" | "unpublish" | "mute" | "subscribe" | "subscription-settings" | "keyframe-request" | "restart-ice" | "refresh-token", string> = {
   "publish-offer": "publish-offer",
   unpublish: "unpublish",
   mute: "mute",
@@ -450,6 +459,7 @@ const REQUEST_NAMES: Record<"publish-offer" | "unpublish" | "mute" | "subscribe"
   "subscription-settings": "subscription-settings",
   "keyframe-request": "request-keyframe",
   "restart-ice": "restart-ice",
+  "refresh-token": "refresh-token",
 };
 
 function viewOf(sub: Subscription): SubscriptionView {

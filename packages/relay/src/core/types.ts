@@ -84,7 +84,7 @@ export interface NegotiatedTrack {
  * with the token's identity claims). A relay without keys admits everyone with {@link openGrants}.
  */
 export interface Grants {
-  /** The token's `sub`: who they are (one identity may hold several sessions for now). */
+  /** The token's `sub`: who they are (one session per identity and room: a second join replaces the first). */
   identity: string;
   /** The token's `name`: shown to the others instead of the join's `name`. */
   name: string | undefined;

@@ -29,6 +29,8 @@ export interface SessionPort {
   send(message: ServerMessage): void;
   /** Ends the session (closes the WebSocket) after a fatal error, or when a resume replaced it. */
   close(reason: string): void;
+  /** Ends the session with a policy close (the client must not come back on its own), saying why. */
+  kick(reason: string): void;
   /** A resume made this session participant `participantId`'s: it speaks as them from now on. */
   bind(participantId: string): void;
 }
@@ -135,6 +137,12 @@ export class SfuShell {
       }
       case "leave":
         return this.#drive({ type: "leave", now: t, participantId, requestId: message.id });
+      case "refresh-token": {
+        const access = await this.#options.verifyToken?.(message.token);
+        if (!this.#sessions.has(participantId)) return; // closed while the token was checked
+        const refresh = { type: "refresh-token", now: now(), participantId, requestId: message.id } as const;
+        return this.#drive(access === undefined ? refresh : { ...refresh, access });
+      }
       case "publish-offer": {
         const tracks = message.tracks.map((track) => ({ ...track, trackId: this.#options.newId("T") }));
         this.#drive({ type: "publish-offer", now: t, participantId, requestId: message.id, sdp: message.sdp, tracks });
@@ -230,7 +238,11 @@ export class SfuShell {
       }
       case "participant-removed":
         this.#links.get(out.participantId)?.log.info({ reason: out.reason ?? "left" }, "participant left");
-        if (out.reason !== undefined) this.#sessions.get(out.participantId)?.close(out.reason);
+        if (out.reason !== undefined) {
+          const session = this.#sessions.get(out.participantId);
+          if (out.kick) session?.kick(out.reason);
+          else session?.close(out.reason);
+        }
         this.#links.get(out.participantId)?.close();
         this.#links.delete(out.participantId);
         break;

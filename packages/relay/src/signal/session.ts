@@ -31,7 +31,7 @@ export interface SessionOptions {
   log: Logger;
 }
 
-/** WebSocket close code for "policy violation" (RFC 6455): used for the join timeout. */
+/** WebSocket close code for "policy violation" (RFC 6455): the join timeout, and a kicked session (clients do not retry it). */
 const CLOSE_POLICY = 1008;
 
 /** At most one `rate-limited` notice per this many ms: a flood must not be answered frame by frame. */
@@ -102,6 +102,10 @@ export class SignalSession implements SessionPort {
 
   close(reason: string): void {
     this.closeWith(1000, reason);
+  }
+
+  kick(reason: string): void {
+    this.closeWith(CLOSE_POLICY, reason);
   }
 
 

@@ -116,3 +116,76 @@ describe("hidden participants", () => {
     expect(left).toEqual([["h", { type: "ok", id: "bye" }]]);
   });
 });
+
+describe("one session per identity and room", () => {
+  const as = (identity: string, room = "r"): JoinAccess => ({ granted: grants(room, { identity }) });
+
+  it("a second join of the identity kicks the first: its tracks go, the others see it leave, then the new one join", () => {
+    const core = roomWithPublisher();
+    join(core, "b1", as("bob"));
+    publish(core, { now: 0, participantId: "b1", requestId: "p", tracks: [audio("b1-mic")] });
+    const out = join(core, "b2", as("bob"));
+    const steps = out.map((o) => (o.type === "signal" ? `${o.participantId}:${o.message.type}` : o.type));
+    expect(steps).toEqual(["subscription-removed", "publication-removed", "a:track-unpublished", "a:participant-left", "participant-removed", "b2:joined", "participant-added", "a:participant-joined", "subscription-added"]);
+    expect(out.find((o) => o.type === "participant-removed")).toEqual({ type: "participant-removed", participantId: "b1", reason: "another session with your identity joined this room", kick: true });
+    expect(core.participantRoom("b1")).toBeUndefined();
+    const joined = signals(out).find(([to]) => to === "b2")![1];
+    expect(joined.type === "joined" && joined.participants.map((p) => p.id)).toEqual(["a"]);
+  });
+
+  it("also frees the place it takes in a full room", () => {
+    const core = newCore({ maxParticipantsPerRoom: 2 });
+    join(core, "a", as("alice"));
+    join(core, "b1", as("bob"));
+    expect(signals(join(core, "b2", as("bob"))).find(([to]) => to === "b2")![1]).toMatchObject({ type: "joined" });
+    expect(core.stats().participants).toBe(2);
+  });
+
+  it("a refused join kicks nobody; other rooms, other identities and an open relay's participants are not touched", () => {
+    const core = newCore();
+    join(core, "b1", as("bob"));
+    expect(join(core, "b2", { granted: grants("r", { identity: "bob", roomJoin: false }) })).toMatchObject([{ message: { code: "unauthorized" } }]);
+    join(core, "b3", as("bob", "other"), "other");
+    join(core, "c", as("carol"));
+    join(core, "o1", undefined);
+    join(core, "o2", undefined);
+    expect(["b1", "b3", "c", "o1", "o2"].map((id) => core.participantRoom(id))).toEqual(["r", "other", "r", "r", "r"]);
+  });
+});
+
+describe("refresh-token", () => {
+  const refresh = (core: SfuCore, participantId: string, access: JoinAccess | undefined) =>
+    step(core, { type: "refresh-token", now: 0, participantId, requestId: "rt", ...(access ? { access } : {}) });
+  const unauthorized = (participantId: string, message: string) => [{ type: "signal", participantId, message: { type: "error", id: "rt", code: "unauthorized", message } }];
+
+  it("new grants apply to the requests that follow; the session and what it publishes stay", () => {
+    const core = roomWithPublisher();
+    join(core, "b", { granted: grants("r") });
+    publish(core, { now: 0, participantId: "b", requestId: "p1", tracks: [audio("b-mic")] });
+    expect(refresh(core, "b", { granted: grants("r", { canPublish: false }) })).toEqual([{ type: "signal", participantId: "b", message: { type: "ok", id: "rt" } }]);
+    expect(publish(core, { now: 0, participantId: "b", requestId: "p2", tracks: [video("b-cam")] })).toMatchObject([{ message: { type: "error", code: "forbidden" } }]);
+    expect(core.stats()).toMatchObject({ participants: 2, tracks: 2 });
+    expect(refresh(core, "b", { granted: grants("r") })).toMatchObject([{ message: { type: "ok" } }]);
+    expect(publish(core, { now: 0, participantId: "b", requestId: "p3", tracks: [video("b-cam")] }).some((o) => o.type === "signal" && o.message.type === "publish-answer")).toBe(true);
+  });
+
+  it("refuses another identity, another room, hidden changed or a refused token, with unauthorized; the grants stay", () => {
+    const core = roomWithPublisher();
+    join(core, "b", { granted: grants("r") });
+    expect(refresh(core, "b", { granted: grants("r", { identity: "mallory", canPublish: false }) })).toEqual(
+      unauthorized("b", 'the new token is for identity "mallory", this session is "someone"; a refresh keeps the identity (join again to change it)'),
+    );
+    expect(refresh(core, "b", { granted: grants("other", { canPublish: false }) })).toEqual(unauthorized("b", 'your token is for room "other", not "r"; ask for a token for this room'));
+    expect(refresh(core, "b", { granted: grants("r", { hidden: true }) })).toEqual(
+      unauthorized("b", "the new token has hidden true, this session joined with hidden false; a refresh cannot change it (join again)"),
+    );
+    expect(refresh(core, "b", { refused: "the token expired" })).toEqual(unauthorized("b", "the token expired"));
+    expect(publish(core, { now: 0, participantId: "b", requestId: "p", tracks: [audio("b-mic")] }).some((o) => o.type === "signal" && o.message.type === "publish-answer")).toBe(true);
+  });
+
+  it("needs a joined session; on a relay without keys it is ok and changes nothing", () => {
+    const core = roomWithPublisher();
+    expect(refresh(core, "nobody", { granted: grants("r") })).toMatchObject([{ participantId: "nobody", message: { type: "error", code: "not-joined" } }]);
+    expect(refresh(core, "a", undefined)).toEqual([{ type: "signal", participantId: "a", message: { type: "ok", id: "rt" } }]);
+  });
+});

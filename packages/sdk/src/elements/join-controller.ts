@@ -141,10 +141,28 @@ export class JoinController implements ReactiveController {
     await Promise.resolve(); // the same microtask batching as #autoJoin
     this.#scheduled = false;
     if (this.#pending) await this.#pending.catch(() => undefined);
-    if (!this.#targetChanged()) return;
+    if (!this.#targetChanged() || (await this.#refreshedToken())) return;
     await this.leave("rejoin");
     const { server, room } = this.#hooks.target();
     if (server && room) await this.join().catch(() => undefined);
+  }
+
+  /**
+   * Only the token changed: the session takes it in place (refresh-token), keeping the call. False when
+   * something else changed or the relay refused it (another identity, say): then a rejoin uses it.
+   */
+  async #refreshedToken(): Promise<boolean> {
+    const was = this.#joinedWith;
+    const now = this.#hooks.target();
+    const room = this.room;
+    if (!room || !now.token || was.server !== now.server || was.room !== now.room || was.name !== now.name) return false;
+    try {
+      await room.refreshToken(now.token);
+    } catch {
+      return false;
+    }
+    if (this.room === room) this.#joinedWith = now;
+    return true;
   }
 
   async #join(): Promise<void> {

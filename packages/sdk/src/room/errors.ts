@@ -31,6 +31,8 @@ export type RoomErrorCode =
   | "media-unsupported"
   /** The relay refused a publish offer (`bad-sdp`, `too-many-tracks`, ...). */
   | "publish-failed"
+  /** The token does not allow this (publishing, a source): the message names the grant. Nothing else stops. */
+  | "forbidden"
   /** The relay sent something this SDK cannot use, or an unexpected error. */
   | "protocol-error"
   /** The operation needs a connected room. */

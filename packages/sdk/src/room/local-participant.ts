@@ -254,12 +254,19 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
     if (!publisher) return;
     const pending = [...this.tracks.values()].filter((t) => t.trackId === undefined && t.mediaStreamTrack !== undefined);
     if (pending.length === 0) return;
-    const publications = await publisher.publish(
-      pending.map((t) => {
-        const plan = this.#plan(t);
-        return { track: t.mediaStreamTrack!, source: t.source, muted: t.muted, ...(plan ? { plan } : {}) };
-      }),
-    );
+    let publications;
+    try {
+      publications = await publisher.publish(
+        pending.map((t) => {
+          const plan = this.#plan(t);
+          return { track: t.mediaStreamTrack!, source: t.source, muted: t.muted, ...(plan ? { plan } : {}) };
+        }),
+      );
+    } catch (e) {
+      // The token does not allow these: no retry (a reconnect's) would send them, so nothing stays captured.
+      if (e instanceof RoomError && e.code === "forbidden") this.#dropUnpublished(pending);
+      throw e;
+    }
     if (this.#publisher !== publisher) return; // detached meanwhile: these tracks are already dropped
     publications.forEach((p, i) => {
       const t = pending[i]!;
@@ -268,6 +275,16 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
       this.emit("track-published", t);
       if (this.#dynacast.has(p.trackId)) void this.#dynacast.apply(p.trackId).catch(() => undefined);
     });
+  }
+
+  /** Stops captures that were never published and forgets them (the source reads as off). */
+  #dropUnpublished(tracks: readonly LocalTrack[]): void {
+    for (const t of tracks) {
+      if (this.tracks.get(t.source) !== t) continue;
+      t.mediaStreamTrack?.stop();
+      this.tracks.delete(t.source);
+      this.emit("track-updated", t);
+    }
   }
 
   /** The encoding preset of a source: simulcast camera (when asked for), screen share, or the browser's default. */
@@ -308,9 +325,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
     if (!t) return;
     if (t.trackId === undefined) {
       // Never published (not connected yet): just stop the preview.
-      t.mediaStreamTrack?.stop();
-      this.tracks.delete("camera");
-      this.emit("track-updated", t);
+      this.#dropUnpublished([t]);
       return;
     }
     t.mediaStreamTrack?.stop();

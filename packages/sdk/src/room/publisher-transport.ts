@@ -132,6 +132,9 @@ export class PublisherTransport {
     } catch (e) {
       if (this.pc.signalingState === "have-local-offer") await this.pc.setLocalDescription({ type: "rollback" }).catch(() => undefined);
       for (const slot of used) await slot.transceiver.sender.replaceTrack(null).catch(() => undefined);
+      if (e instanceof RelayRequestError && e.error.code === "forbidden") {
+        throw new RoomError("forbidden", `You may not publish here: ${e.error.message}`, e.error.code);
+      }
       if (e instanceof RelayRequestError) {
         throw new RoomError("publish-failed", `The relay refused to publish: ${e.error.message}`, e.error.code);
       }

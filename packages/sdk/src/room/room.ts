@@ -21,7 +21,7 @@ import { type ConnectionEnd, type ConnectionHost, type JoinRequest, type LossRea
 import { DATA_ID_PREFIX, type SendOptions, type SendResult } from "./room-data.ts";
 import type { ConnectionState, RoomEvents } from "./room-events.ts";
 import type { PublisherTransport } from "./publisher-transport.ts";
-import type { SignalClient, SignalEvent } from "./signal-client.ts";
+import { RelayRequestError, type SignalClient, type SignalEvent } from "./signal-client.ts";
 import type { SubscriptionSettings } from "./view-settings.ts";
 
 export class Room extends Emitter<RoomEvents> {
@@ -157,6 +157,22 @@ export class Room extends Emitter<RoomEvents> {
   /** Asks the publisher of a received video track for a keyframe. */
   async requestKeyframe(trackId: string): Promise<void> {
     await this.#signal().request({ type: "request-keyframe", trackId });
+  }
+
+  /**
+   * Hands the relay a new access token for this session, before the one it joined with expires (same
+   * identity and room; its grants apply from now on). A rejoin after a lost connection uses it too.
+   * Rejects with a RoomError: `unauthorized` (the relay's message says why; the session goes on with
+   * the grants it had), `not-connected`.
+   */
+  async refreshToken(token: string): Promise<void> {
+    try {
+      await this.#signal().request({ type: "refresh-token", token });
+    } catch (e) {
+      if (e instanceof RelayRequestError) throw new RoomError("unauthorized", `The relay refused the new token: ${e.error.message}`, e.error.code);
+      throw e;
+    }
+    if (this.#request) this.#request = { ...this.#request, token };
   }
 
   /** The two peer connections, for statistics and diagnostics. */

@@ -64,6 +64,7 @@ const EXPECTED_REPLY: Record<RequestBody["type"], ServerMessage["type"]> = {
   "request-keyframe": "ok",
   resume: "resumed",
   "restart-ice": "ice-restarted",
+  "refresh-token": "ok",
   leave: "ok",
 };
 
