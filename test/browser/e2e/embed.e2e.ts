@@ -15,6 +15,8 @@ import { pino } from "pino";
 import { DEFAULT_RELAY_CONFIG, startRelay, type RunningRelay } from "@sfu-room/relay";
 import { CHROMIUM_PATH, chromiumArgs, ensureBrowser } from "../support/browsers.mjs";
 import { makeY4m } from "../support/y4m.ts";
+import { elementPage } from "./element-page.ts";
+import { eventually } from "./harness.ts";
 import { probe, type PageProbe } from "./page-probe.ts";
 
 const ARTIFACTS = fileURLToPath(new URL("../../artifacts/", import.meta.url));
@@ -23,25 +25,6 @@ let relay: RunningRelay;
 let site: Server;
 let siteUrl: string;
 let browser: Browser;
-
-/** The whole page a user writes: one script tag pointing at the relay, one element. */
-const page = (relayOrigin: string, name: string) => `<!doctype html>
-<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="margin:0">
-<script type="module" src="${relayOrigin}/sfu-room.js"></script>
-<sfu-room server="${relayOrigin.replace("http", "ws")}/ws" room="embedded" name="${name}" style="display:block;height:100vh"></sfu-room>
-</body></html>`;
-
-async function eventually<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}\nlast: ${JSON.stringify(last).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    last = await read();
-  }
-  return last;
-}
 
 describe("<sfu-room> loaded straight from the relay", { timeout: 180_000 }, () => {
   before(async () => {
@@ -52,7 +35,7 @@ describe("<sfu-room> loaded straight from the relay", { timeout: 180_000 }, () =
     const relayOrigin = `http://127.0.0.1:${relay.port}`;
     site = createServer((req, res) => {
       const name = new URL(req.url ?? "/", "http://x").searchParams.get("name") ?? "guest";
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(relayOrigin, name.replace(/[^\w ]/g, "")));
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(elementPage(relayOrigin, "embedded", { name: name.replace(/[^\w ]/g, "") }));
     });
     await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
     siteUrl = `http://localhost:${(site.address() as { port: number }).port}`;

@@ -198,7 +198,7 @@ describe("through firewalls: ICE-TCP and TURN", { timeout: 240_000, skip: inName
     site = createServer((req, res) => {
       const name = new URL(req.url ?? "/", "http://x").searchParams.get("name")?.replace(/\W/g, "") || "guest";
       if (!current) return void res.writeHead(503).end();
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(elementPage(`http://127.0.0.1:${current.port}`, "firewall", name));
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(elementPage(`http://127.0.0.1:${current.port}`, "firewall", { name }));
     });
     await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
     siteUrl = `http://localhost:${(site.address() as { port: number }).port}`;

@@ -87,7 +87,7 @@ describe("a network change mid-call", { timeout: 180_000, skip: inNamespace ? fa
     );
     site = createServer((req, res) => {
       const name = new URL(req.url ?? "/", "http://x").searchParams.get("name")?.replace(/\W/g, "") || "guest";
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(elementPage(`http://${RELAY_SIDE.address}:${relay.port}`, "commute", name));
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(elementPage(`http://${RELAY_SIDE.address}:${relay.port}`, "commute", { name }));
     });
     await new Promise<void>((resolve) => site.listen(0, RELAY_SIDE.address, resolve));
     const y4m = makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`);

@@ -43,7 +43,7 @@ describe("<sfu-room> over wss:// to a relay with its own certificate", { timeout
     // The embedding site is HTTPS too, as in production (same test certificate).
     site = createServer({ cert: tls.cert, key: readFileSync(tls.keyPath) }, (req, res) => {
       const name = new URL(req.url ?? "/", "https://x").searchParams.get("name") ?? "guest";
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(elementPage(relayOrigin, "tls", name.replace(/[^\w ]/g, "")));
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(elementPage(relayOrigin, "tls", { name: name.replace(/[^\w ]/g, "") }));
     });
     await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
     siteUrl = `https://127.0.0.1:${(site.address() as { port: number }).port}`;

@@ -17,6 +17,8 @@ import { pino } from "pino";
 import { DEFAULT_RELAY_CONFIG, mintToken, startRelay, type RunningRelay, type SigningKey } from "@sfu-room/relay";
 import { CHROMIUM_PATH, chromiumArgs, ensureBrowser } from "../support/browsers.mjs";
 import { makeY4m } from "../support/y4m.ts";
+import { elementPage } from "./element-page.ts";
+import { eventually } from "./harness.ts";
 import { probe, type PageProbe } from "./page-probe.ts";
 
 const ARTIFACTS = fileURLToPath(new URL("../../artifacts/", import.meta.url));
@@ -29,25 +31,6 @@ let browser: Browser;
 /** The two pages, open for the whole suite: the viewer's token may not publish. */
 let speaker: Page;
 let viewer: Page;
-
-/** A page with the relay's element and `token`. */
-const page = (relayOrigin: string, token: string) => `<!doctype html>
-<html><head><meta charset="utf-8"></head>
-<body style="margin:0">
-<script type="module" src="${relayOrigin}/sfu-room.js"></script>
-<sfu-room server="${relayOrigin.replace("http", "ws")}/ws" room="talk" token="${token}" style="display:block;height:100vh"></sfu-room>
-</body></html>`;
-
-async function eventually<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}\nlast: ${JSON.stringify(last).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    last = await read();
-  }
-  return last;
-}
 
 describe("<sfu-room> and its access token", { timeout: 180_000 }, () => {
   before(async () => {
@@ -63,7 +46,7 @@ describe("<sfu-room> and its access token", { timeout: 180_000 }, () => {
       const canPublish = url.pathname === "/token" ? url.searchParams.get("publish") === "1" : identity === "speaker";
       void mintToken(KEY, { identity, name: identity, video: { room: "talk", roomJoin: true, canPublish }, ttlSeconds: 600 }).then((token) => {
         if (url.pathname === "/token") res.writeHead(200, { "content-type": "text/plain" }).end(token);
-        else res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page(relayOrigin, token));
+        else res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(elementPage(relayOrigin, "talk", { token }));
       });
     });
     await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
