@@ -1,6 +1,6 @@
 /** Shared helpers of the component tests (they run in the browser). */
 import "@sfu-room/sdk";
-import { RoomError, type SfuRoomElement, type SfuRoomEventMap } from "@sfu-room/sdk";
+import { Room, RoomError, type RoomEvents, type SfuRoomElement, type SfuRoomEventMap } from "@sfu-room/sdk";
 
 export interface TestConfig {
   relay: string;
@@ -115,4 +115,22 @@ export async function rejection(promise: Promise<unknown>): Promise<RoomError> {
     throw e;
   }
   throw new Error("expected a rejection");
+}
+
+const rooms: Room[] = [];
+
+/** A headless Room that disconnectRooms() ends after the test. */
+export function newRoom(): Room {
+  const room = new Room();
+  rooms.push(room);
+  return room;
+}
+
+export async function disconnectRooms(): Promise<void> {
+  await Promise.all(rooms.splice(0).map((room) => room.disconnect()));
+}
+
+/** The next `type` event of a Room. */
+export function nextRoomEvent<K extends keyof RoomEvents>(room: Room, type: K): Promise<RoomEvents[K]> {
+  return new Promise((resolve) => room.once(type, resolve));
 }

@@ -5,20 +5,8 @@
  * giving up after the limit.
  */
 import { expect } from "@open-wc/testing";
-import { Room, RoomError, type RoomEvents } from "@sfu-room/sdk";
-import { $, config, mediaNetwork, mount, nextEvent, rejection, remoteTiles, selfTile, signalingProxy, uniqueRoom, unmountAll, until } from "./helpers.ts";
-
-const rooms: Room[] = [];
-
-function newRoom(): Room {
-  const room = new Room();
-  rooms.push(room);
-  return room;
-}
-
-function next<K extends keyof RoomEvents>(room: Room, type: K): Promise<RoomEvents[K]> {
-  return new Promise((resolve) => room.once(type, resolve));
-}
+import { type Room, RoomError } from "@sfu-room/sdk";
+import { $, config, disconnectRooms, mediaNetwork, mount, newRoom, nextEvent, nextRoomEvent, rejection, remoteTiles, selfTile, signalingProxy, uniqueRoom, unmountAll, until } from "./helpers.ts";
 
 /** Every reconnection event of a room, in order, as short strings. */
 function recordReconnection(room: Room): string[] {
@@ -44,7 +32,7 @@ const received = (room: Room) => {
 describe("reconnecting", function () {
   this.timeout(90_000);
   afterEach(async () => {
-    await Promise.all(rooms.splice(0).map((room) => room.disconnect()));
+    await disconnectRooms();
     await unmountAll();
   });
 
@@ -69,7 +57,7 @@ describe("reconnecting", function () {
     let duringGap: Promise<RoomError> | undefined;
     ada.once("reconnecting", () => (duringGap = rejection(ada.send("sent during the gap"))));
 
-    const rejoined = next(ada, "rejoined");
+    const rejoined = nextRoomEvent(ada, "rejoined");
     await proxy.cut(0);
     const { participantId } = await rejoined;
 
@@ -117,7 +105,7 @@ describe("reconnecting", function () {
     let duringGap: Promise<string> | undefined;
     ada.once("reconnecting", () => (duringGap = ada.send("sent during the gap")));
 
-    const resumed = next(ada, "resumed");
+    const resumed = nextRoomEvent(ada, "resumed");
     await proxy.cut(3_000);
     // Meanwhile Bob mutes and Carol joins: Ada, away, learns it from the resume's snapshot.
     await bob.setMicrophoneEnabled(false);
@@ -179,7 +167,7 @@ describe("reconnecting", function () {
     const microphone = ada.local.tracks.get("microphone")!.mediaStreamTrack!;
     const pcs = ada.peerConnections;
     const seen = recordReconnection(ada);
-    const second = next(ada, "reconnecting").then(() => next(ada, "reconnecting"));
+    const second = nextRoomEvent(ada, "reconnecting").then(() => nextRoomEvent(ada, "reconnecting"));
     await proxy.cut(60_000); // refused for longer than the test
     await second; // attempt 1 failed, attempt 2 starts (300 ms later)
 
@@ -207,7 +195,7 @@ describe("reconnecting", function () {
     await ada.connect(proxy.url, roomName, { name: "Ada", audio: false, video: false });
     await until("bob sees ada", () => bob.participants.has(ada.local.id));
     const adaId = ada.local.id;
-    const left = next(bob, "participant-left");
+    const left = nextRoomEvent(bob, "participant-left");
     // The WebSocket is reset (new ones are let through at once): the user leaves as reconnecting begins.
     ada.once("reconnecting", () => void ada.disconnect());
     await proxy.cut(0);
@@ -224,7 +212,7 @@ describe("reconnecting", function () {
     const seen = recordReconnection(ada);
     const errors: string[] = [];
     ada.on("error", (e) => errors.push(e.code));
-    const disconnected = next(ada, "disconnected");
+    const disconnected = nextRoomEvent(ada, "disconnected");
     await proxy.cut(60_000);
     const { reason, error } = await disconnected;
     expect(reason).to.equal("connection-lost");

@@ -1,19 +1,6 @@
 /** The headless Room across connections: one room.local, nothing left open by a cancelled join, tracks bound and unbound, devices chosen early. */
 import { expect } from "@open-wc/testing";
-import { Room, type RoomEvents } from "@sfu-room/sdk";
-import { config, mediaNetwork, rejection, uniqueRoom, until } from "./helpers.ts";
-
-const rooms: Room[] = [];
-
-function newRoom(): Room {
-  const room = new Room();
-  rooms.push(room);
-  return room;
-}
-
-function next<K extends keyof RoomEvents>(room: Room, type: K): Promise<RoomEvents[K]> {
-  return new Promise((resolve) => room.once(type, resolve));
-}
+import { config, disconnectRooms, mediaNetwork, newRoom, nextRoomEvent, rejection, uniqueRoom, until } from "./helpers.ts";
 
 describe("the headless Room", function () {
   this.timeout(60_000);
@@ -34,7 +21,7 @@ describe("the headless Room", function () {
   });
   afterEach(async () => {
     navigator.mediaDevices.getUserMedia = getUserMedia;
-    await Promise.all(rooms.splice(0).map((room) => room.disconnect()));
+    await disconnectRooms();
   });
 
   it("keeps one room.local, whose listeners fire across disconnect and connect", async () => {
@@ -124,7 +111,7 @@ describe("the headless Room", function () {
     const ada = newRoom();
     const bob = newRoom();
     await ada.connect(config.relay, roomName, { name: "Ada", audio: false });
-    const subscribed = next(bob, "track-subscribed");
+    const subscribed = nextRoomEvent(bob, "track-subscribed");
     await bob.connect(config.relay, roomName, { name: "Bob", audio: false, video: false });
     const { participant, track } = await subscribed;
     expect(track.kind).to.equal("video");
@@ -140,7 +127,7 @@ describe("the headless Room", function () {
     expect(participant.tracks.get(track.id), "still published").to.equal(track);
     expect(await track.getStats()).to.equal(undefined);
 
-    const resubscribed = next(bob, "track-subscribed");
+    const resubscribed = nextRoomEvent(bob, "track-subscribed");
     await bob.setSubscribed(track.id, true);
     expect((await resubscribed).track).to.equal(track);
     expect(track.subscribed).to.equal(true);
