@@ -212,17 +212,7 @@ export class SfuCore {
   // -------------------------------------------------------------------------------------------
 
   private onJoin(input: In.JoinInput): void {
-    const { rejoinOf } = input;
-    const previous = rejoinOf === undefined ? undefined : this.members.get(rejoinOf.participantId);
-    if (rejoinOf !== undefined && this.members.admits(input) && this.away.proves(previous, input.room, rejoinOf.secret)) {
-      // The same client's lost session, still held (its media never came back): the new one replaces it
-      // (also in a full room: it frees the place it takes). A join refused otherwise removes nobody.
-      this.remove(previous, "replaced by a new session of yours (a rejoin)");
-    }
-    // One session per identity and room: the newer one wins (LiveKit's rule), and the older is kicked
-    // so that it stops, rather than reconnecting and replacing the new one in turn.
-    const holder = this.members.holderOfIdentity(input);
-    if (holder !== undefined) this.remove(holder, "another session with your identity joined this room", true);
+    this.removeReplaced(input);
     const joiner = this.members.join(input);
     if (joiner === undefined) return;
     const others = [...joiner.room.others(joiner)];
@@ -243,6 +233,20 @@ export class SfuCore {
     if (joiner.autoSubscribe) {
       for (const other of others) for (const pub of this.publishing.of(other.id)) this.subscribing.subscribe(joiner, pub);
     }
+  }
+
+  /** Sessions an admissible join takes the place of go first (also in a full room: they free the place). */
+  private removeReplaced(input: In.JoinInput): void {
+    const { rejoinOf } = input;
+    const previous = rejoinOf === undefined ? undefined : this.members.get(rejoinOf.participantId);
+    if (rejoinOf !== undefined && this.members.admits(input) && this.away.proves(previous, input.room, rejoinOf.secret)) {
+      // The same client's lost session, still held (its media never came back).
+      this.remove(previous, "replaced by a new session of yours (a rejoin)");
+    }
+    // One session per identity and room: the newer one wins (LiveKit's rule), and the older is kicked
+    // so that it stops, rather than reconnecting and replacing the new one in turn.
+    const holder = this.members.holderOfIdentity(input);
+    if (holder !== undefined) this.remove(holder, "another session with your identity joined this room", true);
   }
 
   private onLeave(input: In.LeaveInput): void {
