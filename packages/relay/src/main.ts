@@ -6,6 +6,7 @@ import type { RelayConfig } from "./config.ts";
 import { readElementModule } from "./http/element-module.ts";
 import { devToken } from "./http/dev-tokens.ts";
 import { createHttpServer } from "./http/http-server.ts";
+import { handleApiRequest } from "./http/server-api.ts";
 import { readTlsFiles, tlsPairError } from "./http/tls-files.ts";
 import { RelayMetrics, type RelayStats } from "./http/metrics.ts";
 import { turnIceServers, turnServerAddresses } from "./rtc/turn-credentials.ts";
@@ -67,6 +68,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     health: () => ({ status: "ok", uptimeSeconds: Math.round((Date.now() - started) / 1000), ...stats() }),
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     upgrade: (req, socket, head) => signal.upgrade(req, socket, head),
+    api: (req, res, method) => handleApiRequest(req, res, method, { keys: config.keys, call: (grants, request) => sfu.admin(grants, request) }),
     devToken: config.devTokens ? (query, origin) => devToken(query, origin, config.allowedOrigins, config.keys[0]!) : undefined,
   }, tls);
   await new Promise<void>((resolve, reject) => {

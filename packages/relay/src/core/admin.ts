@@ -1,20 +1,19 @@
 /**
  * The server API's rules (docs/api.md): who may do what, and what each method changes and who is told.
- * The HTTP handler (http/server-api.ts) only authenticates the bearer token, validates the body and
- * turns it into an `admin` input; the answer comes back as one `admin-reply` output.
+ * The HTTP handler (http/server-api.ts) only authenticates the bearer token (signature, times: a
+ * request without a valid one never gets here), validates the body and turns it into an `admin` input
+ * with the token's grants; the answer comes back as one `admin-reply` output.
  *
  * Access follows LiveKit's grants: `roomList` lists rooms; every other method acts on one room and
- * needs `roomAdmin` with `room` naming that room. A relay without keys has no tokens, so no admins:
- * every request is refused `unauthorized`. The grant is checked before the room, so a token for
+ * needs `roomAdmin` with `room` naming that room. The grant is checked before the room, so a token for
  * another room learns nothing about this one (403, never 404).
  */
 import type { TrackInfo } from "@sfu-room/protocol";
-import type { JoinAccess } from "./inputs.ts";
 import type { Membership } from "./membership.ts";
 import type { OutputQueue } from "./output-queue.ts";
 import type { Participant } from "./participant.ts";
 import type { Publishing } from "./publishing.ts";
-import type { Millis, ParticipantId, TrackId } from "./types.ts";
+import type { Grants, Millis, ParticipantId, TrackId } from "./types.ts";
 
 /** One server API call, validated by the adapter. Participants are named by identity, as in LiveKit. */
 export type AdminRequest =
@@ -32,12 +31,12 @@ export interface AdminInput {
   type: "admin";
   now: Millis;
   requestId: string;
-  /** What the adapter's check of the bearer token found; undefined: the relay has no keys. */
-  access: JoinAccess | undefined;
+  /** The verified bearer token's grants. */
+  grants: Grants;
   request: AdminRequest;
 }
 
-export type AdminErrorCode = "unauthorized" | "forbidden" | "unknown-room" | "unknown-participant" | "unknown-track";
+export type AdminErrorCode = "forbidden" | "unknown-room" | "unknown-participant" | "unknown-track";
 
 /** A participant as the server API shows them (hidden ones included). */
 export interface AdminParticipant {
@@ -88,8 +87,8 @@ export class Administration {
     this.parts.out.push({ type: "admin-reply", requestId: input.requestId, result });
   }
 
-  private result({ access, request }: AdminInput): AdminResult {
-    const refused = accessRefusal(access, request);
+  private result({ grants, request }: AdminInput): AdminResult {
+    const refused = accessRefusal(grants, request);
     if (refused !== undefined) return refused;
     const { members, publishing } = this.parts;
     if (request.method === "ListRooms") {
@@ -148,10 +147,7 @@ function fail(code: AdminErrorCode, message: string): AdminResult {
 }
 
 /** Why the token may not make this call, or undefined when it may. */
-function accessRefusal(access: JoinAccess | undefined, request: AdminRequest): AdminResult | undefined {
-  if (access === undefined) return fail("unauthorized", "this relay runs open (no --keys), so it has no admin tokens and the server API is off; start it with --keys");
-  if ("refused" in access) return fail("unauthorized", access.refused);
-  const { granted } = access;
+function accessRefusal(granted: Grants, request: AdminRequest): AdminResult | undefined {
   if (request.method === "ListRooms") {
     return granted.roomList ? undefined : fail("forbidden", "ListRooms needs a token whose video grant has roomList true (sfu-relay token --room-list true)");
   }
