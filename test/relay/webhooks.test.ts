@@ -94,16 +94,16 @@ describe("webhooks", () => {
     return c;
   }
 
-  /** alice joins and publishes a microphone, bob joins, alice leaves, bob leaves. */
+  /** alice joins and publishes a microphone and a camera, bob joins, alice leaves, bob leaves. */
   async function aRoomsLife(): Promise<string[]> {
     const alice = await joined("alice");
-    await alice.publish([{ kind: "audio" }]);
+    await alice.publish([{ kind: "audio" }, { kind: "video" }]);
     const bob = await joined("bob");
     await alice.request({ type: "leave", id: "l" });
     await bob.request({ type: "leave", id: "l" });
     return [
-      "room_started", "participant_joined alice", "track_published alice AUDIO", "participant_joined bob",
-      "track_unpublished alice AUDIO", "participant_left alice", "participant_left bob", "room_finished",
+      "room_started", "participant_joined alice", "track_published alice AUDIO", "track_published alice VIDEO", "participant_joined bob",
+      "track_unpublished alice AUDIO", "track_unpublished alice VIDEO", "participant_left alice", "participant_left bob", "room_finished",
     ];
   }
 
@@ -123,8 +123,9 @@ describe("webhooks", () => {
     const joinedEvent = await livekit.receive(receiver.accepted[1]!.body, receiver.accepted[1]!.authorization);
     expect(joinedEvent.room?.name).toBe("r");
     expect(joinedEvent.participant).toMatchObject({ identity: "alice", sid: clients[0]!.participantId, metadata: "alice's" });
-    const trackEvent = await livekit.receive(receiver.accepted[2]!.body, receiver.accepted[2]!.authorization);
-    expect(trackEvent.track).toMatchObject({ sid: clients[0]!.outgoing[0]!.trackId, mimeType: "audio/opus" });
+    const trackEvent = await livekit.receive(receiver.accepted[3]!.body, receiver.accepted[3]!.authorization);
+    expect(trackEvent.track).toMatchObject({ sid: clients[0]!.outgoing[1]!.trackId, mimeType: "video/VP8", muted: false });
+    expect(JSON.parse(receiver.accepted[3]!.body).track).toMatchObject({ type: "VIDEO", source: "CAMERA" });
     expect(new Set(receiver.accepted.map((d) => JSON.parse(d.body).id)).size).toBe(expected.length);
 
     // A body changed on the way, or a signature by another key, is refused by the receiver.

@@ -18,7 +18,8 @@ export interface WebhookBody {
   createdAt: number;
   room: { name: string };
   participant?: { sid: string; identity: string; name: string; metadata?: string };
-  track?: { sid: string; type: "AUDIO" | "VIDEO"; source: string; mimeType: string; muted: boolean; simulcast: boolean; layers: string[] };
+  /** No `layers`: LiveKit's are objects (quality and size), which a LiveKit receiver would refuse as rids. */
+  track?: { sid: string; type: "AUDIO" | "VIDEO"; source: string; mimeType: string; muted: boolean; simulcast: boolean };
 }
 
 export function webhookBody(event: RoomEventOutput, id: string, createdAtMs: number): WebhookBody {
@@ -31,7 +32,7 @@ export function webhookBody(event: RoomEventOutput, id: string, createdAtMs: num
   if (track !== undefined) {
     body.track = {
       sid: track.id, type: track.kind === "audio" ? "AUDIO" : "VIDEO", source: SOURCES[track.source], mimeType: track.codec,
-      muted: track.muted, simulcast: track.layers.length > 1, layers: [...track.layers],
+      muted: track.muted, simulcast: track.layers.length > 1,
     };
   }
   return body;
