@@ -85,7 +85,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const access = config.keys.length === 0 ? "open" : "tokens";
   const scheme = tls ? "wss" : "ws";
-  log.info({ port, host: config.host, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access }, "relay listening");
+  log.info({ port, host: config.host, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access, webhooks: config.webhookUrls.length }, "relay listening");
   const closed = new Promise<void>((resolve) => http.once("close", () => resolve()));
   /** `webhookFlushMs`: how long the last events (participants left, rooms finished) get to be delivered. */
   const close = async (webhookFlushMs = 0) => {
