@@ -57,9 +57,14 @@ describe("JSEP conformance of the relay's offers", () => {
     await eventually("bob's restart offer is answered", () => settled(bob, offersBeforeRestart + 1));
     const packets = bob.received.get(erin.outgoing[1]!.trackId)!.packets;
     await eventually("erin's video flows to bob after the restart", () => bob.received.get(erin.outgoing[1]!.trackId)!.packets > packets + 10);
+    // alice's tracks hold bob's first m-lines, the first of them the BUNDLE group's tag.
+    const offersBeforeAliceLeaves = bob.subscriberOffers;
+    await alice.leave();
+    clients = clients.filter((c) => c !== alice);
+    await eventually("bob's offer without alice is answered", () => settled(bob, offersBeforeAliceLeaves + 1));
     await pacer.stop();
 
-    expect(bob.subscriberOffers, "bob's offers: first, carol, carol's simulcast, her leave, erin, the restart").toBeGreaterThanOrEqual(5);
+    expect(bob.subscriberOffers, "bob's offers: first, carol, carol's simulcast, her leave, erin, the restart, alice's leave").toBeGreaterThanOrEqual(6);
     for (const c of [alice, bob, dana, erin]) {
       const offers = c.subscriberOfferLog;
       expect(offers.length, `${c.options.name} got offers`).toBeGreaterThan(0);
