@@ -2,9 +2,9 @@
  * The relay's configuration: every field, its default, and how it is read from flags and environment
  * variables. `--help` prints the same table (see cli.ts); docs/configuration.md documents it for users.
  */
+import { createRequire } from "node:module";
 import { isIP } from "node:net";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join, resolve } from "node:path";
 import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
 import { tlsPairError } from "./http/tls-files.ts";
@@ -78,7 +78,9 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   port: 7880,
   tlsCertPath: undefined,
   tlsKeyPath: undefined,
-  elementModulePath: fileURLToPath(new URL("../../sdk/dist/sfu-room.js", import.meta.url)),
+  // The SDK's built element, found through the dependency on @sfu-room/sdk: the workspace's
+  // packages/sdk, or the installed package (whose tarball carries dist/sfu-room.js).
+  elementModulePath: join(dirname(createRequire(import.meta.url).resolve("@sfu-room/sdk/package.json")), "dist", "sfu-room.js"),
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
   udpPortRange: undefined,
