@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
 import { tlsPairError } from "./http/tls-files.ts";
+import { LOG_FORMATS, type LogFormat } from "./log.ts";
 import { type TurnSettings, turnSettingsError, turnUrlError } from "./rtc/turn-credentials.ts";
 import { parseKeys, type SigningKey } from "./signal/access-token.ts";
 import { LOOPBACK_ORIGINS, parseOriginList } from "./signal/origin-policy.ts";
@@ -69,6 +70,8 @@ export interface RelayConfig {
   devTokens: boolean;
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: string;
+  /** JSON lines (production) or readable lines (`npm start`): log.ts. */
+  logFormat: LogFormat;
   /** On SIGTERM/SIGINT, how long participants get to close their WebSockets before the relay exits anyway (ms). */
   drainMs: number;
 }
@@ -100,6 +103,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   keys: [],
   devTokens: false,
   logLevel: "info",
+  logFormat: "json",
   drainMs: 5000,
 };
 
@@ -418,6 +422,17 @@ export const OPTIONS: OptionSpec[] = [
     description: `log level: ${LOG_LEVELS.join(", ")}`,
     apply: (c, t) => (LOG_LEVELS.includes(t) ? void (c.logLevel = t) : `"${t}" is not one of ${LOG_LEVELS.join(", ")}`),
     current: (c) => c.logLevel,
+  },
+  {
+    flag: "--log-format", env: "SFU_LOG_FORMAT", valueName: LOG_FORMATS.join("|"),
+    description: "json: one JSON object per line (production, log collectors); pretty: readable lines for a terminal (npm start)",
+    apply: (c, t) => {
+      const format = LOG_FORMATS.find((f) => f === t);
+      if (format === undefined) return `"${t}" is not one of ${LOG_FORMATS.join(", ")}`;
+      c.logFormat = format;
+      return undefined;
+    },
+    current: (c) => c.logFormat,
   },
 ];
 

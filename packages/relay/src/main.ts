@@ -1,7 +1,7 @@
 /** Configuration -> wiring: builds the SfuShell, the signaling server and the HTTP server, and starts them. */
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
 import type { RelayConfig } from "./config.ts";
 import { readElementModule } from "./http/element-module.ts";
 import { devToken } from "./http/dev-tokens.ts";
@@ -12,6 +12,7 @@ import { turnIceServers, turnServerAddresses } from "./rtc/turn-credentials.ts";
 import { verifyToken } from "./signal/access-token.ts";
 import { SignalServer } from "./signal/signal-server.ts";
 import { SfuShell } from "./shell/sfu-shell.ts";
+import { createLogger } from "./log.ts";
 
 export interface RunningRelay {
   /** The port the HTTP/WebSocket server listens on (useful with port 0). */
@@ -33,7 +34,7 @@ export interface RunningRelay {
   shutdown(): Promise<void>;
 }
 
-export async function startRelay(config: RelayConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningRelay> {
+export async function startRelay(config: RelayConfig, log: Logger = createLogger(config.logLevel, config.logFormat)): Promise<RunningRelay> {
   const started = Date.now();
   const tlsError = tlsPairError(config.tlsCertPath, config.tlsKeyPath);
   if (tlsError) throw new Error(tlsError);
