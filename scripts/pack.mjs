@@ -15,12 +15,12 @@ export const PACKAGES = ["protocol", "sdk", "relay"];
 /** Packs every package into `dir`; returns the tarballs' absolute paths. */
 export function packAll(dir) {
   mkdirSync(dir, { recursive: true });
-  const pnpm = join(root, "node_modules", ".bin", "pnpm");
+  // pnpm from the workspace's node_modules/.bin (scripts/bootstrap.sh), or from PATH (the Dockerfile).
   const env = { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}` };
   return PACKAGES.map((name) => {
     const cwd = join(root, "packages", name);
     // The build's own output goes to stderr: stdout is this script's list of tarballs.
-    execFileSync(pnpm, ["pack", "--pack-destination", dir], { cwd, env, stdio: ["ignore", 2, "inherit"] });
+    execFileSync("pnpm", ["pack", "--pack-destination", dir], { cwd, env, stdio: ["ignore", 2, "inherit"] });
     const { version } = JSON.parse(readFileSync(join(cwd, "package.json"), "utf8"));
     return resolve(dir, `sfu-room-${name}-${version}.tgz`); // pnpm's name for @sfu-room/NAME@VERSION
   });
