@@ -38,10 +38,10 @@ let relayOrigin: string;
 let site: StaticServer;
 let browser: Browser;
 
-/** Runs a command in the app directory; its output, or the command and its output in the error. */
-function inApp(command: string, args: string[]): string {
+/** Runs a command (in the app directory by default); its stdout, or the command and its output in the error. */
+function run(command: string, args: string[], cwd = app): string {
   try {
-    return execFileSync(command, args, { cwd: app, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string };
     throw new Error(`${command} ${args.join(" ")} failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`);
@@ -67,11 +67,11 @@ describe("the packed packages installed with npm", { timeout: 400_000 }, () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const y4m = makeY4m(join(ARTIFACTS, "fake-320x180-15fps.y4m"));
     work = mkdtempSync(join(tmpdir(), "sfu-install-"));
-    const tarballs = execFileSync("node", [join(ROOT, "scripts", "pack.mjs"), join(work, "tarballs")], { encoding: "utf8" }).trim().split("\n");
+    const tarballs = run("node", [join(ROOT, "scripts", "pack.mjs"), join(work, "tarballs")], ROOT).trim().split("\n");
     app = join(work, "app");
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "sfu-install-test", private: true, type: "module" }));
-    inApp("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs]);
+    run("npm", ["install", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs]);
     relayOrigin = `http://127.0.0.1:${await startInstalledRelay()}`;
     browser = await puppeteer.launch({ executablePath, headless: true, args: chromiumArgs({ y4m }), protocolTimeout: 60_000 });
   });
@@ -84,7 +84,7 @@ describe("the packed packages installed with npm", { timeout: 400_000 }, () => {
   });
 
   it("npx sfu-relay --help lists every option of the relay's sources", () => {
-    const help = inApp("npx", ["sfu-relay", "--help"]);
+    const help = run("npx", ["sfu-relay", "--help"]);
     const flags = [...helpText().matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]!);
     assert.ok(flags.length > 20, `the sources' --help lists the options (${flags.length})`);
     for (const flag of flags) assert.match(help, new RegExp(`^  ${flag} `, "m"), `the installed --help shows ${flag}`);
