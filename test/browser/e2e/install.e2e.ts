@@ -2,8 +2,8 @@
  * The packages as a user gets them, from a fresh directory: `node scripts/pack.mjs` packs
  * @sfu-room/protocol, @sfu-room/sdk and @sfu-room/relay (the same step the Dockerfile runs), `npm install`
  * installs the three tarballs (their other dependencies from the npm registry), `npx sfu-relay --help`
- * lists the options, the installed relay (compiled JavaScript, with its bundled patched werift) starts
- * and answers /health, and Vite builds a page that imports `@sfu-room/sdk/element` from the installed
+ * lists the options, a TypeScript file type-checks against the installed declarations, the installed
+ * relay (compiled JavaScript, with its bundled patched werift) starts and answers /health, and Vite builds a page that imports `@sfu-room/sdk/element` from the installed
  * package. In Chromium that page joins the installed relay beside a page that loads the element from
  * the relay's own /sfu-room.js, and each receives the other's video.
  *
@@ -88,6 +88,30 @@ describe("the packed packages installed with npm", { timeout: 400_000 }, () => {
     const flags = [...helpText().matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]!);
     assert.ok(flags.length > 20, `the sources' --help lists the options (${flags.length})`);
     for (const flag of flags) assert.match(help, new RegExp(`^  ${flag} `, "m"), `the installed --help shows ${flag}`);
+  });
+
+  it("a TypeScript app type-checks against the installed packages' declarations (exports' types condition)", () => {
+    writeFileSync(join(app, "check.ts"), `import { Room } from "@sfu-room/sdk/room";
+import { SfuRoomElement } from "@sfu-room/sdk/element";
+import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
+import { DEFAULT_RELAY_CONFIG, startRelay, type RunningRelay } from "@sfu-room/relay";
+export const room: Room | undefined = undefined;
+export const element = document.querySelector("sfu-room") instanceof SfuRoomElement;
+export const limit: number = PROTOCOL_LIMITS.tracksPerParticipant;
+export const relay: Promise<RunningRelay> = startRelay({ ...DEFAULT_RELAY_CONFIG, port: 0 });
+// @ts-expect-error: the declarations are real types, not any: a port is a number
+export const port: string = DEFAULT_RELAY_CONFIG.port;
+`);
+    // skipLibCheck: two of the relay's internal declarations name werift's types, and werift is bundled
+    // into the relay rather than installed (README, Installing).
+    writeFileSync(join(app, "tsconfig.json"), JSON.stringify({
+      compilerOptions: {
+        target: "ES2023", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: true,
+        lib: ["ES2023", "DOM", "DOM.Iterable"], types: ["node"], typeRoots: [join(ROOT, "node_modules", "@types")],
+      },
+      files: ["check.ts"],
+    }));
+    run(join(ROOT, "node_modules", ".bin", "tsc"), ["-p", "."]);
   });
 
   it("the installed relay answers /health and serves the installed SDK's element at /sfu-room.js", async () => {
