@@ -2,12 +2,13 @@
  * The relay's configuration: every field, its default, and how it is read from flags and environment
  * variables. `--help` prints the same table (see cli.ts); docs/configuration.md documents it for users.
  */
+import { createRequire } from "node:module";
 import { isIP } from "node:net";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join, resolve } from "node:path";
 import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
 import { tlsPairError } from "./http/tls-files.ts";
+import { LOG_FORMATS, type LogFormat } from "./log.ts";
 import { type TurnSettings, turnSettingsError, turnUrlError } from "./rtc/turn-credentials.ts";
 import { parseKeys, type SigningKey } from "./signal/access-token.ts";
 import { LOOPBACK_ORIGINS, parseOriginList } from "./signal/origin-policy.ts";
@@ -74,6 +75,8 @@ export interface RelayConfig {
   devTokens: boolean;
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: string;
+  /** JSON lines (production) or readable lines (`npm start`): log.ts. */
+  logFormat: LogFormat;
   /** On SIGTERM/SIGINT, how long participants get to close their WebSockets before the relay exits anyway (ms). */
   drainMs: number;
 }
@@ -83,7 +86,9 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   port: 7880,
   tlsCertPath: undefined,
   tlsKeyPath: undefined,
-  elementModulePath: fileURLToPath(new URL("../../sdk/dist/sfu-room.js", import.meta.url)),
+  // The SDK's built element, found through the dependency on @sfu-room/sdk: the workspace's
+  // packages/sdk, or the installed package (whose tarball carries dist/sfu-room.js).
+  elementModulePath: join(dirname(createRequire(import.meta.url).resolve("@sfu-room/sdk/package.json")), "dist", "sfu-room.js"),
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
   udpPortRange: undefined,
@@ -104,6 +109,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   webhookUrls: [],
   devTokens: false,
   logLevel: "info",
+  logFormat: "json",
   drainMs: 5000,
 };
 
@@ -434,6 +440,17 @@ export const OPTIONS: OptionSpec[] = [
     description: `log level: ${LOG_LEVELS.join(", ")}`,
     apply: (c, t) => (LOG_LEVELS.includes(t) ? void (c.logLevel = t) : `"${t}" is not one of ${LOG_LEVELS.join(", ")}`),
     current: (c) => c.logLevel,
+  },
+  {
+    flag: "--log-format", env: "SFU_LOG_FORMAT", valueName: LOG_FORMATS.join("|"),
+    description: "json: one JSON object per line (production, log collectors); pretty: readable lines for a terminal (npm start)",
+    apply: (c, t) => {
+      const format = LOG_FORMATS.find((f) => f === t);
+      if (format === undefined) return `"${t}" is not one of ${LOG_FORMATS.join(", ")}`;
+      c.logFormat = format;
+      return undefined;
+    },
+    current: (c) => c.logFormat,
   },
 ];
 

@@ -1,7 +1,7 @@
 /** Configuration -> wiring: builds the SfuShell, the signaling server and the HTTP server, and starts them. */
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
 import type { RelayConfig } from "./config.ts";
 import { readElementModule } from "./http/element-module.ts";
 import { devToken } from "./http/dev-tokens.ts";
@@ -14,6 +14,7 @@ import { verifyToken } from "./signal/access-token.ts";
 import { SignalServer } from "./signal/signal-server.ts";
 import { SfuShell } from "./shell/sfu-shell.ts";
 import { Webhooks } from "./webhooks/webhooks.ts";
+import { createLogger } from "./log.ts";
 
 export interface RunningRelay {
   /** The port the HTTP/WebSocket server listens on (useful with port 0). */
@@ -38,7 +39,7 @@ export interface RunningRelay {
 /** On a graceful stop, how long the webhooks get to deliver the last events (the leaves, rooms finished). */
 const WEBHOOK_FLUSH_MS = 2000;
 
-export async function startRelay(config: RelayConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningRelay> {
+export async function startRelay(config: RelayConfig, log: Logger = createLogger(config.logLevel, config.logFormat)): Promise<RunningRelay> {
   const started = Date.now();
   const tlsError = tlsPairError(config.tlsCertPath, config.tlsKeyPath);
   if (tlsError) throw new Error(tlsError);
