@@ -10,12 +10,14 @@
  *     BandwidthController the congestion rule: per-subscription bandwidth caps from estimates
  *     Dynacast            which simulcast layers each publisher must send
  *     KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
+ *   ActiveSpeakers      who speaks in each room, from the packets' audio levels
  *   routeData           who receives a data frame
  *
  * SfuCore itself routes inputs, does what spans several of them (a join, a leave, a track appearing or
  * going), and runs the hot path: one RTP packet in, its forwards out.
  */
 import type { ParticipantInfo } from "@sfu-room/protocol";
+import { ActiveSpeakers } from "./active-speakers.ts";
 import { BandwidthController } from "./bandwidth-controller.ts";
 import { routeData } from "./data-routing.ts";
 import { Dynacast } from "./dynacast.ts";
@@ -57,6 +59,7 @@ export class SfuCore {
   private readonly dynacast: Dynacast;
   private readonly keyframes: KeyframeScheduler;
   private readonly subscribing: Subscribing;
+  private readonly speakers: ActiveSpeakers;
   /** Data frames delivered and refused, for stats(). */
   private dataRelayed = 0;
   private dataRefused = 0;
@@ -69,6 +72,7 @@ export class SfuCore {
     this.table = new SubscriptionTable(this.out);
     this.dynacast = new Dynacast(this.table, this.out);
     this.keyframes = new KeyframeScheduler(this.out);
+    this.speakers = new ActiveSpeakers(this.out);
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
     this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
   }
@@ -149,7 +153,7 @@ export class SfuCore {
   poll(): Output {
     for (;;) {
       const out = this.out.shift();
-      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline) };
+      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline) };
       if (out.type !== "signal" || !this.away.isAway(out.participantId)) return out;
     }
   }
@@ -284,6 +288,7 @@ export class SfuCore {
 
   private onTimeout(now: number): void {
     this.keyframes.onTimeout(now);
+    this.speakers.onTimeout(now);
     for (const id of this.away.expired(now)) {
       const participant = this.members.get(id);
       if (participant !== undefined) this.remove(participant, undefined);
@@ -393,6 +398,7 @@ export class SfuCore {
     for (const sub of [...this.table.ofTrack(pub.id)]) this.table.remove(sub, true);
     this.keyframes.forget(pub);
     this.dynacast.forget(pub);
+    this.speakers.forget(pub);
     this.publishing.remove(pub);
   }
 
@@ -406,6 +412,8 @@ export class SfuCore {
     const subs = this.table.ofTrack(pub.id);
     const { layer, keyframe, now, marker } = input;
     pub.rate.add(layer, input.size, now);
+    const { audioLevel } = input;
+    if (audioLevel !== undefined && audioLevel >= 0 && pub.kind === "audio") this.speakers.add(pub, audioLevel, now);
     let switched = false;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!;
