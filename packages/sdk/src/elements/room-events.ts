@@ -44,6 +44,10 @@ export function forwardRoomEvents(room: Room, host: ReactiveControllerHost & Eve
     fire(host, "participant-left", { participant: summary(participant) });
     host.requestUpdate();
   });
+  room.on("active-speakers-changed", ({ speakers }) => {
+    if (!current()) return;
+    fire(host, "active-speakers-changed", { speakers: speakers.map((p) => ({ ...summary(p), level: p.speakingLevel, self: p === room.local })) });
+  });
   room.on("data", (detail) => {
     if (current()) fire(host, "data", detail);
   });

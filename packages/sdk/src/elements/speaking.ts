@@ -1,4 +1,8 @@
-/** Polls audio levels a few times a second and keeps the set of participants who are speaking. */
+/**
+ * Keeps the set of participants who are speaking, a few times a second: the others as the relay decided
+ * (`isSpeaking`, from `active-speakers`: the same for everyone in the room, with its own hold), this
+ * client from its own microphone level (no round trip, and it works before the relay has decided).
+ */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import type { Room } from "../room/index.ts";
 
@@ -10,7 +14,7 @@ const POLL_MS = 300;
 
 export class SpeakingController implements ReactiveController {
   speaking = new Set<string>();
-  readonly #lastHeard = new Map<string, number>();
+  #lastHeardSelf = -Infinity;
   #timer: ReturnType<typeof setInterval> | undefined;
   #polling = false;
   readonly #host: ReactiveControllerHost;
@@ -44,17 +48,11 @@ export class SpeakingController implements ReactiveController {
     this.#polling = true;
     try {
       const now = performance.now();
-      for (const participant of room.participants.values()) {
-        const level = Math.max(0, ...participant.audioTracks.filter((t) => !t.muted).map((t) => t.audioLevel));
-        if (level > THRESHOLD) this.#lastHeard.set(participant.id, now);
-      }
       const own = await room.local.audioLevel().catch(() => 0);
-      if (own > THRESHOLD) this.#lastHeard.set(SELF, now);
+      if (own > THRESHOLD) this.#lastHeardSelf = now;
       const next = new Set<string>();
-      for (const [id, at] of this.#lastHeard) {
-        if (now - at < HOLD_MS) next.add(id);
-        else this.#lastHeard.delete(id);
-      }
+      if (now - this.#lastHeardSelf < HOLD_MS) next.add(SELF);
+      for (const participant of room.participants.values()) if (participant.isSpeaking) next.add(participant.id);
       if (next.size !== this.speaking.size || [...next].some((id) => !this.speaking.has(id))) {
         this.speaking = next;
         this.#host.requestUpdate();

@@ -108,6 +108,11 @@ function initials(name: string): string {
   return (words.length > 1 ? `${words[0]![0]}${words[1]![0]}` : (words[0] ?? "?").slice(0, 2)) || "?";
 }
 
+/** The crossed microphone: for a muted microphone, and for none at all (off at join, denied, absent): both are silent. */
+function mutedIndicator(text: string): TemplateResult {
+  return html`<span class="muted" part="muted-indicator" title=${text}>${micOffIcon}<span class="visually-hidden">${text}</span></span>`;
+}
+
 /** `room`: the Room the tiles come from (the first remote frame of each join is marked). */
 export function renderTile(tile: TileModel, room: Room): TemplateResult {
   const parts = ["tile"];
@@ -146,9 +151,7 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
     </div>
     <div class="label" part="label">
       <span class="name" part="name">${tile.name}</span>
-      ${tile.audio === "muted" && tile.source === "camera"
-        ? html`<span class="muted" part="muted-indicator" title="microphone muted">${micOffIcon}<span class="visually-hidden">microphone muted</span></span>`
-        : nothing}
+      ${tile.audio !== "on" && tile.source === "camera" ? mutedIndicator(tile.audio === "muted" ? "microphone muted" : "no microphone") : nothing}
       ${tile.speaking ? html`<span class="visually-hidden">speaking</span>` : nothing}
     </div>
   </div>`;

@@ -42,6 +42,10 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   id = "";
   name = "";
   readonly tracks = new Map<LocalSource, LocalTrack>();
+  /** The relay counts this client among the active speakers (`active-speakers-changed` on Room). */
+  isSpeaking = false;
+  /** The smoothed level 0..1 the relay gave when it last changed the speakers; 0 while not speaking. */
+  speakingLevel = 0;
   /** The devices chosen with switchDevice(), for every capture from then on (also before connecting). */
   readonly preferredDevices: { audioinput?: string; videoinput?: string } = {};
   #capture: CaptureOptions = { audio: true, video: true, simulcast: false };
