@@ -13,11 +13,13 @@
  *   `switchRatio`: two people at equal levels never take the place from each other.
  * - The room hears `active-speakers` (dominant first, then the others in the order they started) when
  *   the set or the dominant changes: at most once per interval, never for a level change alone.
+ *   Someone who joins (or resumes) while someone speaks hears the last message at once.
  *
  * Muted tracks count as silence. The clock only runs (a `timeout` wanted) while someone speaks or a
  * packet at speech level arrived: a room of silent microphones costs no wake-ups.
  */
-import type { Speaker } from "@sfu-room/protocol";
+import type { ActiveSpeakersMessage, Speaker } from "@sfu-room/protocol";
+import type { Participant } from "./participant.ts";
 import type { OutputQueue } from "./output-queue.ts";
 import type { Publication } from "./publication.ts";
 import type { Room } from "./room.ts";
@@ -58,8 +60,8 @@ interface TrackSpeech {
 
 export class ActiveSpeakers {
   private readonly tracks = new Map<Publication, TrackSpeech>();
-  /** What each room was last told, as "id,id,..." (dominant first); a room absent was told nothing (or []). */
-  private readonly told = new Map<Room, string>();
+  /** What each room was last told (dominant first) and its ids as "id,id,..."; a room absent was told nothing (or []). */
+  private readonly told = new Map<Room, { key: string; message: ActiveSpeakersMessage }>();
   /** The dominant speaker of each room that has one. */
   private readonly dominant = new Map<Room, ParticipantId>();
   private epoch = 0;
@@ -91,6 +93,12 @@ export class ActiveSpeakers {
     t.voicePackets++;
     t.voiceAmplitude += AMPLITUDE[dBov]!;
     if (this.nextAt === Infinity) this.nextAt = now + SPEECH.intervalMs;
+  }
+
+  /** Someone joined or resumed: they hear who speaks now (the room hears only changes). */
+  catchUp(participant: Participant): void {
+    const told = this.told.get(participant.room);
+    if (told !== undefined) this.out.signal(participant.id, told.message);
   }
 
   /** The track is gone (unpublished, its publisher left): its room hears it at the next evaluation. */
@@ -156,17 +164,17 @@ export class ActiveSpeakers {
   /** Sends the room its speakers when the set or the dominant differs from what it was told. */
   private tell(room: Room, speakers: Speaker[]): void {
     const key = speakers.map((s) => s.participantId).join(",");
-    if ((this.told.get(room) ?? "") === key) {
+    if ((this.told.get(room)?.key ?? "") === key) {
       if (key === "") this.told.delete(room);
       return;
     }
+    const message: ActiveSpeakersMessage = { type: "active-speakers", speakers };
     if (key === "") {
       this.told.delete(room);
       this.dominant.delete(room);
     } else {
-      this.told.set(room, key);
+      this.told.set(room, { key, message });
     }
-    const message = { type: "active-speakers", speakers } as const;
     for (const p of room.participants.values()) this.out.signal(p.id, message);
   }
 }

@@ -230,6 +230,7 @@ export class SfuCore {
       resume: { secret: joiner.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
     this.out.push({ type: "participant-added", participantId: joiner.id });
+    this.speakers.catchUp(joiner);
     if (!joiner.grants.hidden) {
       const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;
       for (const other of others) this.out.signal(other.id, announcement);
@@ -321,6 +322,7 @@ export class SfuCore {
       resume: { secret: target.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
     for (const pub of mine) this.dynacast.repeat(pub);
+    this.speakers.catchUp(target);
     this.out.push({ type: "participant-resumed", participantId: target.id });
   }
 

@@ -81,6 +81,14 @@ describe("active speakers", () => {
     );
   });
 
+  it("someone who joins while a speaker speaks hears who speaks at once, after joined", () => {
+    const core = room("a");
+    expect(talk(core, 0, 1000, { a: 20 })).toEqual([[400, [speaker("a", 0.05)]]]);
+    const out = step(core, { type: "join", now: 1000, participantId: "late", requestId: "j", room: "r", name: "late", autoSubscribe: false });
+    expect(out.filter((o) => o.type === "signal" && o.participantId === "late").map((o) => o.type === "signal" && o.message.type)).toEqual(["joined", "active-speakers"]);
+    expect(out).toContainEqual({ type: "signal", participantId: "late", message: { type: "active-speakers", speakers: [speaker("a", 0.05)] } });
+  });
+
   it("clicks are not speech, and silent microphones cost no wake-ups", () => {
     const core = room("a");
     expect(talk(core, 0, 4000, { a: 127 })).toEqual([]);
