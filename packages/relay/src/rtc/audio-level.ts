@@ -5,7 +5,7 @@
  */
 import { RTP_EXTENSION_URI, type RTCRtpTransceiver, type RtpHeader } from "werift";
 
-export const AUDIO_LEVEL_URI = RTP_EXTENSION_URI.audioLevelIndication;
+const AUDIO_LEVEL_URI = RTP_EXTENSION_URI.audioLevelIndication;
 
 /** The extension id a transceiver negotiated for audio levels, or undefined. */
 export function audioLevelId(transceiver: RTCRtpTransceiver): number | undefined {
