@@ -556,8 +556,7 @@ export class WeriftClient {
     rec.ssrcs.add(header.ssrc);
     rec.packets++;
     rec.bytes += payload.length;
-    const levelId = audioLevelIdOf(transceiver);
-    const level = header.extensions.find((e) => e.id === levelId);
+    const level = remote.kind === "audio" ? header.extensions.find((e) => e.id === audioLevelIdOf(transceiver)) : undefined;
     if (level !== undefined) {
       rec.lastAudioLevel = level.payload[0]! & 0x7f;
       rec.packetsWithAudioLevel++;
@@ -634,10 +633,11 @@ export class WeriftClient {
   }
 }
 
+const AUDIO_LEVEL_URI = useAudioLevelIndication().uri;
+
 /** The id a transceiver negotiated for the ssrc-audio-level extension, or undefined. */
 function audioLevelIdOf(transceiver: RTCRtpTransceiver): number | undefined {
-  const uri = useAudioLevelIndication().uri;
-  return transceiver.headerExtensions.find((e) => e.uri === uri)?.id;
+  return transceiver.headerExtensions.find((e) => e.uri === AUDIO_LEVEL_URI)?.id;
 }
 
 function setupOf(sdp: string): string[] {
