@@ -65,6 +65,11 @@ export interface RelayConfig {
    * None: the relay is open (anyone joins any room with every grant), and says so at start.
    */
   keys: SigningKey[];
+  /**
+   * URLs that get the room events as signed POSTs (docs/api.md), each in order, retried with back-off;
+   * signed with the first key, so they need keys. None: no webhooks.
+   */
+  webhookUrls: string[];
   /** `GET /dev/token` mints tokens with every grant for any room, for `npm start`'s demo; needs keys. */
   devTokens: boolean;
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
@@ -96,6 +101,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   maxSendBufferBytes: 1024 * 1024,
   allowedOrigins: [LOOPBACK_ORIGINS],
   keys: [],
+  webhookUrls: [],
   devTokens: false,
   logLevel: "info",
   drainMs: 5000,
@@ -406,6 +412,18 @@ export const OPTIONS: OptionSpec[] = [
     current: (c) => (c.keys.length ? `${c.keys.map((k) => k.id).join(",")} (secrets not shown)` : "(none: open relay)"),
   },
   {
+    flag: "--webhook-url", env: "SFU_WEBHOOK_URLS", valueName: "URL[,URL]", repeatable: true,
+    description: "POST room, participant and track events here, signed with the first key as LiveKit does (repeatable; needs --keys, see docs/api.md)",
+    apply: (c, t) => {
+      const urls = t.split(",").map((s) => s.trim()).filter(Boolean);
+      const error = urls.length === 0 ? `"${t}" names no URL` : urls.map(webhookUrlError).find((e) => e !== undefined);
+      if (error) return error;
+      c.webhookUrls = urls;
+      return undefined;
+    },
+    current: (c) => (c.webhookUrls.length ? c.webhookUrls.join(",") : "(none)"),
+  },
+  {
     flag: "--dev-tokens", env: "SFU_DEV_TOKENS", valueName: "on|off",
     description: "development only: GET /dev/token?room=R gives allowed pages a token for any room (npm start's demo); needs --keys",
     apply: (c, t) => (t === "on" || t === "off" ? void (c.devTokens = t === "on") : `"${t}" is not on or off`),
@@ -418,6 +436,17 @@ export const OPTIONS: OptionSpec[] = [
     current: (c) => c.logLevel,
   },
 ];
+
+/** Why `text` is not a webhook URL (http or https, absolute), or undefined. */
+function webhookUrlError(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text}" is not a URL; give one like https://backend.example.org/sfu-webhook`;
+  }
+  return url.protocol === "http:" || url.protocol === "https:" ? undefined : `"${text}" is not an http:// or https:// URL`;
+}
 
 export type ConfigResult = { ok: true; config: RelayConfig; help: boolean } | { ok: false; error: string };
 
@@ -458,6 +487,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     return { ok: false, error: "--tcp-ports: the range needs at least 2 ports (two per participant)" };
   }
   if (config.tcpPortRange && !config.iceTcp) return { ok: false, error: "--tcp-ports has no effect with --ice-tcp off: drop one of them" };
+  if (config.webhookUrls.length > 0 && config.keys.length === 0) return { ok: false, error: "--webhook-url needs a key to sign the events with: give --keys too" };
   if (config.devTokens && config.keys.length === 0) return { ok: false, error: "--dev-tokens on needs a key to sign with: give --keys too" };
   const tlsError = tlsPairError(config.tlsCertPath, config.tlsKeyPath);
   if (tlsError) return { ok: false, error: tlsError };

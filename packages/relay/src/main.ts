@@ -6,12 +6,14 @@ import type { RelayConfig } from "./config.ts";
 import { readElementModule } from "./http/element-module.ts";
 import { devToken } from "./http/dev-tokens.ts";
 import { createHttpServer } from "./http/http-server.ts";
+import { handleApiRequest } from "./http/server-api.ts";
 import { readTlsFiles, tlsPairError } from "./http/tls-files.ts";
 import { RelayMetrics, type RelayStats } from "./http/metrics.ts";
 import { turnIceServers, turnServerAddresses } from "./rtc/turn-credentials.ts";
 import { verifyToken } from "./signal/access-token.ts";
 import { SignalServer } from "./signal/signal-server.ts";
 import { SfuShell } from "./shell/sfu-shell.ts";
+import { Webhooks } from "./webhooks/webhooks.ts";
 
 export interface RunningRelay {
   /** The port the HTTP/WebSocket server listens on (useful with port 0). */
@@ -33,6 +35,9 @@ export interface RunningRelay {
   shutdown(): Promise<void>;
 }
 
+/** On a graceful stop, how long the webhooks get to deliver the last events (the leaves, rooms finished). */
+const WEBHOOK_FLUSH_MS = 2000;
+
 export async function startRelay(config: RelayConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningRelay> {
   const started = Date.now();
   const tlsError = tlsPairError(config.tlsCertPath, config.tlsKeyPath);
@@ -42,6 +47,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     { stats: () => stats(), media: () => sfu.media, kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates() },
     await turnServerAddresses(config.turn.urls),
   );
+  const webhooks = config.webhookUrls.length > 0 ? new Webhooks(config.webhookUrls, config.keys[0]!, log) : undefined;
   const sfu = new SfuShell({
     core: config.core,
     net: {
@@ -54,6 +60,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     newId: (prefix) => prefix + randomBytes(6).toString("base64url"),
     newSecret: () => randomBytes(18).toString("base64url"),
     verifyToken: config.keys.length > 0 ? (token) => verifyToken(token, config.keys) : undefined,
+    onRoomEvent: webhooks === undefined ? undefined : (event) => webhooks.report(event),
   });
   const signal = new SignalServer(sfu, {
     maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,
@@ -67,6 +74,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     health: () => ({ status: "ok", uptimeSeconds: Math.round((Date.now() - started) / 1000), ...stats() }),
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     upgrade: (req, socket, head) => signal.upgrade(req, socket, head),
+    api: (req, res, method) => handleApiRequest(req, res, method, { keys: config.keys, call: (grants, request) => sfu.admin(grants, request) }),
     devToken: config.devTokens ? (query, origin) => devToken(query, origin, config.allowedOrigins, config.keys[0]!) : undefined,
   }, tls);
   await new Promise<void>((resolve, reject) => {
@@ -77,11 +85,13 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const access = config.keys.length === 0 ? "open" : "tokens";
   const scheme = tls ? "wss" : "ws";
-  log.info({ port, host: config.host, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access }, "relay listening");
+  log.info({ port, host: config.host, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access, webhooks: config.webhookUrls.length }, "relay listening");
   const closed = new Promise<void>((resolve) => http.once("close", () => resolve()));
-  const close = async () => {
+  /** `webhookFlushMs`: how long the last events (participants left, rooms finished) get to be delivered. */
+  const close = async (webhookFlushMs = 0) => {
     await signal.close();
     await sfu.close();
+    await webhooks?.close(webhookFlushMs);
     http.close();
     http.closeAllConnections();
     await closed;
@@ -96,12 +106,12 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
       http.setSecureContext({ cert: files.cert, key: files.key });
       log.info({ cert: config.tlsCertPath }, "TLS certificate reloaded");
     },
-    close,
+    close: () => close(),
     async shutdown() {
       log.info({ participants: stats().participants, drainMs: config.drainMs }, "shutting down: telling participants to reconnect");
       http.close(); // no new connections; the open ones are drained below
       await signal.drain(config.drainMs);
-      await close();
+      await close(WEBHOOK_FLUSH_MS);
       log.info("relay stopped");
     },
   };
