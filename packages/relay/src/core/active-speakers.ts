@@ -15,7 +15,7 @@
  *   the set or the dominant changes: at most once per interval, never for a level change alone.
  *   Someone who joins (or resumes) while someone speaks hears the last message at once.
  *
- * Muted tracks count as silence. The clock only runs (a `timeout` wanted) while someone speaks or a
+ * Muted tracks count as silence and leave the set at the next evaluation, without the hold. The clock only runs (a `timeout` wanted) while someone speaks or a
  * packet at speech level arrived: a room of silent microphones costs no wake-ups.
  */
 import type { ActiveSpeakersMessage, Speaker } from "@sfu-room/protocol";
@@ -131,10 +131,12 @@ export class ActiveSpeakers {
     const speech = counted && t.voicePackets > 0 && t.voicePackets >= SPEECH.minActiveShare * t.packets;
     const intervalLevel = speech ? t.voiceAmplitude / t.voicePackets : 0;
     t.level += (intervalLevel - t.level) * SPEECH.smoothing;
-    if (speech) {
+    // Muted (by them, or by the server API): out at once, whatever came before the mute; the hold is
+    // for pauses between words.
+    if (speech && !t.pub.muted) {
       t.lastSpeechAt = now;
       t.speakingSince ??= now;
-    } else if (t.speakingSince !== undefined && now - t.lastSpeechAt >= SPEECH.holdMs) {
+    } else if (t.speakingSince !== undefined && (t.pub.muted || now - t.lastSpeechAt >= SPEECH.holdMs)) {
       t.speakingSince = undefined;
       t.level = 0;
     }
