@@ -15,8 +15,9 @@
  *   the set or the dominant changes: at most once per interval, never for a level change alone.
  *   Someone who joins (or resumes) while someone speaks hears the last message at once.
  *
- * Muted tracks count as silence and leave the set at the next evaluation, without the hold. The clock only runs (a `timeout` wanted) while someone speaks or a
- * packet at speech level arrived: a room of silent microphones costs no wake-ups.
+ * Muted tracks count as silence and leave the set at the next evaluation, without the hold. The clock
+ * only runs (a `timeout` wanted) while someone speaks or a packet at speech level arrived: a room of
+ * silent microphones costs no wake-ups.
  */
 import type { ActiveSpeakersMessage, Speaker } from "@sfu-room/protocol";
 import type { Participant } from "./participant.ts";
@@ -79,6 +80,12 @@ export class ActiveSpeakers {
 
   /** One packet's level (-dBov, 0..127) on an audio track. The hot path: counts only. */
   add(pub: Publication, dBov: number, now: Millis): void {
+    if (this.nextAt === Infinity && dBov <= SPEECH.activeLevel && !pub.muted) {
+      // The first voice after a quiet spell starts the clock, with a fresh interval: the silence
+      // counted since the last evaluation would otherwise outweigh this interval's speech.
+      this.epoch++;
+      this.nextAt = now + SPEECH.intervalMs;
+    }
     let t = this.tracks.get(pub);
     if (t === undefined) {
       t = { pub, epoch: this.epoch, packets: 0, voicePackets: 0, voiceAmplitude: 0, level: 0, speakingSince: undefined, lastSpeechAt: 0 };
@@ -92,7 +99,6 @@ export class ActiveSpeakers {
     if (dBov > SPEECH.activeLevel) return;
     t.voicePackets++;
     t.voiceAmplitude += AMPLITUDE[dBov]!;
-    if (this.nextAt === Infinity) this.nextAt = now + SPEECH.intervalMs;
   }
 
   /** Someone joined or resumed: they hear who speaks now (the room hears only changes). */

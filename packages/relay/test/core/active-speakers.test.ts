@@ -101,6 +101,12 @@ describe("active speakers", () => {
     expect(drain(core).at).toBe(Infinity);
   });
 
+  it("speech after a long silence counts from its first interval, not against the silence before it", () => {
+    const core = room("a");
+    expect(talk(core, 0, 10_000, { a: 127 })).toEqual([]);
+    expect(talk(core, 10_000, 1000, { a: 20 })).toEqual([[10_400, [speaker("a", 0.05)]]]);
+  });
+
   it("a muted track leaves the set at once, and so does a speaker who leaves the room", () => {
     const core = room("a", "b");
     expect(talk(core, 0, 1000, { a: 20, b: 20 })).toEqual([[400, [speaker("a", 0.05), speaker("b", 0.05)]]]);
