@@ -18,6 +18,7 @@ const RENDERED = [
   "local-track-published",
   "local-track-unpublished",
   "local-track-updated",
+  "active-speakers-changed",
 ] as const;
 
 export function summary(p: { id: string; name: string }): ParticipantSummary {

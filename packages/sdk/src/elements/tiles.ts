@@ -25,7 +25,8 @@ export interface TileModel {
   connection: "live" | "connecting" | "interrupted";
 }
 
-export function buildTiles(room: Room | undefined, selfName: string, speaking: ReadonlySet<string>): TileModel[] {
+/** `selfSpeaking`: from this client's own microphone level; the others' is the relay's (`isSpeaking`). */
+export function buildTiles(room: Room | undefined, selfName: string, selfSpeaking: boolean): TileModel[] {
   if (!room) return [];
   const state: ConnectionState = room.state;
   const selfConnection = state === "interrupted" || state === "reconnecting" ? "interrupted" : state === "connected" ? "live" : "connecting";
@@ -46,7 +47,7 @@ export function buildTiles(room: Room | undefined, selfName: string, speaking: R
     shown: undefined,
     videoState: cam?.mediaStreamTrack && !cam.muted ? "on" : "off",
     audio: !mic ? "none" : mic.muted ? "muted" : "on",
-    speaking: speaking.has(SELF),
+    speaking: selfSpeaking,
     connection: selfConnection,
   });
   if (screen?.mediaStreamTrack) {
@@ -79,7 +80,7 @@ export function buildTiles(room: Room | undefined, selfName: string, speaking: R
       shown: videoState === "on" ? camera : undefined,
       videoState,
       audio: !microphone ? "none" : microphone.muted ? "muted" : "on",
-      speaking: speaking.has(participant.id),
+      speaking: participant.isSpeaking,
       connection: videoState === "waiting" || (microphone && !microphone.muted && !microphone.mediaStreamTrack) ? "connecting" : "live",
     });
     const share = participant.screenTrack;
