@@ -365,6 +365,24 @@ export const TrackMutedSchema = v.object({
   muted: v.boolean(),
 });
 
+/** One participant who speaks now, with their smoothed audio level. */
+export const SpeakerSchema = v.object({
+  participantId: Id,
+  /** 0 (silence) to 1 (full scale): linear amplitude, as `audioLevel` in WebRTC stats. */
+  level: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
+});
+
+/**
+ * Who speaks in the room, decided by the relay from the audio levels in the publishers' packets (RFC
+ * 6464): the dominant speaker first, then the others in the order they started. Sent to everyone in the
+ * room when the set or the dominant speaker changes, at most once per evaluation interval; [] when
+ * nobody speaks any more.
+ */
+export const ActiveSpeakersSchema = v.object({
+  type: v.literal("active-speakers"),
+  speakers: v.array(SpeakerSchema),
+});
+
 /** Which remote track an m-line of the subscriber connection carries. */
 export const SubscriberTrackSchema = v.object({
   mid: Mid,
@@ -442,6 +460,7 @@ export const ServerMessageSchema = v.variant("type", [
   TrackPublishedSchema,
   TrackUnpublishedSchema,
   TrackMutedSchema,
+  ActiveSpeakersSchema,
   SubscriberOfferSchema,
   LayersWantedSchema,
   ErrorSchema,

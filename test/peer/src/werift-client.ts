@@ -17,6 +17,7 @@ import {
   RtpPacket,
   serializeSdesMid,
   serializeSdesRTPStreamID,
+  useAudioLevelIndication,
   useSdesMid,
   useSdesRTPStreamId,
 } from "werift";
@@ -79,6 +80,13 @@ export class SyntheticTrack {
   private timestamp = Math.floor(Math.random() * 2 ** 32);
   private keyframeWanted = true;
   readonly tag: number;
+  /**
+   * Audio: the level (-dBov, 0 loudest, 127 silence) each packet carries in the ssrc-audio-level header
+   * extension, as a browser's microphone would; undefined sends no extension.
+   */
+  audioLevel: number | undefined;
+  /** The extension id the publisher connection negotiated for it (set at publish). */
+  audioLevelId: number | undefined;
 
   constructor(
     readonly kind: "audio" | "video",
@@ -118,12 +126,15 @@ export class SyntheticTrack {
     }
     const payload = makePayload(this.codec, key, this.tag, this.sent, this.payloadBytes);
     this.log.get(this.tag)!.push(payload);
+    const level = this.audioLevel !== undefined && this.audioLevelId !== undefined ? [{ id: this.audioLevelId, payload: Buffer.from([this.audioLevel]) }] : [];
     const header = new RtpHeader({
       sequenceNumber: this.seq,
       timestamp: this.timestamp >>> 0,
       marker: true,
       payloadType: this.kind === "audio" ? 111 : this.codec === "H264" ? 102 : 96,
       ssrc: 1,
+      extension: level.length > 0,
+      extensions: level,
     });
     this.track.writeRtp(new RtpPacket(header, payload));
     this.seq = (this.seq + 1) & 0xffff;
@@ -240,6 +251,9 @@ export class ReceivedTrack {
   readonly tagRuns: Array<{ tag: number; packets: number; firstKey: boolean }> = [];
   /** Whether the first packet received was the start of a key frame (video). */
   firstWasKeyframe: boolean | undefined;
+  /** Audio: the level (-dBov) of the last packet that carried the ssrc-audio-level extension, and how many did. */
+  lastAudioLevel: number | undefined;
+  packetsWithAudioLevel = 0;
 
   constructor(readonly trackId: string, readonly participantId: string, readonly kind: "audio" | "video") {}
 }
@@ -442,8 +456,9 @@ export class WeriftClient {
     this.setupLines.relayAnswer.push(...setupOf(reply.sdp));
     this.lastPublisherAnswer = reply.sdp;
     await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
-    for (const { track } of added) {
+    for (const { track, transceiver } of added) {
       track.trackId = (reply as PublishAnswerMessage).tracks.find((t) => t.mid === track.mid)!.trackId;
+      track.audioLevelId = audioLevelIdOf(transceiver);
       this.outgoing.push(track);
     }
     return added.map((a) => a.track);
@@ -489,7 +504,7 @@ export class WeriftClient {
     return new RTCPeerConnection({
       ...LOOPBACK(),
       codecs: { audio: [OPUS()], video: [videoCodec === "H264" ? H264() : VP8()] },
-      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid(), useSdesRTPStreamId()] },
+      headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid(), useSdesRTPStreamId()] },
     });
   }
 
@@ -522,7 +537,7 @@ export class WeriftClient {
       // werift keeps a datagram when inboundPacketLoss/100 >= Math.random(): it is the share kept.
       ...(loss ? { debug: { inboundPacketLoss: Math.round((1 - loss) * 100) } } : {}),
       codecs: { audio: [OPUS()], video: [VP8(), H264()] },
-      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
+      headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
     });
     pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
       transceiver.onTrack.subscribe((track) => {
@@ -547,6 +562,11 @@ export class WeriftClient {
     rec.ssrcs.add(header.ssrc);
     rec.packets++;
     rec.bytes += payload.length;
+    const level = remote.kind === "audio" ? header.extensions.find((e) => e.id === audioLevelIdOf(transceiver)) : undefined;
+    if (level !== undefined) {
+      rec.lastAudioLevel = level.payload[0]! & 0x7f;
+      rec.packetsWithAudioLevel++;
+    }
     const headLen = payload[0] === 0x10 ? (payload[1] === 0x10 ? 11 : 4) : payload[0] === 0xfc ? 1 : 3;
     const key = headLen === 11 || payload[0] === 0x65;
     if (key) rec.keyframes++;
@@ -616,6 +636,13 @@ export class WeriftClient {
     this.setupLines.clientAnswer.push(...setupOf(answerSdp));
     this.send({ type: "subscriber-answer", offerId, sdp: answerSdp });
   }
+}
+
+const AUDIO_LEVEL_URI = useAudioLevelIndication().uri;
+
+/** The id a transceiver negotiated for the ssrc-audio-level extension, or undefined. */
+function audioLevelIdOf(transceiver: RTCRtpTransceiver): number | undefined {
+  return transceiver.headerExtensions.find((e) => e.uri === AUDIO_LEVEL_URI)?.id;
 }
 
 function setupOf(sdp: string): string[] {

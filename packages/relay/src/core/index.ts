@@ -16,7 +16,7 @@
  * const core = new SfuCore({ maxParticipantsPerRoom: 50 });
  *
  * // 1. Something happened (a signaling message, an RTP packet, a connection became ready, ...):
- * core.handle({ type: "rtp", now: clock(), publisherId, trackId, layer, seq, timestamp, marker, keyframe, size, pictureId, tl0PicIdx });
+ * core.handle({ type: "rtp", now: clock(), publisherId, trackId, layer, seq, timestamp, marker, keyframe, size, pictureId, tl0PicIdx, audioLevel });
  *
  * // 2. Drain the outputs until the core says when it next wants to be woken up.
  * for (;;) {
@@ -51,7 +51,7 @@
  *   next `rtp` input. Forward output objects are pooled: read (or copy) one before the next `poll()`.
  * - Time only moves through inputs: `now` is any monotonic milliseconds; a `timeout` input with
  *   `now >= at` of the last `timeout` output releases what was waiting (coalesced keyframe requests,
- *   away participants whose resume window ended).
+ *   away participants whose resume window ended, the active-speakers decision of an interval).
  *   Feeding it early, late or more often is harmless.
  * - Unknown participant or subscription ids in facts are ignored, never thrown on; a request from a
  *   participant who has not joined is answered `not-joined`.
@@ -69,7 +69,8 @@
  * whose session dropped, kept until a deadline for `resume`), `Publishing` (tracks, the
  * two-phase publish, unpublish/mute rules), `SubscriptionTable` (every (subscriber, track) link, the hot
  * path's fan-out array), `BandwidthController` (the congestion rule), `Dynacast` (layers each publisher
- * must send), `KeyframeScheduler` (throttled, coalesced keyframe requests). Records: `Participant`,
+ * must send), `KeyframeScheduler` (throttled, coalesced keyframe requests), `ActiveSpeakers` (speaking set and dominant
+ * speaker per room, from the packets' audio levels). Records: `Participant`,
  * `Publication` (its `LayerRate` and one `KeyframeThrottle` per layer), `Subscription` (pending /
  * awaiting keyframe / forwarding / paused, current and target layer, picked by `selectLayer`) with its
  * `SequenceRewriter` (seq and timestamp continuity across layer switches), and the `OutputQueue`.

@@ -331,6 +331,8 @@ export interface RtpInput {
   pictureId: number;
   /** VP8 payload descriptor: TL0PICIDX, -1 without one. */
   tl0PicIdx: number;
+  /** Audio: the RFC 6464 level, -dBov (0 loudest, 127 silence); absent or -1 without the extension. */
+  audioLevel?: number;
 }
 
 /**

@@ -10,6 +10,7 @@
  *     BandwidthController the congestion rule: per-subscription bandwidth caps from estimates
  *     Dynacast            which simulcast layers each publisher must send
  *     KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
+ *   ActiveSpeakers      who speaks in each room, from the packets' audio levels
  *   routeData           who receives a data frame
  *   Administration      the server API's rules (admin.ts)
  *   withdrawnByGrants   what a refreshed token with fewer grants stops (withdrawn-grants.ts)
@@ -18,6 +19,7 @@
  * going), and runs the hot path: one RTP packet in, its forwards out.
  */
 import type { ParticipantInfo } from "@sfu-room/protocol";
+import { ActiveSpeakers } from "./active-speakers.ts";
 import { Administration } from "./admin.ts";
 import { BandwidthController } from "./bandwidth-controller.ts";
 import { routeData } from "./data-routing.ts";
@@ -62,6 +64,7 @@ export class SfuCore {
   private readonly dynacast: Dynacast;
   private readonly keyframes: KeyframeScheduler;
   private readonly subscribing: Subscribing;
+  private readonly speakers: ActiveSpeakers;
   private readonly admin: Administration;
   /** Data frames delivered and refused, for stats(). */
   private dataRelayed = 0;
@@ -75,6 +78,7 @@ export class SfuCore {
     this.table = new SubscriptionTable(this.out);
     this.dynacast = new Dynacast(this.table, this.out);
     this.keyframes = new KeyframeScheduler(this.out);
+    this.speakers = new ActiveSpeakers(this.out);
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
     this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
     this.admin = new Administration({
@@ -162,7 +166,7 @@ export class SfuCore {
   poll(): Output {
     for (;;) {
       const out = this.out.shift();
-      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline) };
+      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline) };
       if (out.type !== "signal" || !this.away.isAway(out.participantId)) return out;
     }
   }
@@ -242,6 +246,7 @@ export class SfuCore {
     this.out.push({ type: "participant-added", participantId: joiner.id });
     if (started) this.out.push(roomEvent("room_started", joiner.room.name)); // their join made it
     this.out.push(roomEvent("participant_joined", joiner.room.name, joiner));
+    this.speakers.catchUp(joiner);
     if (!joiner.grants.hidden) {
       const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;
       for (const other of others) this.out.signal(other.id, announcement);
@@ -302,6 +307,7 @@ export class SfuCore {
 
   private onTimeout(now: number): void {
     this.keyframes.onTimeout(now);
+    this.speakers.onTimeout(now);
     for (const id of this.away.expired(now)) {
       const participant = this.members.get(id);
       if (participant !== undefined) this.remove(participant, undefined);
@@ -334,6 +340,7 @@ export class SfuCore {
       resume: { secret: target.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
     for (const pub of mine) this.dynacast.repeat(pub);
+    this.speakers.catchUp(target);
     this.out.push({ type: "participant-resumed", participantId: target.id });
   }
 
@@ -429,6 +436,7 @@ export class SfuCore {
     for (const sub of [...this.table.ofTrack(pub.id)]) this.table.remove(sub, true);
     this.keyframes.forget(pub);
     this.dynacast.forget(pub);
+    this.speakers.forget(pub);
     this.publishing.remove(pub);
   }
 
@@ -442,6 +450,8 @@ export class SfuCore {
     const subs = this.table.ofTrack(pub.id);
     const { layer, keyframe, now, marker } = input;
     pub.rate.add(layer, input.size, now);
+    const { audioLevel } = input;
+    if (audioLevel !== undefined && audioLevel >= 0 && pub.kind === "audio") this.speakers.add(pub, audioLevel, now);
     let switched = false;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!;

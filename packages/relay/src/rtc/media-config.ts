@@ -6,6 +6,7 @@ import {
   type PeerConfig,
   RTCRtpCodecParameters,
   useAbsSendTime,
+  useAudioLevelIndication,
   useRepairedRtpStreamId,
   useSdesMid,
   useSdesRTPStreamId,
@@ -96,7 +97,8 @@ export function publisherPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig>
     ...networkConfig(net),
     codecs: { audio: [OPUS], video: [VP8, H264] },
     headerExtensions: {
-      audio: [useSdesMid()],
+      // Audio levels: the publisher's, read for active speakers (rtc/audio-level.ts).
+      audio: [useSdesMid(), useAudioLevelIndication()],
       video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId(), useAbsSendTime()],
     },
   };
@@ -108,7 +110,8 @@ export function subscriberPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig
     ...networkConfig(net),
     codecs: { audio: [OPUS], video: SUBSCRIBER_VIDEO },
     headerExtensions: {
-      audio: [useSdesMid(), useAbsSendTime()],
+      // Audio levels: passed on, so the browser reports each remote track's level.
+      audio: [useSdesMid(), useAbsSendTime(), useAudioLevelIndication()],
       video: [useSdesMid(), useAbsSendTime()],
     },
   };

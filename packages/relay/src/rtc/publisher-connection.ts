@@ -5,6 +5,7 @@
  */
 import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
 import type { NegotiatedTrack } from "../core/index.ts";
+import { audioLevelId, readAudioLevelByte } from "./audio-level.ts";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { startRestartedIce } from "./ice-restart.ts";
 import { watchSelectedPath } from "./selected-path.ts";
@@ -25,11 +26,15 @@ export interface PublisherTrackBinding {
 }
 
 
-type Bound = PublisherTrackBinding & NegotiatedTrack;
+/** A bound track, with the id its m-line negotiated for audio levels (undefined: none, or video). */
+type Bound = PublisherTrackBinding & NegotiatedTrack & { audioLevelId: number | undefined };
 
 export interface PublisherEvents {
-  /** One RTP packet of a bound track; `layer` indexes the binding's layers (0 without simulcast); `codec` its MIME type. */
-  onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string): void;
+  /**
+   * One RTP packet of a bound track; `layer` indexes the binding's layers (0 without simulcast); `codec`
+   * its MIME type; `audioLevel` the byte of its ssrc-audio-level extension, -1 without one.
+   */
+  onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string, audioLevel: number): void;
   /** werift's receiver sent the publisher a NACK for packets that did not arrive. */
   onNackSent(): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
@@ -106,7 +111,7 @@ export class PublisherConnection {
       if (!transceiver || !codec) {
         throw new SdpError(`m-line "${track.mid}" offers no codec the relay forwards (Opus, VP8, H264)`);
       }
-      bound.push({ binding: { ...track, codec: codec.mimeType, clockRate: codec.clockRate }, transceiver });
+      bound.push({ binding: { ...track, codec: codec.mimeType, clockRate: codec.clockRate, audioLevelId: audioLevelId(transceiver) }, transceiver });
     }
     for (const { binding, transceiver } of bound) {
       this.bindings.set(binding.mid, binding);
@@ -153,7 +158,7 @@ export class PublisherConnection {
         if (layer < 0) return;
         const ssrcs = this.layerSsrcs.get(binding.trackId);
         if (ssrcs && ssrcs[layer] !== packet.header.ssrc) ssrcs[layer] = packet.header.ssrc;
-        this.events.onRtp(binding.trackId, layer, packet, binding.codec);
+        this.events.onRtp(binding.trackId, layer, packet, binding.codec, readAudioLevelByte(packet.header, binding.audioLevelId));
       });
     });
   }

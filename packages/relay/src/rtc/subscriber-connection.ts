@@ -39,6 +39,7 @@ import {
 import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
 import type { ForwardOutput } from "../core/index.ts";
 import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
+import { audioLevelExtensions, audioLevelId } from "./audio-level.ts";
 import { startRestartedIce } from "./ice-restart.ts";
 import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from "./media-config.ts";
 import { watchSelectedPath } from "./selected-path.ts";
@@ -81,6 +82,8 @@ interface Slot {
   negotiated: boolean;
   /** onSubscriptionReady was reported. */
   ready: boolean;
+  /** This connection's id of the audio-level extension (from the answer); undefined: video, or not negotiated. */
+  audioLevelId: number | undefined;
 }
 
 export class StaleAnswerError extends Error {}
@@ -148,7 +151,7 @@ export class SubscriberConnection {
         this.events.onNack();
       }
     });
-    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false });
+    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, audioLevelId: undefined });
     this.scheduleNegotiation();
   }
 
@@ -172,8 +175,11 @@ export class SubscriberConnection {
     return /^a=group:BUNDLE (\S+)/m.exec(this.pc.localDescription?.sdp ?? "")?.[1];
   }
 
-  /** Sends one forwarded packet on a subscription's m-line with the core's rewritten values (`to`). */
-  forward(to: ForwardValues, source: RtpPacket): void {
+  /**
+   * Sends one forwarded packet on a subscription's m-line with the core's rewritten values (`to`) and
+   * the publisher's audio level byte (-1: none).
+   */
+  forward(to: ForwardValues, source: RtpPacket, audioLevel: number): void {
     const slot = this.slots.get(to.subscriptionId);
     if (!slot) return;
     const header = this.scratch.header;
@@ -185,8 +191,14 @@ export class SubscriberConnection {
     header.padding = false;
     header.paddingSize = 0;
     // The publisher's header extensions use the publisher's ids: never pass them on (notes/werift.md).
-    header.extension = false;
-    header.extensions = [];
+    // The audio level goes on under this connection's id (werift's sender appends what it does not write).
+    if (slot.audioLevelId !== undefined && audioLevel >= 0) {
+      header.extension = true;
+      header.extensions = audioLevelExtensions(slot.audioLevelId, audioLevel);
+    } else {
+      header.extension = false;
+      header.extensions = [];
+    }
     header.csrc = [];
     header.csrcLength = 0;
     // VP8 frame numbering continuous across layer switches, as the core rewrote it (a copy when changed).
@@ -224,7 +236,9 @@ export class SubscriberConnection {
     this.inFlight = undefined;
     for (const id of subscriptionIds) {
       const slot = this.slots.get(id);
-      if (slot) slot.negotiated = true;
+      if (!slot) continue;
+      slot.negotiated = true;
+      slot.audioLevelId = slot.spec.kind === "audio" ? audioLevelId(slot.transceiver) : undefined;
     }
     this.reportReady();
     if (this.dirty) this.scheduleNegotiation();

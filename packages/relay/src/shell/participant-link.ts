@@ -22,7 +22,7 @@ export interface LinkOptions {
 
 /** What the link reports; the shell turns each into a core input or a message. */
 export interface LinkEvents {
-  onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string): void;
+  onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string, audioLevel: number): void;
   onData(reliable: boolean, frame: Buffer): void;
   onSubscriberOffer(offerId: number, sdp: string, tracks: SubscriberTrack[]): void;
   onSubscriptionReady(subscriptionId: number): void;
@@ -87,7 +87,7 @@ export class ParticipantLink {
   /** The publisher connection, made on first use. */
   publisherConnection(): PublisherConnection {
     this.#publisher ??= new PublisherConnection(this.#options.net, {
-      onRtp: (trackId, layer, packet, codec) => this.#events.onRtp(trackId, layer, packet, codec),
+      onRtp: (trackId, layer, packet, codec, audioLevel) => this.#events.onRtp(trackId, layer, packet, codec, audioLevel),
       onNackSent: () => this.#events.onNackToPublisher(),
       onConnectionState: (state) => this.#stateChanged("publisher", state),
     });

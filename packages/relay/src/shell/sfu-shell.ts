@@ -75,10 +75,12 @@ export class SfuShell {
   /** The packet of the `rtp` input being drained: `forward` outputs refer to it. */
   #packet: RtpPacket | undefined;
   #packetKind: MediaKind = "video";
+  /** Its ssrc-audio-level byte (-1: none), passed on to the subscribers. */
+  #packetAudioLevel = -1;
   /** Packets, bytes and RTCP feedback counted on the hot path; /metrics reads them. */
   readonly media = new MediaCounters();
   readonly #rtpInput: RtpInput = {
-    type: "rtp", now: 0, publisherId: "", trackId: "", layer: 0, seq: 0, timestamp: 0, marker: false, keyframe: false, size: 0, pictureId: -1, tl0PicIdx: -1,
+    type: "rtp", now: 0, publisherId: "", trackId: "", layer: 0, seq: 0, timestamp: 0, marker: false, keyframe: false, size: 0, pictureId: -1, tl0PicIdx: -1, audioLevel: -1,
   };
   #closed = false;
 
@@ -232,7 +234,7 @@ export class SfuShell {
       case "forward": {
         const link = this.#links.get(out.subscriberId);
         if (!this.#packet || !link) break;
-        link.subscriber.forward(out, this.#packet);
+        link.subscriber.forward(out, this.#packet, this.#packetAudioLevel);
         const count = this.media.out[this.#packetKind];
         count.packets++;
         count.bytes += this.#packet.payload.length;
@@ -334,7 +336,7 @@ export class SfuShell {
     // The room is asked once, for the log lines: a diagnostic query, not a decision.
     const log = this.#options.log.child({ participantId, room: this.#core.participantRoom(participantId) });
     const link = new ParticipantLink(participantId, log, this.#options, {
-      onRtp: (trackId, layer, packet, codec) => this.#onRtp(participantId, trackId, layer, packet, codec),
+      onRtp: (trackId, layer, packet, codec, audioLevel) => this.#onRtp(participantId, trackId, layer, packet, codec, audioLevel),
       onData: (reliable, frame) => {
         this.#drive(this.#data.input(participantId, reliable, frame, now()));
         this.#data.done();
@@ -457,8 +459,9 @@ export class SfuShell {
   }
 
   /** The packet's header facts (and its payload's: keyframe, VP8 frame numbering) into the one reused input. */
-  #onRtp(publisherId: string, trackId: string, layer: number, packet: RtpPacket, codec: string): void {
+  #onRtp(publisherId: string, trackId: string, layer: number, packet: RtpPacket, codec: string, audioLevel: number): void {
     const input = this.#rtpInput;
+    input.audioLevel = audioLevel < 0 ? -1 : audioLevel & 0x7f;
     input.now = now();
     input.publisherId = publisherId;
     input.trackId = trackId;
@@ -475,6 +478,7 @@ export class SfuShell {
     count.bytes += input.size;
     this.#packet = packet;
     this.#packetKind = kind;
+    this.#packetAudioLevel = audioLevel;
     try {
       this.#drive(input);
     } finally {

@@ -43,6 +43,11 @@ export type ReconnectingDetail = ReconnectingEvent;
 /** `rejoined`: back in a new session, with a new participant id (after `resumed` the id is unchanged). */
 export type RejoinedDetail = RejoinedEvent;
 
+/** `active-speakers-changed`: who speaks now as the relay decided, dominant first; `self`: you. */
+export interface ActiveSpeakersDetail {
+  speakers: Array<ParticipantSummary & { level: number; self: boolean }>;
+}
+
 export interface SfuRoomEventMap {
   joined: CustomEvent<JoinedDetail>;
   left: CustomEvent<LeftDetail>;
@@ -58,6 +63,7 @@ export interface SfuRoomEventMap {
   rejoined: CustomEvent<RejoinedDetail>;
   /** A data message from another participant: the Room's `data` event, same detail. */
   data: CustomEvent<DataEvent>;
+  "active-speakers-changed": CustomEvent<ActiveSpeakersDetail>;
 }
 
 /** Dispatches one of the element's events (typed by SfuRoomEventMap). */

@@ -46,6 +46,10 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   /** Opaque text from your token's `metadata` or the server API; undefined when none (or unknown yet). */
   metadata: string | undefined;
   readonly tracks = new Map<LocalSource, LocalTrack>();
+  /** The relay counts this client among the active speakers (`active-speakers-changed` on Room). */
+  isSpeaking = false;
+  /** The smoothed level 0..1 the relay gave when it last changed the speakers; 0 while not speaking. */
+  speakingLevel = 0;
   /** The devices chosen with switchDevice(), for every capture from then on (also before connecting). */
   readonly preferredDevices: { audioinput?: string; videoinput?: string } = {};
   #capture: CaptureOptions = { audio: true, video: true, simulcast: false };

@@ -174,6 +174,10 @@ export class RemoteParticipant {
   metadata: string | undefined;
   /** Published tracks by relay track id. */
   readonly tracks = new Map<string, RemoteTrack>();
+  /** The relay counts them among the active speakers (`active-speakers-changed` on Room). */
+  isSpeaking = false;
+  /** Their smoothed audio level 0..1 when the relay last changed the speakers; 0 while not speaking. */
+  speakingLevel = 0;
 
   constructor(info: Pick<ParticipantInfo, "id" | "name" | "metadata">) {
     this.id = info.id;

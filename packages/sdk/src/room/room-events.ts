@@ -1,5 +1,6 @@
 /** What a Room tells its listeners (`room.on(type, listener)`). */
 import type { RoomError } from "./errors.ts";
+import type { SpeakingParticipant } from "./active-speakers.ts";
 import type { LocalTrack } from "./local-track.ts";
 import type { LocalParticipant } from "./local-participant.ts";
 import type { RemoteParticipant, RemoteTrack } from "./remote.ts";
@@ -53,6 +54,11 @@ export interface RoomEvents {
   /** Your own `name` or `metadata` changed (the server API's UpdateParticipant). */
   "local-participant-updated": { participant: LocalParticipant };
   "local-track-updated": { track: LocalTrack };
+  /**
+   * The relay changed who speaks: `speakers`, dominant first (this client too when it speaks); [] when
+   * nobody does. Each has `isSpeaking` and `speakingLevel`.
+   */
+  "active-speakers-changed": { speakers: SpeakingParticipant[] };
   /** A data message from another participant (see send()). */
   data: DataEvent;
   /** Something went wrong; the room may still be connected (e.g. camera denied). */

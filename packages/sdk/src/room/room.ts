@@ -15,6 +15,7 @@ import { captureOptions, type ConnectOptions } from "./connect-options.ts";
 import type { LocalSource } from "./local-media.ts";
 import { LocalParticipant } from "./local-participant.ts";
 import type { RemoteParticipant } from "./remote.ts";
+import { ActiveSpeakers, type SpeakingParticipant } from "./active-speakers.ts";
 import { RemoteRoster } from "./remote-roster.ts";
 import { Reconnector, DEFAULT_RECONNECT_TIMEOUT_MS } from "./reconnector.ts";
 import { type ConnectionEnd, type ConnectionHost, type JoinRequest, type LossReason, ResumeRefusedError, RoomConnection } from "./room-connection.ts";
@@ -40,6 +41,12 @@ export class Room extends Emitter<RoomEvents> {
   readonly participants: Map<string, RemoteParticipant> = this.#roster.participants;
   /** This client, for the Room's whole life: pages may keep it and its listeners across connects. */
   readonly local = new LocalParticipant();
+  readonly #speakers = new ActiveSpeakers();
+
+  /** Who speaks now as the relay decided, dominant first (this client included when it speaks). */
+  get activeSpeakers(): SpeakingParticipant[] {
+    return [...this.#speakers.speakers];
+  }
   /** The current session (possibly lost, while reconnecting); undefined while disconnected. */
   #connection: RoomConnection | undefined;
   /** A rejoin's new session until its `joined` (then it becomes #connection). */
@@ -329,6 +336,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#reconnector = undefined;
     this.#connection = undefined;
     this.#roster.clear();
+    this.#speakers.clear();
     this.local.detach();
     this.#setState("disconnected");
     if (end.reason !== "client") this.#reportError(end.error);
@@ -360,6 +368,9 @@ export class Room extends Emitter<RoomEvents> {
       case "track-muted":
         if (message.participantId === this.local.id) void this.local.mutedByRelay(message.trackId, message.muted).catch((e) => this.#reportError(e));
         else this.#roster.mute(message.participantId, message.trackId, message.muted);
+        break;
+      case "active-speakers":
+        if (this.#speakers.apply(message.speakers, this.local, this.participants)) this.emit("active-speakers-changed", { speakers: this.activeSpeakers });
         break;
       case "layers-wanted":
         void this.local.setLayersWanted(message.trackId, message.rids).catch(() => undefined);
