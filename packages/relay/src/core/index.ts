@@ -75,4 +75,5 @@ export { ALL_SOURCES, DEFAULT_CORE_CONFIG, openGrants } from "./types.ts";
 export type * from "./inputs.ts";
 export type * from "./outputs.ts";
 export { SfuCore, type SubscriptionView } from "./sfu-core.ts";
+export { HISTORY_PER_LAYER, historySlot } from "./retransmission-history.ts";
 export type { SubscriptionState } from "./subscription.ts";
