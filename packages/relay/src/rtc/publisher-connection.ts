@@ -3,7 +3,7 @@
  * It maps each incoming packet to (track id, simulcast layer, codec) and hands it on; it knows nothing
  * of rooms.
  */
-import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
+import { GenericNack, type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, RtcpTransportLayerFeedback, type RtpPacket, SessionDescription } from "werift";
 import type { NegotiatedTrack } from "../core/index.ts";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { startRestartedIce } from "./ice-restart.ts";
@@ -30,8 +30,6 @@ type Bound = PublisherTrackBinding & NegotiatedTrack;
 export interface PublisherEvents {
   /** One RTP packet of a bound track; `layer` indexes the binding's layers (0 without simulcast); `codec` its MIME type. */
   onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string): void;
-  /** werift's receiver sent the publisher a NACK for packets that did not arrive. */
-  onNackSent(): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
 }
 
@@ -135,6 +133,20 @@ export class PublisherConnection {
     return true;
   }
 
+  /**
+   * Sends a generic NACK for packets of one layer of a track (the core's `send-nack`); false (nothing
+   * sent) until the layer's first packet told its SSRC.
+   */
+  sendNack(trackId: string, layer: number, seqs: readonly number[]): boolean {
+    const ssrc = this.layerSsrcs.get(trackId)?.[layer];
+    const transceiver = this.transceiverByTrack.get(trackId);
+    if (ssrc === undefined || !transceiver || this.closed) return false;
+    const { receiver } = transceiver;
+    const nack = new GenericNack({ senderSsrc: receiver.rtcpSsrc, mediaSourceSsrc: ssrc, lost: [...seqs] });
+    receiver.dtlsTransport.sendRtcp([new RtcpTransportLayerFeedback({ feedback: nack })]).catch(() => undefined);
+    return true;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -144,7 +156,9 @@ export class PublisherConnection {
 
   /** Each receiving transceiver reports one track per simulcast layer (werift: transceiver.onTrack). */
   private watchTransceiver(transceiver: RTCRtpTransceiver): void {
-    transceiver.receiver.onPacketLost.subscribe(() => this.events.onNackSent());
+    // The core NACKs each simulcast layer on its own (nack-generator.ts); werift's one NackHandler per
+    // receiver mixes the layers' sequence spaces (our werift patch adds the switch).
+    transceiver.receiver.externalNack = true;
     transceiver.onTrack.subscribe((track: MediaStreamTrack) => {
       track.onReceiveRtp.subscribe((packet: RtpPacket) => {
         const binding = transceiver.mid === null ? undefined : this.bindings.get(transceiver.mid);

@@ -31,6 +31,7 @@ import {
   RTCPeerConnection,
   type RTCRtpTransceiver,
   RtcpPayloadSpecificFeedback,
+  RtcpRrPacket,
   RtcpTransportLayerFeedback,
   RtpHeader,
   RtpPacket,
@@ -66,8 +67,10 @@ export interface SubscriberEvents {
   onBandwidthEstimate(bitsPerSecond: number): void;
   /** The client's decoder asked for a keyframe (PLI) on this subscription. */
   onKeyframeRequest(subscriptionId: number): void;
-  /** The client asked for lost packets (a generic NACK) on some subscription. */
-  onNack(): void;
+  /** The client asked for lost packets (a generic NACK) on a subscription: the seqs it received them as. */
+  onNack(subscriptionId: number, seqs: readonly number[]): void;
+  /** A receiver report gave the round trip to the client (ms). */
+  onRoundTrip(rttMs: number): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
   /** Negotiation failed in a way the relay cannot recover from (e.g. the client answered garbage). */
   onFailure(message: string): void;
@@ -131,14 +134,20 @@ export class SubscriberConnection {
     const codec = subscriberCodec(spec.codec);
     const transceiver = this.pc.addTransceiver(spec.kind, { direction: "sendonly" });
     if (codec) transceiver.setCodecPreferences([codec]);
-    transceiver.sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
+    const { sender } = transceiver;
+    sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
+    // The core answers NACKs from its history, once per round trip and within a budget (loss-recovery.ts);
+    // werift would resend every NACKed packet from a cache of clones of its own (our werift patch adds the switch).
+    sender.externalRetransmission = true;
     // REMB covers the whole connection; it reaches whichever sender the browser lists first. A NACK
-    // names its sender's SSRC; werift's sender answers it from its own retransmission buffer.
-    transceiver.sender.onRtcp.subscribe((packet) => {
+    // names its sender's SSRC. werift has taken the round trip from a receiver report before this runs.
+    sender.onRtcp.subscribe((packet) => {
       if (packet instanceof RtcpPayloadSpecificFeedback && packet.feedback instanceof ReceiverEstimatedMaxBitrate) {
         this.events.onBandwidthEstimate(Number(packet.feedback.bitrate));
       } else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof GenericNack) {
-        this.events.onNack();
+        this.events.onNack(spec.subscriptionId, packet.feedback.lost);
+      } else if (packet instanceof RtcpRrPacket && packet.reports.some((r) => r.ssrc === sender.ssrc) && sender.rtt !== undefined) {
+        this.events.onRoundTrip(sender.rtt * 1000);
       }
     });
     this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false });
