@@ -12,7 +12,9 @@ import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
   type RTCRtpTransceiver,
+  GenericNack,
   RtcpPayloadSpecificFeedback,
+  RtcpTransportLayerFeedback,
   RtpHeader,
   RtpPacket,
   serializeSdesMid,
@@ -167,6 +169,12 @@ export class SimulcastTrack {
   private extIds: { mid: number; rid: number } | undefined;
   /** Layers the relay said it wants (dynacast); all at first. Unwanted layers are not sent. */
   wanted: Set<string>;
+  /** Every generic NACK the relay sent, in order: the SSRC it named and its sequence numbers. */
+  readonly nacks: Array<{ ssrc: number; seqs: number[] }> = [];
+  /** Packets built but not sent (lost on the way), by SSRC and seq: sent when the relay NACKs them. */
+  private readonly withheld = new Map<number, Map<number, { header: RtpHeader; payload: Buffer }>>();
+  /** The next packets withheld, per layer index. */
+  private readonly toWithhold = new Map<number, number>();
 
   constructor(readonly rids: string[], private readonly log: SentLog, private readonly payloadBytes = 600) {
     this.layers = rids.map((rid, i) => ({
@@ -194,10 +202,33 @@ export class SimulcastTrack {
     };
     this.extIds = { mid: find(useSdesMid().uri), rid: find(useSdesRTPStreamId().uri) };
     transceiver.sender.dtlsTransport.onRtcp.subscribe((packet) => {
+      if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof GenericNack) {
+        this.resend(packet.feedback.mediaSourceSsrc, packet.feedback.lost);
+        return;
+      }
       if (!(packet instanceof RtcpPayloadSpecificFeedback)) return;
       const media = (packet.feedback as { mediaSsrc?: number }).mediaSsrc;
       for (const l of this.layers) if (l.ssrc === media) l.keyWanted = true;
     });
+  }
+
+  /**
+   * The next `n` packets of layer `layer` are lost on the way to the relay: built and logged as usual,
+   * but sent only when the relay NACKs them (as a publisher answers NACKs from its send history).
+   */
+  withhold(layer: number, n: number): void {
+    this.toWithhold.set(layer, (this.toWithhold.get(layer) ?? 0) + n);
+  }
+
+  private resend(ssrc: number, seqs: readonly number[]): void {
+    this.nacks.push({ ssrc, seqs: [...seqs] });
+    const held = this.withheld.get(ssrc);
+    for (const seq of seqs) {
+      const packet = held?.get(seq);
+      if (!packet) continue;
+      held!.delete(seq);
+      this.transceiver?.sender.dtlsTransport.sendRtp(packet.payload, packet.header).catch(() => undefined);
+    }
   }
 
   /** One frame (one packet) on every wanted layer; a key frame where one was asked for or every `keyEvery`. */
@@ -216,7 +247,15 @@ export class SimulcastTrack {
         extension: true,
         extensions: [{ id: ext.mid, payload: serializeSdesMid(this.mid) }, { id: ext.rid, payload: serializeSdesRTPStreamID(l.rid) }],
       });
-      t.sender.dtlsTransport.sendRtp(payload, header).catch(() => undefined);
+      const layer = this.layers.indexOf(l);
+      const withhold = this.toWithhold.get(layer) ?? 0;
+      if (withhold > 0) {
+        this.toWithhold.set(layer, withhold - 1);
+        if (!this.withheld.has(l.ssrc)) this.withheld.set(l.ssrc, new Map());
+        this.withheld.get(l.ssrc)!.set(l.seq, { header, payload });
+      } else {
+        t.sender.dtlsTransport.sendRtp(payload, header).catch(() => undefined);
+      }
       l.seq = (l.seq + 1) & 0xffff;
       l.timestamp = (l.timestamp + 3000) >>> 0;
       l.sent++;
@@ -240,6 +279,8 @@ export class ReceivedTrack {
   readonly tagRuns: Array<{ tag: number; packets: number; firstKey: boolean }> = [];
   /** Whether the first packet received was the start of a key frame (video). */
   firstWasKeyframe: boolean | undefined;
+  /** The packet indices received, by payload tag (duplicates, e.g. resends, counted once). */
+  readonly indices = new Map<number, Set<number>>();
 
   constructor(readonly trackId: string, readonly participantId: string, readonly kind: "audio" | "video") {}
 }
@@ -550,6 +591,8 @@ export class WeriftClient {
     if (run?.tag === tag) run.packets++;
     else rec.tagRuns.push({ tag, packets: 1, firstKey: key });
     const index = payload.readUInt32BE(headLen + 4);
+    if (!rec.indices.has(tag)) rec.indices.set(tag, new Set());
+    rec.indices.get(tag)!.add(index);
     const sent = this.options.log.get(tag)?.[index];
     if (!sent || !sent.equals(payload)) rec.mismatches++;
   }
