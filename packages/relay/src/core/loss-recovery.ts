@@ -63,8 +63,13 @@ export class LossRecovery {
     const gen = pub.nacks[layer];
     if (gen === undefined) return;
     gen.receive(seq, now);
-    if (!forwarded) gen.clear();
-    if (gen.busy || this.active.has(gen)) this.collect(gen, pub, layer, now);
+    if (!gen.busy) return;
+    if (forwarded) {
+      this.collect(gen, pub, layer, now);
+    } else {
+      gen.clear();
+      this.active.delete(gen);
+    }
   }
 
   /** Time has passed: retries, and losses waiting for their reorder window. */
