@@ -64,6 +64,9 @@ const H264 = () =>
     parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
   });
 
+/** RTX (RFC 4588) for a video payload type, as a subscriber that accepts resends on their own SSRC lists it. */
+const RTX = (payloadType: number, apt: number) => new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: 90000, payloadType, parameters: `apt=${apt}` });
+
 /** Every payload a publisher sent, by track tag, so receivers can compare byte for byte. */
 export type SentLog = Map<number, Buffer[]>;
 
@@ -295,6 +298,8 @@ export interface ClientOptions {
    * DTLS is up (SCTP data and RTP): loss on the relay -> client path, for lossy-channel tests.
    */
   inboundLoss?: number;
+  /** Accept RTX on the subscriber connection (werift then unwraps resends before they are recorded). */
+  rtx?: boolean;
 }
 
 /** A data frame this client received, with the channel it came on. */
@@ -319,6 +324,9 @@ export class WeriftClient {
   readonly simulcast: SimulcastTrack[] = [];
   /** The last layers-wanted per track id (it can arrive before publish-answer is processed). */
   private readonly layersWanted = new Map<string, string[]>();
+  /** RTX packets (payload type 97 or 103) that arrived on the subscriber connection. */
+  rtxPacketsReceived = 0;
+  private rtxWatched = false;
   /** Data frames received on the subscriber connection's channels, in arrival order. */
   readonly data: ReceivedData[] = [];
   reliableChannel: RTCDataChannel | undefined;
@@ -556,10 +564,17 @@ export class WeriftClient {
       ...LOOPBACK(),
       // werift keeps a datagram when inboundPacketLoss/100 >= Math.random(): it is the share kept.
       ...(loss ? { debug: { inboundPacketLoss: Math.round((1 - loss) * 100) } } : {}),
-      codecs: { audio: [OPUS()], video: [VP8(), H264()] },
+      codecs: { audio: [OPUS()], video: [VP8(), H264(), ...(this.options.rtx ? [RTX(97, 96), RTX(103, 102)] : [])] },
       headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
     });
     pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
+      // Count RTX packets as they arrive, before werift unwraps them (one transport: BUNDLE).
+      if (!this.rtxWatched) {
+        this.rtxWatched = true;
+        transceiver.receiver.dtlsTransport.onRtp.subscribe((packet) => {
+          if (packet.header.payloadType === 97 || packet.header.payloadType === 103) this.rtxPacketsReceived++;
+        });
+      }
       transceiver.onTrack.subscribe((track) => {
         track.onReceiveRtp.subscribe((packet) => this.onMedia(transceiver, packet));
       });

@@ -83,6 +83,8 @@ interface Slot {
   negotiated: boolean;
   /** onSubscriptionReady was reported. */
   ready: boolean;
+  /** Sequence number of the next RTX packet (its own space, RFC 4588). */
+  rtxSeq: number;
 }
 
 export class StaleAnswerError extends Error {}
@@ -133,7 +135,7 @@ export class SubscriberConnection {
     if (this.closed || this.slots.has(spec.subscriptionId)) return;
     const codec = subscriberCodec(spec.codec);
     const transceiver = this.pc.addTransceiver(spec.kind, { direction: "sendonly" });
-    if (codec) transceiver.setCodecPreferences([codec]);
+    if (codec) transceiver.setCodecPreferences([codec]); // and werift adds its RTX (media-config.ts)
     const { sender } = transceiver;
     sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
     // The core answers NACKs from its history, once per round trip and within a budget (loss-recovery.ts);
@@ -150,7 +152,7 @@ export class SubscriberConnection {
         this.events.onRoundTrip(sender.rtt * 1000);
       }
     });
-    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false });
+    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, rtxSeq: Math.floor(Math.random() * 0x10000) });
     this.scheduleNegotiation();
   }
 
@@ -194,6 +196,30 @@ export class SubscriberConnection {
     // VP8 frame numbering continuous across layer switches, as the core rewrote it (a copy when changed).
     this.scratch.payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
     slot.transceiver.sender.sendRtp(this.scratch).catch(() => undefined);
+  }
+
+  /**
+   * Sends a packet the subscriber NACKed again, with the values it first went out with (`to`): as RTX
+   * (RFC 4588: its own SSRC and sequence numbers, the original seq in front of the payload) when the
+   * subscriber's answer accepted RTX, else as the forward once more.
+   */
+  resend(to: ForwardValues, source: RtpPacket): void {
+    const slot = this.slots.get(to.subscriptionId);
+    if (!slot) return;
+    const { transceiver } = slot;
+    const primary = transceiver.codecs.find((c) => c.name.toLowerCase() !== "rtx");
+    const rtx = transceiver.codecs.find((c) => c.name.toLowerCase() === "rtx" && Number(/(?:^|;)\s*apt=(\d+)/.exec(c.parameters ?? "")?.[1]) === primary?.payloadType);
+    if (rtx === undefined) {
+      this.forward(to, source);
+      return;
+    }
+    const payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
+    const wrapped = Buffer.allocUnsafe(2 + payload.length);
+    wrapped.writeUInt16BE(to.seq, 0);
+    payload.copy(wrapped, 2);
+    const header = new RtpHeader({ payloadType: rtx.payloadType, sequenceNumber: slot.rtxSeq, timestamp: to.timestamp, marker: to.marker, ssrc: transceiver.sender.rtxSsrc });
+    slot.rtxSeq = (slot.rtxSeq + 1) & 0xffff;
+    transceiver.sender.dtlsTransport.sendRtp(wrapped, header).catch(() => undefined);
   }
 
   /**

@@ -288,7 +288,7 @@ export class SfuShell {
         const packet = this.#store.get(out.trackId, out.slot, out.sourceSeq);
         const link = this.#links.get(out.subscriberId);
         if (!packet || !link) break;
-        link.subscriber.forward(out, packet);
+        link.subscriber.resend(out, packet);
         this.media.retransmitted.packets++;
         this.media.retransmitted.bytes += packet.payload.length;
         break;
