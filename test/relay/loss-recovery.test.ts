@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_RELAY_CONFIG, type RunningRelay } from "@sfu-room/relay";
 import { type SentLog, WeriftClient } from "@sfu-room/test-peer";
 import { eventually, joinClient, sleep, startTestRelay } from "../support/relay-harness.ts";
+import { Scrape } from "../support/scrape.ts";
 
 describe("loss recovery", () => {
   let relay: RunningRelay | undefined;
@@ -99,6 +100,7 @@ describe("loss recovery", () => {
     expect(missing).toBeLessThanOrEqual(Math.floor(expected * 0.01));
     expect(mismatches).toBe(0);
     expect(relay!.stats().retransmits).toBeGreaterThan(0);
+    expect((await Scrape.of(relay!)).value("sfu_retransmits_total")).toBeGreaterThan(0); // what an operator sees
     expect(rtxPackets).toBe(0); // its answer left RTX out
   });
 
