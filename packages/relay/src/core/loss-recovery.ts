@@ -72,9 +72,19 @@ export class LossRecovery {
     }
   }
 
-  /** Time has passed: retries, and losses waiting for their reorder window. */
+  /**
+   * Time has passed: retries, and losses waiting for their reorder window, of layers still forwarded
+   * (a layer switched away from may have stopped: its losses help nobody now).
+   */
   onTimeout(now: Millis): void {
-    for (const [gen, { pub, layer }] of this.active) this.collect(gen, pub, layer, now);
+    for (const [gen, { pub, layer }] of this.active) {
+      if (this.table.ofTrack(pub.id).some((sub) => sub.currentLayer === layer)) {
+        this.collect(gen, pub, layer, now);
+      } else {
+        gen.clear();
+        this.active.delete(gen);
+      }
+    }
   }
 
   /** The earliest time a NACK or a give-up is due (Infinity: nothing missing). */

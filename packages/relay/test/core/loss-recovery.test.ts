@@ -107,6 +107,16 @@ describe("NACKs to the publisher, per simulcast layer", () => {
     ]);
   });
 
+  it("stops NACKing a layer once the subscriber was switched away from it", () => {
+    const { core, sub } = room();
+    const seen = [...packet(core, 2, 300, 0, { keyframe: true }), ...packet(core, 2, 302, 10)]; // 301 lost
+    seen.push(...step(core, { type: "layer-preference", now: 12, subscriptionId: sub, maxLayer: 0 }));
+    seen.push(...packet(core, 0, 9000, 15, { keyframe: true })); // the switch, before 301 is NACKed
+    seen.push(...advance(core, 3000));
+    expect(nacks(seen)).toEqual([]);
+    expect(keyframeRequests(seen)).toEqual([0]); // the switch's own request only
+  });
+
   it("gives a gap wider than it can NACK up at once, asking for a keyframe", () => {
     const { core } = room();
     const seen = [...packet(core, 2, 10, 0, { keyframe: true }), ...packet(core, 2, 11, 10), ...packet(core, 2, 500, 20)];
