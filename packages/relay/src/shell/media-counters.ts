@@ -16,8 +16,6 @@ export class MediaCounters {
   readonly in: Record<MediaKind, PacketCount> = { audio: { packets: 0, bytes: 0 }, video: { packets: 0, bytes: 0 } };
   /** RTP forwarded to subscribers, by kind. */
   readonly out: Record<MediaKind, PacketCount> = { audio: { packets: 0, bytes: 0 }, video: { packets: 0, bytes: 0 } };
-  /** Video packets resent to subscribers who NACKed them, from the relay's history. */
-  readonly retransmitted: PacketCount = { packets: 0, bytes: 0 };
   /** Generic NACK messages subscribers sent the relay. */
   nacksFromSubscribers = 0;
   /** NACK messages the relay sent publishers (the core's per-layer NACK generators). */

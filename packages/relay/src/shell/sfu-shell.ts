@@ -288,9 +288,7 @@ export class SfuShell {
         const packet = this.#store.get(out.trackId, out.slot, out.sourceSeq);
         const link = this.#links.get(out.subscriberId);
         if (!packet || !link) break;
-        link.subscriber.resend(out, packet);
-        this.media.retransmitted.packets++;
-        this.media.retransmitted.bytes += packet.payload.length;
+        link.subscriber.resend(out, packet); // counted by the core (retransmits)
         break;
       }
       case "deliver-data": {
