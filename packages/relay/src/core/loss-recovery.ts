@@ -8,9 +8,9 @@
  * - Subscriber leg: a subscriber's NACK is answered by the relay itself from what it sent that
  *   subscription (retransmission-history.ts) and the packets the shell keeps (`retransmit`), under
  *   three rules: a packet is resent to a subscriber at most once per their round trip (an earlier
- *   resend may still be on its way); only within the subscriber's retransmission budget, a share of
- *   their downlink estimate (resends must not swamp the link the loss came from); and only while the
- *   packet is still kept. A NACK for a packet the relay never got is not passed on: the relay's own
+ *   resend may still be on its way), and never more often than MIN_RESEND_INTERVAL_MS; only within
+ *   the subscriber's retransmission budget, a share of their downlink estimate (resends must not swamp
+ *   the link the loss came from); and only while the packet is still kept. A NACK for a packet the relay never got is not passed on: the relay's own
  *   generator for that layer already NACKs the publisher once for all subscribers, and the resend is
  *   forwarded to every one of them as it arrives.
  *
@@ -34,6 +34,13 @@ export const RETRANSMIT_SHARE = 0.2;
 export const RETRANSMIT_BURST_MS = 500;
 /** Downlink assumed before a subscriber's first estimate, bits/s. */
 export const DEFAULT_ESTIMATE_BPS = 1_000_000;
+/**
+ * The subscriber reports both its estimate and (through its receiver reports) its round trip: a client
+ * claiming a huge link and no delay must not turn its NACKs into a flood of resends. Beyond these the
+ * claims are not believed.
+ */
+export const MAX_BUDGET_ESTIMATE_BPS = 20_000_000;
+export const MIN_RESEND_INTERVAL_MS = 20;
 /** Bytes of a resent packet besides its payload (RTP header, SRTP tag, UDP/IP), for the budget. */
 const PACKET_OVERHEAD = 50;
 
@@ -100,13 +107,13 @@ export class LossRecovery {
     const history = sub?.history;
     if (sub === undefined || history === undefined) return;
     const subscriberId = sub.subscriber.id;
-    const rtt = this.rttOf(subscriberId);
+    const interval = Math.max(MIN_RESEND_INTERVAL_MS, this.rttOf(subscriberId));
     for (const seq of seqs) {
       const sent = history.find(seq & 0xffff);
       if (sent === undefined) continue; // never sent to them: the relay lacks it too, and NACKs it itself
       const gen = sub.publication.nacks[sent.layer];
       const kept = gen !== undefined && gen.newest - gen.extend(sent.sourceSeq) < HISTORY_PER_LAYER;
-      if (!kept || now - sent.resentAt < rtt || !this.budgetOf(subscriberId).take(now, sent.size + PACKET_OVERHEAD)) {
+      if (!kept || now - sent.resentAt < interval || !this.budgetOf(subscriberId).take(now, sent.size + PACKET_OVERHEAD)) {
         this.counts.retransmitsWithheld++;
         continue;
       }
@@ -128,9 +135,9 @@ export class LossRecovery {
     }
   }
 
-  /** A subscriber's downlink estimate: their budget becomes RETRANSMIT_SHARE of it. */
+  /** A subscriber's downlink estimate: their budget becomes RETRANSMIT_SHARE of it (up to MAX_BUDGET_ESTIMATE_BPS). */
   onEstimate(subscriberId: ParticipantId, bitsPerSecond: number, now: Millis): void {
-    const perSecond = (bitsPerSecond * RETRANSMIT_SHARE) / 8;
+    const perSecond = (Math.min(bitsPerSecond, MAX_BUDGET_ESTIMATE_BPS) * RETRANSMIT_SHARE) / 8;
     this.budgetOf(subscriberId).setRate(now, (perSecond * RETRANSMIT_BURST_MS) / 1000, perSecond);
   }
 

@@ -169,6 +169,20 @@ describe("subscribers' NACKs answered from the relay's history", () => {
     expect(core.stats().retransmitsWithheld).toBe(5);
   });
 
+  it("does not believe a subscriber claiming no delay and a huge link: at most one resend per packet per 20 ms, 4 Mbit/s", () => {
+    const { core, sub } = room();
+    for (let seq = 0; seq < 400; seq++) packet(core, 2, seq, seq, { keyframe: seq === 0 });
+    step(core, { type: "round-trip-time", now: 400, participantId: "s", rttMs: 0 });
+    step(core, { type: "bandwidth-estimate", now: 400, participantId: "s", bitsPerSecond: 10_000_000_000 });
+    const ask = (now: number, seqs: number[]) => retransmits(step(core, { type: "nack", now, subscriptionId: sub, seqs })).length;
+    expect([ask(400, [5]), ask(401, [5]), ask(419, [5]), ask(420, [5])]).toEqual([1, 0, 0, 1]);
+    // 20% of 20 Mbit/s: 500 bytes per ms. The bucket held 12,500 (the default budget's burst) less two
+    // resends of 1,050 bytes and has refilled 21 ms since: 19 packets now, then 10 for 20 ms more.
+    const all = Array.from({ length: 399 }, (_, i) => i + 1);
+    expect(ask(421, all)).toBe(19);
+    expect(ask(441, all)).toBe(10);
+  });
+
   it("does not resend what it never sent, nor what it no longer keeps", () => {
     const { core, sub } = room();
     packet(core, 2, 100, 0, { keyframe: true });
