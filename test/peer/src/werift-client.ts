@@ -12,7 +12,9 @@ import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
   type RTCRtpTransceiver,
+  GenericNack,
   RtcpPayloadSpecificFeedback,
+  RtcpTransportLayerFeedback,
   RtpHeader,
   RtpPacket,
   serializeSdesMid,
@@ -62,6 +64,9 @@ const H264 = () =>
     rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }],
     parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
   });
+
+/** RTX (RFC 4588) for a video payload type, as a subscriber that accepts resends on their own SSRC lists it. */
+const RTX = (payloadType: number, apt: number) => new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: 90000, payloadType, parameters: `apt=${apt}` });
 
 /** Every payload a publisher sent, by track tag, so receivers can compare byte for byte. */
 export type SentLog = Map<number, Buffer[]>;
@@ -178,6 +183,12 @@ export class SimulcastTrack {
   private extIds: { mid: number; rid: number } | undefined;
   /** Layers the relay said it wants (dynacast); all at first. Unwanted layers are not sent. */
   wanted: Set<string>;
+  /** Every generic NACK the relay sent, in order: the SSRC it named and its sequence numbers. */
+  readonly nacks: Array<{ ssrc: number; seqs: number[] }> = [];
+  /** Packets built but not sent (lost on the way), by SSRC and seq: sent when the relay NACKs them. */
+  private readonly withheld = new Map<number, Map<number, { header: RtpHeader; payload: Buffer }>>();
+  /** The next packets withheld, per layer index. */
+  private readonly toWithhold = new Map<number, number>();
 
   constructor(readonly rids: string[], private readonly log: SentLog, private readonly payloadBytes = 600) {
     this.layers = rids.map((rid, i) => ({
@@ -205,10 +216,33 @@ export class SimulcastTrack {
     };
     this.extIds = { mid: find(useSdesMid().uri), rid: find(useSdesRTPStreamId().uri) };
     transceiver.sender.dtlsTransport.onRtcp.subscribe((packet) => {
+      if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof GenericNack) {
+        this.resend(packet.feedback.mediaSourceSsrc, packet.feedback.lost);
+        return;
+      }
       if (!(packet instanceof RtcpPayloadSpecificFeedback)) return;
       const media = (packet.feedback as { mediaSsrc?: number }).mediaSsrc;
       for (const l of this.layers) if (l.ssrc === media) l.keyWanted = true;
     });
+  }
+
+  /**
+   * The next `n` packets of layer `layer` are lost on the way to the relay: built and logged as usual,
+   * but sent only when the relay NACKs them (as a publisher answers NACKs from its send history).
+   */
+  withhold(layer: number, n: number): void {
+    this.toWithhold.set(layer, (this.toWithhold.get(layer) ?? 0) + n);
+  }
+
+  private resend(ssrc: number, seqs: readonly number[]): void {
+    this.nacks.push({ ssrc, seqs: [...seqs] });
+    const held = this.withheld.get(ssrc);
+    for (const seq of seqs) {
+      const packet = held?.get(seq);
+      if (!packet) continue;
+      held!.delete(seq);
+      this.transceiver?.sender.dtlsTransport.sendRtp(packet.payload, packet.header).catch(() => undefined);
+    }
   }
 
   /** One frame (one packet) on every wanted layer; a key frame where one was asked for or every `keyEvery`. */
@@ -227,7 +261,15 @@ export class SimulcastTrack {
         extension: true,
         extensions: [{ id: ext.mid, payload: serializeSdesMid(this.mid) }, { id: ext.rid, payload: serializeSdesRTPStreamID(l.rid) }],
       });
-      t.sender.dtlsTransport.sendRtp(payload, header).catch(() => undefined);
+      const layer = this.layers.indexOf(l);
+      const withhold = this.toWithhold.get(layer) ?? 0;
+      if (withhold > 0) {
+        this.toWithhold.set(layer, withhold - 1);
+        if (!this.withheld.has(l.ssrc)) this.withheld.set(l.ssrc, new Map());
+        this.withheld.get(l.ssrc)!.set(l.seq, { header, payload });
+      } else {
+        t.sender.dtlsTransport.sendRtp(payload, header).catch(() => undefined);
+      }
       l.seq = (l.seq + 1) & 0xffff;
       l.timestamp = (l.timestamp + 3000) >>> 0;
       l.sent++;
@@ -254,6 +296,8 @@ export class ReceivedTrack {
   /** Audio: the level (-dBov) of the last packet that carried the ssrc-audio-level extension, and how many did. */
   lastAudioLevel: number | undefined;
   packetsWithAudioLevel = 0;
+  /** The packet indices received, by payload tag (duplicates, e.g. resends, counted once). */
+  readonly indices = new Map<number, Set<number>>();
 
   constructor(readonly trackId: string, readonly participantId: string, readonly kind: "audio" | "video") {}
 }
@@ -268,6 +312,8 @@ export interface ClientOptions {
    * DTLS is up (SCTP data and RTP): loss on the relay -> client path, for lossy-channel tests.
    */
   inboundLoss?: number;
+  /** Accept RTX on the subscriber connection (werift then unwraps resends before they are recorded). */
+  rtx?: boolean;
 }
 
 /** A data frame this client received, with the channel it came on. */
@@ -292,6 +338,9 @@ export class WeriftClient {
   readonly simulcast: SimulcastTrack[] = [];
   /** The last layers-wanted per track id (it can arrive before publish-answer is processed). */
   private readonly layersWanted = new Map<string, string[]>();
+  /** RTX packets (payload type 97 or 103) that arrived on the subscriber connection. */
+  rtxPacketsReceived = 0;
+  private rtxWatched = false;
   /** Data frames received on the subscriber connection's channels, in arrival order. */
   readonly data: ReceivedData[] = [];
   reliableChannel: RTCDataChannel | undefined;
@@ -536,10 +585,17 @@ export class WeriftClient {
       ...LOOPBACK(),
       // werift keeps a datagram when inboundPacketLoss/100 >= Math.random(): it is the share kept.
       ...(loss ? { debug: { inboundPacketLoss: Math.round((1 - loss) * 100) } } : {}),
-      codecs: { audio: [OPUS()], video: [VP8(), H264()] },
+      codecs: { audio: [OPUS()], video: [VP8(), H264(), ...(this.options.rtx ? [RTX(97, 96), RTX(103, 102)] : [])] },
       headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
     });
     pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
+      // Count RTX packets as they arrive, before werift unwraps them (one transport: BUNDLE).
+      if (!this.rtxWatched) {
+        this.rtxWatched = true;
+        transceiver.receiver.dtlsTransport.onRtp.subscribe((packet) => {
+          if (packet.header.payloadType === 97 || packet.header.payloadType === 103) this.rtxPacketsReceived++;
+        });
+      }
       transceiver.onTrack.subscribe((track) => {
         track.onReceiveRtp.subscribe((packet) => this.onMedia(transceiver, packet));
       });
@@ -576,6 +632,8 @@ export class WeriftClient {
     if (run?.tag === tag) run.packets++;
     else rec.tagRuns.push({ tag, packets: 1, firstKey: key });
     const index = payload.readUInt32BE(headLen + 4);
+    if (!rec.indices.has(tag)) rec.indices.set(tag, new Set());
+    rec.indices.get(tag)!.add(index);
     const sent = this.options.log.get(tag)?.[index];
     if (!sent || !sent.equals(payload)) rec.mismatches++;
   }

@@ -32,6 +32,8 @@
  *     case "restart-ice": restartIce(out).then(... handle "ice-restarted" or "negotiation-failed");
  *     case "session-resumed": sessions.rebind(out.sessionId, out.participantId); break;   // before `resumed`
  *     case "request-keyframe": sendPli(out.publisherId, out.trackId, out.layer); break;
+ *     case "send-nack": sendNack(out.publisherId, out.trackId, out.layer, out.seqs); break;
+ *     case "retransmit": resend(out.subscriberId, storedPacket(out.trackId, out.slot), out); break;   // kept at historySlot(layer, seq)
  *     // participant-added/-removed/-resumed, subscription-added/-removed, publication-removed: connections, m-lines
  *   }
  * }
@@ -70,10 +72,12 @@
  * two-phase publish, unpublish/mute rules), `SubscriptionTable` (every (subscriber, track) link, the hot
  * path's fan-out array), `BandwidthController` (the congestion rule), `Dynacast` (layers each publisher
  * must send), `KeyframeScheduler` (throttled, coalesced keyframe requests), `ActiveSpeakers` (speaking set and dominant
- * speaker per room, from the packets' audio levels). Records: `Participant`,
- * `Publication` (its `LayerRate` and one `KeyframeThrottle` per layer), `Subscription` (pending /
+ * speaker per room, from the packets' audio levels), `LossRecovery` (NACKs to publishers, subscribers' NACKs answered
+ * with resends). Records: `Participant`, `Publication` (its `LayerRate`, one `KeyframeThrottle` and one
+ * `NackGenerator` per layer), `Subscription` (pending /
  * awaiting keyframe / forwarding / paused, current and target layer, picked by `selectLayer`) with its
- * `SequenceRewriter` (seq and timestamp continuity across layer switches), and the `OutputQueue`.
+ * `SequenceRewriter` (seq and timestamp continuity across layer switches) and `RetransmissionHistory`
+ * (what went out under which seq), and the `OutputQueue`.
  */
 export type * from "./types.ts";
 export { ALL_SOURCES, DEFAULT_CORE_CONFIG, openGrants } from "./types.ts";
@@ -82,4 +86,5 @@ export type * from "./outputs.ts";
 export type * from "./admin.ts";
 export type * from "./room-events.ts";
 export { SfuCore, type SubscriptionView } from "./sfu-core.ts";
+export { HISTORY_PER_LAYER, historySlot } from "./retransmission-history.ts";
 export type { SubscriptionState } from "./subscription.ts";

@@ -32,6 +32,8 @@ export type Input =
   | LayerPreferenceInput
   | BandwidthEstimateInput
   | PictureLossInput
+  | NackInput
+  | RoundTripInput
   | RtpInput
   | DataInput
   | DataBackedUpInput
@@ -304,6 +306,25 @@ export interface PictureLossInput {
   type: "picture-loss";
   now: Millis;
   subscriptionId: SubscriptionId;
+}
+
+/**
+ * A subscriber's generic NACK (RTCP) on this subscription: the sequence numbers it lacks, as it received
+ * them (the rewritten ones). Answered with `retransmit` outputs as loss-recovery.ts allows.
+ */
+export interface NackInput {
+  type: "nack";
+  now: Millis;
+  subscriptionId: SubscriptionId;
+  seqs: readonly number[];
+}
+
+/** A participant's round-trip time as one of its connections measured it (RTCP receiver reports). */
+export interface RoundTripInput {
+  type: "round-trip-time";
+  now: Millis;
+  participantId: ParticipantId;
+  rttMs: Millis;
 }
 
 /**

@@ -11,6 +11,7 @@
  *     Dynacast            which simulcast layers each publisher must send
  *     KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
  *   ActiveSpeakers      who speaks in each room, from the packets' audio levels
+ *   LossRecovery        NACKs to publishers per layer; subscribers' NACKs answered from the history
  *   routeData           who receives a data frame
  *   Administration      the server API's rules (admin.ts)
  *   withdrawnByGrants   what a refreshed token with fewer grants stops (withdrawn-grants.ts)
@@ -26,6 +27,7 @@ import { routeData } from "./data-routing.ts";
 import { Dynacast } from "./dynacast.ts";
 import type * as In from "./inputs.ts";
 import { KeyframeScheduler } from "./keyframe-scheduler.ts";
+import { LossRecovery } from "./loss-recovery.ts";
 import { Membership } from "./membership.ts";
 import type { Output } from "./outputs.ts";
 import { OutputQueue } from "./output-queue.ts";
@@ -65,6 +67,7 @@ export class SfuCore {
   private readonly keyframes: KeyframeScheduler;
   private readonly subscribing: Subscribing;
   private readonly speakers: ActiveSpeakers;
+  private readonly loss: LossRecovery;
   private readonly admin: Administration;
   /** Data frames delivered and refused, for stats(). */
   private dataRelayed = 0;
@@ -79,6 +82,7 @@ export class SfuCore {
     this.dynacast = new Dynacast(this.table, this.out);
     this.keyframes = new KeyframeScheduler(this.out);
     this.speakers = new ActiveSpeakers(this.out);
+    this.loss = new LossRecovery(this.table, this.keyframes, this.out);
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
     this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
     this.admin = new Administration({
@@ -115,7 +119,14 @@ export class SfuCore {
       case "layer-preference":
         return this.subscribing.onLayerPreference(input);
       case "bandwidth-estimate":
-        if (this.members.get(input.participantId) !== undefined) this.subscribing.onBandwidthEstimate(input);
+        if (this.members.get(input.participantId) === undefined) return;
+        this.subscribing.onBandwidthEstimate(input);
+        this.loss.onEstimate(input.participantId, input.bitsPerSecond, input.now);
+        return;
+      case "nack":
+        return this.loss.onNack(input.subscriptionId, input.seqs, input.now);
+      case "round-trip-time":
+        if (this.members.get(input.participantId) !== undefined) this.loss.onRoundTrip(input.participantId, input.rttMs);
         return;
       case "picture-loss":
         return this.subscribing.onPictureLoss(input);
@@ -166,7 +177,7 @@ export class SfuCore {
   poll(): Output {
     for (;;) {
       const out = this.out.shift();
-      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline) };
+      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline, this.loss.deadline) };
       if (out.type !== "signal" || !this.away.isAway(out.participantId)) return out;
     }
   }
@@ -188,6 +199,7 @@ export class SfuCore {
       layerSwitches: this.table.layerSwitches.count,
       dataRelayed: this.dataRelayed,
       dataRefused: this.dataRefused,
+      ...this.loss.counts,
     };
   }
 
@@ -284,6 +296,7 @@ export class SfuCore {
   private remove(leaver: Participant, reason: string | undefined, kick = false, replaced = false): void {
     for (const pub of this.publishing.of(leaver.id)) this.removePublication(pub);
     this.subscribing.forget(leaver);
+    this.loss.forgetParticipant(leaver.id);
     this.publishing.forget(leaver.id);
     this.away.forget(leaver.id);
     this.out.push(roomEvent("participant_left", leaver.room.name, leaver));
@@ -308,6 +321,7 @@ export class SfuCore {
   private onTimeout(now: number): void {
     this.keyframes.onTimeout(now);
     this.speakers.onTimeout(now);
+    this.loss.onTimeout(now);
     for (const id of this.away.expired(now)) {
       const participant = this.members.get(id);
       if (participant !== undefined) this.remove(participant, undefined);
@@ -435,6 +449,7 @@ export class SfuCore {
   private removePublication(pub: Publication): void {
     for (const sub of [...this.table.ofTrack(pub.id)]) this.table.remove(sub, true);
     this.keyframes.forget(pub);
+    this.loss.forgetPublication(pub);
     this.dynacast.forget(pub);
     this.speakers.forget(pub);
     this.publishing.remove(pub);
@@ -453,19 +468,23 @@ export class SfuCore {
     const { audioLevel } = input;
     if (audioLevel !== undefined && audioLevel >= 0 && pub.kind === "audio") this.speakers.add(pub, audioLevel, now);
     let switched = false;
+    let forwarded = false;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!;
       const before = sub.currentLayer;
       if (sub.accept(input)) {
         if (sub.currentLayer !== before) switched = true;
+        forwarded = true;
         const { rewriter, pictureIds } = sub;
         this.out.pushForward(sub.id, sub.subscriber.id, rewriter.seq, rewriter.timestamp, marker, pictureIds.pictureId, pictureIds.tl0PicIdx);
+        sub.history?.record(rewriter.seq, layer, input.seq, rewriter.timestamp, marker, pictureIds.pictureId, pictureIds.tl0PicIdx, input.size);
       } else if (!keyframe && layer === sub.targetLayer && sub.needsKeyframe) {
         // Still waiting for a keyframe while the layer flows: the request (or its keyframe) was lost,
         // or it went out before the publisher sent anything. Ask again; the throttle paces it.
         this.keyframes.request(pub, layer, now);
       }
     }
+    this.loss.onPacket(pub, layer, input.seq, now, forwarded);
     if (switched) this.dynacast.update(pub); // the layer switched away from may be unneeded now
   }
 

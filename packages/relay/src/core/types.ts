@@ -143,4 +143,12 @@ export interface CoreStats {
   dataRelayed: number;
   /** Data frames refused (malformed, too large, over the rate, unknown recipient), since the core started. */
   dataRefused: number;
+  /** Packets the relay resent to subscribers who NACKed them (loss-recovery.ts), since the core started. */
+  retransmits: number;
+  /** NACKed packets not resent: within a round trip of the last resend, over budget, or no longer kept. */
+  retransmitsWithheld: number;
+  /** Sequence numbers NACKed to publishers (each retry counts). */
+  nackedToPublishers: number;
+  /** Times losses were given up on (not recovered in time): each asked for a keyframe instead. */
+  lossesGivenUp: number;
 }

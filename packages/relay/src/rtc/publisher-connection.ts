@@ -3,7 +3,7 @@
  * It maps each incoming packet to (track id, simulcast layer, codec) and hands it on; it knows nothing
  * of rooms.
  */
-import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
+import { GenericNack, type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, RtcpTransportLayerFeedback, type RtpPacket, SessionDescription } from "werift";
 import type { NegotiatedTrack } from "../core/index.ts";
 import { audioLevelId, readAudioLevelByte } from "./audio-level.ts";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
@@ -35,8 +35,6 @@ export interface PublisherEvents {
    * its MIME type; `audioLevel` the byte of its ssrc-audio-level extension, -1 without one.
    */
   onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string, audioLevel: number): void;
-  /** werift's receiver sent the publisher a NACK for packets that did not arrive. */
-  onNackSent(): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
 }
 
@@ -140,6 +138,20 @@ export class PublisherConnection {
     return true;
   }
 
+  /**
+   * Sends a generic NACK for packets of one layer of a track (the core's `send-nack`); false (nothing
+   * sent) until the layer's first packet told its SSRC.
+   */
+  sendNack(trackId: string, layer: number, seqs: readonly number[]): boolean {
+    const ssrc = this.layerSsrcs.get(trackId)?.[layer];
+    const transceiver = this.transceiverByTrack.get(trackId);
+    if (ssrc === undefined || !transceiver || this.closed) return false;
+    const { receiver } = transceiver;
+    const nack = new GenericNack({ senderSsrc: receiver.rtcpSsrc, mediaSourceSsrc: ssrc, lost: [...seqs] });
+    receiver.dtlsTransport.sendRtcp([new RtcpTransportLayerFeedback({ feedback: nack })]).catch(() => undefined);
+    return true;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -149,7 +161,9 @@ export class PublisherConnection {
 
   /** Each receiving transceiver reports one track per simulcast layer (werift: transceiver.onTrack). */
   private watchTransceiver(transceiver: RTCRtpTransceiver): void {
-    transceiver.receiver.onPacketLost.subscribe(() => this.events.onNackSent());
+    // The core NACKs each simulcast layer on its own (nack-generator.ts); werift's one NackHandler per
+    // receiver mixes the layers' sequence spaces (our werift patch adds the switch).
+    transceiver.receiver.externalNack = true;
     transceiver.onTrack.subscribe((track: MediaStreamTrack) => {
       track.onReceiveRtp.subscribe((packet: RtpPacket) => {
         const binding = transceiver.mid === null ? undefined : this.bindings.get(transceiver.mid);

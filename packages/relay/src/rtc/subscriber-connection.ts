@@ -32,6 +32,7 @@ import {
   RTCPeerConnection,
   type RTCRtpTransceiver,
   RtcpPayloadSpecificFeedback,
+  RtcpRrPacket,
   RtcpTransportLayerFeedback,
   RtpHeader,
   RtpPacket,
@@ -68,8 +69,10 @@ export interface SubscriberEvents {
   onBandwidthEstimate(bitsPerSecond: number): void;
   /** The client's decoder asked for a keyframe (PLI) on this subscription. */
   onKeyframeRequest(subscriptionId: number): void;
-  /** The client asked for lost packets (a generic NACK) on some subscription. */
-  onNack(): void;
+  /** The client asked for lost packets (a generic NACK) on a subscription: the seqs it received them as. */
+  onNack(subscriptionId: number, seqs: readonly number[]): void;
+  /** A receiver report gave the round trip to the client (ms). */
+  onRoundTrip(rttMs: number): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
   /** Negotiation failed in a way the relay cannot recover from (e.g. the client answered garbage). */
   onFailure(message: string): void;
@@ -84,6 +87,8 @@ interface Slot {
   ready: boolean;
   /** This connection's id of the audio-level extension (from the answer); undefined: video, or not negotiated. */
   audioLevelId: number | undefined;
+  /** Sequence number of the next RTX packet (its own space, RFC 4588). */
+  rtxSeq: number;
 }
 
 export class StaleAnswerError extends Error {}
@@ -140,18 +145,24 @@ export class SubscriberConnection {
     // one stream, which is what browsers keep in lip sync (and JSEP asks of a sending m-section). The
     // relay's track id travels in the offer's `tracks` list, by mid.
     transceiver.sender.streamIds = [spec.publisherId];
-    if (codec) transceiver.setCodecPreferences([codec]);
-    transceiver.sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
+    if (codec) transceiver.setCodecPreferences([codec]); // and werift adds its RTX (media-config.ts)
+    const { sender } = transceiver;
+    sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
+    // The core answers NACKs from its history, once per round trip and within a budget (loss-recovery.ts);
+    // werift would resend every NACKed packet from a cache of clones of its own (our werift patch adds the switch).
+    sender.externalRetransmission = true;
     // REMB covers the whole connection; it reaches whichever sender the browser lists first. A NACK
-    // names its sender's SSRC; werift's sender answers it from its own retransmission buffer.
-    transceiver.sender.onRtcp.subscribe((packet) => {
+    // names its sender's SSRC. werift has taken the round trip from a receiver report before this runs.
+    sender.onRtcp.subscribe((packet) => {
       if (packet instanceof RtcpPayloadSpecificFeedback && packet.feedback instanceof ReceiverEstimatedMaxBitrate) {
         this.events.onBandwidthEstimate(Number(packet.feedback.bitrate));
       } else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof GenericNack) {
-        this.events.onNack();
+        this.events.onNack(spec.subscriptionId, packet.feedback.lost);
+      } else if (packet instanceof RtcpRrPacket && packet.reports.some((r) => r.ssrc === sender.ssrc) && sender.rtt !== undefined) {
+        this.events.onRoundTrip(sender.rtt * 1000);
       }
     });
-    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, audioLevelId: undefined });
+    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, audioLevelId: undefined, rtxSeq: Math.floor(Math.random() * 0x10000) });
     this.scheduleNegotiation();
   }
 
@@ -204,6 +215,30 @@ export class SubscriberConnection {
     // VP8 frame numbering continuous across layer switches, as the core rewrote it (a copy when changed).
     this.scratch.payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
     slot.transceiver.sender.sendRtp(this.scratch).catch(() => undefined);
+  }
+
+  /**
+   * Sends a packet the subscriber NACKed again, with the values it first went out with (`to`): as RTX
+   * (RFC 4588: its own SSRC and sequence numbers, the original seq in front of the payload) when the
+   * subscriber's answer accepted RTX, else as the forward once more.
+   */
+  resend(to: ForwardValues, source: RtpPacket): void {
+    const slot = this.slots.get(to.subscriptionId);
+    if (!slot) return;
+    const { transceiver } = slot;
+    const primary = transceiver.codecs.find((c) => c.name.toLowerCase() !== "rtx");
+    const rtx = transceiver.codecs.find((c) => c.name.toLowerCase() === "rtx" && Number(/(?:^|;)\s*apt=(\d+)/.exec(c.parameters ?? "")?.[1]) === primary?.payloadType);
+    if (rtx === undefined) {
+      this.forward(to, source, -1); // video: no audio level to carry
+      return;
+    }
+    const payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
+    const wrapped = Buffer.allocUnsafe(2 + payload.length);
+    wrapped.writeUInt16BE(to.seq, 0);
+    payload.copy(wrapped, 2);
+    const header = new RtpHeader({ payloadType: rtx.payloadType, sequenceNumber: slot.rtxSeq, timestamp: to.timestamp, marker: to.marker, ssrc: transceiver.sender.rtxSsrc });
+    slot.rtxSeq = (slot.rtxSeq + 1) & 0xffff;
+    transceiver.sender.dtlsTransport.sendRtp(wrapped, header).catch(() => undefined);
   }
 
   /**

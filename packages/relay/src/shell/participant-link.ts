@@ -28,10 +28,10 @@ export interface LinkEvents {
   onSubscriptionReady(subscriptionId: number): void;
   onBandwidthEstimate(bitsPerSecond: number): void;
   onPictureLoss(subscriptionId: number): void;
-  /** The subscriber sent a generic NACK (asking for lost packets). */
-  onNackFromSubscriber(): void;
-  /** The publisher connection sent the publisher a NACK. */
-  onNackToPublisher(): void;
+  /** The subscriber sent a generic NACK on a subscription: the sequence numbers (as it received them) it lacks. */
+  onNackFromSubscriber(subscriptionId: number, seqs: readonly number[]): void;
+  /** The subscriber connection measured the round trip to this participant (ms). */
+  onRoundTrip(rttMs: number): void;
   /** The relay could not make a subscriber offer: the participant's media cannot go on. */
   onSubscriberFailure(message: string): void;
   /** A connection stayed down past the grace, or never came up (repeated while it stays so). */
@@ -63,7 +63,8 @@ export class ParticipantLink {
       onSubscriptionReady: (subscriptionId) => events.onSubscriptionReady(subscriptionId),
       onBandwidthEstimate: (bitsPerSecond) => events.onBandwidthEstimate(bitsPerSecond),
       onKeyframeRequest: (subscriptionId) => events.onPictureLoss(subscriptionId),
-      onNack: () => events.onNackFromSubscriber(),
+      onNack: (subscriptionId, seqs) => events.onNackFromSubscriber(subscriptionId, seqs),
+      onRoundTrip: (rttMs) => events.onRoundTrip(rttMs),
       onConnectionState: (state) => this.#stateChanged("subscriber", state),
       onFailure: (message) => events.onSubscriberFailure(message),
     });
@@ -88,7 +89,6 @@ export class ParticipantLink {
   publisherConnection(): PublisherConnection {
     this.#publisher ??= new PublisherConnection(this.#options.net, {
       onRtp: (trackId, layer, packet, codec, audioLevel) => this.#events.onRtp(trackId, layer, packet, codec, audioLevel),
-      onNackSent: () => this.#events.onNackToPublisher(),
       onConnectionState: (state) => this.#stateChanged("publisher", state),
     });
     return this.#publisher;

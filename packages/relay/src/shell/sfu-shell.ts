@@ -22,6 +22,7 @@ import { SdpError } from "../rtc/publisher-connection.ts";
 import { StaleAnswerError } from "../rtc/subscriber-connection.ts";
 import { DataRelay } from "./data-relay.ts";
 import { kindOfCodec, MediaCounters, type MediaKind } from "./media-counters.ts";
+import { PacketStore } from "./packet-store.ts";
 import { ParticipantLink } from "./participant-link.ts";
 
 /** What the shell needs from a signaling session. */
@@ -68,6 +69,8 @@ export class SfuShell {
   /** Publish negotiations under way, by participant: the session waits for its own before its next message. */
   readonly #negotiations = new Map<string, Promise<void>>();
   readonly #data: DataRelay;
+  /** The video packets that `retransmit` outputs resend. */
+  readonly #store = new PacketStore();
   /** The server API calls being handled, by request id: each is answered within the drain of its input. */
   readonly #adminCalls = new Map<string, (result: AdminResult) => void>();
   #timer: NodeJS.Timeout | undefined;
@@ -285,6 +288,7 @@ export class SfuShell {
       case "publication-removed":
         this.#links.get(out.publisherId)?.log.info({ trackId: out.trackId }, "track unpublished");
         this.#links.get(out.publisherId)?.publisher?.unbind(out.trackId);
+        this.#store.forget(out.trackId);
         break;
       case "subscription-added": {
         const { subscriptionId, trackId, publisherId, kind, codec } = out;
@@ -297,6 +301,16 @@ export class SfuShell {
       case "request-keyframe":
         if (this.#links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer)) this.media.plisToPublishers++;
         break;
+      case "send-nack":
+        if (this.#links.get(out.publisherId)?.publisher?.sendNack(out.trackId, out.layer, out.seqs)) this.media.nacksToPublishers++;
+        break;
+      case "retransmit": {
+        const packet = this.#store.get(out.trackId, out.slot, out.sourceSeq);
+        const link = this.#links.get(out.subscriberId);
+        if (!packet || !link) break;
+        link.subscriber.resend(out, packet); // counted by the core (retransmits)
+        break;
+      }
       case "admin-reply":
         this.#adminCalls.get(out.requestId)?.(out.result);
         break;
@@ -348,8 +362,11 @@ export class SfuShell {
         this.media.plisFromSubscribers++;
         this.#drive({ type: "picture-loss", now: now(), subscriptionId });
       },
-      onNackFromSubscriber: () => this.media.nacksFromSubscribers++,
-      onNackToPublisher: () => this.media.nacksToPublishers++,
+      onNackFromSubscriber: (subscriptionId, seqs) => {
+        this.media.nacksFromSubscribers++;
+        this.#drive({ type: "nack", now: now(), subscriptionId, seqs });
+      },
+      onRoundTrip: (rttMs) => this.#drive({ type: "round-trip-time", now: now(), participantId, rttMs }),
       onSubscriberFailure: (message) => {
         this.#options.log.warn({ participantId, message }, "subscriber negotiation failed");
         this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId: undefined, code: "internal", message });
@@ -473,6 +490,7 @@ export class SfuShell {
     readVp8PictureFields(codec, packet.payload, input);
     input.size = packet.payload.length;
     const kind = kindOfCodec(codec);
+    if (kind === "video") this.#store.put(trackId, layer, packet);
     const count = this.media.in[kind];
     count.packets++;
     count.bytes += input.size;
