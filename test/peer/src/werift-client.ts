@@ -19,6 +19,7 @@ import {
   serializeSdesRTPStreamID,
   useSdesMid,
   useSdesRTPStreamId,
+  useTransportWideCC,
 } from "werift";
 import {
   DATA_CHANNELS,
@@ -254,6 +255,8 @@ export interface ClientOptions {
    * DTLS is up (SCTP data and RTP): loss on the relay -> client path, for lossy-channel tests.
    */
   inboundLoss?: number;
+  /** Offer transport-wide sequence numbers and transport-cc feedback on both connections, as browsers do. */
+  transportCc?: boolean;
 }
 
 /** A data frame this client received, with the channel it came on. */
@@ -480,10 +483,13 @@ export class WeriftClient {
   }
 
   private createPublisher(videoCodec: VideoCodec): RTCPeerConnection {
+    const video = videoCodec === "H264" ? H264() : VP8();
+    const twcc = this.options.transportCc ? [useTransportWideCC()] : [];
+    if (this.options.transportCc) video.rtcpFeedback.push({ type: "transport-cc" });
     return new RTCPeerConnection({
       ...LOOPBACK(),
-      codecs: { audio: [OPUS()], video: [videoCodec === "H264" ? H264() : VP8()] },
-      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid(), useSdesRTPStreamId()] },
+      codecs: { audio: [OPUS()], video: [video] },
+      headerExtensions: { audio: [useSdesMid(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc] },
     });
   }
 

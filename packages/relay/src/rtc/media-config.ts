@@ -9,6 +9,7 @@ import {
   useRepairedRtpStreamId,
   useSdesMid,
   useSdesRTPStreamId,
+  useTransportWideCC,
 } from "werift";
 import type { SelectedPath } from "./selected-path.ts";
 
@@ -96,8 +97,10 @@ export function publisherPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig>
     ...networkConfig(net),
     codecs: { audio: [OPUS], video: [VP8, H264] },
     headerExtensions: {
-      audio: [useSdesMid()],
-      video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId(), useAbsSendTime()],
+      // Transport-wide sequence numbers on every m-line: the relay's transport-cc feedback covers audio
+      // and video (publisher-feedback.ts).
+      audio: [useSdesMid(), useTransportWideCC()],
+      video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId(), useAbsSendTime(), useTransportWideCC()],
     },
   };
 }

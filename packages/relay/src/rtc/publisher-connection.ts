@@ -10,6 +10,7 @@ import { startRestartedIce } from "./ice-restart.ts";
 import { watchSelectedPath } from "./selected-path.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
 import { publishOfferRefusal } from "./sdp-limits.ts";
+import { PublisherFeedback, withoutWeriftFeedback } from "./publisher-feedback.ts";
 import { withStartBitrate } from "./start-bitrate.ts";
 
 /** Where Chromium's video send estimate starts (kbit/s): enough for three simulcast layers at once. */
@@ -44,6 +45,7 @@ export class PublisherConnection {
   private readonly layerSsrcs = new Map<string, Array<number | undefined>>();
   private readonly transceiverByTrack = new Map<string, RTCRtpTransceiver>();
   private closed = false;
+  private readonly feedback = new PublisherFeedback(() => performance.now());
 
   private readonly events: PublisherEvents;
 
@@ -93,6 +95,7 @@ export class PublisherConnection {
     try {
       await this.pc.setLocalDescription(await this.pc.createAnswer());
       startRestartedIce(this.pc); // an ICE-restart offer (`restart-ice`)
+      this.feedback.negotiated(this.pc.getTransceivers());
     } catch (e) {
       // werift accepts some offers it cannot answer (an m-line without a=mid, say): still the offer's fault.
       throw new SdpError(`the relay could not answer the offer: ${(e as Error).message}`);
@@ -138,12 +141,14 @@ export class PublisherConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.feedback.close();
     this.bindings.clear();
     await this.pc.close();
   }
 
   /** Each receiving transceiver reports one track per simulcast layer (werift: transceiver.onTrack). */
   private watchTransceiver(transceiver: RTCRtpTransceiver): void {
+    withoutWeriftFeedback(transceiver.receiver);
     transceiver.receiver.onPacketLost.subscribe(() => this.events.onNackSent());
     transceiver.onTrack.subscribe((track: MediaStreamTrack) => {
       track.onReceiveRtp.subscribe((packet: RtpPacket) => {
