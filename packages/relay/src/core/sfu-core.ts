@@ -7,7 +7,9 @@
  *   Publishing          published tracks and pending offers; publish/unpublish/mute rules
  *   Subscribing         subscribe rules, subscriber wishes, keyframe requests, bandwidth caps, using:
  *     SubscriptionTable   every (subscriber, track) link; the one place links are added and removed
- *     BandwidthController the congestion rule: per-subscription bandwidth caps from estimates
+ *     BandwidthController the congestion rule: per-subscription bandwidth caps from REMB
+ *     CapacityCaps        the same caps from the relay's own send-side estimate (congestion/*), when
+ *                         the subscriber sends transport-cc feedback
  *     Dynacast            which simulcast layers each publisher must send
  *     KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
  *   routeData           who receives a data frame
@@ -17,6 +19,7 @@
  */
 import type { ParticipantInfo } from "@sfu-room/protocol";
 import { BandwidthController } from "./bandwidth-controller.ts";
+import { CapacityCaps } from "./congestion/capacity-caps.ts";
 import { routeData } from "./data-routing.ts";
 import { Dynacast } from "./dynacast.ts";
 import type * as In from "./inputs.ts";
@@ -70,7 +73,8 @@ export class SfuCore {
     this.dynacast = new Dynacast(this.table, this.out);
     this.keyframes = new KeyframeScheduler(this.out);
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
-    this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
+    const capacity = new CapacityCaps(this.config.bandwidthUpgradeHoldMs);
+    this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, capacity, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -102,6 +106,9 @@ export class SfuCore {
         return this.subscribing.onLayerPreference(input);
       case "bandwidth-estimate":
         if (this.members.get(input.participantId) !== undefined) this.subscribing.onBandwidthEstimate(input);
+        return;
+      case "transport-feedback":
+        if (this.members.get(input.participantId) !== undefined) this.subscribing.onTransportFeedback(input);
         return;
       case "picture-loss":
         return this.subscribing.onPictureLoss(input);
