@@ -74,5 +74,6 @@ export type * from "./types.ts";
 export { ALL_SOURCES, DEFAULT_CORE_CONFIG, openGrants } from "./types.ts";
 export type * from "./inputs.ts";
 export type * from "./outputs.ts";
+export type { FeedbackPacket } from "./congestion/send-side-estimator.ts";
 export { SfuCore, type SubscriptionView } from "./sfu-core.ts";
 export type { SubscriptionState } from "./subscription.ts";

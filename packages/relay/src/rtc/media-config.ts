@@ -53,8 +53,9 @@ export const H264 = new RTCRtpCodecParameters({
 
 export const SUPPORTED_CODECS = [OPUS, VP8, H264];
 
-// The subscriber connection also asks for REMB: the browser's downlink estimate, which picks layers.
-const subscriberVideoFeedback = [...videoFeedback, { type: "goog-remb" }];
+// The subscriber connection also asks for transport-cc feedback (the relay's own downlink estimate,
+// core/congestion, which picks layers) and REMB (the browser's estimate, for clients without transport-cc).
+const subscriberVideoFeedback = [...videoFeedback, { type: "transport-cc" }, { type: "goog-remb" }];
 const SUBSCRIBER_VIDEO = [
   new RTCRtpCodecParameters({ ...VP8, rtcpFeedback: subscriberVideoFeedback }),
   new RTCRtpCodecParameters({ ...H264, rtcpFeedback: subscriberVideoFeedback }),
@@ -112,7 +113,10 @@ export function subscriberPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig
     codecs: { audio: [OPUS], video: SUBSCRIBER_VIDEO },
     headerExtensions: {
       audio: [useSdesMid(), useAbsSendTime()],
-      video: [useSdesMid(), useAbsSendTime()],
+      // Transport-wide sequence numbers on video only: a browser reports in transport-cc only the
+      // streams whose codec lists transport-cc, and audio packets it numbered but never reported
+      // would read as lost.
+      video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()],
     },
   };
 }

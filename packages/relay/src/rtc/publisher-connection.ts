@@ -33,6 +33,8 @@ export interface PublisherEvents {
   onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string): void;
   /** werift's receiver sent the publisher a NACK for packets that did not arrive. */
   onNackSent(): void;
+  /** The relay sent the publisher a transport-cc feedback packet. */
+  onTransportFeedbackSent(): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
 }
 
@@ -45,12 +47,13 @@ export class PublisherConnection {
   private readonly layerSsrcs = new Map<string, Array<number | undefined>>();
   private readonly transceiverByTrack = new Map<string, RTCRtpTransceiver>();
   private closed = false;
-  private readonly feedback = new PublisherFeedback(() => performance.now());
+  private readonly feedback: PublisherFeedback;
 
   private readonly events: PublisherEvents;
 
   constructor(net: RtcNetworkOptions, events: PublisherEvents) {
     this.events = events;
+    this.feedback = new PublisherFeedback(() => performance.now(), () => this.events.onTransportFeedbackSent());
     this.pc = new RTCPeerConnection(publisherPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
     this.pc.connectionStateChange.subscribe((state) => this.events.onConnectionState(state));

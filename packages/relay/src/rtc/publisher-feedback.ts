@@ -28,9 +28,11 @@ export class PublisherFeedback {
   private senderSsrc = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly clock: () => number;
+  private readonly onSent: () => void;
 
-  constructor(clock: () => number) {
+  constructor(clock: () => number, onSent: () => void) {
     this.clock = clock;
+    this.onSent = onSent;
   }
 
   /**
@@ -64,5 +66,6 @@ export class PublisherFeedback {
     // sendRtcp only serializes what it is given; this packet is serialized already.
     const serialized = { serialize: () => packet } as unknown as RtcpPacket;
     this.transport.sendRtcp([serialized]).catch(() => undefined);
+    this.onSent();
   }
 }

@@ -36,13 +36,14 @@ import {
   RtpPacket,
 } from "werift";
 import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
-import type { ForwardOutput } from "../core/index.ts";
+import type { FeedbackPacket, ForwardOutput } from "../core/index.ts";
 import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
 import { startRestartedIce } from "./ice-restart.ts";
 import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from "./media-config.ts";
 import { watchSelectedPath } from "./selected-path.ts";
 import { withSessionIceLite } from "./sdp-fixups.ts";
 import { subscriberAnswerRefusal } from "./sdp-limits.ts";
+import { SubscriberFeedback } from "./subscriber-feedback.ts";
 
 /** What the core rewrote for one forwarded packet. */
 export type ForwardValues = Pick<ForwardOutput, "subscriptionId" | "seq" | "timestamp" | "marker" | "pictureId" | "tl0PicIdx">;
@@ -64,6 +65,8 @@ export interface SubscriberEvents {
   onData(reliable: boolean, frame: Buffer): void;
   /** The browser's downlink estimate for this connection (REMB), bits/s. */
   onBandwidthEstimate(bitsPerSecond: number): void;
+  /** The client's transport-cc feedback, resolved against what was sent (for the core's estimate). */
+  onTransportFeedback(packets: FeedbackPacket[]): void;
   /** The client's decoder asked for a keyframe (PLI) on this subscription. */
   onKeyframeRequest(subscriptionId: number): void;
   /** The client asked for lost packets (a generic NACK) on some subscription. */
@@ -97,6 +100,7 @@ export class SubscriberConnection {
   private closed = false;
   /** One header object reused for every forward: werift's sendRtp clones it synchronously. */
   private readonly scratch = new RtpPacket(new RtpHeader(), Buffer.alloc(0));
+  private readonly feedback: SubscriberFeedback;
 
   private readonly reliable: RTCDataChannel;
   private readonly lossy: RTCDataChannel;
@@ -105,6 +109,7 @@ export class SubscriberConnection {
 
   constructor(net: RtcNetworkOptions, events: SubscriberEvents) {
     this.events = events;
+    this.feedback = new SubscriberFeedback(() => performance.now(), (packets) => this.events.onTransportFeedback(packets));
     this.pc = new RTCPeerConnection(subscriberPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
     const { reliable, lossy } = DATA_CHANNELS;
@@ -185,6 +190,7 @@ export class SubscriberConnection {
     // VP8 frame numbering continuous across layer switches, as the core rewrote it (a copy when changed).
     this.scratch.payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
     slot.transceiver.sender.sendRtp(this.scratch).catch(() => undefined);
+    this.feedback.sent(slot.transceiver.sender.dtlsTransport, this.scratch.payload.length);
   }
 
   /**
