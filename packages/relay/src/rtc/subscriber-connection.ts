@@ -43,7 +43,7 @@ import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from ".
 import { watchSelectedPath } from "./selected-path.ts";
 import { withSessionIceLite } from "./sdp-fixups.ts";
 import { subscriberAnswerRefusal } from "./sdp-limits.ts";
-import { SubscriberFeedback } from "./subscriber-feedback.ts";
+import { SubscriberFeedback, withoutWeriftEstimator } from "./subscriber-feedback.ts";
 
 /** What the core rewrote for one forwarded packet. */
 export type ForwardValues = Pick<ForwardOutput, "subscriptionId" | "seq" | "timestamp" | "marker" | "pictureId" | "tl0PicIdx">;
@@ -136,6 +136,7 @@ export class SubscriberConnection {
     const codec = subscriberCodec(spec.codec);
     const transceiver = this.pc.addTransceiver(spec.kind, { direction: "sendonly" });
     if (codec) transceiver.setCodecPreferences([codec]);
+    withoutWeriftEstimator(transceiver.sender);
     transceiver.sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
     // REMB covers the whole connection; it reaches whichever sender the browser lists first. A NACK
     // names its sender's SSRC; werift's sender answers it from its own retransmission buffer.

@@ -8,7 +8,7 @@
  * before its first await), so the transport's counter right after the call is that packet's number;
  * when it did not move (the m-line has no such extension, or werift queued the packet) nothing is kept.
  */
-import { type RTCDtlsTransport, RtcpTransportLayerFeedback, TransportWideCC } from "werift";
+import { type RTCDtlsTransport, type RTCRtpSender, RtcpTransportLayerFeedback, TransportWideCC } from "werift";
 import type { FeedbackPacket } from "../core/index.ts";
 import { readTransportCc } from "./transport-cc-reader.ts";
 
@@ -16,6 +16,16 @@ import { readTransportCc } from "./transport-cc-reader.ts";
 const HISTORY = 8192;
 /** RTP header and the extensions werift writes (mid, abs-send-time, transport-cc), besides the payload. */
 const HEADER_BYTES = 32;
+
+/**
+ * Keeps werift's own send-side estimator (SenderBandwidthEstimator) off a sender: the relay's estimate
+ * is the core's, and werift's keeps an object per transport-wide sequence number that it never deletes
+ * (its cleanup reads the wrong object): up to 65,536 of them per sender once the numbers advance.
+ */
+export function withoutWeriftEstimator(sender: RTCRtpSender): void {
+  sender.senderBWE.rtpPacketSent = () => undefined;
+  sender.senderBWE.receiveTWCC = () => undefined;
+}
 
 export class SubscriberFeedback {
   private readonly seqs = new Int32Array(HISTORY).fill(-1);
