@@ -1,7 +1,7 @@
 /**
  * AimdRateControl (GCC, draft-ietf-rmcat-gcc-02 section 5.5, as libwebrtc's AimdRateControl): turns
  * the overuse detector's signal into the delay-based rate. Overuse: decrease to BETA times what the
- * receiver actually got. Underuse: hold (a queue is draining). Normal: increase, multiplicatively (8% a
+ * receiver actually got (but at most by half per decrease, at most one decrease per 200 ms). Underuse: hold (a queue is draining). Normal: increase, multiplicatively (8% a
  * second) while far from the link capacity seen at the last decreases, additively (about a packet per
  * response time) near it, so the rate creeps past a known limit instead of jumping over it.
  *
@@ -47,7 +47,9 @@ export class AimdRateControl {
     this.lastUpdate = now;
     if (usage === "overusing") {
       if (receivedBitrate !== undefined && now - this.lastDecrease >= DECREASE_INTERVAL_MS) {
-        const decreased = BETA * receivedBitrate;
+        // At most halved per decrease: a spike of delay while little was flowing (a keyframe burst
+        // at the start, a stall on the path) must not drop the estimate to what a low layer needs.
+        const decreased = Math.max(BETA * receivedBitrate, this.rate / 2);
         if (decreased < this.rate) this.rate = decreased;
         this.linkCapacity = this.linkCapacity === undefined ? receivedBitrate : 0.95 * this.linkCapacity + 0.05 * receivedBitrate;
         this.lastDecrease = now;

@@ -4,8 +4,10 @@
  * that sends such feedback has its REMB ignored: the estimate is better). Unlike REMB (BandwidthController), this estimate is the
  * relay's own reading of the link's capacity, so it is applied as a budget:
  *
- * - allocateLayers shares estimate x HEADROOM among the subscriber's simulcast subscriptions; a
- *   subscription whose wish does not fit is capped at once (down fast);
+ * - allocateLayers shares estimate x HEADROOM among the subscriber's simulcast subscriptions, at each
+ *   layer's cost (LayerRate.costs: a layer dynacast switched off costs what it sent when it flowed, not
+ *   nothing: upgrading to it would send that much again); a subscription whose wish does not fit is
+ *   capped at once (down fast);
  * - a capped subscription the budget would allow more is raised one layer at a time, each hold after it
  *   was last lowered (up carefully). The raise is the probe: the relay sends no padding, so whether
  *   the next layer fits shows only once it flows;
@@ -51,7 +53,7 @@ export class CapacityCaps {
     if (estimator === undefined) this.estimators.set(subscriberId, (estimator = new SendSideEstimator(START_BITRATE)));
     const bitsPerSecond = estimator.onFeedback(packets, now);
     const subs = simulcastOf(received);
-    const caps = allocateLayers(bitsPerSecond * HEADROOM, subs.map((s) => ({ wanted: s.wantedLayer, layerCosts: s.publication.rate.bitrates })));
+    const caps = allocateLayers(bitsPerSecond * HEADROOM, subs.map((s) => ({ wanted: s.wantedLayer, layerCosts: s.publication.rate.costs })));
     const changes: CapChange[] = [];
     subs.forEach((sub, i) => {
       const cap = caps[i]!;
