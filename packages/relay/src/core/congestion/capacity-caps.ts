@@ -9,11 +9,13 @@
  *   nothing: upgrading to it would send that much again); a subscription whose wish does not fit is
  *   capped at once (down fast);
  * - a capped subscription the budget would allow more is raised one layer at a time, each hold after it
- *   was last lowered (up carefully). The raise is the probe: the relay sends no padding, so whether
- *   the next layer fits shows only once it flows;
+ *   was last lowered and RAISE_SETTLE_MS after the previous raise (up carefully). The raise is the
+ *   probe: the relay sends no padding, so whether the next layer fits shows only once it flows;
  * - an upgrade lowered again within FAILED_UPGRADE_MS did not fit: that subscription's hold doubles (up
  *   to MAX_HOLD_MS), so a link that carries one layer and not the next does not flip between them; a
- *   raise that holds for STABLE_MS resets the hold.
+ *   raise that holds for STABLE_MS resets the hold. MAX_HOLD_MS bounds how long a restored link waits
+ *   for its upgrade. (The estimate cannot say the link changed: while the layers sent are below it,
+ *   nothing tests it, and it grows.)
  */
 import { allocateLayers } from "../bandwidth-allocator.ts";
 import { type CapChange, HEADROOM, simulcastOf } from "../bandwidth-controller.ts";
@@ -24,8 +26,9 @@ import { type FeedbackPacket, SendSideEstimator } from "./send-side-estimator.ts
 /** Where each estimate starts (bits/s): room for a 720p layer, as the publishers' start bitrate gives. */
 const START_BITRATE = 2_500_000;
 const FAILED_UPGRADE_MS = 5000;
-const MAX_HOLD_MS = 60_000;
+const MAX_HOLD_MS = 20_000;
 const STABLE_MS = 30_000;
+const RAISE_SETTLE_MS = 1000;
 
 interface CapHistory {
   loweredAt: Millis;
@@ -59,13 +62,16 @@ export class CapacityCaps {
       const cap = caps[i]!;
       if (cap < 0) return; // paused: nothing to cap
       let h = this.history.get(sub);
-      if (h === undefined) this.history.set(sub, (h = { loweredAt: -Infinity, raisedAt: -Infinity, holdMs: this.baseHoldMs }));
+      if (h === undefined) {
+        h = { loweredAt: -Infinity, raisedAt: -Infinity, holdMs: this.baseHoldMs };
+        this.history.set(sub, h);
+      }
       if (now - h.raisedAt >= STABLE_MS && h.raisedAt > h.loweredAt) h.holdMs = this.baseHoldMs;
       if (cap < sub.wantedLayer && cap < sub.maxLayer) {
         if (now - h.raisedAt < FAILED_UPGRADE_MS) h.holdMs = Math.min(2 * h.holdMs, MAX_HOLD_MS);
         h.loweredAt = now;
         changes.push({ sub, maxLayer: cap });
-      } else if (cap > sub.maxLayer && now - h.loweredAt >= h.holdMs) {
+      } else if (cap > sub.maxLayer && now - h.loweredAt >= h.holdMs && now - h.raisedAt >= RAISE_SETTLE_MS) {
         h.raisedAt = now;
         changes.push({ sub, maxLayer: sub.maxLayer + 1 });
       }
