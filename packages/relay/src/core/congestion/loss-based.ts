@@ -19,8 +19,6 @@ export class LossBasedRate {
   private lost = 0;
   private windowStart: Millis | undefined;
   private lastChange: Millis | undefined;
-  /** The loss share of the last complete window. */
-  lossShare = 0;
 
   constructor(startBitrate: number) {
     this.rate = startBitrate;
@@ -37,11 +35,11 @@ export class LossBasedRate {
     this.lost += lost;
     const total = this.received + this.lost;
     if (now - this.windowStart < WINDOW_MS || total < MIN_PACKETS) return this.rate;
-    this.lossShare = this.lost / total;
+    const lossShare = this.lost / total;
     const dt = Math.min(now - (this.lastChange ?? now), 1000);
     this.lastChange = now;
-    if (this.lossShare > HIGH_LOSS) this.rate *= 1 - 0.5 * this.lossShare;
-    else if (this.lossShare < LOW_LOSS) this.rate *= INCREASE_PER_SECOND ** (dt / 1000);
+    if (lossShare > HIGH_LOSS) this.rate *= 1 - 0.5 * lossShare;
+    else if (lossShare < LOW_LOSS) this.rate *= INCREASE_PER_SECOND ** (dt / 1000);
     this.rate = Math.max(MIN_BITRATE, Math.min(MAX_BITRATE, this.rate));
     this.received = 0;
     this.lost = 0;
