@@ -293,8 +293,14 @@ export class WeriftClient {
   private nextId = 1;
   private answering: Promise<void> = Promise.resolve();
   connectStartedAt = 0;
-  subscriberOffers = 0;
-  lastSubscriberOffer = "";
+  /** Every subscriber offer the relay sent, in order, with the tracks it listed. */
+  readonly subscriberOfferLog: Array<{ sdp: string; tracks: SubscriberTrack[] }> = [];
+  get subscriberOffers(): number {
+    return this.subscriberOfferLog.length;
+  }
+  get lastSubscriberOffer(): string {
+    return this.subscriberOfferLog.at(-1)?.sdp ?? "";
+  }
   /** The relay's latest answer on the publisher connection (publish-answer or ice-restarted). */
   lastPublisherAnswer = "";
   /** a=setup values seen: what the relay offered/answered and what this client answered/offered. */
@@ -589,8 +595,7 @@ export class WeriftClient {
   }
 
   private async answerSubscriberOffer(offerId: number, sdp: string, tracks: SubscriberTrack[]): Promise<void> {
-    this.subscriberOffers++;
-    this.lastSubscriberOffer = sdp;
+    this.subscriberOfferLog.push({ sdp, tracks });
     this.subscriber ??= this.createSubscriber();
     this.setupLines.relayOffer.push(...setupOf(sdp));
     this.midTracks.clear();

@@ -24,6 +24,7 @@
 const LOSSY_BUFFER_LIMIT = 64 * 1024;
 /** A reliable channel with this much queued refuses more for that recipient (it is not keeping up). */
 const RELIABLE_BUFFER_LIMIT = 8 * 1024 * 1024;
+import { randomInt } from "node:crypto";
 import {
   GenericNack,
   ReceiverEstimatedMaxBitrate,
@@ -41,7 +42,7 @@ import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
 import { startRestartedIce } from "./ice-restart.ts";
 import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from "./media-config.ts";
 import { watchSelectedPath } from "./selected-path.ts";
-import { withSessionIceLite } from "./sdp-fixups.ts";
+import { asJsepOffer, withSessionIceLite } from "./sdp-fixups.ts";
 import { subscriberAnswerRefusal } from "./sdp-limits.ts";
 import { SubscriberFeedback, withoutWeriftEstimator } from "./subscriber-feedback.ts";
 
@@ -92,6 +93,8 @@ export class SubscriberConnection {
   private readonly slots = new Map<number, Slot>();
   private offerId = 0;
   /** The offer waiting for its answer, the subscriptions it carries, and what was sent (once made). */
+  /** The o= line of this connection's offers: one session id, a version per offer (asJsepOffer). */
+  private readonly origin = { sessionId: String(randomInt(1, 2 ** 47)), version: 0 };
   private inFlight: { offerId: number; subscriptionIds: number[]; sent?: { sdp: string; tracks: SubscriberTrack[] } } | undefined;
   private dirty = false;
   /** The next offer restarts ICE (fresh credentials). */
@@ -135,6 +138,10 @@ export class SubscriberConnection {
     if (this.closed || this.slots.has(spec.subscriptionId)) return;
     const codec = subscriberCodec(spec.codec);
     const transceiver = this.pc.addTransceiver(spec.kind, { direction: "sendonly" });
+    // a=msid:<publisher> <werift's sender id>: a client groups each publisher's audio and video into
+    // one stream, which is what browsers keep in lip sync (and JSEP asks of a sending m-section). The
+    // relay's track id travels in the offer's `tracks` list, by mid.
+    transceiver.sender.streamIds = [spec.publisherId];
     if (codec) transceiver.setCodecPreferences([codec]);
     withoutWeriftEstimator(transceiver.sender);
     transceiver.sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
@@ -303,7 +310,8 @@ export class SubscriberConnection {
       if (mid === null) continue;
       tracks.push({ mid, trackId: slot.spec.trackId, participantId: slot.spec.publisherId, kind: slot.spec.kind });
     }
-    inFlight.sent = { sdp: withSessionIceLite(this.pc.localDescription!.sdp), tracks };
+    this.origin.version++;
+    inFlight.sent = { sdp: asJsepOffer(withSessionIceLite(this.pc.localDescription!.sdp), this.origin), tracks };
     this.events.onOffer(offerId, inFlight.sent.sdp, tracks);
   }
 }

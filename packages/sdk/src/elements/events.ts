@@ -48,6 +48,8 @@ export interface SfuRoomEventMap {
   left: CustomEvent<LeftDetail>;
   "participant-joined": CustomEvent<ParticipantDetail>;
   "participant-left": CustomEvent<ParticipantDetail>;
+  /** Someone's name changed (the server API); you included (your own id). */
+  "participant-updated": CustomEvent<ParticipantDetail>;
   error: CustomEvent<ErrorDetail>;
   "connection-state": CustomEvent<ConnectionStateDetail>;
   reconnecting: CustomEvent<ReconnectingDetail>;

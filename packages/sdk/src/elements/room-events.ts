@@ -44,6 +44,16 @@ export function forwardRoomEvents(room: Room, host: ReactiveControllerHost & Eve
     fire(host, "participant-left", { participant: summary(participant) });
     host.requestUpdate();
   });
+  room.on("participant-updated", ({ participant }) => {
+    if (!current()) return;
+    fire(host, "participant-updated", { participant: summary(participant) });
+    host.requestUpdate();
+  });
+  room.on("local-participant-updated", ({ participant }) => {
+    if (!current()) return;
+    fire(host, "participant-updated", { participant: summary(participant) });
+    host.requestUpdate();
+  });
   room.on("data", (detail) => {
     if (current()) fire(host, "data", detail);
   });

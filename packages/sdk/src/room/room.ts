@@ -54,6 +54,7 @@ export class Room extends Emitter<RoomEvents> {
     this.local.on("track-published", (track) => this.emit("local-track-published", { track }));
     this.local.on("track-unpublished", (track) => this.emit("local-track-unpublished", { track }));
     this.local.on("track-updated", (track) => this.emit("local-track-updated", { track }));
+    this.local.on("updated", () => this.emit("local-participant-updated", { participant: this.local }));
   }
 
   /** Joins `roomName` on the relay at `serverUrl` and publishes the camera and microphone (unless turned off). */
@@ -346,11 +347,19 @@ export class Room extends Emitter<RoomEvents> {
       case "track-published":
         this.#roster.publish(message.track, true);
         break;
+      case "participant-updated":
+        if (message.participant.id === this.local.id) this.local.updated(message.participant);
+        else this.#roster.update(message.participant);
+        break;
+      // About your own track: the relay acted on it (the server API muted it; a refreshed token no
+      // longer allows its source). The local state follows, as if the user had done it.
       case "track-unpublished":
-        this.#roster.unpublish(message.participantId, message.trackId);
+        if (message.participantId === this.local.id) void this.local.unpublishedByRelay(message.trackId).catch((e) => this.#reportError(e));
+        else this.#roster.unpublish(message.participantId, message.trackId);
         break;
       case "track-muted":
-        this.#roster.mute(message.participantId, message.trackId, message.muted);
+        if (message.participantId === this.local.id) void this.local.mutedByRelay(message.trackId, message.muted).catch((e) => this.#reportError(e));
+        else this.#roster.mute(message.participantId, message.trackId, message.muted);
         break;
       case "layers-wanted":
         void this.local.setLayersWanted(message.trackId, message.rids).catch(() => undefined);
