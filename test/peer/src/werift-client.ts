@@ -22,6 +22,7 @@ import {
   useAudioLevelIndication,
   useSdesMid,
   useSdesRTPStreamId,
+  useTransportWideCC,
 } from "werift";
 import {
   DATA_CHANNELS,
@@ -314,6 +315,8 @@ export interface ClientOptions {
   inboundLoss?: number;
   /** Accept RTX on the subscriber connection (werift then unwraps resends before they are recorded). */
   rtx?: boolean;
+  /** Offer transport-wide sequence numbers and transport-cc feedback on both connections, as browsers do. */
+  transportCc?: boolean;
 }
 
 /** A data frame this client received, with the channel it came on. */
@@ -550,10 +553,13 @@ export class WeriftClient {
   }
 
   private createPublisher(videoCodec: VideoCodec): RTCPeerConnection {
+    const video = videoCodec === "H264" ? H264() : VP8();
+    const twcc = this.options.transportCc ? [useTransportWideCC()] : [];
+    if (this.options.transportCc) video.rtcpFeedback.push({ type: "transport-cc" });
     return new RTCPeerConnection({
       ...LOOPBACK(),
-      codecs: { audio: [OPUS()], video: [videoCodec === "H264" ? H264() : VP8()] },
-      headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid(), useSdesRTPStreamId()] },
+      codecs: { audio: [OPUS()], video: [video] },
+      headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc] },
     });
   }
 

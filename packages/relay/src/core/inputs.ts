@@ -10,6 +10,7 @@
  */
 import type { ErrorCode, IceServer, Quality } from "@sfu-room/protocol";
 import type { AdminInput } from "./admin.ts";
+import type { FeedbackPacket } from "./congestion/send-side-estimator.ts";
 import type { Grants, Millis, NegotiatedTrack, OfferedTrack, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
 
 export type Input =
@@ -31,6 +32,7 @@ export type Input =
   | SubscriptionReadyInput
   | LayerPreferenceInput
   | BandwidthEstimateInput
+  | TransportFeedbackInput
   | PictureLossInput
   | NackInput
   | RoundTripInput
@@ -299,6 +301,18 @@ export interface BandwidthEstimateInput {
   now: Millis;
   participantId: ParticipantId;
   bitsPerSecond: number;
+}
+
+/**
+ * A subscriber's transport-cc feedback, resolved by the adapter against what it sent: per packet, in
+ * transport sequence order, when the relay sent it, its size, and when it arrived or that it was lost.
+ * Its send-side estimate caps that subscriber's layers, and from then on its REMB is ignored.
+ */
+export interface TransportFeedbackInput {
+  type: "transport-feedback";
+  now: Millis;
+  participantId: ParticipantId;
+  packets: readonly FeedbackPacket[];
 }
 
 /** A subscriber's decoder asked for a keyframe (RTCP PLI/FIR) on this subscription. Throttled, coalesced. */

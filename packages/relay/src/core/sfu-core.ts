@@ -7,7 +7,9 @@
  *   Publishing          published tracks and pending offers; publish/unpublish/mute rules
  *   Subscribing         subscribe rules, subscriber wishes, keyframe requests, bandwidth caps, using:
  *     SubscriptionTable   every (subscriber, track) link; the one place links are added and removed
- *     BandwidthController the congestion rule: per-subscription bandwidth caps from estimates
+ *     BandwidthController the congestion rule: per-subscription bandwidth caps from REMB
+ *     CapacityCaps        the same caps from the relay's own send-side estimate (congestion/*), when
+ *                         the subscriber sends transport-cc feedback
  *     Dynacast            which simulcast layers each publisher must send
  *     KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
  *   ActiveSpeakers      who speaks in each room, from the packets' audio levels
@@ -23,6 +25,7 @@ import type { ParticipantInfo } from "@sfu-room/protocol";
 import { ActiveSpeakers } from "./active-speakers.ts";
 import { Administration } from "./admin.ts";
 import { BandwidthController } from "./bandwidth-controller.ts";
+import { CapacityCaps } from "./congestion/capacity-caps.ts";
 import { routeData } from "./data-routing.ts";
 import { Dynacast } from "./dynacast.ts";
 import type * as In from "./inputs.ts";
@@ -68,6 +71,7 @@ export class SfuCore {
   private readonly subscribing: Subscribing;
   private readonly speakers: ActiveSpeakers;
   private readonly loss: LossRecovery;
+  private readonly capacity: CapacityCaps;
   private readonly admin: Administration;
   /** Data frames delivered and refused, for stats(). */
   private dataRelayed = 0;
@@ -84,7 +88,8 @@ export class SfuCore {
     this.speakers = new ActiveSpeakers(this.out);
     this.loss = new LossRecovery(this.table, this.keyframes, this.out);
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
-    this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
+    this.capacity = new CapacityCaps(this.config.bandwidthUpgradeHoldMs);
+    this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, capacity: this.capacity, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
     this.admin = new Administration({
       members: this.members, publishing: this.publishing, out: this.out,
       remove: (p, reason) => this.remove(p, reason, true), infoOf: (p) => this.infoOf(p),
@@ -121,13 +126,21 @@ export class SfuCore {
       case "bandwidth-estimate":
         if (this.members.get(input.participantId) === undefined) return;
         this.subscribing.onBandwidthEstimate(input);
-        this.loss.onEstimate(input.participantId, input.bitsPerSecond, input.now);
+        // The retransmission budget follows the same estimate as the layers: REMB until transport-cc flows.
+        if (!this.capacity.has(input.participantId)) this.loss.onEstimate(input.participantId, input.bitsPerSecond, input.now);
         return;
       case "nack":
         return this.loss.onNack(input.subscriptionId, input.seqs, input.now);
       case "round-trip-time":
         if (this.members.get(input.participantId) !== undefined) this.loss.onRoundTrip(input.participantId, input.rttMs);
         return;
+      case "transport-feedback": {
+        if (this.members.get(input.participantId) === undefined) return;
+        this.subscribing.onTransportFeedback(input);
+        const estimate = this.capacity.estimate(input.participantId);
+        if (estimate !== undefined) this.loss.onEstimate(input.participantId, estimate, input.now);
+        return;
+      }
       case "picture-loss":
         return this.subscribing.onPictureLoss(input);
       case "negotiation-failed":

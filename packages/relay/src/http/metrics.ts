@@ -113,6 +113,10 @@ export class RelayMetrics {
       [{ direction: "from-subscribers" }, media().nacksFromSubscribers],
       [{ direction: "to-publishers" }, media().nacksToPublishers],
     ]);
+    countedElsewhere("sfu_transport_cc_feedback_total", "RTCP transport-cc feedback packets received from subscribers (they drive the relay's estimate) and sent to publishers", registers, ["direction"], () => [
+      [{ direction: "from-subscribers" }, media().transportFeedbackFromSubscribers],
+      [{ direction: "to-publishers" }, media().transportFeedbackToPublishers],
+    ]);
     countedElsewhere("sfu_plis_total", "RTCP PLIs (keyframe requests) received from subscribers and sent to publishers", registers, ["direction"], () => [
       [{ direction: "from-subscribers" }, media().plisFromSubscribers],
       [{ direction: "to-publishers" }, media().plisToPublishers],

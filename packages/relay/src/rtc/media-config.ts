@@ -10,6 +10,7 @@ import {
   useRepairedRtpStreamId,
   useSdesMid,
   useSdesRTPStreamId,
+  useTransportWideCC,
 } from "werift";
 import type { SelectedPath } from "./selected-path.ts";
 
@@ -53,8 +54,9 @@ export const H264 = new RTCRtpCodecParameters({
 
 export const SUPPORTED_CODECS = [OPUS, VP8, H264];
 
-// The subscriber connection also asks for REMB: the browser's downlink estimate, which picks layers.
-const subscriberVideoFeedback = [...videoFeedback, { type: "goog-remb" }];
+// The subscriber connection also asks for transport-cc feedback (the relay's own downlink estimate,
+// core/congestion, which picks layers) and REMB (the browser's estimate, for clients without transport-cc).
+const subscriberVideoFeedback = [...videoFeedback, { type: "transport-cc" }, { type: "goog-remb" }];
 const SUBSCRIBER_VP8 = new RTCRtpCodecParameters({ ...VP8, rtcpFeedback: subscriberVideoFeedback });
 const SUBSCRIBER_H264 = new RTCRtpCodecParameters({ ...H264, rtcpFeedback: subscriberVideoFeedback });
 const SUBSCRIBER_VIDEO = [SUBSCRIBER_VP8, SUBSCRIBER_H264];
@@ -106,9 +108,11 @@ export function publisherPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig>
     ...networkConfig(net),
     codecs: { audio: [OPUS], video: [VP8, H264] },
     headerExtensions: {
-      // Audio levels: the publisher's, read for active speakers (rtc/audio-level.ts).
-      audio: [useSdesMid(), useAudioLevelIndication()],
-      video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId(), useAbsSendTime()],
+      // Audio levels: the publisher's, read for active speakers (rtc/audio-level.ts). Transport-wide
+      // sequence numbers on every m-line: the relay's transport-cc feedback covers audio and video
+      // (publisher-feedback.ts).
+      audio: [useSdesMid(), useAudioLevelIndication(), useTransportWideCC()],
+      video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId(), useAbsSendTime(), useTransportWideCC()],
     },
   };
 }
@@ -121,7 +125,10 @@ export function subscriberPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig
     headerExtensions: {
       // Audio levels: passed on, so the browser reports each remote track's level.
       audio: [useSdesMid(), useAbsSendTime(), useAudioLevelIndication()],
-      video: [useSdesMid(), useAbsSendTime()],
+      // Transport-wide sequence numbers on video only: a browser reports in transport-cc only the
+      // streams whose codec lists transport-cc, and audio packets it numbered but never reported
+      // would read as lost.
+      video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()],
     },
   };
 }

@@ -11,6 +11,7 @@ import { startRestartedIce } from "./ice-restart.ts";
 import { watchSelectedPath } from "./selected-path.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
 import { publishOfferRefusal } from "./sdp-limits.ts";
+import { PublisherFeedback, withoutWeriftFeedback } from "./publisher-feedback.ts";
 import { withStartBitrate } from "./start-bitrate.ts";
 
 /** Where Chromium's video send estimate starts (kbit/s): enough for three simulcast layers at once. */
@@ -35,6 +36,8 @@ export interface PublisherEvents {
    * its MIME type; `audioLevel` the byte of its ssrc-audio-level extension, -1 without one.
    */
   onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string, audioLevel: number): void;
+  /** The relay sent the publisher a transport-cc feedback packet. */
+  onTransportFeedbackSent(): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
 }
 
@@ -47,11 +50,13 @@ export class PublisherConnection {
   private readonly layerSsrcs = new Map<string, Array<number | undefined>>();
   private readonly transceiverByTrack = new Map<string, RTCRtpTransceiver>();
   private closed = false;
+  private readonly feedback: PublisherFeedback;
 
   private readonly events: PublisherEvents;
 
   constructor(net: RtcNetworkOptions, events: PublisherEvents) {
     this.events = events;
+    this.feedback = new PublisherFeedback(() => performance.now(), () => this.events.onTransportFeedbackSent());
     this.pc = new RTCPeerConnection(publisherPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
     this.pc.connectionStateChange.subscribe((state) => this.events.onConnectionState(state));
@@ -96,6 +101,7 @@ export class PublisherConnection {
     try {
       await this.pc.setLocalDescription(await this.pc.createAnswer());
       startRestartedIce(this.pc); // an ICE-restart offer (`restart-ice`)
+      this.feedback.negotiated(this.pc.getTransceivers());
     } catch (e) {
       // werift accepts some offers it cannot answer (an m-line without a=mid, say): still the offer's fault.
       throw new SdpError(`the relay could not answer the offer: ${(e as Error).message}`);
@@ -155,6 +161,7 @@ export class PublisherConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.feedback.close();
     this.bindings.clear();
     await this.pc.close();
   }
@@ -164,6 +171,7 @@ export class PublisherConnection {
     // The core NACKs each simulcast layer on its own (nack-generator.ts); werift's one NackHandler per
     // receiver mixes the layers' sequence spaces (our werift patch adds the switch).
     transceiver.receiver.externalNack = true;
+    withoutWeriftFeedback(transceiver.receiver);
     transceiver.onTrack.subscribe((track: MediaStreamTrack) => {
       track.onReceiveRtp.subscribe((packet: RtpPacket) => {
         const binding = transceiver.mid === null ? undefined : this.bindings.get(transceiver.mid);

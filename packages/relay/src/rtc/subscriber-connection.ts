@@ -38,7 +38,7 @@ import {
   RtpPacket,
 } from "werift";
 import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
-import type { ForwardOutput } from "../core/index.ts";
+import type { FeedbackPacket, ForwardOutput } from "../core/index.ts";
 import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
 import { audioLevelExtensions, audioLevelId } from "./audio-level.ts";
 import { startRestartedIce } from "./ice-restart.ts";
@@ -46,6 +46,7 @@ import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from ".
 import { watchSelectedPath } from "./selected-path.ts";
 import { asJsepOffer, withSessionIceLite } from "./sdp-fixups.ts";
 import { subscriberAnswerRefusal } from "./sdp-limits.ts";
+import { SubscriberFeedback, withoutWeriftEstimator } from "./subscriber-feedback.ts";
 
 /** What the core rewrote for one forwarded packet. */
 export type ForwardValues = Pick<ForwardOutput, "subscriptionId" | "seq" | "timestamp" | "marker" | "pictureId" | "tl0PicIdx">;
@@ -67,6 +68,8 @@ export interface SubscriberEvents {
   onData(reliable: boolean, frame: Buffer): void;
   /** The browser's downlink estimate for this connection (REMB), bits/s. */
   onBandwidthEstimate(bitsPerSecond: number): void;
+  /** The client's transport-cc feedback, resolved against what was sent (for the core's estimate). */
+  onTransportFeedback(packets: FeedbackPacket[]): void;
   /** The client's decoder asked for a keyframe (PLI) on this subscription. */
   onKeyframeRequest(subscriptionId: number): void;
   /** The client asked for lost packets (a generic NACK) on a subscription: the seqs it received them as. */
@@ -108,6 +111,7 @@ export class SubscriberConnection {
   private closed = false;
   /** One header object reused for every forward: werift's sendRtp clones it synchronously. */
   private readonly scratch = new RtpPacket(new RtpHeader(), Buffer.alloc(0));
+  private readonly feedback: SubscriberFeedback;
 
   private readonly reliable: RTCDataChannel;
   private readonly lossy: RTCDataChannel;
@@ -116,6 +120,7 @@ export class SubscriberConnection {
 
   constructor(net: RtcNetworkOptions, events: SubscriberEvents) {
     this.events = events;
+    this.feedback = new SubscriberFeedback(() => performance.now(), (packets) => this.events.onTransportFeedback(packets));
     this.pc = new RTCPeerConnection(subscriberPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
     const { reliable, lossy } = DATA_CHANNELS;
@@ -147,6 +152,7 @@ export class SubscriberConnection {
     transceiver.sender.streamIds = [spec.publisherId];
     if (codec) transceiver.setCodecPreferences([codec]); // and werift adds its RTX (media-config.ts)
     const { sender } = transceiver;
+    withoutWeriftEstimator(sender);
     sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
     // The core answers NACKs from its history, once per round trip and within a budget (loss-recovery.ts);
     // werift would resend every NACKed packet from a cache of clones of its own (our werift patch adds the switch).
@@ -215,6 +221,7 @@ export class SubscriberConnection {
     // VP8 frame numbering continuous across layer switches, as the core rewrote it (a copy when changed).
     this.scratch.payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
     slot.transceiver.sender.sendRtp(this.scratch).catch(() => undefined);
+    this.feedback.sent(slot.transceiver.sender.dtlsTransport, this.scratch.payload.length);
   }
 
   /**

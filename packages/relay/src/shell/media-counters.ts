@@ -20,6 +20,10 @@ export class MediaCounters {
   nacksFromSubscribers = 0;
   /** NACK messages the relay sent publishers (the core's per-layer NACK generators). */
   nacksToPublishers = 0;
+  /** Transport-cc feedback packets subscribers sent the relay (that matched packets it sent). */
+  transportFeedbackFromSubscribers = 0;
+  /** Transport-cc feedback packets the relay sent publishers. */
+  transportFeedbackToPublishers = 0;
   /** PLIs subscribers sent the relay. */
   plisFromSubscribers = 0;
   /** PLIs the relay sent publishers. */

@@ -358,6 +358,10 @@ export class SfuShell {
       onSubscriberOffer: (offerId, sdp, tracks) => this.#sessions.get(participantId)?.send({ type: "subscriber-offer", offerId, sdp, tracks }),
       onSubscriptionReady: (subscriptionId) => this.#drive({ type: "subscription-ready", now: now(), subscriptionId }),
       onBandwidthEstimate: (bitsPerSecond) => this.#drive({ type: "bandwidth-estimate", now: now(), participantId, bitsPerSecond }),
+      onTransportFeedback: (packets) => {
+        this.media.transportFeedbackFromSubscribers++;
+        this.#drive({ type: "transport-feedback", now: now(), participantId, packets });
+      },
       onPictureLoss: (subscriptionId) => {
         this.media.plisFromSubscribers++;
         this.#drive({ type: "picture-loss", now: now(), subscriptionId });
@@ -367,6 +371,7 @@ export class SfuShell {
         this.#drive({ type: "nack", now: now(), subscriptionId, seqs });
       },
       onRoundTrip: (rttMs) => this.#drive({ type: "round-trip-time", now: now(), participantId, rttMs }),
+      onTransportFeedbackToPublisher: () => this.media.transportFeedbackToPublishers++,
       onSubscriberFailure: (message) => {
         this.#options.log.warn({ participantId, message }, "subscriber negotiation failed");
         this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId: undefined, code: "internal", message });
