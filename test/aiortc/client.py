@@ -8,7 +8,7 @@ negotiated data channels, and decodes every track it receives.
     /usr/bin/python3 test/aiortc/client.py --url ws://127.0.0.1:7880/ws --room demo --name aiortc
 
 It reports on stdout, one JSON object a line: {"event": "joined", ...}, "published", "offer" (each
-subscriber offer it answered), "stats" (every half second: per received track the frames decoded and
+subscriber offer it answered: its mids with a track, its m-lines, how many are rejected), "stats" (every half second: per received track the frames decoded and
 their size), "error" (an error frame from the relay), "fatal" (then it exits 1). It leaves the room
 (`leave`) when stdin closes or on SIGTERM. aiortc never offers loopback candidates: run relay and client
 in a network namespace with an address (docs/interop.md).
@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import fractions
 import json
+import re
 import signal
 import sys
 import time
@@ -184,7 +185,8 @@ class Client:
                 ]
             await self.subscriber.setLocalDescription(await self.subscriber.createAnswer())
             await self.send({"type": "subscriber-answer", "offerId": offer["offerId"], "sdp": self.subscriber.localDescription.sdp})
-            report("offer", offerId=offer["offerId"], mids=sorted(self.mapping), mLines=offer["sdp"].count("\nm="))
+            media = re.findall(r"^m=\w+ (\d+) ", offer["sdp"], re.M)
+            report("offer", offerId=offer["offerId"], mids=sorted(self.mapping), mLines=len(media), rejected=media.count("0"))
 
     def on_track(self, track):
         mid = next(t.mid for t in self.subscriber.getTransceivers() if t.receiver.track is track)

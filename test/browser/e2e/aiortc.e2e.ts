@@ -1,0 +1,167 @@
+/**
+ * A third WebRTC stack in a room with Chromium (issue 15): aiortc (Debian `python3-aiortc`), driven by
+ * test/aiortc/client.py, a client written from docs/protocol.md alone. It publishes VP8 + Opus and
+ * receives through the relay, both directions with frames decoded:
+ * - aiortc joins an empty room (its first offer is data channels only), then a Chromium page joins:
+ *   aiortc must accept the re-offer that adds the page's camera and microphone and decode both, and
+ *   the page decodes aiortc's 320x240 video;
+ * - a second page joins: another re-offer, and aiortc decodes that page too;
+ * - the second page leaves: aiortc's next offer has rejected m-sections, which it accepts, and it keeps
+ *   decoding the first page; then aiortc leaves and the page drops its tracks.
+ *
+ *   node --import tsx --test browser/e2e/aiortc.e2e.ts
+ *
+ * aiortc never offers loopback candidates, so (as root) the test re-runs itself in a private network
+ * namespace with a veth address, as the Firefox test does; relay, Chromium and aiortc all run inside
+ * it and the relay's media sockets bind that address. Without root it is skipped.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import { fileURLToPath } from "node:url";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { pino } from "pino";
+import { BROWSER_NAMESPACE, canCreateNamespace, insideNamespace, reexecInNamespace } from "@sfu-room/netns";
+import { DEFAULT_RELAY_CONFIG, startRelay, type RunningRelay } from "@sfu-room/relay";
+import type { SfuRoomElement } from "@sfu-room/sdk";
+import { CHROMIUM_PATH, chromiumArgs, ensureBrowser } from "../support/browsers.mjs";
+import { makeY4m } from "../support/y4m.ts";
+import { type AiortcClient, type AiortcEvent, type AiortcStats, type AiortcTrack, ensureAiortc, startAiortc } from "../../support/aiortc.ts";
+import { eventually } from "./harness.ts";
+import { elementPage } from "./element-page.ts";
+import { probe, type PageProbe } from "./page-probe.ts";
+
+const ARTIFACTS = fileURLToPath(new URL("../../artifacts/", import.meta.url));
+const ROOM = "aiortc";
+const inNamespace = insideNamespace(BROWSER_NAMESPACE);
+
+if (!inNamespace && canCreateNamespace()) process.exit(await reexecInNamespace(BROWSER_NAMESPACE));
+
+/** aiortc's tracks of one participant, by kind. */
+function tracksOf(stats: AiortcStats | undefined, participantId: string): Partial<Record<"audio" | "video", AiortcTrack>> {
+  const tracks = stats?.tracks.filter((t) => t.participantId === participantId) ?? [];
+  return { audio: tracks.find((t) => t.kind === "audio"), video: tracks.find((t) => t.kind === "video") };
+}
+
+/** aiortc decoded more than `video` video frames and `audio` audio frames of this participant. */
+const decodes = (participantId: string, video: number, audio: number) => (e: AiortcEvent) => {
+  const t = tracksOf(e.event === "stats" ? (e as unknown as AiortcStats) : undefined, participantId);
+  return (t.video?.frames ?? 0) > video && (t.audio?.frames ?? 0) > audio && (t.video?.width ?? 0) > 0;
+};
+
+const offer = (offerId: number) => (e: AiortcEvent) => e.event === "offer" && e.offerId === offerId;
+
+describe("aiortc and Chromium in one room", { timeout: 180_000, skip: inNamespace ? false : "needs root for a network namespace (aiortc offers no loopback candidates)" }, () => {
+  let relay: RunningRelay;
+  let site: Server;
+  let siteUrl = "";
+  let chromium: Browser;
+  let aiortc: AiortcClient;
+  let aiortcId = "";
+  let ada: Page;
+  let adaId = "";
+
+  /** A page of the site: the <sfu-room> element as the README embeds it, publishing camera and microphone. */
+  async function join(name: string): Promise<{ page: Page; id: string }> {
+    const page = await chromium.newPage({ type: "window" }).catch(() => chromium.newPage());
+    await page.evaluateOnNewDocument("window.__name = (f) => f");
+    page.on("console", (m) => m.type() === "error" && console.error(`[${name}] ${m.text()}`));
+    await page.goto(`${siteUrl}/?name=${name}`);
+    const joined = await eventually(`${name} joined`, () => page.evaluate(probe), (p) => p.status === "joined" && p.participantId !== "");
+    return { page, id: joined.participantId };
+  }
+
+  /** The page's receiving side of aiortc's video and audio. */
+  const fromAiortc = (p: PageProbe) => ({
+    video: p.tracks.find((t) => t.participantId === aiortcId && t.kind === "video"),
+    audio: p.tracks.find((t) => t.participantId === aiortcId && t.kind === "audio"),
+    tile: p.tiles.find((t) => t.participantId === aiortcId),
+  });
+
+  before(async () => {
+    ensureAiortc();
+    relay = await startRelay(
+      { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, rtcBindAddress: BROWSER_NAMESPACE.address },
+      pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }),
+    );
+    site = createServer((req, res) => {
+      const name = new URL(req.url ?? "/", "http://x").searchParams.get("name")?.replace(/\W/g, "") || "guest";
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(elementPage(`http://127.0.0.1:${relay.port}`, ROOM, { name }));
+    });
+    await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
+    siteUrl = `http://localhost:${(site.address() as { port: number }).port}`;
+    chromium = await puppeteer.launch({
+      executablePath: ensureBrowser(CHROMIUM_PATH, "chromium"),
+      headless: true,
+      args: chromiumArgs({ y4m: makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`) }),
+      protocolTimeout: 60_000,
+    });
+  });
+
+  after(async () => {
+    if (aiortc) await aiortc.leave();
+    await chromium?.close().catch(() => undefined);
+    await new Promise((r) => (site ? site.close(r) : r(undefined)));
+    await relay?.close();
+  });
+
+  it("aiortc joins an empty room: it answers the data-only first offer and opens both data channels", async () => {
+    aiortc = startAiortc({ url: relay.signalUrl, room: ROOM, name: "aiortc" });
+    aiortcId = String((await aiortc.next("joined", (e) => e.event === "joined")).participantId);
+    await aiortc.next("published", (e) => e.event === "published");
+    const first = await aiortc.next("offer 1 answered", offer(1));
+    assert.deepEqual(first.mids, [], "the first offer carries no track");
+    await aiortc.next("subscriber connected, both channels open", (e) => {
+      const s = e as unknown as AiortcStats;
+      return e.event === "stats" && s.connection === "connected" && s.channels.join() === "open,open";
+    });
+  });
+
+  it("a Chromium page joins: aiortc accepts the re-offer and decodes its video and audio; the page decodes aiortc's video", async () => {
+    ({ page: ada, id: adaId } = await join("Ada"));
+    await aiortc.next("offer 2 (Ada's tracks) answered", offer(2));
+    const got = await aiortc.next("aiortc decodes Ada's video and audio", decodes(adaId, 20, 50), 40_000);
+    const ofAda = tracksOf(got as unknown as AiortcStats, adaId);
+    console.log(`aiortc decodes Ada: ${ofAda.video!.frames} video frames ${ofAda.video!.width}x${ofAda.video!.height}, ${ofAda.audio!.frames} audio frames at ${ofAda.audio!.sampleRate} Hz`);
+    // Chromium's fake camera is 320x180; under CPU load Chromium may send it smaller, never otherwise shaped.
+    assert.ok(ofAda.video!.width! <= 320 && Math.abs(ofAda.video!.width! / ofAda.video!.height! - 16 / 9) < 0.1, `${ofAda.video!.width}x${ofAda.video!.height}`);
+    assert.equal(ofAda.audio!.sampleRate, 48_000);
+
+    const seen = await eventually("Ada decodes aiortc's video and receives its audio", () => ada.evaluate(probe), (p) => {
+      const a = fromAiortc(p);
+      return (a.video?.framesDecoded ?? 0) > 20 && (a.audio?.packetsReceived ?? 0) > 50 && (a.tile?.videoWidth ?? 0) > 0;
+    }, 40_000);
+    const a = fromAiortc(seen);
+    console.log(`Ada decodes aiortc: ${a.video!.framesDecoded} frames, ${a.tile!.videoWidth} px wide; ${a.audio!.packetsReceived} audio packets`);
+    assert.equal(a.tile!.videoWidth, 320, "aiortc's colour bars are 320x240");
+  });
+
+  let grace: Page;
+  let graceId = "";
+  it("a second page joins later: aiortc accepts another re-offer and decodes it too", async () => {
+    ({ page: grace, id: graceId } = await join("Grace"));
+    await aiortc.next("offer 3 (Grace's tracks) answered", offer(3));
+    await aiortc.next("aiortc decodes Grace's video and audio", decodes(graceId, 20, 50), 40_000);
+    await eventually("Grace decodes aiortc's video", () => grace.evaluate(probe), (p) => (p.tracks.find((t) => t.participantId === aiortcId && t.kind === "video")?.framesDecoded ?? 0) > 10, 40_000);
+  });
+
+  it("the second page leaves: aiortc accepts the offer with rejected m-sections and keeps decoding the first page", async () => {
+    await grace.evaluate(() => (document.querySelector("sfu-room") as SfuRoomElement).leave());
+    const removal = await aiortc.next("offer 4 (Grace's tracks removed) answered", offer(4));
+    const mids = removal.mids as string[];
+    const kept = tracksOf(aiortc.stats(), adaId);
+    assert.deepEqual(mids.sort(), [kept.audio!.mid, kept.video!.mid].sort(), "only Ada's m-lines still carry a track");
+    assert.equal(removal.rejected, 2, "Grace's two m-sections are in the offer, rejected (port 0)");
+    const before = kept.video!.frames;
+    const after = await aiortc.next("aiortc keeps decoding Ada", decodes(adaId, before + 30, kept.audio!.frames + 50), 20_000);
+    console.log(`after the removal offer: aiortc decoded ${tracksOf(after as unknown as AiortcStats, adaId).video!.frames - before} more frames of Ada`);
+    assert.deepEqual(aiortc.events.filter((e) => e.event === "error"), [], "the relay refused nothing aiortc sent");
+    await grace.close();
+  });
+
+  it("aiortc leaves: it exits cleanly and the page drops its tracks", async () => {
+    const code = await aiortc.leave();
+    assert.equal(code, 0, aiortc.stderr());
+    await eventually("Ada drops aiortc's tracks", () => ada.evaluate(probe), (p) => !p.tracks.some((t) => t.participantId === aiortcId) && !p.tiles.some((t) => t.participantId === aiortcId), 15_000);
+  });
+});
