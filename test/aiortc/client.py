@@ -215,7 +215,10 @@ class Client:
 
     async def run(self, stop):
         reader = asyncio.ensure_future(self.read())
-        joined = await self.request({"type": "join", "room": self.args.room, "name": self.args.name})
+        join = {"type": "join", "room": self.args.room, "name": self.args.name}
+        if self.args.token:
+            join["token"] = self.args.token
+        joined = await self.request(join)
         self.participant_id = joined["participantId"]
         report("joined", participantId=self.participant_id, participants=[p["id"] for p in joined["participants"]])
         tasks = [asyncio.ensure_future(self.answer_offers()), asyncio.ensure_future(self.report_stats())]
@@ -237,6 +240,7 @@ async def main():
     parser.add_argument("--url", default="ws://127.0.0.1:7880/ws")
     parser.add_argument("--room", required=True)
     parser.add_argument("--name", default="aiortc")
+    parser.add_argument("--token", help="access token (a JWT), for a relay with keys such as npm start's (docs/interop.md)")
     parser.add_argument("--no-publish", action="store_true", help="receive only")
     args = parser.parse_args()
     loop = asyncio.get_running_loop()
