@@ -8,10 +8,11 @@ negotiated data channels, and decodes every track it receives.
     /usr/bin/python3 test/aiortc/client.py --url ws://127.0.0.1:7880/ws --room demo --name aiortc
 
 It reports on stdout, one JSON object a line: {"event": "joined", ...}, "published", "offer" (each
-subscriber offer it answered: its mids with a track, its m-lines, how many are rejected), "stats" (every half second: per received track the frames decoded and
-their size), "error" (an error frame from the relay), "fatal" (then it exits 1). It leaves the room
-(`leave`) when stdin closes or on SIGTERM. aiortc never offers loopback candidates: run relay and client
-in a network namespace with an address (docs/interop.md).
+subscriber offer it answered: its mids with a track, its m-lines, how many are rejected), "stats"
+(every half second: per received track the frames decoded, their size, for audio the loudest
+sample), "error" (an error frame from the relay), "fatal" (then it exits 1). It leaves the room
+(`leave`) when stdin closes or on SIGTERM. aiortc never offers loopback candidates: run relay and
+client in a network namespace with an address (docs/interop.md).
 """
 import argparse
 import asyncio
@@ -96,6 +97,7 @@ class Received:
         self.width = 0
         self.height = 0
         self.sample_rate = 0
+        self.peak = 0  # audio: the loudest decoded sample so far, of 32768 (0: only silence arrived)
         self.ended = False
 
     async def decode(self, track):
@@ -107,6 +109,7 @@ class Received:
                     self.width, self.height = frame.width, frame.height
                 else:
                     self.sample_rate = frame.sample_rate
+                    self.peak = max(self.peak, int(numpy.abs(frame.to_ndarray().astype(numpy.int32)).max()))
         except MediaStreamError:
             self.ended = True
 
@@ -116,7 +119,7 @@ class Received:
         if self.kind == "video":
             fields.update(width=self.width, height=self.height)
         else:
-            fields.update(sampleRate=self.sample_rate)
+            fields.update(sampleRate=self.sample_rate, peak=self.peak)
         return fields
 
 

@@ -23,6 +23,8 @@ export interface AiortcTrack {
   width?: number;
   height?: number;
   sampleRate?: number;
+  /** Audio: the loudest decoded sample so far, of 32768. */
+  peak?: number;
 }
 
 export interface AiortcStats {

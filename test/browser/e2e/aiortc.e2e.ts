@@ -49,6 +49,13 @@ const decodes = (participantId: string, video: number, audio: number) => (e: Aio
   return (t.video?.frames ?? 0) > video && (t.audio?.frames ?? 0) > audio && (t.video?.width ?? 0) > 0;
 };
 
+/** The audio level (0..1) the page decodes now of this participant's audio. Serialized into the page. */
+async function audioLevelOf(participantId: string): Promise<number> {
+  const remote = (document.querySelector("sfu-room") as SfuRoomElement).session?.participants.get(participantId);
+  const audio = [...(remote?.tracks.values() ?? [])].find((t) => t.kind === "audio");
+  return (await audio?.getStats())?.audioLevel ?? 0;
+}
+
 const offer = (offerId: number) => (e: AiortcEvent) => e.event === "offer" && e.offerId === offerId;
 
 describe("aiortc and Chromium in one room", { timeout: 180_000, skip: inNamespace ? false : "needs root for a network namespace (aiortc offers no loopback candidates)" }, () => {
@@ -122,10 +129,12 @@ describe("aiortc and Chromium in one room", { timeout: 180_000, skip: inNamespac
     await aiortc.next("offer 2 (Ada's tracks) answered", offer(2));
     const got = await aiortc.next("aiortc decodes Ada's video and audio", decodes(adaId, 20, 50), 40_000);
     const ofAda = tracksOf(got as unknown as AiortcStats, adaId);
-    console.log(`aiortc decodes Ada: ${ofAda.video!.frames} video frames ${ofAda.video!.width}x${ofAda.video!.height}, ${ofAda.audio!.frames} audio frames at ${ofAda.audio!.sampleRate} Hz`);
+    console.log(`aiortc decodes Ada: ${ofAda.video!.frames} video frames ${ofAda.video!.width}x${ofAda.video!.height}, ${ofAda.audio!.frames} audio frames at ${ofAda.audio!.sampleRate} Hz, peak ${ofAda.audio!.peak}`);
     // Chromium's fake camera is 320x180; under CPU load Chromium may send it smaller, never otherwise shaped.
     assert.ok(ofAda.video!.width! <= 320 && Math.abs(ofAda.video!.width! / ofAda.video!.height! - 16 / 9) < 0.1, `${ofAda.video!.width}x${ofAda.video!.height}`);
     assert.equal(ofAda.audio!.sampleRate, 48_000);
+    // Chromium's fake microphone beeps: sound, not only the silence a broken decode would give.
+    await aiortc.next("aiortc decodes sound in Ada's audio", (e) => (tracksOf(e.event === "stats" ? (e as unknown as AiortcStats) : undefined, adaId).audio?.peak ?? 0) > 1000, 20_000);
 
     const seen = await eventually("Ada decodes aiortc's video and receives its audio", () => ada.evaluate(probe), (p) => {
       const a = fromAiortc(p);
@@ -134,6 +143,9 @@ describe("aiortc and Chromium in one room", { timeout: 180_000, skip: inNamespac
     const a = fromAiortc(seen);
     console.log(`Ada decodes aiortc: ${a.video!.framesDecoded} frames, ${a.tile!.videoWidth} px wide; ${a.audio!.packetsReceived} audio packets`);
     assert.equal(a.tile!.videoWidth, 320, "aiortc's colour bars are 320x240");
+    // aiortc's 440 Hz tone has a steady level of 8000/32767, about 0.24 (silence would be 0).
+    const level = await eventually("Ada hears aiortc's tone at its level", () => ada.evaluate(audioLevelOf, aiortcId), (l) => l > 0.15 && l < 0.35, 20_000);
+    console.log(`Ada: aiortc's audio level ${level.toFixed(2)}`);
   });
 
   let grace: Page;
