@@ -10,9 +10,12 @@ negotiated data channels, and decodes every track it receives.
 It reports on stdout, one JSON object a line: {"event": "joined", ...}, "published", "offer" (each
 subscriber offer it answered: its mids with a track, its m-lines, how many are rejected), "stats"
 (every half second: per received track the frames decoded, their size, for audio the loudest
-sample), "error" (an error frame from the relay), "fatal" (then it exits 1). It leaves the room
-(`leave`) when stdin closes or on SIGTERM. aiortc never offers loopback candidates: run relay and
-client in a network namespace with an address (docs/interop.md).
+sample), "data" (a data message: channel, from, topic, text or hex), "error" (an error frame from
+the relay), "fatal" (then it exits 1). Each line of stdin is a data message to send, as JSON:
+{"text": "hi", "topic": "chat", "to": [ids], "reliable": true} ("hex" instead of "text" for bytes;
+everything but the payload optional). It leaves the room (`leave`) when stdin closes or on SIGTERM.
+aiortc never offers loopback candidates: run relay and client in a network namespace with an
+address (docs/interop.md).
 """
 import argparse
 import asyncio
@@ -186,6 +189,8 @@ class Client:
                     self.subscriber.createDataChannel("sfu-reliable", negotiated=True, id=0, ordered=True),
                     self.subscriber.createDataChannel("sfu-lossy", negotiated=True, id=1, ordered=False, maxRetransmits=0),
                 ]
+                for channel in self.channels:
+                    channel.on("message", lambda data, label=channel.label: self.on_data(label, data))
             await self.subscriber.setLocalDescription(await self.subscriber.createAnswer())
             await self.send({"type": "subscriber-answer", "offerId": offer["offerId"], "sdp": self.subscriber.localDescription.sdp})
             media = re.findall(r"^m=\w+ (\d+) ", offer["sdp"], re.M)
@@ -196,6 +201,30 @@ class Client:
         received = Received(mid, self.mapping.get(mid, {}))
         self.received.append(received)
         asyncio.ensure_future(received.decode(track))
+
+    # ---- data messages (section 7.5) ----
+
+    def on_data(self, label, data):
+        """Reports one data frame: its channel, the sender the relay stamped, topic, and payload."""
+        if not isinstance(data, bytes) or len(data) < 4 or data[0] != 1:
+            report("data-invalid", channel=label, length=len(data))
+            return
+        header_length = int.from_bytes(data[2:4], "big")
+        header = json.loads(data[4:4 + header_length])
+        payload = data[4 + header_length:]
+        body = {"text": payload.decode()} if data[1] & 1 else {"hex": payload.hex()}
+        report("data", channel=label, **{k: header[k] for k in ("from", "topic") if k in header}, **body)
+
+    def send_data(self, command):
+        """Sends {"text" or "hex", "topic"?, "to"?, "reliable"?} (a line of stdin) as one data frame."""
+        header = {k: command[k] for k in ("topic", "to") if k in command}
+        if "text" in command:
+            flags, payload = 1, command["text"].encode()
+        else:
+            flags, payload = 0, bytes.fromhex(command["hex"])
+        encoded = json.dumps(header, separators=(",", ":")).encode()
+        channel = self.channels[0 if command.get("reliable", True) else 1]
+        channel.send(bytes([1, flags]) + len(encoded).to_bytes(2, "big") + encoded + payload)
 
     # ---- publisher connection (section 7.2) ----
 
@@ -253,10 +282,19 @@ async def main():
             stop.set_result(None)
     loop.add_signal_handler(signal.SIGTERM, request_stop)
     loop.add_signal_handler(signal.SIGINT, request_stop)
-    loop.add_reader(sys.stdin, lambda: sys.stdin.readline() or (loop.remove_reader(sys.stdin), request_stop()))
     # Frames from the relay are not bounded by the client limit; a big room's `joined` can be large (section 2).
     async with websockets.connect(args.url, max_size=4 << 20) as ws:
-        await Client(ws, args).run(stop)
+        client = Client(ws, args)
+
+        def read_command():
+            line = sys.stdin.readline()
+            if not line:
+                loop.remove_reader(sys.stdin)
+                request_stop()
+            elif line.strip():
+                client.send_data(json.loads(line))
+        loop.add_reader(sys.stdin, read_command)
+        await client.run(stop)
 
 
 if __name__ == "__main__":

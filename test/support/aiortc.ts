@@ -43,6 +43,8 @@ export interface AiortcClient {
   stats(): AiortcStats | undefined;
   /** Resolves with the first event (already printed or to come) that `match` accepts. */
   next(what: string, match: (e: AiortcEvent) => boolean, timeoutMs?: number): Promise<AiortcEvent>;
+  /** Has it send a data message (section 7.5 of docs/protocol.md): `text` or `hex` payload; `reliable` true by default. */
+  sendData(message: { text?: string; hex?: string; topic?: string; to?: string[]; reliable?: boolean }): void;
   /** Closes its stdin, so it sends `leave`; resolves with its exit code. */
   leave(): Promise<number>;
   /** What it wrote to stderr (aiortc's tracebacks). */
@@ -97,6 +99,9 @@ export function startAiortc(options: { url: string; room: string; name: string }
         waiters.add(check);
         check();
       });
+    },
+    sendData(message) {
+      child.stdin!.write(`${JSON.stringify(message)}\n`);
     },
     async leave() {
       child.stdin!.end();
