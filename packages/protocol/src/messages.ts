@@ -24,6 +24,8 @@ export const PROTOCOL_LIMITS = {
   tracksPerOffer: 16,
   /** Most tracks one participant can publish at once, whatever the relay's configuration. */
   tracksPerParticipant: 64,
+  /** Longest participant metadata (from the token, or set through the server API), in characters. */
+  metadataLength: 4096,
 } as const;
 
 /** Room names: 1-64 of letters, digits, `-`, `_`, `.`; not starting with `.` (they appear in URLs and logs). */
@@ -87,6 +89,8 @@ export const ParticipantInfoSchema = v.object({
   id: Id,
   /** Display only, never identity (see cleanDisplayName); cleaned again here whatever the relay sent. */
   name: v.pipe(v.string(), v.transform(cleanDisplayName)),
+  /** Opaque text from their token's `metadata` claim or the server API (docs/api.md); absent when none. */
+  metadata: v.optional(v.pipe(v.string(), v.maxLength(PROTOCOL_LIMITS.metadataLength))),
   tracks: v.array(TrackInfoSchema),
 });
 
@@ -329,6 +333,15 @@ export const ParticipantJoinedSchema = v.object({
   participant: ParticipantInfoSchema,
 });
 
+/**
+ * A participant's name or metadata changed (the server API's UpdateParticipant): their info as it is
+ * now. Sent to everyone in the room, the participant included (a hidden one: only to themselves).
+ */
+export const ParticipantUpdatedSchema = v.object({
+  type: v.literal("participant-updated"),
+  participant: ParticipantInfoSchema,
+});
+
 export const ParticipantLeftSchema = v.object({
   type: v.literal("participant-left"),
   participantId: Id,
@@ -424,6 +437,7 @@ export const ServerMessageSchema = v.variant("type", [
   PublishAnswerSchema,
   OkSchema,
   ParticipantJoinedSchema,
+  ParticipantUpdatedSchema,
   ParticipantLeftSchema,
   TrackPublishedSchema,
   TrackUnpublishedSchema,

@@ -37,6 +37,7 @@ export type IceRestartedMessage = v.InferOutput<typeof m.IceRestartedSchema>;
 export type PublishAnswerMessage = v.InferOutput<typeof m.PublishAnswerSchema>;
 export type OkMessage = v.InferOutput<typeof m.OkSchema>;
 export type ParticipantJoinedMessage = v.InferOutput<typeof m.ParticipantJoinedSchema>;
+export type ParticipantUpdatedMessage = v.InferOutput<typeof m.ParticipantUpdatedSchema>;
 export type ParticipantLeftMessage = v.InferOutput<typeof m.ParticipantLeftSchema>;
 export type TrackPublishedMessage = v.InferOutput<typeof m.TrackPublishedSchema>;
 export type TrackUnpublishedMessage = v.InferOutput<typeof m.TrackUnpublishedSchema>;

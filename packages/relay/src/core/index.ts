@@ -61,6 +61,10 @@
  * hidden), Subscribing (canSubscribe), data routing (canPublishData), and hidden participants are
  * never announced. Without keys the join has no `access` and gets every grant (`openGrants`).
  *
+ * Server API and webhooks: an `admin` input (admin.ts) is one server API call, answered by one
+ * `admin-reply` output; `room-event` outputs (room-events.ts) report rooms started and finished,
+ * participants joined and left, tracks published and unpublished, for the shell's webhooks.
+ *
  * Inside (sfu-core.ts has the map): `Membership` (rooms, join/leave rules), `ResumeWindow` (participants
  * whose session dropped, kept until a deadline for `resume`), `Publishing` (tracks, the
  * two-phase publish, unpublish/mute rules), `SubscriptionTable` (every (subscriber, track) link, the hot
@@ -74,5 +78,7 @@ export type * from "./types.ts";
 export { ALL_SOURCES, DEFAULT_CORE_CONFIG, openGrants } from "./types.ts";
 export type * from "./inputs.ts";
 export type * from "./outputs.ts";
+export type * from "./admin.ts";
+export type * from "./room-events.ts";
 export { SfuCore, type SubscriptionView } from "./sfu-core.ts";
 export type { SubscriptionState } from "./subscription.ts";

@@ -9,6 +9,7 @@
  *   passed). They are never answered; unknown ids in them are ignored.
  */
 import type { ErrorCode, IceServer, Quality } from "@sfu-room/protocol";
+import type { AdminInput } from "./admin.ts";
 import type { Grants, Millis, NegotiatedTrack, OfferedTrack, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
 
 export type Input =
@@ -35,6 +36,7 @@ export type Input =
   | DataInput
   | DataBackedUpInput
   | MediaLostInput
+  | AdminInput
   | TimeoutInput;
 
 // ---------------------------------------------------------------------------------------------
@@ -126,7 +128,8 @@ export interface RestartIceInput {
 
 /**
  * A joined participant's new token (`refresh-token`), verified by the adapter: `access` as a join's,
- * absent on a relay without keys (then nothing changes). Replies `ok`, or `unauthorized`.
+ * absent on a relay without keys (then nothing changes). Replies `ok`, or `unauthorized`. What the new
+ * grants no longer allow stops (withdrawn-grants.ts): tracks unpublished, subscriptions ended.
  */
 export interface RefreshTokenInput {
   type: "refresh-token";

@@ -3,6 +3,8 @@
  * keeps no copy of the core's state and never asks the core before acting.
  */
 import type { ServerMessage, TrackKind } from "@sfu-room/protocol";
+import type { AdminReplyOutput } from "./admin.ts";
+import type { RoomEventOutput } from "./room-events.ts";
 import type { Millis, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
 
 export type Output =
@@ -19,6 +21,8 @@ export type Output =
   | ForwardOutput
   | RequestKeyframeOutput
   | DeliverDataOutput
+  | AdminReplyOutput
+  | RoomEventOutput
   | TimeoutOutput;
 
 /** Send this protocol message to the participant's signaling session (replies, events, dynacast). */

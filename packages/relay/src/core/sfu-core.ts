@@ -11,11 +11,14 @@
  *     Dynacast            which simulcast layers each publisher must send
  *     KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
  *   routeData           who receives a data frame
+ *   Administration      the server API's rules (admin.ts)
+ *   withdrawnByGrants   what a refreshed token with fewer grants stops (withdrawn-grants.ts)
  *
  * SfuCore itself routes inputs, does what spans several of them (a join, a leave, a track appearing or
  * going), and runs the hot path: one RTP packet in, its forwards out.
  */
 import type { ParticipantInfo } from "@sfu-room/protocol";
+import { Administration } from "./admin.ts";
 import { BandwidthController } from "./bandwidth-controller.ts";
 import { routeData } from "./data-routing.ts";
 import { Dynacast } from "./dynacast.ts";
@@ -28,9 +31,11 @@ import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
 import { Publishing } from "./publishing.ts";
 import { ResumeWindow } from "./resume-window.ts";
+import { roomEvent } from "./room-events.ts";
 import { Subscribing } from "./subscribing.ts";
 import type { Subscription, SubscriptionState } from "./subscription.ts";
 import { SubscriptionTable } from "./subscription-table.ts";
+import { withdrawnByGrants } from "./withdrawn-grants.ts";
 import { type CoreConfig, type CoreStats, DEFAULT_CORE_CONFIG, type KindCounts, type ParticipantId, type SubscriptionId, type TrackId } from "./types.ts";
 
 /** A read-only view of one subscription, for diagnostics and tests (the adapter never decides on it). */
@@ -57,6 +62,7 @@ export class SfuCore {
   private readonly dynacast: Dynacast;
   private readonly keyframes: KeyframeScheduler;
   private readonly subscribing: Subscribing;
+  private readonly admin: Administration;
   /** Data frames delivered and refused, for stats(). */
   private dataRelayed = 0;
   private dataRefused = 0;
@@ -71,6 +77,10 @@ export class SfuCore {
     this.keyframes = new KeyframeScheduler(this.out);
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
     this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
+    this.admin = new Administration({
+      members: this.members, publishing: this.publishing, out: this.out,
+      remove: (p, reason) => this.remove(p, reason, true), infoOf: (p) => this.infoOf(p),
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -113,6 +123,8 @@ export class SfuCore {
         return this.onDataBackedUp(input);
       case "publish-negotiated":
         return this.onPublishNegotiated(input);
+      case "admin":
+        return this.admin.handle(input);
     }
     // Requests that need a joined participant.
     const requester = this.members.get(input.participantId);
@@ -137,7 +149,8 @@ export class SfuCore {
       case "restart-ice":
         return this.onRestartIce(requester, input);
       case "refresh-token":
-        return this.members.regrant(requester, input);
+        if (this.members.regrant(requester, input)) this.withdraw(requester);
+        return;
     }
   }
 
@@ -213,6 +226,7 @@ export class SfuCore {
 
   private onJoin(input: In.JoinInput): void {
     this.removeReplaced(input);
+    const started = this.members.room(input.room) === undefined;
     const joiner = this.members.join(input);
     if (joiner === undefined) return;
     const others = [...joiner.room.others(joiner)];
@@ -226,6 +240,8 @@ export class SfuCore {
       resume: { secret: joiner.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
     this.out.push({ type: "participant-added", participantId: joiner.id });
+    if (started) this.out.push(roomEvent("room_started", joiner.room.name)); // their join made it
+    this.out.push(roomEvent("participant_joined", joiner.room.name, joiner));
     if (!joiner.grants.hidden) {
       const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;
       for (const other of others) this.out.signal(other.id, announcement);
@@ -241,12 +257,12 @@ export class SfuCore {
     const previous = rejoinOf === undefined ? undefined : this.members.get(rejoinOf.participantId);
     if (rejoinOf !== undefined && this.members.admits(input) && this.away.proves(previous, input.room, rejoinOf.secret)) {
       // The same client's lost session, still held (its media never came back).
-      this.remove(previous, "replaced by a new session of yours (a rejoin)");
+      this.remove(previous, "replaced by a new session of yours (a rejoin)", false, true);
     }
     // One session per identity and room: the newer one wins (LiveKit's rule), and the older is kicked
     // so that it stops, rather than reconnecting and replacing the new one in turn.
     const holder = this.members.holderOfIdentity(input);
-    if (holder !== undefined) this.remove(holder, "another session with your identity joined this room", true);
+    if (holder !== undefined) this.remove(holder, "another session with your identity joined this room", true, true);
   }
 
   private onLeave(input: In.LeaveInput): void {
@@ -257,14 +273,16 @@ export class SfuCore {
 
   /**
    * Everything of theirs goes; the others are told. `reason`: the relay removed them; `kick`: for good
-   * (see the output).
+   * (see the output); `replaced`: a join takes their place at once, so their room stays even if empty
+   * (it does not finish and start again).
    */
-  private remove(leaver: Participant, reason: string | undefined, kick = false): void {
+  private remove(leaver: Participant, reason: string | undefined, kick = false, replaced = false): void {
     for (const pub of this.publishing.of(leaver.id)) this.removePublication(pub);
     this.subscribing.forget(leaver);
     this.publishing.forget(leaver.id);
     this.away.forget(leaver.id);
-    this.members.remove(leaver);
+    this.out.push(roomEvent("participant_left", leaver.room.name, leaver));
+    this.members.remove(leaver, replaced);
     this.out.push({ type: "participant-removed", participantId: leaver.id, ...(reason === undefined ? {} : { reason }), ...(kick ? { kick: true } : {}) });
   }
 
@@ -320,7 +338,24 @@ export class SfuCore {
   }
 
   private infoOf(p: Participant): ParticipantInfo {
-    return { id: p.id, name: p.name, tracks: this.publishing.of(p.id).map((pub) => pub.info()) };
+    const tracks = this.publishing.of(p.id).map((pub) => pub.info());
+    return p.metadata === undefined ? { id: p.id, name: p.name, tracks } : { id: p.id, name: p.name, metadata: p.metadata, tracks };
+  }
+
+  /**
+   * After a refresh: what the new grants no longer allow stops now. The publisher hears of each track
+   * the relay unpublished (a `track-unpublished` naming their own track), the others as for any unpublish.
+   */
+  private withdraw(participant: Participant): void {
+    const { unpublish, unsubscribe } = withdrawnByGrants(participant.grants, this.publishing.of(participant.id), this.table.ofSubscriber(participant.id));
+    for (const pub of unpublish) {
+      this.removePublication(pub);
+      this.out.signal(participant.id, { type: "track-unpublished", trackId: pub.id, participantId: participant.id });
+    }
+    for (const sub of unsubscribe) {
+      this.table.remove(sub, true);
+      this.dynacast.update(sub.publication);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -333,6 +368,7 @@ export class SfuCore {
     const created = this.publishing.complete(publisher, input);
     for (const pub of created ?? []) {
       this.publishing.announce(pub, { type: "track-published", track: pub.info() });
+      this.out.push(roomEvent("track_published", publisher.room.name, publisher, pub));
       for (const other of publisher.room.others(publisher)) if (other.autoSubscribe) this.subscribing.subscribe(other, pub);
       this.dynacast.update(pub);
     }

@@ -100,8 +100,10 @@ export interface Grants {
   canPublishSources: readonly TrackSource[];
   /** Not announced to the others, and never publishing: a recorder, a moderator watching. */
   hidden: boolean;
-  /** For the server API (not used by the core yet). */
+  /** The server API's room-scoped methods, for `room` only (core/admin.ts). */
   roomAdmin: boolean;
+  /** The server API's ListRooms (core/admin.ts). */
+  roomList: boolean;
 }
 
 /** Every track source: what a token without `canPublishSources` allows. */
@@ -111,7 +113,7 @@ export const ALL_SOURCES: readonly TrackSource[] = ["camera", "microphone", "scr
 export function openGrants(room: string): Grants {
   return {
     identity: "", name: undefined, metadata: undefined, room, roomJoin: true, canPublish: true, canSubscribe: true, canPublishData: true,
-    canPublishSources: ALL_SOURCES, hidden: false, roomAdmin: false,
+    canPublishSources: ALL_SOURCES, hidden: false, roomAdmin: false, roomList: false,
   };
 }
 

@@ -14,7 +14,7 @@
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
 import type { ClientMessage, IceServer, ServerMessage } from "@sfu-room/protocol";
-import { type CoreConfig, type CoreStats, type Input, type JoinAccess, type KindCounts, type NegotiatePublishOutput, type Output, type RestartIceOutput, type RtpInput, SfuCore } from "../core/index.ts";
+import { type AdminRequest, type AdminResult, type CoreConfig, type CoreStats, type Grants, type Input, type JoinAccess, type KindCounts, type NegotiatePublishOutput, type Output, type RestartIceOutput, type RoomEventOutput, type RtpInput, SfuCore } from "../core/index.ts";
 import { isKeyframeStart } from "../media/keyframe.ts";
 import { readVp8PictureFields } from "../media/vp8-picture-id.ts";
 import type { RtcNetworkOptions } from "../rtc/media-config.ts";
@@ -49,6 +49,8 @@ export interface SfuShellOptions {
   newSecret(): string;
   /** Verifies a join's token (signature and times: the core applies its grants); undefined: the relay is open. */
   verifyToken: ((token: string | undefined) => Promise<JoinAccess>) | undefined;
+  /** Where the core's room events go (the webhooks); undefined: nowhere. Must not block: it is called mid-drain. */
+  onRoomEvent?: ((event: RoomEventOutput) => void) | undefined;
 }
 
 export interface SfuStats extends CoreStats {
@@ -66,6 +68,8 @@ export class SfuShell {
   /** Publish negotiations under way, by participant: the session waits for its own before its next message. */
   readonly #negotiations = new Map<string, Promise<void>>();
   readonly #data: DataRelay;
+  /** The server API calls being handled, by request id: each is answered within the drain of its input. */
+  readonly #adminCalls = new Map<string, (result: AdminResult) => void>();
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   /** The packet of the `rtp` input being drained: `forward` outputs refer to it. */
@@ -176,6 +180,20 @@ export class SfuShell {
     }
   }
 
+  /** One server API call by a verified admin token (http/server-api.ts): the core decides and answers. */
+  admin(grants: Grants, request: AdminRequest): AdminResult {
+    const requestId = this.#options.newId("A");
+    let answer: AdminResult | undefined;
+    this.#adminCalls.set(requestId, (result) => (answer = result));
+    try {
+      this.#drive({ type: "admin", now: now(), requestId, grants, request });
+    } finally {
+      this.#adminCalls.delete(requestId);
+    }
+    if (answer === undefined) throw new Error(`the core did not answer ${request.method}`); // a relay bug: the handler says 500
+    return answer;
+  }
+
   /** Removes every participant and stops the timer. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -276,6 +294,12 @@ export class SfuShell {
         break;
       case "request-keyframe":
         if (this.#links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer)) this.media.plisToPublishers++;
+        break;
+      case "admin-reply":
+        this.#adminCalls.get(out.requestId)?.(out.result);
+        break;
+      case "room-event":
+        this.#options.onRoomEvent?.(out);
         break;
       case "deliver-data": {
         const backedUp = this.#data.deliver(out.from, out.recipients, out.reliable);
