@@ -8,7 +8,9 @@
  * - data messages both ways on the two negotiated channels (reliable and lossy, text and bytes);
  * - a second page joins: another re-offer, and aiortc decodes that page too;
  * - the second page leaves: aiortc's next offer has rejected m-sections, which it accepts, and it keeps
- *   decoding the first page; then aiortc leaves and the page drops its tracks.
+ *   decoding the first page;
+ * - a third page joins: its tracks take the rejected slots with new mids, and aiortc decodes them;
+ *   then aiortc leaves and the page drops its tracks.
  *
  *   node --import tsx --test browser/e2e/aiortc.e2e.ts
  *
@@ -217,6 +219,17 @@ describe("aiortc and Chromium in one room", { timeout: 180_000, skip: inNamespac
     console.log(`after the removal offer: aiortc decoded ${tracksOf(after as unknown as AiortcStats, adaId).video!.frames - before} more frames of Ada`);
     assert.deepEqual(aiortc.events.filter((e) => e.event === "error"), [], "the relay refused nothing aiortc sent");
     await grace.close();
+  });
+
+  it("a third page joins: its tracks reuse the rejected m-sections with new mids, and aiortc decodes them", async () => {
+    const { page: hedy, id: hedyId } = await join("Hedy");
+    const reuse = await aiortc.next("offer 5 (Hedy's tracks) answered", offer(5));
+    const graceMids = Object.values(tracksOf(aiortc.stats(), graceId)).map((t) => t.mid);
+    console.log(`offer 5: ${reuse.mLines} m-lines, ${reuse.rejected} rejected, mids with a track ${JSON.stringify(reuse.mids)} (Grace had ${JSON.stringify(graceMids)})`);
+    assert.deepEqual([reuse.mLines, reuse.rejected], [5, 0], "Hedy's two tracks took the two rejected slots");
+    assert.equal((reuse.mids as string[]).filter((mid) => graceMids.includes(mid)).length, 0, "a reused slot has a new mid");
+    await aiortc.next("aiortc decodes Hedy's video and audio", decodes(hedyId, 20, 50), 40_000);
+    await hedy.close();
   });
 
   it("aiortc leaves: it exits cleanly and the page drops its tracks", async () => {
