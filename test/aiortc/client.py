@@ -246,6 +246,15 @@ class Client:
                    channels=[c.readyState for c in self.channels], tracks=[r.summary() for r in self.received])
 
     async def run(self, stop):
+        try:
+            await self.session(stop)
+        finally:
+            # Closing stops aiortc's decoder threads, which would otherwise keep the process alive.
+            for pc in (self.subscriber, self.publisher):
+                if pc:
+                    await pc.close()
+
+    async def session(self, stop):
         reader = asyncio.ensure_future(self.read())
         join = {"type": "join", "room": self.args.room, "name": self.args.name}
         if self.args.token:
@@ -262,9 +271,6 @@ class Client:
                 raise task.exception()
         if stop in done:
             await self.request({"type": "leave"})
-        for pc in (self.subscriber, self.publisher):
-            if pc:
-                await pc.close()
 
 
 async def main():

@@ -85,11 +85,12 @@ export function startAiortc(options: { url: string; room: string; name: string }
       return new Promise((resolve, reject) => {
         const check = () => {
           const found = events.find(match);
-          if (found || child.exitCode !== null || child.signalCode !== null) {
+          const fatal = events.find((e) => e.event === "fatal");
+          if (found || fatal || child.exitCode !== null || child.signalCode !== null) {
             waiters.delete(check);
             clearTimeout(timer);
             if (found) resolve(found);
-            else reject(new Error(`the aiortc client exited before: ${what}\n${stderr.slice(-3000)}`));
+            else reject(new Error(`the aiortc client ${fatal ? `failed (${String(fatal.message)})` : "exited"} before: ${what}\n${stderr.slice(-3000)}`));
           }
         };
         const timer = setTimeout(() => {
