@@ -235,6 +235,7 @@ describe("aiortc and Chromium in one room", { timeout: 180_000, skip: inNamespac
   it("aiortc leaves: it exits cleanly and the page drops its tracks", async () => {
     const code = await aiortc.leave();
     assert.equal(code, 0, aiortc.stderr());
+    assert.deepEqual(aiortc.events.filter((e) => e.event === "error"), [], "the relay refused nothing aiortc sent, all along");
     await eventually("Ada drops aiortc's tracks", () => ada.evaluate(probe), (p) => !p.tracks.some((t) => t.participantId === aiortcId) && !p.tiles.some((t) => t.participantId === aiortcId), 15_000);
   });
 });
