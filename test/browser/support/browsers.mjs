@@ -6,8 +6,8 @@ import { execFileSync } from "node:child_process";
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
 
-/** Installs a Debian package when its binary is missing and we are root (CI, fresh machines). */
-export function ensureBrowser(path, debianPackage) {
+/** Installs a Debian package when its file `path` is missing and we are root (CI, fresh machines). */
+export function ensureDebianPackage(path, debianPackage) {
   if (existsSync(path)) return path;
   if (process.getuid?.() === 0) {
     console.log(`[browser-tests] installing the Debian package ${debianPackage}`);
@@ -20,6 +20,9 @@ export function ensureBrowser(path, debianPackage) {
   if (!existsSync(path)) throw new Error(`${path} not found: install the Debian package "${debianPackage}"`);
   return path;
 }
+
+/** A browser binary, installed from Debian when missing (see ensureDebianPackage). */
+export const ensureBrowser = ensureDebianPackage;
 
 /** Chromium flags from shared notes/testing.md: fake media, loopback ICE, nothing that phones home. */
 export function chromiumArgs({ y4m, fakeDevices } = {}) {
