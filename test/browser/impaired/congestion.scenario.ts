@@ -36,6 +36,7 @@ describe("a call through the relay over a 500 kbit/s link", { timeout: 300_000, 
     call = await rig.relayCall("impaired");
     clean = await measurePhase(rig, call, "clean", CLEAN_S);
     console.log(describePhase(clean));
+    await call.verifyRoute();
     assert.ok(clean.fps > 5, `the clean run must decode to judge the others: ${describePhase(clean)}`);
   });
 

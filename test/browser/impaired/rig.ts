@@ -64,6 +64,11 @@ export interface Call {
   readonly kind: "relay" | "direct";
   publisher: Page;
   subscriber: Page;
+  /**
+   * Throws unless, since the call began, the publisher's uplink carried at least every byte of video
+   * its page sent and the subscriber's downlink every byte its page received: no media took another path.
+   */
+  verifyRoute(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -103,6 +108,30 @@ async function launchIn(side: Side, args: string[]): Promise<Browser> {
   chmodSync(wrapper, 0o755);
   // Driven over a pipe: its DevTools port would be in its namespace.
   return puppeteer.launch({ executablePath: wrapper, pipe: true, headless: true, args, protocolTimeout: 60_000 });
+}
+
+/** What the publisher's uplink and the subscriber's downlink have carried so far (bytes). */
+async function carried(linkOf: (side: Side) => Promise<LinkReport[string]>): Promise<{ up: number; down: number }> {
+  return { up: (await linkOf("publisher")).up.passedBytes, down: (await linkOf("subscriber")).down.passedBytes };
+}
+
+/** A call of two pages opened after the links had carried `before` (the pages' counters start at zero). */
+function newCall(kind: Call["kind"], publisher: Page, subscriber: Page, linkOf: (side: Side) => Promise<LinkReport[string]>, before: { up: number; down: number }): Call {
+  return {
+    kind,
+    publisher,
+    subscriber,
+    async verifyRoute() {
+      const [sent, received] = await Promise.all([publisher.evaluate(sampleMedia), subscriber.evaluate(sampleMedia)]);
+      // Read after the pages' counters: the links' can only have grown since. They count whole
+      // datagrams (SRTP, RTCP), more than the pages' RTP payload bytes.
+      const now = await carried(linkOf);
+      const [carriedUp, carriedDown] = [now.up - before.up, now.down - before.down];
+      if (sent.bytesSent === 0 || carriedUp < sent.bytesSent) throw new Error(`${kind} call: the publisher sent ${sent.bytesSent} bytes of video, its uplink carried ${carriedUp}`);
+      if (received.bytesReceived === 0 || carriedDown < received.bytesReceived) throw new Error(`${kind} call: the subscriber received ${received.bytesReceived} bytes of video, its downlink carried ${carriedDown}`);
+    },
+    close: () => Promise.all([publisher.close(), subscriber.close()]).then(() => undefined),
+  };
 }
 
 async function openPage(browser: Browser, url: string, name: string): Promise<Page> {
@@ -159,7 +188,8 @@ function deleteSideNamespaces(): void {
 
 export async function startRig(): Promise<Rig> {
   sh("sysctl -qw net.ipv4.ip_forward=0");
-  process.once("exit", deleteSideNamespaces); // also when a run fails half-way
+  process.once("exit", deleteSideNamespaces); // also when a run fails half-way or is interrupted
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
   for (const side of Object.values(NETWORKS)) makeSideNamespace(side);
   const forwarder = await startForwarder();
   for (let port = RELAY_PORTS[0]; port <= RELAY_PORTS[1]; port++) await forwarder.route({ address: MAIN.address, port }, { address: "127.0.0.1", port });
@@ -205,12 +235,14 @@ export async function startRig(): Promise<Rig> {
       return (await forwarder.counters())[NETWORKS[side].address]!;
     },
     async relayCall(room) {
+      const before = await carried(rig.link);
       const publisher = await openPage(browsers.publisher, `${siteOrigin}/publisher?room=${room}`, "publisher");
       const subscriber = await openPage(browsers.subscriber, `${siteOrigin}/subscriber?room=${room}`, "subscriber");
       await decoding(subscriber);
-      return { kind: "relay", publisher, subscriber, close: () => Promise.all([publisher.close(), subscriber.close()]).then(() => undefined) };
+      return newCall("relay", publisher, subscriber, rig.link, before);
     },
     async directCall() {
+      const before = await carried(rig.link);
       const publisher = await openPage(browsers.publisher, `${siteOrigin}/`, "publisher");
       const subscriber = await openPage(browsers.subscriber, `${siteOrigin}/`, "subscriber");
       const offer = await publisher.evaluate(directOffer);
@@ -221,7 +253,7 @@ export async function startRig(): Promise<Rig> {
       await forwarder.route({ address: MAIN.address, port }, { address: NETWORKS.subscriber.address, port: Number(host[1]) });
       await publisher.evaluate(directAccept, withStartBitrate(withOnlyCandidate(answer, MAIN.address, port), START_BITRATE_KBPS));
       await decoding(subscriber);
-      return { kind: "direct", publisher, subscriber, close: () => Promise.all([publisher.close(), subscriber.close()]).then(() => undefined) };
+      return newCall("direct", publisher, subscriber, rig.link, before);
     },
     async close() {
       for (const b of Object.values(browsers)) await b.close().catch(() => undefined);

@@ -44,6 +44,7 @@ try {
         await rig.impair(row.side, row.direction, row.conditions);
         const during = await measurePhase(rig, call, `${kind} ${row.name}`, seconds, row);
         await rig.restore();
+        await call.verifyRoute(); // a figure from media that bypassed the link would mean nothing
         console.log(`${describePhase(before)}\n${describePhase(during)}`);
         results.push({ id: row.id, kind, clean: before, impaired: during });
       } finally {

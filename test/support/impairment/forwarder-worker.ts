@@ -24,6 +24,8 @@ export type LinkReport = Record<string, { up: LinkCounters & { conditions: LinkC
 
 const links = new Map<string, { up: Link; down: Link }>();
 const sockets: Socket[] = [];
+/** Set by close: datagrams still delayed or queued are dropped, not sent on closed sockets. */
+let closed = false;
 
 const linkOf = (address: string, port: number) => links.get(`${address}:${port}`) ?? links.get(address);
 
@@ -31,6 +33,7 @@ const linkOf = (address: string, port: number) => links.get(`${address}:${port}`
 function carry(data: Buffer, from: Endpoint, to: Endpoint, send: (data: Buffer) => void): void {
   const stages = [linkOf(from.address, from.port)?.up, linkOf(to.address, to.port)?.down].filter((l): l is Link => l !== undefined);
   const step = (i: number): void => {
+    if (closed) return;
     if (i === stages.length) return send(data);
     const now = performance.now();
     const out = stages[i]!.admit(data.length, now);
@@ -95,6 +98,7 @@ parentPort!.on("message", async ({ id, request }: { id: number; request: Request
       link[request.direction].set(request.conditions);
     } else if (request.op === "counters") result = report();
     else {
+      closed = true;
       for (const s of sockets) s.close();
       sockets.length = 0;
     }
