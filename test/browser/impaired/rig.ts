@@ -21,12 +21,12 @@ import { fileURLToPath } from "node:url";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { pino } from "pino";
 import { canCreateNamespace, insideNamespace, type NamespaceSpec, reexecInNamespace } from "@sfu-room/netns";
-import { DEFAULT_RELAY_CONFIG, startRelay, type RunningRelay } from "@sfu-room/relay";
+import { DEFAULT_RELAY_CONFIG, startRelay } from "@sfu-room/relay";
 import { START_BITRATE_KBPS, withStartBitrate } from "@sfu-room/relay/start-bitrate";
 import { CHROMIUM_PATH, chromiumArgs, ensureBrowser } from "../support/browsers.mjs";
 import { elementPage } from "../e2e/element-page.ts";
 import { eventually } from "../e2e/harness.ts";
-import { type Forwarder, type LinkConditions, type LinkReport, startForwarder } from "../../support/impairment/forwarder.ts";
+import { type LinkConditions, type LinkReport, startForwarder } from "../../support/impairment/forwarder.ts";
 import { recordPeerConnections, sampleMedia } from "./media-sample.ts";
 
 const MAIN: NamespaceSpec = { marker: "SFU_TEST_NETNS_IMPAIRED", address: "10.216.0.1", veth: ["imp0", "imp1"] };
@@ -73,8 +73,6 @@ export interface Call {
 }
 
 export interface Rig {
-  forwarder: Forwarder;
-  relay: RunningRelay;
   /** Sets one direction of a side's access link (see LinkConditions); {} makes it clean. */
   impair(side: Side, direction: "up" | "down", conditions: LinkConditions): Promise<void>;
   /** Both links clean. */
@@ -225,8 +223,6 @@ export async function startRig(): Promise<Rig> {
   let directPort = DIRECT_PORTS_FROM;
 
   const rig: Rig = {
-    forwarder,
-    relay,
     impair: (side, direction, conditions) => forwarder.set(NETWORKS[side].address, direction, conditions),
     async restore() {
       for (const side of ["publisher", "subscriber"] as const) for (const d of ["up", "down"] as const) await rig.impair(side, d, {});
