@@ -5,7 +5,8 @@
  *
  *   node --import tsx --test browser/e2e/impairment-rig.e2e.ts
  *
- * Shown: the forwarder carried at least every byte the publisher sent and the subscriber received;
+ * Shown: the forwarder carried at least every byte the publisher sent and the subscriber received,
+ * through the relay and in a direct call between the two pages;
  * 100% loss on the subscriber's downlink, then on the publisher's uplink, stops the subscriber's video
  * (no other path exists) and it decodes again once lifted; a 300 kbit/s downlink cap holds what the
  * subscriber receives under 300 kbit/s. As root (it re-runs itself in a namespace, see
@@ -59,6 +60,19 @@ describe("the impaired-network rig", { timeout: 180_000, skip: inside ? false : 
       assert.ok(capped.receivedKbps > 0, "nothing received through the capped link");
     } finally {
       await rig.restore();
+    }
+  });
+
+  it("a direct call between the two pages (the table's reference) passes the forwarder too: the publisher's uplink, the subscriber's downlink", async () => {
+    // The relay call ends first: its media on the same links would cover for a direct call that bypassed them.
+    await call.close();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const direct = await rig.directCall();
+    try {
+      await eventually("the direct call's subscriber receives 300 kB of video", () => direct.subscriber.evaluate(sampleMedia), (s) => s.bytesReceived > 300_000, 30_000);
+      await direct.verifyRoute();
+    } finally {
+      await direct.close();
     }
   });
 });

@@ -65,8 +65,9 @@ export interface Call {
   publisher: Page;
   subscriber: Page;
   /**
-   * Throws unless, since the call began, the publisher's uplink carried at least every byte of video
-   * its page sent and the subscriber's downlink every byte its page received: no media took another path.
+   * Throws unless, since the call began, the publisher's uplink was offered at least every byte of
+   * video its page sent and the subscriber's downlink passed every byte its page received: no media
+   * took another path.
    */
   verifyRoute(): Promise<void>;
   close(): Promise<void>;
@@ -108,9 +109,12 @@ async function launchIn(side: Side, args: string[]): Promise<Browser> {
   return puppeteer.launch({ executablePath: wrapper, pipe: true, headless: true, args, protocolTimeout: 60_000 });
 }
 
-/** What the publisher's uplink and the subscriber's downlink have carried so far (bytes). */
+/**
+ * Bytes so far: offered to the publisher's uplink (what it sent, dropped or not) and passed by the
+ * subscriber's downlink (what could reach it).
+ */
 async function carried(linkOf: (side: Side) => Promise<LinkReport[string]>): Promise<{ up: number; down: number }> {
-  return { up: (await linkOf("publisher")).up.passedBytes, down: (await linkOf("subscriber")).down.passedBytes };
+  return { up: (await linkOf("publisher")).up.bytes, down: (await linkOf("subscriber")).down.passedBytes };
 }
 
 /** A call of two pages opened after the links had carried `before` (the pages' counters start at zero). */
@@ -124,9 +128,9 @@ function newCall(kind: Call["kind"], publisher: Page, subscriber: Page, linkOf: 
       // Read after the pages' counters: the links' can only have grown since. They count whole
       // datagrams (SRTP, RTCP), more than the pages' RTP payload bytes.
       const now = await carried(linkOf);
-      const [carriedUp, carriedDown] = [now.up - before.up, now.down - before.down];
-      if (sent.bytesSent === 0 || carriedUp < sent.bytesSent) throw new Error(`${kind} call: the publisher sent ${sent.bytesSent} bytes of video, its uplink carried ${carriedUp}`);
-      if (received.bytesReceived === 0 || carriedDown < received.bytesReceived) throw new Error(`${kind} call: the subscriber received ${received.bytesReceived} bytes of video, its downlink carried ${carriedDown}`);
+      const [up, down] = [now.up - before.up, now.down - before.down];
+      if (sent.bytesSent === 0 || up < sent.bytesSent) throw new Error(`${kind} call: the publisher sent ${sent.bytesSent} bytes of video, its uplink was offered ${up}`);
+      if (received.bytesReceived === 0 || down < received.bytesReceived) throw new Error(`${kind} call: the subscriber received ${received.bytesReceived} bytes of video, its downlink passed ${down}`);
     },
     close: () => Promise.all([publisher.close(), subscriber.close()]).then(() => undefined),
   };
