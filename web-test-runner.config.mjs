@@ -9,18 +9,20 @@ const { chromeLauncher } = require("@web/test-runner-chrome");
 const puppeteerCore = (await import(require.resolve("puppeteer-core"))).default;
 const { CHROMIUM_PATH, FIREFOX_PATH, chromiumArgs, FIREFOX_PREFS } = await import("./test/browser/support/browsers.mjs");
 
+const CHROMIUM_ONLY = "test/browser/components/devices.test.ts";
 const wanted = (process.env.SFU_TEST_BROWSERS ?? "chromium,firefox").split(",");
 const browsers = [];
+let chromium;
 if (wanted.includes("chromium")) {
   browsers.push(
-    chromeLauncher({
+    (chromium = chromeLauncher({
       launchOptions: {
         executablePath: CHROMIUM_PATH,
         headless: true,
         // Two fake cameras and the default fake microphones, so device switching can be tested.
         args: chromiumArgs({ fakeDevices: "device-count=2" }),
       },
-    }),
+    })),
   );
 }
 if (wanted.includes("firefox")) {
@@ -33,7 +35,9 @@ if (wanted.includes("firefox")) {
 }
 
 export default {
-  files: ["test/browser/components/**/*.test.ts"],
+  files: ["test/browser/components/**/*.test.ts", `!${CHROMIUM_ONLY}`],
+  // Tests that need Chromium's two fake cameras (Firefox fakes one): Chromium only, not skipped.
+  groups: chromium ? [{ name: "chromium-only", files: [CHROMIUM_ONLY], browsers: [chromium] }] : [],
   // Lit's production build (no dev-mode warnings in every test's log).
   nodeResolve: { exportConditions: ["production"] },
   concurrency: 1,

@@ -38,7 +38,10 @@ process.on("SIGTERM", () => stop(0));
 const relayArgs = process.argv.slice(2);
 const ownKeys = relayArgs.some((a) => a.startsWith("--keys")) || Boolean(process.env.SFU_KEYS);
 const devArgs = ownKeys ? [] : ["--keys", `dev:${randomBytes(32).toString("base64url")}`, "--dev-tokens", "on"];
-start("relay", "node", ["packages/relay/bin/sfu-relay.mjs", ...devArgs, ...relayArgs]);
+// Readable log lines on the terminal (the relay logs JSON lines unless told otherwise), unless
+// SFU_LOG_FORMAT says otherwise; a --log-format given to npm start comes later and wins.
+const logArgs = process.env.SFU_LOG_FORMAT ? [] : ["--log-format", "pretty"];
+start("relay", "node", ["packages/relay/bin/sfu-relay.mjs", ...logArgs, ...devArgs, ...relayArgs]);
 
 const port = Number(/--port[= ](\d+)/.exec(relayArgs.join(" "))?.[1] ?? process.env.SFU_PORT ?? 7880);
 for (let i = 0; i < 100; i++) {

@@ -11,13 +11,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const env = { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}` };
 let passed = 0;
 let failed = 0;
+/** Each suite's failed tests, listed again at the end (scripts/test.mjs repeats them last). */
+const failedTests = [];
 
-function run(title, args, count) {
+function run(title, args, count, failures) {
   console.log(`\n=== ${title}: node ${args.join(" ")}`);
   const started = Date.now();
   const result = spawnSync("node", args, { cwd: join(root, "test"), env, encoding: "utf8", stdio: ["inherit", "pipe", "inherit"] });
   process.stdout.write(result.stdout ?? "");
   const counts = count(result.stdout ?? "");
+  failedTests.push(...failures(result.stdout ?? "").map((name) => `[${title}] ${name}`));
   if (counts) {
     passed += counts.passed;
     failed += counts.failed;
@@ -30,14 +33,15 @@ function run(title, args, count) {
 run("components (Chromium, Firefox ESR)", ["--import", "tsx", "browser/run-components.ts"], (out) => {
   const m = /components: (\d+) passed, (\d+) failed/.exec(out);
   return m ? { passed: Number(m[1]), failed: Number(m[2]) } : undefined;
-});
+}, (out) => (/^Failures:\n((?:  .*\n?)*)/m.exec(out)?.[1] ?? "").split("\n").filter(Boolean).map((l) => l.trim()));
 const e2e = readdirSync(join(root, "test", "browser", "e2e")).filter((f) => f.endsWith(".e2e.ts")).map((f) => `browser/e2e/${f}`);
 // One file at a time: each drives several Chromium pages, and the machine may have two cores.
 run("end to end (relay + Chromium)", ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=tap", ...e2e], (out) => {
   const p = /^# pass (\d+)/m.exec(out);
   const f = /^# fail (\d+)/m.exec(out);
   return p && f ? { passed: Number(p[1]), failed: Number(f[1]) } : undefined;
-});
+}, (out) => [...out.matchAll(/^\s*not ok \d+ - (.*)$/gm)].map((m) => m[1]));
 
+if (failedTests.length) console.log(`\nFailed tests:\n  ${failedTests.join("\n  ")}`);
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -16,6 +16,8 @@ mkdirSync(artifacts, { recursive: true });
 let passed = 0;
 let failed = 0;
 const failures = [];
+/** Names of the failed tests, repeated at the end: CI keeps only the tail of the output. */
+const failedTests = [];
 
 function run(title, command, args) {
   const started = Date.now();
@@ -43,6 +45,10 @@ if (existsSync(vitestReport)) {
   failed += report.numFailedTests + (report.numTotalTests === 0 ? 1 : 0);
   // A suite that failed to load has no tests but still failed.
   failed += report.testResults.filter((r) => r.status === "failed" && r.assertionResults.length === 0).length;
+  for (const file of report.testResults) {
+    if (file.status === "failed" && file.assertionResults.length === 0) failedTests.push(`[vitest] ${file.name}: ${file.message}`);
+    for (const t of file.assertionResults) if (t.status === "failed") failedTests.push(`[vitest] ${t.fullName}`);
+  }
 } else {
   failed++;
 }
@@ -52,6 +58,8 @@ for (const script of ["scripts/test-browser.mjs"]) {
   if (!existsSync(join(root, script))) continue;
   const result = spawnSync("node", [script], { cwd: root, env, stdio: ["inherit", "pipe", "inherit"], encoding: "utf8" });
   process.stdout.write(result.stdout);
+  const listed = /^Failed tests:\n((?:  .*\n?)*)/m.exec(result.stdout);
+  if (listed) failedTests.push(...listed[1].split("\n").filter(Boolean).map((l) => l.trim()));
   const m = /^(\d+) passed, (\d+) failed/m.exec(result.stdout.split("\n").filter(Boolean).at(-1) ?? "");
   if (m) {
     passed += Number(m[1]);
@@ -60,6 +68,7 @@ for (const script of ["scripts/test-browser.mjs"]) {
   if (result.status !== 0 && (!m || Number(m[2]) === 0)) failed++;
 }
 
+if (failedTests.length) console.log(`\nFailed tests:\n  ${failedTests.join("\n  ")}`);
 if (failures.length) console.log(`\nFailed steps: ${failures.join(", ")}`);
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && failures.length === 0 ? 0 : 1);

@@ -49,8 +49,10 @@ const dataFastRelay = await startRelay(relayConfig({ dataBytesPerSecond: 16 * 10
 const droppingRelay = await startDroppingRelay();
 // A relay that keeps no session after its WebSocket drops (resume refused): the rejoin path.
 const noResumeRelay = await startRelay(relayConfig({ resumeWindowMs: 0 }), log);
+// One that keeps it two minutes: what ends a session there before that is the client, never the window.
+const longResumeRelay = await startRelay(relayConfig({ resumeWindowMs: 120_000 }), log);
 // Signaling outages for the reconnection tests: TCP proxies in front of a relay, cut on a test's request.
-const proxyControl = await startProxyControl({ relay: relay.port, noResumeRelay: noResumeRelay.port });
+const proxyControl = await startProxyControl({ relay: relay.port, noResumeRelay: noResumeRelay.port, longResumeRelay: longResumeRelay.port });
 
 process.env.SFU_TEST_CONFIG = JSON.stringify({
   relay: relay.signalUrl,
@@ -59,6 +61,7 @@ process.env.SFU_TEST_CONFIG = JSON.stringify({
   dataFastRelay: dataFastRelay.signalUrl,
   droppingRelay: droppingRelay.url,
   noResumeRelay: noResumeRelay.signalUrl,
+  longResumeRelay: longResumeRelay.signalUrl,
   proxyControl: proxyControl.url,
   // Firefox can reach the relay's media ports only from inside the namespace.
   firefoxMedia: inNamespace,
@@ -66,7 +69,7 @@ process.env.SFU_TEST_CONFIG = JSON.stringify({
 process.chdir(ROOT);
 
 async function shutdown(): Promise<void> {
-  await Promise.allSettled([relay.close(), fullRelay.close(), dataLimitedRelay.close(), dataFastRelay.close(), droppingRelay.close(), proxyControl.close(), noResumeRelay.close()]);
+  await Promise.allSettled([relay.close(), fullRelay.close(), dataLimitedRelay.close(), dataFastRelay.close(), droppingRelay.close(), proxyControl.close(), noResumeRelay.close(), longResumeRelay.close()]);
 }
 
 const runner = await startTestRunner({

@@ -191,8 +191,9 @@ describe("access tokens", () => {
     const seen = watcher.events.length;
     const refresh = (tokenText: string) => c.request({ type: "refresh-token", id: "rt", token: tokenText });
 
-    expect(await refresh(token("bob", { canPublish: false }, { exp: nowS() + 3600 }))).toEqual({ type: "ok", id: "rt" });
-    await expect(c.publish([{ kind: "video" }])).rejects.toThrow(/"code":"forbidden".*canPublish false/);
+    // Fewer grants that leave the running microphone allowed: it stays, a camera is refused.
+    expect(await refresh(token("bob", { canPublishSources: ["microphone"] }, { exp: nowS() + 3600 }))).toEqual({ type: "ok", id: "rt" });
+    await expect(c.publish([{ kind: "video" }])).rejects.toThrow(/"code":"forbidden".*canPublishSources/);
 
     const bad: [string, RegExp][] = [
       [token("mallory"), /the new token is for identity "mallory", this session is "bob"/],
@@ -210,6 +211,30 @@ describe("access tokens", () => {
     const before = received.packets;
     await eventually("bob's microphone keeps flowing", () => received.packets > before + 10);
     expect(received.mismatches).toBe(0);
+  });
+
+  it("a refreshed token without canPublish unpublishes the running track: the others and the publisher are told; without canSubscribe the subscriptions end", async () => {
+    const watcher = await joined("watcher");
+    const c = await client("bob");
+    await c.join("r", true, token("bob"));
+    const [mic] = await c.publish([{ kind: "audio" }]);
+    pacer.start();
+    await eventually("the watcher receives bob's microphone", () => (watcher.received.get(mic!.trackId!)?.packets ?? 0) > 5);
+    await eventually("the relay counts the watcher's subscription", () => relay!.stats().subscriptions === 1);
+
+    expect(await c.request({ type: "refresh-token", id: "rt", token: token("bob", { canPublish: false }) })).toEqual({ type: "ok", id: "rt" });
+    const gone = { type: "track-unpublished", trackId: mic!.trackId, participantId: c.participantId };
+    await eventually("both hear that bob's microphone is gone", () => watcher.events.some((e) => e.type === "track-unpublished") && c.events.some((e) => e.type === "track-unpublished"));
+    expect(watcher.events.filter((e) => e.type === "track-unpublished")).toEqual([gone]);
+    expect(c.events.filter((e) => e.type === "track-unpublished")).toEqual([gone]);
+    expect(relay!.stats()).toMatchObject({ participants: 2, tracks: 0, subscriptions: 0 });
+    expect(c.ws.readyState).toBe(c.ws.OPEN); // the session stays
+
+    const [watcherMic] = await watcher.publish([{ kind: "audio" }]);
+    await eventually("bob receives the watcher's microphone", () => (c.received.get(watcherMic!.trackId!)?.packets ?? 0) > 5);
+    expect(await c.request({ type: "refresh-token", id: "rt2", token: token("bob", { canPublish: false, canSubscribe: false }) })).toEqual({ type: "ok", id: "rt2" });
+    await eventually("bob's subscription ends", () => relay!.stats().subscriptions === 0);
+    await eventually("bob's subscriber connection is renegotiated without it", () => c.events.some((e) => e.type === "subscriber-offer" && e.tracks.length === 0));
   });
 
   it("sfu-relay token mints a token that joins", async () => {

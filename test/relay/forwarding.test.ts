@@ -66,10 +66,16 @@ describe("forwarding between real werift peers", () => {
       expect(rec.seqGaps).toBe(0);
       expect(rec.firstWasKeyframe).toBe(true); // an IDR slice, detected by the relay's H264 parser
     }
-    // The viewer's subscriber offer names H264 on exactly one video m-line and VP8 on the other.
+    // The viewer's subscriber offer names H264 on exactly one video m-line and VP8 on the other, each
+    // with only its RTX besides (docs/quality.md, "Loss recovery").
     const sdp = viewer.lastSubscriberOffer;
     const videoSections = sdp.split(/^m=/m).filter((sec) => sec.startsWith("video"));
-    expect(videoSections.map((sec) => (/a=rtpmap:\d+ (\w+)\/90000/.exec(sec) ?? [])[1]).sort()).toEqual(["H264", "VP8"]);
-    expect(videoSections.every((sec) => (sec.match(/^a=rtpmap:/gm) ?? []).length === 1)).toBe(true);
+    const codecsOf = (sec: string) => [...sec.matchAll(/^a=rtpmap:(\d+) ([\w-]+)\/90000/gm)].map((m) => ({ pt: m[1], name: m[2] }));
+    expect(videoSections.map((sec) => codecsOf(sec).find((c) => c.name !== "rtx")?.name).sort()).toEqual(["H264", "VP8"]);
+    for (const sec of videoSections) {
+      const [media, rtx, ...more] = codecsOf(sec);
+      expect([rtx?.name, more]).toEqual(["rtx", []]);
+      expect(sec).toContain(`a=fmtp:${rtx!.pt} apt=${media!.pt}`);
+    }
   });
 });

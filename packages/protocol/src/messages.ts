@@ -24,6 +24,8 @@ export const PROTOCOL_LIMITS = {
   tracksPerOffer: 16,
   /** Most tracks one participant can publish at once, whatever the relay's configuration. */
   tracksPerParticipant: 64,
+  /** Longest participant metadata (from the token, or set through the server API), in characters. */
+  metadataLength: 4096,
 } as const;
 
 /** Room names: 1-64 of letters, digits, `-`, `_`, `.`; not starting with `.` (they appear in URLs and logs). */
@@ -87,6 +89,8 @@ export const ParticipantInfoSchema = v.object({
   id: Id,
   /** Display only, never identity (see cleanDisplayName); cleaned again here whatever the relay sent. */
   name: v.pipe(v.string(), v.transform(cleanDisplayName)),
+  /** Opaque text from their token's `metadata` claim or the server API (docs/api.md); absent when none. */
+  metadata: v.optional(v.pipe(v.string(), v.maxLength(PROTOCOL_LIMITS.metadataLength))),
   tracks: v.array(TrackInfoSchema),
 });
 
@@ -329,6 +333,15 @@ export const ParticipantJoinedSchema = v.object({
   participant: ParticipantInfoSchema,
 });
 
+/**
+ * A participant's name or metadata changed (the server API's UpdateParticipant): their info as it is
+ * now. Sent to everyone in the room, the participant included (a hidden one: only to themselves).
+ */
+export const ParticipantUpdatedSchema = v.object({
+  type: v.literal("participant-updated"),
+  participant: ParticipantInfoSchema,
+});
+
 export const ParticipantLeftSchema = v.object({
   type: v.literal("participant-left"),
   participantId: Id,
@@ -350,6 +363,24 @@ export const TrackMutedSchema = v.object({
   trackId: Id,
   participantId: Id,
   muted: v.boolean(),
+});
+
+/** One participant who speaks now, with their smoothed audio level. */
+export const SpeakerSchema = v.object({
+  participantId: Id,
+  /** 0 (silence) to 1 (full scale): linear amplitude, as `audioLevel` in WebRTC stats. */
+  level: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
+});
+
+/**
+ * Who speaks in the room, decided by the relay from the audio levels in the publishers' packets (RFC
+ * 6464): the dominant speaker first, then the others in the order they started. Sent to everyone in the
+ * room when the set or the dominant speaker changes, at most once per evaluation interval; [] when
+ * nobody speaks any more.
+ */
+export const ActiveSpeakersSchema = v.object({
+  type: v.literal("active-speakers"),
+  speakers: v.array(SpeakerSchema),
 });
 
 /** Which remote track an m-line of the subscriber connection carries. */
@@ -424,10 +455,12 @@ export const ServerMessageSchema = v.variant("type", [
   PublishAnswerSchema,
   OkSchema,
   ParticipantJoinedSchema,
+  ParticipantUpdatedSchema,
   ParticipantLeftSchema,
   TrackPublishedSchema,
   TrackUnpublishedSchema,
   TrackMutedSchema,
+  ActiveSpeakersSchema,
   SubscriberOfferSchema,
   LayersWantedSchema,
   ErrorSchema,

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `sfu-relay`: reads flags and environment, prints --help, starts the relay, stops it gracefully on
  * SIGINT/SIGTERM. `sfu-relay token ...` mints an access token instead (token-command.ts).

@@ -2,12 +2,13 @@
  * The relay's configuration: every field, its default, and how it is read from flags and environment
  * variables. `--help` prints the same table (see cli.ts); docs/configuration.md documents it for users.
  */
+import { createRequire } from "node:module";
 import { isIP } from "node:net";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join, resolve } from "node:path";
 import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
 import { tlsPairError } from "./http/tls-files.ts";
+import { LOG_FORMATS, type LogFormat } from "./log.ts";
 import { type TurnSettings, turnSettingsError, turnUrlError } from "./rtc/turn-credentials.ts";
 import { parseKeys, type SigningKey } from "./signal/access-token.ts";
 import { LOOPBACK_ORIGINS, parseOriginList } from "./signal/origin-policy.ts";
@@ -65,10 +66,17 @@ export interface RelayConfig {
    * None: the relay is open (anyone joins any room with every grant), and says so at start.
    */
   keys: SigningKey[];
+  /**
+   * URLs that get the room events as signed POSTs (docs/api.md), each in order, retried with back-off;
+   * signed with the first key, so they need keys. None: no webhooks.
+   */
+  webhookUrls: string[];
   /** `GET /dev/token` mints tokens with every grant for any room, for `npm start`'s demo; needs keys. */
   devTokens: boolean;
   /** Log level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: string;
+  /** JSON lines (production) or readable lines (`npm start`): log.ts. */
+  logFormat: LogFormat;
   /** On SIGTERM/SIGINT, how long participants get to close their WebSockets before the relay exits anyway (ms). */
   drainMs: number;
 }
@@ -78,7 +86,9 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   port: 7880,
   tlsCertPath: undefined,
   tlsKeyPath: undefined,
-  elementModulePath: fileURLToPath(new URL("../../sdk/dist/sfu-room.js", import.meta.url)),
+  // The SDK's built element, found through the dependency on @sfu-room/sdk: the workspace's
+  // packages/sdk, or the installed package (whose tarball carries dist/sfu-room.js).
+  elementModulePath: join(dirname(createRequire(import.meta.url).resolve("@sfu-room/sdk/package.json")), "dist", "sfu-room.js"),
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
   udpPortRange: undefined,
@@ -96,8 +106,10 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   maxSendBufferBytes: 1024 * 1024,
   allowedOrigins: [LOOPBACK_ORIGINS],
   keys: [],
+  webhookUrls: [],
   devTokens: false,
   logLevel: "info",
+  logFormat: "json",
   drainMs: 5000,
 };
 
@@ -406,6 +418,18 @@ export const OPTIONS: OptionSpec[] = [
     current: (c) => (c.keys.length ? `${c.keys.map((k) => k.id).join(",")} (secrets not shown)` : "(none: open relay)"),
   },
   {
+    flag: "--webhook-url", env: "SFU_WEBHOOK_URLS", valueName: "URL[,URL]", repeatable: true,
+    description: "POST room, participant and track events here, signed with the first key as LiveKit does (repeatable; needs --keys, see docs/api.md)",
+    apply: (c, t) => {
+      const urls = t.split(",").map((s) => s.trim()).filter(Boolean);
+      const error = urls.length === 0 ? `"${t}" names no URL` : urls.map(webhookUrlError).find((e) => e !== undefined);
+      if (error) return error;
+      c.webhookUrls = urls;
+      return undefined;
+    },
+    current: (c) => (c.webhookUrls.length ? c.webhookUrls.join(",") : "(none)"),
+  },
+  {
     flag: "--dev-tokens", env: "SFU_DEV_TOKENS", valueName: "on|off",
     description: "development only: GET /dev/token?room=R gives allowed pages a token for any room (npm start's demo); needs --keys",
     apply: (c, t) => (t === "on" || t === "off" ? void (c.devTokens = t === "on") : `"${t}" is not on or off`),
@@ -417,7 +441,29 @@ export const OPTIONS: OptionSpec[] = [
     apply: (c, t) => (LOG_LEVELS.includes(t) ? void (c.logLevel = t) : `"${t}" is not one of ${LOG_LEVELS.join(", ")}`),
     current: (c) => c.logLevel,
   },
+  {
+    flag: "--log-format", env: "SFU_LOG_FORMAT", valueName: LOG_FORMATS.join("|"),
+    description: "json: one JSON object per line (production, log collectors); pretty: readable lines for a terminal (npm start)",
+    apply: (c, t) => {
+      const format = LOG_FORMATS.find((f) => f === t);
+      if (format === undefined) return `"${t}" is not one of ${LOG_FORMATS.join(", ")}`;
+      c.logFormat = format;
+      return undefined;
+    },
+    current: (c) => c.logFormat,
+  },
 ];
+
+/** Why `text` is not a webhook URL (http or https, absolute), or undefined. */
+function webhookUrlError(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text}" is not a URL; give one like https://backend.example.org/sfu-webhook`;
+  }
+  return url.protocol === "http:" || url.protocol === "https:" ? undefined : `"${text}" is not an http:// or https:// URL`;
+}
 
 export type ConfigResult = { ok: true; config: RelayConfig; help: boolean } | { ok: false; error: string };
 
@@ -458,6 +504,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     return { ok: false, error: "--tcp-ports: the range needs at least 2 ports (two per participant)" };
   }
   if (config.tcpPortRange && !config.iceTcp) return { ok: false, error: "--tcp-ports has no effect with --ice-tcp off: drop one of them" };
+  if (config.webhookUrls.length > 0 && config.keys.length === 0) return { ok: false, error: "--webhook-url needs a key to sign the events with: give --keys too" };
   if (config.devTokens && config.keys.length === 0) return { ok: false, error: "--dev-tokens on needs a key to sign with: give --keys too" };
   const tlsError = tlsPairError(config.tlsCertPath, config.tlsKeyPath);
   if (tlsError) return { ok: false, error: tlsError };

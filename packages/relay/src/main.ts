@@ -1,17 +1,20 @@
 /** Configuration -> wiring: builds the SfuShell, the signaling server and the HTTP server, and starts them. */
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
 import type { RelayConfig } from "./config.ts";
 import { readElementModule } from "./http/element-module.ts";
 import { devToken } from "./http/dev-tokens.ts";
 import { createHttpServer } from "./http/http-server.ts";
+import { handleApiRequest } from "./http/server-api.ts";
 import { readTlsFiles, tlsPairError } from "./http/tls-files.ts";
 import { RelayMetrics, type RelayStats } from "./http/metrics.ts";
 import { turnIceServers, turnServerAddresses } from "./rtc/turn-credentials.ts";
 import { verifyToken } from "./signal/access-token.ts";
 import { SignalServer } from "./signal/signal-server.ts";
 import { SfuShell } from "./shell/sfu-shell.ts";
+import { Webhooks } from "./webhooks/webhooks.ts";
+import { createLogger } from "./log.ts";
 
 export interface RunningRelay {
   /** The port the HTTP/WebSocket server listens on (useful with port 0). */
@@ -33,7 +36,10 @@ export interface RunningRelay {
   shutdown(): Promise<void>;
 }
 
-export async function startRelay(config: RelayConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningRelay> {
+/** On a graceful stop, how long the webhooks get to deliver the last events (the leaves, rooms finished). */
+const WEBHOOK_FLUSH_MS = 2000;
+
+export async function startRelay(config: RelayConfig, log: Logger = createLogger(config.logLevel, config.logFormat)): Promise<RunningRelay> {
   const started = Date.now();
   const tlsError = tlsPairError(config.tlsCertPath, config.tlsKeyPath);
   if (tlsError) throw new Error(tlsError);
@@ -42,6 +48,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     { stats: () => stats(), media: () => sfu.media, kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates() },
     await turnServerAddresses(config.turn.urls),
   );
+  const webhooks = config.webhookUrls.length > 0 ? new Webhooks(config.webhookUrls, config.keys[0]!, log) : undefined;
   const sfu = new SfuShell({
     core: config.core,
     net: {
@@ -54,6 +61,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     newId: (prefix) => prefix + randomBytes(6).toString("base64url"),
     newSecret: () => randomBytes(18).toString("base64url"),
     verifyToken: config.keys.length > 0 ? (token) => verifyToken(token, config.keys) : undefined,
+    onRoomEvent: webhooks === undefined ? undefined : (event) => webhooks.report(event),
   });
   const signal = new SignalServer(sfu, {
     maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,
@@ -67,6 +75,7 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
     health: () => ({ status: "ok", uptimeSeconds: Math.round((Date.now() - started) / 1000), ...stats() }),
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     upgrade: (req, socket, head) => signal.upgrade(req, socket, head),
+    api: (req, res, method) => handleApiRequest(req, res, method, { keys: config.keys, call: (grants, request) => sfu.admin(grants, request) }),
     devToken: config.devTokens ? (query, origin) => devToken(query, origin, config.allowedOrigins, config.keys[0]!) : undefined,
   }, tls);
   await new Promise<void>((resolve, reject) => {
@@ -77,11 +86,13 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const access = config.keys.length === 0 ? "open" : "tokens";
   const scheme = tls ? "wss" : "ws";
-  log.info({ port, host: config.host, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access }, "relay listening");
+  log.info({ port, host: config.host, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access, webhooks: config.webhookUrls.length }, "relay listening");
   const closed = new Promise<void>((resolve) => http.once("close", () => resolve()));
-  const close = async () => {
+  /** `webhookFlushMs`: how long the last events (participants left, rooms finished) get to be delivered. */
+  const close = async (webhookFlushMs = 0) => {
     await signal.close();
     await sfu.close();
+    await webhooks?.close(webhookFlushMs);
     http.close();
     http.closeAllConnections();
     await closed;
@@ -96,12 +107,12 @@ export async function startRelay(config: RelayConfig, log: Logger = pino({ level
       http.setSecureContext({ cert: files.cert, key: files.key });
       log.info({ cert: config.tlsCertPath }, "TLS certificate reloaded");
     },
-    close,
+    close: () => close(),
     async shutdown() {
       log.info({ participants: stats().participants, drainMs: config.drainMs }, "shutting down: telling participants to reconnect");
       http.close(); // no new connections; the open ones are drained below
       await signal.drain(config.drainMs);
-      await close();
+      await close(WEBHOOK_FLUSH_MS);
       log.info("relay stopped");
     },
   };

@@ -6,28 +6,32 @@ import type { TrackSource } from "@sfu-room/protocol";
 import { ALL_SOURCES } from "./core/index.ts";
 import { mintToken, parseKeys, type TokenClaims, type VideoGrant } from "./signal/access-token.ts";
 
-type BooleanGrant = "canPublish" | "canSubscribe" | "canPublishData" | "hidden" | "roomAdmin";
+type BooleanGrant = "roomJoin" | "canPublish" | "canSubscribe" | "canPublishData" | "hidden" | "roomAdmin" | "roomList";
 
 const BOOLEAN_FLAGS: Record<string, BooleanGrant> = {
+  "--room-join": "roomJoin",
   "--can-publish": "canPublish",
   "--can-subscribe": "canSubscribe",
   "--can-publish-data": "canPublishData",
   "--hidden": "hidden",
   "--room-admin": "roomAdmin",
+  "--room-list": "roomList",
 };
 
 const TTL_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 export const TOKEN_HELP = `Usage: sfu-relay token --room ROOM --identity ID [options]   prints a token signed with the first key
 
-  --room ROOM                       the room it joins (video.room)
+  --room ROOM                       the room it joins or administers (video.room); not needed with --room-list true
   --identity ID                     who it is (sub)
   --name NAME                       shown to the others instead of the join's name
   --metadata TEXT                   opaque to the relay
   --can-publish true|false          default true (and --can-subscribe, --can-publish-data)
   --sources LIST                    sources it may publish, e.g. camera,microphone (default: all)
   --hidden true|false               not announced to the others, cannot publish; default false
-  --room-admin true|false           default false
+  --room-join true|false            default true; false for a token that only administers
+  --room-admin true|false           the server API for --room (docs/api.md); default false
+  --room-list true|false            the server API's ListRooms; default false
   --ttl N[s|m|h|d]                  lifetime, default 6h
   --keys ID:SECRET[,ID:SECRET]      default: env SFU_KEYS`;
 
@@ -74,7 +78,7 @@ export function parseTokenCommand(argv: readonly string[], env: Readonly<Record<
         return { ok: false, error: `unknown option "${flag}"; run sfu-relay token --help for the list` };
     }
   }
-  if (video.room === undefined) return { ok: false, error: "--room is needed: a token joins one room" };
+  if (video.room === undefined && video.roomList !== true) return { ok: false, error: "--room is needed: a token joins (or administers) one room; only a --room-list true token needs none" };
   if (identity === undefined) return { ok: false, error: "--identity is needed: a token says who its holder is" };
   if (keysText === "") return { ok: false, error: "no key to sign with: give --keys ID:SECRET or set SFU_KEYS, as for the relay" };
   return { ok: true, claims: { identity, name, metadata, video, ttlSeconds }, keysText };

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -114,4 +114,28 @@ describe("configuration", () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('sfu-relay: --port: "x" is not a port (0-65535)\n');
   });
+
+  it("logs one JSON object per line by default, and readable lines with --log-format pretty (SFU_LOG_FORMAT)", async () => {
+    const json = await firstLogLine([]);
+    expect(JSON.parse(json)).toMatchObject({ level: 30, msg: "relay listening", access: "open" });
+    const pretty = await firstLogLine(["--log-format", "pretty"]);
+    expect(pretty).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: relay listening \{.*"access":"open"/);
+    expect(parseConfig([], { SFU_LOG_FORMAT: "pretty" })).toMatchObject({ ok: true, config: { logFormat: "pretty" } });
+    expect(parseConfig(["--log-format", "text"], {})).toEqual({ ok: false, error: '--log-format: "text" is not one of json, pretty' });
+  });
 });
+
+/** Starts the CLI on a free port, returns the first line it logs to stdout, and stops it. */
+function firstLogLine(args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [cli, "--port", "0", "--drain", "0", ...args], { stdio: ["ignore", "pipe", "ignore"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      out += chunk;
+      if (!out.includes("\n")) return;
+      child.kill("SIGTERM");
+      resolve(out.slice(0, out.indexOf("\n")));
+    });
+    child.on("exit", (code) => reject(new Error(`sfu-relay exited (${code}) before logging a line`)));
+  });
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { withoutSimulcastSsrcs } from "../src/rtc/sdp-fixups.ts";
+import { asJsepOffer, withoutSimulcastSsrcs } from "../src/rtc/sdp-fixups.ts";
 
 // The shape of a Firefox simulcast offer (abridged): rids and a=simulcast, plus a=ssrc lines per layer.
 const FIREFOX_OFFER = [
@@ -24,5 +24,32 @@ describe("withoutSimulcastSsrcs", () => {
   it("leaves offers without simulcast alone", () => {
     const plain = FIREFOX_OFFER.replace(/a=simulcast:[^\r]*\r\n/, "");
     expect(withoutSimulcastSsrcs(plain)).toBe(plain);
+  });
+});
+
+// The shape of a werift re-offer (abridged): its role instead of actpass, a fresh session id, and a
+// rejected m-section without a=rtcp-mux.
+const WERIFT_REOFFER = [
+  "v=0", "o=- 87944211 0 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=group:BUNDLE 0 1",
+  "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=setup:passive", "a=sendonly", "a=mid:0", "a=rtcp-mux",
+  "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", "a=setup:passive", "a=mid:1", "a=sctp-port:5000",
+  "m=video 0 UDP/TLS/RTP/SAVPF 96", "a=setup:passive", "a=inactive", "a=mid:2", "a=rtpmap:96 VP8/90000", "",
+].join("\r\n");
+
+describe("asJsepOffer", () => {
+  const out = asJsepOffer(WERIFT_REOFFER, { sessionId: "4242", version: 7 });
+  const lines = out.split("\r\n");
+
+  it("says actpass in every m-section and carries the connection's o= session id and version", () => {
+    expect(lines.filter((l) => l.startsWith("a=setup:"))).toEqual(["a=setup:actpass", "a=setup:actpass", "a=setup:actpass"]);
+    expect(lines[1]).toBe("o=- 4242 7 IN IP4 0.0.0.0");
+  });
+
+  it("gives a rejected m-section a=rtcp-mux after its mid, once, and leaves the others as they were", () => {
+    const video = lines.slice(lines.indexOf("m=video 0 UDP/TLS/RTP/SAVPF 96"));
+    expect(video.slice(0, 6)).toEqual(["m=video 0 UDP/TLS/RTP/SAVPF 96", "a=setup:actpass", "a=inactive", "a=mid:2", "a=rtcp-mux", "a=rtpmap:96 VP8/90000"]);
+    expect(lines.filter((l) => l === "a=rtcp-mux")).toHaveLength(2);
+    expect(asJsepOffer(out, { sessionId: "4242", version: 7 })).toBe(out);
+    expect(out.endsWith("\r\n")).toBe(true);
   });
 });

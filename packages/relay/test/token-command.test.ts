@@ -19,6 +19,13 @@ describe("sfu-relay token", () => {
     });
   });
 
+  it("mints server API tokens: a room admin that does not join, and a room lister with no room", () => {
+    const admin = parseTokenCommand(["--room", "r", "--identity", "backend", "--room-join", "false", "--room-admin", "true"], { SFU_KEYS: KEYS });
+    expect(admin.ok && admin.claims.video).toEqual({ room: "r", roomJoin: false, roomAdmin: true });
+    const lister = parseTokenCommand(["--identity", "backend", "--room-list", "true"], { SFU_KEYS: KEYS });
+    expect(lister.ok && lister.claims.video).toEqual({ roomJoin: true, roomList: true });
+  });
+
   it.each([
     [["--identity", "a"], /--room is needed/],
     [["--room", "r"], /--identity is needed/],

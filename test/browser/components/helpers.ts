@@ -12,6 +12,8 @@ export interface TestConfig {
   droppingRelay: string;
   /** A relay that keeps no session once its WebSocket drops (resume refused). */
   noResumeRelay: string;
+  /** A relay that keeps a session two minutes after its WebSocket drops. */
+  longResumeRelay: string;
   /** Makes and cuts TCP proxies in front of `relay` or a relay that keeps no sessions (support/proxy-control.ts). */
   proxyControl: string;
   firefoxMedia: boolean;
@@ -30,8 +32,11 @@ export interface SignalingProxy {
   cut(ms: number): Promise<void>;
 }
 
-/** `to`: "relay" (keeps a dropped session for a resume), "noResumeRelay" (does not: a rejoin follows). */
-export async function signalingProxy(to: "relay" | "noResumeRelay"): Promise<SignalingProxy> {
+/**
+ * `to`: "relay" (keeps a dropped session 20 s for a resume), "noResumeRelay" (does not: a rejoin
+ * follows), "longResumeRelay" (keeps it two minutes).
+ */
+export async function signalingProxy(to: "relay" | "noResumeRelay" | "longResumeRelay"): Promise<SignalingProxy> {
   const made = await fetch(`${config.proxyControl}/proxy?to=${to}`, { method: "POST" });
   const { url } = (await made.json()) as { url: string };
   const port = new URL(url).port;

@@ -1,4 +1,4 @@
-/** The headless Room across connections: one room.local, nothing left open by a cancelled join, tracks bound and unbound, devices chosen early. */
+/** The headless Room across connections: one room.local, nothing left open by a cancelled join, tracks bound and unbound (devices chosen early: devices.test.ts). */
 import { expect } from "@open-wc/testing";
 import { config, disconnectRooms, mediaNetwork, newRoom, nextRoomEvent, rejection, uniqueRoom, until } from "./helpers.ts";
 
@@ -133,23 +133,5 @@ describe("the headless Room", function () {
     expect(track.subscribed).to.equal(true);
     expect(track.mediaStreamTrack!.readyState).to.equal("live");
     await until("frames decoded again", async () => ((await track.getStats())?.framesDecoded ?? 0) > 0);
-  });
-
-  it("captures the device chosen with switchDevice() before connecting", async function () {
-    // Device ids are hidden until the page has captured once.
-    const probe = await getUserMedia({ video: true });
-    const usual = probe.getVideoTracks()[0]!.getSettings().deviceId;
-    for (const t of probe.getTracks()) t.stop();
-    const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput" && d.deviceId !== "");
-    const other = cameras.find((d) => d.deviceId !== usual);
-    if (!other) this.skip(); // this browser has one fake camera (Chromium is run with two)
-
-    const room = newRoom();
-    await room.switchDevice("videoinput", other!.deviceId);
-    expect(captured, "nothing to switch yet").to.have.length(0);
-    await room.connect(config.relay, uniqueRoom("device"), { name: "Dev", audio: false });
-    const camera = room.local.tracks.get("camera")!;
-    expect(camera.deviceId).to.equal(other!.deviceId);
-    expect(camera.trackId, "published").to.be.a("string");
   });
 });

@@ -12,13 +12,17 @@ import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
   type RTCRtpTransceiver,
+  GenericNack,
   RtcpPayloadSpecificFeedback,
+  RtcpTransportLayerFeedback,
   RtpHeader,
   RtpPacket,
   serializeSdesMid,
   serializeSdesRTPStreamID,
+  useAudioLevelIndication,
   useSdesMid,
   useSdesRTPStreamId,
+  useTransportWideCC,
 } from "werift";
 import {
   DATA_CHANNELS,
@@ -62,6 +66,9 @@ const H264 = () =>
     parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
   });
 
+/** RTX (RFC 4588) for a video payload type, as a subscriber that accepts resends on their own SSRC lists it. */
+const RTX = (payloadType: number, apt: number) => new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: 90000, payloadType, parameters: `apt=${apt}` });
+
 /** Every payload a publisher sent, by track tag, so receivers can compare byte for byte. */
 export type SentLog = Map<number, Buffer[]>;
 
@@ -79,6 +86,13 @@ export class SyntheticTrack {
   private timestamp = Math.floor(Math.random() * 2 ** 32);
   private keyframeWanted = true;
   readonly tag: number;
+  /**
+   * Audio: the level (-dBov, 0 loudest, 127 silence) each packet carries in the ssrc-audio-level header
+   * extension, as a browser's microphone would; undefined sends no extension.
+   */
+  audioLevel: number | undefined;
+  /** The extension id the publisher connection negotiated for it (set at publish). */
+  audioLevelId: number | undefined;
 
   constructor(
     readonly kind: "audio" | "video",
@@ -118,12 +132,15 @@ export class SyntheticTrack {
     }
     const payload = makePayload(this.codec, key, this.tag, this.sent, this.payloadBytes);
     this.log.get(this.tag)!.push(payload);
+    const level = this.audioLevel !== undefined && this.audioLevelId !== undefined ? [{ id: this.audioLevelId, payload: Buffer.from([this.audioLevel]) }] : [];
     const header = new RtpHeader({
       sequenceNumber: this.seq,
       timestamp: this.timestamp >>> 0,
       marker: true,
       payloadType: this.kind === "audio" ? 111 : this.codec === "H264" ? 102 : 96,
       ssrc: 1,
+      extension: level.length > 0,
+      extensions: level,
     });
     this.track.writeRtp(new RtpPacket(header, payload));
     this.seq = (this.seq + 1) & 0xffff;
@@ -167,6 +184,12 @@ export class SimulcastTrack {
   private extIds: { mid: number; rid: number } | undefined;
   /** Layers the relay said it wants (dynacast); all at first. Unwanted layers are not sent. */
   wanted: Set<string>;
+  /** Every generic NACK the relay sent, in order: the SSRC it named and its sequence numbers. */
+  readonly nacks: Array<{ ssrc: number; seqs: number[] }> = [];
+  /** Packets built but not sent (lost on the way), by SSRC and seq: sent when the relay NACKs them. */
+  private readonly withheld = new Map<number, Map<number, { header: RtpHeader; payload: Buffer }>>();
+  /** The next packets withheld, per layer index. */
+  private readonly toWithhold = new Map<number, number>();
 
   constructor(readonly rids: string[], private readonly log: SentLog, private readonly payloadBytes = 600) {
     this.layers = rids.map((rid, i) => ({
@@ -194,10 +217,33 @@ export class SimulcastTrack {
     };
     this.extIds = { mid: find(useSdesMid().uri), rid: find(useSdesRTPStreamId().uri) };
     transceiver.sender.dtlsTransport.onRtcp.subscribe((packet) => {
+      if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof GenericNack) {
+        this.resend(packet.feedback.mediaSourceSsrc, packet.feedback.lost);
+        return;
+      }
       if (!(packet instanceof RtcpPayloadSpecificFeedback)) return;
       const media = (packet.feedback as { mediaSsrc?: number }).mediaSsrc;
       for (const l of this.layers) if (l.ssrc === media) l.keyWanted = true;
     });
+  }
+
+  /**
+   * The next `n` packets of layer `layer` are lost on the way to the relay: built and logged as usual,
+   * but sent only when the relay NACKs them (as a publisher answers NACKs from its send history).
+   */
+  withhold(layer: number, n: number): void {
+    this.toWithhold.set(layer, (this.toWithhold.get(layer) ?? 0) + n);
+  }
+
+  private resend(ssrc: number, seqs: readonly number[]): void {
+    this.nacks.push({ ssrc, seqs: [...seqs] });
+    const held = this.withheld.get(ssrc);
+    for (const seq of seqs) {
+      const packet = held?.get(seq);
+      if (!packet) continue;
+      held!.delete(seq);
+      this.transceiver?.sender.dtlsTransport.sendRtp(packet.payload, packet.header).catch(() => undefined);
+    }
   }
 
   /** One frame (one packet) on every wanted layer; a key frame where one was asked for or every `keyEvery`. */
@@ -216,7 +262,15 @@ export class SimulcastTrack {
         extension: true,
         extensions: [{ id: ext.mid, payload: serializeSdesMid(this.mid) }, { id: ext.rid, payload: serializeSdesRTPStreamID(l.rid) }],
       });
-      t.sender.dtlsTransport.sendRtp(payload, header).catch(() => undefined);
+      const layer = this.layers.indexOf(l);
+      const withhold = this.toWithhold.get(layer) ?? 0;
+      if (withhold > 0) {
+        this.toWithhold.set(layer, withhold - 1);
+        if (!this.withheld.has(l.ssrc)) this.withheld.set(l.ssrc, new Map());
+        this.withheld.get(l.ssrc)!.set(l.seq, { header, payload });
+      } else {
+        t.sender.dtlsTransport.sendRtp(payload, header).catch(() => undefined);
+      }
       l.seq = (l.seq + 1) & 0xffff;
       l.timestamp = (l.timestamp + 3000) >>> 0;
       l.sent++;
@@ -240,6 +294,11 @@ export class ReceivedTrack {
   readonly tagRuns: Array<{ tag: number; packets: number; firstKey: boolean }> = [];
   /** Whether the first packet received was the start of a key frame (video). */
   firstWasKeyframe: boolean | undefined;
+  /** Audio: the level (-dBov) of the last packet that carried the ssrc-audio-level extension, and how many did. */
+  lastAudioLevel: number | undefined;
+  packetsWithAudioLevel = 0;
+  /** The packet indices received, by payload tag (duplicates, e.g. resends, counted once). */
+  readonly indices = new Map<number, Set<number>>();
 
   constructor(readonly trackId: string, readonly participantId: string, readonly kind: "audio" | "video") {}
 }
@@ -254,6 +313,10 @@ export interface ClientOptions {
    * DTLS is up (SCTP data and RTP): loss on the relay -> client path, for lossy-channel tests.
    */
   inboundLoss?: number;
+  /** Accept RTX on the subscriber connection (werift then unwraps resends before they are recorded). */
+  rtx?: boolean;
+  /** Offer transport-wide sequence numbers and transport-cc feedback on both connections, as browsers do. */
+  transportCc?: boolean;
 }
 
 /** A data frame this client received, with the channel it came on. */
@@ -278,6 +341,9 @@ export class WeriftClient {
   readonly simulcast: SimulcastTrack[] = [];
   /** The last layers-wanted per track id (it can arrive before publish-answer is processed). */
   private readonly layersWanted = new Map<string, string[]>();
+  /** RTX packets (payload type 97 or 103) that arrived on the subscriber connection. */
+  rtxPacketsReceived = 0;
+  private rtxWatched = false;
   /** Data frames received on the subscriber connection's channels, in arrival order. */
   readonly data: ReceivedData[] = [];
   reliableChannel: RTCDataChannel | undefined;
@@ -290,8 +356,14 @@ export class WeriftClient {
   private nextId = 1;
   private answering: Promise<void> = Promise.resolve();
   connectStartedAt = 0;
-  subscriberOffers = 0;
-  lastSubscriberOffer = "";
+  /** Every subscriber offer the relay sent, in order, with the tracks it listed. */
+  readonly subscriberOfferLog: Array<{ sdp: string; tracks: SubscriberTrack[] }> = [];
+  get subscriberOffers(): number {
+    return this.subscriberOfferLog.length;
+  }
+  get lastSubscriberOffer(): string {
+    return this.subscriberOfferLog.at(-1)?.sdp ?? "";
+  }
   /** The relay's latest answer on the publisher connection (publish-answer or ice-restarted). */
   lastPublisherAnswer = "";
   /** a=setup values seen: what the relay offered/answered and what this client answered/offered. */
@@ -436,8 +508,9 @@ export class WeriftClient {
     this.setupLines.relayAnswer.push(...setupOf(reply.sdp));
     this.lastPublisherAnswer = reply.sdp;
     await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
-    for (const { track } of added) {
+    for (const { track, transceiver } of added) {
       track.trackId = (reply as PublishAnswerMessage).tracks.find((t) => t.mid === track.mid)!.trackId;
+      track.audioLevelId = audioLevelIdOf(transceiver);
       this.outgoing.push(track);
     }
     return added.map((a) => a.track);
@@ -480,10 +553,13 @@ export class WeriftClient {
   }
 
   private createPublisher(videoCodec: VideoCodec): RTCPeerConnection {
+    const video = videoCodec === "H264" ? H264() : VP8();
+    const twcc = this.options.transportCc ? [useTransportWideCC()] : [];
+    if (this.options.transportCc) video.rtcpFeedback.push({ type: "transport-cc" });
     return new RTCPeerConnection({
       ...LOOPBACK(),
-      codecs: { audio: [OPUS()], video: [videoCodec === "H264" ? H264() : VP8()] },
-      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid(), useSdesRTPStreamId()] },
+      codecs: { audio: [OPUS()], video: [video] },
+      headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc] },
     });
   }
 
@@ -515,10 +591,17 @@ export class WeriftClient {
       ...LOOPBACK(),
       // werift keeps a datagram when inboundPacketLoss/100 >= Math.random(): it is the share kept.
       ...(loss ? { debug: { inboundPacketLoss: Math.round((1 - loss) * 100) } } : {}),
-      codecs: { audio: [OPUS()], video: [VP8(), H264()] },
-      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid()] },
+      codecs: { audio: [OPUS()], video: [VP8(), H264(), ...(this.options.rtx ? [RTX(97, 96), RTX(103, 102)] : [])] },
+      headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
     });
     pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
+      // Count RTX packets as they arrive, before werift unwraps them (one transport: BUNDLE).
+      if (!this.rtxWatched) {
+        this.rtxWatched = true;
+        transceiver.receiver.dtlsTransport.onRtp.subscribe((packet) => {
+          if (packet.header.payloadType === 97 || packet.header.payloadType === 103) this.rtxPacketsReceived++;
+        });
+      }
       transceiver.onTrack.subscribe((track) => {
         track.onReceiveRtp.subscribe((packet) => this.onMedia(transceiver, packet));
       });
@@ -541,6 +624,11 @@ export class WeriftClient {
     rec.ssrcs.add(header.ssrc);
     rec.packets++;
     rec.bytes += payload.length;
+    const level = remote.kind === "audio" ? header.extensions.find((e) => e.id === audioLevelIdOf(transceiver)) : undefined;
+    if (level !== undefined) {
+      rec.lastAudioLevel = level.payload[0]! & 0x7f;
+      rec.packetsWithAudioLevel++;
+    }
     const headLen = payload[0] === 0x10 ? (payload[1] === 0x10 ? 11 : 4) : payload[0] === 0xfc ? 1 : 3;
     const key = headLen === 11 || payload[0] === 0x65;
     if (key) rec.keyframes++;
@@ -550,6 +638,8 @@ export class WeriftClient {
     if (run?.tag === tag) run.packets++;
     else rec.tagRuns.push({ tag, packets: 1, firstKey: key });
     const index = payload.readUInt32BE(headLen + 4);
+    if (!rec.indices.has(tag)) rec.indices.set(tag, new Set());
+    rec.indices.get(tag)!.add(index);
     const sent = this.options.log.get(tag)?.[index];
     if (!sent || !sent.equals(payload)) rec.mismatches++;
   }
@@ -583,8 +673,7 @@ export class WeriftClient {
   }
 
   private async answerSubscriberOffer(offerId: number, sdp: string, tracks: SubscriberTrack[]): Promise<void> {
-    this.subscriberOffers++;
-    this.lastSubscriberOffer = sdp;
+    this.subscriberOfferLog.push({ sdp, tracks });
     this.subscriber ??= this.createSubscriber();
     this.setupLines.relayOffer.push(...setupOf(sdp));
     this.midTracks.clear();
@@ -611,6 +700,13 @@ export class WeriftClient {
     this.setupLines.clientAnswer.push(...setupOf(answerSdp));
     this.send({ type: "subscriber-answer", offerId, sdp: answerSdp });
   }
+}
+
+const AUDIO_LEVEL_URI = useAudioLevelIndication().uri;
+
+/** The id a transceiver negotiated for the ssrc-audio-level extension, or undefined. */
+function audioLevelIdOf(transceiver: RTCRtpTransceiver): number | undefined {
+  return transceiver.headerExtensions.find((e) => e.uri === AUDIO_LEVEL_URI)?.id;
 }
 
 function setupOf(sdp: string): string[] {

@@ -19,7 +19,12 @@ import type { Millis, ParticipantId } from "./types.ts";
 /** An estimate below this share of the previous one is a fall (the browser saw overuse). */
 const ESTIMATE_DROP = 0.9;
 /** Share of a downlink estimate given to video layers (the rest: audio, RTCP, estimate error). */
-const HEADROOM = 0.85;
+export const HEADROOM = 0.85;
+
+/** The subscriptions a bandwidth cap applies to: simulcast video (one layer is all there is otherwise). */
+export function simulcastOf(received: readonly Subscription[]): Subscription[] {
+  return received.filter((s) => s.publication.keyframeGated && s.publication.layerCount > 1);
+}
 
 /** A new cap for a subscription. */
 export interface CapChange {
@@ -42,7 +47,7 @@ export class BandwidthController {
   onEstimate(subscriberId: ParticipantId, bitsPerSecond: number, received: readonly Subscription[], now: Millis): CapChange[] {
     const previous = this.estimates.get(subscriberId);
     this.estimates.set(subscriberId, bitsPerSecond);
-    const subs = received.filter((s) => s.publication.keyframeGated && s.publication.layerCount > 1);
+    const subs = simulcastOf(received);
     const budget = bitsPerSecond * HEADROOM;
     let sending = 0;
     for (const s of subs) if (s.currentLayer >= 0) sending += s.publication.rate.bitrates[s.currentLayer] ?? 0;

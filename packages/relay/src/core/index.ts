@@ -16,7 +16,7 @@
  * const core = new SfuCore({ maxParticipantsPerRoom: 50 });
  *
  * // 1. Something happened (a signaling message, an RTP packet, a connection became ready, ...):
- * core.handle({ type: "rtp", now: clock(), publisherId, trackId, layer, seq, timestamp, marker, keyframe, size, pictureId, tl0PicIdx });
+ * core.handle({ type: "rtp", now: clock(), publisherId, trackId, layer, seq, timestamp, marker, keyframe, size, pictureId, tl0PicIdx, audioLevel });
  *
  * // 2. Drain the outputs until the core says when it next wants to be woken up.
  * for (;;) {
@@ -32,6 +32,8 @@
  *     case "restart-ice": restartIce(out).then(... handle "ice-restarted" or "negotiation-failed");
  *     case "session-resumed": sessions.rebind(out.sessionId, out.participantId); break;   // before `resumed`
  *     case "request-keyframe": sendPli(out.publisherId, out.trackId, out.layer); break;
+ *     case "send-nack": sendNack(out.publisherId, out.trackId, out.layer, out.seqs); break;
+ *     case "retransmit": resend(out.subscriberId, storedPacket(out.trackId, out.slot), out); break;   // kept at historySlot(layer, seq)
  *     // participant-added/-removed/-resumed, subscription-added/-removed, publication-removed: connections, m-lines
  *   }
  * }
@@ -51,7 +53,7 @@
  *   next `rtp` input. Forward output objects are pooled: read (or copy) one before the next `poll()`.
  * - Time only moves through inputs: `now` is any monotonic milliseconds; a `timeout` input with
  *   `now >= at` of the last `timeout` output releases what was waiting (coalesced keyframe requests,
- *   away participants whose resume window ended).
+ *   away participants whose resume window ended, the active-speakers decision of an interval).
  *   Feeding it early, late or more often is harmless.
  * - Unknown participant or subscription ids in facts are ignored, never thrown on; a request from a
  *   participant who has not joined is answered `not-joined`.
@@ -61,18 +63,29 @@
  * hidden), Subscribing (canSubscribe), data routing (canPublishData), and hidden participants are
  * never announced. Without keys the join has no `access` and gets every grant (`openGrants`).
  *
+ * Server API and webhooks: an `admin` input (admin.ts) is one server API call, answered by one
+ * `admin-reply` output; `room-event` outputs (room-events.ts) report rooms started and finished,
+ * participants joined and left, tracks published and unpublished, for the shell's webhooks.
+ *
  * Inside (sfu-core.ts has the map): `Membership` (rooms, join/leave rules), `ResumeWindow` (participants
  * whose session dropped, kept until a deadline for `resume`), `Publishing` (tracks, the
  * two-phase publish, unpublish/mute rules), `SubscriptionTable` (every (subscriber, track) link, the hot
  * path's fan-out array), `BandwidthController` (the congestion rule), `Dynacast` (layers each publisher
- * must send), `KeyframeScheduler` (throttled, coalesced keyframe requests). Records: `Participant`,
- * `Publication` (its `LayerRate` and one `KeyframeThrottle` per layer), `Subscription` (pending /
+ * must send), `KeyframeScheduler` (throttled, coalesced keyframe requests), `ActiveSpeakers` (speaking set and dominant
+ * speaker per room, from the packets' audio levels), `LossRecovery` (NACKs to publishers, subscribers' NACKs answered
+ * with resends). Records: `Participant`, `Publication` (its `LayerRate`, one `KeyframeThrottle` and one
+ * `NackGenerator` per layer), `Subscription` (pending /
  * awaiting keyframe / forwarding / paused, current and target layer, picked by `selectLayer`) with its
- * `SequenceRewriter` (seq and timestamp continuity across layer switches), and the `OutputQueue`.
+ * `SequenceRewriter` (seq and timestamp continuity across layer switches) and `RetransmissionHistory`
+ * (what went out under which seq), and the `OutputQueue`.
  */
 export type * from "./types.ts";
 export { ALL_SOURCES, DEFAULT_CORE_CONFIG, openGrants } from "./types.ts";
 export type * from "./inputs.ts";
 export type * from "./outputs.ts";
+export type { FeedbackPacket } from "./congestion/send-side-estimator.ts";
+export type * from "./admin.ts";
+export type * from "./room-events.ts";
 export { SfuCore, type SubscriptionView } from "./sfu-core.ts";
+export { HISTORY_PER_LAYER, historySlot } from "./retransmission-history.ts";
 export type { SubscriptionState } from "./subscription.ts";

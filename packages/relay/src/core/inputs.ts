@@ -9,6 +9,8 @@
  *   passed). They are never answered; unknown ids in them are ignored.
  */
 import type { ErrorCode, IceServer, Quality } from "@sfu-room/protocol";
+import type { AdminInput } from "./admin.ts";
+import type { FeedbackPacket } from "./congestion/send-side-estimator.ts";
 import type { Grants, Millis, NegotiatedTrack, OfferedTrack, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
 
 export type Input =
@@ -30,11 +32,15 @@ export type Input =
   | SubscriptionReadyInput
   | LayerPreferenceInput
   | BandwidthEstimateInput
+  | TransportFeedbackInput
   | PictureLossInput
+  | NackInput
+  | RoundTripInput
   | RtpInput
   | DataInput
   | DataBackedUpInput
   | MediaLostInput
+  | AdminInput
   | TimeoutInput;
 
 // ---------------------------------------------------------------------------------------------
@@ -126,7 +132,8 @@ export interface RestartIceInput {
 
 /**
  * A joined participant's new token (`refresh-token`), verified by the adapter: `access` as a join's,
- * absent on a relay without keys (then nothing changes). Replies `ok`, or `unauthorized`.
+ * absent on a relay without keys (then nothing changes). Replies `ok`, or `unauthorized`. What the new
+ * grants no longer allow stops (withdrawn-grants.ts): tracks unpublished, subscriptions ended.
  */
 export interface RefreshTokenInput {
   type: "refresh-token";
@@ -296,11 +303,42 @@ export interface BandwidthEstimateInput {
   bitsPerSecond: number;
 }
 
+/**
+ * A subscriber's transport-cc feedback, resolved by the adapter against what it sent: per packet, in
+ * transport sequence order, when the relay sent it, its size, and when it arrived or that it was lost.
+ * Its send-side estimate caps that subscriber's layers, and from then on its REMB is ignored.
+ */
+export interface TransportFeedbackInput {
+  type: "transport-feedback";
+  now: Millis;
+  participantId: ParticipantId;
+  packets: readonly FeedbackPacket[];
+}
+
 /** A subscriber's decoder asked for a keyframe (RTCP PLI/FIR) on this subscription. Throttled, coalesced. */
 export interface PictureLossInput {
   type: "picture-loss";
   now: Millis;
   subscriptionId: SubscriptionId;
+}
+
+/**
+ * A subscriber's generic NACK (RTCP) on this subscription: the sequence numbers it lacks, as it received
+ * them (the rewritten ones). Answered with `retransmit` outputs as loss-recovery.ts allows.
+ */
+export interface NackInput {
+  type: "nack";
+  now: Millis;
+  subscriptionId: SubscriptionId;
+  seqs: readonly number[];
+}
+
+/** A participant's round-trip time as one of its connections measured it (RTCP receiver reports). */
+export interface RoundTripInput {
+  type: "round-trip-time";
+  now: Millis;
+  participantId: ParticipantId;
+  rttMs: Millis;
 }
 
 /**
@@ -328,6 +366,8 @@ export interface RtpInput {
   pictureId: number;
   /** VP8 payload descriptor: TL0PICIDX, -1 without one. */
   tl0PicIdx: number;
+  /** Audio: the RFC 6464 level, -dBov (0 loudest, 127 silence); absent or -1 without the extension. */
+  audioLevel?: number;
 }
 
 /**

@@ -11,11 +11,14 @@ const SMOOTHING = 0.5;
 export class LayerRate {
   private readonly bytes: number[];
   private readonly bps: number[];
+  /** Each layer's bitrate in its last window with packets: what it costs again once switched back on. */
+  private readonly flowing: number[];
   private windowStart: Millis | undefined;
 
   constructor(layerCount: number) {
     this.bytes = Array.from({ length: layerCount }, () => 0);
     this.bps = Array.from({ length: layerCount }, () => 0);
+    this.flowing = Array.from({ length: layerCount }, () => 0);
   }
 
   /** The hot path: one packet of `size` payload bytes on `layer`. */
@@ -30,11 +33,20 @@ export class LayerRate {
     return this.bps;
   }
 
+  /**
+   * What each layer would cost to receive (bits/s): its bitrate, or for a layer that stopped (dynacast
+   * switched it off) what it sent when it last flowed; 0 for a layer never seen.
+   */
+  get costs(): readonly number[] {
+    return this.bps.map((bps, i) => Math.max(bps, this.flowing[i]!));
+  }
+
   private roll(now: Millis): void {
     const seconds = (now - this.windowStart!) / 1000;
     for (let i = 0; i < this.bytes.length; i++) {
       const measured = (this.bytes[i]! * 8) / seconds;
       this.bps[i] = this.bps[i] === 0 ? measured : this.bps[i]! * SMOOTHING + measured * (1 - SMOOTHING);
+      if (measured > 0) this.flowing[i] = this.bps[i]!;
       this.bytes[i] = 0;
     }
     this.windowStart = now;

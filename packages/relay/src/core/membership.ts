@@ -6,6 +6,7 @@ import type { JoinAccess, JoinInput, RefreshTokenInput } from "./inputs.ts";
 import type { OutputQueue } from "./output-queue.ts";
 import { Participant } from "./participant.ts";
 import { Room } from "./room.ts";
+import { roomEvent } from "./room-events.ts";
 import { type CoreConfig, type Grants, openGrants, type ParticipantId } from "./types.ts";
 
 export class Membership {
@@ -32,6 +33,15 @@ export class Membership {
 
   get(id: ParticipantId): Participant | undefined {
     return this.participants.get(id);
+  }
+
+  /** Every room, in creation order. */
+  allRooms(): IterableIterator<Room> {
+    return this.rooms.values();
+  }
+
+  room(name: string): Room | undefined {
+    return this.rooms.get(name);
   }
 
   /** Admits the joiner, or sends the refusal and returns undefined (then nothing changed). */
@@ -71,19 +81,21 @@ export class Membership {
   }
 
   /**
-   * A refreshed token: its grants replace the participant's for what they ask from now on (what they
-   * already publish and receive stays), or the refusal is sent and nothing changes. Without keys there
-   * are no tokens: `ok`, nothing changes.
+   * A refreshed token: its grants replace the participant's (`ok`; true: the caller withdraws what they
+   * no longer allow, see withdrawn-grants.ts), or the refusal is sent and nothing changes. Without keys
+   * there are no tokens: `ok`, nothing changes.
    */
-  regrant(participant: Participant, input: RefreshTokenInput): void {
+  regrant(participant: Participant, input: RefreshTokenInput): boolean {
     const { access, requestId } = input;
     const refused = access === undefined ? undefined : "refused" in access ? access.refused : regrantRefusal(participant, access.granted);
     if (refused !== undefined) {
       this.out.error(participant.id, requestId, "unauthorized", refused);
-      return;
+      return false;
     }
-    if (access !== undefined && "granted" in access) participant.grants = access.granted;
+    const regranted = access !== undefined && "granted" in access;
+    if (regranted) participant.grants = access.granted;
     this.out.ok(participant.id, requestId);
+    return regranted;
   }
 
   /**
@@ -99,14 +111,20 @@ export class Membership {
     return undefined;
   }
 
-  /** Takes the participant out of its room (the room goes when empty) and tells the others (unless hidden). */
-  remove(leaver: Participant): void {
+  /**
+   * Takes the participant out of its room and tells the others (unless hidden). The room goes when
+   * empty, unless `keepEmptyRoom` (a join is about to take the place: the join then finds it).
+   */
+  remove(leaver: Participant, keepEmptyRoom = false): void {
     const room = leaver.room;
     room.participants.delete(leaver.id);
     this.participants.delete(leaver.id);
-    if (room.size === 0) this.rooms.delete(room.name);
-    if (leaver.grants.hidden) return;
-    for (const other of room.participants.values()) this.out.signal(other.id, { type: "participant-left", participantId: leaver.id });
+    if (!leaver.grants.hidden) {
+      for (const other of room.participants.values()) this.out.signal(other.id, { type: "participant-left", participantId: leaver.id });
+    }
+    if (room.size > 0 || keepEmptyRoom) return;
+    this.rooms.delete(room.name);
+    this.out.push(roomEvent("room_finished", room.name));
   }
 }
 

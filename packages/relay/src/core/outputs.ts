@@ -3,6 +3,8 @@
  * keeps no copy of the core's state and never asks the core before acting.
  */
 import type { ServerMessage, TrackKind } from "@sfu-room/protocol";
+import type { AdminReplyOutput } from "./admin.ts";
+import type { RoomEventOutput } from "./room-events.ts";
 import type { Millis, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
 
 export type Output =
@@ -18,7 +20,11 @@ export type Output =
   | SubscriptionRemovedOutput
   | ForwardOutput
   | RequestKeyframeOutput
+  | SendNackOutput
+  | RetransmitOutput
   | DeliverDataOutput
+  | AdminReplyOutput
+  | RoomEventOutput
   | TimeoutOutput;
 
 /** Send this protocol message to the participant's signaling session (replies, events, dynacast). */
@@ -140,6 +146,38 @@ export interface RequestKeyframeOutput {
   publisherId: ParticipantId;
   trackId: TrackId;
   layer: number;
+}
+
+/**
+ * Ask the publisher again for packets of one layer that did not arrive: a generic NACK (RTCP) on that
+ * layer's SSRC. Already past the reorder window, retried at most once per round trip (loss-recovery.ts).
+ */
+export interface SendNackOutput {
+  type: "send-nack";
+  publisherId: ParticipantId;
+  trackId: TrackId;
+  layer: number;
+  /** 16-bit sequence numbers of the publisher's stream. */
+  seqs: number[];
+}
+
+/**
+ * Send a subscriber again a packet it NACKed: the publication's packet the shell keeps at `slot`
+ * (`historySlot(layer, sourceSeq)`; skip it when the packet there is not `sourceSeq` any more), with
+ * these header values, as the forward that first carried it.
+ */
+export interface RetransmitOutput {
+  type: "retransmit";
+  subscriptionId: SubscriptionId;
+  subscriberId: ParticipantId;
+  trackId: TrackId;
+  slot: number;
+  sourceSeq: number;
+  seq: number;
+  timestamp: number;
+  marker: boolean;
+  pictureId: number;
+  tl0PicIdx: number;
 }
 
 /** Send the data frame of the last `data` input, stamped with `from`, to these participants. */

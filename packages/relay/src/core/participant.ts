@@ -7,8 +7,10 @@ type DataLimits = Pick<CoreConfig, "dataMessagesPerSecond" | "dataBytesPerSecond
 
 export class Participant {
   readonly id: ParticipantId;
-  /** Shown to the others; never identity (the id is). */
-  readonly name: string;
+  /** Shown to the others; never identity (the id is). The server API may change it. */
+  name: string;
+  /** Opaque to the relay, shown to the others: the token's `metadata`, then what the server API sets. */
+  metadata: string | undefined;
   readonly room: Room;
   /** Subscribe to every existing and future track of the room. */
   readonly autoSubscribe: boolean;
@@ -27,6 +29,7 @@ export class Participant {
     this.id = id;
     this.name = name;
     this.grants = grants;
+    this.metadata = grants.metadata;
     this.room = room;
     this.autoSubscribe = autoSubscribe;
     this.resumeSecret = resumeSecret;

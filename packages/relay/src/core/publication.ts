@@ -1,7 +1,8 @@
-/** One published track: what it is, its measured layer bitrates and its keyframe throttles. */
+/** One published track: what it is, its measured layer bitrates, its keyframe throttles and loss detection. */
 import type { LayerSize, TrackInfo, TrackKind, TrackSource } from "@sfu-room/protocol";
 import { KeyframeThrottle } from "./keyframe-throttle.ts";
 import { LayerRate } from "./layer-rate.ts";
+import { NackGenerator } from "./nack-generator.ts";
 import type { Participant } from "./participant.ts";
 import type { Millis, NegotiatedTrack, OfferedTrack, TrackId } from "./types.ts";
 
@@ -23,6 +24,8 @@ export class Publication {
   readonly rate: LayerRate;
   /** One keyframe throttle per layer. */
   readonly throttles: readonly KeyframeThrottle[];
+  /** Video: one NACK generator per layer (each has its own sequence space); audio: none (no NACK negotiated). */
+  readonly nacks: readonly NackGenerator[];
 
   constructor(publisher: Participant, offered: OfferedTrack, negotiated: NegotiatedTrack, keyframeRequestIntervalMs: Millis) {
     this.publisher = publisher;
@@ -37,6 +40,7 @@ export class Publication {
     this.rate = new LayerRate(this.layerCount);
     this.muted = offered.muted;
     this.throttles = Array.from({ length: this.layerCount }, (_, layer) => new KeyframeThrottle(keyframeRequestIntervalMs, publisher.id, this.id, layer));
+    this.nacks = this.kind === "video" ? Array.from({ length: this.layerCount }, () => new NackGenerator()) : [];
   }
 
   /** Number of layers: 1 without simulcast. */

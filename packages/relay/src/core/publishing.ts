@@ -10,6 +10,7 @@ import type { NegotiationFailedInput, PublishNegotiatedInput, PublishOfferInput 
 import type { OutputQueue } from "./output-queue.ts";
 import type { Participant } from "./participant.ts";
 import { Publication } from "./publication.ts";
+import { roomEvent } from "./room-events.ts";
 import type { CoreConfig, Grants, OfferedTrack, ParticipantId, TrackId } from "./types.ts";
 
 interface PendingOffer {
@@ -133,6 +134,7 @@ export class Publishing {
     if (mine?.size === 0) this.byPublisher.delete(pub.publisher.id);
     this.out.push({ type: "publication-removed", publisherId: pub.publisher.id, trackId: pub.id });
     this.announce(pub, { type: "track-unpublished", trackId: pub.id, participantId: pub.publisher.id });
+    this.out.push(roomEvent("track_unpublished", pub.publisher.room.name, pub.publisher, pub));
   }
 
   /** Whether an offer of theirs is being negotiated (then their publisher connection is busy). */

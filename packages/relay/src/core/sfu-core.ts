@@ -7,20 +7,30 @@
  *   Publishing          published tracks and pending offers; publish/unpublish/mute rules
  *   Subscribing         subscribe rules, subscriber wishes, keyframe requests, bandwidth caps, using:
  *     SubscriptionTable   every (subscriber, track) link; the one place links are added and removed
- *     BandwidthController the congestion rule: per-subscription bandwidth caps from estimates
+ *     BandwidthController the congestion rule: per-subscription bandwidth caps from REMB
+ *     CapacityCaps        the same caps from the relay's own send-side estimate (congestion/*), when
+ *                         the subscriber sends transport-cc feedback
  *     Dynacast            which simulcast layers each publisher must send
  *     KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
+ *   ActiveSpeakers      who speaks in each room, from the packets' audio levels
+ *   LossRecovery        NACKs to publishers per layer; subscribers' NACKs answered from the history
  *   routeData           who receives a data frame
+ *   Administration      the server API's rules (admin.ts)
+ *   withdrawnByGrants   what a refreshed token with fewer grants stops (withdrawn-grants.ts)
  *
  * SfuCore itself routes inputs, does what spans several of them (a join, a leave, a track appearing or
  * going), and runs the hot path: one RTP packet in, its forwards out.
  */
 import type { ParticipantInfo } from "@sfu-room/protocol";
+import { ActiveSpeakers } from "./active-speakers.ts";
+import { Administration } from "./admin.ts";
 import { BandwidthController } from "./bandwidth-controller.ts";
+import { CapacityCaps } from "./congestion/capacity-caps.ts";
 import { routeData } from "./data-routing.ts";
 import { Dynacast } from "./dynacast.ts";
 import type * as In from "./inputs.ts";
 import { KeyframeScheduler } from "./keyframe-scheduler.ts";
+import { LossRecovery } from "./loss-recovery.ts";
 import { Membership } from "./membership.ts";
 import type { Output } from "./outputs.ts";
 import { OutputQueue } from "./output-queue.ts";
@@ -28,9 +38,11 @@ import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
 import { Publishing } from "./publishing.ts";
 import { ResumeWindow } from "./resume-window.ts";
+import { roomEvent } from "./room-events.ts";
 import { Subscribing } from "./subscribing.ts";
 import type { Subscription, SubscriptionState } from "./subscription.ts";
 import { SubscriptionTable } from "./subscription-table.ts";
+import { withdrawnByGrants } from "./withdrawn-grants.ts";
 import { type CoreConfig, type CoreStats, DEFAULT_CORE_CONFIG, type KindCounts, type ParticipantId, type SubscriptionId, type TrackId } from "./types.ts";
 
 /** A read-only view of one subscription, for diagnostics and tests (the adapter never decides on it). */
@@ -57,6 +69,10 @@ export class SfuCore {
   private readonly dynacast: Dynacast;
   private readonly keyframes: KeyframeScheduler;
   private readonly subscribing: Subscribing;
+  private readonly speakers: ActiveSpeakers;
+  private readonly loss: LossRecovery;
+  private readonly capacity: CapacityCaps;
+  private readonly admin: Administration;
   /** Data frames delivered and refused, for stats(). */
   private dataRelayed = 0;
   private dataRefused = 0;
@@ -69,8 +85,15 @@ export class SfuCore {
     this.table = new SubscriptionTable(this.out);
     this.dynacast = new Dynacast(this.table, this.out);
     this.keyframes = new KeyframeScheduler(this.out);
+    this.speakers = new ActiveSpeakers(this.out);
+    this.loss = new LossRecovery(this.table, this.keyframes, this.out);
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
-    this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
+    this.capacity = new CapacityCaps(this.config.bandwidthUpgradeHoldMs);
+    this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, capacity: this.capacity, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
+    this.admin = new Administration({
+      members: this.members, publishing: this.publishing, out: this.out,
+      remove: (p, reason) => this.remove(p, reason, true), infoOf: (p) => this.infoOf(p),
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -101,8 +124,23 @@ export class SfuCore {
       case "layer-preference":
         return this.subscribing.onLayerPreference(input);
       case "bandwidth-estimate":
-        if (this.members.get(input.participantId) !== undefined) this.subscribing.onBandwidthEstimate(input);
+        if (this.members.get(input.participantId) === undefined) return;
+        this.subscribing.onBandwidthEstimate(input);
+        // The retransmission budget follows the same estimate as the layers: REMB until transport-cc flows.
+        if (!this.capacity.has(input.participantId)) this.loss.onEstimate(input.participantId, input.bitsPerSecond, input.now);
         return;
+      case "nack":
+        return this.loss.onNack(input.subscriptionId, input.seqs, input.now);
+      case "round-trip-time":
+        if (this.members.get(input.participantId) !== undefined) this.loss.onRoundTrip(input.participantId, input.rttMs);
+        return;
+      case "transport-feedback": {
+        if (this.members.get(input.participantId) === undefined) return;
+        this.subscribing.onTransportFeedback(input);
+        const estimate = this.capacity.estimate(input.participantId);
+        if (estimate !== undefined) this.loss.onEstimate(input.participantId, estimate, input.now);
+        return;
+      }
       case "picture-loss":
         return this.subscribing.onPictureLoss(input);
       case "negotiation-failed":
@@ -113,6 +151,8 @@ export class SfuCore {
         return this.onDataBackedUp(input);
       case "publish-negotiated":
         return this.onPublishNegotiated(input);
+      case "admin":
+        return this.admin.handle(input);
     }
     // Requests that need a joined participant.
     const requester = this.members.get(input.participantId);
@@ -137,7 +177,8 @@ export class SfuCore {
       case "restart-ice":
         return this.onRestartIce(requester, input);
       case "refresh-token":
-        return this.members.regrant(requester, input);
+        if (this.members.regrant(requester, input)) this.withdraw(requester);
+        return;
     }
   }
 
@@ -149,7 +190,7 @@ export class SfuCore {
   poll(): Output {
     for (;;) {
       const out = this.out.shift();
-      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline) };
+      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline, this.loss.deadline) };
       if (out.type !== "signal" || !this.away.isAway(out.participantId)) return out;
     }
   }
@@ -171,6 +212,7 @@ export class SfuCore {
       layerSwitches: this.table.layerSwitches.count,
       dataRelayed: this.dataRelayed,
       dataRefused: this.dataRefused,
+      ...this.loss.counts,
     };
   }
 
@@ -213,6 +255,7 @@ export class SfuCore {
 
   private onJoin(input: In.JoinInput): void {
     this.removeReplaced(input);
+    const started = this.members.room(input.room) === undefined;
     const joiner = this.members.join(input);
     if (joiner === undefined) return;
     const others = [...joiner.room.others(joiner)];
@@ -226,6 +269,9 @@ export class SfuCore {
       resume: { secret: joiner.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
     this.out.push({ type: "participant-added", participantId: joiner.id });
+    if (started) this.out.push(roomEvent("room_started", joiner.room.name)); // their join made it
+    this.out.push(roomEvent("participant_joined", joiner.room.name, joiner));
+    this.speakers.catchUp(joiner);
     if (!joiner.grants.hidden) {
       const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;
       for (const other of others) this.out.signal(other.id, announcement);
@@ -241,12 +287,12 @@ export class SfuCore {
     const previous = rejoinOf === undefined ? undefined : this.members.get(rejoinOf.participantId);
     if (rejoinOf !== undefined && this.members.admits(input) && this.away.proves(previous, input.room, rejoinOf.secret)) {
       // The same client's lost session, still held (its media never came back).
-      this.remove(previous, "replaced by a new session of yours (a rejoin)");
+      this.remove(previous, "replaced by a new session of yours (a rejoin)", false, true);
     }
     // One session per identity and room: the newer one wins (LiveKit's rule), and the older is kicked
     // so that it stops, rather than reconnecting and replacing the new one in turn.
     const holder = this.members.holderOfIdentity(input);
-    if (holder !== undefined) this.remove(holder, "another session with your identity joined this room", true);
+    if (holder !== undefined) this.remove(holder, "another session with your identity joined this room", true, true);
   }
 
   private onLeave(input: In.LeaveInput): void {
@@ -257,14 +303,17 @@ export class SfuCore {
 
   /**
    * Everything of theirs goes; the others are told. `reason`: the relay removed them; `kick`: for good
-   * (see the output).
+   * (see the output); `replaced`: a join takes their place at once, so their room stays even if empty
+   * (it does not finish and start again).
    */
-  private remove(leaver: Participant, reason: string | undefined, kick = false): void {
+  private remove(leaver: Participant, reason: string | undefined, kick = false, replaced = false): void {
     for (const pub of this.publishing.of(leaver.id)) this.removePublication(pub);
     this.subscribing.forget(leaver);
+    this.loss.forgetParticipant(leaver.id);
     this.publishing.forget(leaver.id);
     this.away.forget(leaver.id);
-    this.members.remove(leaver);
+    this.out.push(roomEvent("participant_left", leaver.room.name, leaver));
+    this.members.remove(leaver, replaced);
     this.out.push({ type: "participant-removed", participantId: leaver.id, ...(reason === undefined ? {} : { reason }), ...(kick ? { kick: true } : {}) });
   }
 
@@ -284,6 +333,8 @@ export class SfuCore {
 
   private onTimeout(now: number): void {
     this.keyframes.onTimeout(now);
+    this.speakers.onTimeout(now);
+    this.loss.onTimeout(now);
     for (const id of this.away.expired(now)) {
       const participant = this.members.get(id);
       if (participant !== undefined) this.remove(participant, undefined);
@@ -316,11 +367,29 @@ export class SfuCore {
       resume: { secret: target.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
     for (const pub of mine) this.dynacast.repeat(pub);
+    this.speakers.catchUp(target);
     this.out.push({ type: "participant-resumed", participantId: target.id });
   }
 
   private infoOf(p: Participant): ParticipantInfo {
-    return { id: p.id, name: p.name, tracks: this.publishing.of(p.id).map((pub) => pub.info()) };
+    const tracks = this.publishing.of(p.id).map((pub) => pub.info());
+    return p.metadata === undefined ? { id: p.id, name: p.name, tracks } : { id: p.id, name: p.name, metadata: p.metadata, tracks };
+  }
+
+  /**
+   * After a refresh: what the new grants no longer allow stops now. The publisher hears of each track
+   * the relay unpublished (a `track-unpublished` naming their own track), the others as for any unpublish.
+   */
+  private withdraw(participant: Participant): void {
+    const { unpublish, unsubscribe } = withdrawnByGrants(participant.grants, this.publishing.of(participant.id), this.table.ofSubscriber(participant.id));
+    for (const pub of unpublish) {
+      this.removePublication(pub);
+      this.out.signal(participant.id, { type: "track-unpublished", trackId: pub.id, participantId: participant.id });
+    }
+    for (const sub of unsubscribe) {
+      this.table.remove(sub, true);
+      this.dynacast.update(sub.publication);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -333,6 +402,7 @@ export class SfuCore {
     const created = this.publishing.complete(publisher, input);
     for (const pub of created ?? []) {
       this.publishing.announce(pub, { type: "track-published", track: pub.info() });
+      this.out.push(roomEvent("track_published", publisher.room.name, publisher, pub));
       for (const other of publisher.room.others(publisher)) if (other.autoSubscribe) this.subscribing.subscribe(other, pub);
       this.dynacast.update(pub);
     }
@@ -392,7 +462,9 @@ export class SfuCore {
   private removePublication(pub: Publication): void {
     for (const sub of [...this.table.ofTrack(pub.id)]) this.table.remove(sub, true);
     this.keyframes.forget(pub);
+    this.loss.forgetPublication(pub);
     this.dynacast.forget(pub);
+    this.speakers.forget(pub);
     this.publishing.remove(pub);
   }
 
@@ -406,20 +478,26 @@ export class SfuCore {
     const subs = this.table.ofTrack(pub.id);
     const { layer, keyframe, now, marker } = input;
     pub.rate.add(layer, input.size, now);
+    const { audioLevel } = input;
+    if (audioLevel !== undefined && audioLevel >= 0 && pub.kind === "audio") this.speakers.add(pub, audioLevel, now);
     let switched = false;
+    let forwarded = false;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i]!;
       const before = sub.currentLayer;
       if (sub.accept(input)) {
         if (sub.currentLayer !== before) switched = true;
+        forwarded = true;
         const { rewriter, pictureIds } = sub;
         this.out.pushForward(sub.id, sub.subscriber.id, rewriter.seq, rewriter.timestamp, marker, pictureIds.pictureId, pictureIds.tl0PicIdx);
+        sub.history?.record(rewriter.seq, layer, input.seq, rewriter.timestamp, marker, pictureIds.pictureId, pictureIds.tl0PicIdx, input.size);
       } else if (!keyframe && layer === sub.targetLayer && sub.needsKeyframe) {
         // Still waiting for a keyframe while the layer flows: the request (or its keyframe) was lost,
         // or it went out before the publisher sent anything. Ask again; the throttle paces it.
         this.keyframes.request(pub, layer, now);
       }
     }
+    this.loss.onPacket(pub, layer, input.seq, now, forwarded);
     if (switched) this.dynacast.update(pub); // the layer switched away from may be unneeded now
   }
 

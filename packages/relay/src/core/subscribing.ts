@@ -3,7 +3,8 @@
  * tile size, visibility), its keyframe requests, its bandwidth caps — and what follows when any of
  * them changes a subscription's target layer: the keyframe the switch needs, and dynacast.
  */
-import type { BandwidthController } from "./bandwidth-controller.ts";
+import type { BandwidthController, CapChange } from "./bandwidth-controller.ts";
+import type { CapacityCaps } from "./congestion/capacity-caps.ts";
 import type { Dynacast } from "./dynacast.ts";
 import type * as In from "./inputs.ts";
 import type { KeyframeScheduler } from "./keyframe-scheduler.ts";
@@ -19,6 +20,7 @@ export interface SubscribingParts {
   table: SubscriptionTable;
   publishing: Publishing;
   bandwidth: BandwidthController;
+  capacity: CapacityCaps;
   dynacast: Dynacast;
   keyframes: KeyframeScheduler;
   out: OutputQueue;
@@ -28,6 +30,7 @@ export class Subscribing {
   private readonly table: SubscriptionTable;
   private readonly publishing: Publishing;
   private readonly bandwidth: BandwidthController;
+  private readonly capacity: CapacityCaps;
   private readonly dynacast: Dynacast;
   private readonly keyframes: KeyframeScheduler;
   private readonly out: OutputQueue;
@@ -36,6 +39,7 @@ export class Subscribing {
     this.table = parts.table;
     this.publishing = parts.publishing;
     this.bandwidth = parts.bandwidth;
+    this.capacity = parts.capacity;
     this.dynacast = parts.dynacast;
     this.keyframes = parts.keyframes;
     this.out = parts.out;
@@ -101,10 +105,14 @@ export class Subscribing {
   }
 
   onBandwidthEstimate(input: In.BandwidthEstimateInput): void {
+    if (this.capacity.has(input.participantId)) return; // its transport-cc estimate caps it
     const received = this.table.ofSubscriber(input.participantId);
-    for (const { sub, maxLayer } of this.bandwidth.onEstimate(input.participantId, input.bitsPerSecond, received, input.now)) {
-      this.retargeted(sub, sub.setMaxLayer(maxLayer), input.now);
-    }
+    this.capped(this.bandwidth.onEstimate(input.participantId, input.bitsPerSecond, received, input.now), input.now);
+  }
+
+  onTransportFeedback(input: In.TransportFeedbackInput): void {
+    const received = this.table.ofSubscriber(input.participantId);
+    this.capped(this.capacity.onFeedback(input.participantId, input.packets, received, input.now), input.now);
   }
 
   /** The subscriber left: its subscriptions go without renegotiation (its whole connection goes). */
@@ -114,6 +122,7 @@ export class Subscribing {
       this.dynacast.update(sub.publication);
     }
     this.bandwidth.forget(subscriber.id);
+    this.capacity.forget(subscriber.id);
   }
 
   /** The subscription a request names, or undefined after sending `unknown-track`. */
@@ -129,6 +138,10 @@ export class Subscribing {
    */
   private requestKeyframeFor(sub: Subscription, now: Millis): void {
     if (sub.ready && sub.publication.keyframeGated) this.keyframes.request(sub.publication, sub.targetLayer, now);
+  }
+
+  private capped(changes: readonly CapChange[], now: Millis): void {
+    for (const { sub, maxLayer } of changes) this.retargeted(sub, sub.setMaxLayer(maxLayer), now);
   }
 
   /** A subscription's wish or cap changed: ask for the keyframe a switch needs; the layers in use may differ. */

@@ -16,6 +16,7 @@ import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
 import { DEFAULT_WISH, selectLayer, type SubscriberWish } from "./layer-selector.ts";
 import { PictureIdRewriter } from "./picture-id-rewriter.ts";
+import { RetransmissionHistory } from "./retransmission-history.ts";
 import { SequenceRewriter } from "./sequence-rewriter.ts";
 import type { SubscriptionId } from "./types.ts";
 
@@ -44,6 +45,8 @@ export class Subscription {
   wish: SubscriberWish = DEFAULT_WISH;
   readonly rewriter = new SequenceRewriter();
   readonly pictureIds = new PictureIdRewriter();
+  /** Video: what was sent, for answering the subscriber's NACKs (audio has no NACK negotiated). */
+  readonly history: RetransmissionHistory | undefined;
   private readonly switches: LayerSwitchCount;
 
   constructor(id: SubscriptionId, subscriber: Participant, publication: Publication, switches: LayerSwitchCount) {
@@ -53,6 +56,7 @@ export class Subscription {
     this.publication = publication;
     this.maxLayer = publication.highestLayer;
     this.targetLayer = this.maxLayer;
+    this.history = publication.kind === "video" ? new RetransmissionHistory() : undefined;
   }
 
   get state(): SubscriptionState {

@@ -3,13 +3,21 @@ export class TokenBucket {
   private tokens: number;
   private last: number | undefined;
 
-  private readonly capacity: number;
-  private readonly perSecond: number;
+  private capacity: number;
+  private perSecond: number;
 
   constructor(capacity: number, perSecond: number) {
     this.capacity = capacity;
     this.perSecond = perSecond;
     this.tokens = capacity;
+  }
+
+  /** New limits from now on (tokens held stay, up to the new capacity). */
+  setRate(nowMs: number, capacity: number, perSecond: number): void {
+    this.take(nowMs, 0); // refill at the old rate up to now
+    this.capacity = capacity;
+    this.perSecond = perSecond;
+    this.tokens = Math.min(this.tokens, capacity);
   }
 
   /** Takes `amount` tokens if there are that many (the bucket may go no lower than empty). */

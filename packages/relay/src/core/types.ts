@@ -100,8 +100,10 @@ export interface Grants {
   canPublishSources: readonly TrackSource[];
   /** Not announced to the others, and never publishing: a recorder, a moderator watching. */
   hidden: boolean;
-  /** For the server API (not used by the core yet). */
+  /** The server API's room-scoped methods, for `room` only (core/admin.ts). */
   roomAdmin: boolean;
+  /** The server API's ListRooms (core/admin.ts). */
+  roomList: boolean;
 }
 
 /** Every track source: what a token without `canPublishSources` allows. */
@@ -111,7 +113,7 @@ export const ALL_SOURCES: readonly TrackSource[] = ["camera", "microphone", "scr
 export function openGrants(room: string): Grants {
   return {
     identity: "", name: undefined, metadata: undefined, room, roomJoin: true, canPublish: true, canSubscribe: true, canPublishData: true,
-    canPublishSources: ALL_SOURCES, hidden: false, roomAdmin: false,
+    canPublishSources: ALL_SOURCES, hidden: false, roomAdmin: false, roomList: false,
   };
 }
 
@@ -141,4 +143,12 @@ export interface CoreStats {
   dataRelayed: number;
   /** Data frames refused (malformed, too large, over the rate, unknown recipient), since the core started. */
   dataRefused: number;
+  /** Packets the relay resent to subscribers who NACKed them (loss-recovery.ts), since the core started. */
+  retransmits: number;
+  /** NACKed packets not resent: within a round trip of the last resend, over budget, or no longer kept. */
+  retransmitsWithheld: number;
+  /** Sequence numbers NACKed to publishers (each retry counts). */
+  nackedToPublishers: number;
+  /** Times losses were given up on (not recovered in time): each asked for a keyframe instead. */
+  lossesGivenUp: number;
 }

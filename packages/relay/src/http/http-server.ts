@@ -1,6 +1,6 @@
 /**
- * The relay's HTTP server: `GET /health`, `GET /metrics` (Prometheus) and the WebSocket upgrade on
- * `/ws`. Anything else gets a JSON 404 that says where to go. With a certificate the same routes are
+ * The relay's HTTP server: `GET /health`, `GET /metrics` (Prometheus), the server API under
+ * `POST /api/` (server-api.ts) and the WebSocket upgrade on `/ws`. Anything else gets a JSON 404 that says where to go. With a certificate the same routes are
  * served over HTTPS (and the upgrade is then wss://).
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
@@ -8,6 +8,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { Duplex } from "node:stream";
 import type { DevTokenReply } from "./dev-tokens.ts";
 import type { ElementModule } from "./element-module.ts";
+import { json } from "./json-reply.ts";
 import type { TlsFiles } from "./tls-files.ts";
 
 export interface HttpRoutes {
@@ -17,20 +18,16 @@ export interface HttpRoutes {
   /** The `<sfu-room>` element module (see element-module.ts). */
   elementModule(): Promise<ElementModule>;
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** `POST /api/<Method>` (server-api.ts); `method` is the path after /api/. */
+  api(req: IncomingMessage, res: ServerResponse, method: string): Promise<void>;
   /** `GET /dev/token` (dev-tokens.ts); undefined: the endpoint is off (404). */
   devToken: ((query: URLSearchParams, origin: string | undefined) => Promise<DevTokenReply>) | undefined;
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
-  res.end(text);
 }
 
 /** `tls`: serve HTTPS/wss with this certificate (see tls-files.ts); undefined: plain HTTP/ws. */
 export function createHttpServer(routes: HttpRoutes, tls?: TlsFiles): Server | HttpsServer {
   const handle: RequestListener = (req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0]!;
     if (path === "/health") {
       if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "use GET /health" });
       return json(res, 200, routes.health());
@@ -71,8 +68,16 @@ export function createHttpServer(routes: HttpRoutes, tls?: TlsFiles): Server | H
       });
       return;
     }
+    if (path.startsWith("/api/")) {
+      // A failure past validation is a relay bug: say so rather than leave the request hanging.
+      routes.api(req, res, path.slice("/api/".length)).catch((e: Error) => {
+        if (!res.headersSent) json(res, 500, { error: "internal", message: `the server API failed: ${e.message}` });
+        else res.destroy();
+      });
+      return;
+    }
     if (path === "/ws") return json(res, 426, { error: "/ws is the signaling WebSocket: connect with a WebSocket client" });
-    json(res, 404, { error: `nothing at ${path}; the signaling WebSocket is /ws, the element module GET /sfu-room.js, the health check GET /health, metrics GET /metrics` });
+    json(res, 404, { error: `nothing at ${path}; the signaling WebSocket is /ws, the element module GET /sfu-room.js, the health check GET /health, metrics GET /metrics, the server API POST /api/<Method>` });
   };
   const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handle) : createServer(handle);
   server.on("upgrade", (req, socket, head) => {

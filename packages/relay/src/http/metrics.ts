@@ -38,6 +38,9 @@ const COUNTERS = {
   sfu_resume_refusals_total: ["resumes refused (window passed, relay restarted, bad grant): the client joins again", "resumeRefusals"],
   sfu_rejoins_total: ["joins of clients that lost their session and joined again", "rejoins"],
   sfu_layer_switches_total: ["times a subscription's forwarded simulcast layer changed to another layer", "layerSwitches"],
+  sfu_retransmits_total: ["video packets resent to subscribers who NACKed them, from the relay's history", "retransmits"],
+  sfu_retransmits_withheld_total: ["NACKed packets not resent: resent less than a round trip ago, over the subscriber's retransmission budget, or no longer kept", "retransmitsWithheld"],
+  sfu_losses_given_up_total: ["times packets lost from a publisher were not recovered by NACK in time and a keyframe was asked for instead", "lossesGivenUp"],
 } as const satisfies Record<string, readonly [string, keyof RelayStats]>;
 
 /** Connection states always reported, 0 included, so a dashboard's series do not come and go. */
@@ -109,6 +112,10 @@ export class RelayMetrics {
     countedElsewhere("sfu_nacks_total", "RTCP NACKs (requests for lost packets) received from subscribers and sent to publishers", registers, ["direction"], () => [
       [{ direction: "from-subscribers" }, media().nacksFromSubscribers],
       [{ direction: "to-publishers" }, media().nacksToPublishers],
+    ]);
+    countedElsewhere("sfu_transport_cc_feedback_total", "RTCP transport-cc feedback packets received from subscribers (they drive the relay's estimate) and sent to publishers", registers, ["direction"], () => [
+      [{ direction: "from-subscribers" }, media().transportFeedbackFromSubscribers],
+      [{ direction: "to-publishers" }, media().transportFeedbackToPublishers],
     ]);
     countedElsewhere("sfu_plis_total", "RTCP PLIs (keyframe requests) received from subscribers and sent to publishers", registers, ["direction"], () => [
       [{ direction: "from-subscribers" }, media().plisFromSubscribers],

@@ -6,9 +6,11 @@ import {
   type PeerConfig,
   RTCRtpCodecParameters,
   useAbsSendTime,
+  useAudioLevelIndication,
   useRepairedRtpStreamId,
   useSdesMid,
   useSdesRTPStreamId,
+  useTransportWideCC,
 } from "werift";
 import type { SelectedPath } from "./selected-path.ts";
 
@@ -52,12 +54,22 @@ export const H264 = new RTCRtpCodecParameters({
 
 export const SUPPORTED_CODECS = [OPUS, VP8, H264];
 
-// The subscriber connection also asks for REMB: the browser's downlink estimate, which picks layers.
-const subscriberVideoFeedback = [...videoFeedback, { type: "goog-remb" }];
-const SUBSCRIBER_VIDEO = [
-  new RTCRtpCodecParameters({ ...VP8, rtcpFeedback: subscriberVideoFeedback }),
-  new RTCRtpCodecParameters({ ...H264, rtcpFeedback: subscriberVideoFeedback }),
-];
+// The subscriber connection also asks for transport-cc feedback (the relay's own downlink estimate,
+// core/congestion, which picks layers) and REMB (the browser's estimate, for clients without transport-cc).
+const subscriberVideoFeedback = [...videoFeedback, { type: "transport-cc" }, { type: "goog-remb" }];
+const SUBSCRIBER_VP8 = new RTCRtpCodecParameters({ ...VP8, rtcpFeedback: subscriberVideoFeedback });
+const SUBSCRIBER_H264 = new RTCRtpCodecParameters({ ...H264, rtcpFeedback: subscriberVideoFeedback });
+const SUBSCRIBER_VIDEO = [SUBSCRIBER_VP8, SUBSCRIBER_H264];
+/**
+ * RTX (RFC 4588) for each video codec, offered to subscribers: the relay's resends then go on their own
+ * SSRC, so a receiver tells them from late packets. A subscriber whose answer leaves RTX out gets the
+ * resends on the media SSRC. werift adds to an m-line the RTX of the codec it carries (never list RTX
+ * in setCodecPreferences: werift matches it by MIME type, takes the first, and adds that one's codec).
+ * Not on publisher connections: werift cannot route RTX of simulcast layers.
+ */
+const SUBSCRIBER_RTX = SUBSCRIBER_VIDEO.map(
+  (codec, i) => new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: codec.clockRate, payloadType: [97, 103][i]!, parameters: `apt=${codec.payloadType}` }),
+);
 
 /** The codec a subscriber m-line offers for a publisher's MIME type (case-insensitive), if forwarded. */
 export function subscriberCodec(mimeType: string): RTCRtpCodecParameters | undefined {
@@ -96,8 +108,11 @@ export function publisherPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig>
     ...networkConfig(net),
     codecs: { audio: [OPUS], video: [VP8, H264] },
     headerExtensions: {
-      audio: [useSdesMid()],
-      video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId(), useAbsSendTime()],
+      // Audio levels: the publisher's, read for active speakers (rtc/audio-level.ts). Transport-wide
+      // sequence numbers on every m-line: the relay's transport-cc feedback covers audio and video
+      // (publisher-feedback.ts).
+      audio: [useSdesMid(), useAudioLevelIndication(), useTransportWideCC()],
+      video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId(), useAbsSendTime(), useTransportWideCC()],
     },
   };
 }
@@ -106,10 +121,14 @@ export function publisherPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig>
 export function subscriberPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig> {
   return {
     ...networkConfig(net),
-    codecs: { audio: [OPUS], video: SUBSCRIBER_VIDEO },
+    codecs: { audio: [OPUS], video: [...SUBSCRIBER_VIDEO, ...SUBSCRIBER_RTX] },
     headerExtensions: {
-      audio: [useSdesMid(), useAbsSendTime()],
-      video: [useSdesMid(), useAbsSendTime()],
+      // Audio levels: passed on, so the browser reports each remote track's level.
+      audio: [useSdesMid(), useAbsSendTime(), useAudioLevelIndication()],
+      // Transport-wide sequence numbers on video only: a browser reports in transport-cc only the
+      // streams whose codec lists transport-cc, and audio packets it numbered but never reported
+      // would read as lost.
+      video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()],
     },
   };
 }

@@ -3,13 +3,15 @@
  * It maps each incoming packet to (track id, simulcast layer, codec) and hands it on; it knows nothing
  * of rooms.
  */
-import { type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket, SessionDescription } from "werift";
+import { GenericNack, type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, RtcpTransportLayerFeedback, type RtpPacket, SessionDescription } from "werift";
 import type { NegotiatedTrack } from "../core/index.ts";
+import { audioLevelId, readAudioLevelByte } from "./audio-level.ts";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { startRestartedIce } from "./ice-restart.ts";
 import { watchSelectedPath } from "./selected-path.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
 import { publishOfferRefusal } from "./sdp-limits.ts";
+import { PublisherFeedback, withoutWeriftFeedback } from "./publisher-feedback.ts";
 import { START_BITRATE_KBPS, withStartBitrate } from "./start-bitrate.ts";
 
 /** A track the client declared for an m-line of its offer, with the relay's id for it. */
@@ -22,13 +24,17 @@ export interface PublisherTrackBinding {
 }
 
 
-type Bound = PublisherTrackBinding & NegotiatedTrack;
+/** A bound track, with the id its m-line negotiated for audio levels (undefined: none, or video). */
+type Bound = PublisherTrackBinding & NegotiatedTrack & { audioLevelId: number | undefined };
 
 export interface PublisherEvents {
-  /** One RTP packet of a bound track; `layer` indexes the binding's layers (0 without simulcast); `codec` its MIME type. */
-  onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string): void;
-  /** werift's receiver sent the publisher a NACK for packets that did not arrive. */
-  onNackSent(): void;
+  /**
+   * One RTP packet of a bound track; `layer` indexes the binding's layers (0 without simulcast); `codec`
+   * its MIME type; `audioLevel` the byte of its ssrc-audio-level extension, -1 without one.
+   */
+  onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string, audioLevel: number): void;
+  /** The relay sent the publisher a transport-cc feedback packet. */
+  onTransportFeedbackSent(): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
 }
 
@@ -41,11 +47,13 @@ export class PublisherConnection {
   private readonly layerSsrcs = new Map<string, Array<number | undefined>>();
   private readonly transceiverByTrack = new Map<string, RTCRtpTransceiver>();
   private closed = false;
+  private readonly feedback: PublisherFeedback;
 
   private readonly events: PublisherEvents;
 
   constructor(net: RtcNetworkOptions, events: PublisherEvents) {
     this.events = events;
+    this.feedback = new PublisherFeedback(() => performance.now(), () => this.events.onTransportFeedbackSent());
     this.pc = new RTCPeerConnection(publisherPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
     this.pc.connectionStateChange.subscribe((state) => this.events.onConnectionState(state));
@@ -90,6 +98,7 @@ export class PublisherConnection {
     try {
       await this.pc.setLocalDescription(await this.pc.createAnswer());
       startRestartedIce(this.pc); // an ICE-restart offer (`restart-ice`)
+      this.feedback.negotiated(this.pc.getTransceivers());
     } catch (e) {
       // werift accepts some offers it cannot answer (an m-line without a=mid, say): still the offer's fault.
       throw new SdpError(`the relay could not answer the offer: ${(e as Error).message}`);
@@ -103,7 +112,7 @@ export class PublisherConnection {
       if (!transceiver || !codec) {
         throw new SdpError(`m-line "${track.mid}" offers no codec the relay forwards (Opus, VP8, H264)`);
       }
-      bound.push({ binding: { ...track, codec: codec.mimeType, clockRate: codec.clockRate }, transceiver });
+      bound.push({ binding: { ...track, codec: codec.mimeType, clockRate: codec.clockRate, audioLevelId: audioLevelId(transceiver) }, transceiver });
     }
     for (const { binding, transceiver } of bound) {
       this.bindings.set(binding.mid, binding);
@@ -132,16 +141,34 @@ export class PublisherConnection {
     return true;
   }
 
+  /**
+   * Sends a generic NACK for packets of one layer of a track (the core's `send-nack`); false (nothing
+   * sent) until the layer's first packet told its SSRC.
+   */
+  sendNack(trackId: string, layer: number, seqs: readonly number[]): boolean {
+    const ssrc = this.layerSsrcs.get(trackId)?.[layer];
+    const transceiver = this.transceiverByTrack.get(trackId);
+    if (ssrc === undefined || !transceiver || this.closed) return false;
+    const { receiver } = transceiver;
+    const nack = new GenericNack({ senderSsrc: receiver.rtcpSsrc, mediaSourceSsrc: ssrc, lost: [...seqs] });
+    receiver.dtlsTransport.sendRtcp([new RtcpTransportLayerFeedback({ feedback: nack })]).catch(() => undefined);
+    return true;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.feedback.close();
     this.bindings.clear();
     await this.pc.close();
   }
 
   /** Each receiving transceiver reports one track per simulcast layer (werift: transceiver.onTrack). */
   private watchTransceiver(transceiver: RTCRtpTransceiver): void {
-    transceiver.receiver.onPacketLost.subscribe(() => this.events.onNackSent());
+    // The core NACKs each simulcast layer on its own (nack-generator.ts); werift's one NackHandler per
+    // receiver mixes the layers' sequence spaces (our werift patch adds the switch).
+    transceiver.receiver.externalNack = true;
+    withoutWeriftFeedback(transceiver.receiver);
     transceiver.onTrack.subscribe((track: MediaStreamTrack) => {
       track.onReceiveRtp.subscribe((packet: RtpPacket) => {
         const binding = transceiver.mid === null ? undefined : this.bindings.get(transceiver.mid);
@@ -150,7 +177,7 @@ export class PublisherConnection {
         if (layer < 0) return;
         const ssrcs = this.layerSsrcs.get(binding.trackId);
         if (ssrcs && ssrcs[layer] !== packet.header.ssrc) ssrcs[layer] = packet.header.ssrc;
-        this.events.onRtp(binding.trackId, layer, packet, binding.codec);
+        this.events.onRtp(binding.trackId, layer, packet, binding.codec, readAudioLevelByte(packet.header, binding.audioLevelId));
       });
     });
   }

@@ -48,3 +48,29 @@ export function withoutSimulcastSsrcs(sdp: string): string {
     .map((section) => (/\r?\na=simulcast:/.test(section) ? section.replace(/\r?\na=ssrc(-group)?:[^\r\n]*/g, "") : section))
     .join("");
 }
+
+/**
+ * The text of an offer as JSEP (RFC 8829) requires it, from what werift writes for its re-offers:
+ * - `a=setup:actpass` in every offer (5.2.2). werift writes the role it settled on (`passive`) after
+ *   the first; RFC 8842 allows that, but JSEP stacks (aiortc before 2024, webrtc-rs, strict parsers)
+ *   refuse the offer, and offers are serialized, so every later one was stuck. The answerer keeps its
+ *   role (RFC 8842, 5.5), which is what werift, holding the DTLS association, expects.
+ * - `a=rtcp-mux` in rejected (port 0) m-sections too: werift leaves it out, and a parser that checks
+ *   each m-section refuses the whole offer.
+ * - One `o=` session id for the connection and its version bumped in each offer (RFC 4566 5.2,
+ *   RFC 8829 5.2.2): werift draws a new id per offer, which reads as a different session.
+ * Only the text sent changes: werift keeps its own local description.
+ */
+export function asJsepOffer(sdp: string, origin: { sessionId: string; version: number }): string {
+  const eol = sdp.includes("\r\n") ? "\r\n" : "\n";
+  return sdp
+    .replace(/^o=(\S+) \d+ \d+ /m, `o=$1 ${origin.sessionId} ${origin.version} `)
+    .replace(/^a=setup:(active|passive)$/gm, "a=setup:actpass")
+    .split(/(?=\r?\nm=)/)
+    .map((section) =>
+      /^\r?\nm=(audio|video) 0 /.test(section) && !/\r?\na=rtcp-mux\r?(\n|$)/.test(section)
+        ? section.replace(/(\r?\na=mid:[^\r\n]*)/, `$1${eol}a=rtcp-mux`)
+        : section,
+    )
+    .join("");
+}

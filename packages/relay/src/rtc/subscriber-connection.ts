@@ -24,6 +24,7 @@
 const LOSSY_BUFFER_LIMIT = 64 * 1024;
 /** A reliable channel with this much queued refuses more for that recipient (it is not keeping up). */
 const RELIABLE_BUFFER_LIMIT = 8 * 1024 * 1024;
+import { randomInt } from "node:crypto";
 import {
   GenericNack,
   ReceiverEstimatedMaxBitrate,
@@ -31,18 +32,21 @@ import {
   RTCPeerConnection,
   type RTCRtpTransceiver,
   RtcpPayloadSpecificFeedback,
+  RtcpRrPacket,
   RtcpTransportLayerFeedback,
   RtpHeader,
   RtpPacket,
 } from "werift";
 import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
-import type { ForwardOutput } from "../core/index.ts";
+import type { FeedbackPacket, ForwardOutput } from "../core/index.ts";
 import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
+import { audioLevelExtensions, audioLevelId } from "./audio-level.ts";
 import { startRestartedIce } from "./ice-restart.ts";
 import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from "./media-config.ts";
 import { watchSelectedPath } from "./selected-path.ts";
-import { withSessionIceLite } from "./sdp-fixups.ts";
+import { asJsepOffer, withSessionIceLite } from "./sdp-fixups.ts";
 import { subscriberAnswerRefusal } from "./sdp-limits.ts";
+import { SubscriberFeedback, withoutWeriftEstimator } from "./subscriber-feedback.ts";
 
 /** What the core rewrote for one forwarded packet. */
 export type ForwardValues = Pick<ForwardOutput, "subscriptionId" | "seq" | "timestamp" | "marker" | "pictureId" | "tl0PicIdx">;
@@ -64,10 +68,14 @@ export interface SubscriberEvents {
   onData(reliable: boolean, frame: Buffer): void;
   /** The browser's downlink estimate for this connection (REMB), bits/s. */
   onBandwidthEstimate(bitsPerSecond: number): void;
+  /** The client's transport-cc feedback, resolved against what was sent (for the core's estimate). */
+  onTransportFeedback(packets: FeedbackPacket[]): void;
   /** The client's decoder asked for a keyframe (PLI) on this subscription. */
   onKeyframeRequest(subscriptionId: number): void;
-  /** The client asked for lost packets (a generic NACK) on some subscription. */
-  onNack(): void;
+  /** The client asked for lost packets (a generic NACK) on a subscription: the seqs it received them as. */
+  onNack(subscriptionId: number, seqs: readonly number[]): void;
+  /** A receiver report gave the round trip to the client (ms). */
+  onRoundTrip(rttMs: number): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
   /** Negotiation failed in a way the relay cannot recover from (e.g. the client answered garbage). */
   onFailure(message: string): void;
@@ -80,6 +88,10 @@ interface Slot {
   negotiated: boolean;
   /** onSubscriptionReady was reported. */
   ready: boolean;
+  /** This connection's id of the audio-level extension (from the answer); undefined: video, or not negotiated. */
+  audioLevelId: number | undefined;
+  /** Sequence number of the next RTX packet (its own space, RFC 4588). */
+  rtxSeq: number;
 }
 
 export class StaleAnswerError extends Error {}
@@ -89,6 +101,8 @@ export class SubscriberConnection {
   private readonly slots = new Map<number, Slot>();
   private offerId = 0;
   /** The offer waiting for its answer, the subscriptions it carries, and what was sent (once made). */
+  /** The o= line of this connection's offers: one session id, a version per offer (asJsepOffer). */
+  private readonly origin = { sessionId: String(randomInt(1, 2 ** 47)), version: 0 };
   private inFlight: { offerId: number; subscriptionIds: number[]; sent?: { sdp: string; tracks: SubscriberTrack[] } } | undefined;
   private dirty = false;
   /** The next offer restarts ICE (fresh credentials). */
@@ -97,6 +111,7 @@ export class SubscriberConnection {
   private closed = false;
   /** One header object reused for every forward: werift's sendRtp clones it synchronously. */
   private readonly scratch = new RtpPacket(new RtpHeader(), Buffer.alloc(0));
+  private readonly feedback: SubscriberFeedback;
 
   private readonly reliable: RTCDataChannel;
   private readonly lossy: RTCDataChannel;
@@ -105,6 +120,7 @@ export class SubscriberConnection {
 
   constructor(net: RtcNetworkOptions, events: SubscriberEvents) {
     this.events = events;
+    this.feedback = new SubscriberFeedback(() => performance.now(), (packets) => this.events.onTransportFeedback(packets));
     this.pc = new RTCPeerConnection(subscriberPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
     const { reliable, lossy } = DATA_CHANNELS;
@@ -130,18 +146,29 @@ export class SubscriberConnection {
     if (this.closed || this.slots.has(spec.subscriptionId)) return;
     const codec = subscriberCodec(spec.codec);
     const transceiver = this.pc.addTransceiver(spec.kind, { direction: "sendonly" });
-    if (codec) transceiver.setCodecPreferences([codec]);
-    transceiver.sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
+    // a=msid:<publisher> <werift's sender id>: a client groups each publisher's audio and video into
+    // one stream, which is what browsers keep in lip sync (and JSEP asks of a sending m-section). The
+    // relay's track id travels in the offer's `tracks` list, by mid.
+    transceiver.sender.streamIds = [spec.publisherId];
+    if (codec) transceiver.setCodecPreferences([codec]); // and werift adds its RTX (media-config.ts)
+    const { sender } = transceiver;
+    withoutWeriftEstimator(sender);
+    sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
+    // The core answers NACKs from its history, once per round trip and within a budget (loss-recovery.ts);
+    // werift would resend every NACKed packet from a cache of clones of its own (our werift patch adds the switch).
+    sender.externalRetransmission = true;
     // REMB covers the whole connection; it reaches whichever sender the browser lists first. A NACK
-    // names its sender's SSRC; werift's sender answers it from its own retransmission buffer.
-    transceiver.sender.onRtcp.subscribe((packet) => {
+    // names its sender's SSRC. werift has taken the round trip from a receiver report before this runs.
+    sender.onRtcp.subscribe((packet) => {
       if (packet instanceof RtcpPayloadSpecificFeedback && packet.feedback instanceof ReceiverEstimatedMaxBitrate) {
         this.events.onBandwidthEstimate(Number(packet.feedback.bitrate));
       } else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof GenericNack) {
-        this.events.onNack();
+        this.events.onNack(spec.subscriptionId, packet.feedback.lost);
+      } else if (packet instanceof RtcpRrPacket && packet.reports.some((r) => r.ssrc === sender.ssrc) && sender.rtt !== undefined) {
+        this.events.onRoundTrip(sender.rtt * 1000);
       }
     });
-    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false });
+    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, audioLevelId: undefined, rtxSeq: Math.floor(Math.random() * 0x10000) });
     this.scheduleNegotiation();
   }
 
@@ -165,8 +192,11 @@ export class SubscriberConnection {
     return /^a=group:BUNDLE (\S+)/m.exec(this.pc.localDescription?.sdp ?? "")?.[1];
   }
 
-  /** Sends one forwarded packet on a subscription's m-line with the core's rewritten values (`to`). */
-  forward(to: ForwardValues, source: RtpPacket): void {
+  /**
+   * Sends one forwarded packet on a subscription's m-line with the core's rewritten values (`to`) and
+   * the publisher's audio level byte (-1: none).
+   */
+  forward(to: ForwardValues, source: RtpPacket, audioLevel: number): void {
     const slot = this.slots.get(to.subscriptionId);
     if (!slot) return;
     const header = this.scratch.header;
@@ -178,13 +208,44 @@ export class SubscriberConnection {
     header.padding = false;
     header.paddingSize = 0;
     // The publisher's header extensions use the publisher's ids: never pass them on (notes/werift.md).
-    header.extension = false;
-    header.extensions = [];
+    // The audio level goes on under this connection's id (werift's sender appends what it does not write).
+    if (slot.audioLevelId !== undefined && audioLevel >= 0) {
+      header.extension = true;
+      header.extensions = audioLevelExtensions(slot.audioLevelId, audioLevel);
+    } else {
+      header.extension = false;
+      header.extensions = [];
+    }
     header.csrc = [];
     header.csrcLength = 0;
     // VP8 frame numbering continuous across layer switches, as the core rewrote it (a copy when changed).
     this.scratch.payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
     slot.transceiver.sender.sendRtp(this.scratch).catch(() => undefined);
+    this.feedback.sent(slot.transceiver.sender.dtlsTransport, this.scratch.payload.length);
+  }
+
+  /**
+   * Sends a packet the subscriber NACKed again, with the values it first went out with (`to`): as RTX
+   * (RFC 4588: its own SSRC and sequence numbers, the original seq in front of the payload) when the
+   * subscriber's answer accepted RTX, else as the forward once more.
+   */
+  resend(to: ForwardValues, source: RtpPacket): void {
+    const slot = this.slots.get(to.subscriptionId);
+    if (!slot) return;
+    const { transceiver } = slot;
+    const primary = transceiver.codecs.find((c) => c.name.toLowerCase() !== "rtx");
+    const rtx = transceiver.codecs.find((c) => c.name.toLowerCase() === "rtx" && Number(/(?:^|;)\s*apt=(\d+)/.exec(c.parameters ?? "")?.[1]) === primary?.payloadType);
+    if (rtx === undefined) {
+      this.forward(to, source, -1); // video: no audio level to carry
+      return;
+    }
+    const payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
+    const wrapped = Buffer.allocUnsafe(2 + payload.length);
+    wrapped.writeUInt16BE(to.seq, 0);
+    payload.copy(wrapped, 2);
+    const header = new RtpHeader({ payloadType: rtx.payloadType, sequenceNumber: slot.rtxSeq, timestamp: to.timestamp, marker: to.marker, ssrc: transceiver.sender.rtxSsrc });
+    slot.rtxSeq = (slot.rtxSeq + 1) & 0xffff;
+    transceiver.sender.dtlsTransport.sendRtp(wrapped, header).catch(() => undefined);
   }
 
   /**
@@ -217,7 +278,9 @@ export class SubscriberConnection {
     this.inFlight = undefined;
     for (const id of subscriptionIds) {
       const slot = this.slots.get(id);
-      if (slot) slot.negotiated = true;
+      if (!slot) continue;
+      slot.negotiated = true;
+      slot.audioLevelId = slot.spec.kind === "audio" ? audioLevelId(slot.transceiver) : undefined;
     }
     this.reportReady();
     if (this.dirty) this.scheduleNegotiation();
@@ -296,7 +359,8 @@ export class SubscriberConnection {
       if (mid === null) continue;
       tracks.push({ mid, trackId: slot.spec.trackId, participantId: slot.spec.publisherId, kind: slot.spec.kind });
     }
-    inFlight.sent = { sdp: withSessionIceLite(this.pc.localDescription!.sdp), tracks };
+    this.origin.version++;
+    inFlight.sent = { sdp: asJsepOffer(withSessionIceLite(this.pc.localDescription!.sdp), this.origin), tracks };
     this.events.onOffer(offerId, inFlight.sent.sdp, tracks);
   }
 }

@@ -18,8 +18,12 @@ export class MediaCounters {
   readonly out: Record<MediaKind, PacketCount> = { audio: { packets: 0, bytes: 0 }, video: { packets: 0, bytes: 0 } };
   /** Generic NACK messages subscribers sent the relay. */
   nacksFromSubscribers = 0;
-  /** NACK messages the relay sent publishers (werift's receiver asks for lost packets itself). */
+  /** NACK messages the relay sent publishers (the core's per-layer NACK generators). */
   nacksToPublishers = 0;
+  /** Transport-cc feedback packets subscribers sent the relay (that matched packets it sent). */
+  transportFeedbackFromSubscribers = 0;
+  /** Transport-cc feedback packets the relay sent publishers. */
+  transportFeedbackToPublishers = 0;
   /** PLIs subscribers sent the relay. */
   plisFromSubscribers = 0;
   /** PLIs the relay sent publishers. */

@@ -9,6 +9,7 @@
  */
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
+import type { FeedbackPacket } from "../core/index.ts";
 import type { RtcNetworkOptions } from "../rtc/media-config.ts";
 import { PublisherConnection } from "../rtc/publisher-connection.ts";
 import { SubscriberConnection } from "../rtc/subscriber-connection.ts";
@@ -22,16 +23,19 @@ export interface LinkOptions {
 
 /** What the link reports; the shell turns each into a core input or a message. */
 export interface LinkEvents {
-  onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string): void;
+  onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string, audioLevel: number): void;
   onData(reliable: boolean, frame: Buffer): void;
   onSubscriberOffer(offerId: number, sdp: string, tracks: SubscriberTrack[]): void;
   onSubscriptionReady(subscriptionId: number): void;
   onBandwidthEstimate(bitsPerSecond: number): void;
+  onTransportFeedback(packets: FeedbackPacket[]): void;
   onPictureLoss(subscriptionId: number): void;
-  /** The subscriber sent a generic NACK (asking for lost packets). */
-  onNackFromSubscriber(): void;
-  /** The publisher connection sent the publisher a NACK. */
-  onNackToPublisher(): void;
+  /** The subscriber sent a generic NACK on a subscription: the sequence numbers (as it received them) it lacks. */
+  onNackFromSubscriber(subscriptionId: number, seqs: readonly number[]): void;
+  /** The subscriber connection measured the round trip to this participant (ms). */
+  onRoundTrip(rttMs: number): void;
+  /** The publisher connection sent the publisher transport-cc feedback. */
+  onTransportFeedbackToPublisher(): void;
   /** The relay could not make a subscriber offer: the participant's media cannot go on. */
   onSubscriberFailure(message: string): void;
   /** A connection stayed down past the grace, or never came up (repeated while it stays so). */
@@ -62,8 +66,10 @@ export class ParticipantLink {
       onData: (reliable, frame) => events.onData(reliable, frame),
       onSubscriptionReady: (subscriptionId) => events.onSubscriptionReady(subscriptionId),
       onBandwidthEstimate: (bitsPerSecond) => events.onBandwidthEstimate(bitsPerSecond),
+      onTransportFeedback: (packets) => events.onTransportFeedback(packets),
       onKeyframeRequest: (subscriptionId) => events.onPictureLoss(subscriptionId),
-      onNack: () => events.onNackFromSubscriber(),
+      onNack: (subscriptionId, seqs) => events.onNackFromSubscriber(subscriptionId, seqs),
+      onRoundTrip: (rttMs) => events.onRoundTrip(rttMs),
       onConnectionState: (state) => this.#stateChanged("subscriber", state),
       onFailure: (message) => events.onSubscriberFailure(message),
     });
@@ -87,8 +93,8 @@ export class ParticipantLink {
   /** The publisher connection, made on first use. */
   publisherConnection(): PublisherConnection {
     this.#publisher ??= new PublisherConnection(this.#options.net, {
-      onRtp: (trackId, layer, packet, codec) => this.#events.onRtp(trackId, layer, packet, codec),
-      onNackSent: () => this.#events.onNackToPublisher(),
+      onRtp: (trackId, layer, packet, codec, audioLevel) => this.#events.onRtp(trackId, layer, packet, codec, audioLevel),
+      onTransportFeedbackSent: () => this.#events.onTransportFeedbackToPublisher(),
       onConnectionState: (state) => this.#stateChanged("publisher", state),
     });
     return this.#publisher;

@@ -14,7 +14,7 @@
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
 import type { ClientMessage, IceServer, ServerMessage } from "@sfu-room/protocol";
-import { type CoreConfig, type CoreStats, type Input, type JoinAccess, type KindCounts, type NegotiatePublishOutput, type Output, type RestartIceOutput, type RtpInput, SfuCore } from "../core/index.ts";
+import { type AdminRequest, type AdminResult, type CoreConfig, type CoreStats, type Grants, type Input, type JoinAccess, type KindCounts, type NegotiatePublishOutput, type Output, type RestartIceOutput, type RoomEventOutput, type RtpInput, SfuCore } from "../core/index.ts";
 import { isKeyframeStart } from "../media/keyframe.ts";
 import { readVp8PictureFields } from "../media/vp8-picture-id.ts";
 import type { RtcNetworkOptions } from "../rtc/media-config.ts";
@@ -22,6 +22,7 @@ import { SdpError } from "../rtc/publisher-connection.ts";
 import { StaleAnswerError } from "../rtc/subscriber-connection.ts";
 import { DataRelay } from "./data-relay.ts";
 import { kindOfCodec, MediaCounters, type MediaKind } from "./media-counters.ts";
+import { PacketStore } from "./packet-store.ts";
 import { ParticipantLink } from "./participant-link.ts";
 
 /** What the shell needs from a signaling session. */
@@ -49,6 +50,8 @@ export interface SfuShellOptions {
   newSecret(): string;
   /** Verifies a join's token (signature and times: the core applies its grants); undefined: the relay is open. */
   verifyToken: ((token: string | undefined) => Promise<JoinAccess>) | undefined;
+  /** Where the core's room events go (the webhooks); undefined: nowhere. Must not block: it is called mid-drain. */
+  onRoomEvent?: ((event: RoomEventOutput) => void) | undefined;
 }
 
 export interface SfuStats extends CoreStats {
@@ -66,15 +69,21 @@ export class SfuShell {
   /** Publish negotiations under way, by participant: the session waits for its own before its next message. */
   readonly #negotiations = new Map<string, Promise<void>>();
   readonly #data: DataRelay;
+  /** The video packets that `retransmit` outputs resend. */
+  readonly #store = new PacketStore();
+  /** The server API calls being handled, by request id: each is answered within the drain of its input. */
+  readonly #adminCalls = new Map<string, (result: AdminResult) => void>();
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   /** The packet of the `rtp` input being drained: `forward` outputs refer to it. */
   #packet: RtpPacket | undefined;
   #packetKind: MediaKind = "video";
+  /** Its ssrc-audio-level byte (-1: none), passed on to the subscribers. */
+  #packetAudioLevel = -1;
   /** Packets, bytes and RTCP feedback counted on the hot path; /metrics reads them. */
   readonly media = new MediaCounters();
   readonly #rtpInput: RtpInput = {
-    type: "rtp", now: 0, publisherId: "", trackId: "", layer: 0, seq: 0, timestamp: 0, marker: false, keyframe: false, size: 0, pictureId: -1, tl0PicIdx: -1,
+    type: "rtp", now: 0, publisherId: "", trackId: "", layer: 0, seq: 0, timestamp: 0, marker: false, keyframe: false, size: 0, pictureId: -1, tl0PicIdx: -1, audioLevel: -1,
   };
   #closed = false;
 
@@ -176,6 +185,20 @@ export class SfuShell {
     }
   }
 
+  /** One server API call by a verified admin token (http/server-api.ts): the core decides and answers. */
+  admin(grants: Grants, request: AdminRequest): AdminResult {
+    const requestId = this.#options.newId("A");
+    let answer: AdminResult | undefined;
+    this.#adminCalls.set(requestId, (result) => (answer = result));
+    try {
+      this.#drive({ type: "admin", now: now(), requestId, grants, request });
+    } finally {
+      this.#adminCalls.delete(requestId);
+    }
+    if (answer === undefined) throw new Error(`the core did not answer ${request.method}`); // a relay bug: the handler says 500
+    return answer;
+  }
+
   /** Removes every participant and stops the timer. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -214,7 +237,7 @@ export class SfuShell {
       case "forward": {
         const link = this.#links.get(out.subscriberId);
         if (!this.#packet || !link) break;
-        link.subscriber.forward(out, this.#packet);
+        link.subscriber.forward(out, this.#packet, this.#packetAudioLevel);
         const count = this.media.out[this.#packetKind];
         count.packets++;
         count.bytes += this.#packet.payload.length;
@@ -265,6 +288,7 @@ export class SfuShell {
       case "publication-removed":
         this.#links.get(out.publisherId)?.log.info({ trackId: out.trackId }, "track unpublished");
         this.#links.get(out.publisherId)?.publisher?.unbind(out.trackId);
+        this.#store.forget(out.trackId);
         break;
       case "subscription-added": {
         const { subscriptionId, trackId, publisherId, kind, codec } = out;
@@ -276,6 +300,22 @@ export class SfuShell {
         break;
       case "request-keyframe":
         if (this.#links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer)) this.media.plisToPublishers++;
+        break;
+      case "send-nack":
+        if (this.#links.get(out.publisherId)?.publisher?.sendNack(out.trackId, out.layer, out.seqs)) this.media.nacksToPublishers++;
+        break;
+      case "retransmit": {
+        const packet = this.#store.get(out.trackId, out.slot, out.sourceSeq);
+        const link = this.#links.get(out.subscriberId);
+        if (!packet || !link) break;
+        link.subscriber.resend(out, packet); // counted by the core (retransmits)
+        break;
+      }
+      case "admin-reply":
+        this.#adminCalls.get(out.requestId)?.(out.result);
+        break;
+      case "room-event":
+        this.#options.onRoomEvent?.(out);
         break;
       case "deliver-data": {
         const backedUp = this.#data.deliver(out.from, out.recipients, out.reliable);
@@ -310,7 +350,7 @@ export class SfuShell {
     // The room is asked once, for the log lines: a diagnostic query, not a decision.
     const log = this.#options.log.child({ participantId, room: this.#core.participantRoom(participantId) });
     const link = new ParticipantLink(participantId, log, this.#options, {
-      onRtp: (trackId, layer, packet, codec) => this.#onRtp(participantId, trackId, layer, packet, codec),
+      onRtp: (trackId, layer, packet, codec, audioLevel) => this.#onRtp(participantId, trackId, layer, packet, codec, audioLevel),
       onData: (reliable, frame) => {
         this.#drive(this.#data.input(participantId, reliable, frame, now()));
         this.#data.done();
@@ -318,12 +358,20 @@ export class SfuShell {
       onSubscriberOffer: (offerId, sdp, tracks) => this.#sessions.get(participantId)?.send({ type: "subscriber-offer", offerId, sdp, tracks }),
       onSubscriptionReady: (subscriptionId) => this.#drive({ type: "subscription-ready", now: now(), subscriptionId }),
       onBandwidthEstimate: (bitsPerSecond) => this.#drive({ type: "bandwidth-estimate", now: now(), participantId, bitsPerSecond }),
+      onTransportFeedback: (packets) => {
+        this.media.transportFeedbackFromSubscribers++;
+        this.#drive({ type: "transport-feedback", now: now(), participantId, packets });
+      },
       onPictureLoss: (subscriptionId) => {
         this.media.plisFromSubscribers++;
         this.#drive({ type: "picture-loss", now: now(), subscriptionId });
       },
-      onNackFromSubscriber: () => this.media.nacksFromSubscribers++,
-      onNackToPublisher: () => this.media.nacksToPublishers++,
+      onNackFromSubscriber: (subscriptionId, seqs) => {
+        this.media.nacksFromSubscribers++;
+        this.#drive({ type: "nack", now: now(), subscriptionId, seqs });
+      },
+      onRoundTrip: (rttMs) => this.#drive({ type: "round-trip-time", now: now(), participantId, rttMs }),
+      onTransportFeedbackToPublisher: () => this.media.transportFeedbackToPublishers++,
       onSubscriberFailure: (message) => {
         this.#options.log.warn({ participantId, message }, "subscriber negotiation failed");
         this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId: undefined, code: "internal", message });
@@ -433,8 +481,9 @@ export class SfuShell {
   }
 
   /** The packet's header facts (and its payload's: keyframe, VP8 frame numbering) into the one reused input. */
-  #onRtp(publisherId: string, trackId: string, layer: number, packet: RtpPacket, codec: string): void {
+  #onRtp(publisherId: string, trackId: string, layer: number, packet: RtpPacket, codec: string, audioLevel: number): void {
     const input = this.#rtpInput;
+    input.audioLevel = audioLevel < 0 ? -1 : audioLevel & 0x7f;
     input.now = now();
     input.publisherId = publisherId;
     input.trackId = trackId;
@@ -446,11 +495,13 @@ export class SfuShell {
     readVp8PictureFields(codec, packet.payload, input);
     input.size = packet.payload.length;
     const kind = kindOfCodec(codec);
+    if (kind === "video") this.#store.put(trackId, layer, packet);
     const count = this.media.in[kind];
     count.packets++;
     count.bytes += input.size;
     this.#packet = packet;
     this.#packetKind = kind;
+    this.#packetAudioLevel = audioLevel;
     try {
       this.#drive(input);
     } finally {

@@ -30,6 +30,7 @@ export interface VideoGrant {
   canPublishSources?: TrackSource[];
   hidden?: boolean;
   roomAdmin?: boolean;
+  roomList?: boolean;
 }
 
 export interface TokenClaims {
@@ -55,9 +56,17 @@ export function mintToken(key: SigningKey, claims: TokenClaims): Promise<string>
     .sign(new TextEncoder().encode(key.secret));
 }
 
+/**
+ * What a token is verified for: a join (or refresh) must name its room; a server API token (docs/api.md)
+ * may name none (a `roomList` token lists every room).
+ */
+export type TokenUse = "join" | "admin";
+
 /** The grants of a join's token, or why it is refused (each reason says what to do). */
-export async function verifyToken(token: string | undefined, keys: readonly SigningKey[]): Promise<JoinAccess> {
-  if (token === undefined || token === "") return { refused: 'this relay requires an access token: send "join" with "token" (see docs/auth.md)' };
+export async function verifyToken(token: string | undefined, keys: readonly SigningKey[], use: TokenUse = "join"): Promise<JoinAccess> {
+  if (token === undefined || token === "") {
+    return { refused: use === "join" ? 'this relay requires an access token: send "join" with "token" (see docs/auth.md)' : "the server API needs an admin token: send Authorization: Bearer <token> (see docs/api.md)" };
+  }
   let issuer: unknown;
   try {
     issuer = decodeJwt(token).iss;
@@ -75,7 +84,7 @@ export async function verifyToken(token: string | undefined, keys: readonly Sign
   } catch (e) {
     return { refused: verifyError(e, issuer) };
   }
-  const grants = grantsOf(payload);
+  const grants = grantsOf(payload, use);
   return typeof grants === "string" ? { refused: grants } : { granted: grants };
 }
 
@@ -93,15 +102,17 @@ function atTime(seconds: unknown, word = "at"): string {
 }
 
 /** The grants a verified payload carries, or what is wrong with its claims. */
-function grantsOf(payload: Record<string, unknown>): Grants | string {
+function grantsOf(payload: Record<string, unknown>, use: TokenUse): Grants | string {
   if (typeof payload.sub !== "string" || payload.sub === "") return 'the token\'s "sub" claim (the identity) must be a non-empty string';
   const video = payload.video ?? {};
   if (typeof video !== "object" || video === null || Array.isArray(video)) return 'the token\'s "video" claim must be an object (the grant)';
   const grant = video as Record<string, unknown>;
-  for (const field of ["roomJoin", "canPublish", "canSubscribe", "canPublishData", "hidden", "roomAdmin"]) {
+  for (const field of ["roomJoin", "canPublish", "canSubscribe", "canPublishData", "hidden", "roomAdmin", "roomList"]) {
     if (grant[field] !== undefined && typeof grant[field] !== "boolean") return `the token's video.${field} must be true or false`;
   }
-  if (typeof grant.room !== "string" || grant.room === "") return "the token's video grant names no room (video.room); mint it for the room it joins";
+  if (grant.room !== undefined && typeof grant.room !== "string") return "the token's video.room must be a string (a room name)";
+  const room = grant.room ?? "";
+  if (room === "" && use === "join") return "the token's video grant names no room (video.room); mint it for the room it joins";
   const sources = grant.canPublishSources ?? ALL_SOURCES;
   if (!Array.isArray(sources) || sources.some((s) => !ALL_SOURCES.includes(s as TrackSource))) {
     return `the token's video.canPublishSources must list sources among ${ALL_SOURCES.map((s) => `"${s}"`).join(", ")}`;
@@ -113,7 +124,7 @@ function grantsOf(payload: Record<string, unknown>): Grants | string {
     identity: payload.sub,
     name: payload.name as string | undefined,
     metadata: payload.metadata as string | undefined,
-    room: grant.room,
+    room,
     roomJoin: grant.roomJoin === true,
     canPublish: grant.canPublish !== false,
     canSubscribe: grant.canSubscribe !== false,
@@ -121,6 +132,7 @@ function grantsOf(payload: Record<string, unknown>): Grants | string {
     canPublishSources: sources as TrackSource[],
     hidden: grant.hidden === true,
     roomAdmin: grant.roomAdmin === true,
+    roomList: grant.roomList === true,
   };
 }
 

@@ -31,6 +31,14 @@ describe("LayerRate", () => {
     }
     expect(rate.bitrates.map(Math.round)).toEqual([80_000, 800_000]);
   });
+
+  it("a layer that stops keeps costing what it sent when it flowed; a layer never seen costs nothing", () => {
+    const rate = new LayerRate(3);
+    for (let t = 0; t < 1000; t += 10) rate.add(1, 1000, t); // 800 kbit/s
+    for (let t = 1000; t <= 4000; t += 10) rate.add(0, 100, t); // layer 1 switched off from here
+    expect(Math.round(rate.bitrates[1]!)).toBeLessThan(200_000); // its bitrate decays
+    expect(rate.costs.map(Math.round)).toEqual([80_000, 800_000, 0]); // layer 0: its own bitrate
+  });
 });
 
 describe("bandwidth caps in the core", () => {

@@ -158,13 +158,13 @@ describe("refresh-token", () => {
     step(core, { type: "refresh-token", now: 0, participantId, requestId: "rt", ...(access ? { access } : {}) });
   const unauthorized = (participantId: string, message: string) => [{ type: "signal", participantId, message: { type: "error", id: "rt", code: "unauthorized", message } }];
 
-  it("new grants apply to the requests that follow; the session and what it publishes stay", () => {
+  it("new grants apply to the requests that follow, and the session stays", () => {
     const core = roomWithPublisher();
     join(core, "b", { granted: grants("r") });
     publish(core, { now: 0, participantId: "b", requestId: "p1", tracks: [audio("b-mic")] });
-    expect(refresh(core, "b", { granted: grants("r", { canPublish: false }) })).toEqual([{ type: "signal", participantId: "b", message: { type: "ok", id: "rt" } }]);
+    expect(refresh(core, "b", { granted: grants("r", { canPublish: false }) })[0]).toEqual({ type: "signal", participantId: "b", message: { type: "ok", id: "rt" } });
     expect(publish(core, { now: 0, participantId: "b", requestId: "p2", tracks: [video("b-cam")] })).toMatchObject([{ message: { type: "error", code: "forbidden" } }]);
-    expect(core.stats()).toMatchObject({ participants: 2, tracks: 2 });
+    expect(core.stats()).toMatchObject({ participants: 2, tracks: 1 });
     expect(refresh(core, "b", { granted: grants("r") })).toMatchObject([{ message: { type: "ok" } }]);
     expect(publish(core, { now: 0, participantId: "b", requestId: "p3", tracks: [video("b-cam")] }).some((o) => o.type === "signal" && o.message.type === "publish-answer")).toBe(true);
   });
@@ -181,6 +181,66 @@ describe("refresh-token", () => {
     );
     expect(refresh(core, "b", { refused: "the token expired" })).toEqual(unauthorized("b", "the token expired"));
     expect(publish(core, { now: 0, participantId: "b", requestId: "p", tracks: [audio("b-mic")] }).some((o) => o.type === "signal" && o.message.type === "publish-answer")).toBe(true);
+  });
+
+  it("losing canPublish unpublishes what they publish: the others and the publisher are told, subscriptions go", () => {
+    const core = roomWithPublisher();
+    join(core, "b", { granted: grants("r") });
+    publish(core, { now: 0, participantId: "b", requestId: "p1", tracks: [audio("b-mic"), video("b-cam")] });
+    const aSubs = core.subscriptionsOf("a").map((s) => s.subscriptionId);
+    expect(aSubs).toHaveLength(2);
+    const out = refresh(core, "b", { granted: grants("r", { canPublish: false }) });
+    expect(out).toEqual([
+      { type: "signal", participantId: "b", message: { type: "ok", id: "rt" } },
+      { type: "subscription-removed", subscriptionId: aSubs[0], subscriberId: "a" },
+      { type: "publication-removed", publisherId: "b", trackId: "b-mic" },
+      { type: "signal", participantId: "a", message: { type: "track-unpublished", trackId: "b-mic", participantId: "b" } },
+      { type: "signal", participantId: "b", message: { type: "track-unpublished", trackId: "b-mic", participantId: "b" } },
+      { type: "subscription-removed", subscriptionId: aSubs[1], subscriberId: "a" },
+      { type: "publication-removed", publisherId: "b", trackId: "b-cam" },
+      { type: "signal", participantId: "a", message: { type: "track-unpublished", trackId: "b-cam", participantId: "b" } },
+      { type: "signal", participantId: "b", message: { type: "track-unpublished", trackId: "b-cam", participantId: "b" } },
+    ]);
+    expect(core.stats()).toMatchObject({ participants: 2, tracks: 1, subscriptions: 1 });
+    // What b receives is untouched: canSubscribe stayed.
+    expect(core.subscriptionsOf("b").map((s) => s.trackId)).toEqual(["a-mic"]);
+  });
+
+  it("a source left out of canPublishSources unpublishes only the tracks of that source", () => {
+    const core = roomWithPublisher();
+    join(core, "b", { granted: grants("r") });
+    publish(core, { now: 0, participantId: "b", requestId: "p1", tracks: [audio("b-mic"), video("b-screen", [], { source: "screen" })] });
+    const out = refresh(core, "b", { granted: grants("r", { canPublishSources: ["camera", "microphone"] }) });
+    expect(signals(out).filter(([, m]) => m.type === "track-unpublished")).toEqual([
+      ["a", { type: "track-unpublished", trackId: "b-screen", participantId: "b" }],
+      ["b", { type: "track-unpublished", trackId: "b-screen", participantId: "b" }],
+    ]);
+    expect(core.trackOwner("b-mic")).toBe("b");
+    expect(core.trackOwner("b-screen")).toBeUndefined();
+  });
+
+  it("losing canSubscribe ends every subscription (renegotiated), and autoSubscribe takes no new track", () => {
+    const core = roomWithPublisher();
+    join(core, "b", { granted: grants("r") });
+    const [sub] = core.subscriptionsOf("b");
+    const out = refresh(core, "b", { granted: grants("r", { canSubscribe: false }) });
+    expect(out).toEqual([
+      { type: "signal", participantId: "b", message: { type: "ok", id: "rt" } },
+      { type: "subscription-removed", subscriptionId: sub!.subscriptionId, subscriberId: "b" },
+    ]);
+    expect(core.subscriptionsOf("b")).toEqual([]);
+    publish(core, { now: 0, participantId: "a", requestId: "p2", tracks: [video("a-cam")] });
+    expect(core.subscriptionsOf("b")).toEqual([]);
+    expect(core.stats()).toMatchObject({ tracks: 2 });
+  });
+
+  it("a refused refresh withdraws nothing", () => {
+    const core = roomWithPublisher();
+    join(core, "b", { granted: grants("r") });
+    publish(core, { now: 0, participantId: "b", requestId: "p1", tracks: [audio("b-mic")] });
+    const before = core.stats();
+    expect(refresh(core, "b", { granted: grants("other", { canPublish: false, canSubscribe: false }) })).toHaveLength(1);
+    expect(core.stats()).toEqual(before);
   });
 
   it("needs a joined session; on a relay without keys it is ok and changes nothing", () => {

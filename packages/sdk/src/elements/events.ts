@@ -43,11 +43,18 @@ export type ReconnectingDetail = ReconnectingEvent;
 /** `rejoined`: back in a new session, with a new participant id (after `resumed` the id is unchanged). */
 export type RejoinedDetail = RejoinedEvent;
 
+/** `active-speakers-changed`: who speaks now as the relay decided, dominant first; `self`: you. */
+export interface ActiveSpeakersDetail {
+  speakers: Array<ParticipantSummary & { level: number; self: boolean }>;
+}
+
 export interface SfuRoomEventMap {
   joined: CustomEvent<JoinedDetail>;
   left: CustomEvent<LeftDetail>;
   "participant-joined": CustomEvent<ParticipantDetail>;
   "participant-left": CustomEvent<ParticipantDetail>;
+  /** Someone's name changed (the server API); you included (your own id). */
+  "participant-updated": CustomEvent<ParticipantDetail>;
   error: CustomEvent<ErrorDetail>;
   "connection-state": CustomEvent<ConnectionStateDetail>;
   reconnecting: CustomEvent<ReconnectingDetail>;
@@ -56,6 +63,7 @@ export interface SfuRoomEventMap {
   rejoined: CustomEvent<RejoinedDetail>;
   /** A data message from another participant: the Room's `data` event, same detail. */
   data: CustomEvent<DataEvent>;
+  "active-speakers-changed": CustomEvent<ActiveSpeakersDetail>;
 }
 
 /** Dispatches one of the element's events (typed by SfuRoomEventMap). */

@@ -9,7 +9,8 @@ import { buildTiles, renderTile } from "./tiles.ts";
 
 export interface GridOptions {
   selfName: string;
-  speaking: ReadonlySet<string>;
+  /** This client speaks (its own microphone level). */
+  selfSpeaking: boolean;
   /** The stage's size and the gap between tiles, in CSS pixels. */
   width: number;
   height: number;
@@ -18,7 +19,7 @@ export interface GridOptions {
 }
 
 export function renderGrid(room: Room, o: GridOptions): TemplateResult {
-  const tiles = buildTiles(room, o.selfName, o.speaking);
+  const tiles = buildTiles(room, o.selfName, o.selfSpeaking);
   const { tileWidth, tileHeight } = gridLayout(o.width - 2 * o.gap, o.height - 2 * o.gap, tiles.length, o.gap);
   const audioTracks = [...room.participants.values()].flatMap((p) => p.audioTracks).filter((t) => t.mediaStreamTrack);
   return html`<div class="grid" part="grid" style="--_tile-w:${tileWidth}px;--_tile-h:${tileHeight}px" data-count=${tiles.length}>

@@ -18,6 +18,7 @@ const RENDERED = [
   "local-track-published",
   "local-track-unpublished",
   "local-track-updated",
+  "active-speakers-changed",
 ] as const;
 
 export function summary(p: { id: string; name: string }): ParticipantSummary {
@@ -43,6 +44,20 @@ export function forwardRoomEvents(room: Room, host: ReactiveControllerHost & Eve
     if (!current()) return;
     fire(host, "participant-left", { participant: summary(participant) });
     host.requestUpdate();
+  });
+  room.on("participant-updated", ({ participant }) => {
+    if (!current()) return;
+    fire(host, "participant-updated", { participant: summary(participant) });
+    host.requestUpdate();
+  });
+  room.on("local-participant-updated", ({ participant }) => {
+    if (!current()) return;
+    fire(host, "participant-updated", { participant: summary(participant) });
+    host.requestUpdate();
+  });
+  room.on("active-speakers-changed", ({ speakers }) => {
+    if (!current()) return;
+    fire(host, "active-speakers-changed", { speakers: speakers.map((p) => ({ ...summary(p), level: p.speakingLevel, self: p === room.local })) });
   });
   room.on("data", (detail) => {
     if (current()) fire(host, "data", detail);

@@ -226,7 +226,7 @@ export class SfuRoomElement extends LitElement {
   #renderGrid(room: Room): TemplateResult {
     return renderGrid(room, {
       selfName: this.name,
-      speaking: this.#speaking.speaking,
+      selfSpeaking: this.#speaking.selfSpeaking,
       width: this.#stage.width,
       height: this.#stage.height,
       gap: parseFloat(getComputedStyle(this).getPropertyValue("--sfu-room-gap")) || 8,

@@ -1,16 +1,21 @@
-/** Polls audio levels a few times a second and keeps the set of participants who are speaking. */
+/**
+ * Whether this client is speaking, from its own microphone level, polled a few times a second: no
+ * round trip, and it works before the relay has decided. The others' speaking state is the relay's
+ * (`participant.isSpeaking`, from `active-speakers`: the same for everyone in the room, with its own
+ * hold), and the element re-renders when it changes.
+ */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import type { Room } from "../room/index.ts";
 
-/** Key used for this client in the speaking set. */
+/** The self tile's participant id while the Room has none yet. */
 export const SELF = "self";
 const THRESHOLD = 0.04;
 const HOLD_MS = 700;
 const POLL_MS = 300;
 
 export class SpeakingController implements ReactiveController {
-  speaking = new Set<string>();
-  readonly #lastHeard = new Map<string, number>();
+  selfSpeaking = false;
+  #lastHeard = -Infinity;
   #timer: ReturnType<typeof setInterval> | undefined;
   #polling = false;
   readonly #host: ReactiveControllerHost;
@@ -34,29 +39,14 @@ export class SpeakingController implements ReactiveController {
   async #poll(): Promise<void> {
     const room = this.#room();
     if (this.#polling) return;
-    if (!room || room.state === "disconnected") {
-      if (this.speaking.size) {
-        this.speaking = new Set();
-        this.#host.requestUpdate();
-      }
-      return;
-    }
     this.#polling = true;
     try {
       const now = performance.now();
-      for (const participant of room.participants.values()) {
-        const level = Math.max(0, ...participant.audioTracks.filter((t) => !t.muted).map((t) => t.audioLevel));
-        if (level > THRESHOLD) this.#lastHeard.set(participant.id, now);
-      }
-      const own = await room.local.audioLevel().catch(() => 0);
-      if (own > THRESHOLD) this.#lastHeard.set(SELF, now);
-      const next = new Set<string>();
-      for (const [id, at] of this.#lastHeard) {
-        if (now - at < HOLD_MS) next.add(id);
-        else this.#lastHeard.delete(id);
-      }
-      if (next.size !== this.speaking.size || [...next].some((id) => !this.speaking.has(id))) {
-        this.speaking = next;
+      const connected = room !== undefined && room.state !== "disconnected";
+      if (connected && (await room.local.audioLevel().catch(() => 0)) > THRESHOLD) this.#lastHeard = now;
+      const speaking = connected && now - this.#lastHeard < HOLD_MS;
+      if (speaking !== this.selfSpeaking) {
+        this.selfSpeaking = speaking;
         this.#host.requestUpdate();
       }
     } finally {

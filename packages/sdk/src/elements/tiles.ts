@@ -25,7 +25,8 @@ export interface TileModel {
   connection: "live" | "connecting" | "interrupted";
 }
 
-export function buildTiles(room: Room | undefined, selfName: string, speaking: ReadonlySet<string>): TileModel[] {
+/** `selfSpeaking`: from this client's own microphone level; the others' is the relay's (`isSpeaking`). */
+export function buildTiles(room: Room | undefined, selfName: string, selfSpeaking: boolean): TileModel[] {
   if (!room) return [];
   const state: ConnectionState = room.state;
   const selfConnection = state === "interrupted" || state === "reconnecting" ? "interrupted" : state === "connected" ? "live" : "connecting";
@@ -46,7 +47,7 @@ export function buildTiles(room: Room | undefined, selfName: string, speaking: R
     shown: undefined,
     videoState: cam?.mediaStreamTrack && !cam.muted ? "on" : "off",
     audio: !mic ? "none" : mic.muted ? "muted" : "on",
-    speaking: speaking.has(SELF),
+    speaking: selfSpeaking,
     connection: selfConnection,
   });
   if (screen?.mediaStreamTrack) {
@@ -79,7 +80,7 @@ export function buildTiles(room: Room | undefined, selfName: string, speaking: R
       shown: videoState === "on" ? camera : undefined,
       videoState,
       audio: !microphone ? "none" : microphone.muted ? "muted" : "on",
-      speaking: speaking.has(participant.id),
+      speaking: participant.isSpeaking,
       connection: videoState === "waiting" || (microphone && !microphone.muted && !microphone.mediaStreamTrack) ? "connecting" : "live",
     });
     const share = participant.screenTrack;
@@ -106,6 +107,11 @@ export function buildTiles(room: Room | undefined, selfName: string, speaking: R
 function initials(name: string): string {
   const words = name.replace(/\(you\)|: screen/g, "").trim().split(/\s+/).filter(Boolean);
   return (words.length > 1 ? `${words[0]![0]}${words[1]![0]}` : (words[0] ?? "?").slice(0, 2)) || "?";
+}
+
+/** The crossed microphone: for a muted microphone, and for none at all (off at join, denied, absent): both are silent. */
+function mutedIndicator(text: string): TemplateResult {
+  return html`<span class="muted" part="muted-indicator" title=${text}>${micOffIcon}<span class="visually-hidden">${text}</span></span>`;
 }
 
 /** `room`: the Room the tiles come from (the first remote frame of each join is marked). */
@@ -146,9 +152,7 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
     </div>
     <div class="label" part="label">
       <span class="name" part="name">${tile.name}</span>
-      ${tile.audio === "muted" && tile.source === "camera"
-        ? html`<span class="muted" part="muted-indicator" title="microphone muted">${micOffIcon}<span class="visually-hidden">microphone muted</span></span>`
-        : nothing}
+      ${tile.audio !== "on" && tile.source === "camera" ? mutedIndicator(tile.audio === "muted" ? "microphone muted" : "no microphone") : nothing}
       ${tile.speaking ? html`<span class="visually-hidden">speaking</span>` : nothing}
     </div>
   </div>`;

@@ -3,6 +3,7 @@ export type { ConnectOptions } from "./connect-options.ts";
 export type { ConnectionState, DisconnectReason, RoomEvents, ParticipantEvent, TrackEvent, ReconnectingEvent, RejoinedEvent } from "./room-events.ts";
 export { RemoteParticipant, RemoteTrack, type InboundStats } from "./remote.ts";
 export { LocalParticipant } from "./local-participant.ts";
+export type { SpeakingParticipant } from "./active-speakers.ts";
 export { LocalTrack } from "./local-track.ts";
 export type { OutboundLayerStats } from "./local-stats.ts";
 export { cameraBitrate, cameraPlan, screenPlan, SIMULCAST_CAPTURE, type EncodingPlan, type SimulcastLayer, type SimulcastOptions } from "./simulcast.ts";

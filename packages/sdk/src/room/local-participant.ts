@@ -28,6 +28,8 @@ export interface LocalParticipantEvents {
   "track-unpublished": LocalTrack;
   /** Muted/unmuted, camera turned off/on, device switched. */
   "track-updated": LocalTrack;
+  /** Your `name` or `metadata` changed (the server API's UpdateParticipant). */
+  updated: LocalParticipant;
 }
 
 export interface CaptureOptions {
@@ -41,7 +43,13 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   /** Relay participant id while connected. */
   id = "";
   name = "";
+  /** Opaque text from your token's `metadata` or the server API; undefined when none (or unknown yet). */
+  metadata: string | undefined;
   readonly tracks = new Map<LocalSource, LocalTrack>();
+  /** The relay counts this client among the active speakers (`active-speakers-changed` on Room). */
+  isSpeaking = false;
+  /** The smoothed level 0..1 the relay gave when it last changed the speakers; 0 while not speaking. */
+  speakingLevel = 0;
   /** The devices chosen with switchDevice(), for every capture from then on (also before connecting). */
   readonly preferredDevices: { audioinput?: string; videoinput?: string } = {};
   #capture: CaptureOptions = { audio: true, video: true, simulcast: false };
@@ -93,6 +101,42 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   /** Stops publishing a source altogether (the relay unpublishes it; the others see it go). */
   unpublish(source: LocalSource): Promise<void> {
     return this.#enqueue(() => this.#remove(source));
+  }
+
+  /** @internal The relay changed your name or metadata (`participant-updated` about you). */
+  updated(info: { name: string; metadata?: string | undefined }): void {
+    if (this.name === info.name && this.metadata === info.metadata) return;
+    this.name = info.name;
+    this.metadata = info.metadata;
+    this.emit("updated", this);
+  }
+
+  /**
+   * @internal The relay muted or unmuted one of your tracks (the server API). Muting applies as the
+   * user's own would (the camera released, the microphone silenced). An unmute never turns a device
+   * on: only the user does that, so while the track is still off here the relay is told so again.
+   */
+  mutedByRelay(trackId: string, muted: boolean): Promise<void> {
+    return this.#enqueue(async () => {
+      const t = [...this.tracks.values()].find((x) => x.trackId === trackId);
+      if (!t) return;
+      if (!muted) {
+        if (t.muted) await this.#mute(t, true);
+        return;
+      }
+      if (t.muted) return;
+      if (t.source === "camera") await this.#cameraOff();
+      else if (t.source === "microphone") await this.#microphone(false);
+      else await this.#remove(t.source);
+    });
+  }
+
+  /** @internal The relay unpublished one of your tracks (a refreshed token without its grant): it stops here too. */
+  unpublishedByRelay(trackId: string): Promise<void> {
+    return this.#enqueue(async () => {
+      const t = [...this.tracks.values()].find((x) => x.trackId === trackId);
+      if (t) await this.#remove(t.source);
+    });
   }
 
   /** Uses another camera or microphone from now on; switches the live track mid-call with replaceTrack. */

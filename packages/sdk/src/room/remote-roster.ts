@@ -14,6 +14,7 @@ import type { SubscriptionSettings } from "./view-settings.ts";
 type RosterEvent =
   | "participant-joined"
   | "participant-left"
+  | "participant-updated"
   | "track-published"
   | "track-unpublished"
   | "track-subscribed"
@@ -47,6 +48,15 @@ export class RemoteRoster {
     this.participants.set(info.id, participant);
     if (announce) this.#host.emit("participant-joined", { participant });
     for (const track of info.tracks) this.publish(track, announce);
+  }
+
+  /** Their name or metadata changed (`participant-updated`, or found changed by a reconcile). */
+  update(info: Pick<ParticipantInfo, "id" | "name" | "metadata">): void {
+    const participant = this.participants.get(info.id);
+    if (!participant || (participant.name === info.name && participant.metadata === info.metadata)) return;
+    participant.name = info.name;
+    participant.metadata = info.metadata;
+    this.#host.emit("participant-updated", { participant });
   }
 
   leave(participantId: string): void {
@@ -122,6 +132,7 @@ export class RemoteRoster {
         this.join(info, true);
         continue;
       }
+      this.update(info);
       const tracks = new Map(info.tracks.map((t) => [t.id, t]));
       for (const trackId of [...participant.tracks.keys()]) if (!tracks.has(trackId)) this.unpublish(info.id, trackId);
       for (const track of info.tracks) {

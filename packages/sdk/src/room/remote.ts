@@ -168,13 +168,21 @@ export class RemoteTrack {
 
 export class RemoteParticipant {
   readonly id: string;
-  readonly name: string;
+  /** Display name; the server API may change it (`participant-updated` on the Room). */
+  name: string;
+  /** Opaque text from their token's `metadata` or the server API; undefined when none. */
+  metadata: string | undefined;
   /** Published tracks by relay track id. */
   readonly tracks = new Map<string, RemoteTrack>();
+  /** The relay counts them among the active speakers (`active-speakers-changed` on Room). */
+  isSpeaking = false;
+  /** Their smoothed audio level 0..1 when the relay last changed the speakers; 0 while not speaking. */
+  speakingLevel = 0;
 
-  constructor(info: Pick<ParticipantInfo, "id" | "name">) {
+  constructor(info: Pick<ParticipantInfo, "id" | "name" | "metadata">) {
     this.id = info.id;
     this.name = info.name;
+    this.metadata = info.metadata;
   }
 
   /** The first track of a source (camera, microphone, screen). */

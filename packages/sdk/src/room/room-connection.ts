@@ -332,8 +332,8 @@ export class RoomConnection {
   }
 }
 
-/** How long a disconnect spends taking a lost session back to leave it. */
-const LEAVE_HELD_TIMEOUT_MS = 3_000;
+/** How long a disconnect spends taking a lost session back to leave it (per step: socket, resume). */
+const LEAVE_HELD_TIMEOUT_MS = 5_000;
 
 /** Resumes a lost session on a new WebSocket only to `leave` it; gives up quietly (the window ends it then). */
 async function leaveHeld(serverUrl: string, room: string, participantId: string, secret: string): Promise<void> {

@@ -1,6 +1,8 @@
 /** What a Room tells its listeners (`room.on(type, listener)`). */
 import type { RoomError } from "./errors.ts";
+import type { SpeakingParticipant } from "./active-speakers.ts";
 import type { LocalTrack } from "./local-track.ts";
+import type { LocalParticipant } from "./local-participant.ts";
 import type { RemoteParticipant, RemoteTrack } from "./remote.ts";
 import type { DataEvent } from "./room-data.ts";
 import type { LossReason } from "./room-connection.ts";
@@ -38,6 +40,8 @@ export interface RoomEvents {
   "connection-state": { state: ConnectionState };
   "participant-joined": ParticipantEvent;
   "participant-left": ParticipantEvent;
+  /** A participant's `name` or `metadata` changed (the server API's UpdateParticipant). */
+  "participant-updated": ParticipantEvent;
   "track-published": TrackEvent;
   "track-unpublished": TrackEvent;
   /** Media of a remote track arrived: `track.mediaStreamTrack` is set. */
@@ -47,7 +51,14 @@ export interface RoomEvents {
   "track-unmuted": TrackEvent;
   "local-track-published": { track: LocalTrack };
   "local-track-unpublished": { track: LocalTrack };
+  /** Your own `name` or `metadata` changed (the server API's UpdateParticipant). */
+  "local-participant-updated": { participant: LocalParticipant };
   "local-track-updated": { track: LocalTrack };
+  /**
+   * The relay changed who speaks: `speakers`, dominant first (this client too when it speaks); [] when
+   * nobody does. Each has `isSpeaking` and `speakingLevel`.
+   */
+  "active-speakers-changed": { speakers: SpeakingParticipant[] };
   /** A data message from another participant (see send()). */
   data: DataEvent;
   /** Something went wrong; the room may still be connected (e.g. camera denied). */

@@ -15,6 +15,7 @@ import { captureOptions, type ConnectOptions } from "./connect-options.ts";
 import type { LocalSource } from "./local-media.ts";
 import { LocalParticipant } from "./local-participant.ts";
 import type { RemoteParticipant } from "./remote.ts";
+import { ActiveSpeakers, type SpeakingParticipant } from "./active-speakers.ts";
 import { RemoteRoster } from "./remote-roster.ts";
 import { Reconnector, DEFAULT_RECONNECT_TIMEOUT_MS } from "./reconnector.ts";
 import { type ConnectionEnd, type ConnectionHost, type JoinRequest, type LossReason, ResumeRefusedError, RoomConnection } from "./room-connection.ts";
@@ -40,6 +41,12 @@ export class Room extends Emitter<RoomEvents> {
   readonly participants: Map<string, RemoteParticipant> = this.#roster.participants;
   /** This client, for the Room's whole life: pages may keep it and its listeners across connects. */
   readonly local = new LocalParticipant();
+  readonly #speakers = new ActiveSpeakers();
+
+  /** Who speaks now as the relay decided, dominant first (this client included when it speaks). */
+  get activeSpeakers(): SpeakingParticipant[] {
+    return [...this.#speakers.speakers];
+  }
   /** The current session (possibly lost, while reconnecting); undefined while disconnected. */
   #connection: RoomConnection | undefined;
   /** A rejoin's new session until its `joined` (then it becomes #connection). */
@@ -54,6 +61,7 @@ export class Room extends Emitter<RoomEvents> {
     this.local.on("track-published", (track) => this.emit("local-track-published", { track }));
     this.local.on("track-unpublished", (track) => this.emit("local-track-unpublished", { track }));
     this.local.on("track-updated", (track) => this.emit("local-track-updated", { track }));
+    this.local.on("updated", () => this.emit("local-participant-updated", { participant: this.local }));
   }
 
   /** Joins `roomName` on the relay at `serverUrl` and publishes the camera and microphone (unless turned off). */
@@ -328,6 +336,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#reconnector = undefined;
     this.#connection = undefined;
     this.#roster.clear();
+    this.#speakers.clear();
     this.local.detach();
     this.#setState("disconnected");
     if (end.reason !== "client") this.#reportError(end.error);
@@ -346,11 +355,22 @@ export class Room extends Emitter<RoomEvents> {
       case "track-published":
         this.#roster.publish(message.track, true);
         break;
+      case "participant-updated":
+        if (message.participant.id === this.local.id) this.local.updated(message.participant);
+        else this.#roster.update(message.participant);
+        break;
+      // About your own track: the relay acted on it (the server API muted it; a refreshed token no
+      // longer allows its source). The local state follows, as if the user had done it.
       case "track-unpublished":
-        this.#roster.unpublish(message.participantId, message.trackId);
+        if (message.participantId === this.local.id) void this.local.unpublishedByRelay(message.trackId).catch((e) => this.#reportError(e));
+        else this.#roster.unpublish(message.participantId, message.trackId);
         break;
       case "track-muted":
-        this.#roster.mute(message.participantId, message.trackId, message.muted);
+        if (message.participantId === this.local.id) void this.local.mutedByRelay(message.trackId, message.muted).catch((e) => this.#reportError(e));
+        else this.#roster.mute(message.participantId, message.trackId, message.muted);
+        break;
+      case "active-speakers":
+        if (this.#speakers.apply(message.speakers, this.local, this.participants)) this.emit("active-speakers-changed", { speakers: this.activeSpeakers });
         break;
       case "layers-wanted":
         void this.local.setLayersWanted(message.trackId, message.rids).catch(() => undefined);

@@ -1,0 +1,76 @@
+/**
+ * AimdRateControl (GCC, draft-ietf-rmcat-gcc-02 section 5.5, as libwebrtc's AimdRateControl): turns
+ * the overuse detector's signal into the delay-based rate. Overuse: decrease to BETA times what the
+ * receiver actually got (but at most by half per decrease, at most one decrease per 200 ms). Underuse: hold (a queue is draining). Normal: increase, multiplicatively (8% a
+ * second) while far from the link capacity seen at the last decreases, additively (about a packet per
+ * response time) near it, so the rate creeps past a known limit instead of jumping over it.
+ *
+ * One difference from libwebrtc: the increase is not capped at 1.5 times the received rate. A relay
+ * sends what the chosen layers need, usually far less than the link could carry, and sends no probes;
+ * the rate must be able to grow past the next layer's cost, and the upgrade itself is the probe (a
+ * failed one shows as overuse and is backed off by the caller).
+ */
+import type { Millis } from "../types.ts";
+import type { BandwidthUsage } from "./overuse-detector.ts";
+
+const BETA = 0.85;
+/** Multiplicative increase per second. */
+const INCREASE_PER_SECOND = 1.08;
+/** Additive increase near capacity: one 1200-byte packet per response time (RTT + 100 ms). */
+const PACKET_BITS = 1200 * 8;
+const RESPONSE_TIME_MS = 200;
+/** Never wait longer than this between two decreases (ms): one per round trip at most. */
+const DECREASE_INTERVAL_MS = 200;
+
+export const MIN_BITRATE = 50_000;
+export const MAX_BITRATE = 30_000_000;
+
+export class AimdRateControl {
+  private rate: number;
+  private state: "hold" | "increase" = "increase";
+  private lastUpdate: Millis | undefined;
+  private lastDecrease = -Infinity;
+  /** EWMA of the received rate at decreases: where the link's capacity seems to be; undefined if unknown. */
+  private linkCapacity: number | undefined;
+
+  constructor(startBitrate: number) {
+    this.rate = startBitrate;
+  }
+
+  get bitrate(): number {
+    return this.rate;
+  }
+
+  /** The detector's signal at `now`, with the rate the receiver got recently (undefined: not known yet). */
+  update(usage: BandwidthUsage, receivedBitrate: number | undefined, now: Millis): number {
+    const dt = Math.min(now - (this.lastUpdate ?? now), 1000);
+    this.lastUpdate = now;
+    if (usage === "overusing") {
+      if (receivedBitrate !== undefined && now - this.lastDecrease >= DECREASE_INTERVAL_MS) {
+        // At most halved per decrease: a spike of delay while little was flowing (a keyframe burst
+        // at the start, a stall on the path) must not drop the estimate to what a low layer needs.
+        const decreased = Math.max(BETA * receivedBitrate, this.rate / 2);
+        if (decreased < this.rate) this.rate = decreased;
+        this.linkCapacity = this.linkCapacity === undefined ? receivedBitrate : 0.95 * this.linkCapacity + 0.05 * receivedBitrate;
+        this.lastDecrease = now;
+      }
+      this.state = "hold";
+    } else if (usage === "underusing") {
+      this.state = "hold";
+    } else {
+      // Normal after hold: increase from here on.
+      if (this.state === "increase") this.increase(dt, receivedBitrate);
+      this.state = "increase";
+    }
+    this.rate = Math.max(MIN_BITRATE, Math.min(MAX_BITRATE, this.rate));
+    return this.rate;
+  }
+
+  private increase(dt: Millis, receivedBitrate: number | undefined): void {
+    // Far above the old capacity the path changed: forget it.
+    if (this.linkCapacity !== undefined && receivedBitrate !== undefined && receivedBitrate > 1.5 * this.linkCapacity) this.linkCapacity = undefined;
+    const nearCapacity = this.linkCapacity !== undefined && this.rate < 1.25 * this.linkCapacity;
+    if (nearCapacity) this.rate += Math.max(1000, (PACKET_BITS * 1000) / RESPONSE_TIME_MS) * (dt / 1000);
+    else this.rate *= INCREASE_PER_SECOND ** (dt / 1000);
+  }
+}

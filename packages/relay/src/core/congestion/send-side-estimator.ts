@@ -1,0 +1,91 @@
+/**
+ * SendSideEstimator: one subscriber connection's bandwidth estimate from its transport-cc feedback, in
+ * the manner of GCC (draft-ietf-rmcat-gcc-02): the delay-based rate (packet groups -> Trendline ->
+ * OveruseDetector -> AimdRateControl) and the loss-based rate (LossBasedRate); the estimate is the
+ * lower of the two. Pure: the shell gives, per packet, when it was sent (relay clock), its size, and
+ * when it arrived (subscriber clock) or that it was lost.
+ */
+import type { Millis } from "../types.ts";
+import { AimdRateControl } from "./aimd-rate-control.ts";
+import { LossBasedRate } from "./loss-based.ts";
+import { type BandwidthUsage, OveruseDetector } from "./overuse-detector.ts";
+import { ReceivedRate } from "./received-rate.ts";
+import { Trendline } from "./trendline.ts";
+
+/** Packets sent within this span are one group (a frame's burst): delay is compared group to group. */
+const BURST_MS = 5;
+
+/** One packet a feedback covers, as the shell resolved it against its send history. */
+export interface FeedbackPacket {
+  /** When the relay sent it (ms, the relay's clock). */
+  sentAt: Millis;
+  /** Bytes on the wire (RTP). */
+  size: number;
+  /** When it arrived (ms, the subscriber's clock: only differences count); -1: reported lost. */
+  arrivedAt: number;
+}
+
+interface Group {
+  firstSent: Millis;
+  lastSent: Millis;
+  lastArrived: number;
+}
+
+export class SendSideEstimator {
+  private readonly trendline = new Trendline();
+  private readonly detector = new OveruseDetector();
+  private readonly delayBased: AimdRateControl;
+  private readonly lossBased: LossBasedRate;
+  private readonly received = new ReceivedRate();
+  private current: Group | undefined;
+  private previous: Group | undefined;
+  private usage: BandwidthUsage = "normal";
+
+  constructor(startBitrate: number) {
+    this.delayBased = new AimdRateControl(startBitrate);
+    this.lossBased = new LossBasedRate(startBitrate);
+  }
+
+  /** The estimate now (bits/s). */
+  get bitrate(): number {
+    return Math.min(this.delayBased.bitrate, this.lossBased.bitrate);
+  }
+
+  /** One feedback's packets, in transport sequence (= send) order, at `now`. Returns the new estimate. */
+  onFeedback(packets: readonly FeedbackPacket[], now: Millis): number {
+    let lost = 0;
+    for (const p of packets) {
+      if (p.arrivedAt < 0) {
+        lost++;
+        continue;
+      }
+      this.received.add(p.size, p.arrivedAt);
+      this.addToGroup(p);
+    }
+    this.delayBased.update(this.usage, this.received.bitrate, now);
+    this.lossBased.update(packets.length - lost, lost, now);
+    return this.bitrate;
+  }
+
+  private addToGroup(p: FeedbackPacket): void {
+    const group = this.current;
+    if (group === undefined) {
+      this.current = { firstSent: p.sentAt, lastSent: p.sentAt, lastArrived: p.arrivedAt };
+      return;
+    }
+    if (p.sentAt - group.firstSent <= BURST_MS) {
+      group.lastSent = Math.max(group.lastSent, p.sentAt);
+      group.lastArrived = Math.max(group.lastArrived, p.arrivedAt);
+      return;
+    }
+    const previous = this.previous;
+    if (previous !== undefined) {
+      const sendDelta = group.lastSent - previous.lastSent;
+      const arrivalDelta = group.lastArrived - previous.lastArrived;
+      const trend = this.trendline.update(arrivalDelta - sendDelta, group.lastArrived);
+      this.usage = this.detector.detect(trend, sendDelta, group.lastArrived);
+    }
+    this.previous = group;
+    this.current = { firstSent: p.sentAt, lastSent: p.sentAt, lastArrived: p.arrivedAt };
+  }
+}

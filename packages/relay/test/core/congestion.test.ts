@@ -1,0 +1,199 @@
+/**
+ * The send-side estimate per subscriber (core/congestion/*) and the layer caps it drives, with simulated
+ * transport-cc feedback: a publisher sends three layers (150k / 500k / 1.5M bit/s) through the core; a
+ * simulated bottleneck (a rate, a queue, propagation delay, jitter, random loss) carries what the core
+ * forwards to one subscriber, whose feedback (every 50 ms) goes back into the core. Seeded PRNG:
+ * deterministic, so the layer decisions over time are exact.
+ */
+import { describe, expect, it } from "vitest";
+import type { Output } from "../../src/core/index.ts";
+import { AimdRateControl } from "../../src/core/congestion/aimd-rate-control.ts";
+import { LossBasedRate } from "../../src/core/congestion/loss-based.ts";
+import { OveruseDetector } from "../../src/core/congestion/overuse-detector.ts";
+import type { FeedbackPacket } from "../../src/core/congestion/send-side-estimator.ts";
+import { Trendline } from "../../src/core/congestion/trendline.ts";
+import { newCore, Prng, published, rtp, stepAll, video } from "./harness.ts";
+
+describe("GCC sub-machines", () => {
+  it("Trendline: a growing queue gives a positive trend, a steady one none", () => {
+    const rising = new Trendline();
+    const steady = new Trendline();
+    let r = 0;
+    let s = 0;
+    for (let i = 0; i < 40; i++) {
+      r = rising.update(2, i * 20); // each group 2 ms later than the one before
+      s = steady.update(i % 2 ? 1 : -1, i * 20); // jitter around a constant delay
+    }
+    expect(r).toBeGreaterThan(12.5);
+    expect(Math.abs(s)).toBeLessThan(1);
+  });
+
+  it("OveruseDetector: overuse only when the trend stays above the threshold; adapts to steady jitter", () => {
+    const d = new OveruseDetector();
+    expect(d.detect(20, 20, 0)).toBe("normal"); // once is not enough
+    expect(d.detect(25, 20, 20)).toBe("overusing");
+    expect(d.detect(-20, 20, 40)).toBe("underusing");
+    expect(d.detect(0, 20, 60)).toBe("normal");
+    // A trend of 10 every time, just under the start threshold: the threshold stays above it.
+    const j = new OveruseDetector();
+    const states = Array.from({ length: 500 }, (_, i) => j.detect(10, 20, i * 20));
+    expect(states.filter((s) => s === "overusing")).toEqual([]);
+  });
+
+  it("AimdRateControl: overuse decreases to 0.85 x received; normal grows 8%/s, then additively near the old capacity", () => {
+    const a = new AimdRateControl(1_000_000);
+    a.update("normal", 900_000, 0);
+    a.update("normal", 900_000, 1000);
+    expect(a.bitrate).toBeCloseTo(1_080_000, -3);
+    a.update("overusing", 800_000, 1100);
+    expect(a.bitrate).toBe(680_000);
+    a.update("normal", 700_000, 1200); // hold -> increase
+    a.update("normal", 700_000, 2200); // near the 800k capacity: +48 kbit/s in a second
+    expect(a.bitrate).toBeCloseTo(728_000, -3);
+  });
+
+  it("LossBasedRate: > 10% loss decreases by half the loss, < 2% increases, in between holds", () => {
+    const l = new LossBasedRate(1_000_000);
+    l.update(0, 0, 0); // the first window starts
+    expect(l.update(85, 15, 500)).toBeCloseTo(1_000_000 * (1 - 0.5 * 0.15), -2); // 15 lost of 100
+    const held = l.bitrate;
+    expect(l.update(95, 5, 1000)).toBe(held); // 5%
+    expect(l.update(100, 0, 1500)).toBeCloseTo(held * 1.08 ** 0.5, -2);
+  });
+});
+
+interface LinkCondition {
+  /** Bottleneck rate at time t (bits/s). */
+  rate(t: number): number;
+  /**
+   * One-way propagation delay and ± jitter (ms; uniform, order kept as a queue keeps it, like netem's
+   * jitter with a rate), random loss share.
+   */
+  delayMs?: number;
+  jitterMs?: number;
+  loss?: number;
+}
+
+/**
+ * Runs `seconds` of a call: returns the subscriber's forwarded layer each 100 ms and the layer switches
+ * [time s, layer] (the first one is the start).
+ */
+function simulate(seconds: number, link: LinkCondition, seed = 1, remb?: (t: number) => number): { timeline: number[]; switches: Array<[number, number]> } {
+  const core = newCore({ bandwidthUpgradeHoldMs: 3000, keyframeRequestIntervalMs: 100 });
+  stepAll(core, { type: "join", now: 0, participantId: "pub", requestId: "j", room: "r", name: "", autoSubscribe: true });
+  stepAll(core, { type: "join", now: 0, participantId: "s", requestId: "j", room: "r", name: "", autoSubscribe: true });
+  published(core, { now: 0, participantId: "pub", requestId: "p", tracks: [video("cam", ["q", "h", "f"])] });
+  const sub = core.subscriptionOf("s", "cam")!;
+  stepAll(core, { type: "subscription-ready", now: 0, subscriptionId: sub });
+
+  const prng = new Prng(seed);
+  const seqs = [0, 0, 0];
+  const keyNext = [true, true, true];
+  /** Sent, not yet reported: [sentAt, size, arrival or -1, when the subscriber knows]. */
+  const inFlight: Array<{ p: FeedbackPacket; reportAt: number }> = [];
+  let linkFreeAt = 0; // when the bottleneck has sent everything queued
+  let lastArrival = 0;
+  const delay = link.delayMs ?? 30;
+  const jitter = link.jitterMs ?? 0;
+  const onOutputs = (outs: Output[], now: number, size: number) => {
+    for (const o of outs) {
+      if (o.type === "request-keyframe") keyNext[o.layer] = true;
+      if (o.type !== "forward") continue;
+      const start = Math.max(now, linkFreeAt);
+      const queued = start - now;
+      const lost = queued > 300 || prng.next() < (link.loss ?? 0); // a 300 ms tail-drop queue, random loss
+      if (!lost) linkFreeAt = start + (size * 8 * 1000) / link.rate(now);
+      const arrival = lost ? -1 : Math.max(lastArrival, linkFreeAt + delay + (jitter ? (prng.next() * 2 - 1) * jitter : 0));
+      if (!lost) lastArrival = arrival;
+      inFlight.push({ p: { sentAt: now, size, arrivedAt: arrival }, reportAt: lost ? now + delay : arrival });
+    }
+  };
+
+  const timeline: number[] = [];
+  const switches: Array<[number, number]> = [];
+  for (let now = 0; now < seconds * 1000; now += 10) {
+    if (now % 20 === 0) {
+      // One frame per layer every 20 ms: 375 / 1250 / 3750 bytes, in packets of at most 1200 bytes.
+      [375, 1250, 3750].forEach((frame, layer) => {
+        const keyframe = keyNext[layer]! || now % 2000 === 0;
+        keyNext[layer] = false;
+        for (let left = frame, first = true; left > 0; left -= 1200, first = false) {
+          const size = Math.min(left, 1200);
+          onOutputs(stepAll(core, rtp("pub", "cam", { now, layer, size, seq: (seqs[layer] = seqs[layer]! + 1), keyframe: keyframe && first, marker: left <= 1200 })), now, size);
+        }
+      });
+    }
+    if (now % 50 === 0) {
+      const due = inFlight.filter((f) => f.reportAt <= now);
+      if (due.length > 0) {
+        for (const f of due) inFlight.splice(inFlight.indexOf(f), 1);
+        onOutputs(stepAll(core, { type: "transport-feedback", now, participantId: "s", packets: due.map((f) => f.p) }), now, 0);
+      }
+    }
+    // REMB, once a second, if the test sends it.
+    if (remb !== undefined && now % 1000 === 500) stepAll(core, { type: "bandwidth-estimate", now, participantId: "s", bitsPerSecond: remb(now) });
+    if (now % 100 === 0) {
+      const layer = core.subscription(sub)!.currentLayer;
+      timeline.push(layer);
+      if (switches.at(-1)?.[1] !== layer) switches.push([now / 1000, layer]);
+    }
+  }
+  return { timeline, switches };
+}
+
+/** Seconds (of the timeline's 100 ms steps) in [from, to) spent on each layer. */
+const secondsOn = (timeline: number[], from: number, to: number) =>
+  [0, 1, 2].map((layer) => timeline.slice(from * 10, to * 10).filter((l) => l === layer).length / 10);
+
+describe("layer choice from the send-side estimate", () => {
+  it("a stable, ample link: the top layer from the start and no switch in a minute", () => {
+    const { switches } = simulate(60, { rate: () => 5_000_000 });
+    expect(switches).toEqual([[0, 2]]);
+  });
+
+  it("a link that narrows to 800 kbit/s steps down within 2 s, stays down with few probes, and steps up when it recovers", () => {
+    const { timeline, switches } = simulate(90, { rate: (t) => (t >= 20_000 && t < 60_000 ? 800_000 : 5_000_000) });
+    // Exactly (deterministic): down at 20.7 s, one failed upgrade at 44 s, back on top 8.4 s after the restore.
+    expect(switches).toEqual([[0, 2], [20.7, 1], [43.9, 2], [44.2, 1], [44.4, 0], [56.4, 1], [68.4, 2]]);
+    expect(secondsOn(timeline, 0, 20)).toEqual([0, 0, 20]);
+    const down = switches.find(([t, l]) => t >= 20 && l < 2)!;
+    expect(down[0]).toBeLessThan(22);
+    // While narrow: mostly the middle layer (500k fits in 800k), the top one only for a failed attempt
+    // (after which the lowest, until the estimate grows back); upgrade attempts back off.
+    const narrow = secondsOn(timeline, 23, 60);
+    expect(narrow[1]).toBeGreaterThan(0.6 * 37);
+    expect(narrow[2]).toBeLessThan(1);
+    expect(switches.filter(([t, l]) => t >= 23 && t < 60 && l === 2).length).toBeLessThanOrEqual(2);
+    // Restored at 60 s: back on the top layer within 20 s, and it stays there.
+    const up = switches.find(([t, l]) => t >= 60 && l === 2)!;
+    expect(up[0]).toBeLessThan(80);
+    expect(secondsOn(timeline, up[0] + 1, 90)[2]).toBeCloseTo(90 - up[0] - 1, 5);
+  });
+
+  it("a link of 300 kbit/s from the start: down to the lowest layer and kept there", () => {
+    const { timeline, switches } = simulate(60, { rate: () => 300_000 });
+    expect(switches).toEqual([[0, 2], [1.1, 1], [1.7, 0], [4.7, 1], [5.4, 0], [17.9, 1], [18.2, 0], [32.7, 1], [33, 0], [53, 1], [53.3, 0]]);
+    expect(switches.find(([, l]) => l === 0)![0]).toBeLessThan(3);
+    // Upgrade attempts (the only probes) are brief and back off: at most 3 in the minute.
+    expect(switches.filter(([t, l]) => t >= 5 && l === 1).length).toBeLessThanOrEqual(3);
+    expect(secondsOn(timeline, 5, 60)[0]).toBeGreaterThan(0.95 * 55);
+  });
+
+  it("15% random loss steps down; 1% and 5% do not", () => {
+    const heavy = simulate(30, { rate: () => 10_000_000, loss: 0.15 });
+    expect(heavy.switches).toEqual([[0, 2], [2.1, 1], [10.1, 0]]);
+    expect(heavy.switches.at(-1)![1]).toBe(0);
+    expect(heavy.switches.find(([, l]) => l === 0)![0]).toBeLessThan(15);
+    expect(simulate(30, { rate: () => 10_000_000, loss: 0.01 }).switches).toEqual([[0, 2]]);
+    expect(simulate(30, { rate: () => 10_000_000, loss: 0.05 }).switches).toEqual([[0, 2]]);
+  });
+
+  it("100 ms ± 30 ms jitter on an ample link is not congestion: no switch", () => {
+    expect(simulate(60, { rate: () => 5_000_000, delayMs: 100, jitterMs: 30 }).switches).toEqual([[0, 2]]);
+  });
+
+  it("once transport-cc feedback flows, the subscriber's REMB no longer caps its layers", () => {
+    // A REMB that falls from 3 Mbit/s to 300k (alone, that is congestion: BandwidthController caps).
+    expect(simulate(20, { rate: () => 5_000_000 }, 1, (t) => (t < 1000 ? 3_000_000 : 300_000)).switches).toEqual([[0, 2]]);
+  });
+});
