@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["packages/*/test/**/*.test.ts", "test/relay/**/*.test.ts"],
+    include: ["packages/*/test/**/*.test.ts", "test/relay/**/*.test.ts", "test/support/**/*.test.ts"],
     // Real peers on a shared 2-core machine: generous liveness limits, never performance claims.
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -12,10 +12,7 @@ import { watchSelectedPath } from "./selected-path.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
 import { publishOfferRefusal } from "./sdp-limits.ts";
 import { PublisherFeedback, withoutWeriftFeedback } from "./publisher-feedback.ts";
-import { withStartBitrate } from "./start-bitrate.ts";
-
-/** Where Chromium's video send estimate starts (kbit/s): enough for three simulcast layers at once. */
-const START_BITRATE_KBPS = 1500;
+import { START_BITRATE_KBPS, withStartBitrate } from "./start-bitrate.ts";
 
 /** A track the client declared for an m-line of its offer, with the relay's id for it. */
 export interface PublisherTrackBinding {

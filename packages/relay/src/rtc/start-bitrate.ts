@@ -7,6 +7,9 @@
  */
 const VIDEO_CODECS = /^(VP8|VP9|H264|AV1)$/i;
 
+/** Where Chromium's video send estimate starts (kbit/s): enough for three simulcast layers at once. */
+export const START_BITRATE_KBPS = 1500;
+
 export function withStartBitrate(sdp: string, kbps: number): string {
   const eol = sdp.includes("\r\n") ? "\r\n" : "\n";
   const sections = sdp.split(/(?=^m=)/m);
