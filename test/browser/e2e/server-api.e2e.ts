@@ -17,6 +17,7 @@ import { pino } from "pino";
 import { DEFAULT_RELAY_CONFIG, mintToken, startRelay, type RunningRelay, type SigningKey } from "@sfu-room/relay";
 import { CHROMIUM_PATH, chromiumArgs, ensureBrowser } from "../support/browsers.mjs";
 import { makeY4m } from "../support/y4m.ts";
+import { startTcpProxy, type TcpProxy } from "../../support/tcp-proxy.ts";
 import { elementPage } from "./element-page.ts";
 import { eventually } from "./harness.ts";
 import { probe, type PageProbe } from "./page-probe.ts";
@@ -30,6 +31,8 @@ let site: Server;
 let browser: Browser;
 let ada: Page;
 let bob: Page;
+/** Ada's way to the relay (page and signaling), which a test cuts. */
+let adaPath: TcpProxy;
 
 /** One server API call, as a backend makes it. */
 async function api(method: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -73,11 +76,12 @@ describe("the server API, seen in the pages", { timeout: 180_000 }, () => {
     const executablePath = ensureBrowser(CHROMIUM_PATH, "chromium");
     const y4m = makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`);
     relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, keys: [KEY] }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
-    const relayOrigin = `http://127.0.0.1:${relay.port}`;
+    adaPath = await startTcpProxy(relay.port);
     // GET /?as=ada|bob: the page, with a token its backend minted.
     site = createServer((req, res) => {
       const identity = new URL(req.url ?? "/", "http://x").searchParams.get("as") ?? "ada";
       const name = identity === "ada" ? "Ada" : "Bob";
+      const relayOrigin = `http://127.0.0.1:${identity === "ada" ? adaPath.port : relay.port}`;
       void mintToken(KEY, { identity, name, video: { room: ROOM, roomJoin: true }, ttlSeconds: 600 }).then((token) =>
         res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(elementPage(relayOrigin, ROOM, { token })),
       );
@@ -109,6 +113,7 @@ describe("the server API, seen in the pages", { timeout: 180_000 }, () => {
   after(async () => {
     await browser?.close();
     await new Promise((r) => site?.close(r));
+    await adaPath?.close();
     await relay?.close();
   });
 
@@ -128,6 +133,24 @@ describe("the server API, seen in the pages", { timeout: 180_000 }, () => {
     await eventually("the relay has ada's microphone muted again", listed, (ps) => ps.find((p) => p.identity === "ada")!.tracks.find((t) => t.id === microphone.id)!.muted);
     assert.equal((await seen(ada)).microphone, "false", "the API cannot turn ada's microphone on");
     await eventually("bob sees ada's microphone muted", () => seen(bob), (s) => s.probe.tracks.some((t) => t.trackId === microphone.id && t.muted));
+  });
+
+  it("a mute while Ada's signaling is down holds after she resumes (her page follows the relay)", async () => {
+    const microphone = async () => {
+      const { participants } = (await api("ListParticipants", { room: ROOM })) as { participants: Array<{ identity: string; tracks: Array<{ id: string; kind: string; muted: boolean }> }> };
+      return participants.find((p) => p.identity === "ada")!.tracks.find((t) => t.kind === "audio")!;
+    };
+    await ada.evaluate(() => document.querySelector("sfu-room")!.session!.setMicrophoneEnabled(true));
+    await eventually("ada's microphone is on again", microphone, (t) => !t.muted);
+    const resumed = ada.evaluate(() => new Promise<void>((resolve) => document.querySelector("sfu-room")!.session!.once("resumed", () => resolve())));
+    const cut = adaPath.cut(3_000);
+    await eventually("the relay lost ada's signaling", async () => relay.stats().sessions, (n) => n === 1);
+    await api("MutePublishedTrack", { room: ROOM, identity: "ada", trackId: (await microphone()).id, muted: true });
+    await cut;
+    await resumed;
+    await eventually("ada's microphone button reads off after the resume", () => seen(ada), (s) => s.microphone === "false");
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await microphone()).muted, true, "the relay still has it muted: the resume did not undo the mute");
   });
 
   it("UpdateParticipant renames Ada on Bob's tile and in her own session, with participant-updated events", async () => {

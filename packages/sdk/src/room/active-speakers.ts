@@ -33,7 +33,15 @@ export class ActiveSpeakers {
     return changed;
   }
 
-  /** Nobody speaks (the connection ended). */
+  /** They left: out of the list now, not at the relay's next decision. Returns whether the list changed. */
+  forget(participant: SpeakingParticipant): boolean {
+    if (!this.speakers.includes(participant)) return false;
+    setSpeaking(participant, false, 0);
+    this.speakers = this.speakers.filter((p) => p !== participant);
+    return true;
+  }
+
+  /** Nobody speaks (the connection ended, or a resume: the relay then says who speaks now). */
   clear(): void {
     for (const p of this.speakers) setSpeaking(p, false, 0);
     this.speakers = [];

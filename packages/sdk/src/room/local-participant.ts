@@ -46,6 +46,8 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   /** Opaque text from your token's `metadata` or the server API; undefined when none (or unknown yet). */
   metadata: string | undefined;
   readonly tracks = new Map<LocalSource, LocalTrack>();
+  /** Tracks the user muted or unmuted while the signaling was down: reconcile() sends these, follows the relay on the rest. */
+  readonly #changedWhileAway = new Set<LocalTrack>();
   /** The relay counts this client among the active speakers (`active-speakers-changed` on Room). */
   isSpeaking = false;
   /** The smoothed level 0..1 the relay gave when it last changed the speakers; 0 while not speaking. */
@@ -119,16 +121,19 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   mutedByRelay(trackId: string, muted: boolean): Promise<void> {
     return this.#enqueue(async () => {
       const t = [...this.tracks.values()].find((x) => x.trackId === trackId);
-      if (!t) return;
-      if (!muted) {
-        if (t.muted) await this.#mute(t, true);
-        return;
-      }
-      if (t.muted) return;
-      if (t.source === "camera") await this.#cameraOff();
-      else if (t.source === "microphone") await this.#microphone(false);
-      else await this.#remove(t.source);
+      if (t) await this.#followRelayMute(t, muted);
     });
+  }
+
+  async #followRelayMute(t: LocalTrack, muted: boolean): Promise<void> {
+    if (!muted) {
+      if (t.muted) await this.#mute(t, true);
+      return;
+    }
+    if (t.muted) return;
+    if (t.source === "camera") await this.#cameraOff();
+    else if (t.source === "microphone") await this.#microphone(false);
+    else await this.#remove(t.source);
   }
 
   /** @internal The relay unpublished one of your tracks (a refreshed token without its grant): it stops here too. */
@@ -249,8 +254,13 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
       for (const info of relayTracks) {
         const t = local.get(info.id);
         if (!t) await publisher.unpublish(info.id); // removed during the gap
-        else if (t.muted !== info.muted) await this.#mute(t, t.muted);
+        else if (t.muted === info.muted) continue;
+        // The user changed it during the gap: theirs goes. Otherwise the relay changed it (the server
+        // API muted it while this client was away): follow it, as when told at once.
+        else if (this.#changedWhileAway.has(t)) await this.#mute(t, t.muted);
+        else await this.#followRelayMute(t, info.muted);
       }
+      this.#changedWhileAway.clear();
       await this.#publishPending();
     });
   }
@@ -261,6 +271,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
     this.#publisher = undefined;
     this.#signal = undefined;
     this.#dynacast.clear();
+    this.#changedWhileAway.clear();
     this.id = "";
     this.#dropTracks();
   }
@@ -344,6 +355,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
     // Not connected (reconnecting): the relay learns it from reconcile() after the resume.
     const signal = this.#signal?.();
     if (t.trackId !== undefined && signal?.open) await signal.request({ type: "mute", trackId: t.trackId, muted });
+    else this.#changedWhileAway.add(t);
   }
 
   async #cameraOn(): Promise<void> {

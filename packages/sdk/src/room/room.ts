@@ -268,6 +268,7 @@ export class Room extends Emitter<RoomEvents> {
       this.#roster.unbindAll();
       this.local.detachForRejoin();
       this.local.id = joined.participantId;
+      this.#speakersUnknown();
       this.#roster.reconcile(joined.participants);
     }
     this.#setState("connected");
@@ -320,8 +321,19 @@ export class Room extends Emitter<RoomEvents> {
     if (next === this.#connection && !next.lost) this.emit("rejoined", { participantId: this.local.id });
   }
 
+  /**
+   * Back after a gap (resume, rejoin): changes of the speakers meanwhile were not sent; the relay follows
+   * its reply with who speaks now, if anyone.
+   */
+  #speakersUnknown(): void {
+    if (this.#speakers.speakers.length === 0) return;
+    this.#speakers.clear();
+    this.emit("active-speakers-changed", { speakers: this.activeSpeakers });
+  }
+
   #onResumed(resumed: ResumedMessage): void {
     this.#reconnector = undefined;
+    this.#speakersUnknown();
     this.#roster.reconcile(resumed.participants);
     this.#setState("connected");
     void this.local.reconcile(resumed.tracks).catch((e: unknown) => {
@@ -349,9 +361,12 @@ export class Room extends Emitter<RoomEvents> {
       case "participant-joined":
         this.#roster.join(message.participant, true);
         break;
-      case "participant-left":
+      case "participant-left": {
+        const participant = this.participants.get(message.participantId);
         this.#roster.leave(message.participantId);
+        if (participant && this.#speakers.forget(participant)) this.emit("active-speakers-changed", { speakers: this.activeSpeakers });
         break;
+      }
       case "track-published":
         this.#roster.publish(message.track, true);
         break;
