@@ -142,8 +142,17 @@ async function openPage(browser: Browser, url: string, name: string): Promise<Pa
   await page.evaluateOnNewDocument("window.__name = (f) => f");
   await page.evaluateOnNewDocument(recordPeerConnections);
   page.on("console", (m) => m.type() === "error" && console.error(`[${name}] ${m.text()}`));
-  await page.goto(url);
-  return page;
+  // A Chromium just started in a namespace may still see its interfaces come up, and aborts the first
+  // navigation with ERR_NETWORK_CHANGED (its network-change notifier): that navigation is tried again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(url);
+      return page;
+    } catch (e) {
+      if (attempt >= 3 || !String(e).includes("ERR_NETWORK_CHANGED")) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 /** Waits until the subscriber's page decodes video. */
