@@ -96,8 +96,9 @@ describe("loss recovery", () => {
 
   it("resends packets lost on the way to a subscriber from its own history, byte for byte, on the media SSRC without RTX", async () => {
     const { missing, expected, mismatches, rtxPackets } = await lossyDownlink(false);
-    // Without resends about 5% (some 15 packets) would be missing.
-    expect(missing).toBeLessThanOrEqual(Math.floor(expected * 0.01));
+    // Without resends about 5% (some 15 packets) would be missing; a resend is lost again 5% of the
+    // time too, and the subscriber's NACK of it may come late: at most 2% stays missing.
+    expect(missing).toBeLessThanOrEqual(Math.floor(expected * 0.02));
     expect(mismatches).toBe(0);
     expect(relay!.stats().retransmits).toBeGreaterThan(0);
     expect((await Scrape.of(relay!)).value("sfu_retransmits_total")).toBeGreaterThan(0); // what an operator sees
@@ -106,7 +107,7 @@ describe("loss recovery", () => {
 
   it("resends as RTX (RFC 4588) to a subscriber whose answer accepts it; unwrapped, the bytes are the originals", async () => {
     const { missing, expected, mismatches, rtxPackets } = await lossyDownlink(true);
-    expect(missing).toBeLessThanOrEqual(Math.floor(expected * 0.01));
+    expect(missing).toBeLessThanOrEqual(Math.floor(expected * 0.02));
     expect(mismatches).toBe(0);
     expect(rtxPackets).toBeGreaterThan(0);
     expect(rtxPackets).toBeLessThanOrEqual(relay!.stats().retransmits);
