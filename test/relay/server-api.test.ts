@@ -35,6 +35,16 @@ describe("server API", () => {
     return relay;
   }
 
+  /** A relay with keys and room "r": bob publishes a microphone the watcher is offered; the state before any refusal. */
+  async function watchedRoom() {
+    await start();
+    const watcher = await joined("watcher");
+    const bob = await joined("bob");
+    const [mic] = await bob.publish([{ kind: "audio" }]);
+    await eventually("the watcher is offered bob's track", () => watcher.events.some((e) => e.type === "subscriber-offer" && e.tracks.some((t) => t.trackId === mic!.trackId)));
+    return { watcher, bob, mic: mic!, before: relay!.stats(), seen: watcher.events.length };
+  }
+
   async function joined(identity: string, room = "r"): Promise<WeriftClient> {
     const c = new WeriftClient({ name: identity, log });
     await c.connect(relay!.signalUrl);
@@ -128,13 +138,7 @@ describe("server API", () => {
   });
 
   it("refuses without a valid admin token, for another room, and for unknown names, with its status; nothing changes", async () => {
-    await start();
-    const watcher = await joined("watcher");
-    const bob = await joined("bob");
-    const [mic] = await bob.publish([{ kind: "audio" }]);
-    await eventually("the watcher is offered bob's track", () => watcher.events.some((e) => e.type === "subscriber-offer" && e.tracks.some((t) => t.trackId === mic!.trackId)));
-    const before = relay!.stats();
-    const seen = watcher.events.length;
+    const { watcher, bob, mic, before, seen } = await watchedRoom();
     const forged = await mintToken({ id: KEY.id, secret: "not-the-key-not-the-key-not-the-key-0" }, { identity: "x", video: { room: "r", roomAdmin: true }, ttlSeconds: 60 });
     const remove = { room: "r", identity: "bob" };
     const cases: [string, string, unknown, string | undefined, number, string, RegExp][] = [
@@ -145,7 +149,7 @@ describe("server API", () => {
       ["ListRooms with a room admin token", "ListRooms", {}, await adminOf("r"), 403, "forbidden", /roomList true/],
       ["an unknown room", "ListParticipants", { room: "nowhere" }, await adminOf("nowhere"), 404, "unknown-room", /no room "nowhere"/],
       ["an unknown participant", "RemoveParticipant", { room: "r", identity: "zed" }, await adminOf("r"), 404, "unknown-participant", /nobody with identity "zed"/],
-      ["someone else's track", "MutePublishedTrack", { room: "r", identity: "watcher", trackId: mic!.trackId, muted: true }, await adminOf("r"), 404, "unknown-track", /"watcher" publishes no track/],
+      ["someone else's track", "MutePublishedTrack", { room: "r", identity: "watcher", trackId: mic.trackId, muted: true }, await adminOf("r"), 404, "unknown-track", /"watcher" publishes no track/],
       ["an unknown method", "KickEveryone", {}, await adminOf("r"), 404, "unknown-method", /methods are ListRooms, ListParticipants/],
     ];
     for (const [what, method, body, token, status, error, message] of cases) {
@@ -159,19 +163,13 @@ describe("server API", () => {
   });
 
   it("refuses malformed bodies with 400 and what is wrong; nothing changes", async () => {
-    await start();
-    const watcher = await joined("watcher");
-    const bob = await joined("bob");
-    const [mic] = await bob.publish([{ kind: "audio" }]);
-    await eventually("the watcher is offered bob's track", () => watcher.events.some((e) => e.type === "subscriber-offer" && e.tracks.some((t) => t.trackId === mic!.trackId)));
-    const before = relay!.stats();
-    const seen = watcher.events.length;
+    const { watcher, bob, mic, before, seen } = await watchedRoom();
     const admin = await adminOf("r");
     const cases: [string, unknown, string, RegExp][] = [
       ["RemoveParticipant", "{not json", "bad-json", /the body is not JSON/],
       ["RemoveParticipant", { room: "r" }, "bad-request", /^RemoveParticipant: identity is missing$/],
       ["RemoveParticipant", { room: "r", identity: "bob", reason: "x" }, "bad-request", /unknown field "reason"/],
-      ["MutePublishedTrack", { room: "r", identity: "bob", trackId: mic!.trackId, muted: "yes" }, "bad-request", /muted: Invalid type: Expected boolean/],
+      ["MutePublishedTrack", { room: "r", identity: "bob", trackId: mic.trackId, muted: "yes" }, "bad-request", /muted: Invalid type: Expected boolean/],
       ["ListParticipants", { room: "../etc" }, "bad-request", /room: a room name is 1-64 characters/],
       ["UpdateParticipant", { room: "r", identity: "bob" }, "bad-request", /give name or metadata/],
       ["UpdateParticipant", { room: "r", identity: "bob", metadata: "x".repeat(5000) }, "bad-request", /metadata: /],
