@@ -3,10 +3,11 @@
  * process per test on the address and port it is given, with coturn's `use-auth-secret` scheme (the
  * relay mints the credentials, docs/deploy.md). Its log is kept to show what it really relayed.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureDebianPackage } from "../browser/support/browsers.mjs";
 
 const TURNSERVER = "/usr/bin/turnserver";
 
@@ -29,14 +30,8 @@ export interface Coturn {
   close(): Promise<void>;
 }
 
-function ensureCoturn(): void {
-  if (existsSync(TURNSERVER)) return;
-  if (process.getuid?.() !== 0) throw new Error(`${TURNSERVER} not found: install the Debian package "coturn"`);
-  execFileSync("sh", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 coturn"], { stdio: "inherit" });
-}
-
 export async function startCoturn(o: CoturnOptions): Promise<Coturn> {
-  ensureCoturn();
+  ensureDebianPackage(TURNSERVER, "coturn");
   const scratch = join(tmpdir(), `sfu-coturn-${process.pid}-${o.port}`);
   const child: ChildProcess = spawn(TURNSERVER, [
     "-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint", "--log-file=stdout", "--simple-log", "--verbose",
