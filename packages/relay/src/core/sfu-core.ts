@@ -476,9 +476,8 @@ export class SfuCore {
     const pub = this.publishing.get(input.trackId);
     if (pub === undefined || pub.publisher.id !== input.publisherId) return;
     const subs = this.table.ofTrack(pub.id);
-    const { layer, keyframe, now, marker } = input;
+    const { layer, keyframe, now, marker, audioLevel } = input;
     pub.rate.add(layer, input.size, now);
-    const { audioLevel } = input;
     if (audioLevel !== undefined && audioLevel >= 0 && pub.kind === "audio") this.speakers.add(pub, audioLevel, now);
     let switched = false;
     let forwarded = false;
