@@ -433,6 +433,7 @@ export const ErrorCodeSchema = v.picklist([
   "unauthorized",
   "forbidden",
   "resume-refused",
+  "removed",
   "data-too-large",
   "unknown-participant",
   "bad-data",
