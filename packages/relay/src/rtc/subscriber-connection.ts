@@ -41,6 +41,7 @@ import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
 import type { FeedbackPacket, ForwardOutput } from "../core/index.ts";
 import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
 import { audioLevelExtensions, audioLevelId } from "./audio-level.ts";
+import { preferCounterModeSrtp } from "./fast-send/srtp-preference.ts";
 import { SubscriberPath } from "./fast-send/subscriber-path.ts";
 import { FastTrackSender } from "./fast-send/track-sender.ts";
 import { startRestartedIce } from "./ice-restart.ts";
@@ -367,6 +368,7 @@ export class SubscriberConnection {
     this.iceRestartWanted = false;
     const offer = await this.pc.createOffer({ iceRestart });
     await this.pc.setLocalDescription(offer);
+    preferCounterModeSrtp(this.pc);
     if (this.closed) return;
     const tracks: SubscriberTrack[] = [];
     for (const slot of this.slots.values()) {
