@@ -4,8 +4,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, SrtpSession } from "werift";
 import { RtpHeaderTemplate } from "../../packages/relay/src/media/rtp-header-template.ts";
-import { SRTP_HEADROOM, SRTP_TRAILER, srtpProtector } from "../../packages/relay/src/media/srtp-protect.ts";
-import { SendRollover } from "../../packages/relay/src/media/srtp-rollover.ts";
+import { SRTP_HEADROOM, SRTP_TRAILER, srtpCipher } from "../../packages/relay/src/media/srtp-cipher.ts";
+import { RolloverCounter } from "../../packages/relay/src/media/srtp-rollover.ts";
 import { ensureDebianPackage } from "../browser/support/browsers.mjs";
 
 const UNPROTECT = fileURLToPath(new URL("../support/libsrtp-unprotect.py", import.meta.url));
@@ -23,8 +23,8 @@ describe.each([
     const masterSalt = randomBytes(profile === ProtectionProfileAeadAes128Gcm ? 12 : 14);
     const werift = new SrtpSession({ profile, keys: { localMasterKey: masterKey, localMasterSalt: masterSalt, remoteMasterKey: masterKey, remoteMasterSalt: masterSalt } });
     const { srtpSessionKey: key, srtpSessionSalt: salt, srtpSessionAuthTag: authKey } = werift.localContext;
-    const protector = srtpProtector(libsrtpProfile === "gcm" ? { profile: "aead-aes-128-gcm", key, salt } : { profile: "aes-cm-128-hmac-sha1-80", key, salt, authKey });
-    const rollover = new SendRollover();
+    const protector = srtpCipher(libsrtpProfile === "gcm" ? { profile: "aead-aes-128-gcm", key, salt } : { profile: "aes-cm-128-hmac-sha1-80", key, salt, authKey });
+    const rollover = new RolloverCounter();
 
     const protect = (seq: number) => {
       const payload = randomBytes(100 + (seq % 1000));

@@ -9,14 +9,14 @@
  * SRTP context never sends on these SSRCs (the fast path is their only sender), so there is one counter.
  */
 import { type CandidatePair, ProtectionProfileAeadAes128Gcm, type RTCDtlsTransport, type SrtpSession, StunProtocol } from "werift";
-import { SendRollover } from "../../media/srtp-rollover.ts";
-import { SRTP_HEADROOM, type SrtpProtector, srtpProtector } from "../../media/srtp-protect.ts";
+import { RolloverCounter } from "../../media/srtp-rollover.ts";
+import { SRTP_HEADROOM, type SrtpCipher, srtpCipher } from "../../media/srtp-cipher.ts";
 import { canSendApplicationData } from "./werift-internals.ts";
 
 export class SubscriberPath {
   #srtp: SrtpSession | undefined;
-  #protector: SrtpProtector | undefined;
-  readonly #rollovers = new Map<number, SendRollover>();
+  #cipher: SrtpCipher | undefined;
+  readonly #rollovers = new Map<number, RolloverCounter>();
   /** The nominated pair the address was read from (werift makes a new array per read). */
   #pair: CandidatePair | undefined;
   #host = "";
@@ -28,17 +28,17 @@ export class SubscriberPath {
   }
 
   /**
-   * Protects the RTP packet at `buf[SRTP_HEADROOM...]` (see media/srtp-protect.ts for the layout) and
+   * Protects the RTP packet at `buf[SRTP_HEADROOM...]` (see media/srtp-cipher.ts for the layout) and
    * sends it; returns the SRTP packet's length. Only when `ready(transport)`.
    */
   send(transport: RTCDtlsTransport, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number): number {
-    const protector = this.#protectorFor(transport.srtp);
+    const cipher = this.#cipherFor(transport.srtp);
     let rollover = this.#rollovers.get(ssrc);
     if (rollover === undefined) {
-      rollover = new SendRollover();
+      rollover = new RolloverCounter();
       this.#rollovers.set(ssrc, rollover);
     }
-    const size = protector.protect(buf, headerLength, length, ssrc, seq, rollover.next(seq));
+    const size = cipher.protect(buf, headerLength, length, ssrc, seq, rollover.next(seq));
     const connection = transport.iceTransport.connection;
     const pair = connection.nominated;
     if (pair === undefined || !canSendApplicationData(connection)) return size; // werift drops it too
@@ -60,16 +60,16 @@ export class SubscriberPath {
     return size;
   }
 
-  #protectorFor(srtp: SrtpSession): SrtpProtector {
-    if (srtp !== this.#srtp || this.#protector === undefined) {
+  #cipherFor(srtp: SrtpSession): SrtpCipher {
+    if (srtp !== this.#srtp || this.#cipher === undefined) {
       // A new SRTP session (a new DTLS association): new keys, and every SSRC starts over.
       const { profile, srtpSessionKey, srtpSessionSalt, srtpSessionAuthTag } = srtp.localContext;
-      this.#protector = profile === ProtectionProfileAeadAes128Gcm
-        ? srtpProtector({ profile: "aead-aes-128-gcm", key: srtpSessionKey, salt: srtpSessionSalt })
-        : srtpProtector({ profile: "aes-cm-128-hmac-sha1-80", key: srtpSessionKey, salt: srtpSessionSalt, authKey: srtpSessionAuthTag });
+      this.#cipher = profile === ProtectionProfileAeadAes128Gcm
+        ? srtpCipher({ profile: "aead-aes-128-gcm", key: srtpSessionKey, salt: srtpSessionSalt })
+        : srtpCipher({ profile: "aes-cm-128-hmac-sha1-80", key: srtpSessionKey, salt: srtpSessionSalt, authKey: srtpSessionAuthTag });
       this.#srtp = srtp;
       this.#rollovers.clear();
     }
-    return this.#protector;
+    return this.#cipher;
   }
 }

@@ -15,7 +15,7 @@
  * packet, with strings and BigInt, and wrote decimal digits as the binary fraction).
  */
 import { RTP_EXTENSION_URI, type RTCRtpSender } from "werift";
-import { SRTP_HEADROOM, SRTP_TRAILER } from "../../media/srtp-protect.ts";
+import { SRTP_HEADROOM, SRTP_TRAILER } from "../../media/srtp-cipher.ts";
 import { absSendTime, type HeaderValues, ntpTimestamp, RtpHeaderTemplate, type TemplateExtension } from "../../media/rtp-header-template.ts";
 import { senderInternals, type SenderInternals } from "./werift-internals.ts";
 import type { SubscriberPath } from "./subscriber-path.ts";
