@@ -14,6 +14,7 @@ import {
   type RTCRtpTransceiver,
   GenericNack,
   RtcpPayloadSpecificFeedback,
+  RtcpSrPacket,
   RtcpTransportLayerFeedback,
   RtpHeader,
   RtpPacket,
@@ -299,6 +300,8 @@ export class ReceivedTrack {
   packetsWithAudioLevel = 0;
   /** The packet indices received, by payload tag (duplicates, e.g. resends, counted once). */
   readonly indices = new Map<number, Set<number>>();
+  /** The RTCP sender reports of this track's sender, with what had been received when each arrived. */
+  readonly senderReports: Array<{ packetCount: number; octetCount: number; rtpTimestamp: number; ntpSeconds: number; packetsReceived: number; bytesReceived: number }> = [];
 
   constructor(readonly trackId: string, readonly participantId: string, readonly kind: "audio" | "video") {}
 }
@@ -604,6 +607,12 @@ export class WeriftClient {
       }
       transceiver.onTrack.subscribe((track) => {
         track.onReceiveRtp.subscribe((packet) => this.onMedia(transceiver, packet));
+      });
+      transceiver.receiver.onRtcp.subscribe((packet) => {
+        if (!(packet instanceof RtcpSrPacket)) return;
+        const rec = transceiver.mid === null ? undefined : this.received.get(this.midTracks.get(transceiver.mid)?.trackId ?? "");
+        const { packetCount, octetCount, rtpTimestamp, ntpTimestamp } = packet.senderInfo;
+        rec?.senderReports.push({ packetCount, octetCount, rtpTimestamp, ntpSeconds: Number(ntpTimestamp >> 32n) + Number(ntpTimestamp & 0xffffffffn) / 2 ** 32, packetsReceived: rec.packets, bytesReceived: rec.bytes });
       });
     });
     return pc;

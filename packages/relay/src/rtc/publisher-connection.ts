@@ -13,6 +13,7 @@ import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./s
 import { publishOfferRefusal } from "./sdp-limits.ts";
 import { PublisherFeedback, withoutWeriftFeedback } from "./publisher-feedback.ts";
 import { START_BITRATE_KBPS, withStartBitrate } from "./start-bitrate.ts";
+import { unprotectWithReusedState } from "./srtp-receive.ts";
 
 /** A track the client declared for an m-line of its offer, with the relay's id for it. */
 export interface PublisherTrackBinding {
@@ -57,6 +58,7 @@ export class PublisherConnection {
     this.pc = new RTCPeerConnection(publisherPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
     this.pc.connectionStateChange.subscribe((state) => this.events.onConnectionState(state));
+    unprotectWithReusedState(this.pc);
     this.pc.onRemoteTransceiverAdded.subscribe((transceiver) => this.watchTransceiver(transceiver));
   }
 

@@ -41,6 +41,9 @@ import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
 import type { FeedbackPacket, ForwardOutput } from "../core/index.ts";
 import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
 import { audioLevelExtensions, audioLevelId } from "./audio-level.ts";
+import { preferCounterModeSrtp } from "./fast-send/srtp-preference.ts";
+import { SubscriberPath } from "./fast-send/subscriber-path.ts";
+import { FastTrackSender } from "./fast-send/track-sender.ts";
 import { startRestartedIce } from "./ice-restart.ts";
 import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from "./media-config.ts";
 import { watchSelectedPath } from "./selected-path.ts";
@@ -92,6 +95,8 @@ interface Slot {
   audioLevelId: number | undefined;
   /** Sequence number of the next RTX packet (its own space, RFC 4588). */
   rtxSeq: number;
+  /** Sends its forwarded packets, around werift's sender. */
+  fast: FastTrackSender;
 }
 
 export class StaleAnswerError extends Error {}
@@ -109,7 +114,9 @@ export class SubscriberConnection {
   private iceRestartWanted = false;
   private scheduled = false;
   private closed = false;
-  /** One header object reused for every forward: werift's sendRtp clones it synchronously. */
+  /** Where forwarded packets leave (SRTP and the socket), shared by every subscription of the connection. */
+  private readonly path = new SubscriberPath();
+  /** One header object reused for every packet werift sends: its sendRtp clones it synchronously. */
   private readonly scratch = new RtpPacket(new RtpHeader(), Buffer.alloc(0));
   private readonly feedback: SubscriberFeedback;
 
@@ -168,7 +175,8 @@ export class SubscriberConnection {
         this.events.onRoundTrip(sender.rtt * 1000);
       }
     });
-    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, audioLevelId: undefined, rtxSeq: Math.floor(Math.random() * 0x10000) });
+    const fast = new FastTrackSender(sender, this.path);
+    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, audioLevelId: undefined, rtxSeq: Math.floor(Math.random() * 0x10000), fast });
     this.scheduleNegotiation();
   }
 
@@ -194,21 +202,31 @@ export class SubscriberConnection {
 
   /**
    * Sends one forwarded packet on a subscription's m-line with the core's rewritten values (`to`) and
-   * the publisher's audio level byte (-1: none).
+   * the publisher's audio level byte (-1: none): through the fast path, or werift's sender where that
+   * path does not apply (fast-send/track-sender.ts says when).
    */
   forward(to: ForwardValues, source: RtpPacket, audioLevel: number): void {
     const slot = this.slots.get(to.subscriptionId);
     if (!slot) return;
+    // VP8 frame numbering continuous across layer switches, as the core rewrote it (a copy when changed).
+    const payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
+    // The audio level goes on under this connection's id, if it negotiated one.
+    const level = slot.audioLevelId !== undefined ? audioLevel : -1;
+    const { seq, timestamp, marker } = to;
+    if (slot.fast.send({ seq, timestamp, marker, payload, audioLevel: level }) === "unsupported") this.sendThroughWerift(slot, to, payload, level);
+    this.feedback.sent(slot.transceiver.sender.dtlsTransport, payload.length);
+  }
+
+  private sendThroughWerift(slot: Slot, to: ForwardValues, payload: Buffer, audioLevel: number): void {
     const header = this.scratch.header;
-    const from = source.header;
-    header.payloadType = from.payloadType;
+    header.payloadType = 0; // werift's sender writes the negotiated codec's
     header.sequenceNumber = to.seq;
     header.timestamp = to.timestamp;
     header.marker = to.marker;
     header.padding = false;
     header.paddingSize = 0;
     // The publisher's header extensions use the publisher's ids: never pass them on (notes/werift.md).
-    // The audio level goes on under this connection's id (werift's sender appends what it does not write).
+    // werift's sender appends what it does not write itself: the audio level.
     if (slot.audioLevelId !== undefined && audioLevel >= 0) {
       header.extension = true;
       header.extensions = audioLevelExtensions(slot.audioLevelId, audioLevel);
@@ -218,10 +236,8 @@ export class SubscriberConnection {
     }
     header.csrc = [];
     header.csrcLength = 0;
-    // VP8 frame numbering continuous across layer switches, as the core rewrote it (a copy when changed).
-    this.scratch.payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
+    this.scratch.payload = payload;
     slot.transceiver.sender.sendRtp(this.scratch).catch(() => undefined);
-    this.feedback.sent(slot.transceiver.sender.dtlsTransport, this.scratch.payload.length);
   }
 
   /**
@@ -352,6 +368,7 @@ export class SubscriberConnection {
     this.iceRestartWanted = false;
     const offer = await this.pc.createOffer({ iceRestart });
     await this.pc.setLocalDescription(offer);
+    preferCounterModeSrtp(this.pc);
     if (this.closed) return;
     const tracks: SubscriberTrack[] = [];
     for (const slot of this.slots.values()) {

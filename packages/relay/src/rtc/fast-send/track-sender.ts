@@ -1,0 +1,123 @@
+/**
+ * One subscription's forwarded RTP, sent by the relay instead of werift's RTCRtpSender: the header
+ * from a template (the sender's SSRC, the negotiated codec's payload type, the extensions the
+ * subscriber negotiated: mid, abs-send-time, transport-wide sequence number, audio level), the payload
+ * copied behind it, then protected and sent by the connection's SubscriberPath. One Buffer per packet,
+ * no promise, no clone.
+ *
+ * What werift's sender did for each packet, kept: the counters and timestamps of its RTCP sender
+ * reports (werift still builds and sends them, from these), the transport's transport-wide sequence
+ * number (SubscriberFeedback reads it after each send), the transport's and pair's stats. What it did
+ * that the relay does not want: a clone per packet for NACKs (the relay resends from shell/packet-store),
+ * its send-side estimator (subscriber-feedback.ts turns it off).
+ *
+ * The SR's NTP time is computed when werift reads it, from the last send's time (werift built it per
+ * packet, with strings and BigInt, and wrote decimal digits as the binary fraction).
+ */
+import { RTP_EXTENSION_URI, type RTCRtpSender } from "werift";
+import { SRTP_HEADROOM, SRTP_TRAILER } from "../../media/srtp-cipher.ts";
+import { absSendTime, type HeaderValues, ntpTimestamp, RtpHeaderTemplate, type TemplateExtension } from "../../media/rtp-header-template.ts";
+import { senderInternals, type SenderInternals } from "./werift-internals.ts";
+import type { SubscriberPath } from "./subscriber-path.ts";
+
+/** The packet: what the core rewrote, and the publisher's audio level byte (-1: none). */
+export interface FastPacket {
+  seq: number;
+  timestamp: number;
+  marker: boolean;
+  payload: Buffer;
+  audioLevel: number;
+}
+
+/** sent; dropped (not connected yet, as werift drops it); unsupported (werift must send it: RED, two-byte extension ids). */
+export type FastSendResult = "sent" | "dropped" | "unsupported";
+
+export class FastTrackSender {
+  readonly #sender: RTCRtpSender;
+  readonly #internals: SenderInternals;
+  readonly #path: SubscriberPath;
+  /** What the templates were made from; another codec or extension list after a negotiation remakes them. */
+  #madeFor: { codec: unknown; extensions: unknown; mid: string | undefined } | undefined;
+  /** Without and with the audio level; null: the extensions do not fit (werift sends). */
+  #templates: [RtpHeaderTemplate | null, RtpHeaderTemplate | null] | undefined;
+  readonly #values: HeaderValues = { seq: 0, timestamp: 0, marker: false, absSendTime: 0, transportSeq: 0, audioLevel: 0 };
+  /** The last send's wall-clock time (ms since the Unix epoch); NaN: werift's own sendRtp sent last. */
+  #sentAtMs = Number.NaN;
+
+  constructor(sender: RTCRtpSender, path: SubscriberPath) {
+    this.#sender = sender;
+    this.#internals = senderInternals(sender);
+    this.#path = path;
+    let weriftNtp = this.#internals.ntpTimestamp;
+    Object.defineProperty(sender, "ntpTimestamp", {
+      configurable: true,
+      get: () => (Number.isNaN(this.#sentAtMs) ? weriftNtp : ntpTimestamp(this.#sentAtMs)),
+      set: (value: bigint) => {
+        weriftNtp = value;
+        this.#sentAtMs = Number.NaN;
+      },
+    });
+  }
+
+  send(packet: FastPacket): FastSendResult {
+    const sender = this.#sender;
+    const transport = sender.dtlsTransport;
+    const codec = sender.codec;
+    if (sender.stopped || codec === undefined || transport === undefined || !this.#path.ready(transport)) return "dropped";
+    if (sender.redRedundantPayloadType !== undefined) return "unsupported";
+    const template = this.#madeTemplates()[packet.audioLevel >= 0 ? 1 : 0];
+    if (template === null) return "unsupported";
+
+    const nowMs = performance.timeOrigin + performance.now();
+    const values = this.#values;
+    values.seq = packet.seq;
+    values.timestamp = packet.timestamp;
+    values.marker = packet.marker;
+    values.absSendTime = absSendTime(nowMs);
+    values.audioLevel = packet.audioLevel;
+    if (template.carriesTransportSeq) {
+      transport.transportSequenceNumber = (transport.transportSequenceNumber + 1) & 0xffff;
+      values.transportSeq = transport.transportSequenceNumber;
+    }
+    const { payload } = packet;
+    const length = template.length + payload.length;
+    const buf = Buffer.allocUnsafe(SRTP_HEADROOM + length + SRTP_TRAILER);
+    template.write(buf, SRTP_HEADROOM, values);
+    payload.copy(buf, SRTP_HEADROOM + template.length);
+    this.#path.send(transport, buf, template.length, length, sender.ssrc, packet.seq);
+
+    const internals = this.#internals;
+    this.#sentAtMs = nowMs;
+    internals.rtpTimestamp = packet.timestamp;
+    internals.packetCount = (internals.packetCount + 1) >>> 0;
+    internals.octetCount += payload.length;
+    internals.headerBytesSent += template.length;
+    if (!internals.rtcpRunning) void internals.runRtcp(); // werift starts its sender reports on the first packet
+    return "sent";
+  }
+
+  #madeTemplates(): [RtpHeaderTemplate | null, RtpHeaderTemplate | null] {
+    const sender = this.#sender;
+    const { headerExtensions: extensions, mid } = this.#internals;
+    const made = this.#madeFor;
+    if (this.#templates !== undefined && made !== undefined && made.codec === sender.codec && made.extensions === extensions && made.mid === mid) return this.#templates;
+    this.#madeFor = { codec: sender.codec, extensions, mid };
+    const payloadType = sender.codec!.payloadType;
+    const make = (level: boolean): RtpHeaderTemplate | null => {
+      const chosen: TemplateExtension[] = [];
+      for (const { id, uri } of extensions) {
+        if (uri === RTP_EXTENSION_URI.sdesMid && mid) chosen.push({ id, kind: "fixed", value: Buffer.from(mid) });
+        else if (uri === RTP_EXTENSION_URI.absSendTime) chosen.push({ id, kind: "abs-send-time" });
+        else if (uri === RTP_EXTENSION_URI.transportWideCC) chosen.push({ id, kind: "transport-cc" });
+        else if (uri === RTP_EXTENSION_URI.audioLevelIndication && level) chosen.push({ id, kind: "audio-level" });
+      }
+      try {
+        return new RtpHeaderTemplate(sender.ssrc, payloadType, chosen);
+      } catch {
+        return null;
+      }
+    };
+    this.#templates = [make(false), make(true)];
+    return this.#templates;
+  }
+}
