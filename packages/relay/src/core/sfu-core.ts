@@ -12,6 +12,7 @@
  *                         the subscriber sends transport-cc feedback
  *     Dynacast            which simulcast layers each publisher must send
  *     KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
+ *     LinkLimits          what each subscriber was told about its link limiting a video
  *   ActiveSpeakers      who speaks in each room, from the packets' audio levels
  *   LossRecovery        NACKs to publishers per layer; subscribers' NACKs answered from the history
  *   routeData           who receives a data frame
@@ -30,6 +31,7 @@ import { routeData } from "./data-routing.ts";
 import { Dynacast } from "./dynacast.ts";
 import type * as In from "./inputs.ts";
 import { KeyframeScheduler } from "./keyframe-scheduler.ts";
+import { LinkLimits } from "./link-limits.ts";
 import { LossRecovery } from "./loss-recovery.ts";
 import { Membership } from "./membership.ts";
 import type { Output } from "./outputs.ts";
@@ -72,6 +74,7 @@ export class SfuCore {
   private readonly speakers: ActiveSpeakers;
   private readonly loss: LossRecovery;
   private readonly capacity: CapacityCaps;
+  private readonly limits: LinkLimits;
   private readonly admin: Administration;
   /** Data frames delivered and refused, for stats(). */
   private dataRelayed = 0;
@@ -89,7 +92,10 @@ export class SfuCore {
     this.loss = new LossRecovery(this.table, this.keyframes, this.out);
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
     this.capacity = new CapacityCaps(this.config.bandwidthUpgradeHoldMs);
-    this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, capacity: this.capacity, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
+    this.limits = new LinkLimits(this.out);
+    this.subscribing = new Subscribing({
+      table: this.table, publishing: this.publishing, bandwidth, capacity: this.capacity, dynacast: this.dynacast, keyframes: this.keyframes, limits: this.limits, out: this.out,
+    });
     this.admin = new Administration({
       members: this.members, publishing: this.publishing, out: this.out,
       remove: (p, reason) => this.remove(p, reason, true), infoOf: (p) => this.infoOf(p),
@@ -367,6 +373,7 @@ export class SfuCore {
       resume: { secret: target.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
     for (const pub of mine) this.dynacast.repeat(pub);
+    this.limits.repeat(this.table.ofSubscriber(target.id));
     this.speakers.catchUp(target);
     this.out.push({ type: "participant-resumed", participantId: target.id });
   }

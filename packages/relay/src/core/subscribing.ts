@@ -8,6 +8,7 @@ import type { CapacityCaps } from "./congestion/capacity-caps.ts";
 import type { Dynacast } from "./dynacast.ts";
 import type * as In from "./inputs.ts";
 import type { KeyframeScheduler } from "./keyframe-scheduler.ts";
+import type { LinkLimits } from "./link-limits.ts";
 import type { OutputQueue } from "./output-queue.ts";
 import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
@@ -23,6 +24,7 @@ export interface SubscribingParts {
   capacity: CapacityCaps;
   dynacast: Dynacast;
   keyframes: KeyframeScheduler;
+  limits: LinkLimits;
   out: OutputQueue;
 }
 
@@ -33,6 +35,7 @@ export class Subscribing {
   private readonly capacity: CapacityCaps;
   private readonly dynacast: Dynacast;
   private readonly keyframes: KeyframeScheduler;
+  private readonly limits: LinkLimits;
   private readonly out: OutputQueue;
 
   constructor(parts: SubscribingParts) {
@@ -42,6 +45,7 @@ export class Subscribing {
     this.capacity = parts.capacity;
     this.dynacast = parts.dynacast;
     this.keyframes = parts.keyframes;
+    this.limits = parts.limits;
     this.out = parts.out;
   }
 
@@ -144,9 +148,13 @@ export class Subscribing {
     for (const { sub, maxLayer } of changes) this.retargeted(sub, sub.setMaxLayer(maxLayer), now);
   }
 
-  /** A subscription's wish or cap changed: ask for the keyframe a switch needs; the layers in use may differ. */
+  /**
+   * A subscription's wish or cap changed: ask for the keyframe a switch needs; the layers in use may
+   * differ, and so may what the link limits.
+   */
   private retargeted(sub: Subscription, needsKeyframe: boolean, now: Millis): void {
     if (needsKeyframe) this.keyframes.request(sub.publication, sub.targetLayer, now);
     this.dynacast.update(sub.publication);
+    this.limits.update(sub);
   }
 }

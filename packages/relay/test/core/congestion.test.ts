@@ -6,6 +6,7 @@
  * deterministic, so the layer decisions over time are exact.
  */
 import { describe, expect, it } from "vitest";
+import type { Quality } from "@sfu-room/protocol";
 import type { Output } from "../../src/core/index.ts";
 import { AimdRateControl } from "../../src/core/congestion/aimd-rate-control.ts";
 import { LossBasedRate } from "../../src/core/congestion/loss-based.ts";
@@ -75,16 +76,23 @@ interface LinkCondition {
 }
 
 /**
- * Runs `seconds` of a call: returns the subscriber's forwarded layer each 100 ms and the layer switches
- * [time s, layer] (the first one is the start).
+ * Runs `seconds` of a call: returns the subscriber's forwarded layer each 100 ms, the layer switches
+ * [time s, layer] (the first one is the start), and the `bandwidth-limit` messages it got [time s, limit].
  */
-function simulate(seconds: number, link: LinkCondition, seed = 1, remb?: (t: number) => number): { timeline: number[]; switches: Array<[number, number]> } {
+function simulate(
+  seconds: number,
+  link: LinkCondition,
+  seed = 1,
+  remb?: (t: number) => number,
+  quality: Quality = "auto",
+): { timeline: number[]; switches: Array<[number, number]>; limits: Array<[number, string]> } {
   const core = newCore({ bandwidthUpgradeHoldMs: 3000, keyframeRequestIntervalMs: 100 });
   stepAll(core, { type: "join", now: 0, participantId: "pub", requestId: "j", room: "r", name: "", autoSubscribe: true });
   stepAll(core, { type: "join", now: 0, participantId: "s", requestId: "j", room: "r", name: "", autoSubscribe: true });
   published(core, { now: 0, participantId: "pub", requestId: "p", tracks: [video("cam", ["q", "h", "f"])] });
   const sub = core.subscriptionOf("s", "cam")!;
   stepAll(core, { type: "subscription-ready", now: 0, subscriptionId: sub });
+  stepAll(core, { type: "subscription-settings", now: 0, participantId: "s", requestId: "q", trackId: "cam", settings: { quality } });
 
   const prng = new Prng(seed);
   const seqs = [0, 0, 0];
@@ -95,8 +103,10 @@ function simulate(seconds: number, link: LinkCondition, seed = 1, remb?: (t: num
   let lastArrival = 0;
   const delay = link.delayMs ?? 30;
   const jitter = link.jitterMs ?? 0;
+  const limits: Array<[number, string]> = [];
   const onOutputs = (outs: Output[], now: number, size: number) => {
     for (const o of outs) {
+      if (o.type === "signal" && o.message.type === "bandwidth-limit") limits.push([now / 1000, o.message.limit]);
       if (o.type === "request-keyframe") keyNext[o.layer] = true;
       if (o.type !== "forward") continue;
       const start = Math.max(now, linkFreeAt);
@@ -131,14 +141,14 @@ function simulate(seconds: number, link: LinkCondition, seed = 1, remb?: (t: num
       }
     }
     // REMB, once a second, if the test sends it.
-    if (remb !== undefined && now % 1000 === 500) stepAll(core, { type: "bandwidth-estimate", now, participantId: "s", bitsPerSecond: remb(now) });
+    if (remb !== undefined && now % 1000 === 500) onOutputs(stepAll(core, { type: "bandwidth-estimate", now, participantId: "s", bitsPerSecond: remb(now) }), now, 0);
     if (now % 100 === 0) {
       const layer = core.subscription(sub)!.currentLayer;
       timeline.push(layer);
       if (switches.at(-1)?.[1] !== layer) switches.push([now / 1000, layer]);
     }
   }
-  return { timeline, switches };
+  return { timeline, switches, limits };
 }
 
 /** Seconds (of the timeline's 100 ms steps) in [from, to) spent on each layer. */
@@ -190,6 +200,19 @@ describe("layer choice from the send-side estimate", () => {
 
   it("100 ms ± 30 ms jitter on an ample link is not congestion: no switch", () => {
     expect(simulate(60, { rate: () => 5_000_000, delayMs: 100, jitterMs: 30 }).switches).toEqual([[0, 2]]);
+  });
+
+  it("a pinned high quality is a ceiling: the narrow link lowers it, the subscriber is told, and told again when it has its wish", () => {
+    const { switches, limits } = simulate(90, { rate: (t) => (t >= 20_000 && t < 60_000 ? 800_000 : 5_000_000) }, 1, undefined, "high");
+    // The same decisions as the unpinned wish (auto with no tile size wants the top layer too).
+    expect(switches).toEqual([[0, 2], [20.7, 1], [43.9, 2], [44.2, 1], [44.4, 0], [56.4, 1], [68.4, 2]]);
+    // Told when the cap first keeps it below high (the switch follows at the next keyframe), not on every
+    // step while limited; the failed upgrade at 43.8 s is told as it happens; and when it is back.
+    expect(limits).toEqual([[20.65, "reduced"], [43.8, "none"], [44.1, "reduced"], [68.35, "none"]]);
+  });
+
+  it("an ample link never says the link limits", () => {
+    expect(simulate(30, { rate: () => 5_000_000 }, 1, undefined, "high").limits).toEqual([]);
   });
 
   it("once transport-cc feedback flows, the subscriber's REMB no longer caps its layers", () => {
