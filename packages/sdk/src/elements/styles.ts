@@ -136,6 +136,14 @@ export const styles = css`
     color: var(--_danger);
     display: inline-flex;
   }
+  .label .limited {
+    flex: none;
+    padding: 0 6px;
+    border-radius: 999px;
+    background: #f5a524;
+    color: #000;
+    font-size: 11px;
+  }
   .indicator {
     position: absolute;
     top: 8px;

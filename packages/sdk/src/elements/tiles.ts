@@ -23,6 +23,8 @@ export interface TileModel {
   audio: "on" | "muted" | "none";
   speaking: boolean;
   connection: "live" | "connecting" | "interrupted";
+  /** The relay says this viewer's link holds the video below the quality asked for (`bandwidthLimited`). */
+  limited: boolean;
 }
 
 /** `selfSpeaking`: from this client's own microphone level; the others' is the relay's (`isSpeaking`). */
@@ -49,6 +51,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
     audio: !mic ? "none" : mic.muted ? "muted" : "on",
     speaking: selfSpeaking,
     connection: selfConnection,
+    limited: false,
   });
   if (screen?.mediaStreamTrack) {
     screens.push({
@@ -63,6 +66,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
       audio: "none",
       speaking: false,
       connection: selfConnection,
+      limited: false,
     });
   }
   for (const participant of room.participants.values()) {
@@ -82,6 +86,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
       audio: !microphone ? "none" : microphone.muted ? "muted" : "on",
       speaking: participant.isSpeaking,
       connection: videoState === "waiting" || (microphone && !microphone.muted && !microphone.mediaStreamTrack) ? "connecting" : "live",
+      limited: videoState === "on" && camera!.bandwidthLimited,
     });
     const share = participant.screenTrack;
     if (share) {
@@ -98,6 +103,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
         audio: "none",
         speaking: false,
         connection: share.mediaStreamTrack ? "live" : "connecting",
+        limited: shareState === "on" && share.bandwidthLimited,
       });
     }
   }
@@ -133,6 +139,7 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
     data-audio=${tile.audio}
     ?data-self=${tile.self}
     ?data-speaking=${tile.speaking}
+    ?data-limited=${tile.limited}
   >
     <video
       part="video"
@@ -154,6 +161,7 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
       <span class="name" part="name">${tile.name}</span>
       ${tile.audio !== "on" && tile.source === "camera" ? mutedIndicator(tile.audio === "muted" ? "microphone muted" : "no microphone") : nothing}
       ${tile.speaking ? html`<span class="visually-hidden">speaking</span>` : nothing}
+      ${tile.limited ? html`<span class="limited" part="limited-indicator" title="your connection limits this video's quality">low bandwidth</span>` : nothing}
     </div>
   </div>`;
 }

@@ -20,7 +20,8 @@ type RosterEvent =
   | "track-subscribed"
   | "track-unsubscribed"
   | "track-muted"
-  | "track-unmuted";
+  | "track-unmuted"
+  | "track-bandwidth-limit";
 
 export interface RosterHost {
   localId(): string;
@@ -98,6 +99,16 @@ export class RemoteRoster {
     if (!participant || !track || track.muted === muted) return;
     track.muted = muted;
     this.#host.emit(muted ? "track-muted" : "track-unmuted", { participant, track });
+  }
+
+  /** The relay's `bandwidth-limit` for a track you receive. */
+  limit(trackId: string, limited: boolean): void {
+    for (const participant of this.participants.values()) {
+      const track = participant.tracks.get(trackId);
+      if (!track || track.bandwidthLimited === limited) continue;
+      track.bandwidthLimited = limited;
+      this.#host.emit("track-bandwidth-limit", { participant, track });
+    }
   }
 
   /** Media arrived; for a track not announced yet, publish() binds it when the announcement comes. */

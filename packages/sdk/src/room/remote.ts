@@ -40,6 +40,11 @@ export class RemoteTrack {
   layers: string[];
   /** The publisher said the track is muted (camera off, microphone muted). */
   muted: boolean;
+  /**
+   * Video: the relay says your link holds it below the quality you asked for (or the tile's size asks
+   * for): a lower layer is sent until the link carries more (`track-bandwidth-limit` on the Room).
+   */
+  bandwidthLimited = false;
   /** The received media, while subscribed and negotiated. */
   mediaStreamTrack: MediaStreamTrack | undefined;
   /** The subscriber connection's receiver for this track, while subscribed. */
@@ -149,6 +154,7 @@ export class RemoteTrack {
    */
   unbind(): boolean {
     const wasBound = this.mediaStreamTrack !== undefined;
+    this.bandwidthLimited = false; // a new subscription starts unlimited
     this.mediaStreamTrack = undefined;
     this.receiver = undefined;
     this.mid = undefined;
