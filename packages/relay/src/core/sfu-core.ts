@@ -13,6 +13,7 @@
  *     Dynacast            which simulcast layers each publisher must send
  *     KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
  *     LinkLimits          what each subscriber was told about its link limiting a video
+ *   PublisherRemb       the REMB each publisher is sent: its uplink (REMB-only publishers), its viewers
  *   ActiveSpeakers      who speaks in each room, from the packets' audio levels
  *   LossRecovery        NACKs to publishers per layer; subscribers' NACKs answered from the history
  *   routeData           who receives a data frame
@@ -27,6 +28,7 @@ import { ActiveSpeakers } from "./active-speakers.ts";
 import { Administration } from "./admin.ts";
 import { BandwidthController } from "./bandwidth-controller.ts";
 import { CapacityCaps } from "./congestion/capacity-caps.ts";
+import { PublisherRemb } from "./congestion/publisher-remb.ts";
 import { routeData } from "./data-routing.ts";
 import { Dynacast } from "./dynacast.ts";
 import type * as In from "./inputs.ts";
@@ -75,6 +77,7 @@ export class SfuCore {
   private readonly loss: LossRecovery;
   private readonly capacity: CapacityCaps;
   private readonly limits: LinkLimits;
+  private readonly remb: PublisherRemb;
   private readonly admin: Administration;
   /** Data frames delivered and refused, for stats(). */
   private dataRelayed = 0;
@@ -93,6 +96,12 @@ export class SfuCore {
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
     this.capacity = new CapacityCaps(this.config.bandwidthUpgradeHoldMs);
     this.limits = new LinkLimits(this.out);
+    this.remb = new PublisherRemb({
+      estimateOf: (id) => this.capacity.estimate(id) ?? bandwidth.estimate(id),
+      received: (id) => this.table.ofSubscriber(id),
+      viewersOf: (pub) => this.table.ofTrack(pub.id),
+      tracksOf: (id) => this.publishing.of(id),
+    }, this.out);
     this.subscribing = new Subscribing({
       table: this.table, publishing: this.publishing, bandwidth, capacity: this.capacity, dynacast: this.dynacast, keyframes: this.keyframes, limits: this.limits, out: this.out,
     });
@@ -134,6 +143,7 @@ export class SfuCore {
         this.subscribing.onBandwidthEstimate(input);
         // The retransmission budget follows the same estimate as the layers: REMB until transport-cc flows.
         if (!this.capacity.has(input.participantId)) this.loss.onEstimate(input.participantId, input.bitsPerSecond, input.now);
+        this.remb.onViewerEstimate(input.participantId, input.now);
         return;
       case "nack":
         return this.loss.onNack(input.subscriptionId, input.seqs, input.now);
@@ -145,8 +155,12 @@ export class SfuCore {
         this.subscribing.onTransportFeedback(input);
         const estimate = this.capacity.estimate(input.participantId);
         if (estimate !== undefined) this.loss.onEstimate(input.participantId, estimate, input.now);
+        this.remb.onViewerEstimate(input.participantId, input.now);
         return;
       }
+      case "publisher-arrivals":
+        if (this.members.get(input.participantId) !== undefined) this.remb.onArrivals(input.participantId, input.packets, input.now);
+        return;
       case "picture-loss":
         return this.subscribing.onPictureLoss(input);
       case "negotiation-failed":
@@ -316,6 +330,7 @@ export class SfuCore {
     for (const pub of this.publishing.of(leaver.id)) this.removePublication(pub);
     this.subscribing.forget(leaver);
     this.loss.forgetParticipant(leaver.id);
+    this.remb.forget(leaver.id);
     this.publishing.forget(leaver.id);
     this.away.forget(leaver.id);
     this.out.push(roomEvent("participant_left", leaver.room.name, leaver));

@@ -51,6 +51,11 @@ export class SendSideEstimator {
     return Math.min(this.delayBased.bitrate, this.lossBased.bitrate);
   }
 
+  /** What arrived recently (bits/s), undefined before a window completed. */
+  get receivedBitrate(): number | undefined {
+    return this.received.bitrate;
+  }
+
   /** One feedback's packets, in transport sequence (= send) order, at `now`. Returns the new estimate. */
   onFeedback(packets: readonly FeedbackPacket[], now: Millis): number {
     let lost = 0;
