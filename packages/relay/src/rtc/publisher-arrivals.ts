@@ -3,10 +3,12 @@
  * records each packet's abs-send-time, size and arrival on the connection's transport and hands them
  * over every 50 ms, for the core's receive estimate (core/congestion/publisher-remb.ts), which comes back
  * as REMB. Publishers with transport-cc get feedback instead (publisher-feedback.ts) and estimate
- * their uplink themselves. Arrival times are taken where werift hands over each decrypted packet.
+ * their uplink themselves. Arrival times are taken where werift hands over each decrypted packet,
+ * corrected for the relay's own stalls by ArrivalStamper (as the transport-cc feedback's).
  */
 import { type RTCDtlsTransport, type RTCRtpTransceiver, RTP_EXTENSION_URI } from "werift";
 import type { FeedbackPacket } from "../core/index.ts";
+import { ArrivalStamper } from "./arrival-stamper.ts";
 
 const REPORT_INTERVAL_MS = 50;
 /** abs-send-time: 6.18 fixed-point seconds in 24 bits, wrapping every 64 s. */
@@ -30,15 +32,20 @@ export class AbsSendTimeClock {
 }
 
 export class PublisherArrivals {
-  private readonly clock: () => number;
   private readonly onArrivals: (packets: FeedbackPacket[]) => void;
   private readonly sendTimes = new AbsSendTimeClock();
+  /** Read, waiting for the stamper's arrival time; it stamps in the order packets were read. */
+  private readonly unstamped: FeedbackPacket[] = [];
+  private readonly stamper = new ArrivalStamper((_, arrivalMs) => {
+    const packet = this.unstamped.shift()!;
+    packet.arrivedAt = arrivalMs;
+    this.pending.push(packet);
+  });
   private pending: FeedbackPacket[] = [];
   private transport: RTCDtlsTransport | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(clock: () => number, onArrivals: (packets: FeedbackPacket[]) => void) {
-    this.clock = clock;
+  constructor(onArrivals: (packets: FeedbackPacket[]) => void) {
     this.onArrivals = onArrivals;
   }
 
@@ -58,7 +65,8 @@ export class PublisherArrivals {
     this.transport.onRtp.subscribe((rtp) => {
       const ext = rtp.header.extensions.find((e) => e.id === id);
       if (ext === undefined || ext.payload.length < 3) return;
-      this.pending.push({ sentAt: this.sendTimes.toMs(ext.payload.readUIntBE(0, 3)), size: rtp.serializeSize, arrivedAt: this.clock() });
+      this.unstamped.push({ sentAt: this.sendTimes.toMs(ext.payload.readUIntBE(0, 3)), size: rtp.serializeSize, arrivedAt: 0 });
+      this.stamper.arrived(0);
     });
     this.timer = setInterval(() => {
       if (this.pending.length === 0) return;

@@ -67,8 +67,8 @@ export class PublisherConnection {
 
   constructor(net: RtcNetworkOptions, events: PublisherEvents) {
     this.events = events;
-    this.feedback = new PublisherFeedback(() => performance.now(), () => this.events.onTransportFeedbackSent());
-    this.arrivals = new PublisherArrivals(() => performance.now(), (packets) => this.events.onArrivals(packets));
+    this.feedback = new PublisherFeedback(() => this.events.onTransportFeedbackSent());
+    this.arrivals = new PublisherArrivals((packets) => this.events.onArrivals(packets));
     this.pc = new RTCPeerConnection(publisherPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
     this.pc.connectionStateChange.subscribe((state) => this.events.onConnectionState(state));
