@@ -415,13 +415,14 @@ export const LayersWantedSchema = v.object({
 /**
  * To a subscriber, about one video it receives: whether its link limits it. `reduced`: a lower layer
  * than its wish (the quality it pinned, or the one its tile size picks) is sent, because the relay's
- * estimate of its downlink does not carry more; `none`: it gets its wish again. Sent when the state
- * changes; a subscription starts at `none`.
+ * estimate of its downlink does not carry more; `paused`: not even the lowest layer fits, so the video
+ * is paused (audio goes on) and tried again from time to time; `none`: it gets its wish again. Sent
+ * when the state changes; a subscription starts at `none`.
  */
 export const BandwidthLimitSchema = v.object({
   type: v.literal("bandwidth-limit"),
   trackId: Id,
-  limit: v.picklist(["none", "reduced"]),
+  limit: v.picklist(["none", "reduced", "paused"]),
 });
 
 export const ErrorCodeSchema = v.picklist([

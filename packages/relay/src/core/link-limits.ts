@@ -10,6 +10,7 @@ import type { Subscription } from "./subscription.ts";
 
 /** What a subscription's state means to the user: less than the wish because of the cap, or not. */
 export function limitOf(sub: Subscription): BandwidthLimit {
+  if (sub.bandwidthPaused) return "paused";
   return sub.maxLayer < sub.wantedLayer ? "reduced" : "none";
 }
 
@@ -36,7 +37,8 @@ export class LinkLimits {
   /** The subscriber's session was replaced (a resume) and may have missed a message: say again what is limited. */
   repeat(received: readonly Subscription[]): void {
     for (const sub of received) {
-      if (this.told.get(sub) === "reduced") this.out.signal(sub.subscriber.id, { type: "bandwidth-limit", trackId: sub.publication.id, limit: "reduced" });
+      const limit = this.told.get(sub);
+      if (limit !== undefined && limit !== "none") this.out.signal(sub.subscriber.id, { type: "bandwidth-limit", trackId: sub.publication.id, limit });
     }
   }
 }

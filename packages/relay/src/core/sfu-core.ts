@@ -10,6 +10,7 @@
  *     BandwidthController the congestion rule: per-subscription bandwidth caps from REMB
  *     CapacityCaps        the same caps from the relay's own send-side estimate (congestion/*), when
  *                         the subscriber sends transport-cc feedback
+ *     BandwidthPause      videos paused because even their lowest layer does not fit that estimate
  *     Dynacast            which simulcast layers each publisher must send
  *     KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
  *     LinkLimits          what each subscriber was told about its link limiting a video
@@ -27,6 +28,7 @@ import type { ParticipantInfo } from "@sfu-room/protocol";
 import { ActiveSpeakers } from "./active-speakers.ts";
 import { Administration } from "./admin.ts";
 import { BandwidthController } from "./bandwidth-controller.ts";
+import { BandwidthPause } from "./congestion/bandwidth-pause.ts";
 import { CapacityCaps } from "./congestion/capacity-caps.ts";
 import { PublisherRemb } from "./congestion/publisher-remb.ts";
 import { routeData } from "./data-routing.ts";
@@ -78,6 +80,7 @@ export class SfuCore {
   private readonly capacity: CapacityCaps;
   private readonly limits: LinkLimits;
   private readonly remb: PublisherRemb;
+  private readonly pause = new BandwidthPause();
   private readonly admin: Administration;
   /** Data frames delivered and refused, for stats(). */
   private dataRelayed = 0;
@@ -103,7 +106,8 @@ export class SfuCore {
       tracksOf: (id) => this.publishing.of(id),
     }, this.out);
     this.subscribing = new Subscribing({
-      table: this.table, publishing: this.publishing, bandwidth, capacity: this.capacity, dynacast: this.dynacast, keyframes: this.keyframes, limits: this.limits, out: this.out,
+      table: this.table, publishing: this.publishing, bandwidth, capacity: this.capacity, pause: this.pause, dynacast: this.dynacast,
+      keyframes: this.keyframes, limits: this.limits, out: this.out,
     });
     this.admin = new Administration({
       members: this.members, publishing: this.publishing, out: this.out,
@@ -210,7 +214,7 @@ export class SfuCore {
   poll(): Output {
     for (;;) {
       const out = this.out.shift();
-      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline, this.loss.deadline) };
+      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline, this.loss.deadline, this.pause.deadline) };
       if (out.type !== "signal" || !this.away.isAway(out.participantId)) return out;
     }
   }
@@ -356,6 +360,7 @@ export class SfuCore {
     this.keyframes.onTimeout(now);
     this.speakers.onTimeout(now);
     this.loss.onTimeout(now);
+    this.subscribing.onTimeout(now);
     for (const id of this.away.expired(now)) {
       const participant = this.members.get(id);
       if (participant !== undefined) this.remove(participant, undefined);

@@ -4,6 +4,7 @@
  * them changes a subscription's target layer: the keyframe the switch needs, and dynacast.
  */
 import type { BandwidthController, CapChange } from "./bandwidth-controller.ts";
+import type { BandwidthPause } from "./congestion/bandwidth-pause.ts";
 import type { CapacityCaps } from "./congestion/capacity-caps.ts";
 import type { Dynacast } from "./dynacast.ts";
 import type * as In from "./inputs.ts";
@@ -22,6 +23,7 @@ export interface SubscribingParts {
   publishing: Publishing;
   bandwidth: BandwidthController;
   capacity: CapacityCaps;
+  pause: BandwidthPause;
   dynacast: Dynacast;
   keyframes: KeyframeScheduler;
   limits: LinkLimits;
@@ -33,6 +35,7 @@ export class Subscribing {
   private readonly publishing: Publishing;
   private readonly bandwidth: BandwidthController;
   private readonly capacity: CapacityCaps;
+  private readonly pause: BandwidthPause;
   private readonly dynacast: Dynacast;
   private readonly keyframes: KeyframeScheduler;
   private readonly limits: LinkLimits;
@@ -43,6 +46,7 @@ export class Subscribing {
     this.publishing = parts.publishing;
     this.bandwidth = parts.bandwidth;
     this.capacity = parts.capacity;
+    this.pause = parts.pause;
     this.dynacast = parts.dynacast;
     this.keyframes = parts.keyframes;
     this.limits = parts.limits;
@@ -117,6 +121,17 @@ export class Subscribing {
   onTransportFeedback(input: In.TransportFeedbackInput): void {
     const received = this.table.ofSubscriber(input.participantId);
     this.capped(this.capacity.onFeedback(input.participantId, input.packets, received, input.now), input.now);
+    const estimate = this.capacity.estimate(input.participantId)!;
+    for (const sub of this.pause.onEstimate(received, estimate, input.now)) this.retargeted(sub, sub.setBandwidthPaused(true), input.now);
+  }
+
+  /** Time passed: videos paused for bandwidth whose hold is over resume, their cost the probe. */
+  onTimeout(now: Millis): void {
+    for (const { sub, probeBps } of this.pause.onTimeout(now, (s) => this.table.ofSubscriber(s.subscriber.id))) {
+      if (this.table.get(sub.id) !== sub) continue; // removed while paused
+      this.capacity.raiseTo(sub.subscriber.id, probeBps);
+      this.retargeted(sub, sub.setBandwidthPaused(false), now);
+    }
   }
 
   /** The subscriber left: its subscriptions go without renegotiation (its whole connection goes). */

@@ -13,7 +13,7 @@ import { LossBasedRate } from "../../src/core/congestion/loss-based.ts";
 import { OveruseDetector } from "../../src/core/congestion/overuse-detector.ts";
 import type { FeedbackPacket } from "../../src/core/congestion/send-side-estimator.ts";
 import { Trendline } from "../../src/core/congestion/trendline.ts";
-import { newCore, Prng, published, rtp, stepAll, video } from "./harness.ts";
+import { drain, newCore, Prng, published, rtp, stepAll, video } from "./harness.ts";
 
 describe("GCC sub-machines", () => {
   it("Trendline: a growing queue gives a positive trend, a steady one none", () => {
@@ -121,7 +121,14 @@ function simulate(
 
   const timeline: number[] = [];
   const switches: Array<[number, number]> = [];
+  let wakeAt = Infinity; // the core's timeout, fed as the shell does
   for (let now = 0; now < seconds * 1000; now += 10) {
+    if (wakeAt <= now) {
+      core.handle({ type: "timeout", now });
+      const woken = drain(core);
+      wakeAt = woken.at;
+      onOutputs(woken.outputs, now, 0);
+    }
     if (now % 20 === 0) {
       // One frame per layer every 20 ms: 375 / 1250 / 3750 bytes, in packets of at most 1200 bytes.
       [375, 1250, 3750].forEach((frame, layer) => {
@@ -137,7 +144,10 @@ function simulate(
       const due = inFlight.filter((f) => f.reportAt <= now);
       if (due.length > 0) {
         for (const f of due) inFlight.splice(inFlight.indexOf(f), 1);
-        onOutputs(stepAll(core, { type: "transport-feedback", now, participantId: "s", packets: due.map((f) => f.p) }), now, 0);
+        core.handle({ type: "transport-feedback", now, participantId: "s", packets: due.map((f) => f.p) });
+        const fed = drain(core);
+        wakeAt = Math.min(wakeAt, fed.at);
+        onOutputs(fed.outputs, now, 0);
       }
     }
     // REMB, once a second, if the test sends it.
@@ -189,10 +199,12 @@ describe("layer choice from the send-side estimate", () => {
     expect(secondsOn(timeline, 5, 60)[0]).toBeGreaterThan(0.95 * 55);
   });
 
-  it("15% random loss steps down; 1% and 5% do not", () => {
+  it("15% random loss steps down, then pauses the video (tried again after 5 s); 1% and 5% do not", () => {
     const heavy = simulate(30, { rate: () => 10_000_000, loss: 0.15 });
-    expect(heavy.switches).toEqual([[0, 2], [2.1, 1], [10.1, 0]]);
-    expect(heavy.switches.at(-1)![1]).toBe(0);
+    // The loss-based estimate keeps falling under 15 % loss: below the lowest layer's cost (-1: paused
+    // for bandwidth), a resume 5 s later (the probe), paused again when the loss persists.
+    expect(heavy.switches).toEqual([[0, 2], [2.1, 1], [10.1, 0], [20.1, -1], [25.1, 0], [28, -1]]);
+    expect(heavy.limits).toEqual([[2.05, "reduced"], [20.05, "paused"], [25.05, "reduced"], [27.95, "paused"]]);
     expect(heavy.switches.find(([, l]) => l === 0)![0]).toBeLessThan(15);
     expect(simulate(30, { rate: () => 10_000_000, loss: 0.01 }).switches).toEqual([[0, 2]]);
     expect(simulate(30, { rate: () => 10_000_000, loss: 0.05 }).switches).toEqual([[0, 2]]);
@@ -209,6 +221,16 @@ describe("layer choice from the send-side estimate", () => {
     // Told when the cap first keeps it below high (the switch follows at the next keyframe), not on every
     // step while limited; the failed upgrade at 43.8 s is told as it happens; and when it is back.
     expect(limits).toEqual([[20.65, "reduced"], [43.8, "none"], [44.1, "reduced"], [68.35, "none"]]);
+  });
+
+  it("a link below the lowest layer's cost pauses the video, retries with backing off, and resumes for good once the link recovers", () => {
+    const { switches, limits } = simulate(80, { rate: (t) => (t < 40_000 ? 100_000 : 5_000_000) }, 1, undefined, "high");
+    // Exactly (deterministic): the lowest layer (150k) at 1.6 s; paused (-1) once the estimate stayed
+    // below its cost for 2 s; resumed as a probe after 5, 10, 20 s (each failed resume doubles the hold);
+    // the resume at 46.3 s, after the link is restored at 40 s, holds, and the layers come back.
+    expect(switches).toEqual([[0, 2], [1.1, 1], [1.6, 0], [5.6, -1], [10.6, 0], [13.5, -1], [23.5, 0], [26.3, -1], [46.3, 0], [62.5, 1], [76.5, 2]]);
+    // The subscriber is told each change: limited, paused, limited again (the probe), ... and back.
+    expect(limits).toEqual([[1, "reduced"], [5.6, "paused"], [10.6, "reduced"], [13.45, "paused"], [23.45, "reduced"], [26.25, "paused"], [46.25, "reduced"], [76.45, "none"]]);
   });
 
   it("an ample link never says the link limits", () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { Output } from "../../src/core/index.ts";
 import type { SfuCore } from "../../src/core/sfu-core.ts";
-import { isBandwidthLimit, newCore, published, rtp, stepAll, video } from "./harness.ts";
+import { audio, drain, isBandwidthLimit, newCore, published, rtp, stepAll, video } from "./harness.ts";
 
 const SIZES = [{ width: 320, height: 180 }, { width: 640, height: 360 }, { width: 1280, height: 720 }];
 
@@ -63,5 +63,43 @@ describe("bandwidth-limit", () => {
     stepAll(core, { type: "session-closed", now: now + 200, participantId: "s" });
     const out = stepAll(core, { type: "resume", now: now + 300, participantId: "S2", requestId: "res", room: "r", resumeOf: "s", secret: "y", iceServers: [] });
     expect(limits(out)).toEqual([told("reduced")]);
+  });
+});
+
+describe("paused for bandwidth", () => {
+  it("a link that loses everything pauses the video, keeps the audio, and says so; the video is tried again after 5 s", () => {
+    const core = newCore({ bandwidthUpgradeHoldMs: 3000, keyframeRequestIntervalMs: 100 });
+    stepAll(core, { type: "join", now: 0, participantId: "pub", requestId: "j", room: "r", name: "", autoSubscribe: true });
+    stepAll(core, { type: "join", now: 0, participantId: "s", requestId: "j", room: "r", name: "", autoSubscribe: true });
+    published(core, { now: 0, participantId: "pub", requestId: "p", tracks: [video("cam", ["q", "h", "f"], { layerSizes: SIZES }), audio("mic")] });
+    const cam = core.subscriptionOf("s", "cam")!;
+    const mic = core.subscriptionOf("s", "mic")!;
+    stepAll(core, { type: "subscription-ready", now: 0, subscriptionId: cam });
+    stepAll(core, { type: "subscription-ready", now: 0, subscriptionId: mic });
+    const seqs = [0, 0, 0];
+    const told: Array<[number, unknown]> = [];
+    let audioForwards = 0;
+    let audioSeq = 0;
+    let wakeAt = Infinity;
+    const run = (input: Parameters<SfuCore["handle"]>[0]) => {
+      core.handle(input);
+      const { outputs, at } = drain(core);
+      wakeAt = at;
+      for (const o of outputs) if (o.type === "signal" && o.message.type === "bandwidth-limit") told.push([input.now / 1000, o.message.limit]);
+      return outputs;
+    };
+    for (let now = 0; now <= 9000; now += 20) {
+      if (wakeAt <= now) run({ type: "timeout", now });
+      [375, 1250, 3750].forEach((size, layer) => run(rtp("pub", "cam", { now, layer, size, seq: (seqs[layer] = seqs[layer]! + 1), keyframe: now % 1000 === 0 })));
+      const heard = run(rtp("pub", "mic", { now, size: 80, seq: ++audioSeq }));
+      if (now >= 7000) audioForwards += heard.filter((o) => o.type === "forward" && o.subscriptionId === mic).length;
+      // Every 100 ms the subscriber reports 10 packets sent 100 ms earlier, all lost.
+      if (now % 100 === 0) run({ type: "transport-feedback", now, participantId: "s", packets: Array.from({ length: 10 }, (_, i) => ({ sentAt: now - 100 + i * 10, size: 1200, arrivedAt: -1 })) });
+      if (now === 7000) expect(core.subscription(cam)).toMatchObject({ state: "paused", targetLayer: -1 });
+    }
+    // Down to the lowest layer as the loss-based estimate halves, paused once it stayed under that
+    // layer's cost for 2 s, resumed at the lowest layer (the probe) 5 s after the pause.
+    expect(told).toEqual([[1, "reduced"], [4, "paused"], [9, "reduced"]]);
+    expect(audioForwards).toBe(101); // every audio packet from 7 s to 9 s: audio is never paused
   });
 });
