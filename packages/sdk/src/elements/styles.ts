@@ -136,6 +136,18 @@ export const styles = css`
     color: var(--_danger);
     display: inline-flex;
   }
+  .paused {
+    position: absolute;
+    top: 8px;
+    left: 8px;
+    right: 26px;
+    padding: 3px 8px;
+    border-radius: 6px;
+    background: rgb(0 0 0 / 0.55);
+    color: #f5a524;
+    font-size: 13px;
+    line-height: 18px;
+  }
   .label .limited {
     flex: none;
     padding: 0 6px;

@@ -1,5 +1,6 @@
 /** Participant tiles: the model derived from the room, and their template. */
 import { html, nothing, type TemplateResult } from "lit";
+import type { BandwidthLimit } from "@sfu-room/protocol";
 import type { ConnectionState, RemoteTrack, Room } from "../room/index.ts";
 import { markFirstFrame } from "./first-frame.ts";
 import { micOffIcon } from "./icons.ts";
@@ -23,8 +24,8 @@ export interface TileModel {
   audio: "on" | "muted" | "none";
   speaking: boolean;
   connection: "live" | "connecting" | "interrupted";
-  /** The relay says this viewer's link holds the video below the quality asked for (`bandwidthLimited`). */
-  limited: boolean;
+  /** What the relay says this viewer's link does to the video (`RemoteTrack.bandwidthLimit`). */
+  limit: BandwidthLimit;
 }
 
 /** `selfSpeaking`: from this client's own microphone level; the others' is the relay's (`isSpeaking`). */
@@ -51,7 +52,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
     audio: !mic ? "none" : mic.muted ? "muted" : "on",
     speaking: selfSpeaking,
     connection: selfConnection,
-    limited: false,
+    limit: "none",
   });
   if (screen?.mediaStreamTrack) {
     screens.push({
@@ -66,7 +67,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
       audio: "none",
       speaking: false,
       connection: selfConnection,
-      limited: false,
+      limit: "none",
     });
   }
   for (const participant of room.participants.values()) {
@@ -86,7 +87,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
       audio: !microphone ? "none" : microphone.muted ? "muted" : "on",
       speaking: participant.isSpeaking,
       connection: videoState === "waiting" || (microphone && !microphone.muted && !microphone.mediaStreamTrack) ? "connecting" : "live",
-      limited: videoState === "on" && camera!.bandwidthLimited,
+      limit: videoState === "on" ? camera!.bandwidthLimit : "none",
     });
     const share = participant.screenTrack;
     if (share) {
@@ -103,7 +104,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
         audio: "none",
         speaking: false,
         connection: share.mediaStreamTrack ? "live" : "connecting",
-        limited: shareState === "on" && share.bandwidthLimited,
+        limit: shareState === "on" ? share.bandwidthLimit : "none",
       });
     }
   }
@@ -139,7 +140,7 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
     data-audio=${tile.audio}
     ?data-self=${tile.self}
     ?data-speaking=${tile.speaking}
-    ?data-limited=${tile.limited}
+    data-limited=${tile.limit === "none" ? nothing : tile.limit}
   >
     <video
       part="video"
@@ -151,9 +152,10 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
       .muted=${true}
       autoplay
       playsinline
-      ?hidden=${tile.videoState !== "on"}
+      ?hidden=${tile.videoState !== "on" || tile.limit === "paused"}
     ></video>
-    ${tile.videoState !== "on" ? html`<div class="avatar" part="avatar"><span>${initials(tile.name)}</span></div>` : nothing}
+    ${tile.videoState !== "on" || tile.limit === "paused" ? html`<div class="avatar" part="avatar"><span>${initials(tile.name)}</span></div>` : nothing}
+    ${tile.limit === "paused" ? html`<div class="paused" part="paused-notice" role="status">Video paused: poor connection</div>` : nothing}
     <div class="indicator" part="indicator" data-state=${tile.connection} title=${connectionText}>
       <span class="visually-hidden">${connectionText}</span>
     </div>
@@ -161,7 +163,7 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
       <span class="name" part="name">${tile.name}</span>
       ${tile.audio !== "on" && tile.source === "camera" ? mutedIndicator(tile.audio === "muted" ? "microphone muted" : "no microphone") : nothing}
       ${tile.speaking ? html`<span class="visually-hidden">speaking</span>` : nothing}
-      ${tile.limited ? html`<span class="limited" part="limited-indicator" title="your connection limits this video's quality">low bandwidth</span>` : nothing}
+      ${tile.limit === "reduced" ? html`<span class="limited" part="limited-indicator" title="your connection limits this video's quality">low bandwidth</span>` : nothing}
     </div>
   </div>`;
 }

@@ -5,7 +5,7 @@
  * the roster is kept as last known; the relay's snapshot (`resumed`, or `joined` of a rejoin) is then
  * reconciled into it with the ordinary events. It is cleared when the Room disconnects.
  */
-import type { ParticipantInfo, TrackInfo } from "@sfu-room/protocol";
+import type { BandwidthLimit, ParticipantInfo, TrackInfo } from "@sfu-room/protocol";
 import { RemoteParticipant, RemoteTrack } from "./remote.ts";
 import type { RoomEvents } from "./room-events.ts";
 import type { ReceivedTrack } from "./subscriber-transport.ts";
@@ -102,11 +102,11 @@ export class RemoteRoster {
   }
 
   /** The relay's `bandwidth-limit` for a track you receive. */
-  limit(trackId: string, limited: boolean): void {
+  limit(trackId: string, limit: BandwidthLimit): void {
     for (const participant of this.participants.values()) {
       const track = participant.tracks.get(trackId);
-      if (!track || track.bandwidthLimited === limited) continue;
-      track.bandwidthLimited = limited;
+      if (!track || track.bandwidthLimit === limit) continue;
+      track.bandwidthLimit = limit;
       this.#host.emit("track-bandwidth-limit", { participant, track });
     }
   }

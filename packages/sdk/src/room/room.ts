@@ -391,7 +391,7 @@ export class Room extends Emitter<RoomEvents> {
         void this.local.setLayersWanted(message.trackId, message.rids).catch(() => undefined);
         break;
       case "bandwidth-limit":
-        this.#roster.limit(message.trackId, message.limit === "reduced");
+        this.#roster.limit(message.trackId, message.limit);
         break;
       case "error":
         this.#reportError(relayError(message));
