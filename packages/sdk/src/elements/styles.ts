@@ -136,6 +136,9 @@ export const styles = css`
     color: var(--_danger);
     display: inline-flex;
   }
+  .paused-cover {
+    background: var(--_tile-bg);
+  }
   .paused {
     position: absolute;
     top: 8px;

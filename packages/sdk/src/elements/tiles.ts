@@ -121,6 +121,15 @@ function mutedIndicator(text: string): TemplateResult {
   return html`<span class="muted" part="muted-indicator" title=${text}>${micOffIcon}<span class="visually-hidden">${text}</span></span>`;
 }
 
+/**
+ * Over a video paused for bandwidth: its frozen last frame is covered (not hidden: a hidden <video>
+ * reads as not visible, and the relay would then keep it paused for that reason instead).
+ */
+function pausedCover(name: string): TemplateResult {
+  return html`<div class="avatar paused-cover" part="avatar"><span>${initials(name)}</span></div>
+    <div class="paused" part="paused-notice" role="status">Video paused: poor connection</div>`;
+}
+
 /** `room`: the Room the tiles come from (the first remote frame of each join is marked). */
 export function renderTile(tile: TileModel, room: Room): TemplateResult {
   const parts = ["tile"];
@@ -152,10 +161,10 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
       .muted=${true}
       autoplay
       playsinline
-      ?hidden=${tile.videoState !== "on" || tile.limit === "paused"}
+      ?hidden=${tile.videoState !== "on"}
     ></video>
-    ${tile.videoState !== "on" || tile.limit === "paused" ? html`<div class="avatar" part="avatar"><span>${initials(tile.name)}</span></div>` : nothing}
-    ${tile.limit === "paused" ? html`<div class="paused" part="paused-notice" role="status">Video paused: poor connection</div>` : nothing}
+    ${tile.videoState !== "on" ? html`<div class="avatar" part="avatar"><span>${initials(tile.name)}</span></div>` : nothing}
+    ${tile.limit === "paused" ? pausedCover(tile.name) : nothing}
     <div class="indicator" part="indicator" data-state=${tile.connection} title=${connectionText}>
       <span class="visually-hidden">${connectionText}</span>
     </div>
