@@ -94,6 +94,20 @@ describe("server API", () => {
     expect(relay!.stats()).toMatchObject({ participants: 1, tracks: 0 });
   });
 
+  it("RemoveParticipant of someone away sticks: their resume is told `removed`, and they are gone", async () => {
+    await start();
+    const watcher = await joined("watcher");
+    const bob = await joined("bob");
+    bob.dropSignaling();
+    await eventually("the relay notices bob's closed WebSocket: bob is away", () => relay!.stats().sessions === 1);
+    expect(eventsOf(watcher, "participant-left")).toHaveLength(0);
+    expect(await api("RemoveParticipant", { room: "r", identity: "bob" }, await adminOf("r"))).toEqual({ status: 200, body: {} });
+    await eventually("the watcher sees bob leave", () => eventsOf(watcher, "participant-left").length === 1);
+    const reply = await bob.resume(relay!.signalUrl);
+    expect(reply).toEqual({ type: "error", id: expect.any(String), code: "removed", message: 'you were removed from room "r": removed from the room by the server API; do not join again' });
+    expect(relay!.stats()).toMatchObject({ participants: 1, resumes: 0, resumeRefusals: 1 });
+  });
+
   it("MutePublishedTrack mutes and unmutes: the publisher and the others are told", async () => {
     await start();
     const watcher = await joined("watcher");

@@ -446,6 +446,7 @@ export const ErrorCodeSchema = v.picklist([
   "unauthorized",
   "forbidden",
   "resume-refused",
+  "removed",
   "data-too-large",
   "unknown-participant",
   "bad-data",

@@ -3,7 +3,8 @@
  * (this test, over HTTP with an admin token) mutes Ada's microphone, renames her, and removes Bob.
  * Each page shows it as its user would see it: Ada's microphone button reads off (an unmute from the
  * API does not turn it back on), Bob sees her muted and her new name on her tile, and Bob's element
- * leaves with the reason, without reconnecting.
+ * leaves with the reason, without reconnecting. Ada, removed while her signaling is down, ends as
+ * kicked when it is back (the relay tells her resume `removed`) instead of joining again.
  *
  *   node --import tsx --test test/browser/e2e/server-api.e2e.ts
  */
@@ -173,5 +174,17 @@ describe("the server API, seen in the pages", { timeout: 180_000 }, () => {
     const later = await seen(bob);
     assert.notEqual(later.probe.status, "joined", "bob did not reconnect");
     assert.equal(relay.stats().participants, 1);
+  });
+
+  it("RemoveParticipant of Ada while her signaling is down sticks: back online she ends as kicked, without rejoining", async () => {
+    const cut = adaPath.cut(3_000);
+    await eventually("the relay lost ada's signaling", async () => relay.stats().sessions, (n) => n === 0);
+    await api("RemoveParticipant", { room: ROOM, identity: "ada" });
+    await cut;
+    const out = await eventually("ada's element left", () => seen(ada), (s) => s.left.length > 0, 30_000);
+    assert.deepEqual(out.left, ["kicked"]);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.notEqual((await seen(ada)).probe.status, "joined", "ada did not rejoin");
+    assert.equal(relay.stats().participants, 0);
   });
 });

@@ -69,8 +69,8 @@ export interface AdministrationParts {
   members: Membership;
   publishing: Publishing;
   out: OutputQueue;
-  /** Removes a participant for good, telling them why (SfuCore's remove, with kick). */
-  remove(participant: Participant, reason: string): void;
+  /** Removes a participant for good at `now`, telling them why (SfuCore's remove, with kick). */
+  remove(participant: Participant, reason: string, now: Millis): void;
   /** A participant's info as the room sees it (SfuCore's). */
   infoOf(participant: Participant): { id: string; name: string; metadata?: string; tracks: TrackInfo[] };
 }
@@ -87,7 +87,7 @@ export class Administration {
     this.parts.out.push({ type: "admin-reply", requestId: input.requestId, result });
   }
 
-  private result({ grants, request }: AdminInput): AdminResult {
+  private result({ grants, request, now }: AdminInput): AdminResult {
     const refused = accessRefusal(grants, request);
     if (refused !== undefined) return refused;
     const { members, publishing } = this.parts;
@@ -105,14 +105,14 @@ export class Administration {
     if (room === undefined) return fail("unknown-room", `there is no room "${request.room}" on this relay (a room exists while someone is in it); ListRooms shows the rooms`);
     if (request.method === "ListParticipants") return { ok: true, body: { participants: [...room.participants.values()].map((p) => this.adminInfo(p)) } };
     if (request.method === "DeleteRoom") {
-      for (const p of [...room.participants.values()]) this.parts.remove(p, "the room was closed by the server API");
+      for (const p of [...room.participants.values()]) this.parts.remove(p, "the room was closed by the server API", now);
       return { ok: true, body: {} };
     }
     const participant = [...room.participants.values()].find((p) => p.grants.identity === request.identity);
     if (participant === undefined) return fail("unknown-participant", `nobody with identity "${request.identity}" is in room "${request.room}"; ListParticipants shows who is`);
     switch (request.method) {
       case "RemoveParticipant":
-        this.parts.remove(participant, "removed from the room by the server API");
+        this.parts.remove(participant, "removed from the room by the server API", now);
         return { ok: true, body: {} };
       case "MutePublishedTrack": {
         const pub = publishing.get(request.trackId);

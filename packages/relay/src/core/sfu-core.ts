@@ -49,7 +49,7 @@ import { Subscribing } from "./subscribing.ts";
 import type { Subscription, SubscriptionState } from "./subscription.ts";
 import { SubscriptionTable } from "./subscription-table.ts";
 import { withdrawnByGrants } from "./withdrawn-grants.ts";
-import { type CoreConfig, type CoreStats, DEFAULT_CORE_CONFIG, type KindCounts, type ParticipantId, type SubscriptionId, type TrackId } from "./types.ts";
+import { type CoreConfig, type CoreStats, DEFAULT_CORE_CONFIG, type KindCounts, type Millis, type ParticipantId, type SubscriptionId, type TrackId } from "./types.ts";
 
 /** A read-only view of one subscription, for diagnostics and tests (the adapter never decides on it). */
 export interface SubscriptionView {
@@ -111,7 +111,7 @@ export class SfuCore {
     });
     this.admin = new Administration({
       members: this.members, publishing: this.publishing, out: this.out,
-      remove: (p, reason) => this.remove(p, reason, true), infoOf: (p) => this.infoOf(p),
+      remove: (p, reason, now) => this.remove(p, reason, now), infoOf: (p) => this.infoOf(p),
     });
   }
 
@@ -311,12 +311,12 @@ export class SfuCore {
     const previous = rejoinOf === undefined ? undefined : this.members.get(rejoinOf.participantId);
     if (rejoinOf !== undefined && this.members.admits(input) && this.away.proves(previous, input.room, rejoinOf.secret)) {
       // The same client's lost session, still held (its media never came back).
-      this.remove(previous, "replaced by a new session of yours (a rejoin)", false, true);
+      this.remove(previous, "replaced by a new session of yours (a rejoin)", undefined, true);
     }
     // One session per identity and room: the newer one wins (LiveKit's rule), and the older is kicked
     // so that it stops, rather than reconnecting and replacing the new one in turn.
     const holder = this.members.holderOfIdentity(input);
-    if (holder !== undefined) this.remove(holder, "another session with your identity joined this room", true, true);
+    if (holder !== undefined) this.remove(holder, "another session with your identity joined this room", input.now, true);
   }
 
   private onLeave(input: In.LeaveInput): void {
@@ -326,11 +326,13 @@ export class SfuCore {
   }
 
   /**
-   * Everything of theirs goes; the others are told. `reason`: the relay removed them; `kick`: for good
-   * (see the output); `replaced`: a join takes their place at once, so their room stays even if empty
-   * (it does not finish and start again).
+   * Everything of theirs goes; the others are told. `reason`: the relay removed them; `kickedAt`: for
+   * good, at that time (see the output; a resume of theirs is told so); `replaced`: a join takes their
+   * place at once, so their room stays even if empty (it does not finish and start again).
    */
-  private remove(leaver: Participant, reason: string | undefined, kick = false, replaced = false): void {
+  private remove(leaver: Participant, reason: string | undefined, kickedAt?: Millis, replaced = false): void {
+    const kick = kickedAt !== undefined;
+    if (kick) this.away.bar(leaver, reason ?? "removed by the relay", kickedAt);
     for (const pub of this.publishing.of(leaver.id)) this.removePublication(pub);
     this.subscribing.forget(leaver);
     this.loss.forgetParticipant(leaver.id);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { SfuCore } from "../../src/core/sfu-core.ts";
-import type { Input, Output } from "../../src/core/index.ts";
+import { type Input, openGrants, type Output } from "../../src/core/index.ts";
 import { audio, drain, newCore, published, signals, stepAll, video } from "./harness.ts";
 
 const WINDOW = 20_000;
@@ -286,5 +286,54 @@ describe("a grant is used once; a rejoin replaces the session it names", () => {
     expect(out.find((o) => o.type === "participant-removed")).toEqual({ type: "participant-removed", participantId: "a", reason: "replaced by a new session of yours (a rejoin)" });
     expect(core.participantRoom("a")).toBeUndefined();
     expect(core.stats()).toMatchObject({ participants: 3, rejoins: 2 });
+  });
+});
+
+describe("removed for good while away", () => {
+  const joinAs = (core: SfuCore, id: string, identity: string, now = 0) =>
+    stepAll(core, { type: "join", now, participantId: id, requestId: `j-${id}`, room: "r", name: id, autoSubscribe: true, resumeSecret: `secret-${id}`, access: { granted: { ...openGrants("r"), identity } } });
+  const removeByApi = (core: SfuCore, identity: string, now: number) =>
+    stepAll(core, { type: "admin", now, requestId: "api", grants: { ...openGrants("r"), identity: "admin", roomJoin: false, roomAdmin: true }, request: { method: "RemoveParticipant", room: "r", identity } });
+  const removedError = (reason: string) => ({
+    type: "signal",
+    participantId: "S2",
+    message: { type: "error", id: "res", code: "removed", message: `you were removed from room "r": ${reason}; do not join again` },
+  });
+
+  it("a participant the server API removes while away is told `removed` when it resumes, not let back in", () => {
+    const core = newCore({ resumeWindowMs: WINDOW });
+    joinAs(core, "a", "alice");
+    joinAs(core, "b", "bob");
+    drop(core, "a", 1000);
+    removeByApi(core, "alice", 2000);
+    expect(core.participantRoom("a")).toBeUndefined();
+    expect(resume(core, "S2", "a")).toEqual([removedError("removed from the room by the server API")]);
+    expect(core.stats()).toMatchObject({ participants: 1, resumes: 0, resumeRefusals: 1 });
+  });
+
+  it("only the right secret learns it was removed; after the window it is an ordinary refusal", () => {
+    const core = newCore({ resumeWindowMs: WINDOW });
+    joinAs(core, "a", "alice");
+    removeByApi(core, "alice", 0);
+    expect(resume(core, "S2", "a", { secret: "secret-wrong" })).toEqual([REFUSED]);
+    expect(resume(core, "S2", "a", { room: "other" }).map((o) => o.type === "signal" && o.message.type === "error" && o.message.code)).toEqual(["resume-refused"]);
+    stepAll(core, { type: "timeout", now: WINDOW });
+    expect(resume(core, "S2", "a")).toEqual([REFUSED]);
+  });
+
+  it("a session replaced by a newer one of the same identity is told `removed` too, so it does not take the place back", () => {
+    const core = newCore({ resumeWindowMs: WINDOW });
+    joinAs(core, "a", "alice");
+    drop(core, "a", 1000);
+    joinAs(core, "a2", "alice", 2000);
+    expect(resume(core, "S2", "a")).toEqual([removedError("another session with your identity joined this room")]);
+    expect(core.participantRoom("a2")).toBe("r");
+  });
+
+  it("a participant that left is refused as usual (nothing is kept for it)", () => {
+    const core = newCore({ resumeWindowMs: WINDOW });
+    join(core, "a");
+    stepAll(core, { type: "leave", now: 0, participantId: "a", requestId: "l" });
+    expect(resume(core, "S2", "a")).toEqual([REFUSED]);
   });
 });

@@ -176,6 +176,12 @@ export class RoomConnection {
       resumed = await signal.request({ type: "resume", room: request.room, participantId: joined.participantId, secret: joined.grant.secret }, timeoutMs);
     } catch (e) {
       signal.drop();
+      // Removed for good while away: joining again would undo it, so the session ends as kicked.
+      if (e instanceof RelayRequestError && e.error.code === "removed") {
+        const kicked = new RoomError("kicked", `The relay ended your session (${e.error.message}).`);
+        this.#close({ reason: "kicked", error: kicked });
+        throw kicked;
+      }
       // resume-refused, or any other refusal (a relay that does not know `resume`): only a rejoin helps.
       if (e instanceof RelayRequestError) {
         this.#resumeRefused = true;
