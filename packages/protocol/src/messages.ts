@@ -412,6 +412,19 @@ export const LayersWantedSchema = v.object({
   rids: v.array(v.string()),
 });
 
+/**
+ * To a subscriber, about one video it receives: whether its link limits it. `reduced`: a lower layer
+ * than its wish (the quality it pinned, or the one its tile size picks) is sent, because the relay's
+ * estimate of its downlink does not carry more; `paused`: not even the lowest layer fits, so the video
+ * is paused (audio goes on) and tried again from time to time; `none`: it gets its wish again. Sent
+ * when the state changes; a subscription starts at `none`.
+ */
+export const BandwidthLimitSchema = v.object({
+  type: v.literal("bandwidth-limit"),
+  trackId: Id,
+  limit: v.picklist(["none", "reduced", "paused"]),
+});
+
 export const ErrorCodeSchema = v.picklist([
   "bad-json",
   "bad-message",
@@ -464,5 +477,6 @@ export const ServerMessageSchema = v.variant("type", [
   ActiveSpeakersSchema,
   SubscriberOfferSchema,
   LayersWantedSchema,
+  BandwidthLimitSchema,
   ErrorSchema,
 ]);

@@ -46,6 +46,8 @@ export type Speaker = v.InferOutput<typeof m.SpeakerSchema>;
 export type ActiveSpeakersMessage = v.InferOutput<typeof m.ActiveSpeakersSchema>;
 export type SubscriberTrack = v.InferOutput<typeof m.SubscriberTrackSchema>;
 export type SubscriberOfferMessage = v.InferOutput<typeof m.SubscriberOfferSchema>;
+export type BandwidthLimitMessage = v.InferOutput<typeof m.BandwidthLimitSchema>;
+export type BandwidthLimit = BandwidthLimitMessage["limit"];
 export type ErrorMessage = v.InferOutput<typeof m.ErrorSchema>;
 /** Anything the relay may send. */
 export type ServerMessage = v.InferOutput<typeof m.ServerMessageSchema>;

@@ -20,6 +20,7 @@ import {
   RtpPacket,
   serializeSdesMid,
   serializeSdesRTPStreamID,
+  useAbsSendTime,
   useAudioLevelIndication,
   useSdesMid,
   useSdesRTPStreamId,
@@ -320,6 +321,11 @@ export interface ClientOptions {
   rtx?: boolean;
   /** Offer transport-wide sequence numbers and transport-cc feedback on both connections, as browsers do. */
   transportCc?: boolean;
+  /**
+   * Publish as a client that does only REMB (aiortc, some Firefox set-ups): abs-send-time and goog-remb
+   * on the video m-line, no transport-wide sequence numbers.
+   */
+  rembOnly?: boolean;
 }
 
 /** A data frame this client received, with the channel it came on. */
@@ -559,10 +565,12 @@ export class WeriftClient {
     const video = videoCodec === "H264" ? H264() : VP8();
     const twcc = this.options.transportCc ? [useTransportWideCC()] : [];
     if (this.options.transportCc) video.rtcpFeedback.push({ type: "transport-cc" });
+    const absSendTime = this.options.rembOnly ? [useAbsSendTime()] : [];
+    if (this.options.rembOnly) video.rtcpFeedback.push({ type: "goog-remb" });
     return new RTCPeerConnection({
       ...LOOPBACK(),
       codecs: { audio: [OPUS()], video: [video] },
-      headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc] },
+      headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc, ...absSendTime] },
     });
   }
 

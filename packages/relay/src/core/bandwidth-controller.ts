@@ -72,6 +72,11 @@ export class BandwidthController {
     return changes;
   }
 
+  /** The subscriber's last REMB (bits/s), if any. */
+  estimate(subscriberId: ParticipantId): number | undefined {
+    return this.estimates.get(subscriberId);
+  }
+
   /** The subscriber left. */
   forget(subscriberId: ParticipantId): void {
     this.estimates.delete(subscriberId);

@@ -33,6 +33,7 @@ export type Input =
   | LayerPreferenceInput
   | BandwidthEstimateInput
   | TransportFeedbackInput
+  | PublisherArrivalsInput
   | PictureLossInput
   | NackInput
   | RoundTripInput
@@ -310,6 +311,19 @@ export interface BandwidthEstimateInput {
  */
 export interface TransportFeedbackInput {
   type: "transport-feedback";
+  now: Millis;
+  participantId: ParticipantId;
+  packets: readonly FeedbackPacket[];
+}
+
+/**
+ * What arrived from a publisher that does only REMB (no transport-cc): per packet since the last such
+ * input, in arrival order, its abs-send-time as `sentAt` (ms, unwrapped; the publisher's clock), its
+ * size, and when it arrived (the relay's clock). The relay's receive estimate from it goes back to the
+ * publisher as REMB (`send-remb`).
+ */
+export interface PublisherArrivalsInput {
+  type: "publisher-arrivals";
   now: Millis;
   participantId: ParticipantId;
   packets: readonly FeedbackPacket[];

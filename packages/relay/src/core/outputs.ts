@@ -21,6 +21,7 @@ export type Output =
   | ForwardOutput
   | RequestKeyframeOutput
   | SendNackOutput
+  | SendRembOutput
   | RetransmitOutput
   | DeliverDataOutput
   | AdminReplyOutput
@@ -159,6 +160,16 @@ export interface SendNackOutput {
   layer: number;
   /** 16-bit sequence numbers of the publisher's stream. */
   seqs: number[];
+}
+
+/**
+ * Send the publisher a REMB (RTCP) of this value for its media SSRCs: what it should send the relay at
+ * most (its uplink as the relay estimates it, or its viewers' downlinks; congestion/publisher-remb.ts).
+ */
+export interface SendRembOutput {
+  type: "send-remb";
+  publisherId: ParticipantId;
+  bitsPerSecond: number;
 }
 
 /**

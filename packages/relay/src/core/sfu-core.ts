@@ -10,8 +10,11 @@
  *     BandwidthController the congestion rule: per-subscription bandwidth caps from REMB
  *     CapacityCaps        the same caps from the relay's own send-side estimate (congestion/*), when
  *                         the subscriber sends transport-cc feedback
+ *     BandwidthPause      videos paused because even their lowest layer does not fit that estimate
  *     Dynacast            which simulcast layers each publisher must send
  *     KeyframeScheduler   throttled, coalesced keyframe requests and the wake-ups they need
+ *     LinkLimits          what each subscriber was told about its link limiting a video
+ *   PublisherRemb       the REMB each publisher is sent: its uplink (REMB-only publishers), its viewers
  *   ActiveSpeakers      who speaks in each room, from the packets' audio levels
  *   LossRecovery        NACKs to publishers per layer; subscribers' NACKs answered from the history
  *   routeData           who receives a data frame
@@ -25,11 +28,14 @@ import type { ParticipantInfo } from "@sfu-room/protocol";
 import { ActiveSpeakers } from "./active-speakers.ts";
 import { Administration } from "./admin.ts";
 import { BandwidthController } from "./bandwidth-controller.ts";
+import { BandwidthPause } from "./congestion/bandwidth-pause.ts";
 import { CapacityCaps } from "./congestion/capacity-caps.ts";
+import { PublisherRemb } from "./congestion/publisher-remb.ts";
 import { routeData } from "./data-routing.ts";
 import { Dynacast } from "./dynacast.ts";
 import type * as In from "./inputs.ts";
 import { KeyframeScheduler } from "./keyframe-scheduler.ts";
+import { LinkLimits } from "./link-limits.ts";
 import { LossRecovery } from "./loss-recovery.ts";
 import { Membership } from "./membership.ts";
 import type { Output } from "./outputs.ts";
@@ -72,6 +78,9 @@ export class SfuCore {
   private readonly speakers: ActiveSpeakers;
   private readonly loss: LossRecovery;
   private readonly capacity: CapacityCaps;
+  private readonly limits: LinkLimits;
+  private readonly remb: PublisherRemb;
+  private readonly pause = new BandwidthPause();
   private readonly admin: Administration;
   /** Data frames delivered and refused, for stats(). */
   private dataRelayed = 0;
@@ -89,7 +98,17 @@ export class SfuCore {
     this.loss = new LossRecovery(this.table, this.keyframes, this.out);
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
     this.capacity = new CapacityCaps(this.config.bandwidthUpgradeHoldMs);
-    this.subscribing = new Subscribing({ table: this.table, publishing: this.publishing, bandwidth, capacity: this.capacity, dynacast: this.dynacast, keyframes: this.keyframes, out: this.out });
+    this.limits = new LinkLimits(this.out);
+    this.remb = new PublisherRemb({
+      estimateOf: (id) => this.capacity.estimate(id) ?? bandwidth.estimate(id),
+      received: (id) => this.table.ofSubscriber(id),
+      viewersOf: (pub) => this.table.ofTrack(pub.id),
+      tracksOf: (id) => this.publishing.of(id),
+    }, this.out);
+    this.subscribing = new Subscribing({
+      table: this.table, publishing: this.publishing, bandwidth, capacity: this.capacity, pause: this.pause, dynacast: this.dynacast,
+      keyframes: this.keyframes, limits: this.limits, out: this.out,
+    });
     this.admin = new Administration({
       members: this.members, publishing: this.publishing, out: this.out,
       remove: (p, reason, now) => this.remove(p, reason, now), infoOf: (p) => this.infoOf(p),
@@ -128,6 +147,7 @@ export class SfuCore {
         this.subscribing.onBandwidthEstimate(input);
         // The retransmission budget follows the same estimate as the layers: REMB until transport-cc flows.
         if (!this.capacity.has(input.participantId)) this.loss.onEstimate(input.participantId, input.bitsPerSecond, input.now);
+        this.remb.onViewerEstimate(input.participantId, input.now);
         return;
       case "nack":
         return this.loss.onNack(input.subscriptionId, input.seqs, input.now);
@@ -139,8 +159,12 @@ export class SfuCore {
         this.subscribing.onTransportFeedback(input);
         const estimate = this.capacity.estimate(input.participantId);
         if (estimate !== undefined) this.loss.onEstimate(input.participantId, estimate, input.now);
+        this.remb.onViewerEstimate(input.participantId, input.now);
         return;
       }
+      case "publisher-arrivals":
+        if (this.members.get(input.participantId) !== undefined) this.remb.onArrivals(input.participantId, input.packets, input.now);
+        return;
       case "picture-loss":
         return this.subscribing.onPictureLoss(input);
       case "negotiation-failed":
@@ -190,7 +214,7 @@ export class SfuCore {
   poll(): Output {
     for (;;) {
       const out = this.out.shift();
-      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline, this.loss.deadline) };
+      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline, this.loss.deadline, this.pause.deadline) };
       if (out.type !== "signal" || !this.away.isAway(out.participantId)) return out;
     }
   }
@@ -312,6 +336,7 @@ export class SfuCore {
     for (const pub of this.publishing.of(leaver.id)) this.removePublication(pub);
     this.subscribing.forget(leaver);
     this.loss.forgetParticipant(leaver.id);
+    this.remb.forget(leaver.id);
     this.publishing.forget(leaver.id);
     this.away.forget(leaver.id);
     this.out.push(roomEvent("participant_left", leaver.room.name, leaver));
@@ -337,6 +362,7 @@ export class SfuCore {
     this.keyframes.onTimeout(now);
     this.speakers.onTimeout(now);
     this.loss.onTimeout(now);
+    this.subscribing.onTimeout(now);
     for (const id of this.away.expired(now)) {
       const participant = this.members.get(id);
       if (participant !== undefined) this.remove(participant, undefined);
@@ -369,6 +395,7 @@ export class SfuCore {
       resume: { secret: target.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
     for (const pub of mine) this.dynacast.repeat(pub);
+    this.limits.repeat(this.table.ofSubscriber(target.id));
     this.speakers.catchUp(target);
     this.out.push({ type: "participant-resumed", participantId: target.id });
   }

@@ -4,10 +4,12 @@
  * them changes a subscription's target layer: the keyframe the switch needs, and dynacast.
  */
 import type { BandwidthController, CapChange } from "./bandwidth-controller.ts";
+import type { BandwidthPause } from "./congestion/bandwidth-pause.ts";
 import type { CapacityCaps } from "./congestion/capacity-caps.ts";
 import type { Dynacast } from "./dynacast.ts";
 import type * as In from "./inputs.ts";
 import type { KeyframeScheduler } from "./keyframe-scheduler.ts";
+import type { LinkLimits } from "./link-limits.ts";
 import type { OutputQueue } from "./output-queue.ts";
 import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
@@ -21,8 +23,10 @@ export interface SubscribingParts {
   publishing: Publishing;
   bandwidth: BandwidthController;
   capacity: CapacityCaps;
+  pause: BandwidthPause;
   dynacast: Dynacast;
   keyframes: KeyframeScheduler;
+  limits: LinkLimits;
   out: OutputQueue;
 }
 
@@ -31,8 +35,10 @@ export class Subscribing {
   private readonly publishing: Publishing;
   private readonly bandwidth: BandwidthController;
   private readonly capacity: CapacityCaps;
+  private readonly pause: BandwidthPause;
   private readonly dynacast: Dynacast;
   private readonly keyframes: KeyframeScheduler;
+  private readonly limits: LinkLimits;
   private readonly out: OutputQueue;
 
   constructor(parts: SubscribingParts) {
@@ -40,8 +46,10 @@ export class Subscribing {
     this.publishing = parts.publishing;
     this.bandwidth = parts.bandwidth;
     this.capacity = parts.capacity;
+    this.pause = parts.pause;
     this.dynacast = parts.dynacast;
     this.keyframes = parts.keyframes;
+    this.limits = parts.limits;
     this.out = parts.out;
   }
 
@@ -113,6 +121,17 @@ export class Subscribing {
   onTransportFeedback(input: In.TransportFeedbackInput): void {
     const received = this.table.ofSubscriber(input.participantId);
     this.capped(this.capacity.onFeedback(input.participantId, input.packets, received, input.now), input.now);
+    const estimate = this.capacity.estimate(input.participantId)!;
+    for (const sub of this.pause.onEstimate(received, estimate, input.now)) this.retargeted(sub, sub.setBandwidthPaused(true), input.now);
+  }
+
+  /** Time passed: videos paused for bandwidth whose hold is over resume, their cost the probe. */
+  onTimeout(now: Millis): void {
+    for (const { sub, probeBps } of this.pause.onTimeout(now, (s) => this.table.ofSubscriber(s.subscriber.id))) {
+      if (this.table.get(sub.id) !== sub) continue; // removed while paused
+      this.capacity.raiseTo(sub.subscriber.id, probeBps);
+      this.retargeted(sub, sub.setBandwidthPaused(false), now);
+    }
   }
 
   /** The subscriber left: its subscriptions go without renegotiation (its whole connection goes). */
@@ -144,9 +163,13 @@ export class Subscribing {
     for (const { sub, maxLayer } of changes) this.retargeted(sub, sub.setMaxLayer(maxLayer), now);
   }
 
-  /** A subscription's wish or cap changed: ask for the keyframe a switch needs; the layers in use may differ. */
+  /**
+   * A subscription's wish or cap changed: ask for the keyframe a switch needs; the layers in use may
+   * differ, and so may what the link limits.
+   */
   private retargeted(sub: Subscription, needsKeyframe: boolean, now: Millis): void {
     if (needsKeyframe) this.keyframes.request(sub.publication, sub.targetLayer, now);
     this.dynacast.update(sub.publication);
+    this.limits.update(sub);
   }
 }

@@ -3,7 +3,7 @@
  *
  *   pending ──subscription-ready──▶ awaiting keyframe (video) ──keyframe of target layer──▶ forwarding
  *                               └─▶ forwarding (audio)
- *   forwarding / awaiting ──not visible──▶ paused ──visible──▶ awaiting keyframe
+ *   forwarding / awaiting ──not visible, or bandwidth paused──▶ paused ──visible and resumed──▶ awaiting keyframe
  *
  * Simulcast: the subscription forwards exactly one layer, `currentLayer` (-1 before the first and while
  * paused). The `targetLayer` is what the LayerSelector picks from the subscriber's wish (quality, tile
@@ -41,6 +41,8 @@ export class Subscription {
   targetLayer: number;
   /** The highest layer allowed: the bandwidth cap (the BandwidthController's; `layer-preference` sets it directly). */
   maxLayer: number;
+  /** Paused because the subscriber's link cannot carry even the lowest layer (BandwidthPause decides). */
+  bandwidthPaused = false;
   /** What the subscriber asked for: quality, tile size, visibility. */
   wish: SubscriberWish = DEFAULT_WISH;
   readonly rewriter = new SequenceRewriter();
@@ -85,6 +87,12 @@ export class Subscription {
     return this.retarget();
   }
 
+  /** Pause or resume for bandwidth. Returns true when resuming needs a keyframe on `targetLayer`. */
+  setBandwidthPaused(paused: boolean): boolean {
+    this.bandwidthPaused = paused;
+    return this.retarget();
+  }
+
   /** Update the subscriber's wish (the fields given). Returns true when a keyframe of the new `targetLayer` is needed. */
   setWish(change: SubscriberSettings): boolean {
     const wish = { ...this.wish };
@@ -106,7 +114,7 @@ export class Subscription {
   private retarget(): boolean {
     const before = this.targetLayer;
     const pub = this.publication;
-    this.targetLayer = pub.keyframeGated ? selectLayer(this.wish, pub.layerCount, pub.layerSizes, this.maxLayer) : 0;
+    this.targetLayer = !pub.keyframeGated ? 0 : this.bandwidthPaused ? -1 : selectLayer(this.wish, pub.layerCount, pub.layerSizes, this.maxLayer);
     if (this.targetLayer < 0) this.currentLayer = -1; // paused: stop now; resuming starts at a keyframe
     return this.targetLayer !== before && this.needsKeyframe;
   }

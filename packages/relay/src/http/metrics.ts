@@ -117,6 +117,9 @@ export class RelayMetrics {
       [{ direction: "from-subscribers" }, media().transportFeedbackFromSubscribers],
       [{ direction: "to-publishers" }, media().transportFeedbackToPublishers],
     ]);
+    countedElsewhere("sfu_rembs_to_publishers_total", "RTCP REMB messages sent to publishers (their uplink estimate for REMB-only publishers, or their viewers' cap)", registers, [], () => [
+      [{}, media().rembsToPublishers],
+    ]);
     countedElsewhere("sfu_plis_total", "RTCP PLIs (keyframe requests) received from subscribers and sent to publishers", registers, ["direction"], () => [
       [{ direction: "from-subscribers" }, media().plisFromSubscribers],
       [{ direction: "to-publishers" }, media().plisToPublishers],

@@ -3,14 +3,25 @@
  * It maps each incoming packet to (track id, simulcast layer, codec) and hands it on; it knows nothing
  * of rooms.
  */
-import { GenericNack, type MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver, RtcpTransportLayerFeedback, type RtpPacket, SessionDescription } from "werift";
-import type { NegotiatedTrack } from "../core/index.ts";
+import {
+  GenericNack,
+  type MediaStreamTrack,
+  ReceiverEstimatedMaxBitrate,
+  RTCPeerConnection,
+  type RTCRtpTransceiver,
+  RtcpPayloadSpecificFeedback,
+  RtcpTransportLayerFeedback,
+  type RtpPacket,
+  SessionDescription,
+} from "werift";
+import type { FeedbackPacket, NegotiatedTrack } from "../core/index.ts";
 import { audioLevelId, readAudioLevelByte } from "./audio-level.ts";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { startRestartedIce } from "./ice-restart.ts";
 import { watchSelectedPath } from "./selected-path.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
 import { publishOfferRefusal } from "./sdp-limits.ts";
+import { PublisherArrivals } from "./publisher-arrivals.ts";
 import { PublisherFeedback, withoutWeriftFeedback } from "./publisher-feedback.ts";
 import { START_BITRATE_KBPS, withStartBitrate } from "./start-bitrate.ts";
 import { unprotectWithReusedState } from "./srtp-receive.ts";
@@ -36,6 +47,8 @@ export interface PublisherEvents {
   onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string, audioLevel: number): void;
   /** The relay sent the publisher a transport-cc feedback packet. */
   onTransportFeedbackSent(): void;
+  /** A REMB-only publisher's packets since the last call (publisher-arrivals.ts), for the receive estimate. */
+  onArrivals(packets: FeedbackPacket[]): void;
   onConnectionState(state: RTCPeerConnection["connectionState"]): void;
 }
 
@@ -49,12 +62,14 @@ export class PublisherConnection {
   private readonly transceiverByTrack = new Map<string, RTCRtpTransceiver>();
   private closed = false;
   private readonly feedback: PublisherFeedback;
+  private readonly arrivals: PublisherArrivals;
 
   private readonly events: PublisherEvents;
 
   constructor(net: RtcNetworkOptions, events: PublisherEvents) {
     this.events = events;
     this.feedback = new PublisherFeedback(() => this.events.onTransportFeedbackSent());
+    this.arrivals = new PublisherArrivals((packets) => this.events.onArrivals(packets));
     this.pc = new RTCPeerConnection(publisherPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
     this.pc.connectionStateChange.subscribe((state) => this.events.onConnectionState(state));
@@ -101,6 +116,7 @@ export class PublisherConnection {
       await this.pc.setLocalDescription(await this.pc.createAnswer());
       startRestartedIce(this.pc); // an ICE-restart offer (`restart-ice`)
       this.feedback.negotiated(this.pc.getTransceivers());
+      this.arrivals.negotiated(this.pc.getTransceivers());
     } catch (e) {
       // werift accepts some offers it cannot answer (an m-line without a=mid, say): still the offer's fault.
       throw new SdpError(`the relay could not answer the offer: ${(e as Error).message}`);
@@ -157,10 +173,32 @@ export class PublisherConnection {
     return true;
   }
 
+  /**
+   * Sends a REMB (the core's `send-remb`) naming every SSRC the publisher sends on (a REMB covers the
+   * connection; aiortc applies it to a sender only when its SSRC is listed); false before any arrived.
+   */
+  sendRemb(bitsPerSecond: number): boolean {
+    const ssrcs = [...this.layerSsrcs.values()].flat().filter((s): s is number => s !== undefined);
+    const transceiver = this.transceiverByTrack.values().next().value;
+    if (ssrcs.length === 0 || transceiver === undefined || this.closed) return false;
+    // bitrate = mantissa (18 bits) << exponent (6 bits), RFC draft-alvestrand-rmcat-remb-03.
+    let brExp = 0;
+    let brMantissa = Math.max(0, Math.floor(bitsPerSecond));
+    while (brMantissa >= 1 << 18) {
+      brMantissa = Math.floor(brMantissa / 2);
+      brExp++;
+    }
+    const { receiver } = transceiver;
+    const remb = new ReceiverEstimatedMaxBitrate({ senderSsrc: receiver.rtcpSsrc, mediaSsrc: 0, ssrcNum: ssrcs.length, brExp, brMantissa, ssrcFeedbacks: ssrcs });
+    receiver.dtlsTransport.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback: remb })]).catch(() => undefined);
+    return true;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.feedback.close();
+    this.arrivals.close();
     this.bindings.clear();
     await this.pc.close();
   }

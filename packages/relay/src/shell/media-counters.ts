@@ -24,6 +24,8 @@ export class MediaCounters {
   transportFeedbackFromSubscribers = 0;
   /** Transport-cc feedback packets the relay sent publishers. */
   transportFeedbackToPublishers = 0;
+  /** REMB messages the relay sent publishers (core/congestion/publisher-remb.ts). */
+  rembsToPublishers = 0;
   /** PLIs subscribers sent the relay. */
   plisFromSubscribers = 0;
   /** PLIs the relay sent publishers. */

@@ -36,6 +36,8 @@ export interface LinkEvents {
   onRoundTrip(rttMs: number): void;
   /** The publisher connection sent the publisher transport-cc feedback. */
   onTransportFeedbackToPublisher(): void;
+  /** What arrived from a REMB-only publisher since the last call (its abs-send-times). */
+  onArrivalsFromPublisher(packets: FeedbackPacket[]): void;
   /** The relay could not make a subscriber offer: the participant's media cannot go on. */
   onSubscriberFailure(message: string): void;
   /** A connection stayed down past the grace, or never came up (repeated while it stays so). */
@@ -95,6 +97,7 @@ export class ParticipantLink {
     this.#publisher ??= new PublisherConnection(this.#options.net, {
       onRtp: (trackId, layer, packet, codec, audioLevel) => this.#events.onRtp(trackId, layer, packet, codec, audioLevel),
       onTransportFeedbackSent: () => this.#events.onTransportFeedbackToPublisher(),
+      onArrivals: (packets) => this.#events.onArrivalsFromPublisher(packets),
       onConnectionState: (state) => this.#stateChanged("publisher", state),
     });
     return this.#publisher;

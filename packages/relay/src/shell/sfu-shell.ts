@@ -304,6 +304,9 @@ export class SfuShell {
       case "send-nack":
         if (this.#links.get(out.publisherId)?.publisher?.sendNack(out.trackId, out.layer, out.seqs)) this.media.nacksToPublishers++;
         break;
+      case "send-remb":
+        if (this.#links.get(out.publisherId)?.publisher?.sendRemb(out.bitsPerSecond)) this.media.rembsToPublishers++;
+        break;
       case "retransmit": {
         const packet = this.#store.get(out.trackId, out.slot, out.sourceSeq);
         const link = this.#links.get(out.subscriberId);
@@ -372,6 +375,7 @@ export class SfuShell {
       },
       onRoundTrip: (rttMs) => this.#drive({ type: "round-trip-time", now: now(), participantId, rttMs }),
       onTransportFeedbackToPublisher: () => this.media.transportFeedbackToPublishers++,
+      onArrivalsFromPublisher: (packets) => this.#drive({ type: "publisher-arrivals", now: now(), participantId, packets }),
       onSubscriberFailure: (message) => {
         this.#options.log.warn({ participantId, message }, "subscriber negotiation failed");
         this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId: undefined, code: "internal", message });

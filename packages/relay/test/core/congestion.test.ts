@@ -6,13 +6,14 @@
  * deterministic, so the layer decisions over time are exact.
  */
 import { describe, expect, it } from "vitest";
+import type { Quality } from "@sfu-room/protocol";
 import type { Output } from "../../src/core/index.ts";
 import { AimdRateControl } from "../../src/core/congestion/aimd-rate-control.ts";
 import { LossBasedRate } from "../../src/core/congestion/loss-based.ts";
 import { OveruseDetector } from "../../src/core/congestion/overuse-detector.ts";
 import type { FeedbackPacket } from "../../src/core/congestion/send-side-estimator.ts";
 import { Trendline } from "../../src/core/congestion/trendline.ts";
-import { newCore, Prng, published, rtp, stepAll, video } from "./harness.ts";
+import { drain, newCore, Prng, published, rtp, stepAll, video } from "./harness.ts";
 
 describe("GCC sub-machines", () => {
   it("Trendline: a growing queue gives a positive trend, a steady one none", () => {
@@ -75,16 +76,23 @@ interface LinkCondition {
 }
 
 /**
- * Runs `seconds` of a call: returns the subscriber's forwarded layer each 100 ms and the layer switches
- * [time s, layer] (the first one is the start).
+ * Runs `seconds` of a call: returns the subscriber's forwarded layer each 100 ms, the layer switches
+ * [time s, layer] (the first one is the start), and the `bandwidth-limit` messages it got [time s, limit].
  */
-function simulate(seconds: number, link: LinkCondition, seed = 1, remb?: (t: number) => number): { timeline: number[]; switches: Array<[number, number]> } {
+function simulate(
+  seconds: number,
+  link: LinkCondition,
+  seed = 1,
+  remb?: (t: number) => number,
+  quality: Quality = "auto",
+): { timeline: number[]; switches: Array<[number, number]>; limits: Array<[number, string]> } {
   const core = newCore({ bandwidthUpgradeHoldMs: 3000, keyframeRequestIntervalMs: 100 });
   stepAll(core, { type: "join", now: 0, participantId: "pub", requestId: "j", room: "r", name: "", autoSubscribe: true });
   stepAll(core, { type: "join", now: 0, participantId: "s", requestId: "j", room: "r", name: "", autoSubscribe: true });
   published(core, { now: 0, participantId: "pub", requestId: "p", tracks: [video("cam", ["q", "h", "f"])] });
   const sub = core.subscriptionOf("s", "cam")!;
   stepAll(core, { type: "subscription-ready", now: 0, subscriptionId: sub });
+  stepAll(core, { type: "subscription-settings", now: 0, participantId: "s", requestId: "q", trackId: "cam", settings: { quality } });
 
   const prng = new Prng(seed);
   const seqs = [0, 0, 0];
@@ -95,8 +103,10 @@ function simulate(seconds: number, link: LinkCondition, seed = 1, remb?: (t: num
   let lastArrival = 0;
   const delay = link.delayMs ?? 30;
   const jitter = link.jitterMs ?? 0;
+  const limits: Array<[number, string]> = [];
   const onOutputs = (outs: Output[], now: number, size: number) => {
     for (const o of outs) {
+      if (o.type === "signal" && o.message.type === "bandwidth-limit") limits.push([now / 1000, o.message.limit]);
       if (o.type === "request-keyframe") keyNext[o.layer] = true;
       if (o.type !== "forward") continue;
       const start = Math.max(now, linkFreeAt);
@@ -111,7 +121,14 @@ function simulate(seconds: number, link: LinkCondition, seed = 1, remb?: (t: num
 
   const timeline: number[] = [];
   const switches: Array<[number, number]> = [];
+  let wakeAt = Infinity; // the core's timeout, fed as the shell does
   for (let now = 0; now < seconds * 1000; now += 10) {
+    if (wakeAt <= now) {
+      core.handle({ type: "timeout", now });
+      const woken = drain(core);
+      wakeAt = woken.at;
+      onOutputs(woken.outputs, now, 0);
+    }
     if (now % 20 === 0) {
       // One frame per layer every 20 ms: 375 / 1250 / 3750 bytes, in packets of at most 1200 bytes.
       [375, 1250, 3750].forEach((frame, layer) => {
@@ -127,18 +144,21 @@ function simulate(seconds: number, link: LinkCondition, seed = 1, remb?: (t: num
       const due = inFlight.filter((f) => f.reportAt <= now);
       if (due.length > 0) {
         for (const f of due) inFlight.splice(inFlight.indexOf(f), 1);
-        onOutputs(stepAll(core, { type: "transport-feedback", now, participantId: "s", packets: due.map((f) => f.p) }), now, 0);
+        core.handle({ type: "transport-feedback", now, participantId: "s", packets: due.map((f) => f.p) });
+        const fed = drain(core);
+        wakeAt = Math.min(wakeAt, fed.at);
+        onOutputs(fed.outputs, now, 0);
       }
     }
     // REMB, once a second, if the test sends it.
-    if (remb !== undefined && now % 1000 === 500) stepAll(core, { type: "bandwidth-estimate", now, participantId: "s", bitsPerSecond: remb(now) });
+    if (remb !== undefined && now % 1000 === 500) onOutputs(stepAll(core, { type: "bandwidth-estimate", now, participantId: "s", bitsPerSecond: remb(now) }), now, 0);
     if (now % 100 === 0) {
       const layer = core.subscription(sub)!.currentLayer;
       timeline.push(layer);
       if (switches.at(-1)?.[1] !== layer) switches.push([now / 1000, layer]);
     }
   }
-  return { timeline, switches };
+  return { timeline, switches, limits };
 }
 
 /** Seconds (of the timeline's 100 ms steps) in [from, to) spent on each layer. */
@@ -179,10 +199,12 @@ describe("layer choice from the send-side estimate", () => {
     expect(secondsOn(timeline, 5, 60)[0]).toBeGreaterThan(0.95 * 55);
   });
 
-  it("15% random loss steps down; 1% and 5% do not", () => {
+  it("15% random loss steps down, then pauses the video (tried again after 5 s); 1% and 5% do not", () => {
     const heavy = simulate(30, { rate: () => 10_000_000, loss: 0.15 });
-    expect(heavy.switches).toEqual([[0, 2], [2.1, 1], [10.1, 0]]);
-    expect(heavy.switches.at(-1)![1]).toBe(0);
+    // The loss-based estimate keeps falling under 15 % loss: below the lowest layer's cost (-1: paused
+    // for bandwidth), a resume 5 s later (the probe), paused again when the loss persists.
+    expect(heavy.switches).toEqual([[0, 2], [2.1, 1], [10.1, 0], [20.1, -1], [25.1, 0], [28, -1]]);
+    expect(heavy.limits).toEqual([[2.05, "reduced"], [20.05, "paused"], [25.05, "reduced"], [27.95, "paused"]]);
     expect(heavy.switches.find(([, l]) => l === 0)![0]).toBeLessThan(15);
     expect(simulate(30, { rate: () => 10_000_000, loss: 0.01 }).switches).toEqual([[0, 2]]);
     expect(simulate(30, { rate: () => 10_000_000, loss: 0.05 }).switches).toEqual([[0, 2]]);
@@ -190,6 +212,29 @@ describe("layer choice from the send-side estimate", () => {
 
   it("100 ms ± 30 ms jitter on an ample link is not congestion: no switch", () => {
     expect(simulate(60, { rate: () => 5_000_000, delayMs: 100, jitterMs: 30 }).switches).toEqual([[0, 2]]);
+  });
+
+  it("a pinned high quality is a ceiling: the narrow link lowers it, the subscriber is told, and told again when it has its wish", () => {
+    const { switches, limits } = simulate(90, { rate: (t) => (t >= 20_000 && t < 60_000 ? 800_000 : 5_000_000) }, 1, undefined, "high");
+    // The same decisions as the unpinned wish (auto with no tile size wants the top layer too).
+    expect(switches).toEqual([[0, 2], [20.7, 1], [43.9, 2], [44.2, 1], [44.4, 0], [56.4, 1], [68.4, 2]]);
+    // Told when the cap first keeps it below high (the switch follows at the next keyframe), not on every
+    // step while limited; the failed upgrade at 43.8 s is told as it happens; and when it is back.
+    expect(limits).toEqual([[20.65, "reduced"], [43.8, "none"], [44.1, "reduced"], [68.35, "none"]]);
+  });
+
+  it("a link below the lowest layer's cost pauses the video, retries with backing off, and resumes for good once the link recovers", () => {
+    const { switches, limits } = simulate(80, { rate: (t) => (t < 40_000 ? 100_000 : 5_000_000) }, 1, undefined, "high");
+    // Exactly (deterministic): the lowest layer (150k) at 1.6 s; paused (-1) once the estimate stayed
+    // below its cost for 2 s; resumed as a probe after 5, 10, 20 s (each failed resume doubles the hold);
+    // the resume at 46.3 s, after the link is restored at 40 s, holds, and the layers come back.
+    expect(switches).toEqual([[0, 2], [1.1, 1], [1.6, 0], [5.6, -1], [10.6, 0], [13.5, -1], [23.5, 0], [26.3, -1], [46.3, 0], [62.5, 1], [76.5, 2]]);
+    // The subscriber is told each change: limited, paused, limited again (the probe), ... and back.
+    expect(limits).toEqual([[1, "reduced"], [5.6, "paused"], [10.6, "reduced"], [13.45, "paused"], [23.45, "reduced"], [26.25, "paused"], [46.25, "reduced"], [76.45, "none"]]);
+  });
+
+  it("an ample link never says the link limits", () => {
+    expect(simulate(30, { rate: () => 5_000_000 }, 1, undefined, "high").limits).toEqual([]);
   });
 
   it("once transport-cc feedback flows, the subscriber's REMB no longer caps its layers", () => {

@@ -30,12 +30,18 @@ export function isLayersWanted(o: Output): boolean {
   return o.type === "signal" && o.message.type === "layers-wanted";
 }
 
+/** A `bandwidth-limit` message to a subscriber. */
+export function isBandwidthLimit(o: Output): boolean {
+  return o.type === "signal" && o.message.type === "bandwidth-limit";
+}
+
 /**
- * stepAll() without dynacast's `layers-wanted` messages, which test/core/dynacast.test.ts checks on its
- * own: the other tests state exactly the outputs of the behaviour they are about.
+ * stepAll() without dynacast's `layers-wanted` messages and the `bandwidth-limit` ones, which
+ * dynacast.test.ts and link-limits.test.ts / congestion.test.ts check on their own: the other tests
+ * state exactly the outputs of the behaviour they are about.
  */
 export function step(core: SfuCore, input: Input): Output[] {
-  return stepAll(core, input).filter((o) => !isLayersWanted(o));
+  return stepAll(core, input).filter((o) => !isLayersWanted(o) && !isBandwidthLimit(o));
 }
 
 export interface PublishRequest {

@@ -15,6 +15,7 @@ const RENDERED = [
   "track-unsubscribed",
   "track-muted",
   "track-unmuted",
+  "track-bandwidth-limit",
   "local-track-published",
   "local-track-unpublished",
   "local-track-updated",

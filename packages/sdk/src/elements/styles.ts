@@ -136,6 +136,29 @@ export const styles = css`
     color: var(--_danger);
     display: inline-flex;
   }
+  .paused-cover {
+    background: var(--_tile-bg);
+  }
+  .paused {
+    position: absolute;
+    top: 8px;
+    left: 8px;
+    right: 26px;
+    padding: 3px 8px;
+    border-radius: 6px;
+    background: rgb(0 0 0 / 0.55);
+    color: #f5a524;
+    font-size: 13px;
+    line-height: 18px;
+  }
+  .label .limited {
+    flex: none;
+    padding: 0 6px;
+    border-radius: 999px;
+    background: #f5a524;
+    color: #000;
+    font-size: 11px;
+  }
   .indicator {
     position: absolute;
     top: 8px;

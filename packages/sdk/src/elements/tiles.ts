@@ -1,5 +1,6 @@
 /** Participant tiles: the model derived from the room, and their template. */
 import { html, nothing, type TemplateResult } from "lit";
+import type { BandwidthLimit } from "@sfu-room/protocol";
 import type { ConnectionState, RemoteTrack, Room } from "../room/index.ts";
 import { markFirstFrame } from "./first-frame.ts";
 import { micOffIcon } from "./icons.ts";
@@ -23,6 +24,8 @@ export interface TileModel {
   audio: "on" | "muted" | "none";
   speaking: boolean;
   connection: "live" | "connecting" | "interrupted";
+  /** What the relay says this viewer's link does to the video (`RemoteTrack.bandwidthLimit`). */
+  limit: BandwidthLimit;
 }
 
 /** `selfSpeaking`: from this client's own microphone level; the others' is the relay's (`isSpeaking`). */
@@ -49,6 +52,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
     audio: !mic ? "none" : mic.muted ? "muted" : "on",
     speaking: selfSpeaking,
     connection: selfConnection,
+    limit: "none",
   });
   if (screen?.mediaStreamTrack) {
     screens.push({
@@ -63,6 +67,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
       audio: "none",
       speaking: false,
       connection: selfConnection,
+      limit: "none",
     });
   }
   for (const participant of room.participants.values()) {
@@ -82,6 +87,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
       audio: !microphone ? "none" : microphone.muted ? "muted" : "on",
       speaking: participant.isSpeaking,
       connection: videoState === "waiting" || (microphone && !microphone.muted && !microphone.mediaStreamTrack) ? "connecting" : "live",
+      limit: videoState === "on" ? camera!.bandwidthLimit : "none",
     });
     const share = participant.screenTrack;
     if (share) {
@@ -98,6 +104,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
         audio: "none",
         speaking: false,
         connection: share.mediaStreamTrack ? "live" : "connecting",
+        limit: shareState === "on" ? share.bandwidthLimit : "none",
       });
     }
   }
@@ -112,6 +119,15 @@ function initials(name: string): string {
 /** The crossed microphone: for a muted microphone, and for none at all (off at join, denied, absent): both are silent. */
 function mutedIndicator(text: string): TemplateResult {
   return html`<span class="muted" part="muted-indicator" title=${text}>${micOffIcon}<span class="visually-hidden">${text}</span></span>`;
+}
+
+/**
+ * Over a video paused for bandwidth: its frozen last frame is covered (not hidden: a hidden <video>
+ * reads as not visible, and the relay would then keep it paused for that reason instead).
+ */
+function pausedCover(name: string): TemplateResult {
+  return html`<div class="avatar paused-cover" part="avatar"><span>${initials(name)}</span></div>
+    <div class="paused" part="paused-notice" role="status">Video paused: poor connection</div>`;
 }
 
 /** `room`: the Room the tiles come from (the first remote frame of each join is marked). */
@@ -133,6 +149,7 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
     data-audio=${tile.audio}
     ?data-self=${tile.self}
     ?data-speaking=${tile.speaking}
+    data-limited=${tile.limit === "none" ? nothing : tile.limit}
   >
     <video
       part="video"
@@ -147,6 +164,7 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
       ?hidden=${tile.videoState !== "on"}
     ></video>
     ${tile.videoState !== "on" ? html`<div class="avatar" part="avatar"><span>${initials(tile.name)}</span></div>` : nothing}
+    ${tile.limit === "paused" ? pausedCover(tile.name) : nothing}
     <div class="indicator" part="indicator" data-state=${tile.connection} title=${connectionText}>
       <span class="visually-hidden">${connectionText}</span>
     </div>
@@ -154,6 +172,7 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
       <span class="name" part="name">${tile.name}</span>
       ${tile.audio !== "on" && tile.source === "camera" ? mutedIndicator(tile.audio === "muted" ? "microphone muted" : "no microphone") : nothing}
       ${tile.speaking ? html`<span class="visually-hidden">speaking</span>` : nothing}
+      ${tile.limit === "reduced" ? html`<span class="limited" part="limited-indicator" title="your connection limits this video's quality">low bandwidth</span>` : nothing}
     </div>
   </div>`;
 }

@@ -5,7 +5,7 @@
  * the roster is kept as last known; the relay's snapshot (`resumed`, or `joined` of a rejoin) is then
  * reconciled into it with the ordinary events. It is cleared when the Room disconnects.
  */
-import type { ParticipantInfo, TrackInfo } from "@sfu-room/protocol";
+import type { BandwidthLimit, ParticipantInfo, TrackInfo } from "@sfu-room/protocol";
 import { RemoteParticipant, RemoteTrack } from "./remote.ts";
 import type { RoomEvents } from "./room-events.ts";
 import type { ReceivedTrack } from "./subscriber-transport.ts";
@@ -20,7 +20,8 @@ type RosterEvent =
   | "track-subscribed"
   | "track-unsubscribed"
   | "track-muted"
-  | "track-unmuted";
+  | "track-unmuted"
+  | "track-bandwidth-limit";
 
 export interface RosterHost {
   localId(): string;
@@ -98,6 +99,16 @@ export class RemoteRoster {
     if (!participant || !track || track.muted === muted) return;
     track.muted = muted;
     this.#host.emit(muted ? "track-muted" : "track-unmuted", { participant, track });
+  }
+
+  /** The relay's `bandwidth-limit` for a track you receive. */
+  limit(trackId: string, limit: BandwidthLimit): void {
+    for (const participant of this.participants.values()) {
+      const track = participant.tracks.get(trackId);
+      if (!track || track.bandwidthLimit === limit) continue;
+      track.bandwidthLimit = limit;
+      this.#host.emit("track-bandwidth-limit", { participant, track });
+    }
   }
 
   /** Media arrived; for a track not announced yet, publish() binds it when the announcement comes. */

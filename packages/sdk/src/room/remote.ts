@@ -1,5 +1,5 @@
 /** Other participants of the room and the tracks they publish, as this client sees them. */
-import type { ParticipantInfo, TrackInfo, TrackKind, TrackSource } from "@sfu-room/protocol";
+import type { BandwidthLimit, ParticipantInfo, TrackInfo, TrackKind, TrackSource } from "@sfu-room/protocol";
 import { observeElementView } from "./element-view.ts";
 import type { ReceivedTrack } from "./subscriber-transport.ts";
 import { type SettingsSink, type VideoQuality, ViewSettings } from "./view-settings.ts";
@@ -40,6 +40,13 @@ export class RemoteTrack {
   layers: string[];
   /** The publisher said the track is muted (camera off, microphone muted). */
   muted: boolean;
+  /**
+   * Video: what the relay says your link does to it (`track-bandwidth-limit` on the Room): "reduced",
+   * a lower layer than you asked for (or the tile's size asks for) is sent until the link carries more;
+   * "paused", not even the lowest layer fits, so no video comes (audio does) until the relay's next try
+   * succeeds; "none", you get what you asked for.
+   */
+  bandwidthLimit: BandwidthLimit = "none";
   /** The received media, while subscribed and negotiated. */
   mediaStreamTrack: MediaStreamTrack | undefined;
   /** The subscriber connection's receiver for this track, while subscribed. */
@@ -149,6 +156,7 @@ export class RemoteTrack {
    */
   unbind(): boolean {
     const wasBound = this.mediaStreamTrack !== undefined;
+    this.bandwidthLimit = "none"; // a new subscription starts unlimited
     this.mediaStreamTrack = undefined;
     this.receiver = undefined;
     this.mid = undefined;

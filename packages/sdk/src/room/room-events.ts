@@ -49,6 +49,8 @@ export interface RoomEvents {
   "track-unsubscribed": TrackEvent;
   "track-muted": TrackEvent;
   "track-unmuted": TrackEvent;
+  /** The relay says your link limits (or pauses) a video you receive, or no longer does: `track.bandwidthLimit`. */
+  "track-bandwidth-limit": TrackEvent;
   "local-track-published": { track: LocalTrack };
   "local-track-unpublished": { track: LocalTrack };
   /** Your own `name` or `metadata` changed (the server API's UpdateParticipant). */

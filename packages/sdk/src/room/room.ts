@@ -390,6 +390,9 @@ export class Room extends Emitter<RoomEvents> {
       case "layers-wanted":
         void this.local.setLayersWanted(message.trackId, message.rids).catch(() => undefined);
         break;
+      case "bandwidth-limit":
+        this.#roster.limit(message.trackId, message.limit);
+        break;
       case "error":
         this.#reportError(relayError(message));
         break;

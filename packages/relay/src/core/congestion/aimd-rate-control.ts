@@ -41,6 +41,11 @@ export class AimdRateControl {
     return this.rate;
   }
 
+  /** Start again from at least `bitsPerSecond` (a paused video resumes: its cost is the probe). */
+  raiseTo(bitsPerSecond: number): void {
+    this.rate = Math.max(this.rate, Math.min(MAX_BITRATE, bitsPerSecond));
+  }
+
   /** The detector's signal at `now`, with the rate the receiver got recently (undefined: not known yet). */
   update(usage: BandwidthUsage, receivedBitrate: number | undefined, now: Millis): number {
     const dt = Math.min(now - (this.lastUpdate ?? now), 1000);

@@ -56,7 +56,7 @@ export class CapacityCaps {
     if (estimator === undefined) this.estimators.set(subscriberId, (estimator = new SendSideEstimator(START_BITRATE)));
     const bitsPerSecond = estimator.onFeedback(packets, now);
     const subs = simulcastOf(received);
-    const caps = allocateLayers(bitsPerSecond * HEADROOM, subs.map((s) => ({ wanted: s.wantedLayer, layerCosts: s.publication.rate.costs })));
+    const caps = allocateLayers(bitsPerSecond * HEADROOM, subs.map((s) => ({ wanted: s.bandwidthPaused ? -1 : s.wantedLayer, layerCosts: s.publication.rate.costs })));
     const changes: CapChange[] = [];
     subs.forEach((sub, i) => {
       const cap = caps[i]!;
@@ -77,6 +77,11 @@ export class CapacityCaps {
       }
     });
     return changes;
+  }
+
+  /** A video paused for bandwidth resumes: the estimate starts again from at least `bitsPerSecond`. */
+  raiseTo(subscriberId: ParticipantId, bitsPerSecond: number): void {
+    this.estimators.get(subscriberId)?.raiseTo(bitsPerSecond);
   }
 
   /** The subscriber's current send-side estimate (bits/s), once its feedback flows. */

@@ -28,6 +28,11 @@ export class LossBasedRate {
     return this.rate;
   }
 
+  /** Start again from at least `bitsPerSecond` (as AimdRateControl.raiseTo). */
+  raiseTo(bitsPerSecond: number): void {
+    this.rate = Math.max(this.rate, Math.min(MAX_BITRATE, bitsPerSecond));
+  }
+
   /** One feedback's counts at `now`. Returns the rate. */
   update(received: number, lost: number, now: Millis): number {
     this.windowStart ??= now;

@@ -51,6 +51,20 @@ export class SendSideEstimator {
     return Math.min(this.delayBased.bitrate, this.lossBased.bitrate);
   }
 
+  /** What arrived recently (bits/s), undefined before a window completed. */
+  get receivedBitrate(): number | undefined {
+    return this.received.bitrate;
+  }
+
+  /**
+   * A video paused for bandwidth resumes: nothing measured the link while it was paused (no video, no
+   * feedback), so the estimate starts again from at least what it costs, and the feedback on it decides.
+   */
+  raiseTo(bitsPerSecond: number): void {
+    this.delayBased.raiseTo(bitsPerSecond);
+    this.lossBased.raiseTo(bitsPerSecond);
+  }
+
   /** One feedback's packets, in transport sequence (= send) order, at `now`. Returns the new estimate. */
   onFeedback(packets: readonly FeedbackPacket[], now: Millis): number {
     let lost = 0;
