@@ -29,6 +29,7 @@ export interface RunningRelay {
    * open ones keep theirs. A bad file is refused (the error says which) and the current one stays.
    */
   reloadTls(): Promise<void>;
+  /** With --workers above 1: the workers' sum as of the last read (each /health and /metrics request reads them). */
   stats(): RelayStats;
   /** Stops at once: every WebSocket and connection cut. */
   close(): Promise<void>;
