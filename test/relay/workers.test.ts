@@ -135,6 +135,29 @@ describe("--workers 2", () => {
     expect(dave.received.size).toBe(2);
   }, WORKERS_TEST_TIMEOUT_MS);
 
+  it("a resume reaches the room's worker: the participant is back as itself, and its later messages act as it", async () => {
+    relay = await startTestRelay({ workers: 2, udpPortRange: PORTS });
+    const log: SentLog = new Map();
+    const [alice, bob] = await pair(relay, "held", log);
+    clients.push(alice, bob);
+    const held = await busyWorker(relay);
+    pacer = new Pacer(() => clients);
+    pacer.start();
+    await eventually("bob receives alice", () => receivesAll(bob, alice, 30));
+
+    bob.dropSignaling();
+    const reply = await bob.resume(relay.signalUrl);
+    expect(reply.type, JSON.stringify(reply)).toBe("resumed");
+    const resumedAt = bob.received.get(alice.outgoing[0]!.trackId)!.packets;
+    await eventually("media goes on after the resume", () => receivesAll(bob, alice, resumedAt + 50));
+    // The resumed socket speaks as bob on his room's worker: his leave removes him there.
+    await bob.leave();
+    const after = (await workers(relay))[held.index]!;
+    expect(after).toMatchObject({ pid: held.pid, participants: 1, rooms: 1 });
+    await pacer.stop();
+    expectIntact(bob, alice);
+  }, WORKERS_TEST_TIMEOUT_MS);
+
   it("a killed worker takes only its room: the other room's media goes on untouched, and the killed room's participants join again on the new worker", async () => {
     relay = await startTestRelay({ workers: 2, udpPortRange: PORTS });
     const log: SentLog = new Map();
