@@ -5,7 +5,7 @@
  * again onto the worker started in its place.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { RunningRelay } from "@sfu-room/relay";
+import { mintToken, type RunningRelay, type SigningKey } from "@sfu-room/relay";
 import { Pacer, type SentLog, WeriftClient } from "@sfu-room/test-peer";
 import { candidatePorts, relayPortsOf } from "../support/hostile-datagrams.ts";
 import { eventually, joinClient, sleep, startTestRelay } from "../support/relay-harness.ts";
@@ -133,6 +133,28 @@ describe("--workers 2", () => {
     // Each room sees only its own: nobody of the other room's worker leaks in.
     expect(bob.received.size).toBe(2);
     expect(dave.received.size).toBe(2);
+  }, WORKERS_TEST_TIMEOUT_MS);
+
+  it("the server API reaches every worker: ListRooms lists the rooms of both, RemoveParticipant acts on the room's worker", async () => {
+    const key: SigningKey = { id: "workers-key", secret: "the-secret-of-the-workers-test-key-0123" };
+    relay = await startTestRelay({ workers: 2, udpPortRange: PORTS, keys: [key] });
+    const token = (identity: string, video: Record<string, unknown>) => mintToken(key, { identity, video, ttlSeconds: 600 });
+    const log: SentLog = new Map();
+    for (const room of ["north", "south"]) {
+      for (const name of [`${room}-1`, `${room}-2`]) clients.push(await joinClient(relay, room, name, log, true, await token(name, { room, roomJoin: true })));
+    }
+    expect((await workers(relay)).map((w) => w.participants)).toEqual([2, 2]);
+    const api = async (method: string, body: unknown, bearer: string) => {
+      const res = await fetch(`http://127.0.0.1:${relay!.port}/api/${method}`, { method: "POST", headers: { authorization: `Bearer ${bearer}` }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const listed = await api("ListRooms", {}, await token("backend", { roomList: true }));
+    expect(listed.status).toBe(200);
+    expect((listed.body.rooms as Array<{ name: string; participants: number }>).map((r) => [r.name, r.participants]).sort()).toEqual([["north", 2], ["south", 2]]);
+    const removed = closeCode(clients[2]!);
+    expect(await api("RemoveParticipant", { room: "south", identity: "south-1" }, await token("backend", { room: "south", roomAdmin: true }))).toMatchObject({ status: 200 });
+    expect(await removed).toBe(1008);
+    expect((await workers(relay)).map((w) => w.participants).sort()).toEqual([1, 2]);
   }, WORKERS_TEST_TIMEOUT_MS);
 
   it("a resume reaches the room's worker: the participant is back as itself, and its later messages act as it", async () => {
