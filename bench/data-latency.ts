@@ -19,7 +19,7 @@ const BYTES = arg("bytes", 64);
 const PACE_BYTES = arg("pace", 16 * 1024);
 
 const relay = await startRelay(
-  { ...DEFAULT_RELAY_CONFIG, port: 0, core: { ...DEFAULT_RELAY_CONFIG.core, dataMessagesPerSecond: 100_000, dataBytesPerSecond: 1024 ** 3 } },
+  { ...DEFAULT_RELAY_CONFIG, port: 0, workers: 1, core: { ...DEFAULT_RELAY_CONFIG.core, dataMessagesPerSecond: 100_000, dataBytesPerSecond: 1024 ** 3 } },
   pino({ level: "warn" }),
 );
 const log: SentLog = new Map();

@@ -10,7 +10,8 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseConfig, startRelay } from "@sfu-room/relay";
 
-const parsed = parseConfig(process.argv.slice(2), process.env);
+// One process unless the run asks for workers (a later --workers wins): the harness measures this process.
+const parsed = parseConfig(["--workers", "1", ...process.argv.slice(2)], process.env);
 if (!parsed.ok || parsed.help) {
   console.error(`relay-server: ${parsed.ok ? "no --help here" : parsed.error}`);
   process.exit(2);

@@ -38,7 +38,7 @@ const rtcBind = inNamespace ? BROWSER_NAMESPACE.address : "127.0.0.1";
 const log = pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" });
 const relayConfig = (core: Partial<RelayConfig["core"]> = {}): RelayConfig => {
   const base = structuredClone(DEFAULT_RELAY_CONFIG);
-  return { ...base, port: 0, rtcBindAddress: rtcBind, core: { ...base.core, ...core } };
+  return { ...base, port: 0, workers: 1, rtcBindAddress: rtcBind, core: { ...base.core, ...core } };
 };
 const relay = await startRelay(relayConfig(), log);
 const fullRelay = await startRelay(relayConfig({ maxParticipantsPerRoom: 1 }), log);

@@ -4,7 +4,8 @@ import { DEFAULT_RELAY_CONFIG, type RelayConfig, startRelay, type RunningRelay }
 import { type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 export async function startTestRelay(overrides: Partial<RelayConfig> = {}): Promise<RunningRelay> {
-  const config: RelayConfig = { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, ...overrides };
+  // One in-process SFU unless a test asks for workers (the default is one per core).
+  const config: RelayConfig = { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, workers: 1, ...overrides };
   return startRelay(config, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
 }
 

@@ -16,9 +16,10 @@ const { dependencies } = JSON.parse(readFileSync(`${relayRoot}package.json`, "ut
 rmSync(`${relayRoot}dist`, { recursive: true, force: true });
 await build({
   absWorkingDir: relayRoot,
-  // One file per published export (package.json publishConfig.exports) and the bin; shared code goes to
+  // One file per published export (package.json publishConfig.exports), the bin and the worker process
+  // (forked by workers/worker-process.ts as dist/worker.js); shared code goes to
   // chunks beside them. ("./ice-restart" is for the workspace's own werift test peer, not published.)
-  entryPoints: { cli: "src/cli.ts", index: "src/index.ts", core: "src/core/index.ts" },
+  entryPoints: { cli: "src/cli.ts", index: "src/index.ts", core: "src/core/index.ts", worker: "src/workers/worker-main.ts" },
   outdir: "dist",
   bundle: true,
   splitting: true,

@@ -4,6 +4,7 @@
  */
 import { createRequire } from "node:module";
 import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
@@ -26,6 +27,11 @@ export interface RelayConfig {
   tlsKeyPath: string | undefined;
   /** The built `<sfu-room>` element module served at GET /sfu-room.js (packages/sdk/scripts/build-element.mjs). */
   elementModulePath: string;
+  /**
+   * SFU processes: 1 runs everything in this process; more fork that many workers (workers/*), each an
+   * SFU with its own slice of the media port ranges, and rooms are spread over them.
+   */
+  workers: number;
   /** Local address the WebRTC UDP sockets and ICE-TCP listeners bind to. */
   rtcBindAddress: string;
   /** Addresses put in the relay's ICE candidates (what browsers connect to); defaults to the bind address. */
@@ -89,6 +95,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   // The SDK's built element, found through the dependency on @sfu-room/sdk: the workspace's
   // packages/sdk, or the installed package (whose tarball carries dist/sfu-room.js).
   elementModulePath: join(dirname(createRequire(import.meta.url).resolve("@sfu-room/sdk/package.json")), "dist", "sfu-room.js"),
+  workers: availableParallelism(),
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
   udpPortRange: undefined,
@@ -231,6 +238,13 @@ export const OPTIONS: OptionSpec[] = [
     },
     current: (c) => (c.announcedAddresses.length ? c.announcedAddresses.join(",") : "(bind address)"),
   },
+  intOption({
+    flag: "--workers", env: "SFU_WORKERS", valueName: "N",
+    description: "SFU worker processes (rooms are spread over them, each keeps its rooms; the port ranges are split between them); 1: one process",
+    min: 1, max: 256, expected: "a number of workers from 1 to 256",
+    set: (c, n) => (c.workers = n),
+    get: (c) => c.workers,
+  }),
   portRangeOption({
     flag: "--udp-ports", env: "SFU_UDP_PORTS", unset: "(any)",
     description: "UDP port range for WebRTC, one port per peer connection (two per participant)",
@@ -502,6 +516,11 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   }
   if (config.tcpPortRange && config.tcpPortRange[1] - config.tcpPortRange[0] < 2) {
     return { ok: false, error: "--tcp-ports: the range needs at least 2 ports (two per participant)" };
+  }
+  for (const [flag, range] of [["--udp-ports", config.udpPortRange], ["--tcp-ports", config.tcpPortRange]] as const) {
+    if (range && range[1] - range[0] + 1 < 2 * config.workers) {
+      return { ok: false, error: `${flag}: ${range[1] - range[0] + 1} ports split over ${config.workers} workers leave fewer than 2 each: widen the range or lower --workers` };
+    }
   }
   if (config.tcpPortRange && !config.iceTcp) return { ok: false, error: "--tcp-ports has no effect with --ice-tcp off: drop one of them" };
   if (config.webhookUrls.length > 0 && config.keys.length === 0) return { ok: false, error: "--webhook-url needs a key to sign the events with: give --keys too" };

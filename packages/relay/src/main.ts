@@ -1,5 +1,4 @@
 /** Configuration -> wiring: builds the SfuShell, the signaling server and the HTTP server, and starts them. */
-import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { RelayConfig } from "./config.ts";
@@ -9,10 +8,14 @@ import { createHttpServer } from "./http/http-server.ts";
 import { handleApiRequest } from "./http/server-api.ts";
 import { readTlsFiles, tlsPairError } from "./http/tls-files.ts";
 import { RelayMetrics, type RelayStats } from "./http/metrics.ts";
-import { turnIceServers, turnServerAddresses } from "./rtc/turn-credentials.ts";
-import { verifyToken } from "./signal/access-token.ts";
+import type { AdminRequest, AdminResult, Grants, KindCounts } from "./core/index.ts";
+import { turnServerAddresses } from "./rtc/turn-credentials.ts";
+import type { SignalBackend } from "./signal/session.ts";
 import { SignalServer } from "./signal/signal-server.ts";
-import { SfuShell } from "./shell/sfu-shell.ts";
+import { type SfuHooks, sfuFromConfig } from "./sfu-from-config.ts";
+import type { MediaCounters } from "./shell/media-counters.ts";
+import type { SfuShell, SfuStats } from "./shell/sfu-shell.ts";
+import { WorkerPool } from "./workers/worker-pool.ts";
 import { Webhooks } from "./webhooks/webhooks.ts";
 import { createLogger } from "./log.ts";
 
@@ -26,6 +29,7 @@ export interface RunningRelay {
    * open ones keep theirs. A bad file is refused (the error says which) and the current one stays.
    */
   reloadTls(): Promise<void>;
+  /** With --workers above 1: the workers' sum as of the last read (each /health and /metrics request reads them). */
   stats(): RelayStats;
   /** Stops at once: every WebSocket and connection cut. */
   close(): Promise<void>;
@@ -34,6 +38,38 @@ export interface RunningRelay {
    * `config.drainMs` to close, then close().
    */
   shutdown(): Promise<void>;
+}
+
+/** What the relay runs its rooms on: the SfuShell in this process (--workers 1), or the WorkerPool. */
+interface Sfu extends SignalBackend {
+  /** Brings what the next four read up to date (the workers' numbers are read over IPC). */
+  refresh(): Promise<void>;
+  stats(): SfuStats;
+  media(): MediaCounters;
+  kindCounts(): KindCounts;
+  connectionStates(): Map<string, number>;
+  /** Added to /health: each worker's numbers (nothing in one process). */
+  healthDetail(): Record<string, unknown>;
+  admin(grants: Grants, request: AdminRequest): AdminResult | Promise<AdminResult>;
+  /** Removes every participant. */
+  stop(): Promise<void>;
+}
+
+/** The single-process relay: every call goes straight to the shell, as it did before workers existed. */
+function inProcess(shell: SfuShell): Sfu {
+  return {
+    open: (session) => shell.open(session),
+    handle: (participantId, message) => shell.handle(participantId, message),
+    closed: (participantId, session) => shell.closed(participantId, session),
+    refresh: async () => {},
+    stats: () => shell.stats(),
+    media: () => shell.media,
+    kindCounts: () => shell.kindCounts(),
+    connectionStates: () => shell.connectionStates(),
+    healthDetail: () => ({}),
+    admin: (grants, request) => shell.admin(grants, request),
+    stop: () => shell.close(),
+  };
 }
 
 /** On a graceful stop, how long the webhooks get to deliver the last events (the leaves, rooms finished). */
@@ -45,24 +81,12 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
   if (tlsError) throw new Error(tlsError);
   const tls = config.tlsCertPath !== undefined ? await readTlsFiles(config.tlsCertPath, config.tlsKeyPath!) : undefined;
   const metrics = new RelayMetrics(
-    { stats: () => stats(), media: () => sfu.media, kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates() },
+    { stats: () => stats(), media: () => sfu.media(), kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates() },
     await turnServerAddresses(config.turn.urls),
   );
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(config.webhookUrls, config.keys[0]!, log) : undefined;
-  const sfu = new SfuShell({
-    core: config.core,
-    net: {
-      bindAddress: config.rtcBindAddress, announcedAddresses: config.announcedAddresses, udpPortRange: config.udpPortRange,
-      iceTcp: config.iceTcp, tcpPortRange: config.tcpPortRange, onPathSelected: (path) => metrics.pathSelected(path),
-    },
-    iceServers: (participantId) => turnIceServers(config.turn, participantId, Date.now()),
-    peerTimeoutMs: config.peerTimeoutMs,
-    log,
-    newId: (prefix) => prefix + randomBytes(6).toString("base64url"),
-    newSecret: () => randomBytes(18).toString("base64url"),
-    verifyToken: config.keys.length > 0 ? (token) => verifyToken(token, config.keys) : undefined,
-    onRoomEvent: webhooks === undefined ? undefined : (event) => webhooks.report(event),
-  });
+  const hooks: SfuHooks = { onPathSelected: (path) => metrics.pathSelected(path), onRoomEvent: webhooks === undefined ? undefined : (event) => webhooks.report(event) };
+  const sfu = config.workers > 1 ? await WorkerPool.start({ config, log, ...hooks }) : inProcess(sfuFromConfig(config, log, hooks));
   const signal = new SignalServer(sfu, {
     maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,
     joinTimeoutMs: config.joinTimeoutMs, maxSendBufferBytes: config.maxSendBufferBytes, maxPendingSessions: config.maxPendingSessions,
@@ -72,8 +96,14 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
   const stats = (): RelayStats => ({ ...sfu.stats(), sessions: signal.sessionCount });
   const http = createHttpServer({
     elementModule: () => readElementModule(config.elementModulePath),
-    health: () => ({ status: "ok", uptimeSeconds: Math.round((Date.now() - started) / 1000), ...stats() }),
-    metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
+    health: async () => {
+      await sfu.refresh();
+      return { status: "ok", uptimeSeconds: Math.round((Date.now() - started) / 1000), ...stats(), ...sfu.healthDetail() };
+    },
+    metrics: async () => {
+      await sfu.refresh();
+      return { contentType: metrics.contentType, text: await metrics.text() };
+    },
     upgrade: (req, socket, head) => signal.upgrade(req, socket, head),
     api: (req, res, method) => handleApiRequest(req, res, method, { keys: config.keys, call: (grants, request) => sfu.admin(grants, request) }),
     devToken: config.devTokens ? (query, origin) => devToken(query, origin, config.allowedOrigins, config.keys[0]!) : undefined,
@@ -86,12 +116,12 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const access = config.keys.length === 0 ? "open" : "tokens";
   const scheme = tls ? "wss" : "ws";
-  log.info({ port, host: config.host, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access, webhooks: config.webhookUrls.length }, "relay listening");
+  log.info({ port, host: config.host, workers: config.workers, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access, webhooks: config.webhookUrls.length }, "relay listening");
   const closed = new Promise<void>((resolve) => http.once("close", () => resolve()));
   /** `webhookFlushMs`: how long the last events (participants left, rooms finished) get to be delivered. */
   const close = async (webhookFlushMs = 0) => {
     await signal.close();
-    await sfu.close();
+    await sfu.stop();
     await webhooks?.close(webhookFlushMs);
     http.close();
     http.closeAllConnections();
@@ -109,6 +139,7 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
     },
     close: () => close(),
     async shutdown() {
+      await sfu.refresh();
       log.info({ participants: stats().participants, drainMs: config.drainMs }, "shutting down: telling participants to reconnect");
       http.close(); // no new connections; the open ones are drained below
       await signal.drain(config.drainMs);

@@ -32,6 +32,8 @@ describe("configuration", () => {
     [["--announced-ip", "1.2.3"], /"1.2.3" is not an IP address/],
     [["--udp-ports", "50000-40000"], /not a range/],
     [["--udp-ports", "50000-50001"], /at least 2 ports/],
+    [["--workers", "0"], /--workers: "0" is not a number of workers from 1 to 256/],
+    [["--workers", "4", "--udp-ports", "40000-40006"], /--udp-ports: 7 ports split over 4 workers leave fewer than 2 each: widen the range or lower --workers/],
     [["--log-level", "loud"], /not one of/],
     [["--max-participants", "0"], /from 1 to 10000/],
     [["--max-tracks", "65"], /from 1 to 64/],

@@ -119,7 +119,7 @@ describe("the demo in headless Chromium with a real relay", { timeout: 300_000 }
     site = await serveStatic(dist);
     // As `npm start` runs it: access control on, the demo taking its tokens from the development endpoint.
     const keys = [{ id: "dev", secret: randomBytes(32).toString("base64url") }];
-    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, keys, devTokens: true }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
+    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), workers: 1, port: 0, keys, devTokens: true }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
     browser = await puppeteer.launch({ executablePath, headless: true, args: chromiumArgs({ y4m }), protocolTimeout: 60_000 });
   });
 

@@ -76,7 +76,7 @@ describe("the server API, seen in the pages", { timeout: 180_000 }, () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const executablePath = ensureBrowser(CHROMIUM_PATH, "chromium");
     const y4m = makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`);
-    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, keys: [KEY] }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
+    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), workers: 1, port: 0, keys: [KEY] }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
     adaPath = await startTcpProxy(relay.port);
     // GET /?as=ada|bob: the page, with a token its backend minted.
     site = createServer((req, res) => {

@@ -35,7 +35,7 @@ describe("<sfu-room> over wss:// to a relay with its own certificate", { timeout
     const y4m = makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`);
     const tls = makeSelfSigned();
     relay = await startRelay(
-      { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, tlsCertPath: tls.certPath, tlsKeyPath: tls.keyPath },
+      { ...structuredClone(DEFAULT_RELAY_CONFIG), workers: 1, port: 0, tlsCertPath: tls.certPath, tlsKeyPath: tls.keyPath },
       pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }),
     );
     assert.equal(relay.signalUrl, `wss://127.0.0.1:${relay.port}/ws`);

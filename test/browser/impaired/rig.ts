@@ -207,6 +207,7 @@ export async function startRig(): Promise<Rig> {
   const relay = await startRelay(
     {
       ...structuredClone(DEFAULT_RELAY_CONFIG),
+      workers: 1,
       host: MAIN.address, port: 0, rtcBindAddress: "127.0.0.1", announcedAddresses: [MAIN.address], udpPortRange: RELAY_PORTS,
       // UDP only: an ICE-TCP path would bypass the forwarder (it carries datagrams).
       iceTcp: false,

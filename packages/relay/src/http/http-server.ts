@@ -12,7 +12,8 @@ import { json } from "./json-reply.ts";
 import type { TlsFiles } from "./tls-files.ts";
 
 export interface HttpRoutes {
-  health(): Record<string, unknown>;
+  /** The health report (with workers: read from each of them first). */
+  health(): Promise<Record<string, unknown>>;
   /** Prometheus exposition text and its content type. */
   metrics(): Promise<{ contentType: string; text: string }>;
   /** The `<sfu-room>` element module (see element-module.ts). */
@@ -30,7 +31,8 @@ export function createHttpServer(routes: HttpRoutes, tls?: TlsFiles): Server | H
     const path = (req.url ?? "/").split("?")[0]!;
     if (path === "/health") {
       if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "use GET /health" });
-      return json(res, 200, routes.health());
+      void routes.health().then((report) => json(res, 200, report));
+      return;
     }
     if (path === "/metrics") {
       if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "use GET /metrics" });

@@ -46,8 +46,8 @@ const STATUS: Record<AdminErrorCode, number> = { forbidden: 403, "unknown-room":
 
 export interface ServerApiOptions {
   keys: readonly SigningKey[];
-  /** The core's answer to a call by a verified token (SfuShell.admin). */
-  call(grants: Grants, request: AdminRequest): AdminResult;
+  /** The core's answer to a call by a verified token (SfuShell.admin, or the room's worker's: WorkerPool.admin). */
+  call(grants: Grants, request: AdminRequest): AdminResult | Promise<AdminResult>;
 }
 
 /** Answers one request under /api/ (`method` is the path's last part). */
@@ -69,7 +69,7 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
   }
   const parsed = v.safeParse(BODIES[method], body);
   if (!parsed.success) return send(res, 400, "bad-request", `${method}: ${describeIssue(parsed.issues[0])}`);
-  const result = options.call(access.granted, { method, ...parsed.output } as AdminRequest);
+  const result = await options.call(access.granted, { method, ...parsed.output } as AdminRequest);
   if (!result.ok) return send(res, STATUS[result.code], result.code, result.message);
   json(res, 200, result.body);
 }

@@ -115,9 +115,11 @@ export class SfuShell {
   // Signaling sessions
   // ------------------------------------------------------------------------------------------
 
-  /** A signaling session opened; its participant id is minted and returned. */
-  open(session: SessionPort): string {
-    const id = this.#options.newId("P");
+  /**
+   * A signaling session opened; its participant id is minted (or is `id`, minted by the primary process
+   * that holds the WebSocket: workers/) and returned.
+   */
+  open(session: SessionPort, id = this.#options.newId("P")): string {
     this.#sessions.set(id, session);
     return id;
   }

@@ -11,9 +11,21 @@
 import type { WebSocket } from "ws";
 import type { Logger } from "pino";
 import { parseClientMessage, type ClientMessage, type ServerMessage } from "@sfu-room/protocol";
-import type { SessionPort, SfuShell } from "../shell/sfu-shell.ts";
+import type { SessionPort } from "../shell/sfu-shell.ts";
 import { TokenBucket } from "../core/token-bucket.ts";
 import type { AdmissionTicket } from "./admission.ts";
+
+/**
+ * Where a session's messages go: the SfuShell in this process, or the worker pool (workers/) that
+ * forwards them to the SfuShell of the room's worker process.
+ */
+export interface SignalBackend {
+  /** The session opened: returns the participant id it speaks as until a resume binds it to another. */
+  open(session: SignalSession): string;
+  /** One validated message; resolves when the SFU is done with it. */
+  handle(participantId: string, message: ClientMessage): Promise<void>;
+  closed(participantId: string, session: SignalSession): void;
+}
 
 export interface SessionOptions {
   maxFrameBytes: number;
@@ -33,6 +45,9 @@ export interface SessionOptions {
 
 /** WebSocket close code for "policy violation" (RFC 6455): the join timeout, and a kicked session (clients do not retry it). */
 const CLOSE_POLICY = 1008;
+
+/** WebSocket close code for "service restart" (RFC 6455): the SDK takes it for a lost connection and rejoins. */
+const CLOSE_SERVICE_RESTART = 1012;
 
 /** At most one `rate-limited` notice per this many ms: a flood must not be answered frame by frame. */
 const RATE_LIMIT_NOTICE_INTERVAL_MS = 1000;
@@ -56,10 +71,10 @@ export class SignalSession implements SessionPort {
   private pendingJoinId: string | undefined;
 
   private readonly ws: WebSocket;
-  private readonly sfu: SfuShell;
+  private readonly sfu: SignalBackend;
   private readonly options: SessionOptions;
 
-  constructor(ws: WebSocket, sfu: SfuShell, options: SessionOptions) {
+  constructor(ws: WebSocket, sfu: SignalBackend, options: SessionOptions) {
     this.ws = ws;
     this.sfu = sfu;
     this.options = options;
@@ -106,6 +121,11 @@ export class SignalSession implements SessionPort {
 
   kick(reason: string): void {
     this.closeWith(CLOSE_POLICY, reason);
+  }
+
+  /** The SFU that held this session's room is gone (its worker died): the client reconnects, and lands on a live one. */
+  lost(reason: string): void {
+    this.closeWith(CLOSE_SERVICE_RESTART, reason);
   }
 
 

@@ -3,9 +3,8 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { Logger } from "pino";
-import type { SfuShell } from "../shell/sfu-shell.ts";
 import { Admission, type AdmissionLimits, addressKey, type Refusal } from "./admission.ts";
-import { type SessionOptions, SignalSession } from "./session.ts";
+import { type SessionOptions, type SignalBackend, SignalSession } from "./session.ts";
 
 export interface SignalServerOptions extends AdmissionLimits {
   maxFrameBytes: number;
@@ -30,10 +29,10 @@ export class SignalServer {
   private readonly wss: WebSocketServer;
   private readonly admission: Admission;
 
-  private readonly sfu: SfuShell;
+  private readonly sfu: SignalBackend;
   private readonly options: SignalServerOptions;
 
-  constructor(sfu: SfuShell, options: SignalServerOptions) {
+  constructor(sfu: SignalBackend, options: SignalServerOptions) {
     this.sfu = sfu;
     this.options = options;
     this.admission = new Admission(options);

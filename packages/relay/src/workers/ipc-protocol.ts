@@ -1,0 +1,48 @@
+/**
+ * The messages between the primary process (HTTP, WebSockets: worker-pool.ts) and a worker process (one
+ * SfuShell: worker-main.ts), sent over the node:child_process IPC channel as JSON. A session is named
+ * by the key the primary minted when its WebSocket opened; the worker uses that key as the participant
+ * id it first speaks as, and reports a resume that binds the session to another participant (`bound`).
+ * One channel per worker keeps order: every `send` a message caused arrives before its `handled`.
+ */
+import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
+import type { RelayConfig } from "../config.ts";
+import type { AdminRequest, AdminResult, Grants, KindCounts, RoomEventOutput } from "../core/index.ts";
+import type { SelectedPath } from "../rtc/selected-path.ts";
+import type { MediaCounters } from "../shell/media-counters.ts";
+import type { SfuStats } from "../shell/sfu-shell.ts";
+
+/** What a worker reports for /health and /metrics (the primary adds them up). */
+export interface WorkerSnapshot {
+  stats: SfuStats;
+  media: MediaCounters;
+  kindCounts: KindCounts;
+  connectionStates: Array<[state: string, count: number]>;
+}
+
+export type ToWorker =
+  /** The first message: this worker's configuration (its own slice of the port ranges) and log level. */
+  | { type: "start"; index: number; config: RelayConfig; logLevel: string }
+  | { type: "open"; session: string }
+  /** A validated client message; answered by `handled` with the same `seq`. */
+  | { type: "message"; session: string; seq: number; message: ClientMessage }
+  /** The session's WebSocket closed. */
+  | { type: "closed"; session: string }
+  | { type: "snapshot"; seq: number }
+  | { type: "admin"; seq: number; grants: Grants; request: AdminRequest }
+  /** Stop: every participant removed, then the process exits. */
+  | { type: "stop" };
+
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "send"; session: string; message: ServerMessage }
+  /** The shell ended the session: `close` (the client may come back) or `kick` (it must not). */
+  | { type: "end"; session: string; how: "close" | "kick"; reason: string }
+  /** A resume made the session speak as this participant. */
+  | { type: "bound"; session: string; participantId: string }
+  /** `error`: handling threw (a relay bug), and the primary's session answers `internal` as it would in one process. */
+  | { type: "handled"; seq: number; error?: string }
+  | { type: "snapshot"; seq: number; snapshot: WorkerSnapshot }
+  | { type: "admin-reply"; seq: number; result: AdminResult }
+  | { type: "room-event"; event: RoomEventOutput }
+  | { type: "path-selected"; path: SelectedPath };

@@ -1,0 +1,115 @@
+/**
+ * A worker process (forked by worker-pool.ts): one SfuShell, with werift and this worker's media ports,
+ * driven by the sessions the primary forwards over IPC (ipc-protocol.ts). It holds no socket to a client
+ * but its media; it exits when told to stop or when the primary goes away.
+ */
+import type { Logger } from "pino";
+import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
+import { createLogger } from "../log.ts";
+import { sfuFromConfig } from "../sfu-from-config.ts";
+import type { SessionPort, SfuShell } from "../shell/sfu-shell.ts";
+import type { FromWorker, ToWorker } from "./ipc-protocol.ts";
+
+function post(message: FromWorker): void {
+  process.send?.(message);
+}
+
+/** A session as the shell sees it: what it does travels to the primary, which holds the WebSocket. */
+class ForwardedSession implements SessionPort {
+  /** Who the session speaks as: its key, until a resume binds it to another participant. */
+  participantId: string;
+  readonly key: string;
+
+  constructor(key: string) {
+    this.key = key;
+    this.participantId = key;
+  }
+
+  send(message: ServerMessage): void {
+    post({ type: "send", session: this.key, message });
+  }
+
+  close(reason: string): void {
+    post({ type: "end", session: this.key, how: "close", reason });
+  }
+
+  kick(reason: string): void {
+    post({ type: "end", session: this.key, how: "kick", reason });
+  }
+
+  bind(participantId: string): void {
+    this.participantId = participantId;
+    post({ type: "bound", session: this.key, participantId });
+  }
+}
+
+let sfu: SfuShell | undefined;
+let log: Logger | undefined;
+const sessions = new Map<string, ForwardedSession>();
+
+async function handle(session: ForwardedSession, seq: number, message: ClientMessage): Promise<void> {
+  try {
+    await sfu!.handle(session.participantId, message);
+    post({ type: "handled", seq });
+  } catch (e) {
+    post({ type: "handled", seq, error: (e as Error).message });
+  }
+}
+
+process.on("message", (raw) => {
+  const message = raw as ToWorker;
+  try {
+    receive(message);
+  } catch (e) {
+    // A relay bug: logged, and this worker's other rooms go on (what one process would do with a failed request).
+    log?.error({ err: e, type: message.type }, "a worker failed to handle a message from the primary");
+  }
+});
+
+function receive(message: ToWorker): void {
+  switch (message.type) {
+    case "start": {
+      log = createLogger(message.logLevel, message.config.logFormat).child({ worker: message.index });
+      sfu = sfuFromConfig(message.config, log, {
+        onPathSelected: (path) => post({ type: "path-selected", path }),
+        // Always reported: the primary learns from room_started/room_finished which rooms live here.
+        onRoomEvent: (event) => post({ type: "room-event", event }),
+      });
+      log.debug({ udpPorts: message.config.udpPortRange, tcpPorts: message.config.tcpPortRange }, "worker ready");
+      post({ type: "ready" });
+      break;
+    }
+    case "open": {
+      const session = new ForwardedSession(message.session);
+      sessions.set(message.session, session);
+      sfu!.open(session, message.session);
+      break;
+    }
+    case "message": {
+      const session = sessions.get(message.session);
+      if (session === undefined) post({ type: "handled", seq: message.seq });
+      else void handle(session, message.seq, message.message);
+      break;
+    }
+    case "closed": {
+      const session = sessions.get(message.session);
+      sessions.delete(message.session);
+      if (session !== undefined) sfu!.closed(session.participantId, session);
+      break;
+    }
+    case "snapshot": {
+      const { media } = sfu!;
+      post({ type: "snapshot", seq: message.seq, snapshot: { stats: sfu!.stats(), media, kindCounts: sfu!.kindCounts(), connectionStates: [...sfu!.connectionStates()] } });
+      break;
+    }
+    case "admin":
+      post({ type: "admin-reply", seq: message.seq, result: sfu!.admin(message.grants, message.request) });
+      break;
+    case "stop":
+      void sfu!.close().then(() => process.exit(0));
+      break;
+  }
+}
+
+// Without the primary there is nobody to speak for: its rooms' clients have lost their WebSockets anyway.
+process.on("disconnect", () => process.exit(0));
