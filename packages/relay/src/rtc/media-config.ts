@@ -12,6 +12,7 @@ import {
   useSdesRTPStreamId,
   useTransportWideCC,
 } from "werift";
+import { withOpusParameters } from "./opus-resilience.ts";
 import type { SelectedPath } from "./selected-path.ts";
 
 /** Where the relay's WebRTC sockets live, what it announces, and who hears which path a connection took. */
@@ -36,7 +37,9 @@ export const OPUS = new RTCRtpCodecParameters({
   clockRate: 48000,
   channels: 2,
   payloadType: 111,
-  parameters: "minptime=10;useinbandfec=1",
+  // In-band FEC and DTX (opus-resilience.ts): what the subscriber leg offers; the publisher leg's
+  // answer gets them from withOpusResilience, as werift answers with the offer's fmtp.
+  parameters: withOpusParameters("minptime=10"),
 });
 export const VP8 = new RTCRtpCodecParameters({
   mimeType: "video/VP8",

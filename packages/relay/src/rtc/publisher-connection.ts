@@ -10,6 +10,7 @@ import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { startRestartedIce } from "./ice-restart.ts";
 import { watchSelectedPath } from "./selected-path.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
+import { withOpusResilience } from "./opus-resilience.ts";
 import { publishOfferRefusal } from "./sdp-limits.ts";
 import { PublisherFeedback, withoutWeriftFeedback } from "./publisher-feedback.ts";
 import { START_BITRATE_KBPS, withStartBitrate } from "./start-bitrate.ts";
@@ -119,7 +120,7 @@ export class PublisherConnection {
       this.transceiverByTrack.set(binding.trackId, transceiver);
       this.layerSsrcs.set(binding.trackId, []);
     }
-    const sdp = withStartBitrate(withSessionIceLite(this.pc.localDescription!.sdp), START_BITRATE_KBPS);
+    const sdp = withOpusResilience(withStartBitrate(withSessionIceLite(this.pc.localDescription!.sdp), START_BITRATE_KBPS));
     return { sdp, tracks: bound.map(({ binding }) => ({ trackId: binding.trackId, codec: binding.codec, clockRate: binding.clockRate })) };
   }
 
