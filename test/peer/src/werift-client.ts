@@ -299,6 +299,8 @@ export class ReceivedTrack {
   packetsWithAudioLevel = 0;
   /** The packet indices received, by payload tag (duplicates, e.g. resends, counted once). */
   readonly indices = new Map<number, Set<number>>();
+  /** Every packet as it arrived, with ClientOptions.keepPackets (for media a browser published). */
+  readonly packetLog: Array<{ seq: number; timestamp: number; payload: Buffer }> = [];
 
   constructor(readonly trackId: string, readonly participantId: string, readonly kind: "audio" | "video") {}
 }
@@ -317,6 +319,8 @@ export interface ClientOptions {
   rtx?: boolean;
   /** Offer transport-wide sequence numbers and transport-cc feedback on both connections, as browsers do. */
   transportCc?: boolean;
+  /** Keep every received packet in its track's packetLog. */
+  keepPackets?: boolean;
 }
 
 /** A data frame this client received, with the channel it came on. */
@@ -629,7 +633,12 @@ export class WeriftClient {
       rec.lastAudioLevel = level.payload[0]! & 0x7f;
       rec.packetsWithAudioLevel++;
     }
+    if (this.options.keepPackets) rec.packetLog.push({ seq: header.sequenceNumber, timestamp: header.timestamp, payload: Buffer.from(payload) });
     const headLen = payload[0] === 0x10 ? (payload[1] === 0x10 ? 11 : 4) : payload[0] === 0xfc ? 1 : 3;
+    if (payload.length < headLen + 8) {
+      rec.mismatches++; // not a synthetic payload (a browser's): nothing to compare
+      return;
+    }
     const key = headLen === 11 || payload[0] === 0x65;
     if (key) rec.keyframes++;
     rec.firstWasKeyframe ??= key;
