@@ -67,6 +67,8 @@ const H264 = () =>
   });
 
 /** RTX (RFC 4588) for a video payload type, as a subscriber that accepts resends on their own SSRC lists it. */
+/** RED (RFC 2198) of Opus, as Chromium offers it; werift's sender builds it (one redundant frame) and its receiver splits it. */
+const RED = () => new RTCRtpCodecParameters({ mimeType: "audio/red", clockRate: 48000, channels: 2, payloadType: 63, parameters: "111/111" });
 const RTX = (payloadType: number, apt: number) => new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: 90000, payloadType, parameters: `apt=${apt}` });
 
 /** Every payload a publisher sent, by track tag, so receivers can compare byte for byte. */
@@ -321,6 +323,8 @@ export interface ClientOptions {
   transportCc?: boolean;
   /** Keep every received packet in its track's packetLog. */
   keepPackets?: boolean;
+  /** Offer RED (audio/red, payload type 63) before Opus on both connections, as Chromium does. */
+  red?: boolean;
 }
 
 /** A data frame this client received, with the channel it came on. */
@@ -347,6 +351,10 @@ export class WeriftClient {
   private readonly layersWanted = new Map<string, string[]>();
   /** RTX packets (payload type 97 or 103) that arrived on the subscriber connection. */
   rtxPacketsReceived = 0;
+  /** RED packets (payload type 63) that arrived on the subscriber connection, before werift split them. */
+  redPacketsReceived = 0;
+  /** Of those, the ones carrying a redundant block (an older frame) before their own. */
+  redundantRedPacketsReceived = 0;
   private rtxWatched = false;
   /** Data frames received on the subscriber connection's channels, in arrival order. */
   readonly data: ReceivedData[] = [];
@@ -562,7 +570,7 @@ export class WeriftClient {
     if (this.options.transportCc) video.rtcpFeedback.push({ type: "transport-cc" });
     return new RTCPeerConnection({
       ...LOOPBACK(),
-      codecs: { audio: [OPUS()], video: [video] },
+      codecs: { audio: this.audioCodecs(), video: [video] },
       headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc] },
     });
   }
@@ -589,13 +597,17 @@ export class WeriftClient {
     channel.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
+  private audioCodecs(): RTCRtpCodecParameters[] {
+    return this.options.red ? [RED(), OPUS()] : [OPUS()];
+  }
+
   private createSubscriber(): RTCPeerConnection {
     const loss = this.options.inboundLoss;
     const pc = new RTCPeerConnection({
       ...LOOPBACK(),
       // werift keeps a datagram when inboundPacketLoss/100 >= Math.random(): it is the share kept.
       ...(loss ? { debug: { inboundPacketLoss: Math.round((1 - loss) * 100) } } : {}),
-      codecs: { audio: [OPUS()], video: [VP8(), H264(), ...(this.options.rtx ? [RTX(97, 96), RTX(103, 102)] : [])] },
+      codecs: { audio: this.audioCodecs(), video: [VP8(), H264(), ...(this.options.rtx ? [RTX(97, 96), RTX(103, 102)] : [])] },
       headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
     });
     pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
@@ -604,6 +616,10 @@ export class WeriftClient {
         this.rtxWatched = true;
         transceiver.receiver.dtlsTransport.onRtp.subscribe((packet) => {
           if (packet.header.payloadType === 97 || packet.header.payloadType === 103) this.rtxPacketsReceived++;
+          if (packet.header.payloadType === 63) {
+            this.redPacketsReceived++;
+            if ((packet.payload[0]! & 0x80) !== 0) this.redundantRedPacketsReceived++;
+          }
         });
       }
       transceiver.onTrack.subscribe((track) => {
