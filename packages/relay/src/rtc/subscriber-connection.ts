@@ -204,6 +204,8 @@ export class SubscriberConnection {
   forward(to: ForwardValues, source: RtpPacket, audioLevel: number, red: boolean): void {
     const slot = this.slots.get(to.subscriptionId);
     if (!slot) return;
+    // Audio as this m-line negotiated it (RED or plain Opus); VP8 frame numbering continuous across
+    // layer switches, as the core rewrote it (a copy when changed).
     const payload = slot.spec.kind === "audio" ? audioPayload(source.payload, red, slot.redBlockPayloadType) : withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
     if (payload === undefined) return; // RED that is not well-formed: nothing to forward
     const header = this.scratch.header;
@@ -225,7 +227,6 @@ export class SubscriberConnection {
     }
     header.csrc = [];
     header.csrcLength = 0;
-    // VP8 frame numbering continuous across layer switches, as the core rewrote it (a copy when changed).
     this.scratch.payload = payload;
     slot.transceiver.sender.sendRtp(this.scratch).catch(() => undefined);
     this.feedback.sent(slot.transceiver.sender.dtlsTransport, this.scratch.payload.length);
