@@ -137,7 +137,7 @@ export function publisherPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig>
   };
 }
 
-/** Subscriber connection: the relay offers and sends; each m-line carries exactly one codec. */
+/** Subscriber connection: the relay offers and sends; each m-line carries one codec (audio: in RED where answered). */
 export function subscriberPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig> {
   return {
     ...networkConfig(net),
