@@ -12,7 +12,7 @@
  *   sees the RTP timestamp jump over the gaps with no sequence number missing.
  * - FEC follows reported loss: on a clean uplink no frame carries LBRR (Opus's in-band FEC) data; with
  *   20 % of Ada's uplink lost, the relay's receiver reports tell her browser (its remote-inbound-rtp
- *   stats show the loss), and her encoder adds LBRR to many of her frames (over 30 %; 54-68 % seen).
+ *   stats show the loss), and her encoder adds LBRR to many of her frames (over 30 %; 41-68 % seen).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
