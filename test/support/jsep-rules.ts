@@ -140,6 +140,12 @@ export function jsepOfferViolations(offers: string[], tracks: SubscriberTrack[][
         const apt = /(?:^|;)\s*apt=(\d+)/.exec(v.split(" ").slice(1).join(" "))?.[1];
         if (apt && !s.formats.includes(apt)) at(where, `rtx apt=${apt} names a payload type not offered`);
       }
+      // RFC 2198 5: RED's fmtp lists the payload types of its blocks, which must be in the same m= line.
+      for (const [pt, encoding] of rtpmaps) {
+        if (!/^red\//i.test(encoding)) continue;
+        const blocks = (s.attrs.get("fmtp") ?? []).find((v) => v.startsWith(`${pt} `))?.split(" ")[1]?.split("/") ?? [];
+        for (const block of blocks) if (!s.formats.includes(block)) at(where, `RED names payload type ${block}, not in the m= line`);
+      }
 
       // RFC 8285 5 and RFC 8843 9.2: ids in range, one extension per id across the BUNDLE group.
       for (const v of s.attrs.get("extmap") ?? []) {

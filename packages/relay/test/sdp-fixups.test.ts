@@ -53,3 +53,20 @@ describe("asJsepOffer", () => {
     expect(out.endsWith("\r\n")).toBe(true);
   });
 });
+
+describe("asJsepOffer on a rejected audio m-section", () => {
+  // What werift writes for a stopped audio m-line: RED alone, naming an Opus payload type not listed.
+  const rejected = [
+    "v=0", "o=- 1 0 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=group:BUNDLE 1",
+    "m=audio 0 UDP/TLS/RTP/SAVPF 63", "a=setup:passive", "a=inactive", "a=mid:0", "a=rtpmap:63 red/48000/2", "a=fmtp:63 111/111",
+    "m=audio 9 UDP/TLS/RTP/SAVPF 63 111", "a=setup:passive", "a=sendonly", "a=mid:1", "a=rtcp-mux",
+    "a=rtpmap:63 red/48000/2", "a=fmtp:63 111/111", "a=rtpmap:111 opus/48000/2", "",
+  ].join("\r\n");
+  const lines = asJsepOffer(rejected, { sessionId: "1", version: 1 }).split("\r\n");
+
+  it("lists the Opus that RED names instead of RED alone, and leaves live m-sections' RED alone", () => {
+    const first = lines.slice(lines.indexOf("a=group:BUNDLE 1") + 1, lines.indexOf("m=audio 9 UDP/TLS/RTP/SAVPF 63 111"));
+    expect(first).toEqual(["m=audio 0 UDP/TLS/RTP/SAVPF 111", "a=setup:actpass", "a=inactive", "a=mid:0", "a=rtcp-mux", "a=rtpmap:111 opus/48000/2"]);
+    expect(lines.slice(lines.indexOf("m=audio 9 UDP/TLS/RTP/SAVPF 63 111"))).toContain("a=fmtp:63 111/111");
+  });
+});

@@ -5,8 +5,11 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
-/** 16-bit mono PCM at 48 kHz; `amplitude` 0..1 of full scale (0.3 is about -10 dBFS). */
-export function makeToneWav(path: string, seconds = 5, frequency = 440, amplitude = 0.3): string {
+/**
+ * 16-bit mono PCM at 48 kHz; `amplitude` 0..1 of full scale (0.3 is about -10 dBFS). The tone lasts
+ * `toneSeconds`, silence fills the rest (Chromium loops the file: talk spurts and pauses).
+ */
+export function makeToneWav(path: string, seconds = 5, frequency = 440, amplitude = 0.3, toneSeconds = seconds): string {
   if (existsSync(path)) return path;
   mkdirSync(dirname(path), { recursive: true });
   const rate = 48_000;
@@ -24,7 +27,7 @@ export function makeToneWav(path: string, seconds = 5, frequency = 440, amplitud
   wav.writeUInt16LE(16, 34); // bits per sample
   wav.write("data", 36, "ascii");
   wav.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) wav.writeInt16LE(Math.round(Math.sin((2 * Math.PI * frequency * i) / rate) * amplitude * 32767), 44 + i * 2);
+  for (let i = 0; i < rate * toneSeconds; i++) wav.writeInt16LE(Math.round(Math.sin((2 * Math.PI * frequency * i) / rate) * amplitude * 32767), 44 + i * 2);
   writeFileSync(path, wav);
   return path;
 }

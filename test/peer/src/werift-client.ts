@@ -69,6 +69,8 @@ const H264 = () =>
   });
 
 /** RTX (RFC 4588) for a video payload type, as a subscriber that accepts resends on their own SSRC lists it. */
+/** RED (RFC 2198) of Opus, as Chromium offers it; werift's sender builds it (one redundant frame) and its receiver splits it. */
+const RED = () => new RTCRtpCodecParameters({ mimeType: "audio/red", clockRate: 48000, channels: 2, payloadType: 63, parameters: "111/111" });
 const RTX = (payloadType: number, apt: number) => new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: 90000, payloadType, parameters: `apt=${apt}` });
 
 /** Every payload a publisher sent, by track tag, so receivers can compare byte for byte. */
@@ -303,6 +305,8 @@ export class ReceivedTrack {
   readonly indices = new Map<number, Set<number>>();
   /** The RTCP sender reports of this track's sender, with what had been received when each arrived. */
   readonly senderReports: Array<{ packetCount: number; octetCount: number; rtpTimestamp: number; ntpSeconds: number; packetsReceived: number; bytesReceived: number }> = [];
+  /** Every packet as it arrived, with ClientOptions.keepPackets (for media a browser published). */
+  readonly packetLog: Array<{ seq: number; timestamp: number; payload: Buffer }> = [];
 
   constructor(readonly trackId: string, readonly participantId: string, readonly kind: "audio" | "video") {}
 }
@@ -326,6 +330,10 @@ export interface ClientOptions {
    * on the video m-line, no transport-wide sequence numbers.
    */
   rembOnly?: boolean;
+  /** Keep every received packet in its track's packetLog. */
+  keepPackets?: boolean;
+  /** Offer RED (audio/red, payload type 63) before Opus on both connections, as Chromium does. */
+  red?: boolean;
 }
 
 /** A data frame this client received, with the channel it came on. */
@@ -352,6 +360,10 @@ export class WeriftClient {
   private readonly layersWanted = new Map<string, string[]>();
   /** RTX packets (payload type 97 or 103) that arrived on the subscriber connection. */
   rtxPacketsReceived = 0;
+  /** RED packets (payload type 63) that arrived on the subscriber connection, before werift split them. */
+  redPacketsReceived = 0;
+  /** Of those, the ones carrying a redundant block (an older frame) before their own. */
+  redundantRedPacketsReceived = 0;
   private rtxWatched = false;
   /** Data frames received on the subscriber connection's channels, in arrival order. */
   readonly data: ReceivedData[] = [];
@@ -569,7 +581,7 @@ export class WeriftClient {
     if (this.options.rembOnly) video.rtcpFeedback.push({ type: "goog-remb" });
     return new RTCPeerConnection({
       ...LOOPBACK(),
-      codecs: { audio: [OPUS()], video: [video] },
+      codecs: { audio: this.audioCodecs(), video: [video] },
       headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc, ...absSendTime] },
     });
   }
@@ -596,13 +608,17 @@ export class WeriftClient {
     channel.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
+  private audioCodecs(): RTCRtpCodecParameters[] {
+    return this.options.red ? [RED(), OPUS()] : [OPUS()];
+  }
+
   private createSubscriber(): RTCPeerConnection {
     const loss = this.options.inboundLoss;
     const pc = new RTCPeerConnection({
       ...LOOPBACK(),
       // werift keeps a datagram when inboundPacketLoss/100 >= Math.random(): it is the share kept.
       ...(loss ? { debug: { inboundPacketLoss: Math.round((1 - loss) * 100) } } : {}),
-      codecs: { audio: [OPUS()], video: [VP8(), H264(), ...(this.options.rtx ? [RTX(97, 96), RTX(103, 102)] : [])] },
+      codecs: { audio: this.audioCodecs(), video: [VP8(), H264(), ...(this.options.rtx ? [RTX(97, 96), RTX(103, 102)] : [])] },
       headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
     });
     pc.onRemoteTransceiverAdded.subscribe((transceiver) => {
@@ -611,6 +627,10 @@ export class WeriftClient {
         this.rtxWatched = true;
         transceiver.receiver.dtlsTransport.onRtp.subscribe((packet) => {
           if (packet.header.payloadType === 97 || packet.header.payloadType === 103) this.rtxPacketsReceived++;
+          if (packet.header.payloadType === 63) {
+            this.redPacketsReceived++;
+            if ((packet.payload[0]! & 0x80) !== 0) this.redundantRedPacketsReceived++;
+          }
         });
       }
       transceiver.onTrack.subscribe((track) => {
@@ -646,7 +666,12 @@ export class WeriftClient {
       rec.lastAudioLevel = level.payload[0]! & 0x7f;
       rec.packetsWithAudioLevel++;
     }
+    if (this.options.keepPackets) rec.packetLog.push({ seq: header.sequenceNumber, timestamp: header.timestamp, payload: Buffer.from(payload) });
     const headLen = payload[0] === 0x10 ? (payload[1] === 0x10 ? 11 : 4) : payload[0] === 0xfc ? 1 : 3;
+    if (payload.length < headLen + 8) {
+      rec.mismatches++; // not a synthetic payload (a browser's): nothing to compare
+      return;
+    }
     const key = headLen === 11 || payload[0] === 0x65;
     if (key) rec.keyframes++;
     rec.firstWasKeyframe ??= key;

@@ -12,6 +12,8 @@ import {
   useSdesRTPStreamId,
   useTransportWideCC,
 } from "werift";
+import { withOpusParameters } from "./opus-resilience.ts";
+import { RED_MIME } from "./red-forwarding.ts";
 import type { SelectedPath } from "./selected-path.ts";
 
 /** Where the relay's WebRTC sockets live, what it announces, and who hears which path a connection took. */
@@ -36,7 +38,21 @@ export const OPUS = new RTCRtpCodecParameters({
   clockRate: 48000,
   channels: 2,
   payloadType: 111,
-  parameters: "minptime=10;useinbandfec=1",
+  // In-band FEC and DTX (opus-resilience.ts): what the subscriber leg offers; the publisher leg's
+  // answer gets them from withOpusResilience, as werift answers with the offer's fmtp.
+  parameters: withOpusParameters("minptime=10"),
+});
+/**
+ * RED (RFC 2198) with Opus as both blocks, as Chromium offers it (`a=fmtp:63 111/111`), listed before
+ * Opus on both legs: libwebrtc sends RED only when the answer lists it first, and the relay forwards it
+ * to subscribers that negotiated it and plain Opus to the others (rtc/red-forwarding.ts, media/red.ts).
+ */
+export const RED = new RTCRtpCodecParameters({
+  mimeType: RED_MIME,
+  clockRate: 48000,
+  channels: 2,
+  payloadType: 63,
+  parameters: `${OPUS.payloadType}/${OPUS.payloadType}`,
 });
 export const VP8 = new RTCRtpCodecParameters({
   mimeType: "video/VP8",
@@ -71,10 +87,14 @@ const SUBSCRIBER_RTX = SUBSCRIBER_VIDEO.map(
   (codec, i) => new RTCRtpCodecParameters({ mimeType: "video/rtx", clockRate: codec.clockRate, payloadType: [97, 103][i]!, parameters: `apt=${codec.payloadType}` }),
 );
 
-/** The codec a subscriber m-line offers for a publisher's MIME type (case-insensitive), if forwarded. */
-export function subscriberCodec(mimeType: string): RTCRtpCodecParameters | undefined {
+/**
+ * The codecs a subscriber m-line offers for a publisher's MIME type (case-insensitive), most preferred
+ * first: RED and Opus for Opus, the one video codec for video; [] if not forwarded.
+ */
+export function subscriberCodecs(mimeType: string): RTCRtpCodecParameters[] {
   const lower = mimeType.toLowerCase();
-  return [OPUS, ...SUBSCRIBER_VIDEO].find((c) => c.mimeType.toLowerCase() === lower);
+  if (lower === OPUS.mimeType.toLowerCase()) return [RED, OPUS];
+  return SUBSCRIBER_VIDEO.filter((c) => c.mimeType.toLowerCase() === lower);
 }
 
 
@@ -106,7 +126,7 @@ function networkConfig(net: RtcNetworkOptions): Partial<PeerConfig> {
 export function publisherPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig> {
   return {
     ...networkConfig(net),
-    codecs: { audio: [OPUS], video: [VP8, H264] },
+    codecs: { audio: [RED, OPUS], video: [VP8, H264] },
     headerExtensions: {
       // Audio levels: the publisher's, read for active speakers (rtc/audio-level.ts). Transport-wide
       // sequence numbers on every m-line: the relay's transport-cc feedback covers audio and video
@@ -117,11 +137,11 @@ export function publisherPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig>
   };
 }
 
-/** Subscriber connection: the relay offers and sends; each m-line carries exactly one codec. */
+/** Subscriber connection: the relay offers and sends; each m-line carries one codec (audio: in RED where answered). */
 export function subscriberPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig> {
   return {
     ...networkConfig(net),
-    codecs: { audio: [OPUS], video: [...SUBSCRIBER_VIDEO, ...SUBSCRIBER_RTX] },
+    codecs: { audio: [RED, OPUS], video: [...SUBSCRIBER_VIDEO, ...SUBSCRIBER_RTX] },
     headerExtensions: {
       // Audio levels: passed on, so the browser reports each remote track's level.
       audio: [useSdesMid(), useAbsSendTime(), useAudioLevelIndication()],

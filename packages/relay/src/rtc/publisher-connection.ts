@@ -18,8 +18,10 @@ import type { FeedbackPacket, NegotiatedTrack } from "../core/index.ts";
 import { audioLevelId, readAudioLevelByte } from "./audio-level.ts";
 import { publisherPeerConfig, type RtcNetworkOptions } from "./media-config.ts";
 import { startRestartedIce } from "./ice-restart.ts";
+import { RED_MIME, withRedPassedWhole } from "./red-forwarding.ts";
 import { watchSelectedPath } from "./selected-path.ts";
 import { acceptBundleOnly, withoutSimulcastSsrcs, withSessionIceLite } from "./sdp-fixups.ts";
+import { withOpusResilience } from "./opus-resilience.ts";
 import { publishOfferRefusal } from "./sdp-limits.ts";
 import { PublisherArrivals } from "./publisher-arrivals.ts";
 import { PublisherFeedback, withoutWeriftFeedback } from "./publisher-feedback.ts";
@@ -36,13 +38,17 @@ export interface PublisherTrackBinding {
 }
 
 
-/** A bound track, with the id its m-line negotiated for audio levels (undefined: none, or video). */
-type Bound = PublisherTrackBinding & NegotiatedTrack & { audioLevelId: number | undefined };
+/**
+ * A bound track, with the id its m-line negotiated for audio levels (undefined: none, or video) and
+ * the payload type of its RED packets (undefined: RED not negotiated).
+ */
+type Bound = PublisherTrackBinding & NegotiatedTrack & { audioLevelId: number | undefined; redPayloadType: number | undefined };
 
 export interface PublisherEvents {
   /**
    * One RTP packet of a bound track; `layer` indexes the binding's layers (0 without simulcast); `codec`
-   * its MIME type; `audioLevel` the byte of its ssrc-audio-level extension, -1 without one.
+   * its MIME type (`audio/red` for a RED packet of an Opus track: RED_MIME); `audioLevel` the byte of
+   * its ssrc-audio-level extension, -1 without one.
    */
   onRtp(trackId: string, layer: number, packet: RtpPacket, codec: string, audioLevel: number): void;
   /** The relay sent the publisher a transport-cc feedback packet. */
@@ -126,18 +132,20 @@ export class PublisherConnection {
     const bound: Array<{ binding: Bound; transceiver: RTCRtpTransceiver }> = [];
     for (const track of newTracks) {
       const transceiver = this.pc.getTransceivers().find((t) => t.mid === track.mid);
-      const codec = transceiver?.codecs[0];
+      // The track's codec is the frame codec; RED (listed first when negotiated) is its container.
+      const codec = transceiver?.codecs.find((c) => c.mimeType.toLowerCase() !== RED_MIME);
       if (!transceiver || !codec) {
         throw new SdpError(`m-line "${track.mid}" offers no codec the relay forwards (Opus, VP8, H264)`);
       }
-      bound.push({ binding: { ...track, codec: codec.mimeType, clockRate: codec.clockRate, audioLevelId: audioLevelId(transceiver) }, transceiver });
+      const redPayloadType = transceiver.codecs.find((c) => c.mimeType.toLowerCase() === RED_MIME)?.payloadType;
+      bound.push({ binding: { ...track, codec: codec.mimeType, clockRate: codec.clockRate, audioLevelId: audioLevelId(transceiver), redPayloadType }, transceiver });
     }
     for (const { binding, transceiver } of bound) {
       this.bindings.set(binding.mid, binding);
       this.transceiverByTrack.set(binding.trackId, transceiver);
       this.layerSsrcs.set(binding.trackId, []);
     }
-    const sdp = withStartBitrate(withSessionIceLite(this.pc.localDescription!.sdp), START_BITRATE_KBPS);
+    const sdp = withOpusResilience(withStartBitrate(withSessionIceLite(this.pc.localDescription!.sdp), START_BITRATE_KBPS));
     return { sdp, tracks: bound.map(({ binding }) => ({ trackId: binding.trackId, codec: binding.codec, clockRate: binding.clockRate })) };
   }
 
@@ -209,6 +217,7 @@ export class PublisherConnection {
     // receiver mixes the layers' sequence spaces (our werift patch adds the switch).
     transceiver.receiver.externalNack = true;
     withoutWeriftFeedback(transceiver.receiver);
+    withRedPassedWhole(transceiver.receiver);
     transceiver.onTrack.subscribe((track: MediaStreamTrack) => {
       track.onReceiveRtp.subscribe((packet: RtpPacket) => {
         const binding = transceiver.mid === null ? undefined : this.bindings.get(transceiver.mid);
@@ -217,7 +226,8 @@ export class PublisherConnection {
         if (layer < 0) return;
         const ssrcs = this.layerSsrcs.get(binding.trackId);
         if (ssrcs && ssrcs[layer] !== packet.header.ssrc) ssrcs[layer] = packet.header.ssrc;
-        this.events.onRtp(binding.trackId, layer, packet, binding.codec, readAudioLevelByte(packet.header, binding.audioLevelId));
+        const codec = packet.header.payloadType === binding.redPayloadType ? RED_MIME : binding.codec;
+        this.events.onRtp(binding.trackId, layer, packet, codec, readAudioLevelByte(packet.header, binding.audioLevelId));
       });
     });
   }

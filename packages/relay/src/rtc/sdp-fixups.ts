@@ -59,6 +59,10 @@ export function withoutSimulcastSsrcs(sdp: string): string {
  *   each m-section refuses the whole offer.
  * - One `o=` session id for the connection and its version bumped in each offer (RFC 4566 5.2,
  *   RFC 8829 5.2.2): werift draws a new id per offer, which reads as a different session.
+ * - Rejected audio m-sections list Opus, not RED alone: werift keeps only the first format of a stopped
+ *   m-line, which for audio is RED, whose fmtp names an Opus payload type the section no longer has
+ *   (RFC 2198 section 5: the redundant encodings must be in the same m-line). aiortc refused the whole
+ *   offer ("Failed to set remote audio description send parameters") after someone left.
  * Only the text sent changes: werift keeps its own local description.
  */
 export function asJsepOffer(sdp: string, origin: { sessionId: string; version: number }): string {
@@ -72,5 +76,20 @@ export function asJsepOffer(sdp: string, origin: { sessionId: string; version: n
         ? section.replace(/(\r?\na=mid:[^\r\n]*)/, `$1${eol}a=rtcp-mux`)
         : section,
     )
+    .map(withoutLoneRed)
     .join("");
+}
+
+/** A rejected audio m-section whose only format is RED, with the Opus it names instead (see asJsepOffer). */
+function withoutLoneRed(section: string): string {
+  const mLine = /^(\r?\nm=audio 0 \S+) (\d+)(?=\r?\n)/.exec(section);
+  if (!mLine) return section;
+  const red = mLine[2]!;
+  if (!new RegExp(`\\na=rtpmap:${red} red/`, "i").test(section)) return section;
+  const opus = new RegExp(`\\na=fmtp:${red} (\\d+)`).exec(section)?.[1];
+  if (opus === undefined) return section;
+  return section
+    .replace(mLine[0], `${mLine[1]} ${opus}`)
+    .replace(new RegExp(`a=rtpmap:${red} [^\\r\\n]*`), `a=rtpmap:${opus} opus/48000/2`)
+    .replace(new RegExp(`\\r?\\na=fmtp:${red} [^\\r\\n]*`), "");
 }

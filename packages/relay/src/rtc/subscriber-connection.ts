@@ -39,13 +39,15 @@ import {
 } from "werift";
 import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
 import type { FeedbackPacket, ForwardOutput } from "../core/index.ts";
+import { asRedPayload, redPrimary, withRedBlockPayloadType } from "../media/red.ts";
 import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
 import { audioLevelExtensions, audioLevelId } from "./audio-level.ts";
 import { preferCounterModeSrtp } from "./fast-send/srtp-preference.ts";
 import { SubscriberPath } from "./fast-send/subscriber-path.ts";
 import { FastTrackSender } from "./fast-send/track-sender.ts";
 import { startRestartedIce } from "./ice-restart.ts";
-import { type RtcNetworkOptions, subscriberCodec, subscriberPeerConfig } from "./media-config.ts";
+import { type RtcNetworkOptions, subscriberCodecs, subscriberPeerConfig } from "./media-config.ts";
+import { RED_MIME, withoutWeriftRedEncoder } from "./red-forwarding.ts";
 import { watchSelectedPath } from "./selected-path.ts";
 import { asJsepOffer, withSessionIceLite } from "./sdp-fixups.ts";
 import { subscriberAnswerRefusal } from "./sdp-limits.ts";
@@ -93,6 +95,8 @@ interface Slot {
   ready: boolean;
   /** This connection's id of the audio-level extension (from the answer); undefined: video, or not negotiated. */
   audioLevelId: number | undefined;
+  /** Audio whose answer kept RED: the payload type of Opus inside it (the blocks'); undefined: plain Opus, or video. */
+  redBlockPayloadType: number | undefined;
   /** Sequence number of the next RTX packet (its own space, RFC 4588). */
   rtxSeq: number;
   /** Sends its forwarded packets, around werift's sender. */
@@ -151,14 +155,15 @@ export class SubscriberConnection {
 
   add(spec: SubscriptionSpec): void {
     if (this.closed || this.slots.has(spec.subscriptionId)) return;
-    const codec = subscriberCodec(spec.codec);
+    const codecs = subscriberCodecs(spec.codec);
     const transceiver = this.pc.addTransceiver(spec.kind, { direction: "sendonly" });
     // a=msid:<publisher> <werift's sender id>: a client groups each publisher's audio and video into
     // one stream, which is what browsers keep in lip sync (and JSEP asks of a sending m-section). The
     // relay's track id travels in the offer's `tracks` list, by mid.
     transceiver.sender.streamIds = [spec.publisherId];
-    if (codec) transceiver.setCodecPreferences([codec]); // and werift adds its RTX (media-config.ts)
+    if (codecs.length > 0) transceiver.setCodecPreferences(codecs); // and werift adds its RTX (media-config.ts)
     const { sender } = transceiver;
+    withoutWeriftRedEncoder(sender); // forwarded payloads are RED already where RED was negotiated
     withoutWeriftEstimator(sender);
     sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
     // The core answers NACKs from its history, once per round trip and within a budget (loss-recovery.ts);
@@ -176,7 +181,7 @@ export class SubscriberConnection {
       }
     });
     const fast = new FastTrackSender(sender, this.path);
-    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, audioLevelId: undefined, rtxSeq: Math.floor(Math.random() * 0x10000), fast });
+    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, audioLevelId: undefined, redBlockPayloadType: undefined, rtxSeq: Math.floor(Math.random() * 0x10000), fast });
     this.scheduleNegotiation();
   }
 
@@ -202,14 +207,16 @@ export class SubscriberConnection {
 
   /**
    * Sends one forwarded packet on a subscription's m-line with the core's rewritten values (`to`) and
-   * the publisher's audio level byte (-1: none): through the fast path, or werift's sender where that
-   * path does not apply (fast-send/track-sender.ts says when).
+   * the publisher's audio level byte (-1: none; `red`: its payload is RED): through the fast path, or
+   * werift's sender where that path does not apply (fast-send/track-sender.ts says when).
    */
-  forward(to: ForwardValues, source: RtpPacket, audioLevel: number): void {
+  forward(to: ForwardValues, source: RtpPacket, audioLevel: number, red: boolean): void {
     const slot = this.slots.get(to.subscriptionId);
     if (!slot) return;
-    // VP8 frame numbering continuous across layer switches, as the core rewrote it (a copy when changed).
-    const payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
+    // Audio as this m-line negotiated it (RED or plain Opus); VP8 frame numbering continuous across
+    // layer switches, as the core rewrote it (a copy when changed).
+    const payload = slot.spec.kind === "audio" ? audioPayload(source.payload, red, slot.redBlockPayloadType) : withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
+    if (payload === undefined) return; // RED that is not well-formed: nothing to forward
     // The audio level goes on under this connection's id, if it negotiated one.
     const level = slot.audioLevelId !== undefined ? audioLevel : -1;
     const { seq, timestamp, marker } = to;
@@ -252,7 +259,7 @@ export class SubscriberConnection {
     const primary = transceiver.codecs.find((c) => c.name.toLowerCase() !== "rtx");
     const rtx = transceiver.codecs.find((c) => c.name.toLowerCase() === "rtx" && Number(/(?:^|;)\s*apt=(\d+)/.exec(c.parameters ?? "")?.[1]) === primary?.payloadType);
     if (rtx === undefined) {
-      this.forward(to, source, -1); // video: no audio level to carry
+      this.forward(to, source, -1, false); // video: no audio level to carry
       return;
     }
     const payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
@@ -297,6 +304,7 @@ export class SubscriberConnection {
       if (!slot) continue;
       slot.negotiated = true;
       slot.audioLevelId = slot.spec.kind === "audio" ? audioLevelId(slot.transceiver) : undefined;
+      slot.redBlockPayloadType = slot.spec.kind === "audio" ? redBlockPayloadType(slot.transceiver) : undefined;
     }
     this.reportReady();
     if (this.dirty) this.scheduleNegotiation();
@@ -380,4 +388,22 @@ export class SubscriberConnection {
     inFlight.sent = { sdp: asJsepOffer(withSessionIceLite(this.pc.localDescription!.sdp), this.origin), tracks };
     this.events.onOffer(offerId, inFlight.sent.sdp, tracks);
   }
+}
+
+/**
+ * The payload for an audio subscription: RED where its answer kept RED (the publisher's, its blocks
+ * renumbered to this m-line's Opus, or a plain frame wrapped as one block), else plain Opus (a RED
+ * packet's primary block); undefined for RED that is not well-formed.
+ */
+function audioPayload(payload: Buffer, red: boolean, redBlockPayloadType: number | undefined): Buffer | undefined {
+  if (redBlockPayloadType === undefined) return red ? redPrimary(payload) : payload;
+  return red ? withRedBlockPayloadType(payload, redBlockPayloadType) : asRedPayload(payload, redBlockPayloadType);
+}
+
+/** The Opus payload type inside RED, when the m-line sends RED (the codec werift stamps on what it sends). */
+function redBlockPayloadType(transceiver: RTCRtpTransceiver): number | undefined {
+  const sending = transceiver.sender.codec;
+  if (sending?.mimeType.toLowerCase() !== RED_MIME) return undefined;
+  const opus = Number(/^(\d+)/.exec(sending.parameters ?? "")?.[1]);
+  return transceiver.codecs.find((c) => c.payloadType === opus)?.payloadType;
 }

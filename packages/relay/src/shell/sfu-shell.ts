@@ -19,6 +19,7 @@ import { isKeyframeStart } from "../media/keyframe.ts";
 import { readVp8PictureFields } from "../media/vp8-picture-id.ts";
 import type { RtcNetworkOptions } from "../rtc/media-config.ts";
 import { SdpError } from "../rtc/publisher-connection.ts";
+import { RED_MIME } from "../rtc/red-forwarding.ts";
 import { StaleAnswerError } from "../rtc/subscriber-connection.ts";
 import { DataRelay } from "./data-relay.ts";
 import { kindOfCodec, MediaCounters, type MediaKind } from "./media-counters.ts";
@@ -80,6 +81,8 @@ export class SfuShell {
   #packetKind: MediaKind = "video";
   /** Its ssrc-audio-level byte (-1: none), passed on to the subscribers. */
   #packetAudioLevel = -1;
+  /** The packet is RED (its payload a container of Opus frames, media/red.ts). */
+  #packetRed = false;
   /** Packets, bytes and RTCP feedback counted on the hot path; /metrics reads them. */
   readonly media = new MediaCounters();
   readonly #rtpInput: RtpInput = {
@@ -239,7 +242,7 @@ export class SfuShell {
       case "forward": {
         const link = this.#links.get(out.subscriberId);
         if (!this.#packet || !link) break;
-        link.subscriber.forward(out, this.#packet, this.#packetAudioLevel);
+        link.subscriber.forward(out, this.#packet, this.#packetAudioLevel, this.#packetRed);
         const count = this.media.out[this.#packetKind];
         count.packets++;
         count.bytes += this.#packet.payload.length;
@@ -508,6 +511,7 @@ export class SfuShell {
     this.#packet = packet;
     this.#packetKind = kind;
     this.#packetAudioLevel = audioLevel;
+    this.#packetRed = codec === RED_MIME;
     try {
       this.#drive(input);
     } finally {
