@@ -1,5 +1,5 @@
 /** The CustomEvents of <sfu-room> and their `detail` types. None bubble: listen on the element. */
-import type { ConnectionState, DataEvent, ReconnectingEvent, RejoinedEvent, RoomErrorCode } from "../room/index.ts";
+import type { ConnectionState, DataEvent, ReconnectingEvent, RejoinedEvent, RoomErrorCode, RoomEvents } from "../room/index.ts";
 
 export interface ParticipantSummary {
   id: string;
@@ -64,6 +64,8 @@ export interface SfuRoomEventMap {
   /** A data message from another participant: the Room's `data` event, same detail. */
   data: CustomEvent<DataEvent>;
   "active-speakers-changed": CustomEvent<ActiveSpeakersDetail>;
+  /** End-to-end encryption: a remote track's frames started or stopped opening (the Room's event, same detail). */
+  "e2ee-state-changed": CustomEvent<RoomEvents["e2ee-state-changed"]>;
 }
 
 /** Dispatches one of the element's events (typed by SfuRoomEventMap). */

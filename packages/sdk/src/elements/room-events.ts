@@ -59,6 +59,9 @@ export function forwardRoomEvents(room: Room, host: ReactiveControllerHost & Eve
     if (!current()) return;
     fire(host, "active-speakers-changed", { speakers: speakers.map((p) => ({ ...summary(p), level: p.speakingLevel, self: p === room.local })) });
   });
+  room.on("e2ee-state-changed", (detail) => {
+    if (current()) fire(host, "e2ee-state-changed", detail);
+  });
   room.on("data", (detail) => {
     if (current()) fire(host, "data", detail);
   });

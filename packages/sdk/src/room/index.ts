@@ -15,3 +15,6 @@ export { maxMessageBytes, MAX_DATA_PARTS } from "./data-message.ts";
 export { listDevices, screenShareSupported, type CaptureConstraints, type LocalSource } from "./local-media.ts";
 export { SignalClient, RelayRequestError } from "./signal-client.ts";
 export { Emitter, type Listener } from "./emitter.ts";
+export { KeyProvider, type KeyProviderEvents } from "./e2ee/key-provider.ts";
+export { frameEncryptionSupported } from "./e2ee/frame-encryption.ts";
+export type { DecryptionState } from "./e2ee/frame-crypto-worker.ts";

@@ -24,6 +24,7 @@ import type { ConnectionState, RoomEvents } from "./room-events.ts";
 import type { PublisherTransport } from "./publisher-transport.ts";
 import { RelayRequestError, type SignalClient, type SignalEvent } from "./signal-client.ts";
 import type { SubscriptionSettings } from "./view-settings.ts";
+import { FrameEncryption } from "./e2ee/frame-encryption.ts";
 
 export class Room extends Emitter<RoomEvents> {
   state: ConnectionState = "disconnected";
@@ -55,6 +56,8 @@ export class Room extends Emitter<RoomEvents> {
   /** What connect() was called with, for rejoins. */
   #request: JoinRequest | undefined;
   #reconnectTimeoutMs = DEFAULT_RECONNECT_TIMEOUT_MS;
+  /** End-to-end encryption of this connect's sessions (connect() with `e2ee`), until disconnected. */
+  #encryption: FrameEncryption | undefined;
 
   constructor() {
     super();
@@ -72,6 +75,15 @@ export class Room extends Emitter<RoomEvents> {
       this.#reportError(error);
       throw error;
     }
+    if (options.e2ee) {
+      try {
+        this.#encryption = new FrameEncryption(options.e2ee.keyProvider);
+      } catch (e) {
+        if (e instanceof RoomError) this.#reportError(e);
+        throw e;
+      }
+      this.#encryption.on("state", ({ participantId, trackId, state }) => this.emit("e2ee-state-changed", { participantId, trackId, state }));
+    }
     performance.mark?.("sfu-room:connect");
     this.serverUrl = serverUrl;
     this.roomName = roomName;
@@ -85,6 +97,7 @@ export class Room extends Emitter<RoomEvents> {
       autoSubscribe: options.autoSubscribe ?? true,
       rtcConfig: options.rtcConfig ?? {},
       connectTimeoutMs: options.connectTimeoutMs,
+      encryption: this.#encryption,
     };
     const connection = this.#newConnection();
     this.#connection = connection;
@@ -350,6 +363,8 @@ export class Room extends Emitter<RoomEvents> {
     this.#roster.clear();
     this.#speakers.clear();
     this.local.detach();
+    this.#encryption?.close();
+    this.#encryption = undefined;
     this.#setState("disconnected");
     if (end.reason !== "client") this.#reportError(end.error);
     // A failed join is not a disconnect: connect() rejects with its error instead.

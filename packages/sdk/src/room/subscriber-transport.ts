@@ -4,7 +4,7 @@
  * compared with the previous one, so the room learns which remote tracks appeared and which went away;
  * m-lines that keep their track keep their receiver, so their media is never interrupted.
  */
-import type { SubscriberOfferMessage, TrackKind } from "@sfu-room/protocol";
+import type { SubscriberOfferMessage, SubscriberTrack, TrackKind } from "@sfu-room/protocol";
 import type { CurrentSignal } from "./signal-client.ts";
 
 export interface ReceivedTrack {
@@ -23,6 +23,11 @@ export interface SubscriberCallbacks {
   onFailure(error: Error): void;
   /** The first offer is applied and not yet answered: the moment to create the negotiated data channels. */
   onFirstRemoteDescription(pc: RTCPeerConnection): void;
+  /**
+   * An offer's m-line carries a track (again, or another one), before any of its media can arrive (the
+   * answer is not sent yet): the moment to put a transform on its receiver.
+   */
+  onNewReceiver?(receiver: RTCRtpReceiver, track: SubscriberTrack): void;
 }
 
 export class SubscriberTransport {
@@ -86,6 +91,13 @@ export class SubscriberTransport {
     const pc = this.#ensurePc();
     await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
     if (first) this.#callbacks.onFirstRemoteDescription(pc);
+    if (this.#callbacks.onNewReceiver) {
+      const byMid = new Map(pc.getTransceivers().map((t) => [t.mid, t] as const));
+      for (const entry of offer.tracks) {
+        const transceiver = byMid.get(entry.mid);
+        if (transceiver && transceiver.currentDirection !== "stopped") this.#callbacks.onNewReceiver(transceiver.receiver, entry);
+      }
+    }
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     if (this.#closed) return;
