@@ -40,11 +40,12 @@ import {
 } from "@sfu-room/protocol";
 import { startRestartedIce } from "@sfu-room/relay/ice-restart";
 
-const LOOPBACK = () => ({
+/** ICE on one local address: loopback unless a test runs in a network namespace of its own. */
+const LOOPBACK = (address = "127.0.0.1") => ({
   iceUseIpv4: false,
   iceUseIpv6: false,
-  iceAdditionalHostAddresses: ["127.0.0.1"],
-  iceInterfaceAddresses: { udp4: "127.0.0.1" },
+  iceAdditionalHostAddresses: [address],
+  iceInterfaceAddresses: { udp4: address },
   // werift queries a public STUN server when none is configured: point it at a dead loopback port.
   iceServers: [{ urls: "stun:127.0.0.1:9" }],
   iceStunGatherTimeout: 0,
@@ -299,8 +300,18 @@ export class ReceivedTrack {
   packetsWithAudioLevel = 0;
   /** The packet indices received, by payload tag (duplicates, e.g. resends, counted once). */
   readonly indices = new Map<number, Set<number>>();
+  /** With `keepPackets`: every packet as it arrived (media from browsers, not this client's synthetic tracks). */
+  readonly keptPackets: KeptPacket[] = [];
 
   constructor(readonly trackId: string, readonly participantId: string, readonly kind: "audio" | "video") {}
+}
+
+/** One received RTP packet, copied. */
+export interface KeptPacket {
+  seq: number;
+  timestamp: number;
+  marker: boolean;
+  payload: Buffer;
 }
 
 export interface ClientOptions {
@@ -317,6 +328,13 @@ export interface ClientOptions {
   rtx?: boolean;
   /** Offer transport-wide sequence numbers and transport-cc feedback on both connections, as browsers do. */
   transportCc?: boolean;
+  /**
+   * Keep every received packet (`ReceivedTrack.keptPackets`) instead of checking it against this client's
+   * synthetic payloads: for media that browsers publish.
+   */
+  keepPackets?: boolean;
+  /** The address its connections use (default 127.0.0.1): a network namespace's, for tests run in one. */
+  address?: string;
 }
 
 /** A data frame this client received, with the channel it came on. */
@@ -557,7 +575,7 @@ export class WeriftClient {
     const twcc = this.options.transportCc ? [useTransportWideCC()] : [];
     if (this.options.transportCc) video.rtcpFeedback.push({ type: "transport-cc" });
     return new RTCPeerConnection({
-      ...LOOPBACK(),
+      ...LOOPBACK(this.options.address),
       codecs: { audio: [OPUS()], video: [video] },
       headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc] },
     });
@@ -588,7 +606,7 @@ export class WeriftClient {
   private createSubscriber(): RTCPeerConnection {
     const loss = this.options.inboundLoss;
     const pc = new RTCPeerConnection({
-      ...LOOPBACK(),
+      ...LOOPBACK(this.options.address),
       // werift keeps a datagram when inboundPacketLoss/100 >= Math.random(): it is the share kept.
       ...(loss ? { debug: { inboundPacketLoss: Math.round((1 - loss) * 100) } } : {}),
       codecs: { audio: [OPUS()], video: [VP8(), H264(), ...(this.options.rtx ? [RTX(97, 96), RTX(103, 102)] : [])] },
@@ -628,6 +646,10 @@ export class WeriftClient {
     if (level !== undefined) {
       rec.lastAudioLevel = level.payload[0]! & 0x7f;
       rec.packetsWithAudioLevel++;
+    }
+    if (this.options.keepPackets) {
+      rec.keptPackets.push({ seq: header.sequenceNumber, timestamp: header.timestamp, marker: header.marker, payload: Buffer.from(payload) });
+      return;
     }
     const headLen = payload[0] === 0x10 ? (payload[1] === 0x10 ? 11 : 4) : payload[0] === 0xfc ? 1 : 3;
     const key = headLen === 11 || payload[0] === 0x65;

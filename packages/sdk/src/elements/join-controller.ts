@@ -22,6 +22,7 @@ const FATAL: ReadonlySet<RoomErrorCode> = new Set([
   "unauthorized",
   "bad-room-name",
   "join-failed",
+  "e2ee-unsupported",
 ]);
 
 /** Where to join. */
