@@ -1,9 +1,10 @@
 /** Participant tiles: the model derived from the room, and their template. */
 import { html, nothing, type TemplateResult } from "lit";
-import type { ConnectionState, RemoteTrack, Room } from "../room/index.ts";
+import type { ConnectionQuality, ConnectionState, RemoteTrack, Room } from "../room/index.ts";
 import { markFirstFrame } from "./first-frame.ts";
 import { micOffIcon } from "./icons.ts";
 import { observeView } from "./observe-view.ts";
+import { qualityIndicator } from "./quality-icon.ts";
 import { SELF } from "./speaking.ts";
 import { streamOf } from "./streams.ts";
 
@@ -23,6 +24,8 @@ export interface TileModel {
   audio: "on" | "muted" | "none";
   speaking: boolean;
   connection: "live" | "connecting" | "interrupted";
+  /** The relay's rating of the participant's connection (camera tiles show it). */
+  quality: ConnectionQuality;
 }
 
 /** `selfSpeaking`: from this client's own microphone level; the others' is the relay's (`isSpeaking`). */
@@ -49,6 +52,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
     audio: !mic ? "none" : mic.muted ? "muted" : "on",
     speaking: selfSpeaking,
     connection: selfConnection,
+    quality: local.connectionQuality,
   });
   if (screen?.mediaStreamTrack) {
     screens.push({
@@ -63,6 +67,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
       audio: "none",
       speaking: false,
       connection: selfConnection,
+      quality: local.connectionQuality,
     });
   }
   for (const participant of room.participants.values()) {
@@ -82,6 +87,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
       audio: !microphone ? "none" : microphone.muted ? "muted" : "on",
       speaking: participant.isSpeaking,
       connection: videoState === "waiting" || (microphone && !microphone.muted && !microphone.mediaStreamTrack) ? "connecting" : "live",
+      quality: participant.connectionQuality,
     });
     const share = participant.screenTrack;
     if (share) {
@@ -98,6 +104,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
         audio: "none",
         speaking: false,
         connection: share.mediaStreamTrack ? "live" : "connecting",
+        quality: participant.connectionQuality,
       });
     }
   }
@@ -152,6 +159,7 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
     </div>
     <div class="label" part="label">
       <span class="name" part="name">${tile.name}</span>
+      ${tile.source === "camera" ? qualityIndicator(tile.quality) : nothing}
       ${tile.audio !== "on" && tile.source === "camera" ? mutedIndicator(tile.audio === "muted" ? "microphone muted" : "no microphone") : nothing}
       ${tile.speaking ? html`<span class="visually-hidden">speaking</span>` : nothing}
     </div>

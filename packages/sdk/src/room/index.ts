@@ -4,6 +4,8 @@ export type { ConnectionState, DisconnectReason, RoomEvents, ParticipantEvent, T
 export { RemoteParticipant, RemoteTrack, type InboundStats } from "./remote.ts";
 export { LocalParticipant } from "./local-participant.ts";
 export type { SpeakingParticipant } from "./active-speakers.ts";
+export type { QualityChange, RatedParticipant } from "./connection-quality.ts";
+export type { ConnectionQuality } from "@sfu-room/protocol";
 export { LocalTrack } from "./local-track.ts";
 export type { OutboundLayerStats } from "./local-stats.ts";
 export { cameraBitrate, cameraPlan, screenPlan, SIMULCAST_CAPTURE, type EncodingPlan, type SimulcastLayer, type SimulcastOptions } from "./simulcast.ts";

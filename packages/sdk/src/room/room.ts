@@ -25,6 +25,7 @@ import type { PublisherTransport } from "./publisher-transport.ts";
 import { RelayRequestError, type SignalClient, type SignalEvent } from "./signal-client.ts";
 import type { SubscriptionSettings } from "./view-settings.ts";
 import { FrameEncryption } from "./e2ee/frame-encryption.ts";
+import { applyQualities, resetQualities } from "./connection-quality.ts";
 
 export class Room extends Emitter<RoomEvents> {
   state: ConnectionState = "disconnected";
@@ -281,7 +282,7 @@ export class Room extends Emitter<RoomEvents> {
       this.#roster.unbindAll();
       this.local.detachForRejoin();
       this.local.id = joined.participantId;
-      this.#speakersUnknown();
+      this.#relayDecisionsUnknown();
       this.#roster.reconcile(joined.participants);
     }
     this.#setState("connected");
@@ -335,10 +336,11 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /**
-   * Back after a gap (resume, rejoin): changes of the speakers meanwhile were not sent; the relay follows
-   * its reply with who speaks now, if anyone.
+   * Back after a gap (resume, rejoin): changes of the speakers and connection qualities meanwhile were
+   * not sent; the relay follows its reply with who speaks now and who is not "good", if anyone.
    */
-  #speakersUnknown(): void {
+  #relayDecisionsUnknown(): void {
+    for (const change of resetQualities(this.local, this.participants)) this.emit("connection-quality-changed", change);
     if (this.#speakers.speakers.length === 0) return;
     this.#speakers.clear();
     this.emit("active-speakers-changed", { speakers: this.activeSpeakers });
@@ -346,7 +348,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #onResumed(resumed: ResumedMessage): void {
     this.#reconnector = undefined;
-    this.#speakersUnknown();
+    this.#relayDecisionsUnknown();
     this.#roster.reconcile(resumed.participants);
     this.#setState("connected");
     void this.local.reconcile(resumed.tracks).catch((e: unknown) => {
@@ -401,6 +403,9 @@ export class Room extends Emitter<RoomEvents> {
         break;
       case "active-speakers":
         if (this.#speakers.apply(message.speakers, this.local, this.participants)) this.emit("active-speakers-changed", { speakers: this.activeSpeakers });
+        break;
+      case "connection-quality":
+        for (const change of applyQualities(message.updates, this.local, this.participants)) this.emit("connection-quality-changed", change);
         break;
       case "layers-wanted":
         void this.local.setLayersWanted(message.trackId, message.rids).catch(() => undefined);
