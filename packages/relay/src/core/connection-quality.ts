@@ -12,8 +12,9 @@
  *
  * "poor" at `poorLoss` or more loss, `poorRttMs` or more round trip, or `poorJitterMs` or more jitter;
  * "lost" when media stopped coming: an unmuted microphone that sent packets in the previous interval
- * sent none in this one (audio flows even in silence), or the relay forwarded them packets and no
- * feedback or receiver report came back, while earlier some did; "good" otherwise. A sample under
+ * sent none in this one (audio flows even in silence), or the relay forwards them packets and no
+ * feedback or receiver report came back for `deafMs`, while earlier some did (a browser receiving only
+ * audio reports about every 5 s); "good" otherwise. A sample under
  * `minPackets` says nothing about loss. The room hears `connection-quality` with the participants whose
  * rating changed; a joiner (or a resumed participant) hears everyone not "good".
  *
@@ -39,6 +40,8 @@ export const QUALITY = {
   poorJitterMs: 30,
   /** Fewer packets than this in an interval tell nothing about loss. */
   minPackets: 20,
+  /** Forwarded to, and not a word back for this long: lost (RTCP of an audio-only receiver comes every 2.5-7.5 s). */
+  deafMs: 10_000,
 } as const;
 
 /** One received RTP stream (a layer of a publication): its interval's counts and its jitter. */
@@ -48,7 +51,10 @@ interface Stream {
   /** `highest` when the interval started. */
   base: number;
   received: number;
-  /** No packet came in the whole previous interval: the gap before the next one was rated then (lost), not loss. */
+  /**
+   * No packet came in the whole previous interval: the gap before the next one was rated then (lost),
+   * and is neither loss nor jitter (a sender that paused did not advance its timestamps).
+   */
   idle: boolean;
   /** Arrival minus RTP timestamp of the previous packet, in RTP units (RFC 3550 6.4.1). */
   transit: number;
@@ -63,9 +69,8 @@ interface Link {
   readonly streams: Map<Publication, Stream[]>;
   feedbackPackets: number;
   feedbackLost: number;
-  /** Feedback or a receiver report came from them in this interval / ever. */
-  heard: boolean;
-  everHeard: boolean;
+  /** When feedback or a receiver report last came from them (-Infinity: never). */
+  heardAt: Millis;
   rttMs: number | undefined;
   /** Per subscription, the output seq at the interval's start: what the relay forwarded them. */
   readonly forwardedFrom: Map<Subscription, number>;
@@ -98,7 +103,7 @@ export class ConnectionQuality {
     if (this.intervalMs <= 0) return;
     if (!this.links.has(participant)) {
       this.links.set(participant, {
-        participant, streams: new Map(), feedbackPackets: 0, feedbackLost: 0, heard: false, everHeard: false,
+        participant, streams: new Map(), feedbackPackets: 0, feedbackLost: 0, heardAt: -Infinity,
         rttMs: undefined, forwardedFrom: new Map(), audioFlowed: false, told: undefined,
       });
     }
@@ -145,6 +150,7 @@ export class ConnectionQuality {
       if (s.idle) {
         s.idle = false;
         s.base = s.highest - 1;
+        s.transit = NaN;
       }
     }
     if (pub.kind !== "audio") return;
@@ -158,19 +164,19 @@ export class ConnectionQuality {
   }
 
   /** Their transport-cc feedback on what the relay sent them. */
-  onFeedback(participant: Participant, packets: readonly FeedbackPacket[]): void {
+  onFeedback(participant: Participant, packets: readonly FeedbackPacket[], now: Millis): void {
     const link = this.links.get(participant);
     if (link === undefined) return;
     link.feedbackPackets += packets.length;
     for (const p of packets) if (p.arrivedAt < 0) link.feedbackLost++;
-    link.heard = link.everHeard = true;
+    link.heardAt = now;
   }
 
-  onRoundTrip(participant: Participant, rttMs: Millis): void {
+  onRoundTrip(participant: Participant, rttMs: Millis, now: Millis): void {
     const link = this.links.get(participant);
     if (link === undefined) return;
     link.rttMs = rttMs;
-    link.heard = link.everHeard = true;
+    link.heardAt = now;
   }
 
   /** Time passed: at the end of an interval, rate everyone and tell the rooms what changed. */
@@ -178,7 +184,7 @@ export class ConnectionQuality {
     if (now < this.nextAt) return;
     const changed = new Map<Room, ParticipantQuality[]>();
     for (const link of this.links.values()) {
-      const rating = this.rate(link);
+      const rating = this.rate(link, now);
       if ((link.told?.quality ?? "good") === rating.quality) continue;
       link.told = rating;
       const room = link.participant.room;
@@ -195,7 +201,7 @@ export class ConnectionQuality {
   }
 
   /** Closes one participant's interval: its rating, and fresh counts for the next. */
-  private rate(link: Link): ParticipantQuality {
+  private rate(link: Link, now: Millis): ParticipantQuality {
     let expected = 0;
     let received = 0;
     let jitterMs: number | undefined;
@@ -224,13 +230,12 @@ export class ConnectionQuality {
       link.forwardedFrom.set(sub, sub.rewriter.seq);
     }
     for (const sub of link.forwardedFrom.keys()) if (!subscriptions.includes(sub)) link.forwardedFrom.delete(sub);
-    const deaf = forwarded && link.everHeard && !link.heard;
+    const deaf = forwarded && link.heardAt > -Infinity && now - link.heardAt >= QUALITY.deafMs;
 
     const upLoss = expected >= QUALITY.minPackets ? Math.max(0, (expected - received) / expected) : 0;
     const downLoss = link.feedbackPackets >= QUALITY.minPackets ? link.feedbackLost / link.feedbackPackets : 0;
     const loss = Math.max(upLoss, downLoss);
     link.feedbackPackets = link.feedbackLost = 0;
-    link.heard = false;
 
     const { rttMs } = link;
     const quality: Quality = microphoneStopped || deaf

@@ -139,14 +139,14 @@ export class SfuCore {
         const participant = this.members.get(input.participantId);
         if (participant === undefined) return;
         this.loss.onRoundTrip(participant.id, input.rttMs);
-        this.quality.onRoundTrip(participant, input.rttMs);
+        this.quality.onRoundTrip(participant, input.rttMs, input.now);
         return;
       }
       case "transport-feedback": {
         const participant = this.members.get(input.participantId);
         if (participant === undefined) return;
         this.subscribing.onTransportFeedback(input);
-        this.quality.onFeedback(participant, input.packets);
+        this.quality.onFeedback(participant, input.packets, input.now);
         const estimate = this.capacity.estimate(input.participantId);
         if (estimate !== undefined) this.loss.onEstimate(input.participantId, estimate, input.now);
         return;

@@ -19,6 +19,8 @@ interface Stretch {
   lose?: (id: string, seq: number) => boolean;
   /** Extra arrival delay of each packet, ms (jitter). */
   delay?: (id: string, seq: number) => number;
+  /** ms by which a publisher's RTP clock is behind the others' (it paused without advancing it). */
+  lag?: Record<string, number>;
   /** Who sends transport-cc feedback every 100 ms, and how many of its 5 packets are lost. */
   feedback?: Record<string, number>;
 }
@@ -40,7 +42,8 @@ function run(core: SfuCore, start: number, ms: number, stretch: Stretch): Told {
     const seq = now / 20;
     for (const id of stretch.talking) {
       if (stretch.lose?.(id, seq)) continue;
-      core.handle(rtp(id, `${id}-mic`, { now: now + (stretch.delay?.(id, seq) ?? 0), seq: seq & 0xffff, timestamp: seq * 960 }));
+      const timestamp = (seq - (stretch.lag?.[id] ?? 0) / 20) * 960;
+      core.handle(rtp(id, `${id}-mic`, { now: now + (stretch.delay?.(id, seq) ?? 0), seq: seq & 0xffff, timestamp }));
       wakeAt = collect(now);
     }
     for (const [id, lost] of Object.entries(stretch.feedback ?? {})) {
@@ -58,11 +61,15 @@ function run(core: SfuCore, start: number, ms: number, stretch: Stretch): Told {
   return told;
 }
 
-/** A room of `ids`, each publishing a microphone, everyone subscribed to everyone. */
+/** A room of `ids`, each publishing a microphone, everyone receiving everyone's. */
 function room(...ids: string[]): SfuCore {
   const core = newCore({ connectionQualityIntervalMs: INTERVAL });
   for (const id of ids) step(core, { type: "join", now: 0, participantId: id, requestId: "j", room: "r", name: id, autoSubscribe: true });
-  for (const id of ids) published(core, { now: 0, participantId: id, requestId: "p", tracks: [audio(`${id}-mic`)] });
+  for (const id of ids) {
+    for (const o of published(core, { now: 0, participantId: id, requestId: "p", tracks: [audio(`${id}-mic`)] })) {
+      if (o.type === "subscription-added") step(core, { type: "subscription-ready", now: 0, subscriptionId: o.subscriptionId });
+    }
+  }
   return core;
 }
 
@@ -107,8 +114,19 @@ describe("connection quality", () => {
     expect(run(core, 0, 2000, { talking: ["a", "b", "c"] })).toEqual([]);
     step(core, { type: "mute", now: 2000, participantId: "c", requestId: "m", trackId: "c-mic", muted: true });
     expect(run(core, 2000, 2000, { talking: ["b"] })).toEqual(toAll(4000, ["a", "b", "c"], [{ participantId: "a", quality: "lost", loss: 0, jitterMs: 0 }]));
-    // Back: good at the next rating.
-    expect(run(core, 4000, 2000, { talking: ["a", "b"] })).toEqual(toAll(6000, ["a", "b", "c"], [{ participantId: "a", quality: "good", loss: 0, jitterMs: 0 }]));
+    // Back: good at the next rating, the silent stretch counted as neither loss nor jitter (its
+    // timestamps go on from where they stopped, as a sender that paused sends them).
+    expect(run(core, 4000, 2000, { talking: ["a", "b"], lag: { a: 2000 } })).toEqual(toAll(6000, ["a", "b", "c"], [{ participantId: "a", quality: "good", loss: 0, jitterMs: 0 }]));
+  });
+
+  it("is lost when the relay forwards to someone who sent feedback before and has been silent for 10 s", () => {
+    const core = room("a", "b");
+    expect(run(core, 0, 2000, { talking: ["a"], feedback: { b: 0 } })).toEqual([]);
+    // b's feedback stops (its last at 1900) while a's packets go on reaching it: lost once 10 s passed.
+    expect(run(core, 2000, 8000, { talking: ["a"] })).toEqual([]);
+    expect(run(core, 10_000, 2000, { talking: ["a"] })).toEqual(toAll(12_000, ["a", "b"], [{ participantId: "b", quality: "lost", loss: 0 }]));
+    // Its feedback is back: good. (b publishes nothing that arrives: no jitter to tell.)
+    expect(run(core, 12_000, 2000, { talking: ["a"], feedback: { b: 0 } })).toEqual(toAll(14_000, ["a", "b"], [{ participantId: "b", quality: "good", loss: 0 }]));
   });
 
   it("tells a joiner who is not good, and forgets who left", () => {
