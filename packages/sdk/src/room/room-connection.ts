@@ -256,7 +256,7 @@ export class RoomConnection {
     const current = () => this.#signal!;
     this.#subscriber = new SubscriberTransport(current, config, {
       onFirstRemoteDescription: (pc) => data.channels.attach(pc),
-      onNewReceiver: (receiver, track) => request.encryption?.protectReceiver(receiver, track.kind, track),
+      onReceiverListed: (receiver, { kind, participantId, trackId }) => request.encryption?.protectReceiver(receiver, kind, { participantId, trackId }),
       onAdded: (r) => this.#unlessClosed(() => this.#host.onReceived(r)),
       onRemoved: (r) => this.#unlessClosed(() => this.#host.onReceiveEnded(r)),
       onState: () => this.#onPeerState(),

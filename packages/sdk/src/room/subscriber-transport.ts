@@ -24,10 +24,10 @@ export interface SubscriberCallbacks {
   /** The first offer is applied and not yet answered: the moment to create the negotiated data channels. */
   onFirstRemoteDescription(pc: RTCPeerConnection): void;
   /**
-   * An offer's m-line carries a track (again, or another one), before any of its media can arrive (the
-   * answer is not sent yet): the moment to put a transform on its receiver.
+   * Each receiver an offer lists with its track, at every offer, before the answer (so before its
+   * media can arrive): the moment to put a transform on a new receiver.
    */
-  onNewReceiver?(receiver: RTCRtpReceiver, track: SubscriberTrack): void;
+  onReceiverListed?(receiver: RTCRtpReceiver, track: SubscriberTrack): void;
 }
 
 export class SubscriberTransport {
@@ -91,12 +91,10 @@ export class SubscriberTransport {
     const pc = this.#ensurePc();
     await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
     if (first) this.#callbacks.onFirstRemoteDescription(pc);
-    if (this.#callbacks.onNewReceiver) {
-      const byMid = new Map(pc.getTransceivers().map((t) => [t.mid, t] as const));
-      for (const entry of offer.tracks) {
-        const transceiver = byMid.get(entry.mid);
-        if (transceiver && transceiver.currentDirection !== "stopped") this.#callbacks.onNewReceiver(transceiver.receiver, entry);
-      }
+    const byMid = new Map(pc.getTransceivers().map((t) => [t.mid, t] as const));
+    for (const entry of offer.tracks) {
+      const transceiver = byMid.get(entry.mid);
+      if (transceiver && transceiver.currentDirection !== "stopped") this.#callbacks.onReceiverListed?.(transceiver.receiver, entry);
     }
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
@@ -104,7 +102,6 @@ export class SubscriberTransport {
     this.#signal().sendAnswer({ offerId: offer.offerId, sdp: pc.localDescription?.sdp ?? answer.sdp ?? "" });
 
     const next = new Map<string, ReceivedTrack>();
-    const byMid = new Map(pc.getTransceivers().map((t) => [t.mid, t] as const));
     for (const entry of offer.tracks) {
       const transceiver = byMid.get(entry.mid);
       if (!transceiver || transceiver.currentDirection === "stopped") continue;
