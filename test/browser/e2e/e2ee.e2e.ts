@@ -174,7 +174,7 @@ describe("end-to-end encryption through the relay", { timeout: 420_000, skip: in
     const mallory = await open(chromium, "Mallory", { "e2ee-key": "not the key", video: "off", audio: "off" });
     const eve = await open(chromium, "Eve", { video: "off", audio: "off" });
     await eventually("Mallory hears decrypt-failed for Ada's camera", () => mallory.evaluate(e2eeStates), (s) => s.some((e) => e.state === "decrypt-failed"), 30_000);
-    await eventually("Eve receives Ada's packets", () => cameraOf(eve, "Ada"), (c) => (c?.packetsReceived ?? 0) > 100, 30_000);
+    await eventually("Eve receives Ada's packets", () => cameraOf(eve, "Ada"), (c) => (c?.packetsReceived ?? 0) > 20, 30_000);
     for (let i = 0; i < 5; i++) {
       const [m, e] = [await cameraOf(mallory, "Ada"), await cameraOf(eve, "Ada")];
       assert.equal(m!.framesDecoded, 0, "Mallory's decoder got no frame (those that do not open are dropped)");
