@@ -383,6 +383,31 @@ export const ActiveSpeakersSchema = v.object({
   speakers: v.array(SpeakerSchema),
 });
 
+/** How well a participant's connections to the relay carry media now. */
+export const ConnectionQualitySchema = v.picklist(["good", "poor", "lost"]);
+
+/** One participant's connection quality, with the measurements it was decided on. */
+export const ParticipantQualitySchema = v.object({
+  participantId: Id,
+  quality: ConnectionQualitySchema,
+  /** Share of packets lost (0..1), the worse of what the relay received from them and what they received from it. */
+  loss: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
+  /** Round trip between the relay and them, ms; absent before one was measured. */
+  rttMs: v.optional(v.pipe(v.number(), v.minValue(0))),
+  /** Interarrival jitter of their audio at the relay (RFC 3550), ms; absent without audio. */
+  jitterMs: v.optional(v.pipe(v.number(), v.minValue(0))),
+});
+
+/**
+ * Connection quality, decided by the relay from its view of each participant's connections (loss both
+ * ways, round trip, jitter) every 2 s. Sent to everyone in the room, the participants concerned
+ * included, listing those whose quality changed; a joiner hears everyone not "good".
+ */
+export const ConnectionQualityMessageSchema = v.object({
+  type: v.literal("connection-quality"),
+  updates: v.array(ParticipantQualitySchema),
+});
+
 /** Which remote track an m-line of the subscriber connection carries. */
 export const SubscriberTrackSchema = v.object({
   mid: Mid,
@@ -475,6 +500,7 @@ export const ServerMessageSchema = v.variant("type", [
   TrackUnpublishedSchema,
   TrackMutedSchema,
   ActiveSpeakersSchema,
+  ConnectionQualityMessageSchema,
   SubscriberOfferSchema,
   LayersWantedSchema,
   BandwidthLimitSchema,

@@ -141,7 +141,7 @@ async function open(room: string, name: string, audio: "on" | "off"): Promise<Pa
 /** The audio packets a werift subscriber got (of its one remote audio track), in arrival order. */
 function received(client: WeriftClient): Array<{ seq: number; timestamp: number; payload: Buffer }> {
   const track = [...client.received.values()].find((t) => t.kind === "audio");
-  return track?.packetLog ?? [];
+  return track?.keptPackets ?? [];
 }
 
 /**

@@ -43,3 +43,21 @@ export function makeY4m(path: string, width = 320, height = 180, fps = 15, frame
   writeFileSync(path, Buffer.concat(parts));
   return path;
 }
+
+/**
+ * One colour (Y, Cb, Cr) filling the picture but for a white bar moving along its top eighth (so the
+ * encoder has something to code): a test can check that a decoded picture is this colour.
+ */
+export function makeSolidY4m(path: string, [y, u, v]: readonly [number, number, number], width = 640, height = 360, fps = 15, frames = 30): string {
+  if (existsSync(path)) return path;
+  mkdirSync(dirname(path), { recursive: true });
+  const parts: Buffer[] = [Buffer.from(`YUV4MPEG2 W${width} H${height} F${fps}:1 Ip A1:1 C420jpeg\n`, "ascii")];
+  for (let f = 0; f < frames; f++) {
+    const luma = Buffer.alloc(width * height, y);
+    const barX = Math.floor((f / frames) * width);
+    for (let row = 0; row < height / 8; row++) luma.fill(235, row * width + barX, row * width + Math.min(width, barX + width / 8));
+    parts.push(Buffer.from("FRAME\n", "ascii"), luma, Buffer.alloc((width * height) / 4, u), Buffer.alloc((width * height) / 4, v));
+  }
+  writeFileSync(path, Buffer.concat(parts));
+  return path;
+}

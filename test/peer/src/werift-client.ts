@@ -42,11 +42,12 @@ import {
 } from "@sfu-room/protocol";
 import { startRestartedIce } from "@sfu-room/relay/ice-restart";
 
-const LOOPBACK = () => ({
+/** ICE on one local address: loopback unless a test runs in a network namespace of its own. */
+const LOOPBACK = (address = "127.0.0.1") => ({
   iceUseIpv4: false,
   iceUseIpv6: false,
-  iceAdditionalHostAddresses: ["127.0.0.1"],
-  iceInterfaceAddresses: { udp4: "127.0.0.1" },
+  iceAdditionalHostAddresses: [address],
+  iceInterfaceAddresses: { udp4: address },
   // werift queries a public STUN server when none is configured: point it at a dead loopback port.
   iceServers: [{ urls: "stun:127.0.0.1:9" }],
   iceStunGatherTimeout: 0,
@@ -305,10 +306,18 @@ export class ReceivedTrack {
   readonly indices = new Map<number, Set<number>>();
   /** The RTCP sender reports of this track's sender, with what had been received when each arrived. */
   readonly senderReports: Array<{ packetCount: number; octetCount: number; rtpTimestamp: number; ntpSeconds: number; packetsReceived: number; bytesReceived: number }> = [];
-  /** Every packet as it arrived, with ClientOptions.keepPackets (for media a browser published). */
-  readonly packetLog: Array<{ seq: number; timestamp: number; payload: Buffer }> = [];
+  /** With `keepPackets`: every packet as it arrived (media from browsers, not this client's synthetic tracks). */
+  readonly keptPackets: KeptPacket[] = [];
 
   constructor(readonly trackId: string, readonly participantId: string, readonly kind: "audio" | "video") {}
+}
+
+/** One received RTP packet, copied. */
+export interface KeptPacket {
+  seq: number;
+  timestamp: number;
+  marker: boolean;
+  payload: Buffer;
 }
 
 export interface ClientOptions {
@@ -330,8 +339,13 @@ export interface ClientOptions {
    * on the video m-line, no transport-wide sequence numbers.
    */
   rembOnly?: boolean;
-  /** Keep every received packet in its track's packetLog. */
+  /**
+   * Keep every received packet (`ReceivedTrack.keptPackets`) instead of checking it against this client's
+   * synthetic payloads: for media that browsers publish.
+   */
   keepPackets?: boolean;
+  /** The address its connections use (default 127.0.0.1): a network namespace's, for tests run in one. */
+  address?: string;
   /** Offer RED (audio/red, payload type 63) before Opus on both connections, as Chromium does. */
   red?: boolean;
 }
@@ -580,7 +594,7 @@ export class WeriftClient {
     const absSendTime = this.options.rembOnly ? [useAbsSendTime()] : [];
     if (this.options.rembOnly) video.rtcpFeedback.push({ type: "goog-remb" });
     return new RTCPeerConnection({
-      ...LOOPBACK(),
+      ...LOOPBACK(this.options.address),
       codecs: { audio: this.audioCodecs(), video: [video] },
       headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc, ...absSendTime] },
     });
@@ -615,7 +629,7 @@ export class WeriftClient {
   private createSubscriber(): RTCPeerConnection {
     const loss = this.options.inboundLoss;
     const pc = new RTCPeerConnection({
-      ...LOOPBACK(),
+      ...LOOPBACK(this.options.address),
       // werift keeps a datagram when inboundPacketLoss/100 >= Math.random(): it is the share kept.
       ...(loss ? { debug: { inboundPacketLoss: Math.round((1 - loss) * 100) } } : {}),
       codecs: { audio: this.audioCodecs(), video: [VP8(), H264(), ...(this.options.rtx ? [RTX(97, 96), RTX(103, 102)] : [])] },
@@ -666,7 +680,10 @@ export class WeriftClient {
       rec.lastAudioLevel = level.payload[0]! & 0x7f;
       rec.packetsWithAudioLevel++;
     }
-    if (this.options.keepPackets) rec.packetLog.push({ seq: header.sequenceNumber, timestamp: header.timestamp, payload: Buffer.from(payload) });
+    if (this.options.keepPackets) {
+      rec.keptPackets.push({ seq: header.sequenceNumber, timestamp: header.timestamp, marker: header.marker, payload: Buffer.from(payload) });
+      return;
+    }
     const headLen = payload[0] === 0x10 ? (payload[1] === 0x10 ? 11 : 4) : payload[0] === 0xfc ? 1 : 3;
     if (payload.length < headLen + 8) {
       rec.mismatches++; // not a synthetic payload (a browser's): nothing to compare

@@ -72,7 +72,8 @@
  * two-phase publish, unpublish/mute rules), `SubscriptionTable` (every (subscriber, track) link, the hot
  * path's fan-out array), `BandwidthController` (the congestion rule), `Dynacast` (layers each publisher
  * must send), `KeyframeScheduler` (throttled, coalesced keyframe requests), `ActiveSpeakers` (speaking set and dominant
- * speaker per room, from the packets' audio levels), `LossRecovery` (NACKs to publishers, subscribers' NACKs answered
+ * speaker per room, from the packets' audio levels), `ConnectionQuality` (good/poor/lost per participant, from
+ * loss, round trips and jitter), `LossRecovery` (NACKs to publishers, subscribers' NACKs answered
  * with resends). Records: `Participant`, `Publication` (its `LayerRate`, one `KeyframeThrottle` and one
  * `NackGenerator` per layer), `Subscription` (pending /
  * awaiting keyframe / forwarding / paused, current and target layer, picked by `selectLayer`) with its

@@ -16,6 +16,7 @@
  *     LinkLimits          what each subscriber was told about its link limiting a video
  *   PublisherRemb       the REMB each publisher is sent: its uplink (REMB-only publishers), its viewers
  *   ActiveSpeakers      who speaks in each room, from the packets' audio levels
+ *   ConnectionQuality   good/poor/lost per participant, from loss, round trips and jitter
  *   LossRecovery        NACKs to publishers per layer; subscribers' NACKs answered from the history
  *   routeData           who receives a data frame
  *   Administration      the server API's rules (admin.ts)
@@ -31,6 +32,7 @@ import { BandwidthController } from "./bandwidth-controller.ts";
 import { BandwidthPause } from "./congestion/bandwidth-pause.ts";
 import { CapacityCaps } from "./congestion/capacity-caps.ts";
 import { PublisherRemb } from "./congestion/publisher-remb.ts";
+import { ConnectionQuality } from "./connection-quality.ts";
 import { routeData } from "./data-routing.ts";
 import { Dynacast } from "./dynacast.ts";
 import type * as In from "./inputs.ts";
@@ -76,6 +78,7 @@ export class SfuCore {
   private readonly keyframes: KeyframeScheduler;
   private readonly subscribing: Subscribing;
   private readonly speakers: ActiveSpeakers;
+  private readonly quality: ConnectionQuality;
   private readonly loss: LossRecovery;
   private readonly capacity: CapacityCaps;
   private readonly limits: LinkLimits;
@@ -95,6 +98,7 @@ export class SfuCore {
     this.dynacast = new Dynacast(this.table, this.out);
     this.keyframes = new KeyframeScheduler(this.out);
     this.speakers = new ActiveSpeakers(this.out);
+    this.quality = new ConnectionQuality(this.config.connectionQualityIntervalMs, this.out, (p) => this.table.ofSubscriber(p.id));
     this.loss = new LossRecovery(this.table, this.keyframes, this.out);
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
     this.capacity = new CapacityCaps(this.config.bandwidthUpgradeHoldMs);
@@ -151,12 +155,18 @@ export class SfuCore {
         return;
       case "nack":
         return this.loss.onNack(input.subscriptionId, input.seqs, input.now);
-      case "round-trip-time":
-        if (this.members.get(input.participantId) !== undefined) this.loss.onRoundTrip(input.participantId, input.rttMs);
+      case "round-trip-time": {
+        const participant = this.members.get(input.participantId);
+        if (participant === undefined) return;
+        this.loss.onRoundTrip(participant.id, input.rttMs);
+        this.quality.onRoundTrip(participant, input.rttMs, input.now);
         return;
+      }
       case "transport-feedback": {
-        if (this.members.get(input.participantId) === undefined) return;
+        const participant = this.members.get(input.participantId);
+        if (participant === undefined) return;
         this.subscribing.onTransportFeedback(input);
+        this.quality.onFeedback(participant, input.packets, input.now);
         const estimate = this.capacity.estimate(input.participantId);
         if (estimate !== undefined) this.loss.onEstimate(input.participantId, estimate, input.now);
         this.remb.onViewerEstimate(input.participantId, input.now);
@@ -214,7 +224,7 @@ export class SfuCore {
   poll(): Output {
     for (;;) {
       const out = this.out.shift();
-      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline, this.loss.deadline, this.pause.deadline) };
+      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline, this.loss.deadline, this.pause.deadline, this.quality.deadline) };
       if (out.type !== "signal" || !this.away.isAway(out.participantId)) return out;
     }
   }
@@ -296,6 +306,7 @@ export class SfuCore {
     if (started) this.out.push(roomEvent("room_started", joiner.room.name)); // their join made it
     this.out.push(roomEvent("participant_joined", joiner.room.name, joiner));
     this.speakers.catchUp(joiner);
+    this.quality.join(joiner, input.now);
     if (!joiner.grants.hidden) {
       const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;
       for (const other of others) this.out.signal(other.id, announcement);
@@ -337,6 +348,7 @@ export class SfuCore {
     this.subscribing.forget(leaver);
     this.loss.forgetParticipant(leaver.id);
     this.remb.forget(leaver.id);
+    this.quality.forget(leaver);
     this.publishing.forget(leaver.id);
     this.away.forget(leaver.id);
     this.out.push(roomEvent("participant_left", leaver.room.name, leaver));
@@ -361,6 +373,7 @@ export class SfuCore {
   private onTimeout(now: number): void {
     this.keyframes.onTimeout(now);
     this.speakers.onTimeout(now);
+    this.quality.onTimeout(now);
     this.loss.onTimeout(now);
     this.subscribing.onTimeout(now);
     for (const id of this.away.expired(now)) {
@@ -397,6 +410,7 @@ export class SfuCore {
     for (const pub of mine) this.dynacast.repeat(pub);
     this.limits.repeat(this.table.ofSubscriber(target.id));
     this.speakers.catchUp(target);
+    this.quality.join(target, input.now);
     this.out.push({ type: "participant-resumed", participantId: target.id });
   }
 
@@ -494,6 +508,7 @@ export class SfuCore {
     this.loss.forgetPublication(pub);
     this.dynacast.forget(pub);
     this.speakers.forget(pub);
+    this.quality.forgetPublication(pub);
     this.publishing.remove(pub);
   }
 
@@ -508,6 +523,7 @@ export class SfuCore {
     const { layer, keyframe, now, marker, audioLevel } = input;
     pub.rate.add(layer, input.size, now);
     if (audioLevel !== undefined && audioLevel >= 0 && pub.kind === "audio") this.speakers.add(pub, audioLevel, now);
+    this.quality.onPacket(pub, layer, input.seq, input.timestamp, now);
     let switched = false;
     let forwarded = false;
     for (let i = 0; i < subs.length; i++) {

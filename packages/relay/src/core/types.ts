@@ -43,6 +43,8 @@ export interface CoreConfig {
    * data flow on, signals to them are dropped), so a new session can `resume` it; 0: removed at once.
    */
   resumeWindowMs: Millis;
+  /** How often each participant's connection quality is rated (connection-quality.ts); 0: never. */
+  connectionQualityIntervalMs: Millis;
 }
 
 export const DEFAULT_CORE_CONFIG: CoreConfig = {
@@ -54,6 +56,7 @@ export const DEFAULT_CORE_CONFIG: CoreConfig = {
   dataMessagesPerSecond: 500,
   dataBytesPerSecond: 1024 * 1024,
   resumeWindowMs: 20_000,
+  connectionQualityIntervalMs: 2000,
 };
 
 /** A track a publish offer declares, as the client described it, with the adapter's id for it. */

@@ -86,8 +86,12 @@ export function published(core: SfuCore, request: PublishRequest, all = false): 
   );
 }
 
+/**
+ * A core with `config`. Connection quality is off unless asked for: its clock would add a wake-up to
+ * every test's outputs, and test/core/connection-quality.test.ts states its outputs on its own.
+ */
 export function newCore(config?: Partial<CoreConfig>): SfuCore {
-  return new SfuCore(config);
+  return new SfuCore({ connectionQualityIntervalMs: 0, ...config });
 }
 
 export function audio(trackId: string, extra: Partial<TrackSpec> = {}): TrackSpec {

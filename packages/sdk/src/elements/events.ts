@@ -1,5 +1,5 @@
 /** The CustomEvents of <sfu-room> and their `detail` types. None bubble: listen on the element. */
-import type { ConnectionState, DataEvent, ReconnectingEvent, RejoinedEvent, RoomErrorCode } from "../room/index.ts";
+import type { ConnectionQuality, ConnectionState, DataEvent, ReconnectingEvent, RejoinedEvent, RoomErrorCode, RoomEvents } from "../room/index.ts";
 
 export interface ParticipantSummary {
   id: string;
@@ -48,6 +48,17 @@ export interface ActiveSpeakersDetail {
   speakers: Array<ParticipantSummary & { level: number; self: boolean }>;
 }
 
+/** `connection-quality-changed`: the relay rated someone's connection differently; `self`: yours. */
+export interface ConnectionQualityDetail {
+  participant: ParticipantSummary;
+  self: boolean;
+  quality: ConnectionQuality;
+  /** 0..1, the worse direction. */
+  loss: number;
+  rttMs?: number;
+  jitterMs?: number;
+}
+
 export interface SfuRoomEventMap {
   joined: CustomEvent<JoinedDetail>;
   left: CustomEvent<LeftDetail>;
@@ -64,6 +75,9 @@ export interface SfuRoomEventMap {
   /** A data message from another participant: the Room's `data` event, same detail. */
   data: CustomEvent<DataEvent>;
   "active-speakers-changed": CustomEvent<ActiveSpeakersDetail>;
+  "connection-quality-changed": CustomEvent<ConnectionQualityDetail>;
+  /** End-to-end encryption: a remote track's frames started or stopped opening (the Room's event, same detail). */
+  "e2ee-state-changed": CustomEvent<RoomEvents["e2ee-state-changed"]>;
 }
 
 /** Dispatches one of the element's events (typed by SfuRoomEventMap). */

@@ -22,6 +22,7 @@ const FATAL: ReadonlySet<RoomErrorCode> = new Set([
   "unauthorized",
   "bad-room-name",
   "join-failed",
+  "e2ee-unsupported",
 ]);
 
 /** Where to join. */
@@ -30,6 +31,8 @@ export interface JoinTarget {
   room: string;
   name: string;
   token: string;
+  /** End-to-end encryption on (`e2ee-key`): turning it on or off joins again. */
+  encrypted: boolean;
 }
 
 /** What the controller asks of the element. */
@@ -57,7 +60,7 @@ export class JoinController implements ReactiveController {
   #pending: Promise<void> | undefined;
   #scheduled = false;
   /** What the current Room was joined with, to tell a real change from a re-set of the same value. */
-  #joinedWith: JoinTarget = { server: "", room: "", name: "", token: "" };
+  #joinedWith: JoinTarget = { server: "", room: "", name: "", token: "", encrypted: false };
   /** The device choice of the previous Room (left, or lost for good), for the next one. */
   #previousDevices: Room["local"]["preferredDevices"] = {};
 
@@ -116,7 +119,7 @@ export class JoinController implements ReactiveController {
   #targetChanged(): boolean {
     const was = this.#joinedWith;
     const now = this.#hooks.target();
-    return was.server !== now.server || was.room !== now.room || was.name !== now.name || was.token !== now.token;
+    return was.server !== now.server || was.room !== now.room || was.name !== now.name || was.token !== now.token || was.encrypted !== now.encrypted;
   }
 
   #canAutoJoin(): boolean {
@@ -155,7 +158,7 @@ export class JoinController implements ReactiveController {
     const was = this.#joinedWith;
     const now = this.#hooks.target();
     const room = this.room;
-    if (!room || !now.token || was.server !== now.server || was.room !== now.room || was.name !== now.name) return false;
+    if (!room || !now.token || was.server !== now.server || was.room !== now.room || was.name !== now.name || was.encrypted !== now.encrypted) return false;
     try {
       await room.refreshToken(now.token);
     } catch {

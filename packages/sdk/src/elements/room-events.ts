@@ -20,6 +20,7 @@ const RENDERED = [
   "local-track-unpublished",
   "local-track-updated",
   "active-speakers-changed",
+  "connection-quality-changed",
 ] as const;
 
 export function summary(p: { id: string; name: string }): ParticipantSummary {
@@ -59,6 +60,14 @@ export function forwardRoomEvents(room: Room, host: ReactiveControllerHost & Eve
   room.on("active-speakers-changed", ({ speakers }) => {
     if (!current()) return;
     fire(host, "active-speakers-changed", { speakers: speakers.map((p) => ({ ...summary(p), level: p.speakingLevel, self: p === room.local })) });
+  });
+  room.on("connection-quality-changed", ({ participant, quality, loss, rttMs, jitterMs }) => {
+    if (!current()) return;
+    const self = participant === room.local;
+    fire(host, "connection-quality-changed", { participant: summary(participant), self, quality, loss, ...(rttMs === undefined ? {} : { rttMs }), ...(jitterMs === undefined ? {} : { jitterMs }) });
+  });
+  room.on("e2ee-state-changed", (detail) => {
+    if (current()) fire(host, "e2ee-state-changed", detail);
   });
   room.on("data", (detail) => {
     if (current()) fire(host, "data", detail);

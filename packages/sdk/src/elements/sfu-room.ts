@@ -15,6 +15,7 @@ import { onOffConverter, qualityConverter } from "./attributes.ts";
 import { AudioUnlockController } from "./audio-unlock.ts";
 import { renderControls } from "./controls.ts";
 import { DeviceListController } from "./device-list.ts";
+import { E2eeController } from "./e2ee-controller.ts";
 import type { SfuRoomEventMap } from "./events.ts";
 import { renderGrid } from "./grid.ts";
 import { JoinController, type SfuRoomStatus } from "./join-controller.ts";
@@ -40,6 +41,7 @@ export class SfuRoomElement extends LitElement {
     simulcastOptions: { attribute: false },
     quality: { converter: qualityConverter },
     reconnectTimeout: { type: Number, attribute: "reconnect-timeout" },
+    e2eeKey: { type: String, attribute: "e2ee-key" },
     devicesOpen: { state: true },
     notices: { state: true },
   };
@@ -66,18 +68,22 @@ export class SfuRoomElement extends LitElement {
   declare quality: VideoQuality;
   /** How long to try getting back in after the connection is lost, in ms (default 60000; 0: do not). */
   declare reconnectTimeout: number | undefined;
+  /** End-to-end encryption with this passphrase (everyone in the room sets the same); "" (default): off. */
+  declare e2eeKey: string;
   /** The device picker is open. */
   declare protected devicesOpen: boolean;
   /** Non-fatal errors of this join, until dismissed. */
   declare protected notices: readonly Notice[];
 
   readonly #media = new MediaChoice();
+  readonly #e2ee = new E2eeController();
   readonly #joining = new JoinController(this, {
-    target: () => ({ server: this.server, room: this.room, name: this.name, token: this.token }),
+    target: () => ({ server: this.server, room: this.room, name: this.name, token: this.token, encrypted: this.e2eeKey !== "" }),
     manual: () => this.manual,
     connectOptions: () => ({
       ...this.#media.connectOptions(),
       simulcast: this.simulcastOptions ?? this.simulcast,
+      ...this.#e2ee.connectOptions(this.e2eeKey),
       ...(this.reconnectTimeout !== undefined && Number.isFinite(this.reconnectTimeout) ? { reconnectTimeoutMs: this.reconnectTimeout } : {}),
     }),
     started: () => {
@@ -112,6 +118,7 @@ export class SfuRoomElement extends LitElement {
     this.simulcastOptions = undefined;
     this.quality = "auto";
     this.reconnectTimeout = undefined;
+    this.e2eeKey = "";
     this.devicesOpen = false;
     this.notices = [];
   }
@@ -198,7 +205,8 @@ export class SfuRoomElement extends LitElement {
     // The page's wishes: `video`/`audio` apply when the page changes them (the first update included).
     if (changed.has("video")) this.#media.pageWants("camera", this.video, this.#joined());
     if (changed.has("audio")) this.#media.pageWants("microphone", this.audio, this.#joined());
-    if (changed.has("server") || changed.has("room") || changed.has("name") || changed.has("token")) this.#joining.targetSet();
+    if (changed.has("e2eeKey")) this.#e2ee.keySet(this.e2eeKey);
+    if (changed.has("server") || changed.has("room") || changed.has("name") || changed.has("token") || changed.has("e2eeKey")) this.#joining.targetSet();
   }
 
   /** The Room, once joined (controls act on it only then; also while it reconnects: it catches up once back). */

@@ -1,10 +1,11 @@
 /** Participant tiles: the model derived from the room, and their template. */
 import { html, nothing, type TemplateResult } from "lit";
 import type { BandwidthLimit } from "@sfu-room/protocol";
-import type { ConnectionState, RemoteTrack, Room } from "../room/index.ts";
+import type { ConnectionQuality, ConnectionState, RemoteTrack, Room } from "../room/index.ts";
 import { markFirstFrame } from "./first-frame.ts";
 import { micOffIcon } from "./icons.ts";
 import { observeView } from "./observe-view.ts";
+import { qualityIndicator } from "./quality-icon.ts";
 import { SELF } from "./speaking.ts";
 import { streamOf } from "./streams.ts";
 
@@ -26,6 +27,8 @@ export interface TileModel {
   connection: "live" | "connecting" | "interrupted";
   /** What the relay says this viewer's link does to the video (`RemoteTrack.bandwidthLimit`). */
   limit: BandwidthLimit;
+  /** The relay's rating of the participant's connection (camera tiles show it). */
+  quality: ConnectionQuality;
 }
 
 /** `selfSpeaking`: from this client's own microphone level; the others' is the relay's (`isSpeaking`). */
@@ -53,6 +56,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
     speaking: selfSpeaking,
     connection: selfConnection,
     limit: "none",
+    quality: local.connectionQuality,
   });
   if (screen?.mediaStreamTrack) {
     screens.push({
@@ -68,6 +72,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
       speaking: false,
       connection: selfConnection,
       limit: "none",
+      quality: local.connectionQuality,
     });
   }
   for (const participant of room.participants.values()) {
@@ -88,6 +93,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
       speaking: participant.isSpeaking,
       connection: videoState === "waiting" || (microphone && !microphone.muted && !microphone.mediaStreamTrack) ? "connecting" : "live",
       limit: videoState === "on" ? camera!.bandwidthLimit : "none",
+      quality: participant.connectionQuality,
     });
     const share = participant.screenTrack;
     if (share) {
@@ -105,6 +111,7 @@ export function buildTiles(room: Room | undefined, selfName: string, selfSpeakin
         speaking: false,
         connection: share.mediaStreamTrack ? "live" : "connecting",
         limit: shareState === "on" ? share.bandwidthLimit : "none",
+        quality: participant.connectionQuality,
       });
     }
   }
@@ -170,6 +177,7 @@ export function renderTile(tile: TileModel, room: Room): TemplateResult {
     </div>
     <div class="label" part="label">
       <span class="name" part="name">${tile.name}</span>
+      ${tile.source === "camera" ? qualityIndicator(tile.quality) : nothing}
       ${tile.audio !== "on" && tile.source === "camera" ? mutedIndicator(tile.audio === "muted" ? "microphone muted" : "no microphone") : nothing}
       ${tile.speaking ? html`<span class="visually-hidden">speaking</span>` : nothing}
       ${tile.limit === "reduced" ? html`<span class="limited" part="limited-indicator" title="your connection limits this video's quality">low bandwidth</span>` : nothing}

@@ -2,6 +2,7 @@
 import type { CaptureConstraints } from "./local-media.ts";
 import type { CaptureOptions } from "./local-participant.ts";
 import { SIMULCAST_CAPTURE, type SimulcastOptions } from "./simulcast.ts";
+import type { KeyProvider } from "./e2ee/key-provider.ts";
 
 export interface ConnectOptions {
   /** Display name shown to the others (at most 64 characters). */
@@ -18,6 +19,11 @@ export interface ConnectOptions {
    * or `{ layers, maxBitrates }` to choose. See docs/quality.md.
    */
   simulcast?: boolean | SimulcastOptions;
+  /**
+   * End-to-end encryption of every frame sent and received with the provider's keys (docs/e2ee.md): the
+   * relay forwards what it cannot read. Everyone in the room needs the same keys. Video is sent as VP8.
+   */
+  e2ee?: { keyProvider: KeyProvider };
   /** Receive everyone's tracks automatically (default true). */
   autoSubscribe?: boolean;
   /** Extra RTCPeerConnection configuration, e.g. your own TURN server. */

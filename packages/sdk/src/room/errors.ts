@@ -29,6 +29,8 @@ export type RoomErrorCode =
   | "screen-share-unsupported"
   /** No `navigator.mediaDevices` (insecure context or very old browser). */
   | "media-unsupported"
+  /** End-to-end encryption was asked for and this browser cannot encrypt frames (no RTCRtpScriptTransform). Nothing was joined. */
+  | "e2ee-unsupported"
   /** The relay refused a publish offer (`bad-sdp`, `too-many-tracks`, ...). */
   | "publish-failed"
   /** The token does not allow this (publishing, a source): the message names the grant. Nothing else stops. */

@@ -4,6 +4,8 @@ export type { ConnectionState, DisconnectReason, RoomEvents, ParticipantEvent, T
 export { RemoteParticipant, RemoteTrack, type InboundStats } from "./remote.ts";
 export { LocalParticipant } from "./local-participant.ts";
 export type { SpeakingParticipant } from "./active-speakers.ts";
+export type { QualityChange, RatedParticipant } from "./connection-quality.ts";
+export type { ConnectionQuality } from "@sfu-room/protocol";
 export { LocalTrack } from "./local-track.ts";
 export type { OutboundLayerStats } from "./local-stats.ts";
 export { cameraBitrate, cameraPlan, screenPlan, SIMULCAST_CAPTURE, type EncodingPlan, type SimulcastLayer, type SimulcastOptions } from "./simulcast.ts";
@@ -15,3 +17,6 @@ export { maxMessageBytes, MAX_DATA_PARTS } from "./data-message.ts";
 export { listDevices, screenShareSupported, type CaptureConstraints, type LocalSource } from "./local-media.ts";
 export { SignalClient, RelayRequestError } from "./signal-client.ts";
 export { Emitter, type Listener } from "./emitter.ts";
+export { KeyProvider, type KeyProviderEvents } from "./e2ee/key-provider.ts";
+export { frameEncryptionSupported } from "./e2ee/frame-encryption.ts";
+export type { DecryptionState } from "./e2ee/frame-crypto-worker.ts";

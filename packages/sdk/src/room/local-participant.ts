@@ -17,7 +17,7 @@ import { Emitter } from "./emitter.ts";
 import { RoomError } from "./errors.ts";
 import { captureBoth, captureCamera, captureMicrophone, captureScreen, type CaptureConstraints, type LocalSource } from "./local-media.ts";
 import type { PublisherTransport } from "./publisher-transport.ts";
-import type { TrackInfo } from "@sfu-room/protocol";
+import type { ConnectionQuality, TrackInfo } from "@sfu-room/protocol";
 import type { CurrentSignal } from "./signal-client.ts";
 import { cameraPlan, type EncodingPlan, screenPlan, type SimulcastOptions } from "./simulcast.ts";
 import { LocalTrack } from "./local-track.ts";
@@ -52,6 +52,8 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   isSpeaking = false;
   /** The smoothed level 0..1 the relay gave when it last changed the speakers; 0 while not speaking. */
   speakingLevel = 0;
+  /** How well your connections carry media, as the relay rates them (`connection-quality-changed` on Room). */
+  connectionQuality: ConnectionQuality = "good";
   /** The devices chosen with switchDevice(), for every capture from then on (also before connecting). */
   readonly preferredDevices: { audioinput?: string; videoinput?: string } = {};
   #capture: CaptureOptions = { audio: true, video: true, simulcast: false };

@@ -8,6 +8,7 @@ import type { PublishedTrack, TrackKind, TrackSource } from "@sfu-room/protocol"
 import { type CurrentSignal, RelayRequestError } from "./signal-client.ts";
 import { RoomError } from "./errors.ts";
 import type { EncodingPlan } from "./simulcast.ts";
+import type { FrameEncryption } from "./e2ee/frame-encryption.ts";
 
 export interface PublishSpec {
   track: MediaStreamTrack;
@@ -41,10 +42,12 @@ export class PublisherTransport {
   readonly #signal: CurrentSignal;
   readonly #slots: Slot[] = [];
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #encryption: FrameEncryption | undefined;
 
-  /** `config`: from peerConfiguration() (ice-config.ts). */
-  constructor(signal: CurrentSignal, config: RTCConfiguration, onState: (state: RTCPeerConnectionState) => void) {
+  /** `config`: from peerConfiguration() (ice-config.ts); `encryption`: every sender's frames are encrypted. */
+  constructor(signal: CurrentSignal, config: RTCConfiguration, onState: (state: RTCPeerConnectionState) => void, encryption?: FrameEncryption) {
     this.#signal = signal;
+    this.#encryption = encryption;
     this.pc = new RTCPeerConnection(config);
     this.pc.addEventListener("connectionstatechange", () => onState(this.pc.connectionState));
   }
@@ -165,7 +168,9 @@ export class PublisherTransport {
       direction: "sendonly",
       ...(plan && plan.encodings.length > 0 ? { sendEncodings: plan.encodings.map((e) => ({ ...e })) } : {}),
     });
-    if (kind === "video") preferRelayCodecs(transceiver);
+    // Before the first frame is encoded: none leaves in clear.
+    this.#encryption?.protectSender(transceiver.sender, kind);
+    if (kind === "video") preferRelayCodecs(transceiver, this.#encryption !== undefined);
     const slot: Slot = { transceiver, kind, shape, trackId: undefined };
     this.#slots.push(slot);
     return slot;
@@ -174,16 +179,17 @@ export class PublisherTransport {
 
 /**
  * The relay forwards VP8 and H264 only: offer VP8 first (every browser has it), then H264 with
- * packetization-mode=1 first (the relay takes the first H264 it sees), and nothing else.
+ * packetization-mode=1 first (the relay takes the first H264 it sees), and nothing else. Encrypted
+ * frames go as VP8 only: an H264 packetizer splits a frame at start codes, which ciphertext does not keep.
  */
-function preferRelayCodecs(transceiver: RTCRtpTransceiver): void {
+function preferRelayCodecs(transceiver: RTCRtpTransceiver, vp8Only: boolean): void {
   const caps = typeof RTCRtpSender.getCapabilities === "function" ? RTCRtpSender.getCapabilities("video") : null;
   if (!caps || typeof transceiver.setCodecPreferences !== "function") return;
   const vp8 = caps.codecs.filter((c) => c.mimeType.toLowerCase() === "video/vp8");
   const h264 = caps.codecs
     .filter((c) => c.mimeType.toLowerCase() === "video/h264")
     .sort((a, b) => Number(!/packetization-mode=1/.test(a.sdpFmtpLine ?? "")) - Number(!/packetization-mode=1/.test(b.sdpFmtpLine ?? "")));
-  const preferred = [...vp8, ...h264];
+  const preferred = vp8Only ? vp8 : [...vp8, ...h264];
   if (preferred.length === 0) return;
   try {
     transceiver.setCodecPreferences(preferred);

@@ -1,5 +1,5 @@
 /** Other participants of the room and the tracks they publish, as this client sees them. */
-import type { BandwidthLimit, ParticipantInfo, TrackInfo, TrackKind, TrackSource } from "@sfu-room/protocol";
+import type { BandwidthLimit, ConnectionQuality, ParticipantInfo, TrackInfo, TrackKind, TrackSource } from "@sfu-room/protocol";
 import { observeElementView } from "./element-view.ts";
 import type { ReceivedTrack } from "./subscriber-transport.ts";
 import { type SettingsSink, type VideoQuality, ViewSettings } from "./view-settings.ts";
@@ -186,6 +186,8 @@ export class RemoteParticipant {
   isSpeaking = false;
   /** Their smoothed audio level 0..1 when the relay last changed the speakers; 0 while not speaking. */
   speakingLevel = 0;
+  /** How well their connections carry media, as the relay rates them (`connection-quality-changed` on Room). */
+  connectionQuality: ConnectionQuality = "good";
 
   constructor(info: Pick<ParticipantInfo, "id" | "name" | "metadata">) {
     this.id = info.id;

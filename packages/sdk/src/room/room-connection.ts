@@ -23,6 +23,7 @@ import type { RemoteParticipant } from "./remote.ts";
 import { type DataEvent, RoomData } from "./room-data.ts";
 import { RelayRequestError, SignalClient, type SignalEvent } from "./signal-client.ts";
 import { type ReceivedTrack, SubscriberTransport } from "./subscriber-transport.ts";
+import type { FrameEncryption } from "./e2ee/frame-encryption.ts";
 
 /** How a connection ended. Before the relay's `joined`, any end but the user's disconnect is "join-failed". */
 export type ConnectionEnd =
@@ -62,6 +63,8 @@ export interface JoinRequest {
   autoSubscribe: boolean;
   rtcConfig: RTCConfiguration;
   connectTimeoutMs?: number;
+  /** End-to-end encryption of every sender and receiver of the session (the Room's, it outlives sessions). */
+  encryption?: FrameEncryption | undefined;
   /** Joining again after losing this session: its id and secret (the relay removes it if it still holds it). */
   rejoinOf?: { participantId: string; secret: string };
 }
@@ -259,13 +262,14 @@ export class RoomConnection {
     const current = () => this.#signal!;
     this.#subscriber = new SubscriberTransport(current, config, {
       onFirstRemoteDescription: (pc) => data.channels.attach(pc),
+      onReceiverListed: (receiver, { kind, participantId, trackId }) => request.encryption?.protectReceiver(receiver, kind, { participantId, trackId }),
       onAdded: (r) => this.#unlessClosed(() => this.#host.onReceived(r)),
       onRemoved: (r) => this.#unlessClosed(() => this.#host.onReceiveEnded(r)),
       onState: () => this.#onPeerState(),
       onFailure: (e) =>
         this.#unlessClosed(() => this.#host.onError(new RoomError("protocol-error", `Could not answer the relay's offer: ${e.message}`, undefined, { cause: e }))),
     });
-    const publisher = new PublisherTransport(current, config, () => this.#onPeerState());
+    const publisher = new PublisherTransport(current, config, () => this.#onPeerState(), request.encryption);
     this.#publisher = publisher;
     this.#joined = { participantId: joined.participantId, grant: joined.resume };
     this.#host.onJoined(joined);

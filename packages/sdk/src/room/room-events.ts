@@ -6,6 +6,8 @@ import type { LocalParticipant } from "./local-participant.ts";
 import type { RemoteParticipant, RemoteTrack } from "./remote.ts";
 import type { DataEvent } from "./room-data.ts";
 import type { LossReason } from "./room-connection.ts";
+import type { DecryptionState } from "./e2ee/frame-crypto-worker.ts";
+import type { QualityChange } from "./connection-quality.ts";
 
 /**
  * "interrupted": a peer connection lost its path for a moment (ICE disconnected), signaling is fine;
@@ -61,6 +63,18 @@ export interface RoomEvents {
    * nobody does. Each has `isSpeaking` and `speakingLevel`.
    */
   "active-speakers-changed": { speakers: SpeakingParticipant[] };
+  /**
+   * End-to-end encryption (connect() with `e2ee`): a remote track's frames started opening ("ok"), or
+   * stopped: "missing-key" (they name a key index not set here), "decrypt-failed" (another key, or not
+   * encrypted). Frames that do not open are dropped, so the track shows nothing until they do.
+   */
+  "e2ee-state-changed": { participantId: string; trackId: string; state: DecryptionState };
+  /**
+   * The relay rated someone's connection differently (`participant.connectionQuality`, you included):
+   * "good", "poor" (loss of 5 % or more, a round trip of 400 ms or more, or 30 ms of audio jitter) or
+   * "lost" (their media stopped). With the relay's measurements.
+   */
+  "connection-quality-changed": QualityChange;
   /** A data message from another participant (see send()). */
   data: DataEvent;
   /** Something went wrong; the room may still be connected (e.g. camera denied). */

@@ -24,6 +24,8 @@ import type { ConnectionState, RoomEvents } from "./room-events.ts";
 import type { PublisherTransport } from "./publisher-transport.ts";
 import { RelayRequestError, type SignalClient, type SignalEvent } from "./signal-client.ts";
 import type { SubscriptionSettings } from "./view-settings.ts";
+import { FrameEncryption } from "./e2ee/frame-encryption.ts";
+import { applyQualities, resetQualities } from "./connection-quality.ts";
 
 export class Room extends Emitter<RoomEvents> {
   state: ConnectionState = "disconnected";
@@ -55,6 +57,8 @@ export class Room extends Emitter<RoomEvents> {
   /** What connect() was called with, for rejoins. */
   #request: JoinRequest | undefined;
   #reconnectTimeoutMs = DEFAULT_RECONNECT_TIMEOUT_MS;
+  /** End-to-end encryption of this connect's sessions (connect() with `e2ee`), until disconnected. */
+  #encryption: FrameEncryption | undefined;
 
   constructor() {
     super();
@@ -72,6 +76,15 @@ export class Room extends Emitter<RoomEvents> {
       this.#reportError(error);
       throw error;
     }
+    if (options.e2ee) {
+      try {
+        this.#encryption = new FrameEncryption(options.e2ee.keyProvider);
+      } catch (e) {
+        if (e instanceof RoomError) this.#reportError(e);
+        throw e;
+      }
+      this.#encryption.on("state", ({ participantId, trackId, state }) => this.emit("e2ee-state-changed", { participantId, trackId, state }));
+    }
     performance.mark?.("sfu-room:connect");
     this.serverUrl = serverUrl;
     this.roomName = roomName;
@@ -85,6 +98,7 @@ export class Room extends Emitter<RoomEvents> {
       autoSubscribe: options.autoSubscribe ?? true,
       rtcConfig: options.rtcConfig ?? {},
       connectTimeoutMs: options.connectTimeoutMs,
+      encryption: this.#encryption,
     };
     const connection = this.#newConnection();
     this.#connection = connection;
@@ -268,7 +282,7 @@ export class Room extends Emitter<RoomEvents> {
       this.#roster.unbindAll();
       this.local.detachForRejoin();
       this.local.id = joined.participantId;
-      this.#speakersUnknown();
+      this.#relayDecisionsUnknown();
       this.#roster.reconcile(joined.participants);
     }
     this.#setState("connected");
@@ -322,10 +336,11 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /**
-   * Back after a gap (resume, rejoin): changes of the speakers meanwhile were not sent; the relay follows
-   * its reply with who speaks now, if anyone.
+   * Back after a gap (resume, rejoin): changes of the speakers and connection qualities meanwhile were
+   * not sent; the relay follows its reply with who speaks now and who is not "good", if anyone.
    */
-  #speakersUnknown(): void {
+  #relayDecisionsUnknown(): void {
+    for (const change of resetQualities(this.local, this.participants)) this.emit("connection-quality-changed", change);
     if (this.#speakers.speakers.length === 0) return;
     this.#speakers.clear();
     this.emit("active-speakers-changed", { speakers: this.activeSpeakers });
@@ -333,7 +348,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #onResumed(resumed: ResumedMessage): void {
     this.#reconnector = undefined;
-    this.#speakersUnknown();
+    this.#relayDecisionsUnknown();
     this.#roster.reconcile(resumed.participants);
     this.#setState("connected");
     void this.local.reconcile(resumed.tracks).catch((e: unknown) => {
@@ -350,6 +365,8 @@ export class Room extends Emitter<RoomEvents> {
     this.#roster.clear();
     this.#speakers.clear();
     this.local.detach();
+    this.#encryption?.close();
+    this.#encryption = undefined;
     this.#setState("disconnected");
     if (end.reason !== "client") this.#reportError(end.error);
     // A failed join is not a disconnect: connect() rejects with its error instead.
@@ -386,6 +403,9 @@ export class Room extends Emitter<RoomEvents> {
         break;
       case "active-speakers":
         if (this.#speakers.apply(message.speakers, this.local, this.participants)) this.emit("active-speakers-changed", { speakers: this.activeSpeakers });
+        break;
+      case "connection-quality":
+        for (const change of applyQualities(message.updates, this.local, this.participants)) this.emit("connection-quality-changed", change);
         break;
       case "layers-wanted":
         void this.local.setLayersWanted(message.trackId, message.rids).catch(() => undefined);

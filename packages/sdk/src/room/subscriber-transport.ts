@@ -4,7 +4,7 @@
  * compared with the previous one, so the room learns which remote tracks appeared and which went away;
  * m-lines that keep their track keep their receiver, so their media is never interrupted.
  */
-import type { SubscriberOfferMessage, TrackKind } from "@sfu-room/protocol";
+import type { SubscriberOfferMessage, SubscriberTrack, TrackKind } from "@sfu-room/protocol";
 import type { CurrentSignal } from "./signal-client.ts";
 
 export interface ReceivedTrack {
@@ -23,6 +23,11 @@ export interface SubscriberCallbacks {
   onFailure(error: Error): void;
   /** The first offer is applied and not yet answered: the moment to create the negotiated data channels. */
   onFirstRemoteDescription(pc: RTCPeerConnection): void;
+  /**
+   * Each receiver an offer lists with its track, at every offer, before the answer (so before its
+   * media can arrive): the moment to put a transform on a new receiver.
+   */
+  onReceiverListed?(receiver: RTCRtpReceiver, track: SubscriberTrack): void;
 }
 
 export class SubscriberTransport {
@@ -86,13 +91,17 @@ export class SubscriberTransport {
     const pc = this.#ensurePc();
     await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
     if (first) this.#callbacks.onFirstRemoteDescription(pc);
+    const byMid = new Map(pc.getTransceivers().map((t) => [t.mid, t] as const));
+    for (const entry of offer.tracks) {
+      const transceiver = byMid.get(entry.mid);
+      if (transceiver && transceiver.currentDirection !== "stopped") this.#callbacks.onReceiverListed?.(transceiver.receiver, entry);
+    }
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     if (this.#closed) return;
     this.#signal().sendAnswer({ offerId: offer.offerId, sdp: pc.localDescription?.sdp ?? answer.sdp ?? "" });
 
     const next = new Map<string, ReceivedTrack>();
-    const byMid = new Map(pc.getTransceivers().map((t) => [t.mid, t] as const));
     for (const entry of offer.tracks) {
       const transceiver = byMid.get(entry.mid);
       if (!transceiver || transceiver.currentDirection === "stopped") continue;
