@@ -1,7 +1,7 @@
 /**
  * What the demo reads from its URL: ?room=NAME (default "lobby"), ?server=ws://..., ?name=, and options
- * passed to <sfu-room> as they are: ?audio=off, ?video=off, ?simulcast (send the camera in three
- * layers), ?quality=low|medium|high|auto (the quality asked for remote videos) and ?token= (an access
+ * passed to <sfu-room> as they are: ?audio=off, ?video=off, ?simulcast=off (send the camera as one
+ * encoding instead of three layers), ?quality=low|medium|high|auto (the quality asked for remote videos) and ?token= (an access
  * token, e.g. from `sfu-relay token`).
  */
 export interface DemoConfig {

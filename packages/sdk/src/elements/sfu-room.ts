@@ -36,7 +36,7 @@ export class SfuRoomElement extends LitElement {
     audio: { converter: onOffConverter },
     video: { converter: onOffConverter },
     manual: { type: Boolean },
-    simulcast: { type: Boolean },
+    simulcast: { converter: onOffConverter },
     simulcastOptions: { attribute: false },
     quality: { converter: qualityConverter },
     reconnectTimeout: { type: Number, attribute: "reconnect-timeout" },
@@ -58,7 +58,7 @@ export class SfuRoomElement extends LitElement {
   declare video: boolean;
   /** Do not join by itself: call join(). */
   declare manual: boolean;
-  /** Send the camera as simulcast layers (the preset: up to three, captured at 1280x720). */
+  /** Send the camera as simulcast layers (default on: the preset, up to three, captured at 1280x720); `simulcast="off"` sends one plain encoding. */
   declare simulcast: boolean;
   /** Simulcast layers and bitrates to use instead of the preset (property only; implies `simulcast`). */
   declare simulcastOptions: SimulcastOptions | undefined;
@@ -108,7 +108,7 @@ export class SfuRoomElement extends LitElement {
     this.audio = true;
     this.video = true;
     this.manual = false;
-    this.simulcast = false;
+    this.simulcast = true;
     this.simulcastOptions = undefined;
     this.quality = "auto";
     this.reconnectTimeout = undefined;

@@ -22,6 +22,7 @@ import type { CurrentSignal } from "./signal-client.ts";
 import { cameraPlan, type EncodingPlan, screenPlan, type SimulcastOptions } from "./simulcast.ts";
 import { LocalTrack } from "./local-track.ts";
 import { Dynacast } from "./dynacast.ts";
+import { captureOptions } from "./connect-options.ts";
 
 export interface LocalParticipantEvents {
   "track-published": LocalTrack;
@@ -54,7 +55,8 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   speakingLevel = 0;
   /** The devices chosen with switchDevice(), for every capture from then on (also before connecting). */
   readonly preferredDevices: { audioinput?: string; videoinput?: string } = {};
-  #capture: CaptureOptions = { audio: true, video: true, simulcast: false };
+  /** connect()'s defaults until it gives its own, so a preview made before joining captures as the join will. */
+  #capture: CaptureOptions = captureOptions({});
   #publisher: PublisherTransport | undefined;
   #signal: CurrentSignal | undefined;
   #queue: Promise<unknown> = Promise.resolve();
