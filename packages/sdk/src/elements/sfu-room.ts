@@ -231,6 +231,7 @@ export class SfuRoomElement extends LitElement {
       height: this.#stage.height,
       gap: parseFloat(getComputedStyle(this).getPropertyValue("--sfu-room-gap")) || 8,
       unlock: this.#audio,
+      stopPresenting: () => void this.toggleScreenShare(),
     });
   }
 

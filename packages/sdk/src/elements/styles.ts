@@ -59,6 +59,74 @@ export const styles = css`
     justify-content: center;
     gap: var(--_gap);
   }
+  /* Presenter layout: the shared screen (spotlight) over one row of tiles (strip), centred as a block. */
+  .presenter {
+    position: absolute;
+    inset: var(--_gap);
+    display: flex;
+    flex-direction: column;
+    justify-content: center;
+    gap: var(--_gap);
+  }
+  .spotlight {
+    flex: none;
+    width: var(--_spotlight-w, 100%);
+    height: var(--_spotlight-h, 70%);
+  }
+  .spotlight .tile {
+    width: 100%;
+    height: 100%;
+  }
+  .strip {
+    flex: none;
+    display: flex;
+    justify-content: safe center;
+    gap: var(--_gap);
+    overflow-x: auto;
+    overscroll-behavior-x: contain;
+    scrollbar-width: thin;
+  }
+  .strip .tile {
+    flex: none;
+  }
+  /* Your own share: a small preview in the corner instead of the screen itself. */
+  .presenting {
+    position: absolute;
+    right: calc(2 * var(--_gap));
+    bottom: calc(2 * var(--_gap));
+    z-index: 2;
+    width: clamp(132px, 22%, 220px);
+    border-radius: var(--_radius);
+    overflow: hidden;
+    background: var(--_tile-bg);
+    box-shadow: 0 4px 16px rgb(0 0 0 / 0.45);
+  }
+  .presenting video {
+    display: block;
+    width: 100%;
+    aspect-ratio: 16 / 9;
+    object-fit: contain;
+    background: #000;
+  }
+  .presenting-bar {
+    display: flex;
+    align-items: center;
+    justify-content: space-between;
+    gap: 6px;
+    padding: 2px 2px 2px 10px;
+    font-size: 13px;
+  }
+  .presenting-stop {
+    min-width: 44px;
+    min-height: 44px;
+    padding: 0 12px;
+    border: 0;
+    border-radius: 22px;
+    background: var(--_danger);
+    color: #fff;
+    font-weight: 600;
+    cursor: pointer;
+  }
   .tile {
     position: relative;
     width: var(--_tile-w, 320px);
@@ -191,6 +259,7 @@ export const styles = css`
   }
   .control:focus-visible,
   .action:focus-visible,
+  .presenting-stop:focus-visible,
   select:focus-visible {
     outline: 2px solid var(--_accent);
     outline-offset: 2px;
