@@ -298,19 +298,98 @@ export const styles = css`
     box-shadow: 0 8px 24px rgb(0 0 0 / 0.4);
     z-index: 2;
   }
-  .devices label {
+  .devices label,
+  .prejoin-side label {
     display: grid;
     gap: 4px;
     font-size: 13px;
     color: var(--_muted-fg);
   }
-  .devices select {
+  .devices select,
+  .prejoin-side select {
     width: 100%;
     min-height: 44px;
     padding: 0 8px;
     border-radius: 8px;
     border: 1px solid #3a4452;
     background: var(--_bg);
+  }
+  /* The pre-join view: the preview beside the pickers (above them on narrow elements). */
+  .prejoin {
+    position: absolute;
+    inset: 0;
+    display: grid;
+    align-content: center;
+    justify-items: center;
+    gap: 16px;
+    padding: 16px;
+    overflow-y: auto;
+  }
+  @container (min-width: 720px) {
+    .prejoin {
+      grid-template-columns: minmax(0, 3fr) minmax(260px, 2fr);
+      align-items: center;
+    }
+  }
+  .prejoin-preview {
+    position: relative;
+    width: 100%;
+    max-width: 640px;
+    aspect-ratio: 16 / 9;
+    border-radius: var(--_radius);
+    background: var(--_tile-bg);
+    overflow: hidden;
+  }
+  .prejoin-preview video {
+    position: absolute;
+    inset: 0;
+    width: 100%;
+    height: 100%;
+    object-fit: cover;
+    transform: scaleX(-1);
+  }
+  .prejoin-preview video[hidden] {
+    display: none;
+  }
+  .prejoin-toggles {
+    position: absolute;
+    left: 50%;
+    bottom: 8px;
+    transform: translateX(-50%);
+    display: flex;
+    gap: var(--_gap);
+  }
+  .prejoin-side {
+    display: grid;
+    gap: 12px;
+    width: min(100%, 340px);
+  }
+  .prejoin-title {
+    margin: 0;
+    font-size: 17px;
+    font-weight: 600;
+  }
+  .prejoin-error {
+    margin: 0;
+    color: #ffb4b4;
+    font-size: 14px;
+    line-height: 1.4;
+  }
+  .level {
+    height: 8px;
+    border-radius: 4px;
+    background: var(--_control-bg);
+    overflow: hidden;
+  }
+  .level span {
+    display: block;
+    height: 100%;
+    background: var(--_speaking);
+    transition: width 0.08s linear;
+  }
+  .action:disabled {
+    opacity: 0.5;
+    cursor: default;
   }
   .panel {
     position: absolute;
