@@ -19,6 +19,12 @@ export interface ConnectOptions {
    * subscriber then gets the layer that fits its tile (docs/quality.md).
    */
   simulcast?: boolean | SimulcastOptions;
+  /**
+   * Adaptive stream (default true): every element given to `RemoteTrack.attach()` tells the relay its
+   * size and whether it can be seen, so a video gets the simulcast layer that fits and is paused while
+   * unseen. false: attach() only shows the media (observeElement() and setQuality() still work).
+   */
+  adaptiveStream?: boolean;
   /** Receive everyone's tracks automatically (default true). */
   autoSubscribe?: boolean;
   /** Extra RTCPeerConnection configuration, e.g. your own TURN server. */

@@ -34,6 +34,7 @@ export class Room extends Emitter<RoomEvents> {
     emit: (type, payload) => this.emit(type, payload),
     received: (trackId) => this.#connection?.received(trackId),
     sendSettings: (trackId, settings) => this.setSubscriptionSettings(trackId, settings),
+    adaptiveStream: () => this.#adaptiveStream,
     // Partial data messages from them will never be completed.
     left: (participantId) => this.#connection?.data?.forget(participantId),
   });
@@ -55,6 +56,7 @@ export class Room extends Emitter<RoomEvents> {
   /** What connect() was called with, for rejoins. */
   #request: JoinRequest | undefined;
   #reconnectTimeoutMs = DEFAULT_RECONNECT_TIMEOUT_MS;
+  #adaptiveStream = true;
 
   constructor() {
     super();
@@ -77,6 +79,7 @@ export class Room extends Emitter<RoomEvents> {
     this.roomName = roomName;
     this.local.prepare(options.name, captureOptions(options));
     this.#reconnectTimeoutMs = options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS;
+    this.#adaptiveStream = options.adaptiveStream ?? true;
     this.#request = {
       serverUrl,
       room: roomName,
