@@ -28,7 +28,7 @@ form.addEventListener("submit", async (event) => {
   call.className = "call";
   const room: SfuRoomElement = document.createElement("sfu-room");
   room.id = "room";
-  room.prejoin = true;
+  room.prejoin = config.prejoin;
   for (const [key, value] of Object.entries(config.attributes)) room.setAttribute(key, value);
   room.setAttribute("server", config.server);
   room.setAttribute("room", config.room);

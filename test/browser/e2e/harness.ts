@@ -85,8 +85,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   };
 }
 
-/** The demo's element opens in its pre-join view: press its Join, as a person would. */
+/** The demo's element opens in its pre-join view (unless ?prejoin=off): press its Join, as a person would. */
 export async function joinFromPrejoin(page: Page): Promise<void> {
+  await page.waitForSelector("sfu-room");
+  if (!(await page.evaluate(() => document.querySelector("sfu-room")!.prejoin))) return;
   const join = await page.waitForSelector('sfu-room >>> [part~="prejoin-join"]:not([disabled])');
   await join!.click();
 }

@@ -8,7 +8,8 @@
  *   tab sound, as a browser does when the user shares a tab with its audio).
  * - Bob (1280x800) and Carol (a 390x844 phone) switch to the presenter layout: Ada's screen fills the
  *   stage's width, the camera tiles are one row below it, inside the viewport (measured, not a class).
- *   Screenshots of both go to test/artifacts/ and docs/screenshot-presenter-*.png.
+ *   Screenshots of both go to test/artifacts/ and docs/screenshot-presenter-*.png (Ada's view to
+ *   test/artifacts/presenter-sharer.png).
  * - Ada sees a small "You are presenting" preview of her share, not the screen full size, and her grid.
  * - The others receive the shared tab's sound as a `screen-audio` track.
  * - Ada stops from the preview: everyone is back in the grid.
@@ -181,6 +182,8 @@ describe("presenter layout in the element", { timeout: 240_000 }, () => {
     await bob.screenshot({ path: `${ARTIFACTS}presenter-desktop.png` });
     await carol.bringToFront();
     await carol.screenshot({ path: `${ARTIFACTS}presenter-mobile.png` });
+    await ada.bringToFront();
+    await ada.screenshot({ path: `${ARTIFACTS}presenter-sharer.png` });
     copyFileSync(`${ARTIFACTS}presenter-desktop.png`, `${ROOT}docs/screenshot-presenter-desktop.png`);
     copyFileSync(`${ARTIFACTS}presenter-mobile.png`, `${ROOT}docs/screenshot-presenter-mobile.png`);
 

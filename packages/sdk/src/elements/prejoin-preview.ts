@@ -6,7 +6,7 @@
  */
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import { RoomError } from "../room/index.ts";
-import { captureCamera, captureMicrophone } from "../room/local-media.ts";
+import { captureCamera, captureMicrophone, type CaptureConstraints } from "../room/local-media.ts";
 import type { Device } from "./media-choice.ts";
 import { MicLevel } from "./mic-level.ts";
 
@@ -15,6 +15,8 @@ export interface PreviewWishes {
   shown: boolean;
   camera: boolean;
   microphone: boolean;
+  /** How the join will capture the camera (its size depends on simulcast): the preview captures alike. */
+  cameraConstraints: CaptureConstraints;
   cameraId: string | undefined;
   microphoneId: string | undefined;
 }
@@ -49,8 +51,8 @@ export class PrejoinPreview implements ReactiveController {
 
   hostUpdated(): void {
     const w = this.#wishes();
-    this.#follow("camera", w.shown && w.camera, w.cameraId);
-    this.#follow("microphone", w.shown && w.microphone, w.microphoneId);
+    this.#follow("camera", w.shown && w.camera, w.cameraId, w.cameraConstraints);
+    this.#follow("microphone", w.shown && w.microphone, w.microphoneId, true);
   }
 
   hostDisconnected(): void {
@@ -59,7 +61,7 @@ export class PrejoinPreview implements ReactiveController {
 
   /** Stops both captures now (a join is about to capture). */
   release(): void {
-    for (const device of DEVICES) this.#follow(device, false, undefined);
+    for (const device of DEVICES) this.#follow(device, false, undefined, false);
   }
 
   /** From a user gesture: an audio context made without one may be suspended (the meter would stay still). */
@@ -67,7 +69,7 @@ export class PrejoinPreview implements ReactiveController {
     this.#meter?.resume();
   }
 
-  #follow(device: Device, on: boolean, deviceId: string | undefined): void {
+  #follow(device: Device, on: boolean, deviceId: string | undefined, constraints: CaptureConstraints): void {
     const target = on ? `on:${deviceId ?? ""}` : "off";
     if (this.#target[device] === target) return;
     this.#target[device] = target;
@@ -78,7 +80,7 @@ export class PrejoinPreview implements ReactiveController {
       this.#host.requestUpdate();
       return;
     }
-    const capture = device === "camera" ? captureCamera(true, deviceId) : captureMicrophone(true, deviceId);
+    const capture = device === "camera" ? captureCamera(constraints, deviceId) : captureMicrophone(constraints, deviceId);
     capture.then(
       (track) => {
         if (this.#generation[device] !== generation) return track.stop();

@@ -12,6 +12,7 @@
 import { html, LitElement, nothing, type PropertyDeclarations, type PropertyValues, type TemplateResult } from "lit";
 import { ref } from "lit/directives/ref.js";
 import { RoomError, screenShareSupported, type Room, type SendOptions, type SendResult, type SimulcastOptions, type VideoQuality } from "../room/index.ts";
+import { captureOptions } from "../room/connect-options.ts";
 import { onOffConverter, qualityConverter } from "./attributes.ts";
 import { AudioUnlockController } from "./audio-unlock.ts";
 import { renderControls } from "./controls.ts";
@@ -83,7 +84,7 @@ export class SfuRoomElement extends LitElement {
     manual: () => this.manual || this.prejoin,
     connectOptions: () => ({
       ...this.#media.connectOptions(),
-      simulcast: this.simulcastOptions ?? this.simulcast,
+      simulcast: this.#simulcast(),
       ...(this.reconnectTimeout !== undefined && Number.isFinite(this.reconnectTimeout) ? { reconnectTimeoutMs: this.reconnectTimeout } : {}),
     }),
     started: () => {
@@ -105,6 +106,7 @@ export class SfuRoomElement extends LitElement {
       shown: this.#showsPrejoin(),
       camera: this.#media.wants("camera"),
       microphone: this.#media.wants("microphone"),
+      cameraConstraints: captureOptions({ simulcast: this.#simulcast() }).video,
       cameraId: this.#joining.nextDevices.videoinput,
       microphoneId: this.#joining.nextDevices.audioinput,
     }),
@@ -229,6 +231,10 @@ export class SfuRoomElement extends LitElement {
 
   protected override updated(changed: PropertyValues<this>): void {
     if (changed.has("server") || changed.has("room") || changed.has("name") || changed.has("token")) this.#joining.targetSet();
+  }
+
+  #simulcast(): boolean | SimulcastOptions {
+    return this.simulcastOptions ?? this.simulcast;
   }
 
   /** The pre-join view is up: asked for, and not joined (nor joining, left or failed) yet. */
