@@ -45,10 +45,7 @@ describe("Firefox ESR publishes simulcast, Chromium subscribes", { timeout: 300_
   });
 
   it("Firefox sends VP8 simulcast layers; the Chromium subscriber decodes low, then high, then low", async () => {
-    // Without the pre-join view: after its camera preview was stopped and the join captured again,
-    // Firefox's full layer often did not come back within 30 s of a switch to low (1 of 3 runs passed,
-    // 2 of 2 without it); an open question, noted for the lead.
-    pub = await h.openDemo(firefox, "Firefox", ROOM, { params: { simulcast: "", audio: "off", prejoin: "off" } });
+    pub = await h.openDemo(firefox, "Firefox", ROOM, { params: { simulcast: "", audio: "off" } });
     const fx = await pub.evaluate(() => {
       const camera = document.querySelector("sfu-room")!.session!.local.tracks.get("camera")!;
       const params = camera.sender!.getParameters();
