@@ -9,7 +9,8 @@ const { chromeLauncher } = require("@web/test-runner-chrome");
 const puppeteerCore = (await import(require.resolve("puppeteer-core"))).default;
 const { CHROMIUM_PATH, FIREFOX_PATH, chromiumArgs, FIREFOX_PREFS } = await import("./test/browser/support/browsers.mjs");
 
-const CHROMIUM_ONLY = "test/browser/components/devices.test.ts";
+// Tests that need Chromium's fake devices: two cameras (Firefox fakes one), a 1280x720 camera for three simulcast layers.
+const CHROMIUM_ONLY = ["test/browser/components/devices.test.ts", "test/browser/components/simulcast-default.test.ts"];
 const wanted = (process.env.SFU_TEST_BROWSERS ?? "chromium,firefox").split(",");
 const browsers = [];
 let chromium;
@@ -35,9 +36,9 @@ if (wanted.includes("firefox")) {
 }
 
 export default {
-  files: ["test/browser/components/**/*.test.ts", `!${CHROMIUM_ONLY}`],
-  // Tests that need Chromium's two fake cameras (Firefox fakes one): Chromium only, not skipped.
-  groups: chromium ? [{ name: "chromium-only", files: [CHROMIUM_ONLY], browsers: [chromium] }] : [],
+  files: ["test/browser/components/**/*.test.ts", ...CHROMIUM_ONLY.map((f) => `!${f}`)],
+  // Chromium only, not skipped.
+  groups: chromium ? [{ name: "chromium-only", files: CHROMIUM_ONLY, browsers: [chromium] }] : [],
   // Lit's production build (no dev-mode warnings in every test's log).
   nodeResolve: { exportConditions: ["production"] },
   concurrency: 1,

@@ -1,8 +1,8 @@
 /**
  * What the demo reads from its URL: ?room=NAME (default "lobby"), ?server=ws://..., ?name=, and options
- * passed to <sfu-room> as they are: ?audio=off, ?video=off, ?simulcast (send the camera in three
- * layers), ?quality=low|medium|high|auto (the quality asked for remote videos) and ?token= (an access
- * token, e.g. from `sfu-relay token`).
+ * passed to <sfu-room> as they are: ?audio=off, ?video=off, ?simulcast=off (send the camera as one
+ * encoding instead of three layers), ?quality=low|medium|high|auto (the quality asked for remote videos) and ?token= (an access
+ * token, e.g. from `sfu-relay token`); ?prejoin=off joins without the element's pre-join view.
  */
 export interface DemoConfig {
   room: string;
@@ -10,6 +10,8 @@ export interface DemoConfig {
   name: string;
   /** <sfu-room> attributes taken from the URL. */
   attributes: Record<string, string>;
+  /** Show the element's pre-join view (unless ?prejoin=off). */
+  prejoin: boolean;
 }
 
 const PASSED = ["audio", "video", "simulcast", "quality", "token"] as const;
@@ -28,5 +30,6 @@ export function readConfig(location: Location): DemoConfig {
     server: params.get("server")?.trim() || `${scheme}://${location.hostname}:7880/ws`,
     name: params.get("name")?.trim() ?? "",
     attributes,
+    prejoin: params.get("prejoin")?.trim() !== "off",
   };
 }

@@ -1,6 +1,7 @@
 /**
- * The demo page: a small pre-join form for the name, then <sfu-room> exactly as any page would use it,
- * with an <sfu-chat> panel beside it (below it, collapsible, on phones).
+ * The demo page: a small form for the name, then <sfu-room prejoin> exactly as any page would use it
+ * (its pre-join view: camera preview, devices, microphone level, Join), with an <sfu-chat> panel beside
+ * it (below it, collapsible, on phones).
  * The room comes from ?room= (default "lobby"), the relay from ?server= (default ws://<host>:7880/ws),
  * the token from ?token= or else the relay's development endpoint (npm start).
  */
@@ -27,6 +28,7 @@ form.addEventListener("submit", async (event) => {
   call.className = "call";
   const room: SfuRoomElement = document.createElement("sfu-room");
   room.id = "room";
+  room.prejoin = config.prejoin;
   for (const [key, value] of Object.entries(config.attributes)) room.setAttribute(key, value);
   room.setAttribute("server", config.server);
   room.setAttribute("room", config.room);

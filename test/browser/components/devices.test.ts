@@ -3,11 +3,14 @@
  * with two fake cameras, while Firefox's fake devices are one camera and one microphone.
  */
 import { expect } from "@open-wc/testing";
-import { config, disconnectRooms, newRoom, uniqueRoom } from "./helpers.ts";
+import { $, config, disconnectRooms, mount, newRoom, nextEvent, previewPlaying, previewTrack, uniqueRoom, unmountAll, until } from "./helpers.ts";
 
 describe("the headless Room's devices", function () {
   this.timeout(60_000);
-  afterEach(disconnectRooms);
+  afterEach(async () => {
+    await disconnectRooms();
+    await unmountAll();
+  });
 
   it("captures the device chosen with switchDevice() before connecting, and nothing before", async () => {
     // Device ids are hidden until the page has captured once.
@@ -36,5 +39,27 @@ describe("the headless Room's devices", function () {
     } finally {
       navigator.mediaDevices.getUserMedia = getUserMedia;
     }
+  });
+
+  it("the pre-join view's camera and microphone are the ones the element joins with", async () => {
+    const ada = mount({ server: config.relay, room: uniqueRoom("prejoin-devices"), name: "Ada", prejoin: "" });
+    await previewPlaying(ada);
+    const picked: Record<string, string> = {};
+    for (const kind of ["videoinput", "audioinput"] as const) {
+      const select = () => $(ada, `select[name="${kind}"]`) as HTMLSelectElement;
+      await until(`two ${kind} devices listed`, () => (select()?.options.length ?? 0) >= 2);
+      const other = Array.from(select().options).find((o) => o.value !== select().value && o.value !== "default")!;
+      picked[kind] = other.value;
+      select().value = other.value;
+      select().dispatchEvent(new Event("change"));
+    }
+    await until("the preview shows the camera picked", () => previewTrack(ada)?.getSettings().deviceId === picked.videoinput);
+
+    const joined = nextEvent(ada, "joined");
+    $(ada, '[part~="prejoin-join"]')!.click();
+    await joined;
+    await until("both published", () => ada.session?.local.tracks.get("camera")?.trackId !== undefined && ada.session.local.tracks.get("microphone")?.trackId !== undefined);
+    expect(ada.session!.local.tracks.get("camera")!.deviceId).to.equal(picked.videoinput);
+    expect(ada.session!.local.tracks.get("microphone")!.deviceId).to.equal(picked.audioinput);
   });
 });

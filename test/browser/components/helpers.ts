@@ -103,6 +103,16 @@ export function $$(el: SfuRoomElement, selector: string): HTMLElement[] {
   return Array.from(el.shadowRoot!.querySelectorAll<HTMLElement>(selector));
 }
 
+/** The pre-join view's camera preview capture, while it shows one. */
+export function previewTrack(el: SfuRoomElement): MediaStreamTrack | undefined {
+  const video = $(el, '[part~="prejoin-video"]') as HTMLVideoElement | null;
+  return video && !video.hidden ? (video.srcObject as MediaStream | null)?.getVideoTracks()[0] : undefined;
+}
+
+export async function previewPlaying(el: SfuRoomElement): Promise<void> {
+  await until("the camera preview plays", () => (($(el, '[part~="prejoin-video"]') as HTMLVideoElement | null)?.videoWidth ?? 0) > 0);
+}
+
 export function selfTile(el: SfuRoomElement): HTMLElement | null {
   return $(el, '.tile[data-self][data-source="camera"]');
 }

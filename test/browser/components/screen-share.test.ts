@@ -36,7 +36,9 @@ describe("screen sharing", function () {
     await until("Ada shares", () => ada.session?.local.isScreenShareEnabled === true && ada.session.local.tracks.get("screen")?.trackId !== undefined);
     await ada.updateComplete;
     expect($(ada, '[part~="control-screen"]')!.getAttribute("aria-pressed")).to.equal("true");
-    expect($(ada, '.tile[data-self][data-source="screen"]')).to.not.equal(null);
+    // Ada sees her share as the small "You are presenting" preview, not as a tile.
+    expect($(ada, '[part~="presenting"]')).to.not.equal(null);
+    expect($(ada, '.tile[data-source="screen"]')).to.equal(null);
     await until("Bob sees Ada's screen", async () => {
       await bob.updateComplete;
       return remoteTiles(bob).some((t) => t.dataset.source === "screen" && t.dataset.video === "on");
@@ -49,11 +51,12 @@ describe("screen sharing", function () {
       return !remoteTiles(bob).some((t) => t.dataset.source === "screen");
     });
 
-    // Again: the idle transceiver is reused (same m-line, a new relay track id).
+    // Again: the idle transceivers are reused (same m-lines, a new relay track id). Ada publishes no
+    // camera or microphone: the two are the screen's picture and its sound (Chromium's fake tab audio).
     await clickControl(ada, "control-screen");
     await until("Ada shares again", () => ada.session?.local.tracks.get("screen")?.trackId !== undefined);
     expect(ada.session!.local.tracks.get("screen")!.trackId).to.not.equal(firstId);
-    expect(ada.session!.peerConnections.publisher!.getTransceivers()).to.have.length(1);
+    expect(ada.session!.peerConnections.publisher!.getTransceivers().map((t) => t.sender.track?.kind ?? "none")).to.deep.equal(["video", "audio"]);
     await until("Bob sees the screen again", async () => {
       await bob.updateComplete;
       return remoteTiles(bob).some((t) => t.dataset.source === "screen" && t.dataset.video === "on");

@@ -1,6 +1,7 @@
 /**
  * Shared set-up of the end-to-end tests that drive the built demo: a real relay, the demo served on
- * localhost, headless Chromium, and `openDemo` to join through the demo's pre-join form.
+ * localhost, headless Chromium, and `openDemo` to join through the demo's name form and the element's
+ * pre-join view.
  */
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { pino } from "pino";
@@ -20,7 +21,7 @@ export interface Harness {
   restartRelay(): Promise<void>;
   site: StaticServer;
   chromium: Browser;
-  /** Opens the demo, joins `room` as `name` through the pre-join form; `params` go into the URL. */
+  /** Opens the demo, joins `room` as `name` through the name form and the pre-join view; `params` go into the URL. */
   openDemo(browser: Browser, name: string, room: string, options?: { viewport?: Viewport; params?: Record<string, string> }): Promise<Page>;
   close(): Promise<void>;
 }
@@ -72,6 +73,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       await page.$eval("#name", (input) => ((input as HTMLInputElement).value = ""));
       await page.type("#name", name);
       await page.click("#join");
+      await joinFromPrejoin(page);
       await eventually(`${name} joined`, () => page.evaluate(() => document.querySelector("sfu-room")?.status ?? "none"), (s) => s === "joined");
       return page;
     },
@@ -81,6 +83,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       await site.close();
     },
   };
+}
+
+/** The demo's element opens in its pre-join view (unless ?prejoin=off): press its Join, as a person would. */
+export async function joinFromPrejoin(page: Page): Promise<void> {
+  await page.waitForSelector("sfu-room");
+  if (!(await page.evaluate(() => document.querySelector("sfu-room")!.prejoin))) return;
+  const join = await page.waitForSelector('sfu-room >>> [part~="prejoin-join"]:not([disabled])');
+  await join!.click();
 }
 
 export async function eventually<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000, everyMs = 250): Promise<T> {

@@ -26,6 +26,7 @@ import { CHROMIUM_PATH, chromiumArgs, ensureBrowser } from "../support/browsers.
 import { buildDemo } from "../support/demo-build.ts";
 import { serveStatic, type StaticServer } from "../support/static-server.ts";
 import { makeY4m } from "../support/y4m.ts";
+import { joinFromPrejoin } from "./harness.ts";
 import { probe, probeLayout, type PageProbe, type RemoteTrackProbe } from "./page-probe.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -67,10 +68,11 @@ async function openPage(name: string, viewport: typeof DESKTOP | typeof PHONE = 
   });
   await page.setViewport(viewport);
   await page.goto(`${site.url}/?room=${ROOM}&server=${encodeURIComponent(relay.signalUrl)}`);
-  // The demo's pre-join form, as a person would use it.
+  // The demo's name form and the element's pre-join view, as a person would use them.
   await page.$eval("#name", (input) => ((input as HTMLInputElement).value = ""));
   await page.type("#name", name);
   await page.click("#join");
+  await joinFromPrejoin(page);
   await eventually(`${name} joined`, () => look(page), (p) => p.status === "joined");
   pages.push(page);
   return page;

@@ -51,6 +51,9 @@ export const FIREFOX_PREFS = {
   "media.navigator.streams.fake": true,
   "media.navigator.permission.disabled": true,
   "media.peerconnection.ice.obfuscate_host_addresses": false,
+  // A mock audio output (the machines have no sound card; Chromium headless has its own fake one), so
+  // an AudioContext runs: the pre-join view's microphone meter reads one.
+  "media.cubeb.force_mock_context": true,
   "media.autoplay.default": 0,
   "media.autoplay.blocking_policy": 0,
   "datareporting.policy.dataSubmissionEnabled": false,

@@ -4,7 +4,7 @@ import type { ComplexAttributeConverter } from "lit";
 import type { VideoQuality } from "../room/index.ts";
 
 /**
- * `audio` and `video` default to on: absent or any value but off/false/0/no means on
+ * `audio`, `video` and `simulcast` default to on: absent or any value but off/false/0/no means on
  * (`<sfu-room video="off">` joins with the camera off).
  */
 export const onOffConverter: ComplexAttributeConverter<boolean> = {

@@ -23,12 +23,13 @@ export interface ControlsHandlers {
   leave(): void;
 }
 
-function deviceSelect(
+/** A camera or microphone picker (the control bar's device panel and the pre-join view). */
+export function deviceSelect(
   label: string,
   kind: "videoinput" | "audioinput",
   devices: MediaDeviceInfo[],
   current: string | undefined,
-  on: ControlsHandlers,
+  on: Pick<ControlsHandlers, "pickDevice">,
 ): TemplateResult {
   const noun = kind === "videoinput" ? "Camera" : "Microphone";
   return html`<label

@@ -1,11 +1,16 @@
-/** The grid of tiles while joined, sized for the stage, and the hidden <audio> elements of remote sound. */
-import { html, type TemplateResult } from "lit";
+/**
+ * The tiles while joined, sized for the stage: a grid, or the presenter layout while someone else
+ * shares a screen (presenter.ts); your own share's small preview; the hidden <audio> elements of remote
+ * sound (voices and shared tabs' sound alike).
+ */
+import { html, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import type { Room } from "../room/index.ts";
 import type { AudioUnlockController } from "./audio-unlock.ts";
 import { gridLayout } from "./layout.ts";
 import { playAudio } from "./play-audio.ts";
-import { buildTiles, renderTile } from "./tiles.ts";
+import { arrange, renderPresenter, renderPresenting } from "./presenter.ts";
+import { buildTiles, renderTile, type TileModel } from "./tiles.ts";
 
 export interface GridOptions {
   selfName: string;
@@ -16,18 +21,27 @@ export interface GridOptions {
   height: number;
   gap: number;
   unlock: AudioUnlockController;
+  /** The "Stop" of your own share's preview. */
+  stopPresenting(): void;
 }
 
 export function renderGrid(room: Room, o: GridOptions): TemplateResult {
-  const tiles = buildTiles(room, o.selfName, o.selfSpeaking);
-  const { tileWidth, tileHeight } = gridLayout(o.width - 2 * o.gap, o.height - 2 * o.gap, tiles.length, o.gap);
+  const { spotlight, others, presenting } = arrange(buildTiles(room, o.selfName, o.selfSpeaking));
+  const width = o.width - 2 * o.gap;
+  const height = o.height - 2 * o.gap;
   const audioTracks = [...room.participants.values()].flatMap((p) => p.audioTracks).filter((t) => t.mediaStreamTrack);
-  return html`<div class="grid" part="grid" style="--_tile-w:${tileWidth}px;--_tile-h:${tileHeight}px" data-count=${tiles.length}>
-      ${repeat(tiles, (t) => t.key, (t) => renderTile(t, room))}
-    </div>
+  return html`${spotlight ? renderPresenter(spotlight, others, room, width, height, o.gap) : renderTiles(room, others, width, height, o.gap)}
+    ${presenting ? renderPresenting(presenting, o.stopPresenting) : nothing}
     ${repeat(
       audioTracks,
       (t) => t.id,
       (t) => html`<audio data-track-id=${t.id} autoplay ${playAudio(t.mediaStreamTrack, o.unlock)}></audio>`,
     )}`;
+}
+
+function renderTiles(room: Room, tiles: readonly TileModel[], width: number, height: number, gap: number): TemplateResult {
+  const { tileWidth, tileHeight } = gridLayout(width, height, tiles.length, gap);
+  return html`<div class="grid" part="grid" style="--_tile-w:${tileWidth}px;--_tile-h:${tileHeight}px" data-count=${tiles.length}>
+    ${repeat(tiles, (t) => t.key, (t) => renderTile(t, room))}
+  </div>`;
 }

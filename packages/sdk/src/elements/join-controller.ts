@@ -38,7 +38,7 @@ export interface JoinTarget {
 /** What the controller asks of the element. */
 export interface JoinHooks {
   target(): JoinTarget;
-  /** True while the element waits for join() (the `manual` attribute). */
+  /** True while the element waits for join() (the `manual` attribute, or the pre-join view's Join). */
   manual(): boolean;
   /** The rest of the connect options (capture, simulcast), read at each join. */
   connectOptions(): Omit<ConnectOptions, "name" | "token">;
@@ -61,8 +61,8 @@ export class JoinController implements ReactiveController {
   #scheduled = false;
   /** What the current Room was joined with, to tell a real change from a re-set of the same value. */
   #joinedWith: JoinTarget = { server: "", room: "", name: "", token: "", encrypted: false };
-  /** The device choice of the previous Room (left, or lost for good), for the next one. */
-  #previousDevices: Room["local"]["preferredDevices"] = {};
+  /** The devices the next Room captures: the previous Room's choice (left, or lost for good), or the pre-join view's. */
+  #nextDevices: Room["local"]["preferredDevices"] = {};
 
   constructor(host: ReactiveElement, hooks: JoinHooks) {
     this.#host = host;
@@ -85,7 +85,7 @@ export class JoinController implements ReactiveController {
     const room = this.room;
     if (!room) return;
     this.room = undefined;
-    this.#previousDevices = { ...room.local.preferredDevices };
+    this.#nextDevices = { ...room.local.preferredDevices };
     // A join still under way settles late (a permission prompt, a WebSocket that does not open): it ends
     // as "cancelled", and the next join() must not wait for it or get its rejection.
     this.#pending = undefined;
@@ -94,6 +94,15 @@ export class JoinController implements ReactiveController {
     // After a rejoin or a removal nothing is left to offer; after the user left, "Rejoin".
     this.#setStatus(reason === "user" ? "left" : "idle");
     if (wasIn) fire(this.#host, "left", { room: room.roomName, reason });
+  }
+
+  get nextDevices(): Readonly<Room["local"]["preferredDevices"]> {
+    return this.#nextDevices;
+  }
+
+  /** Picks a device for the next Room (the pre-join view's pickers). */
+  preferDevice(kind: "videoinput" | "audioinput", deviceId: string): void {
+    this.#nextDevices = { ...this.#nextDevices, [kind]: deviceId };
   }
 
   /** The element's server, room, name or token were set: join, or rejoin if they changed. */
@@ -179,7 +188,7 @@ export class JoinController implements ReactiveController {
     performance.mark("sfu-room:join");
     const room = new Room();
     // Rejoin, or try again after a failure: the devices picked in the previous Room stay picked.
-    Object.assign(room.local.preferredDevices, this.#previousDevices);
+    Object.assign(room.local.preferredDevices, this.#nextDevices);
     this.room = room;
     this.fatal = undefined;
     this.#joinedWith = target;
@@ -230,7 +239,7 @@ export class JoinController implements ReactiveController {
     room.on("disconnected", ({ reason, error }) => {
       if (!current() || reason === "client") return;
       this.room = undefined;
-      this.#previousDevices = { ...room.local.preferredDevices };
+      this.#nextDevices = { ...room.local.preferredDevices };
       if (error) this.fatal = { code: error.code, message: error.message };
       this.#setStatus("failed");
       fire(this.#host, "left", { room: room.roomName, reason: reason === "kicked" ? "kicked" : "connection-lost" });

@@ -1,4 +1,7 @@
-/** Grid geometry: how many columns and how big a tile, so N tiles fill the stage without overflowing it. */
+/**
+ * Stage geometry, pure functions of the stage's size: the grid (how many columns and how big a tile, so
+ * N tiles fill the stage without overflowing it) and the presenter layout (a shared screen over a strip).
+ */
 export interface GridLayout {
   columns: number;
   rows: number;
@@ -44,4 +47,40 @@ export function gridLayout(
     }
   }
   return best;
+}
+
+/** Presenter geometry: the shared screen's box (the spotlight) and the size of each tile in the strip. */
+export interface PresenterLayout {
+  spotlightWidth: number;
+  spotlightHeight: number;
+  tileWidth: number;
+  tileHeight: number;
+}
+
+/** Narrower than this, strip tiles stop shrinking and the strip scrolls sideways instead. */
+const MIN_STRIP_TILE_WIDTH = 112;
+
+/**
+ * A shared screen over a row of `count` tiles (the strip), in a `width` x `height` stage. The strip takes
+ * about a fifth of the height (72-180 px), its tiles 16:9 (4:3 on portrait stages, where width is
+ * scarce), narrower when they would not fit the row, and never under 112 px (then the row scrolls).
+ * The spotlight takes the rest; on a portrait stage (a phone) at most a 4:3 box of the full width, as
+ * screens are landscape and a taller box would only add black bars.
+ */
+export function presenterLayout(width: number, height: number, count: number, gap = 8): PresenterLayout {
+  const w = Math.max(0, width);
+  const h = Math.max(0, height);
+  const portrait = h > w;
+  if (count === 0) return { spotlightWidth: Math.floor(w), spotlightHeight: Math.floor(portrait ? Math.min(h, (w * 3) / 4) : h), tileWidth: 0, tileHeight: 0 };
+  const tileHeight = Math.floor(Math.min(180, Math.max(72, h * (portrait ? 0.2 : 0.18))));
+  const aspect = portrait ? 4 / 3 : 16 / 9;
+  const fitting = (w - gap * (count - 1)) / count;
+  const tileWidth = Math.floor(Math.min(tileHeight * aspect, Math.max(MIN_STRIP_TILE_WIDTH, fitting)));
+  const rest = Math.max(0, h - tileHeight - gap);
+  return {
+    spotlightWidth: Math.floor(w),
+    spotlightHeight: Math.floor(portrait ? Math.min(rest, (w * 3) / 4) : rest),
+    tileWidth,
+    tileHeight,
+  };
 }

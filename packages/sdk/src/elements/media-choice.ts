@@ -24,6 +24,11 @@ export class MediaChoice {
     return { video: this.#wanted.camera, audio: this.#wanted.microphone };
   }
 
+  /** What the next join uses (the latest wish). */
+  wants(source: Device): boolean {
+    return this.#wanted[source];
+  }
+
   /** The page set `video`/`audio`. `room` is the joined Room, if any: it follows at once. */
   pageWants(source: Device, on: boolean, room: Room | undefined): void {
     this.#wanted[source] = on;

@@ -1,7 +1,8 @@
 /**
  * <sfu-room server="ws://127.0.0.1:7880/ws" room="standup" name="Ada"></sfu-room>
  *
- * Joins the room when it has `server` and `room` (unless `manual`), publishes camera and microphone
+ * Joins the room when it has `server` and `room` (unless `manual`, or `prejoin`: then a pre-join view
+ * with a camera preview, device pickers and a microphone meter comes first), publishes camera and microphone
  * (unless `video="off"` / `audio="off"`), and shows everyone in a responsive grid with a control bar.
  * Attribute changes apply live: server/room/name/token rejoin, audio/video turn the devices on and off.
  * The public properties are the page's: the element never writes them (the control bar changes the
@@ -11,6 +12,7 @@
 import { html, LitElement, nothing, type PropertyDeclarations, type PropertyValues, type TemplateResult } from "lit";
 import { ref } from "lit/directives/ref.js";
 import { RoomError, screenShareSupported, type Room, type SendOptions, type SendResult, type SimulcastOptions, type VideoQuality } from "../room/index.ts";
+import { captureOptions } from "../room/connect-options.ts";
 import { onOffConverter, qualityConverter } from "./attributes.ts";
 import { AudioUnlockController } from "./audio-unlock.ts";
 import { renderControls } from "./controls.ts";
@@ -22,6 +24,8 @@ import { JoinController, type SfuRoomStatus } from "./join-controller.ts";
 import { MediaChoice } from "./media-choice.ts";
 import { renderNotices, withNotice, type Notice } from "./notices.ts";
 import { renderPanel, renderReconnecting } from "./panels.ts";
+import { PrejoinPreview } from "./prejoin-preview.ts";
+import { renderPrejoin } from "./prejoin-view.ts";
 import { RemoteQualityController } from "./remote-quality.ts";
 import { SpeakingController } from "./speaking.ts";
 import { StageSizeController } from "./stage-size.ts";
@@ -37,7 +41,8 @@ export class SfuRoomElement extends LitElement {
     audio: { converter: onOffConverter },
     video: { converter: onOffConverter },
     manual: { type: Boolean },
-    simulcast: { type: Boolean },
+    prejoin: { type: Boolean },
+    simulcast: { converter: onOffConverter },
     simulcastOptions: { attribute: false },
     quality: { converter: qualityConverter },
     reconnectTimeout: { type: Number, attribute: "reconnect-timeout" },
@@ -60,7 +65,9 @@ export class SfuRoomElement extends LitElement {
   declare video: boolean;
   /** Do not join by itself: call join(). */
   declare manual: boolean;
-  /** Send the camera as simulcast layers (the preset: up to three, captured at 1280x720). */
+  /** Show the pre-join view (camera preview, devices, microphone level, Join) instead of joining by itself. */
+  declare prejoin: boolean;
+  /** Send the camera as simulcast layers (default on: the preset, up to three, captured at 1280x720); `simulcast="off"` sends one plain encoding. */
   declare simulcast: boolean;
   /** Simulcast layers and bitrates to use instead of the preset (property only; implies `simulcast`). */
   declare simulcastOptions: SimulcastOptions | undefined;
@@ -79,14 +86,15 @@ export class SfuRoomElement extends LitElement {
   readonly #e2ee = new E2eeController();
   readonly #joining = new JoinController(this, {
     target: () => ({ server: this.server, room: this.room, name: this.name, token: this.token, encrypted: this.e2eeKey !== "" }),
-    manual: () => this.manual,
+    manual: () => this.manual || this.prejoin,
     connectOptions: () => ({
       ...this.#media.connectOptions(),
-      simulcast: this.simulcastOptions ?? this.simulcast,
+      simulcast: this.#simulcast(),
       ...this.#e2ee.connectOptions(this.e2eeKey),
       ...(this.reconnectTimeout !== undefined && Number.isFinite(this.reconnectTimeout) ? { reconnectTimeoutMs: this.reconnectTimeout } : {}),
     }),
     started: () => {
+      this.#preview.release(); // the join captures the same devices anew
       this.notices = [];
       this.devicesOpen = false;
     },
@@ -98,6 +106,18 @@ export class SfuRoomElement extends LitElement {
       this.notices = withNotice(this.notices, error);
     },
   });
+  readonly #preview = new PrejoinPreview(
+    this,
+    () => ({
+      shown: this.#showsPrejoin(),
+      camera: this.#media.wants("camera"),
+      microphone: this.#media.wants("microphone"),
+      cameraConstraints: captureOptions({ simulcast: this.#simulcast() }).video,
+      cameraId: this.#joining.nextDevices.videoinput,
+      microphoneId: this.#joining.nextDevices.audioinput,
+    }),
+    () => void this.#devices.refresh(), // labels are readable once a device is in use
+  );
   readonly #speaking = new SpeakingController(this, () => this.#joining.room);
   readonly #audio = new AudioUnlockController(this);
   readonly #stage = new StageSizeController(this);
@@ -114,7 +134,8 @@ export class SfuRoomElement extends LitElement {
     this.audio = true;
     this.video = true;
     this.manual = false;
-    this.simulcast = false;
+    this.prejoin = false;
+    this.simulcast = true;
     this.simulcastOptions = undefined;
     this.quality = "auto";
     this.reconnectTimeout = undefined;
@@ -148,12 +169,19 @@ export class SfuRoomElement extends LitElement {
 
   /** Turns the camera on or off (the `video` property stays as the page set it); resolves with the new state. */
   toggleCamera(): Promise<boolean> {
-    return this.#media.toggle("camera", this.#joined());
+    return this.#toggled(this.#media.toggle("camera", this.#joined()));
   }
 
   /** Mutes or unmutes the microphone (`audio` stays as the page set it); resolves with the new state (true = on). */
   toggleMicrophone(): Promise<boolean> {
-    return this.#media.toggle("microphone", this.#joined());
+    return this.#toggled(this.#media.toggle("microphone", this.#joined()));
+  }
+
+  /** Before joining a toggle changes only the wish, which the pre-join view shows: render it. */
+  async #toggled(state: Promise<boolean>): Promise<boolean> {
+    const on = await state;
+    this.requestUpdate();
+    return on;
   }
 
   /** Starts or stops sharing the screen; resolves with the new state. */
@@ -201,12 +229,25 @@ export class SfuRoomElement extends LitElement {
     super.removeEventListener(type, listener as EventListenerOrEventListenerObject, options);
   }
 
-  protected override updated(changed: PropertyValues<this>): void {
-    // The page's wishes: `video`/`audio` apply when the page changes them (the first update included).
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    // The page's wishes: `video`/`audio` apply when the page changes them (the first update included),
+    // before rendering, so what renders (the pre-join view and its preview) already follows them.
     if (changed.has("video")) this.#media.pageWants("camera", this.video, this.#joined());
     if (changed.has("audio")) this.#media.pageWants("microphone", this.audio, this.#joined());
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
     if (changed.has("e2eeKey")) this.#e2ee.keySet(this.e2eeKey);
     if (changed.has("server") || changed.has("room") || changed.has("name") || changed.has("token") || changed.has("e2eeKey")) this.#joining.targetSet();
+  }
+
+  #simulcast(): boolean | SimulcastOptions {
+    return this.simulcastOptions ?? this.simulcast;
+  }
+
+  /** The pre-join view is up: asked for, and not joined (nor joining, left or failed) yet. */
+  #showsPrejoin(): boolean {
+    return this.prejoin && this.#joining.status === "idle";
   }
 
   /** The Room, once joined (controls act on it only then; also while it reconnects: it catches up once back). */
@@ -220,7 +261,11 @@ export class SfuRoomElement extends LitElement {
     const { status, fatal } = this.#joining;
     return html`<div class="root" part="container" data-status=${status}>
       <div class="stage" part="stage" ${ref(this.#stage.observe)}>
-        ${room ? this.#renderGrid(room) : renderPanel({ status, fatal, manual: this.manual, server: this.server, room: this.room }, () => void this.join().catch(() => undefined))}
+        ${room
+          ? this.#renderGrid(room)
+          : this.#showsPrejoin()
+            ? this.#renderPrejoin()
+            : renderPanel({ status, fatal, manual: this.manual, server: this.server, room: this.room }, () => void this.join().catch(() => undefined))}
         ${status === "reconnecting" ? renderReconnecting() : nothing}
         ${renderNotices(this.notices, this.#audio.blocked, {
           enableAudio: () => this.#audio.unlock(),
@@ -239,7 +284,37 @@ export class SfuRoomElement extends LitElement {
       height: this.#stage.height,
       gap: parseFloat(getComputedStyle(this).getPropertyValue("--sfu-room-gap")) || 8,
       unlock: this.#audio,
+      stopPresenting: () => void this.toggleScreenShare(),
     });
+  }
+
+  #renderPrejoin(): TemplateResult {
+    const preview = this.#preview;
+    return renderPrejoin(
+      {
+        room: this.room,
+        canJoin: Boolean(this.server && this.room),
+        cameraOn: this.#media.wants("camera"),
+        microphoneOn: this.#media.wants("microphone"),
+        preview: preview.tracks.camera,
+        level: preview.level,
+        errors: [preview.errors.camera, preview.errors.microphone].filter((e) => e !== undefined),
+        cameras: this.#devices.cameras,
+        microphones: this.#devices.microphones,
+        cameraId: this.#joining.nextDevices.videoinput ?? preview.tracks.camera?.getSettings().deviceId,
+        microphoneId: this.#joining.nextDevices.audioinput ?? preview.tracks.microphone?.getSettings().deviceId,
+      },
+      {
+        toggleCamera: () => void this.toggleCamera(),
+        toggleMicrophone: () => void this.toggleMicrophone(),
+        pickDevice: (kind, deviceId) => {
+          this.#joining.preferDevice(kind, deviceId);
+          this.requestUpdate();
+        },
+        join: () => void this.join().catch(() => undefined),
+        wake: () => preview.wake(),
+      },
+    );
   }
 
   #renderControls(room: Room): TemplateResult {

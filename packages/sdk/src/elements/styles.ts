@@ -59,6 +59,74 @@ export const styles = css`
     justify-content: center;
     gap: var(--_gap);
   }
+  /* Presenter layout: the shared screen (spotlight) over one row of tiles (strip), centred as a block. */
+  .presenter {
+    position: absolute;
+    inset: var(--_gap);
+    display: flex;
+    flex-direction: column;
+    justify-content: center;
+    gap: var(--_gap);
+  }
+  .spotlight {
+    flex: none;
+    width: var(--_spotlight-w, 100%);
+    height: var(--_spotlight-h, 70%);
+  }
+  .spotlight .tile {
+    width: 100%;
+    height: 100%;
+  }
+  .strip {
+    flex: none;
+    display: flex;
+    justify-content: safe center;
+    gap: var(--_gap);
+    overflow-x: auto;
+    overscroll-behavior-x: contain;
+    scrollbar-width: thin;
+  }
+  .strip .tile {
+    flex: none;
+  }
+  /* Your own share: a small preview in the corner instead of the screen itself. */
+  .presenting {
+    position: absolute;
+    right: calc(2 * var(--_gap));
+    bottom: calc(2 * var(--_gap));
+    z-index: 2;
+    width: clamp(132px, 22%, 220px);
+    border-radius: var(--_radius);
+    overflow: hidden;
+    background: var(--_tile-bg);
+    box-shadow: 0 4px 16px rgb(0 0 0 / 0.45);
+  }
+  .presenting video {
+    display: block;
+    width: 100%;
+    aspect-ratio: 16 / 9;
+    object-fit: contain;
+    background: #000;
+  }
+  .presenting-bar {
+    display: flex;
+    align-items: center;
+    justify-content: space-between;
+    gap: 6px;
+    padding: 2px 2px 2px 10px;
+    font-size: 13px;
+  }
+  .presenting-stop {
+    min-width: 44px;
+    min-height: 44px;
+    padding: 0 12px;
+    border: 0;
+    border-radius: 22px;
+    background: var(--_danger);
+    color: #fff;
+    font-weight: 600;
+    cursor: pointer;
+  }
   .tile {
     position: relative;
     width: var(--_tile-w, 320px);
@@ -214,6 +282,7 @@ export const styles = css`
   }
   .control:focus-visible,
   .action:focus-visible,
+  .presenting-stop:focus-visible,
   select:focus-visible {
     outline: 2px solid var(--_accent);
     outline-offset: 2px;
@@ -252,19 +321,98 @@ export const styles = css`
     box-shadow: 0 8px 24px rgb(0 0 0 / 0.4);
     z-index: 2;
   }
-  .devices label {
+  .devices label,
+  .prejoin-side label {
     display: grid;
     gap: 4px;
     font-size: 13px;
     color: var(--_muted-fg);
   }
-  .devices select {
+  .devices select,
+  .prejoin-side select {
     width: 100%;
     min-height: 44px;
     padding: 0 8px;
     border-radius: 8px;
     border: 1px solid #3a4452;
     background: var(--_bg);
+  }
+  /* The pre-join view: the preview beside the pickers (above them on narrow elements). */
+  .prejoin {
+    position: absolute;
+    inset: 0;
+    display: grid;
+    align-content: center;
+    justify-items: center;
+    gap: 16px;
+    padding: 16px;
+    overflow-y: auto;
+  }
+  @container (min-width: 720px) {
+    .prejoin {
+      grid-template-columns: minmax(0, 3fr) minmax(260px, 2fr);
+      align-items: center;
+    }
+  }
+  .prejoin-preview {
+    position: relative;
+    width: 100%;
+    max-width: 640px;
+    aspect-ratio: 16 / 9;
+    border-radius: var(--_radius);
+    background: var(--_tile-bg);
+    overflow: hidden;
+  }
+  .prejoin-preview video {
+    position: absolute;
+    inset: 0;
+    width: 100%;
+    height: 100%;
+    object-fit: cover;
+    transform: scaleX(-1);
+  }
+  .prejoin-preview video[hidden] {
+    display: none;
+  }
+  .prejoin-toggles {
+    position: absolute;
+    left: 50%;
+    bottom: 8px;
+    transform: translateX(-50%);
+    display: flex;
+    gap: var(--_gap);
+  }
+  .prejoin-side {
+    display: grid;
+    gap: 12px;
+    width: min(100%, 340px);
+  }
+  .prejoin-title {
+    margin: 0;
+    font-size: 17px;
+    font-weight: 600;
+  }
+  .prejoin-error {
+    margin: 0;
+    color: #ffb4b4;
+    font-size: 14px;
+    line-height: 1.4;
+  }
+  .level {
+    height: 8px;
+    border-radius: 4px;
+    background: var(--_control-bg);
+    overflow: hidden;
+  }
+  .level span {
+    display: block;
+    height: 100%;
+    background: var(--_speaking);
+    transition: width 0.08s linear;
+  }
+  .action:disabled {
+    opacity: 0.5;
+    cursor: default;
   }
   .panel {
     position: absolute;

@@ -14,9 +14,10 @@ export interface ConnectOptions {
   /** Publish the camera on connect (default true). */
   video?: CaptureConstraints;
   /**
-   * Send the camera as simulcast layers (default false): true for the preset (up to three layers, a
-   * quarter, half and full size; the camera is then captured at 1280x720 unless `video` says otherwise),
-   * or `{ layers, maxBitrates }` to choose. See docs/quality.md.
+   * Send the camera as simulcast layers (default true: the preset, up to three layers, a quarter, half
+   * and full size, with the camera captured at 1280x720 unless `video` says otherwise), or
+   * `{ layers, maxBitrates }` to choose; false sends one plain encoding (captured at 640x360). Each
+   * subscriber then gets the layer that fits its tile (docs/quality.md).
    */
   simulcast?: boolean | SimulcastOptions;
   /**
@@ -24,6 +25,12 @@ export interface ConnectOptions {
    * relay forwards what it cannot read. Everyone in the room needs the same keys. Video is sent as VP8.
    */
   e2ee?: { keyProvider: KeyProvider };
+  /**
+   * Adaptive stream (default true): every element given to `RemoteTrack.attach()` tells the relay its
+   * size and whether it can be seen, so a video gets the simulcast layer that fits and is paused while
+   * unseen. false: attach() only shows the media (observeElement() and setQuality() still work).
+   */
+  adaptiveStream?: boolean;
   /** Receive everyone's tracks automatically (default true). */
   autoSubscribe?: boolean;
   /** Extra RTCPeerConnection configuration, e.g. your own TURN server. */
@@ -39,8 +46,8 @@ export interface ConnectOptions {
 }
 
 /** What connect() captures: its options with the defaults filled in. */
-export function captureOptions(options: ConnectOptions): CaptureOptions {
-  const simulcast = options.simulcast ?? false;
+export function captureOptions(options: Omit<ConnectOptions, "name">): CaptureOptions {
+  const simulcast = options.simulcast ?? true;
   const video = options.video === undefined || options.video === true ? (simulcast === false ? true : SIMULCAST_CAPTURE) : options.video;
   return { audio: options.audio ?? true, video, simulcast };
 }

@@ -3,8 +3,8 @@ import { mediaError, RoomError } from "./errors.ts";
 
 export type CaptureConstraints = boolean | MediaTrackConstraints;
 
-/** What this client can capture and publish. */
-export type LocalSource = "camera" | "microphone" | "screen";
+/** What this client can capture and publish ("screen-audio": the sound of a shared tab or screen). */
+export type LocalSource = "camera" | "microphone" | "screen" | "screen-audio";
 
 /** Default camera capture: modest, so a call of several people stays light on phones and laptops. */
 export const DEFAULT_VIDEO: MediaTrackConstraints = {
@@ -93,13 +93,21 @@ export async function captureBoth(
   return result;
 }
 
-export async function captureScreen(): Promise<MediaStreamTrack> {
+/**
+ * The screen (or a window or tab) and, when the browser offers it (Chromium for a tab, or a whole screen
+ * on Windows and ChromeOS) and the user leaves its box ticked, its sound. The sound is media, not a
+ * voice: no echo cancellation, noise suppression or gain control, which would flatten music.
+ */
+export async function captureScreen(): Promise<{ video: MediaStreamTrack; audio: MediaStreamTrack | undefined }> {
   if (typeof navigator === "undefined" || !navigator.mediaDevices?.getDisplayMedia) {
     throw new RoomError("screen-share-unsupported", "This browser cannot share the screen.");
   }
   try {
-    const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
-    return stream.getVideoTracks()[0]!;
+    const stream = await navigator.mediaDevices.getDisplayMedia({
+      video: { frameRate: { ideal: 15, max: 30 } },
+      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    });
+    return { video: stream.getVideoTracks()[0]!, audio: stream.getAudioTracks()[0] };
   } catch (e) {
     throw mediaError("screen", e);
   }

@@ -1,6 +1,6 @@
 /**
- * This client's own media: camera, microphone and screen share, captured locally and published on the
- * publisher connection once the room is connected. One LocalParticipant lives as long as its Room:
+ * This client's own media: camera, microphone and screen share (with its sound when the browser offers
+ * it), captured locally and published on the publisher connection once the room is connected. One LocalParticipant lives as long as its Room:
  * connect() configures it and publishes, the end of a connection stops its captures (each track gets
  * `track-unpublished`); its listeners and the device choice stay. Tracks enabled while disconnected
  * are a preview: connect() stops them and captures what it publishes.
@@ -22,6 +22,7 @@ import type { CurrentSignal } from "./signal-client.ts";
 import { cameraPlan, type EncodingPlan, screenPlan, type SimulcastOptions } from "./simulcast.ts";
 import { LocalTrack } from "./local-track.ts";
 import { Dynacast } from "./dynacast.ts";
+import { captureOptions } from "./connect-options.ts";
 
 export interface LocalParticipantEvents {
   "track-published": LocalTrack;
@@ -56,7 +57,8 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   connectionQuality: ConnectionQuality = "good";
   /** The devices chosen with switchDevice(), for every capture from then on (also before connecting). */
   readonly preferredDevices: { audioinput?: string; videoinput?: string } = {};
-  #capture: CaptureOptions = { audio: true, video: true, simulcast: false };
+  /** connect()'s defaults until it gives its own, so a preview made before joining captures as the join will. */
+  #capture: CaptureOptions = captureOptions({});
   #publisher: PublisherTransport | undefined;
   #signal: CurrentSignal | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -99,7 +101,11 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
   }
 
   setScreenShareEnabled(enabled: boolean): Promise<void> {
-    return this.#enqueue(() => (enabled ? this.#screenOn() : this.#remove("screen")));
+    return this.#enqueue(async () => {
+      if (enabled) return this.#screenOn();
+      await this.#remove("screen");
+      await this.#remove("screen-audio");
+    });
   }
 
   /** Stops publishing a source altogether (the relay unpublishes it; the others see it go). */
@@ -292,11 +298,11 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
    * track stopped, when the connection ended or a new one started meanwhile: its tracks were dropped, and
    * a capture finishing late must not stay on (the camera light, a screen share) with nothing to stop it.
    */
-  async #kept(capture: () => Promise<MediaStreamTrack>): Promise<MediaStreamTrack | undefined> {
+  async #kept<T extends MediaStreamTrack | { video: MediaStreamTrack; audio: MediaStreamTrack | undefined }>(capture: () => Promise<T>): Promise<T | undefined> {
     const epoch = this.#epoch;
-    const track = await capture();
-    if (epoch === this.#epoch) return track;
-    track.stop();
+    const captured = await capture();
+    if (epoch === this.#epoch) return captured;
+    for (const track of captured instanceof MediaStreamTrack ? [captured] : [captured.video, captured.audio]) track?.stop();
     return undefined;
   }
 
@@ -412,15 +418,23 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
 
   async #screenOn(): Promise<void> {
     if (this.tracks.has("screen")) return;
-    const track = await this.#kept(() => captureScreen());
-    if (!track) return;
-    this.#watchEnded("screen", track);
-    this.tracks.set("screen", new LocalTrack("screen", track));
+    const captured = await this.#kept(() => captureScreen());
+    if (!captured) return;
+    // The shared tab's sound, when the browser offered it: published with the picture, in one negotiation.
+    const shared = ([["screen", captured.video], ["screen-audio", captured.audio]] as const).filter(
+      (entry): entry is readonly ["screen" | "screen-audio", MediaStreamTrack] => entry[1] !== undefined,
+    );
+    for (const [source, track] of shared) {
+      this.#watchEnded(source, track);
+      this.tracks.set(source, new LocalTrack(source, track));
+    }
     try {
       await this.#publishPending();
     } catch (e) {
-      track.stop();
-      this.tracks.delete("screen");
+      for (const [source, track] of shared) {
+        track.stop();
+        this.tracks.delete(source);
+      }
       throw e;
     }
   }
@@ -441,6 +455,7 @@ export class LocalParticipant extends Emitter<LocalParticipantEvents> {
       const t = this.tracks.get(source);
       if (t?.mediaStreamTrack !== track) return;
       if (source === "screen") void this.setScreenShareEnabled(false).catch(() => undefined);
+      else if (source === "screen-audio") void this.unpublish("screen-audio").catch(() => undefined);
       else if (source === "camera") void this.setCameraEnabled(false).catch(() => undefined);
       else void this.setMicrophoneEnabled(false).catch(() => undefined);
     });

@@ -16,7 +16,7 @@ export class LocalTrack {
   }
 
   get kind(): TrackKind {
-    return this.source === "microphone" ? "audio" : "video";
+    return this.source === "microphone" || this.source === "screen-audio" ? "audio" : "video";
   }
 
   /** The capture device in use (from the track's settings). */

@@ -30,6 +30,8 @@ export interface RosterHost {
   received(trackId: string): ReceivedTrack | undefined;
   /** Sends a track's `subscription-settings`. */
   sendSettings(trackId: string, settings: SubscriptionSettings): Promise<void>;
+  /** Whether the elements remote tracks are attached to are observed (ConnectOptions.adaptiveStream). */
+  adaptiveStream(): boolean;
   /** Someone left (an event, or found gone by a reconcile): what is kept for them elsewhere goes too. */
   left(participantId: string): void;
 }
@@ -77,7 +79,7 @@ export class RemoteRoster {
       existing.update(info);
       return;
     }
-    const track = new RemoteTrack(info, (settings) => this.#host.sendSettings(info.id, settings));
+    const track = new RemoteTrack(info, (settings) => this.#host.sendSettings(info.id, settings), this.#host.adaptiveStream());
     participant.tracks.set(info.id, track);
     if (announce) this.#host.emit("track-published", { participant, track });
     const received = this.#host.received(info.id);

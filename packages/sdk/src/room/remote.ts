@@ -55,10 +55,15 @@ export class RemoteTrack {
   mid: string | undefined;
   readonly #settings: ViewSettings;
   #lastBytes: { at: number; bytes: number } | undefined;
+  /** Observe attached elements (adaptive stream). */
+  readonly #adaptive: boolean;
+  /** Elements from attach(), each with the function that stops observing it. */
+  readonly #attached = new Map<HTMLMediaElement, () => void>();
 
-  /** `sink` sends subscription-settings for this track (the Room provides it). */
-  constructor(info: TrackInfo, sink: SettingsSink = () => Promise.resolve()) {
+  /** `sink` sends subscription-settings for this track (the Room provides it); `adaptive`: ConnectOptions.adaptiveStream. */
+  constructor(info: TrackInfo, sink: SettingsSink = () => Promise.resolve(), adaptive = true) {
     this.#settings = new ViewSettings(sink);
+    this.#adaptive = adaptive;
     this.id = info.id;
     this.participantId = info.participantId;
     this.kind = info.kind;
@@ -108,6 +113,36 @@ export class RemoteTrack {
     };
   }
 
+  /**
+   * Shows this track in `element` (a new <video> or <audio> when none is given) and returns it: its
+   * media now, and again whenever the track is received anew (a resubscribe). With adaptive stream on
+   * (the default) a video element is observed as observeElement() does, so it gets the layer that fits
+   * and is paused while unseen. detach() undoes it.
+   */
+  attach(element?: HTMLMediaElement): HTMLMediaElement {
+    const el = element ?? document.createElement(this.kind === "video" ? "video" : "audio");
+    if (this.#attached.has(el)) return el;
+    el.autoplay = true;
+    if (el instanceof HTMLVideoElement) {
+      el.playsInline = true;
+      el.muted = true; // the picture only: sound plays from the audio tracks, and muted video may autoplay
+    }
+    el.srcObject = this.mediaStreamTrack ? new MediaStream([this.mediaStreamTrack]) : null;
+    this.#attached.set(el, this.#adaptive ? this.observeElement(el) : () => undefined);
+    return el;
+  }
+
+  /** Stops showing this track in `element` (every attached element when none is given); returns them. */
+  detach(element?: HTMLMediaElement): HTMLMediaElement[] {
+    const elements = element ? [element].filter((e) => this.#attached.has(e)) : [...this.#attached.keys()];
+    for (const el of elements) {
+      this.#attached.get(el)!();
+      this.#attached.delete(el);
+      el.srcObject = null;
+    }
+    return elements;
+  }
+
   /** The inbound-rtp statistics of this track, or undefined when not receiving. */
   async getStats(): Promise<InboundStats | undefined> {
     if (!this.receiver) return undefined;
@@ -146,6 +181,7 @@ export class RemoteTrack {
     this.receiver = received.receiver;
     this.mid = received.mid;
     this.#lastBytes = undefined;
+    for (const el of this.#attached.keys()) el.srcObject = new MediaStream([received.track]);
     if (this.kind === "video") this.#settings.activate();
   }
 

@@ -36,6 +36,7 @@ export class Room extends Emitter<RoomEvents> {
     emit: (type, payload) => this.emit(type, payload),
     received: (trackId) => this.#connection?.received(trackId),
     sendSettings: (trackId, settings) => this.setSubscriptionSettings(trackId, settings),
+    adaptiveStream: () => this.#adaptiveStream,
     // Partial data messages from them will never be completed.
     left: (participantId) => this.#connection?.data?.forget(participantId),
   });
@@ -59,6 +60,7 @@ export class Room extends Emitter<RoomEvents> {
   #reconnectTimeoutMs = DEFAULT_RECONNECT_TIMEOUT_MS;
   /** End-to-end encryption of this connect's sessions (connect() with `e2ee`), until disconnected. */
   #encryption: FrameEncryption | undefined;
+  #adaptiveStream = true;
 
   constructor() {
     super();
@@ -90,6 +92,7 @@ export class Room extends Emitter<RoomEvents> {
     this.roomName = roomName;
     this.local.prepare(options.name, captureOptions(options));
     this.#reconnectTimeoutMs = options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS;
+    this.#adaptiveStream = options.adaptiveStream ?? true;
     this.#request = {
       serverUrl,
       room: roomName,
