@@ -34,6 +34,8 @@ export interface SessionPort {
   kick(reason: string): void;
   /** A resume made this session participant `participantId`'s: it speaks as them from now on. */
   bind(participantId: string): void;
+  /** Its participant only publishes (WHIP): no subscriber connection is made for them. */
+  readonly publishOnly?: boolean;
 }
 
 export interface SfuShellOptions {
@@ -90,7 +92,7 @@ export class SfuShell {
   constructor(options: SfuShellOptions) {
     this.#options = options;
     this.#core = new SfuCore(options.core);
-    this.#data = new DataRelay((id, reliable, frame) => this.#links.get(id)?.subscriber.sendData(reliable, frame) ?? "not-open");
+    this.#data = new DataRelay((id, reliable, frame) => this.#links.get(id)?.subscriber?.sendData(reliable, frame) ?? "not-open");
   }
 
   stats(): SfuStats {
@@ -237,7 +239,7 @@ export class SfuShell {
       case "forward": {
         const link = this.#links.get(out.subscriberId);
         if (!this.#packet || !link) break;
-        link.subscriber.forward(out, this.#packet, this.#packetAudioLevel);
+        link.subscriber?.forward(out, this.#packet, this.#packetAudioLevel);
         const count = this.media.out[this.#packetKind];
         count.packets++;
         count.bytes += this.#packet.payload.length;
@@ -275,7 +277,7 @@ export class SfuShell {
       case "participant-resumed": {
         const link = this.#links.get(out.participantId);
         link?.log.info("participant resumed");
-        link?.subscriber.resendOffer();
+        link?.subscriber?.resendOffer();
         link?.restarting();
         break;
       }
@@ -292,11 +294,11 @@ export class SfuShell {
         break;
       case "subscription-added": {
         const { subscriptionId, trackId, publisherId, kind, codec } = out;
-        this.#links.get(out.subscriberId)?.subscriber.add({ subscriptionId, trackId, publisherId, kind, codec });
+        this.#links.get(out.subscriberId)?.subscriber?.add({ subscriptionId, trackId, publisherId, kind, codec });
         break;
       }
       case "subscription-removed":
-        this.#links.get(out.subscriberId)?.subscriber.remove(out.subscriptionId);
+        this.#links.get(out.subscriberId)?.subscriber?.remove(out.subscriptionId);
         break;
       case "request-keyframe":
         if (this.#links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer)) this.media.plisToPublishers++;
@@ -308,7 +310,7 @@ export class SfuShell {
         const packet = this.#store.get(out.trackId, out.slot, out.sourceSeq);
         const link = this.#links.get(out.subscriberId);
         if (!packet || !link) break;
-        link.subscriber.resend(out, packet); // counted by the core (retransmits)
+        link.subscriber?.resend(out, packet); // counted by the core (retransmits)
         break;
       }
       case "admin-reply":
@@ -349,7 +351,8 @@ export class SfuShell {
   #addLink(participantId: string): void {
     // The room is asked once, for the log lines: a diagnostic query, not a decision.
     const log = this.#options.log.child({ participantId, room: this.#core.participantRoom(participantId) });
-    const link = new ParticipantLink(participantId, log, this.#options, {
+    const publishOnly = this.#sessions.get(participantId)?.publishOnly;
+    const link = new ParticipantLink(participantId, log, { ...this.#options, publishOnly }, {
       onRtp: (trackId, layer, packet, codec, audioLevel) => this.#onRtp(participantId, trackId, layer, packet, codec, audioLevel),
       onData: (reliable, frame) => {
         this.#drive(this.#data.input(participantId, reliable, frame, now()));
@@ -444,7 +447,7 @@ export class SfuShell {
     const done = (async () => {
       if (publisher === undefined && sdp !== undefined) throw new SdpError('you have not published, so there is no publisher connection to restart: send "restart-ice" without sdp');
       const answer = publisher === undefined || sdp === undefined ? undefined : (await publisher.answer(sdp, [])).sdp;
-      link.subscriber.restartIce();
+      link.subscriber?.restartIce();
       link.restarting();
       return answer;
     })().then(
@@ -470,7 +473,8 @@ export class SfuShell {
     const link = this.#links.get(participantId);
     const fail = (code: "stale-offer" | "bad-sdp", message: string) =>
       this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId: undefined, code, message });
-    if (!link) return fail("stale-offer", `no subscriber offer ${offerId} was sent to you`); // not joined: the core answers not-joined
+    // Not joined (the core answers not-joined), or publish-only: no offer went to them.
+    if (!link?.subscriber) return fail("stale-offer", `no subscriber offer ${offerId} was sent to you`);
     try {
       await link.subscriber.handleAnswer(offerId, sdp);
     } catch (e) {
