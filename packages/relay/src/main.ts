@@ -7,12 +7,14 @@ import { readElementModule } from "./http/element-module.ts";
 import { devToken } from "./http/dev-tokens.ts";
 import { createHttpServer } from "./http/http-server.ts";
 import { handleApiRequest } from "./http/server-api.ts";
+import { handleWhipRequest } from "./http/whip.ts";
 import { readTlsFiles, tlsPairError } from "./http/tls-files.ts";
 import { RelayMetrics, type RelayStats } from "./http/metrics.ts";
 import { turnIceServers, turnServerAddresses } from "./rtc/turn-credentials.ts";
 import { verifyToken } from "./signal/access-token.ts";
 import { SignalServer } from "./signal/signal-server.ts";
 import { SfuShell } from "./shell/sfu-shell.ts";
+import { WhipSessions } from "./signal/whip-sessions.ts";
 import { Webhooks } from "./webhooks/webhooks.ts";
 import { createLogger } from "./log.ts";
 
@@ -49,6 +51,8 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
     await turnServerAddresses(config.turn.urls),
   );
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(config.webhookUrls, config.keys[0]!, log) : undefined;
+  const newSecret = () => randomBytes(18).toString("base64url");
+  const joinTokens = config.keys.length > 0 ? (token: string | undefined) => verifyToken(token, config.keys) : undefined;
   const sfu = new SfuShell({
     core: config.core,
     net: {
@@ -59,8 +63,8 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
     peerTimeoutMs: config.peerTimeoutMs,
     log,
     newId: (prefix) => prefix + randomBytes(6).toString("base64url"),
-    newSecret: () => randomBytes(18).toString("base64url"),
-    verifyToken: config.keys.length > 0 ? (token) => verifyToken(token, config.keys) : undefined,
+    newSecret,
+    verifyToken: joinTokens,
     onRoomEvent: webhooks === undefined ? undefined : (event) => webhooks.report(event),
   });
   const signal = new SignalServer(sfu, {
@@ -69,6 +73,7 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
     maxSessionsPerAddress: config.maxSessionsPerAddress, allowedOrigins: config.allowedOrigins,
     onJoinResult: (result, seconds) => metrics.joinResult(result, seconds),
   });
+  const whip = new WhipSessions({ shell: sfu, verifyToken: joinTokens, newSecret });
   const stats = (): RelayStats => ({ ...sfu.stats(), sessions: signal.sessionCount });
   const http = createHttpServer({
     elementModule: () => readElementModule(config.elementModulePath),
@@ -76,6 +81,7 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     upgrade: (req, socket, head) => signal.upgrade(req, socket, head),
     api: (req, res, method) => handleApiRequest(req, res, method, { keys: config.keys, call: (grants, request) => sfu.admin(grants, request) }),
+    whip: (req, res, rest, query) => handleWhipRequest(req, res, rest, query, { sessions: whip, allowedOrigins: config.allowedOrigins }),
     devToken: config.devTokens ? (query, origin) => devToken(query, origin, config.allowedOrigins, config.keys[0]!) : undefined,
   }, tls);
   await new Promise<void>((resolve, reject) => {

@@ -553,14 +553,7 @@ export class WeriftClient {
   }
 
   private createPublisher(videoCodec: VideoCodec): RTCPeerConnection {
-    const video = videoCodec === "H264" ? H264() : VP8();
-    const twcc = this.options.transportCc ? [useTransportWideCC()] : [];
-    if (this.options.transportCc) video.rtcpFeedback.push({ type: "transport-cc" });
-    return new RTCPeerConnection({
-      ...LOOPBACK(),
-      codecs: { audio: [OPUS()], video: [video] },
-      headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc] },
-    });
+    return publisherPeer(videoCodec, this.options.transportCc === true);
   }
 
   /** Resolves when both data channels are open. */
@@ -734,12 +727,24 @@ export function waitConnected(pc: RTCPeerConnection, timeoutMs: number): Promise
   });
 }
 
+/** A publishing peer connection on loopback (Opus, one video codec, the extensions simulcast needs). */
+export function publisherPeer(videoCodec: VideoCodec, transportCc = false): RTCPeerConnection {
+  const video = videoCodec === "H264" ? H264() : VP8();
+  const twcc = transportCc ? [useTransportWideCC()] : [];
+  if (transportCc) video.rtcpFeedback.push({ type: "transport-cc" });
+  return new RTCPeerConnection({
+    ...LOOPBACK(),
+    codecs: { audio: [OPUS()], video: [video] },
+    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc] },
+  });
+}
+
 /** Sends every client's outgoing tracks at a steady pace until stopped: audio 50/s, video `videoRate`/s. */
 export class Pacer {
   private timer: NodeJS.Timeout | undefined;
   private ticks = 0;
 
-  constructor(private readonly clients: () => WeriftClient[], private readonly videoPerTick = 2, private readonly tickMs = 20) {}
+  constructor(private readonly clients: () => ReadonlyArray<{ readonly outgoing: readonly SyntheticTrack[] }>, private readonly videoPerTick = 2, private readonly tickMs = 20) {}
 
   start(): void {
     this.timer ??= setInterval(() => this.tick(), this.tickMs);
