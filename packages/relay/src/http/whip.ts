@@ -16,12 +16,13 @@ import { bearerToken, readBody } from "./request-body.ts";
 
 const SDP = "application/sdp";
 const SDP_FRAGMENT = "application/trickle-ice-sdpfrag";
-/** What a browser publisher on another origin may send and read (fetch hides other response headers). */
-const CORS_HEADERS = {
+/** What a browser publisher on another origin may send (the preflight's answer). */
+const PREFLIGHT_HEADERS = {
   "access-control-allow-headers": "authorization, content-type, if-match",
-  "access-control-expose-headers": "location, etag, link, accept-patch",
   "access-control-max-age": "600",
 };
+/** What it may read of each answer: fetch hides every other response header from the page. */
+const EXPOSED_HEADERS = "location, etag, link, accept-patch";
 const ENDPOINT_METHODS = "POST, OPTIONS";
 const RESOURCE_METHODS = "PATCH, DELETE, OPTIONS";
 
@@ -37,6 +38,7 @@ export async function handleWhipRequest(req: IncomingMessage, res: ServerRespons
   if (origin !== undefined) {
     if (!originAllowed(origin, options.allowedOrigins)) return refuse(res, { status: 403, error: "forbidden", message: `pages from ${origin} may not publish to this relay (--allowed-origins)` });
     res.setHeader("access-control-allow-origin", origin);
+    res.setHeader("access-control-expose-headers", EXPOSED_HEADERS);
     res.setHeader("vary", "origin");
   }
   const [room, resourceId, ...more] = rest.split("/");
@@ -46,7 +48,7 @@ export async function handleWhipRequest(req: IncomingMessage, res: ServerRespons
   if (!ROOM_NAME_PATTERN.test(room)) return refuse(res, { status: 400, error: "bad-room-name", message: `"${room.slice(0, 80)}" is not a room name: 1-64 characters of A-Z a-z 0-9 - _ . not starting with '.'` });
   const methods = resourceId === undefined ? ENDPOINT_METHODS : RESOURCE_METHODS;
   if (req.method === "OPTIONS") {
-    res.writeHead(204, { ...CORS_HEADERS, "access-control-allow-methods": methods, allow: methods, ...(resourceId === undefined ? { "accept-post": SDP } : { "accept-patch": SDP_FRAGMENT }) });
+    res.writeHead(204, { ...PREFLIGHT_HEADERS, "access-control-allow-methods": methods, allow: methods, ...(resourceId === undefined ? { "accept-post": SDP } : { "accept-patch": SDP_FRAGMENT }) });
     return void res.end();
   }
   if (resourceId === undefined) {
