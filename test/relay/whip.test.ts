@@ -74,6 +74,8 @@ describe("WHIP", () => {
     expect((resourceCounts().UDPWrap ?? 0) - udpBefore).toBeGreaterThanOrEqual(2); // its sockets on each side
 
     await pacer.stop();
+    // The session is WHIP's: the same id under /whep/ is no session.
+    expect((await fetch(whip.resource!.href.replace("/whip/", "/whep/"), { method: "DELETE" })).status).toBe(404);
     const deleted = await whip.stop();
     expect(deleted.status).toBe(200);
     await eventually("the member sees the publisher leave", () => member.events.some((e) => e.type === "participant-left"));
@@ -251,7 +253,7 @@ describe("WHIP", () => {
     const foreign = await fetch(endpoint(relay, "/whip/cors"), { method: "POST", headers: { origin: "https://evil.example", "content-type": "application/sdp" }, body: offer });
     expect(foreign.status).toBe(403);
     expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
-    expect(await foreign.json()).toMatchObject({ error: "forbidden", message: expect.stringMatching(/https:\/\/evil\.example may not publish/) });
+    expect(await foreign.json()).toMatchObject({ error: "forbidden", message: expect.stringMatching(/https:\/\/evil\.example may not use WHIP/) });
     expect(relay.stats().participants).toBe(0);
   });
 

@@ -81,7 +81,7 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
     metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
     upgrade: (req, socket, head) => signal.upgrade(req, socket, head),
     api: (req, res, method) => handleApiRequest(req, res, method, { keys: config.keys, call: (grants, request) => sfu.admin(grants, request) }),
-    whip: (req, res, rest, query) => handleWhipRequest(req, res, rest, query, { sessions: whip, allowedOrigins: config.allowedOrigins }),
+    whip: (req, res, kind, rest, query) => handleWhipRequest(req, res, kind, rest, query, { sessions: whip, allowedOrigins: config.allowedOrigins }),
     devToken: config.devTokens ? (query, origin) => devToken(query, origin, config.allowedOrigins, config.keys[0]!) : undefined,
   }, tls);
   await new Promise<void>((resolve, reject) => {

@@ -40,7 +40,7 @@ import {
 } from "@sfu-room/protocol";
 import { startRestartedIce } from "@sfu-room/relay/ice-restart";
 
-const LOOPBACK = () => ({
+export const LOOPBACK = () => ({
   iceUseIpv4: false,
   iceUseIpv6: false,
   iceAdditionalHostAddresses: ["127.0.0.1"],
@@ -53,8 +53,8 @@ const LOOPBACK = () => ({
   bundlePolicy: "max-bundle" as const,
 });
 
-const OPUS = () => new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2, payloadType: 111 });
-const VP8 = () =>
+export const OPUS = () => new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2, payloadType: 111 });
+export const VP8 = () =>
   new RTCRtpCodecParameters({
     mimeType: "video/VP8", clockRate: 90000, payloadType: 96,
     rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }],
@@ -169,6 +169,12 @@ export function makePayload(codec: "opus" | VideoCodec, key: boolean, tag: numbe
   buf.writeUInt32BE(index >>> 0, head.length + 4);
   for (let i = 0; i < fillerBytes; i++) buf[head.length + 8 + i] = (index * 31 + i * 7 + tag) & 0xff;
   return buf;
+}
+
+/** What makePayload wrote into a payload: whether it starts a key frame, its track tag and packet index. */
+export function readPayload(payload: Buffer): { key: boolean; tag: number; index: number } {
+  const headLen = payload[0] === 0x10 ? (payload[1] === 0x10 ? 11 : 4) : payload[0] === 0xfc ? 1 : 3;
+  return { key: headLen === 11 || payload[0] === 0x65, tag: payload.readUInt32BE(headLen), index: payload.readUInt32BE(headLen + 4) };
 }
 
 /**
@@ -622,15 +628,12 @@ export class WeriftClient {
       rec.lastAudioLevel = level.payload[0]! & 0x7f;
       rec.packetsWithAudioLevel++;
     }
-    const headLen = payload[0] === 0x10 ? (payload[1] === 0x10 ? 11 : 4) : payload[0] === 0xfc ? 1 : 3;
-    const key = headLen === 11 || payload[0] === 0x65;
+    const { key, tag, index } = readPayload(payload);
     if (key) rec.keyframes++;
     rec.firstWasKeyframe ??= key;
-    const tag = payload.readUInt32BE(headLen);
     const run = rec.tagRuns.at(-1);
     if (run?.tag === tag) run.packets++;
     else rec.tagRuns.push({ tag, packets: 1, firstKey: key });
-    const index = payload.readUInt32BE(headLen + 4);
     if (!rec.indices.has(tag)) rec.indices.set(tag, new Set());
     rec.indices.get(tag)!.add(index);
     const sent = this.options.log.get(tag)?.[index];

@@ -49,30 +49,10 @@ export class WhipPublisher {
 
   /** ICE restart through PATCH (RFC 9725 4.4.2): new credentials out, the relay's new ones applied. */
   async restartIce(): Promise<Response> {
-    await this.pc.setLocalDescription(await this.pc.createOffer({ iceRestart: true }));
-    const offer = this.pc.localDescription!.sdp;
-    const ufrag = /^a=ice-ufrag:(\S+)/m.exec(offer)![1]!;
-    const pwd = /^a=ice-pwd:(\S+)/m.exec(offer)![1]!;
-    const response = await fetch(this.resource!, {
-      method: "PATCH",
-      headers: { "content-type": "application/trickle-ice-sdpfrag", "if-match": "*" },
-      body: `a=ice-ufrag:${ufrag}\r\na=ice-pwd:${pwd}\r\n`,
-    });
-    if (response.status !== 200) return response;
-    const fragment = await response.clone().text();
-    const relayUfrag = /^a=ice-ufrag:(\S+)/m.exec(fragment)![1]!;
-    const relayPwd = /^a=ice-pwd:(\S+)/m.exec(fragment)![1]!;
-    const candidates = fragment.match(/^a=candidate:.*\r?\n/gm) ?? [];
-    // The answer to the restart offer is the first answer with the relay's new credentials and candidates.
-    this.answer = this.answer!
-      .replace(/^a=ice-ufrag:.*$/gm, `a=ice-ufrag:${relayUfrag}`)
-      .replace(/^a=ice-pwd:.*$/gm, `a=ice-pwd:${relayPwd}`)
-      .replace(/^a=candidate:.*\r?\n/gm, "")
-      .replace(/^a=end-of-candidates\r?\n/gm, (end) => candidates.join("") + end);
-    await this.pc.setRemoteDescription({ type: "answer", sdp: this.answer });
-    startRestartedIce(this.pc);
-    this.etag = response.headers.get("etag") ?? undefined;
-    return response;
+    const restarted = await restartIceOverPatch(this.pc, this.resource!, this.answer!);
+    this.answer = restarted.answer;
+    this.etag = restarted.response.headers.get("etag") ?? this.etag;
+    return restarted.response;
   }
 
   /** DELETE: ends the session on the relay (the connection is closed by close()). */
@@ -83,4 +63,34 @@ export class WhipPublisher {
   async close(): Promise<void> {
     await this.pc.close();
   }
+}
+
+/**
+ * An ICE restart of a WHIP or WHEP session (RFC 9725 4.4.2): the restart offer's new credentials go out
+ * in a PATCH; on 200 the answer to it is the session's answer with the relay's new credentials and
+ * candidates, and is applied.
+ */
+export async function restartIceOverPatch(pc: RTCPeerConnection, resource: URL, answer: string): Promise<{ response: Response; answer: string }> {
+  await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+  const offer = pc.localDescription!.sdp;
+  const ufrag = /^a=ice-ufrag:(\S+)/m.exec(offer)![1]!;
+  const pwd = /^a=ice-pwd:(\S+)/m.exec(offer)![1]!;
+  const response = await fetch(resource, {
+    method: "PATCH",
+    headers: { "content-type": "application/trickle-ice-sdpfrag", "if-match": "*" },
+    body: `a=ice-ufrag:${ufrag}\r\na=ice-pwd:${pwd}\r\n`,
+  });
+  if (response.status !== 200) return { response, answer };
+  const fragment = await response.clone().text();
+  const relayUfrag = /^a=ice-ufrag:(\S+)/m.exec(fragment)![1]!;
+  const relayPwd = /^a=ice-pwd:(\S+)/m.exec(fragment)![1]!;
+  const candidates = fragment.match(/^a=candidate:.*\r?\n/gm) ?? [];
+  const restarted = answer
+    .replace(/^a=ice-ufrag:.*$/gm, `a=ice-ufrag:${relayUfrag}`)
+    .replace(/^a=ice-pwd:.*$/gm, `a=ice-pwd:${relayPwd}`)
+    .replace(/^a=candidate:.*\r?\n/gm, "")
+    .replace(/^a=end-of-candidates\r?\n/gm, (end) => candidates.join("") + end);
+  await pc.setRemoteDescription({ type: "answer", sdp: restarted });
+  startRestartedIce(pc);
+  return { response, answer: restarted };
 }

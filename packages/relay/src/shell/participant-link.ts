@@ -8,7 +8,9 @@
  * is repeated every grace period. It owns their lifecycle: `close()` releases everything, once.
  *
  * A publish-only participant (a WHIP publisher, http/whip.ts) has no subscriber connection: it receives
- * nothing, so it holds only its publisher connection, and that is the one watched.
+ * nothing, so it holds only its publisher connection, and that is the one watched. A view-only one (a
+ * WHEP viewer) has a subscriber connection that answers the viewer's offer (SubscriberConnection's
+ * answering mode) and never publishes.
  */
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
@@ -24,6 +26,8 @@ export interface LinkOptions {
   peerTimeoutMs: number;
   /** No subscriber connection: the participant only publishes (WHIP). */
   publishOnly?: boolean | undefined;
+  /** The subscriber connection answers the participant's offer: it only watches (WHEP). */
+  viewOnly?: boolean | undefined;
 }
 
 /** What the link reports; the shell turns each into a core input or a message. */
@@ -78,7 +82,7 @@ export class ParticipantLink {
       onRoundTrip: (rttMs) => events.onRoundTrip(rttMs),
       onConnectionState: (state) => this.#stateChanged("subscriber", state),
       onFailure: (message) => events.onSubscriberFailure(message),
-    });
+    }, options.viewOnly === true);
     this.#armConnectTimer();
   }
 

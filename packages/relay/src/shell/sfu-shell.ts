@@ -14,7 +14,7 @@
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
 import type { ClientMessage, IceServer, ServerMessage } from "@sfu-room/protocol";
-import { type AdminRequest, type AdminResult, type CoreConfig, type CoreStats, type Grants, type Input, type JoinAccess, type KindCounts, type NegotiatePublishOutput, type Output, type RestartIceOutput, type RoomEventOutput, type RtpInput, SfuCore } from "../core/index.ts";
+import { type AdminRequest, type AdminResult, type CoreConfig, type CoreStats, type Grants, type Input, type JoinAccess, type KindCounts, type NegotiatePublishOutput, type Output, openGrants, type RestartIceOutput, type RoomEventOutput, type RtpInput, SfuCore } from "../core/index.ts";
 import { isKeyframeStart } from "../media/keyframe.ts";
 import { readVp8PictureFields } from "../media/vp8-picture-id.ts";
 import type { RtcNetworkOptions } from "../rtc/media-config.ts";
@@ -36,6 +36,8 @@ export interface SessionPort {
   bind(participantId: string): void;
   /** Its participant only publishes (WHIP): no subscriber connection is made for them. */
   readonly publishOnly?: boolean;
+  /** Its participant only watches (WHEP): it joins hidden, and its subscriber connection answers its offer. */
+  readonly viewOnly?: boolean;
 }
 
 export interface SfuShellOptions {
@@ -140,8 +142,11 @@ export class SfuShell {
     switch (message.type) {
       case "join": {
         const { id: requestId, room, name, autoSubscribe, rejoinOf } = message;
-        const access = await this.#options.verifyToken?.(message.token);
-        if (!this.#sessions.has(participantId)) return; // closed while the token was checked: nobody to admit
+        const verified = await this.#options.verifyToken?.(message.token);
+        const session = this.#sessions.get(participantId);
+        if (session === undefined) return; // closed while the token was checked: nobody to admit
+        // A viewer is never seen in the room, whatever its token says (and on an open relay too).
+        const access = session.viewOnly ? hiddenAccess(verified ?? { granted: openGrants(room) }) : verified;
         const iceServers = this.#options.iceServers(participantId);
         const join = { type: "join", now: now(), participantId, requestId, room, name, autoSubscribe, rejoinOf, iceServers, resumeSecret: this.#options.newSecret() } as const;
         return this.#drive(access === undefined ? join : { ...join, access });
@@ -199,6 +204,17 @@ export class SfuShell {
     }
     if (answer === undefined) throw new Error(`the core did not answer ${request.method}`); // a relay bug: the handler says 500
     return answer;
+  }
+
+  /** A view-only participant's offer (WHEP), answered by its subscriber connection. */
+  async answerViewer(participantId: string, offer: string): Promise<string> {
+    const subscriber = this.#links.get(participantId)?.subscriber;
+    if (subscriber === undefined) throw new SdpError("the relay has no connection for this viewer");
+    try {
+      return await subscriber.answer(offer);
+    } catch (e) {
+      throw new SdpError(`the relay could not answer the offer: ${(e as Error).message}`);
+    }
   }
 
   /** Removes every participant and stops the timer. */
@@ -351,8 +367,8 @@ export class SfuShell {
   #addLink(participantId: string): void {
     // The room is asked once, for the log lines: a diagnostic query, not a decision.
     const log = this.#options.log.child({ participantId, room: this.#core.participantRoom(participantId) });
-    const publishOnly = this.#sessions.get(participantId)?.publishOnly;
-    const link = new ParticipantLink(participantId, log, { ...this.#options, publishOnly }, {
+    const session = this.#sessions.get(participantId);
+    const link = new ParticipantLink(participantId, log, { ...this.#options, publishOnly: session?.publishOnly, viewOnly: session?.viewOnly }, {
       onRtp: (trackId, layer, packet, codec, audioLevel) => this.#onRtp(participantId, trackId, layer, packet, codec, audioLevel),
       onData: (reliable, frame) => {
         this.#drive(this.#data.input(participantId, reliable, frame, now()));
@@ -512,6 +528,10 @@ export class SfuShell {
       this.#packet = undefined;
     }
   }
+}
+
+function hiddenAccess(access: JoinAccess): JoinAccess {
+  return "granted" in access ? { granted: { ...access.granted, hidden: true } } : access;
 }
 
 function now(): number {
