@@ -6,6 +6,10 @@
  * its audio (its lowest layer: quality "low", light on a busy machine); the publisher sends all three
  * simulcast layers (so the answer accepted them). DELETE
  * removes the participant everywhere: the tile goes, the relay holds nothing of it.
+ * Between the two, another page runs the docs' WHEP snippet for the WHIP participant at quality low:
+ * its <video> decodes that layer, 240 pixels wide, and the room sees no one more. (That `quality`
+ * picks each layer is test/relay/whep.test.ts's; Chromium's top layer runs at a frame a second or
+ * less on a busy 2-core machine, too slow to wait for here.)
  *
  *   cd test && node --import tsx --test browser/e2e/whip.e2e.ts
  */
@@ -46,6 +50,36 @@ async function publish(endpoint: string): Promise<{ status: number; session: str
   await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
   (window as unknown as { pc: RTCPeerConnection }).pc = pc;
   return { status: response.status, session };
+}
+
+/**
+ * docs/whip-whep.md's WHEP snippet, on a new <video> of the page. Serialized into the page: self-contained.
+ * Resolves with the answer's status; the <video> and its connection stay on the page.
+ */
+async function watch(endpoint: string): Promise<number> {
+  const video = document.createElement("video");
+  video.autoplay = true;
+  video.muted = true;
+  video.playsInline = true;
+  video.dataset.endpoint = endpoint;
+  document.body.append(video);
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  const stream = new MediaStream();
+  pc.ontrack = (e) => stream.addTrack(e.track);
+  video.srcObject = stream;
+  await pc.setLocalDescription(await pc.createOffer());
+  const response = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/sdp" }, body: pc.localDescription!.sdp });
+  if (response.status !== 201) return response.status;
+  video.dataset.session = new URL(response.headers.get("location")!, endpoint).href;
+  await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+  return response.status;
+}
+
+/** Each WHEP <video>'s decoded width and frames. Serialized into the page. */
+function played(): Array<{ endpoint: string; width: number; frames: number }> {
+  return Array.from(document.querySelectorAll("video")).map((v) => ({ endpoint: v.dataset.endpoint ?? "", width: v.videoWidth, frames: v.getVideoPlaybackQuality().totalVideoFrames }));
 }
 
 /** The publisher's video layers that have encoded frames, by rid. Serialized into the page. */
@@ -119,11 +153,34 @@ describe("a page publishes over WHIP", { timeout: 180_000 }, () => {
     console.log(`viewer decodes the WHIP publisher: ${video.framesDecoded} frames, ${width} px wide`);
     assert.equal(width, 240, "the lowest layer of a 960x540 capture scaled down by 4");
 
-    const layers = await eventually("the publisher sends all three layers", () => publisher.evaluate(layersSent), (l) => ["q", "h", "f"].every((rid) => (l[rid] ?? 0) > 10), 60_000);
+    // Every layer encodes (Chromium sends only the layers the answer accepted); how many frames of the
+    // top one depends on the machine's load, so any will do.
+    const layers = await eventually("the publisher sends all three layers", () => publisher.evaluate(layersSent), (l) => ["q", "h", "f"].every((rid) => (l[rid] ?? 0) > 0), 60_000);
     console.log(`publisher's layers (frames encoded): ${JSON.stringify(layers)}`);
     // The WHIP participant holds one connection (publish-only) beside the viewer's two.
     assert.equal(relay.stats().participants, 2);
     assert.equal(relay.stats().peerConnections, 3);
+  });
+
+  it("the docs' WHEP snippet plays the WHIP participant on a page: quality low decodes its 240 px layer; the room sees nobody more", async () => {
+    const player = await chromium.newPage({ type: "window" }).catch(() => chromium.newPage());
+    await player.evaluateOnNewDocument("window.__name = (f) => f");
+    await player.goto(`${siteUrl}/publisher`);
+    const base = `http://127.0.0.1:${relay.port}/whep/${ROOM}?participant=${whipId}`;
+    assert.equal(await player.evaluate(watch, `${base}&quality=low`), 201);
+    try {
+      const videos = await eventually("the player decodes frames", () => player.evaluate(played), (v) => v.length === 1 && v[0]!.frames > 20 && v[0]!.width > 0, 60_000);
+      console.log(`WHEP player: ${JSON.stringify(videos.map(({ width, frames }) => ({ width, frames })))}`);
+      assert.deepEqual(videos.map((v) => v.width), [240]);
+      // Hidden: the room's page shows no tile for them.
+      const room = await viewer.evaluate(probe);
+      assert.equal(room.tiles.length, 2, "the viewer's own tile and the WHIP participant's");
+    } finally {
+      // Stopped as the snippet says (DELETE): a page that just goes away is noticed only when its connection fails.
+      await player.evaluate(() => Promise.all(Array.from(document.querySelectorAll("video")).map((v) => fetch(v.dataset.session!, { method: "DELETE" }))));
+      await player.close();
+    }
+    await eventually("the player's participant is released", async () => relay.stats().participants, (n) => n === 2, 30_000);
   });
 
   it("DELETE removes the WHIP participant everywhere: its tile goes, the relay holds only the viewer", async () => {
