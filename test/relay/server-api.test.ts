@@ -4,7 +4,8 @@
  * one, no admin grant, a token for another room, an unknown room, participant or track, a bad body)
  * has its status and a specific message, and changes nothing anyone can see.
  */
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { dirname, join as joinPath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
@@ -205,9 +206,11 @@ describe("server API", () => {
     await start();
     await joined("alice");
     const bin = joinPath(dirname(fileURLToPath(import.meta.url)), "..", "..", "packages", "relay", "bin", "sfu-relay.mjs");
-    const cli = (...args: string[]) => execFileSync(process.execPath, [bin, "token", "--identity", "backend", ...args], { env: { ...process.env, SFU_KEYS: `${KEY.id}:${KEY.secret}` }, encoding: "utf8" }).trim();
-    expect(await api("ListRooms", {}, cli("--room-list", "true"))).toMatchObject({ status: 200, body: { rooms: [{ name: "r", participants: 1 }] } });
-    const admin = cli("--room", "r", "--room-join", "false", "--room-admin", "true");
+    // Run asynchronously: a synchronous spawn would stall the in-process relay for seconds, and alice's
+    // connection with it (she was then dropped as lost, and the room with her).
+    const cli = async (...args: string[]) => (await promisify(execFile)(process.execPath, [bin, "token", "--identity", "backend", ...args], { env: { ...process.env, SFU_KEYS: `${KEY.id}:${KEY.secret}` }, encoding: "utf8" })).stdout.trim();
+    expect(await api("ListRooms", {}, await cli("--room-list", "true"))).toMatchObject({ status: 200, body: { rooms: [{ name: "r", participants: 1 }] } });
+    const admin = await cli("--room", "r", "--room-join", "false", "--room-admin", "true");
     expect(await api("ListParticipants", { room: "r" }, admin)).toMatchObject({ status: 200, body: { participants: [{ identity: "alice" }] } });
   });
 

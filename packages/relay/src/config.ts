@@ -4,7 +4,6 @@
  */
 import { createRequire } from "node:module";
 import { isIP } from "node:net";
-import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
@@ -95,7 +94,8 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   // The SDK's built element, found through the dependency on @sfu-room/sdk: the workspace's
   // packages/sdk, or the installed package (whose tarball carries dist/sfu-room.js).
   elementModulePath: join(dirname(createRequire(import.meta.url).resolve("@sfu-room/sdk/package.json")), "dist", "sfu-room.js"),
-  workers: availableParallelism(),
+  // One process by default: WHIP/WHEP sessions are not routed to workers yet (docs/deploy.md#workers).
+  workers: 1,
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
   udpPortRange: undefined,

@@ -20,6 +20,11 @@ export function newId(prefix: string): string {
   return prefix + randomBytes(6).toString("base64url");
 }
 
+/** Mints a secret (resume grants, WHIP resource ids and ETags). */
+export function newSecret(): string {
+  return randomBytes(18).toString("base64url");
+}
+
 export function sfuFromConfig(config: RelayConfig, log: Logger, hooks: SfuHooks): SfuShell {
   return new SfuShell({
     core: config.core,
@@ -31,7 +36,7 @@ export function sfuFromConfig(config: RelayConfig, log: Logger, hooks: SfuHooks)
     peerTimeoutMs: config.peerTimeoutMs,
     log,
     newId,
-    newSecret: () => randomBytes(18).toString("base64url"),
+    newSecret,
     verifyToken: config.keys.length > 0 ? (token) => verifyToken(token, config.keys) : undefined,
     onRoomEvent: hooks.onRoomEvent,
   });

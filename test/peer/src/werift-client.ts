@@ -43,7 +43,7 @@ import {
 import { startRestartedIce } from "@sfu-room/relay/ice-restart";
 
 /** ICE on one local address: loopback unless a test runs in a network namespace of its own. */
-const LOOPBACK = (address = "127.0.0.1") => ({
+export const LOOPBACK = (address = "127.0.0.1") => ({
   iceUseIpv4: false,
   iceUseIpv6: false,
   iceAdditionalHostAddresses: [address],
@@ -56,8 +56,8 @@ const LOOPBACK = (address = "127.0.0.1") => ({
   bundlePolicy: "max-bundle" as const,
 });
 
-const OPUS = () => new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2, payloadType: 111 });
-const VP8 = () =>
+export const OPUS = () => new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2, payloadType: 111 });
+export const VP8 = () =>
   new RTCRtpCodecParameters({
     mimeType: "video/VP8", clockRate: 90000, payloadType: 96,
     rtcpFeedback: [{ type: "nack" }, { type: "nack", parameter: "pli" }],
@@ -174,6 +174,16 @@ export function makePayload(codec: "opus" | VideoCodec, key: boolean, tag: numbe
   buf.writeUInt32BE(index >>> 0, head.length + 4);
   for (let i = 0; i < fillerBytes; i++) buf[head.length + 8 + i] = (index * 31 + i * 7 + tag) & 0xff;
   return buf;
+}
+
+/**
+ * What makePayload wrote into a payload: whether it starts a key frame, its track tag and packet index;
+ * undefined when it is too short to be one (a browser's).
+ */
+export function readPayload(payload: Buffer): { key: boolean; tag: number; index: number } | undefined {
+  const headLen = payload[0] === 0x10 ? (payload[1] === 0x10 ? 11 : 4) : payload[0] === 0xfc ? 1 : 3;
+  if (payload.length < headLen + 8) return undefined;
+  return { key: headLen === 11 || payload[0] === 0x65, tag: payload.readUInt32BE(headLen), index: payload.readUInt32BE(headLen + 4) };
 }
 
 /**
@@ -684,19 +694,17 @@ export class WeriftClient {
       rec.keptPackets.push({ seq: header.sequenceNumber, timestamp: header.timestamp, marker: header.marker, payload: Buffer.from(payload) });
       return;
     }
-    const headLen = payload[0] === 0x10 ? (payload[1] === 0x10 ? 11 : 4) : payload[0] === 0xfc ? 1 : 3;
-    if (payload.length < headLen + 8) {
+    const read = readPayload(payload);
+    if (read === undefined) {
       rec.mismatches++; // not a synthetic payload (a browser's): nothing to compare
       return;
     }
-    const key = headLen === 11 || payload[0] === 0x65;
+    const { key, tag, index } = read;
     if (key) rec.keyframes++;
     rec.firstWasKeyframe ??= key;
-    const tag = payload.readUInt32BE(headLen);
     const run = rec.tagRuns.at(-1);
     if (run?.tag === tag) run.packets++;
     else rec.tagRuns.push({ tag, packets: 1, firstKey: key });
-    const index = payload.readUInt32BE(headLen + 4);
     if (!rec.indices.has(tag)) rec.indices.set(tag, new Set());
     rec.indices.get(tag)!.add(index);
     const sent = this.options.log.get(tag)?.[index];
@@ -793,12 +801,24 @@ export function waitConnected(pc: RTCPeerConnection, timeoutMs: number): Promise
   });
 }
 
+/** A publishing peer connection on loopback (Opus, one video codec, the extensions simulcast needs). */
+export function publisherPeer(videoCodec: VideoCodec, transportCc = false): RTCPeerConnection {
+  const video = videoCodec === "H264" ? H264() : VP8();
+  const twcc = transportCc ? [useTransportWideCC()] : [];
+  if (transportCc) video.rtcpFeedback.push({ type: "transport-cc" });
+  return new RTCPeerConnection({
+    ...LOOPBACK(),
+    codecs: { audio: [OPUS()], video: [video] },
+    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc] },
+  });
+}
+
 /** Sends every client's outgoing tracks at a steady pace until stopped: audio 50/s, video `videoRate`/s. */
 export class Pacer {
   private timer: NodeJS.Timeout | undefined;
   private ticks = 0;
 
-  constructor(private readonly clients: () => WeriftClient[], private readonly videoPerTick = 2, private readonly tickMs = 20) {}
+  constructor(private readonly clients: () => ReadonlyArray<{ readonly outgoing: readonly SyntheticTrack[] }>, private readonly videoPerTick = 2, private readonly tickMs = 20) {}
 
   start(): void {
     this.timer ??= setInterval(() => this.tick(), this.tickMs);

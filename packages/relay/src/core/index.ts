@@ -88,5 +88,6 @@ export type { FeedbackPacket } from "./congestion/send-side-estimator.ts";
 export type * from "./admin.ts";
 export type * from "./room-events.ts";
 export { SfuCore, type SubscriptionView } from "./sfu-core.ts";
+export { publishForbidden } from "./publishing.ts";
 export { HISTORY_PER_LAYER, historySlot } from "./retransmission-history.ts";
 export type { SubscriptionState } from "./subscription.ts";

@@ -153,7 +153,7 @@ export class Publishing {
   }
 
   private refusal(publisher: Participant, input: PublishOfferInput): { code: "forbidden" | "too-many-tracks" | "publish-pending" | "already-published" | "bad-message" | "internal"; message: string } | undefined {
-    const forbidden = publishForbidden(publisher.grants, input);
+    const forbidden = publishForbidden(publisher.grants, input.tracks);
     if (forbidden !== undefined) return { code: "forbidden", message: forbidden };
     if (this.pending.has(publisher.id)) {
       return { code: "publish-pending", message: "a publish offer of yours is still being negotiated; wait for its publish-answer, then offer again" };
@@ -188,11 +188,14 @@ export class Publishing {
   }
 }
 
-/** Why the publisher's token does not allow this offer, or undefined when it does. */
-function publishForbidden(grants: Grants, input: PublishOfferInput): string | undefined {
+/**
+ * Why the publisher's token does not allow publishing these tracks, or undefined when it does. Also
+ * asked before a WHIP publisher joins (signal/whip-sessions.ts): a refused one never enters the room.
+ */
+export function publishForbidden(grants: Grants, tracks: ReadonlyArray<Pick<OfferedTrack, "source">>): string | undefined {
   if (grants.hidden) return "you joined hidden (your token's video grant has hidden true): hidden participants cannot publish";
   if (!grants.canPublish) return "your token does not allow publishing (its video grant has canPublish false); you can still receive";
-  const refused = input.tracks.filter((t) => !grants.canPublishSources.includes(t.source));
+  const refused = tracks.filter((t) => !grants.canPublishSources.includes(t.source));
   if (refused.length === 0) return undefined;
   const sources = [...new Set(refused.map((t) => `"${t.source}"`))].join(", ");
   return `your token allows publishing only ${grants.canPublishSources.map((s) => `"${s}"`).join(", ")} (canPublishSources), not ${sources}; nothing of this offer was published`;

@@ -1,6 +1,6 @@
 /**
  * The relay's HTTP server: `GET /health`, `GET /metrics` (Prometheus), the server API under
- * `POST /api/` (server-api.ts) and the WebSocket upgrade on `/ws`. Anything else gets a JSON 404 that says where to go. With a certificate the same routes are
+ * `POST /api/` (server-api.ts), WHIP and WHEP under `/whip/`, `/whep/` (whip.ts) and the WebSocket upgrade on `/ws`. Anything else gets a JSON 404 that says where to go. With a certificate the same routes are
  * served over HTTPS (and the upgrade is then wss://).
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
@@ -21,6 +21,8 @@ export interface HttpRoutes {
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** `POST /api/<Method>` (server-api.ts); `method` is the path after /api/. */
   api(req: IncomingMessage, res: ServerResponse, method: string): Promise<void>;
+  /** Everything under /whip/ and /whep/ (whip.ts); `rest` is the path after it. */
+  whip(req: IncomingMessage, res: ServerResponse, kind: "whip" | "whep", rest: string, query: URLSearchParams): Promise<void>;
   /** `GET /dev/token` (dev-tokens.ts); undefined: the endpoint is off (404). */
   devToken: ((query: URLSearchParams, origin: string | undefined) => Promise<DevTokenReply>) | undefined;
 }
@@ -78,8 +80,17 @@ export function createHttpServer(routes: HttpRoutes, tls?: TlsFiles): Server | H
       });
       return;
     }
+    const whipKind = path.startsWith("/whip/") ? "whip" : path.startsWith("/whep/") ? "whep" : undefined;
+    if (whipKind !== undefined) {
+      const query = new URLSearchParams((req.url ?? "").split("?")[1] ?? "");
+      routes.whip(req, res, whipKind, path.slice("/whip/".length), query).catch((e: Error) => {
+        if (!res.headersSent) json(res, 500, { error: "internal", message: `${whipKind.toUpperCase()} failed: ${e.message}` });
+        else res.destroy();
+      });
+      return;
+    }
     if (path === "/ws") return json(res, 426, { error: "/ws is the signaling WebSocket: connect with a WebSocket client" });
-    json(res, 404, { error: `nothing at ${path}; the signaling WebSocket is /ws, the element module GET /sfu-room.js, the health check GET /health, metrics GET /metrics, the server API POST /api/<Method>` });
+    json(res, 404, { error: `nothing at ${path}; the signaling WebSocket is /ws, the element module GET /sfu-room.js, the health check GET /health, metrics GET /metrics, the server API POST /api/<Method>, WHIP POST /whip/<room>, WHEP POST /whep/<room>` });
   };
   const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handle) : createServer(handle);
   server.on("upgrade", (req, socket, head) => {

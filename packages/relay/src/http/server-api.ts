@@ -14,6 +14,7 @@ import { cleanDisplayName, PROTOCOL_LIMITS, ROOM_NAME_PATTERN } from "@sfu-room/
 import type { AdminErrorCode, AdminMethod, AdminRequest, AdminResult, Grants } from "../core/index.ts";
 import { type SigningKey, verifyToken } from "../signal/access-token.ts";
 import { json } from "./json-reply.ts";
+import { bearerToken, readBody } from "./request-body.ts";
 
 /** Largest request body read (a metadata update is the largest call). */
 export const MAX_API_BODY_BYTES = 16 * 1024;
@@ -55,11 +56,11 @@ export async function handleApiRequest(req: IncomingMessage, res: ServerResponse
   if (!isMethod(method)) return send(res, 404, "unknown-method", `there is no server API method "${method}"; the methods are ${API_METHODS.join(", ")} (POST /api/<Method>, see docs/api.md)`);
   if (req.method !== "POST") return send(res, 405, "method-not-allowed", `use POST /api/${method} with a JSON body`);
   if (options.keys.length === 0) return send(res, 401, "unauthorized", "this relay runs open (no --keys), so there are no admin tokens and the server API is off; start it with --keys");
-  const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? "");
-  if (req.headers.authorization !== undefined && bearer === null) return send(res, 401, "unauthorized", "the Authorization header must be \"Bearer <token>\"");
-  const access = await verifyToken(bearer?.[1], options.keys, "admin");
+  const bearer = bearerToken(req);
+  if (bearer === "malformed") return send(res, 401, "unauthorized", "the Authorization header must be \"Bearer <token>\"");
+  const access = await verifyToken(bearer, options.keys, "admin");
   if ("refused" in access) return send(res, 401, "unauthorized", access.refused);
-  const text = await readBody(req);
+  const text = await readBody(req, MAX_API_BODY_BYTES);
   if (text === undefined) return send(res, 413, "too-large", `the body is larger than ${MAX_API_BODY_BYTES} bytes`);
   let body: unknown;
   try {
@@ -84,20 +85,6 @@ function describeIssue(issue: v.BaseIssue<unknown>): string {
   if (issue.type === "strict_object" && path && issue.expected === "never") return `unknown field "${path}"; see docs/api.md for the fields of this method`;
   if (issue.type === "strict_object" && path && issue.received === "undefined") return `${path} is missing`;
   return path ? `${path}: ${issue.message}` : issue.message;
-}
-
-/**
- * The body as text, or undefined when it is larger than the limit. A larger body is still read to its
- * end (and dropped), so the connection stays usable for the 413.
- */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= MAX_API_BODY_BYTES) chunks.push(chunk);
-  }
-  return size > MAX_API_BODY_BYTES ? undefined : Buffer.concat(chunks).toString("utf8");
 }
 
 function send(res: ServerResponse, status: number, error: string, message: string): void {

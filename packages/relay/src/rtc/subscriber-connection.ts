@@ -18,6 +18,10 @@
  * The connection also carries the participant's two data channels (negotiated, so both sides create
  * them with fixed ids): reliable/ordered, and lossy (unordered, no retransmission). It is created at
  * join, so data works and the transport is up before the first track arrives.
+ *
+ * A WHEP viewer's connection (`answering`) turns this around: the client offers a fixed set of recvonly
+ * m-lines, the relay answers them sendonly (answer()), and each subscription takes a free m-line of its
+ * kind instead of adding one, and gives it back when it ends. It never offers and has no data channels.
  */
 
 /** A lossy channel with this much queued drops new messages instead of adding latency. */
@@ -124,16 +128,29 @@ export class SubscriberConnection {
   private readonly scratch = new RtpPacket(new RtpHeader(), Buffer.alloc(0));
   private readonly feedback: SubscriberFeedback;
 
-  private readonly reliable: RTCDataChannel;
-  private readonly lossy: RTCDataChannel;
+  private readonly reliable: RTCDataChannel | undefined;
+  private readonly lossy: RTCDataChannel | undefined;
+  /** Answering (WHEP): the client's m-lines, which subscriptions take and give back; undefined: offering. */
+  private readonly lines: RTCRtpTransceiver[] | undefined;
+  /** Answering: each m-line's fast path (made once per sender, whichever subscription it carries). */
+  private readonly lineSenders = new Map<RTCRtpTransceiver, FastTrackSender>();
 
   private readonly events: SubscriberEvents;
 
-  constructor(net: RtcNetworkOptions, events: SubscriberEvents) {
+  constructor(net: RtcNetworkOptions, events: SubscriberEvents, answering = false) {
     this.events = events;
     this.feedback = new SubscriberFeedback(() => performance.now(), (packets) => this.events.onTransportFeedback(packets));
     this.pc = new RTCPeerConnection(subscriberPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
+    this.pc.connectionStateChange.subscribe((state) => {
+      this.events.onConnectionState(state);
+      if (state === "connected") this.reportReady();
+      if (this.dirty) this.scheduleNegotiation(); // connected, or down with an ICE restart waiting
+    });
+    if (answering) {
+      this.lines = [];
+      return;
+    }
     const { reliable, lossy } = DATA_CHANNELS;
     this.reliable = this.pc.createDataChannel(reliable.label, { negotiated: true, id: reliable.id, ordered: true });
     this.lossy = this.pc.createDataChannel(lossy.label, {
@@ -145,16 +162,12 @@ export class SubscriberConnection {
         this.events.onData(isReliable, typeof data === "string" ? Buffer.alloc(0) : data);
       });
     }
-    this.pc.connectionStateChange.subscribe((state) => {
-      this.events.onConnectionState(state);
-      if (state === "connected") this.reportReady();
-      if (this.dirty) this.scheduleNegotiation(); // connected, or down with an ICE restart waiting
-    });
     this.scheduleNegotiation(); // the first offer (data channels, and tracks added this tick) goes at once
   }
 
   add(spec: SubscriptionSpec): void {
     if (this.closed || this.slots.has(spec.subscriptionId)) return;
+    if (this.lines !== undefined) return this.takeLine(spec);
     const codecs = subscriberCodecs(spec.codec);
     const transceiver = this.pc.addTransceiver(spec.kind, { direction: "sendonly" });
     // a=msid:<publisher> <werift's sender id>: a client groups each publisher's audio and video into
@@ -162,10 +175,24 @@ export class SubscriberConnection {
     // relay's track id travels in the offer's `tracks` list, by mid.
     transceiver.sender.streamIds = [spec.publisherId];
     if (codecs.length > 0) transceiver.setCodecPreferences(codecs); // and werift adds its RTX (media-config.ts)
+    const fast = this.watchSender(transceiver, () => spec.subscriptionId);
+    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, audioLevelId: undefined, redBlockPayloadType: undefined, rtxSeq: Math.floor(Math.random() * 0x10000), fast });
+    this.scheduleNegotiation();
+  }
+
+  /**
+   * The subscriber's feedback on this sender, for the subscription it carries now (undefined: none);
+   * returns the fast path that sends its forwarded packets.
+   */
+  private watchSender(transceiver: RTCRtpTransceiver, subscriptionOf: () => number | undefined): FastTrackSender {
     const { sender } = transceiver;
     withoutWeriftRedEncoder(sender); // forwarded payloads are RED already where RED was negotiated
     withoutWeriftEstimator(sender);
-    sender.onPictureLossIndication.subscribe(() => this.events.onKeyframeRequest(spec.subscriptionId));
+    const withSubscription = (act: (subscriptionId: number) => void) => {
+      const id = subscriptionOf();
+      if (id !== undefined) act(id);
+    };
+    sender.onPictureLossIndication.subscribe(() => withSubscription((id) => this.events.onKeyframeRequest(id)));
     // The core answers NACKs from its history, once per round trip and within a budget (loss-recovery.ts);
     // werift would resend every NACKed packet from a cache of clones of its own (our werift patch adds the switch).
     sender.externalRetransmission = true;
@@ -175,20 +202,53 @@ export class SubscriberConnection {
       if (packet instanceof RtcpPayloadSpecificFeedback && packet.feedback instanceof ReceiverEstimatedMaxBitrate) {
         this.events.onBandwidthEstimate(Number(packet.feedback.bitrate));
       } else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof GenericNack) {
-        this.events.onNack(spec.subscriptionId, packet.feedback.lost);
+        const { lost } = packet.feedback;
+        withSubscription((id) => this.events.onNack(id, lost));
       } else if (packet instanceof RtcpRrPacket && packet.reports.some((r) => r.ssrc === sender.ssrc) && sender.rtt !== undefined) {
         this.events.onRoundTrip(sender.rtt * 1000);
       }
     });
-    const fast = new FastTrackSender(sender, this.path);
-    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, audioLevelId: undefined, redBlockPayloadType: undefined, rtxSeq: Math.floor(Math.random() * 0x10000), fast });
-    this.scheduleNegotiation();
+    return new FastTrackSender(sender, this.path);
+  }
+
+  /**
+   * Answering: answers the client's offer, each recvonly audio/video m-line with a sendonly one that
+   * subscriptions will take (every one of them free until then). Called before any add(), and again
+   * with the same m-lines and new ICE credentials to restart ICE.
+   */
+  async answer(offer: string): Promise<string> {
+    const lines = this.lines!;
+    // The m-lines are made for the first offer; a later one (an ICE restart) has the same m-lines.
+    for (const kind of lines.length === 0 ? recvonlyKinds(offer) : []) {
+      const transceiver = this.pc.addTransceiver(kind, { direction: "sendonly" });
+      const fast = this.watchSender(transceiver, () => [...this.slots.values()].find((s) => s.transceiver === transceiver)?.spec.subscriptionId);
+      lines.push(transceiver);
+      this.lineSenders.set(transceiver, fast);
+    }
+    await this.pc.setRemoteDescription({ type: "offer", sdp: offer });
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    startRestartedIce(this.pc); // an ICE-restart offer
+    return withSessionIceLite(this.pc.localDescription!.sdp);
+  }
+
+  /** Answering: the subscription takes the first free m-line of its kind whose codec is its own, if any. */
+  private takeLine(spec: SubscriptionSpec): void {
+    const taken = new Set([...this.slots.values()].map((s) => s.transceiver));
+    const codec = spec.codec.toLowerCase();
+    const transceiver = this.lines!.find((t) => t.kind === spec.kind && !taken.has(t) && t.codecs[0]?.mimeType.toLowerCase() === codec);
+    if (transceiver === undefined) return; // nowhere to send it: the viewer's offer has no such m-line free
+    const audioLevel = spec.kind === "audio" ? audioLevelId(transceiver) : undefined;
+    const red = spec.kind === "audio" ? redBlockPayloadType(transceiver) : undefined;
+    const fast = this.lineSenders.get(transceiver)!;
+    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: true, ready: false, audioLevelId: audioLevel, redBlockPayloadType: red, rtxSeq: Math.floor(Math.random() * 0x10000), fast });
+    this.reportReady();
   }
 
   remove(subscriptionId: number): void {
     const slot = this.slots.get(subscriptionId);
     if (!slot || this.closed) return;
     this.slots.delete(subscriptionId);
+    if (this.lines !== undefined) return; // answering: the m-line is free for the next subscription
     if (slot.transceiver.mid !== null && slot.transceiver.mid === this.bundleTag()) {
       // Stopping the BUNDLE-tagged m-line (port 0) makes werift move the tag to another mid, and
       // Chromium then drops the established transport: the connection goes "connecting", then
@@ -278,7 +338,7 @@ export class SubscriberConnection {
    */
   sendData(reliable: boolean, frame: Buffer): "sent" | "not-open" | "backed-up" {
     const channel = reliable ? this.reliable : this.lossy;
-    if (this.closed || channel.readyState !== "open") return "not-open";
+    if (this.closed || channel?.readyState !== "open") return "not-open";
     if (channel.bufferedAmount > (reliable ? RELIABLE_BUFFER_LIMIT : LOSSY_BUFFER_LIMIT)) return "backed-up";
     channel.send(frame);
     return "sent";
@@ -346,6 +406,7 @@ export class SubscriberConnection {
 
   /** Coalesces every change made in the same tick into one offer. */
   private scheduleNegotiation(): void {
+    if (this.lines !== undefined) return; // answering: the client offers, never the relay
     this.dirty = true;
     if (this.scheduled || this.inFlight || !this.canRenegotiate()) return;
     this.scheduled = true;
@@ -406,4 +467,14 @@ function redBlockPayloadType(transceiver: RTCRtpTransceiver): number | undefined
   if (sending?.mimeType.toLowerCase() !== RED_MIME) return undefined;
   const opus = Number(/^(\d+)/.exec(sending.parameters ?? "")?.[1]);
   return transceiver.codecs.find((c) => c.payloadType === opus)?.payloadType;
+}
+
+/** The kinds of the offer's audio/video m-lines the client receives on (recvonly or sendrecv), in order. */
+export function recvonlyKinds(offer: string): Array<"audio" | "video"> {
+  const kinds: Array<"audio" | "video"> = [];
+  for (const section of offer.split(/\r?\n(?=m=)/).slice(1)) {
+    const kind = /^m=(audio|video) [1-9]/.exec(section)?.[1] as "audio" | "video" | undefined;
+    if (kind !== undefined && /^a=(recvonly|sendrecv)\r?$/m.test(section)) kinds.push(kind);
+  }
+  return kinds;
 }

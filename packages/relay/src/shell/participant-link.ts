@@ -6,6 +6,11 @@
  * its room: it is let go after the peer timeout). It reports media lost; the core decides (a
  * participant who is away is kept for their resume window), so while the media stays down the report
  * is repeated every grace period. It owns their lifecycle: `close()` releases everything, once.
+ *
+ * A publish-only participant (a WHIP publisher, http/whip.ts) has no subscriber connection: it receives
+ * nothing, so it holds only its publisher connection, and that is the one watched. A view-only one (a
+ * WHEP viewer) has a subscriber connection that answers the viewer's offer (SubscriberConnection's
+ * answering mode) and never publishes.
  */
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
@@ -19,6 +24,10 @@ export interface LinkOptions {
   net: RtcNetworkOptions;
   /** A connection that stays failed or disconnected this long takes its participant with it (ms). */
   peerTimeoutMs: number;
+  /** No subscriber connection: the participant only publishes (WHIP). */
+  publishOnly?: boolean | undefined;
+  /** The subscriber connection answers the participant's offer: it only watches (WHEP). */
+  viewOnly?: boolean | undefined;
 }
 
 /** What the link reports; the shell turns each into a core input or a message. */
@@ -48,7 +57,8 @@ export class ParticipantLink {
   readonly id: string;
   /** Logs about this participant: every line carries their participant and room ids. */
   readonly log: Logger;
-  readonly subscriber: SubscriberConnection;
+  /** Undefined for a publish-only participant. */
+  readonly subscriber: SubscriberConnection | undefined;
   #publisher: PublisherConnection | undefined;
   /** Armed while a connection is disconnected/failed; reports the participant lost when it fires. */
   #deadPeerTimer: NodeJS.Timeout | undefined;
@@ -63,7 +73,7 @@ export class ParticipantLink {
     this.log = log;
     this.#options = options;
     this.#events = events;
-    this.subscriber = new SubscriberConnection(options.net, {
+    this.subscriber = options.publishOnly ? undefined : new SubscriberConnection(options.net, {
       onOffer: (offerId, sdp, tracks) => events.onSubscriberOffer(offerId, sdp, tracks),
       onData: (reliable, frame) => events.onData(reliable, frame),
       onSubscriptionReady: (subscriptionId) => events.onSubscriptionReady(subscriptionId),
@@ -74,17 +84,23 @@ export class ParticipantLink {
       onRoundTrip: (rttMs) => events.onRoundTrip(rttMs),
       onConnectionState: (state) => this.#stateChanged("subscriber", state),
       onFailure: (message) => events.onSubscriberFailure(message),
-    });
+    }, options.viewOnly === true);
     this.#armConnectTimer();
   }
 
   #armConnectTimer(): void {
     this.#connectTimer = setTimeout(() => {
       this.#connectTimer = undefined;
-      if (this.#closed || this.subscriber.pc.connectionState === "connected") return;
+      const state = this.#watched?.pc.connectionState ?? "new";
+      if (this.#closed || state === "connected") return;
       this.#armConnectTimer();
-      this.#events.onLost(`media connection never came up (${this.subscriber.pc.connectionState})`);
+      this.#events.onLost(`media connection never came up (${state})`);
     }, this.#options.peerTimeoutMs);
+  }
+
+  /** The connection whose first "connected" ends the connect timer: the subscriber's, or for publish-only the publisher's. */
+  get #watched(): SubscriberConnection | PublisherConnection | undefined {
+    return this.subscriber ?? this.#publisher;
   }
 
   /** The publisher connection, while the participant has published. */
@@ -114,13 +130,11 @@ export class ParticipantLink {
   /** The state of each connection held (for the metrics' count by state). */
   connectionStates(): string[] {
     if (this.#closed) return [];
-    const states = [this.subscriber.pc.connectionState as string];
-    if (this.#publisher) states.push(this.#publisher.pc.connectionState);
-    return states;
+    return [this.subscriber, this.#publisher].filter((c) => c !== undefined).map((c) => c.pc.connectionState as string);
   }
 
   get connectionCount(): number {
-    return this.#closed ? 0 : 1 + (this.#publisher ? 1 : 0);
+    return this.#closed ? 0 : (this.subscriber ? 1 : 0) + (this.#publisher ? 1 : 0);
   }
 
   get closed(): boolean {
@@ -136,7 +150,7 @@ export class ParticipantLink {
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#publisher?.close().catch(() => undefined);
-    this.subscriber.close().catch(() => undefined);
+    this.subscriber?.close().catch(() => undefined);
   }
 
   #stateChanged(connection: "publisher" | "subscriber", state: string): void {
@@ -161,7 +175,7 @@ export class ParticipantLink {
    * once the first attempt completes), so the dead-peer timer re-checks the actual states before acting.
    */
   #watch(state: string): void {
-    if (state === "connected" && this.subscriber.pc.connectionState === "connected") {
+    if (state === "connected" && this.#watched?.pc.connectionState === "connected") {
       clearTimeout(this.#connectTimer);
       this.#connectTimer = undefined;
     }
@@ -176,7 +190,7 @@ export class ParticipantLink {
     this.#deadPeerTimer = setTimeout(() => {
       this.#deadPeerTimer = undefined;
       if (this.#closed) return;
-      const states = [this.#publisher?.pc.connectionState, this.subscriber.pc.connectionState];
+      const states = [this.#publisher?.pc.connectionState, this.subscriber?.pc.connectionState];
       const bad = states.find((s) => s === "failed" || s === "disconnected" || s === "closed");
       if (bad === undefined) return;
       this.#armDeadPeerTimer(bad === "disconnected" ? "disconnected" : "failed");

@@ -14,7 +14,7 @@
 import type { Logger } from "pino";
 import type { RtpPacket } from "werift";
 import type { ClientMessage, IceServer, ServerMessage } from "@sfu-room/protocol";
-import { type AdminRequest, type AdminResult, type CoreConfig, type CoreStats, type Grants, type Input, type JoinAccess, type KindCounts, type NegotiatePublishOutput, type Output, type RestartIceOutput, type RoomEventOutput, type RtpInput, SfuCore } from "../core/index.ts";
+import { type AdminRequest, type AdminResult, type CoreConfig, type CoreStats, type Grants, type Input, type JoinAccess, type KindCounts, type NegotiatePublishOutput, type Output, openGrants, type RestartIceOutput, type RoomEventOutput, type RtpInput, SfuCore } from "../core/index.ts";
 import { isKeyframeStart } from "../media/keyframe.ts";
 import { readVp8PictureFields } from "../media/vp8-picture-id.ts";
 import type { RtcNetworkOptions } from "../rtc/media-config.ts";
@@ -35,6 +35,10 @@ export interface SessionPort {
   kick(reason: string): void;
   /** A resume made this session participant `participantId`'s: it speaks as them from now on. */
   bind(participantId: string): void;
+  /** Its participant only publishes (WHIP): no subscriber connection is made for them. */
+  readonly publishOnly?: boolean;
+  /** Its participant only watches (WHEP): it joins hidden, and its subscriber connection answers its offer. */
+  readonly viewOnly?: boolean;
 }
 
 export interface SfuShellOptions {
@@ -93,7 +97,7 @@ export class SfuShell {
   constructor(options: SfuShellOptions) {
     this.#options = options;
     this.#core = new SfuCore(options.core);
-    this.#data = new DataRelay((id, reliable, frame) => this.#links.get(id)?.subscriber.sendData(reliable, frame) ?? "not-open");
+    this.#data = new DataRelay((id, reliable, frame) => this.#links.get(id)?.subscriber?.sendData(reliable, frame) ?? "not-open");
   }
 
   stats(): SfuStats {
@@ -143,8 +147,11 @@ export class SfuShell {
     switch (message.type) {
       case "join": {
         const { id: requestId, room, name, autoSubscribe, rejoinOf } = message;
-        const access = await this.#options.verifyToken?.(message.token);
-        if (!this.#sessions.has(participantId)) return; // closed while the token was checked: nobody to admit
+        const verified = await this.#options.verifyToken?.(message.token);
+        const session = this.#sessions.get(participantId);
+        if (session === undefined) return; // closed while the token was checked: nobody to admit
+        // A viewer is never seen in the room, whatever its token says (and on an open relay too).
+        const access = session.viewOnly ? hiddenAccess(verified ?? { granted: openGrants(room) }) : verified;
         const iceServers = this.#options.iceServers(participantId);
         const join = { type: "join", now: now(), participantId, requestId, room, name, autoSubscribe, rejoinOf, iceServers, resumeSecret: this.#options.newSecret() } as const;
         return this.#drive(access === undefined ? join : { ...join, access });
@@ -204,6 +211,17 @@ export class SfuShell {
     return answer;
   }
 
+  /** A view-only participant's offer (WHEP), answered by its subscriber connection. */
+  async answerViewer(participantId: string, offer: string): Promise<string> {
+    const subscriber = this.#links.get(participantId)?.subscriber;
+    if (subscriber === undefined) throw new SdpError("the relay has no connection for this viewer");
+    try {
+      return await subscriber.answer(offer);
+    } catch (e) {
+      throw new SdpError(`the relay could not answer the offer: ${(e as Error).message}`);
+    }
+  }
+
   /** Removes every participant and stops the timer. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -242,7 +260,7 @@ export class SfuShell {
       case "forward": {
         const link = this.#links.get(out.subscriberId);
         if (!this.#packet || !link) break;
-        link.subscriber.forward(out, this.#packet, this.#packetAudioLevel, this.#packetRed);
+        link.subscriber?.forward(out, this.#packet, this.#packetAudioLevel, this.#packetRed);
         const count = this.media.out[this.#packetKind];
         count.packets++;
         count.bytes += this.#packet.payload.length;
@@ -280,7 +298,7 @@ export class SfuShell {
       case "participant-resumed": {
         const link = this.#links.get(out.participantId);
         link?.log.info("participant resumed");
-        link?.subscriber.resendOffer();
+        link?.subscriber?.resendOffer();
         link?.restarting();
         break;
       }
@@ -297,11 +315,11 @@ export class SfuShell {
         break;
       case "subscription-added": {
         const { subscriptionId, trackId, publisherId, kind, codec } = out;
-        this.#links.get(out.subscriberId)?.subscriber.add({ subscriptionId, trackId, publisherId, kind, codec });
+        this.#links.get(out.subscriberId)?.subscriber?.add({ subscriptionId, trackId, publisherId, kind, codec });
         break;
       }
       case "subscription-removed":
-        this.#links.get(out.subscriberId)?.subscriber.remove(out.subscriptionId);
+        this.#links.get(out.subscriberId)?.subscriber?.remove(out.subscriptionId);
         break;
       case "request-keyframe":
         if (this.#links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer)) this.media.plisToPublishers++;
@@ -316,7 +334,7 @@ export class SfuShell {
         const packet = this.#store.get(out.trackId, out.slot, out.sourceSeq);
         const link = this.#links.get(out.subscriberId);
         if (!packet || !link) break;
-        link.subscriber.resend(out, packet); // counted by the core (retransmits)
+        link.subscriber?.resend(out, packet); // counted by the core (retransmits)
         break;
       }
       case "admin-reply":
@@ -357,7 +375,8 @@ export class SfuShell {
   #addLink(participantId: string): void {
     // The room is asked once, for the log lines: a diagnostic query, not a decision.
     const log = this.#options.log.child({ participantId, room: this.#core.participantRoom(participantId) });
-    const link = new ParticipantLink(participantId, log, this.#options, {
+    const session = this.#sessions.get(participantId);
+    const link = new ParticipantLink(participantId, log, { ...this.#options, publishOnly: session?.publishOnly, viewOnly: session?.viewOnly }, {
       onRtp: (trackId, layer, packet, codec, audioLevel) => this.#onRtp(participantId, trackId, layer, packet, codec, audioLevel),
       onData: (reliable, frame) => {
         this.#drive(this.#data.input(participantId, reliable, frame, now()));
@@ -453,7 +472,7 @@ export class SfuShell {
     const done = (async () => {
       if (publisher === undefined && sdp !== undefined) throw new SdpError('you have not published, so there is no publisher connection to restart: send "restart-ice" without sdp');
       const answer = publisher === undefined || sdp === undefined ? undefined : (await publisher.answer(sdp, [])).sdp;
-      link.subscriber.restartIce();
+      link.subscriber?.restartIce();
       link.restarting();
       return answer;
     })().then(
@@ -479,7 +498,8 @@ export class SfuShell {
     const link = this.#links.get(participantId);
     const fail = (code: "stale-offer" | "bad-sdp", message: string) =>
       this.#drive({ type: "negotiation-failed", now: now(), participantId, requestId: undefined, code, message });
-    if (!link) return fail("stale-offer", `no subscriber offer ${offerId} was sent to you`); // not joined: the core answers not-joined
+    // Not joined (the core answers not-joined), or publish-only: no offer went to them.
+    if (!link?.subscriber) return fail("stale-offer", `no subscriber offer ${offerId} was sent to you`);
     try {
       await link.subscriber.handleAnswer(offerId, sdp);
     } catch (e) {
@@ -518,6 +538,10 @@ export class SfuShell {
       this.#packet = undefined;
     }
   }
+}
+
+function hiddenAccess(access: JoinAccess): JoinAccess {
+  return "granted" in access ? { granted: { ...access.granted, hidden: true } } : access;
 }
 
 function now(): number {
