@@ -27,8 +27,11 @@ export interface EventLoopClock {
   idle(): number;
 }
 
-/** The longest span a batch is spread over (ms). */
-const MAX_SPREAD_MS = 100;
+/**
+ * The longest span a batch is spread over (ms): a werift DTLS handshake or an SDP negotiation can hold
+ * the loop for a few hundred ms while publishers send on.
+ */
+const MAX_SPREAD_MS = 500;
 /** Idle time below this between two reads is not a wait for input (a poll with a zero timeout). */
 const WAIT_MS = 0.5;
 

@@ -21,9 +21,9 @@ describe("spreadBatch", () => {
     expect(spreadBatch(960, false, [1000, 1000, 1000, 1000])).toEqual([970, 980, 990, 1000]);
     expect(spreadBatch(960, false, [1000])).toEqual([1000]);
   });
-  it("never stamps a packet after its read, nor out of order, nor more than 100 ms early", () => {
+  it("never stamps a packet after its read, nor out of order, nor more than 500 ms early", () => {
     expect(spreadBatch(1000, true, [1000, 1000.5, 1080, 1080])).toEqual([1000, 1000.5, 1053.3333333333333, 1080]);
-    expect(spreadBatch(0, false, [1000, 1000])).toEqual([950, 1000]);
+    expect(spreadBatch(0, false, [1000, 1000])).toEqual([750, 1000]);
   });
 });
 
