@@ -53,7 +53,7 @@ export class PublisherConnection {
 
   constructor(net: RtcNetworkOptions, events: PublisherEvents) {
     this.events = events;
-    this.feedback = new PublisherFeedback(() => performance.now(), () => this.events.onTransportFeedbackSent());
+    this.feedback = new PublisherFeedback(() => this.events.onTransportFeedbackSent());
     this.pc = new RTCPeerConnection(publisherPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
     this.pc.connectionStateChange.subscribe((state) => this.events.onConnectionState(state));

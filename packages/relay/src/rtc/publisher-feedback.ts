@@ -1,10 +1,12 @@
 /**
  * Sends a publisher transport-cc feedback for everything it sends the relay on one connection (all its
  * m-lines share the BUNDLE transport and one transport-wide sequence space): the publisher's browser
- * estimates its uplink from it. Arrival times are taken where werift hands over each decrypted packet.
+ * estimates its uplink from it. Arrival times are taken where werift hands over each decrypted packet
+ * (synchronously from the socket's read), corrected for the relay's own stalls by ArrivalStamper.
  */
 import { type RTCDtlsTransport, type RtcpPacket, type RTCRtpReceiver, type RTCRtpTransceiver, RTP_EXTENSION_URI } from "werift";
 import { TransportCcFeedback } from "../media/transport-cc-feedback.ts";
+import { ArrivalStamper } from "./arrival-stamper.ts";
 
 /** How often feedback goes out: libwebrtc's default interval, fine-grained enough for its estimator. */
 const FEEDBACK_INTERVAL_MS = 50;
@@ -22,16 +24,15 @@ export function withoutWeriftFeedback(receiver: RTCRtpReceiver): void {
 
 export class PublisherFeedback {
   private readonly feedback = new TransportCcFeedback();
+  private readonly stamper = new ArrivalStamper((seq, arrivalMs) => this.feedback.record(seq, arrivalMs));
   private transport: RTCDtlsTransport | undefined;
   private extensionId: number | undefined;
   private mediaSsrc = 0;
   private senderSsrc = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly clock: () => number;
   private readonly onSent: () => void;
 
-  constructor(clock: () => number, onSent: () => void) {
-    this.clock = clock;
+  constructor(onSent: () => void) {
     this.onSent = onSent;
   }
 
@@ -50,7 +51,7 @@ export class PublisherFeedback {
       const ext = rtp.header.extensions.find((e) => e.id === this.extensionId);
       if (ext === undefined || ext.payload.length < 2) return;
       this.mediaSsrc = rtp.header.ssrc;
-      this.feedback.record(ext.payload.readUInt16BE(0), this.clock());
+      this.stamper.arrived(ext.payload.readUInt16BE(0));
     });
     this.timer = setInterval(() => this.send(), FEEDBACK_INTERVAL_MS);
   }
