@@ -7,24 +7,37 @@ import type { Millis } from "./types.ts";
 
 const WINDOW_MS = 1000;
 const SMOOTHING = 0.5;
+/** A window in which a layer's packets start or end further than this from its edges only partly flowed. */
+const EDGE_MS = 200;
 
 export class LayerRate {
   private readonly bytes: number[];
   private readonly bps: number[];
-  /** Each layer's bitrate in its last window with packets: what it costs again once switched back on. */
+  /**
+   * Each layer's bitrate as of its last window in which it flowed throughout: what it costs again once
+   * switched back on. Not a window it stopped or started in: that one measures only part of a window,
+   * and an upgrade judged on it would not fit.
+   */
   private readonly flowing: number[];
+  /** When each layer's first and last packet of the current window arrived. */
+  private readonly firstAt: number[];
+  private readonly lastAt: number[];
   private windowStart: Millis | undefined;
 
   constructor(layerCount: number) {
     this.bytes = Array.from({ length: layerCount }, () => 0);
     this.bps = Array.from({ length: layerCount }, () => 0);
     this.flowing = Array.from({ length: layerCount }, () => 0);
+    this.firstAt = Array.from({ length: layerCount }, () => 0);
+    this.lastAt = Array.from({ length: layerCount }, () => 0);
   }
 
   /** The hot path: one packet of `size` payload bytes on `layer`. */
   add(layer: number, size: number, now: Millis): void {
     if (this.windowStart === undefined) this.windowStart = now;
     else if (now - this.windowStart >= WINDOW_MS) this.roll(now);
+    if (!this.bytes[layer]) this.firstAt[layer] = now;
+    this.lastAt[layer] = now;
     this.bytes[layer] = (this.bytes[layer] ?? 0) + size;
   }
 
@@ -46,7 +59,9 @@ export class LayerRate {
     for (let i = 0; i < this.bytes.length; i++) {
       const measured = (this.bytes[i]! * 8) / seconds;
       this.bps[i] = this.bps[i] === 0 ? measured : this.bps[i]! * SMOOTHING + measured * (1 - SMOOTHING);
-      if (measured > 0) this.flowing[i] = this.bps[i]!;
+      const throughout = this.firstAt[i]! - this.windowStart! <= EDGE_MS && now - this.lastAt[i]! <= EDGE_MS;
+      // A partial window says something only while nothing better is known.
+      if (measured > 0 && (throughout || this.flowing[i] === 0)) this.flowing[i] = this.bps[i]!;
       this.bytes[i] = 0;
     }
     this.windowStart = now;
