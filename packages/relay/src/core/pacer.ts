@@ -11,9 +11,11 @@
  *   never starved by video). Audio is small; a room's worth of it fits any link video fits.
  * - Retransmissions wait ahead of video (a lost packet is older than anything queued and holds up its
  *   frame); their amount is already bounded by loss-recovery's budget, so here they only take turns.
- * - The queue holds at most MAX_QUEUE_MS of the pacing rate (at least MIN_QUEUE_BYTES): beyond that
- *   the oldest video is dropped (it would arrive too late to be shown; the subscriber NACKs it, and a
- *   resend fits the budget or a keyframe follows), then the oldest retransmission. Audio is never queued.
+ * - The queue drains within MAX_QUEUE_MS at worst: while it holds more than that at the pacing rate,
+ *   it is paced at the rate that empties it in that time (libwebrtc's rule). An estimate that is too
+ *   low (a loaded machine's delay looks like a queue) then delays video, never starves it. Beyond
+ *   MAX_QUEUED packets the oldest video is dropped, then the oldest retransmission (a bound on memory,
+ *   and held packets must still be in the shell's store); audio is never queued.
  * - A subscriber without an estimate yet is not paced: there is nothing to pace to.
  *
  * `Pacing` holds the core's pacers and turns what they release into outputs: a packet that leaves as
@@ -32,10 +34,10 @@ import type { Millis, ParticipantId } from "./types.ts";
 export const PACING_FACTOR = 2.5;
 /** What may leave at once beyond the rate: this much time's worth of it. */
 export const BURST_MS = 5;
-/** The longest the queue may hold at the pacing rate, before the oldest video is dropped. */
+/** The longest a packet should wait: a fuller queue is paced faster, to empty within this. */
 export const MAX_QUEUE_MS = 500;
-/** The queue's bound at a very low rate: a keyframe of a small layer must still fit. */
-export const MIN_QUEUE_BYTES = 30_000;
+/** Packets held at most (the shell keeps HISTORY_PER_LAYER = 512 per layer: these are still there). */
+export const MAX_QUEUED = 256;
 
 /** A packet held back, and its size for the budget. */
 interface Held {
@@ -52,7 +54,7 @@ export class Pacer {
   private readonly retransmits: Held[] = [];
   private readonly video: Held[] = [];
   private queuedBytes = 0;
-  /** Video packets (and retransmissions) dropped from a full queue, since it was made. */
+  /** Video packets (and retransmissions) dropped from a full queue (MAX_QUEUED), since it was made. */
   dropped = 0;
 
   /** A new downlink estimate (bits/s; a claim of almost nothing counts as MIN_BITRATE): the pacing rate from now on. */
@@ -80,8 +82,7 @@ export class Pacer {
   hold(out: PacedForwardOutput | RetransmitOutput, size: number): void {
     (out.type === "retransmit" ? this.retransmits : this.video).push({ out, size });
     this.queuedBytes += size;
-    const limit = Math.max(MIN_QUEUE_BYTES, this.rate * MAX_QUEUE_MS);
-    while (this.queuedBytes > limit) {
+    while (this.retransmits.length + this.video.length > MAX_QUEUED) {
       const oldest = this.video.shift() ?? this.retransmits.shift()!;
       this.queuedBytes -= oldest.size;
       this.dropped++;
@@ -104,11 +105,16 @@ export class Pacer {
   /** When the next held packet may leave (Infinity: none held). */
   get deadline(): Millis {
     if (this.retransmits.length === 0 && this.video.length === 0) return Infinity;
-    return this.last + (this.debt - this.burst) / this.rate;
+    return this.last + (this.debt - this.burst) / this.pace;
   }
 
   get holding(): boolean {
     return this.retransmits.length > 0 || this.video.length > 0;
+  }
+
+  /** Bytes per ms now: the pacing rate, or faster while the queue would take longer than MAX_QUEUE_MS. */
+  private get pace(): number {
+    return Math.max(this.rate, this.queuedBytes / MAX_QUEUE_MS);
   }
 
   private get burst(): number {
@@ -122,7 +128,7 @@ export class Pacer {
 
   private drainTo(now: Millis): void {
     if (now > this.last) {
-      this.debt = Math.max(0, this.debt - (now - this.last) * this.rate);
+      this.debt = Math.max(0, this.debt - (now - this.last) * this.pace);
       this.last = now;
     }
   }

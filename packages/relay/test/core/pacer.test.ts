@@ -100,9 +100,9 @@ describe("the pacer toward one subscriber", () => {
     ]);
   });
 
-  it("a queue over its bound drops the oldest video, never audio, and counts it", () => {
+  it("a queue longer than 500 ms at its rate is paced faster: video is delayed, never starved, by an estimate too low", () => {
     const { core } = room();
-    // 50 kbit/s: 125 kbit/s of pacing, 15.6 bytes/ms; the queue holds 30 kB at that rate.
+    // 50 kbit/s: 125 kbit/s of pacing, 15.6 bytes/ms: 40 kB would take 2.5 s.
     step(core, { type: "bandwidth-estimate", now: 0, participantId: "s", bitsPerSecond: 50_000 });
     const seen: Array<[number, Output]> = [];
     for (let seq = 1; seq <= 40; seq++) seen.push(...packet(core, "cam", seq, 0));
@@ -110,11 +110,26 @@ describe("the pacer toward one subscriber", () => {
     seen.push(...advance(core, 5000));
     const left = departures(seen);
     expect(left[0]).toEqual([0, "forward", 1]);
-    expect(left[1]).toEqual([1, "forward", 1]); // the audio: at once
-    // 39 held, 30 kept: 2-10 dropped, 11-40 leave in order, one per 64 ms (1000 bytes at 15.6 bytes/ms).
-    expect(left.slice(2).map(([, type, seq]) => [type, seq])).toEqual(Array.from({ length: 30 }, (_, i) => ["paced-forward", 11 + i]));
-    expect(left.at(-1)![0] - left[2]![0]).toBe(29 * 64);
-    expect(core.stats().pacerDropped).toBe(9);
+    expect(left.find(([, , seq], i) => i > 0 && seq === 1)).toEqual([1, "forward", 1]); // the audio: at once
+    const video = left.filter(([, type]) => type === "paced-forward");
+    expect(video.map(([, , seq]) => seq)).toEqual(Array.from({ length: 39 }, (_, i) => i + 2)); // all, in order
+    // Faster while the queue holds more than 500 ms of the rate, then at the rate: the last leaves at
+    // 1280 ms instead of 39 x 64 = 2496.
+    expect(Math.round(video.at(-1)![0])).toBe(1280);
+    expect(core.stats().pacerDropped).toBe(0);
+  });
+
+  it("beyond 256 held packets the oldest video is dropped, and counted", () => {
+    const { core } = room();
+    step(core, { type: "bandwidth-estimate", now: 0, participantId: "s", bitsPerSecond: 400_000 });
+    const seen: Array<[number, Output]> = [];
+    for (let seq = 1; seq <= 300; seq++) seen.push(...packet(core, "cam", seq, 0, 100));
+    seen.push(...advance(core, 5000));
+    const left = departures(seen);
+    // Seven 100-byte packets fit the 5 ms burst and leave at once; of the 293 held, the 37 oldest are dropped.
+    const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    expect(left.map(([, , seq]) => seq)).toEqual([...range(1, 7), ...range(45, 300)]);
+    expect(core.stats().pacerDropped).toBe(37);
   });
 
   it("a subscriber who leaves takes what their pacer held with them", () => {
