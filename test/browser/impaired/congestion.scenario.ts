@@ -9,8 +9,8 @@
  *
  *   npm run test:impaired        (as root: network namespaces; see rig.ts)
  *
- * Today's relay fails it (docs/impaired-networks.md has the figures): it is not in `npm test` until the
- * congestion-control work of issue 12 lands, and then it joins the e2e suite.
+ * It does not pass reliably yet (docs/impaired-networks.md has the runs): it is not in `npm test` until
+ * it passes three runs in a row, and then it joins the e2e suite.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";

@@ -34,6 +34,7 @@
  *     case "request-keyframe": sendPli(out.publisherId, out.trackId, out.layer); break;
  *     case "send-nack": sendNack(out.publisherId, out.trackId, out.layer, out.seqs); break;
  *     case "retransmit": resend(out.subscriberId, storedPacket(out.trackId, out.slot), out); break;   // kept at historySlot(layer, seq)
+ *     case "paced-forward": sendRtp(out.subscriberId, out.subscriptionId, out, storedPacket(out.trackId, out.slot)); break;   // a forward the pacer held
  *     // participant-added/-removed/-resumed, subscription-added/-removed, publication-removed: connections, m-lines
  *   }
  * }
@@ -74,7 +75,8 @@
  * must send), `KeyframeScheduler` (throttled, coalesced keyframe requests), `ActiveSpeakers` (speaking set and dominant
  * speaker per room, from the packets' audio levels), `ConnectionQuality` (good/poor/lost per participant, from
  * loss, round trips and jitter), `LossRecovery` (NACKs to publishers, subscribers' NACKs answered
- * with resends). Records: `Participant`, `Publication` (its `LayerRate`, one `KeyframeThrottle` and one
+ * with resends), `Pacing` (a pacer per subscriber connection: forwards and resends spread at a rate
+ * from their estimate, audio first). Records: `Participant`, `Publication` (its `LayerRate`, one `KeyframeThrottle` and one
  * `NackGenerator` per layer), `Subscription` (pending /
  * awaiting keyframe / forwarding / paused, current and target layer, picked by `selectLayer`) with its
  * `SequenceRewriter` (seq and timestamp continuity across layer switches) and `RetransmissionHistory`

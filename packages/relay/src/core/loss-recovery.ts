@@ -20,6 +20,7 @@
 import type { KeyframeScheduler } from "./keyframe-scheduler.ts";
 import type { NackGenerator } from "./nack-generator.ts";
 import type { OutputQueue } from "./output-queue.ts";
+import type { Pacing } from "./pacer.ts";
 import type { Publication } from "./publication.ts";
 import { HISTORY_PER_LAYER, historySlot } from "./retransmission-history.ts";
 import type { SubscriptionTable } from "./subscription-table.ts";
@@ -58,11 +59,14 @@ export class LossRecovery {
   private readonly table: SubscriptionTable;
   private readonly keyframes: KeyframeScheduler;
   private readonly out: OutputQueue;
+  /** Resends leave through the subscriber's pacer (after what waits ahead of them, within its rate). */
+  private readonly pacing: Pacing;
 
-  constructor(table: SubscriptionTable, keyframes: KeyframeScheduler, out: OutputQueue) {
+  constructor(table: SubscriptionTable, keyframes: KeyframeScheduler, out: OutputQueue, pacing: Pacing) {
     this.table = table;
     this.keyframes = keyframes;
     this.out = out;
+    this.pacing = pacing;
   }
 
   /** The hot path: a packet of `layer` arrived; `forwarded`: some subscription took it (the layer is in use). */
@@ -119,7 +123,7 @@ export class LossRecovery {
       }
       history.resent(sent.seq, now);
       this.counts.retransmits++;
-      this.out.push({
+      this.pacing.retransmit({
         type: "retransmit",
         subscriptionId,
         subscriberId,
@@ -131,7 +135,7 @@ export class LossRecovery {
         marker: sent.marker,
         pictureId: sent.pictureId,
         tl0PicIdx: sent.tl0PicIdx,
-      });
+      }, sent.size, now);
     }
   }
 

@@ -19,6 +19,7 @@ export type Output =
   | SubscriptionAddedOutput
   | SubscriptionRemovedOutput
   | ForwardOutput
+  | PacedForwardOutput
   | RequestKeyframeOutput
   | SendNackOutput
   | SendRembOutput
@@ -137,6 +138,25 @@ export interface ForwardOutput {
   timestamp: number;
   marker: boolean;
   /** PictureID and TL0PICIDX to write into the VP8 payload descriptor (-1: leave that field as is). */
+  pictureId: number;
+  tl0PicIdx: number;
+}
+
+/**
+ * Send a video packet the subscriber's pacer held back (pacer.ts): the publication's packet the shell
+ * keeps at `slot` (`historySlot(layer, sourceSeq)`; skip it when the packet there is not `sourceSeq` any
+ * more), with these header values, as a `forward` would have sent it (a first send, not a resend).
+ */
+export interface PacedForwardOutput {
+  type: "paced-forward";
+  subscriptionId: SubscriptionId;
+  subscriberId: ParticipantId;
+  trackId: TrackId;
+  slot: number;
+  sourceSeq: number;
+  seq: number;
+  timestamp: number;
+  marker: boolean;
   pictureId: number;
   tl0PicIdx: number;
 }

@@ -18,6 +18,8 @@
  *   ActiveSpeakers      who speaks in each room, from the packets' audio levels
  *   ConnectionQuality   good/poor/lost per participant, from loss, round trips and jitter
  *   LossRecovery        NACKs to publishers per layer; subscribers' NACKs answered from the history
+ *   Pacing              one pacer per subscriber connection: forwards and resends spread at a rate
+ *                       from the subscriber's estimate, audio first (pacer.ts)
  *   routeData           who receives a data frame
  *   Administration      the server API's rules (admin.ts)
  *   withdrawnByGrants   what a refreshed token with fewer grants stops (withdrawn-grants.ts)
@@ -42,6 +44,7 @@ import { LossRecovery } from "./loss-recovery.ts";
 import { Membership } from "./membership.ts";
 import type { Output } from "./outputs.ts";
 import { OutputQueue } from "./output-queue.ts";
+import { Pacing } from "./pacer.ts";
 import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
 import { Publishing } from "./publishing.ts";
@@ -80,6 +83,7 @@ export class SfuCore {
   private readonly speakers: ActiveSpeakers;
   private readonly quality: ConnectionQuality;
   private readonly loss: LossRecovery;
+  private readonly pacing: Pacing;
   private readonly capacity: CapacityCaps;
   private readonly limits: LinkLimits;
   private readonly remb: PublisherRemb;
@@ -99,7 +103,8 @@ export class SfuCore {
     this.keyframes = new KeyframeScheduler(this.out);
     this.speakers = new ActiveSpeakers(this.out);
     this.quality = new ConnectionQuality(this.config.connectionQualityIntervalMs, this.out, (p) => this.table.ofSubscriber(p.id));
-    this.loss = new LossRecovery(this.table, this.keyframes, this.out);
+    this.pacing = new Pacing(this.out);
+    this.loss = new LossRecovery(this.table, this.keyframes, this.out, this.pacing);
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
     this.capacity = new CapacityCaps(this.config.bandwidthUpgradeHoldMs);
     this.limits = new LinkLimits(this.out);
@@ -149,8 +154,9 @@ export class SfuCore {
       case "bandwidth-estimate":
         if (this.members.get(input.participantId) === undefined) return;
         this.subscribing.onBandwidthEstimate(input);
-        // The retransmission budget follows the same estimate as the layers: REMB until transport-cc flows.
-        if (!this.capacity.has(input.participantId)) this.loss.onEstimate(input.participantId, input.bitsPerSecond, input.now);
+        // The retransmission budget and the pacing rate follow the same estimate as the layers: REMB
+        // until transport-cc flows.
+        if (!this.capacity.has(input.participantId)) this.onDownlinkEstimate(input.participantId, input.bitsPerSecond, input.now);
         this.remb.onViewerEstimate(input.participantId, input.now);
         return;
       case "nack":
@@ -168,7 +174,7 @@ export class SfuCore {
         this.subscribing.onTransportFeedback(input);
         this.quality.onFeedback(participant, input.packets, input.now);
         const estimate = this.capacity.estimate(input.participantId);
-        if (estimate !== undefined) this.loss.onEstimate(input.participantId, estimate, input.now);
+        if (estimate !== undefined) this.onDownlinkEstimate(input.participantId, estimate, input.now);
         this.remb.onViewerEstimate(input.participantId, input.now);
         return;
       }
@@ -224,7 +230,7 @@ export class SfuCore {
   poll(): Output {
     for (;;) {
       const out = this.out.shift();
-      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline, this.loss.deadline, this.pause.deadline, this.quality.deadline) };
+      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline, this.loss.deadline, this.pause.deadline, this.quality.deadline, this.pacing.deadline) };
       if (out.type !== "signal" || !this.away.isAway(out.participantId)) return out;
     }
   }
@@ -247,6 +253,7 @@ export class SfuCore {
       dataRelayed: this.dataRelayed,
       dataRefused: this.dataRefused,
       ...this.loss.counts,
+      pacerDropped: this.pacing.dropped,
     };
   }
 
@@ -349,6 +356,7 @@ export class SfuCore {
     this.loss.forgetParticipant(leaver.id);
     this.remb.forget(leaver.id);
     this.quality.forget(leaver);
+    this.pacing.forget(leaver.id);
     this.publishing.forget(leaver.id);
     this.away.forget(leaver.id);
     this.out.push(roomEvent("participant_left", leaver.room.name, leaver));
@@ -370,12 +378,19 @@ export class SfuCore {
     this.remove(participant, input.reason);
   }
 
+  /** A subscriber's downlink estimate (transport-cc's once it flows, REMB before): what it bounds follows it. */
+  private onDownlinkEstimate(participantId: ParticipantId, bitsPerSecond: number, now: number): void {
+    this.loss.onEstimate(participantId, bitsPerSecond, now);
+    this.pacing.onEstimate(participantId, bitsPerSecond, now);
+  }
+
   private onTimeout(now: number): void {
     this.keyframes.onTimeout(now);
     this.speakers.onTimeout(now);
     this.quality.onTimeout(now);
     this.loss.onTimeout(now);
     this.subscribing.onTimeout(now);
+    this.pacing.onTimeout(now);
     for (const id of this.away.expired(now)) {
       const participant = this.members.get(id);
       if (participant !== undefined) this.remove(participant, undefined);
@@ -533,7 +548,7 @@ export class SfuCore {
         if (sub.currentLayer !== before) switched = true;
         forwarded = true;
         const { rewriter, pictureIds } = sub;
-        this.out.pushForward(sub.id, sub.subscriber.id, rewriter.seq, rewriter.timestamp, marker, pictureIds.pictureId, pictureIds.tl0PicIdx);
+        this.pacing.forward(sub, layer, input.seq, input.size, now, rewriter.seq, rewriter.timestamp, marker, pictureIds.pictureId, pictureIds.tl0PicIdx);
         sub.history?.record(rewriter.seq, layer, input.seq, rewriter.timestamp, marker, pictureIds.pictureId, pictureIds.tl0PicIdx, input.size);
       } else if (!keyframe && layer === sub.targetLayer && sub.needsKeyframe) {
         // Still waiting for a keyframe while the layer flows: the request (or its keyframe) was lost,

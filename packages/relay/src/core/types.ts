@@ -154,4 +154,6 @@ export interface CoreStats {
   nackedToPublishers: number;
   /** Times losses were given up on (not recovered in time): each asked for a keyframe instead. */
   lossesGivenUp: number;
+  /** Video packets (first sends or resends) a subscriber's pacer dropped from its full queue (pacer.ts). */
+  pacerDropped: number;
 }

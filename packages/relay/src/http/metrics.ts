@@ -40,6 +40,7 @@ const COUNTERS = {
   sfu_layer_switches_total: ["times a subscription's forwarded simulcast layer changed to another layer", "layerSwitches"],
   sfu_retransmits_total: ["video packets resent to subscribers who NACKed them, from the relay's history", "retransmits"],
   sfu_retransmits_withheld_total: ["NACKed packets not resent: resent less than a round trip ago, over the subscriber's retransmission budget, or no longer kept", "retransmitsWithheld"],
+  sfu_pacer_dropped_total: ["video packets dropped at the relay from a subscriber's full pacing queue (more than 256 packets held)", "pacerDropped"],
   sfu_losses_given_up_total: ["times packets lost from a publisher were not recovered by NACK in time and a keyframe was asked for instead", "lossesGivenUp"],
 } as const satisfies Record<string, readonly [string, keyof RelayStats]>;
 

@@ -330,6 +330,16 @@ export class SfuShell {
       case "send-remb":
         if (this.#links.get(out.publisherId)?.publisher?.sendRemb(out.bitsPerSecond)) this.media.rembsToPublishers++;
         break;
+      case "paced-forward": {
+        // A video packet the core's pacer held back: from the store, as its forward would have sent it.
+        const packet = this.#store.get(out.trackId, out.slot, out.sourceSeq);
+        const link = this.#links.get(out.subscriberId);
+        if (!packet || !link) break;
+        link.subscriber?.forward(out, packet, -1, false);
+        this.media.out.video.packets++;
+        this.media.out.video.bytes += packet.payload.length;
+        break;
+      }
       case "retransmit": {
         const packet = this.#store.get(out.trackId, out.slot, out.sourceSeq);
         const link = this.#links.get(out.subscriberId);

@@ -39,6 +39,23 @@ describe("LayerRate", () => {
     expect(Math.round(rate.bitrates[1]!)).toBeLessThan(200_000); // its bitrate decays
     expect(rate.costs.map(Math.round)).toEqual([80_000, 800_000, 0]); // layer 0: its own bitrate
   });
+
+  it("a layer that stops mid-window costs what it sent while it flowed throughout, not the cut-short window", () => {
+    const rate = new LayerRate(2);
+    for (let t = 0; t < 1500; t += 10) rate.add(1, 1000, t); // 800 kbit/s, switched off at 1.5 s
+    for (let t = 1500; t <= 4000; t += 10) rate.add(0, 100, t);
+    // The 1-2 s window measured 400 kbit/s of it (its smoothed rate 600k): an upgrade on that would not fit.
+    expect(Math.round(rate.costs[1]!)).toBe(800_000);
+  });
+
+  it("a layer switched back on costs what it sent before while its encoder ramps up again", () => {
+    const rate = new LayerRate(2);
+    for (let t = 0; t < 3000; t += 10) rate.add(1, 1000, t); // 800 kbit/s
+    for (let t = 3000; t < 5000; t += 10) rate.add(0, 100, t); // off for 2 s
+    for (let t = 5000; t <= 7000; t += 10) rate.add(1, 250, t); // back at 200 kbit/s
+    // Two windows of 200k: the cost falls 10% a window, not to the ramp's rate.
+    expect(Math.round(rate.costs[1]!)).toBe(Math.round(800_000 * 0.9 * 0.9));
+  });
 });
 
 describe("bandwidth caps in the core", () => {

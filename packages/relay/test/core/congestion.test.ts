@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Quality } from "@sfu-room/protocol";
-import type { Output } from "../../src/core/index.ts";
+import { historySlot, type Output } from "../../src/core/index.ts";
 import { AimdRateControl } from "../../src/core/congestion/aimd-rate-control.ts";
 import { LossBasedRate } from "../../src/core/congestion/loss-based.ts";
 import { OveruseDetector } from "../../src/core/congestion/overuse-detector.ts";
@@ -104,11 +104,14 @@ function simulate(
   const delay = link.delayMs ?? 30;
   const jitter = link.jitterMs ?? 0;
   const limits: Array<[number, string]> = [];
-  const onOutputs = (outs: Output[], now: number, size: number) => {
+  /** Each packet's size by where the shell would keep it, for the packets the pacer held back. */
+  const sizes = new Map<number, number>();
+  const onOutputs = (outs: Output[], now: number, current: number) => {
     for (const o of outs) {
       if (o.type === "signal" && o.message.type === "bandwidth-limit") limits.push([now / 1000, o.message.limit]);
       if (o.type === "request-keyframe") keyNext[o.layer] = true;
-      if (o.type !== "forward") continue;
+      if (o.type !== "forward" && o.type !== "paced-forward") continue;
+      const size = o.type === "forward" ? current : sizes.get(o.slot)!;
       const start = Math.max(now, linkFreeAt);
       const queued = start - now;
       const lost = queued > 300 || prng.next() < (link.loss ?? 0); // a 300 ms tail-drop queue, random loss
@@ -119,16 +122,20 @@ function simulate(
     }
   };
 
+  /** Feeds `timeout` inputs at every deadline the core asks for up to `until`, as the shell's timer does. */
+  const advance = (until: number) => {
+    for (;;) {
+      const { at } = drain(core);
+      if (at > until) return;
+      onOutputs(stepAll(core, { type: "timeout", now: at }), at, 0);
+    }
+  };
+
   const timeline: number[] = [];
   const switches: Array<[number, number]> = [];
   let wakeAt = Infinity; // the core's timeout, fed as the shell does
   for (let now = 0; now < seconds * 1000; now += 10) {
-    if (wakeAt <= now) {
-      core.handle({ type: "timeout", now });
-      const woken = drain(core);
-      wakeAt = woken.at;
-      onOutputs(woken.outputs, now, 0);
-    }
+    advance(now);
     if (now % 20 === 0) {
       // One frame per layer every 20 ms: 375 / 1250 / 3750 bytes, in packets of at most 1200 bytes.
       [375, 1250, 3750].forEach((frame, layer) => {
@@ -136,6 +143,7 @@ function simulate(
         keyNext[layer] = false;
         for (let left = frame, first = true; left > 0; left -= 1200, first = false) {
           const size = Math.min(left, 1200);
+          sizes.set(historySlot(layer, seqs[layer]! + 1), size);
           onOutputs(stepAll(core, rtp("pub", "cam", { now, layer, size, seq: (seqs[layer] = seqs[layer]! + 1), keyframe: keyframe && first, marker: left <= 1200 })), now, size);
         }
       });
@@ -174,7 +182,7 @@ describe("layer choice from the send-side estimate", () => {
   it("a link that narrows to 800 kbit/s steps down within 2 s, stays down with few probes, and steps up when it recovers", () => {
     const { timeline, switches } = simulate(90, { rate: (t) => (t >= 20_000 && t < 60_000 ? 800_000 : 5_000_000) });
     // Exactly (deterministic): down at 20.7 s, one failed upgrade at 44 s, back on top 8.4 s after the restore.
-    expect(switches).toEqual([[0, 2], [20.7, 1], [43.9, 2], [44.2, 1], [44.4, 0], [56.4, 1], [68.4, 2]]);
+    expect(switches).toEqual([[0, 2], [20.7, 1], [43.9, 2], [44.2, 1], [44.4, 0], [50.4, 1], [68.4, 2]]);
     expect(secondsOn(timeline, 0, 20)).toEqual([0, 0, 20]);
     const down = switches.find(([t, l]) => t >= 20 && l < 2)!;
     expect(down[0]).toBeLessThan(22);
@@ -192,7 +200,7 @@ describe("layer choice from the send-side estimate", () => {
 
   it("a link of 300 kbit/s from the start: down to the lowest layer and kept there", () => {
     const { timeline, switches } = simulate(60, { rate: () => 300_000 });
-    expect(switches).toEqual([[0, 2], [1.1, 1], [1.7, 0], [4.7, 1], [5.4, 0], [17.9, 1], [18.2, 0], [32.7, 1], [33, 0], [53, 1], [53.3, 0]]);
+    expect(switches).toEqual([[0, 2], [1.1, 1], [1.7, 0], [4.7, 1], [5.4, 0], [17.9, 1], [18.2, 0], [33.5, 1], [33.8, 0], [53.8, 1], [54.1, 0]]);
     expect(switches.find(([, l]) => l === 0)![0]).toBeLessThan(3);
     // Upgrade attempts (the only probes) are brief and back off: at most 3 in the minute.
     expect(switches.filter(([t, l]) => t >= 5 && l === 1).length).toBeLessThanOrEqual(3);
@@ -217,7 +225,7 @@ describe("layer choice from the send-side estimate", () => {
   it("a pinned high quality is a ceiling: the narrow link lowers it, the subscriber is told, and told again when it has its wish", () => {
     const { switches, limits } = simulate(90, { rate: (t) => (t >= 20_000 && t < 60_000 ? 800_000 : 5_000_000) }, 1, undefined, "high");
     // The same decisions as the unpinned wish (auto with no tile size wants the top layer too).
-    expect(switches).toEqual([[0, 2], [20.7, 1], [43.9, 2], [44.2, 1], [44.4, 0], [56.4, 1], [68.4, 2]]);
+    expect(switches).toEqual([[0, 2], [20.7, 1], [43.9, 2], [44.2, 1], [44.4, 0], [50.4, 1], [68.4, 2]]);
     // Told when the cap first keeps it below high (the switch follows at the next keyframe), not on every
     // step while limited; the failed upgrade at 43.8 s is told as it happens; and when it is back.
     expect(limits).toEqual([[20.65, "reduced"], [43.8, "none"], [44.1, "reduced"], [68.35, "none"]]);
@@ -227,10 +235,10 @@ describe("layer choice from the send-side estimate", () => {
     const { switches, limits } = simulate(80, { rate: (t) => (t < 40_000 ? 100_000 : 5_000_000) }, 1, undefined, "high");
     // Exactly (deterministic): the lowest layer (150k) at 1.6 s; paused (-1) once the estimate stayed
     // below its cost for 2 s; resumed as a probe after 5, 10, 20 s (each failed resume doubles the hold);
-    // the resume at 46.3 s, after the link is restored at 40 s, holds, and the layers come back.
-    expect(switches).toEqual([[0, 2], [1.1, 1], [1.6, 0], [5.6, -1], [10.6, 0], [13.5, -1], [23.5, 0], [26.3, -1], [46.3, 0], [62.5, 1], [76.5, 2]]);
+    // the resume at 46.2 s, after the link is restored at 40 s, holds, and the layers come back.
+    expect(switches).toEqual([[0, 2], [1.1, 1], [1.6, 0], [5.6, -1], [10.6, 0], [13.4, -1], [23.4, 0], [26.2, -1], [46.2, 0], [62.4, 1], [76.4, 2]]);
     // The subscriber is told each change: limited, paused, limited again (the probe), ... and back.
-    expect(limits).toEqual([[1, "reduced"], [5.6, "paused"], [10.6, "reduced"], [13.45, "paused"], [23.45, "reduced"], [26.25, "paused"], [46.25, "reduced"], [76.45, "none"]]);
+    expect(limits).toEqual([[1, "reduced"], [5.55, "paused"], [10.55, "reduced"], [13.35, "paused"], [23.35, "reduced"], [26.15, "paused"], [46.15, "reduced"], [76.35, "none"]]);
   });
 
   it("an ample link never says the link limits", () => {

@@ -68,7 +68,8 @@ export class CapacityCaps {
       }
       if (now - h.raisedAt >= STABLE_MS && h.raisedAt > h.loweredAt) h.holdMs = this.baseHoldMs;
       if (cap < sub.wantedLayer && cap < sub.maxLayer) {
-        if (now - h.raisedAt < FAILED_UPGRADE_MS) h.holdMs = Math.min(2 * h.holdMs, MAX_HOLD_MS);
+        // The first lowering after a recent raise: that raise failed (once: lowering it further is the same failure).
+        if (now - h.raisedAt < FAILED_UPGRADE_MS && h.raisedAt > h.loweredAt) h.holdMs = Math.min(2 * h.holdMs, MAX_HOLD_MS);
         h.loweredAt = now;
         changes.push({ sub, maxLayer: cap });
       } else if (cap > sub.maxLayer && now - h.loweredAt >= h.holdMs && now - h.raisedAt >= RAISE_SETTLE_MS) {
