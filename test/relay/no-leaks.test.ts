@@ -40,7 +40,7 @@ describe("no leaks", () => {
         rooms: 0, participants: 0, tracks: 0, subscriptions: 0, pendingKeyframeRequests: 0, resumes: 0, resumeRefusals: 0, rejoins: 0, peerConnections: 0, sessions: 0,
         layerSwitches: 0, dataRelayed: 0, dataRefused: 0,
         // Counters of what happened to the media (a packet lost on loopback is NACKed): not state held.
-        retransmits: expect.any(Number), retransmitsWithheld: expect.any(Number), nackedToPublishers: expect.any(Number), lossesGivenUp: expect.any(Number),
+        retransmits: expect.any(Number), retransmitsWithheld: expect.any(Number), nackedToPublishers: expect.any(Number), lossesGivenUp: expect.any(Number), pacerDropped: expect.any(Number),
       });
     }
     // Sockets and timers: back to what the idle relay had (werift closes sockets asynchronously).
