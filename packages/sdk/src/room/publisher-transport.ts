@@ -9,6 +9,7 @@ import { type CurrentSignal, RelayRequestError } from "./signal-client.ts";
 import { RoomError } from "./errors.ts";
 import type { EncodingPlan } from "./simulcast.ts";
 import type { FrameEncryption } from "./e2ee/frame-encryption.ts";
+import { withoutRed } from "./plain-audio.ts";
 
 export interface PublishSpec {
   track: MediaStreamTrack;
@@ -171,6 +172,7 @@ export class PublisherTransport {
     // Before the first frame is encoded: none leaves in clear.
     this.#encryption?.protectSender(transceiver.sender, kind);
     if (kind === "video") preferRelayCodecs(transceiver, this.#encryption !== undefined);
+    else if (this.#encryption !== undefined) withoutRed(transceiver, "send");
     const slot: Slot = { transceiver, kind, shape, trackId: undefined };
     this.#slots.push(slot);
     return slot;

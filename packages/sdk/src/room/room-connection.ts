@@ -14,6 +14,7 @@
  * policy close, the Room replacing it or giving up. It closes everything and tells the Room, once.
  * Whatever the closed objects still report afterwards is dropped because this connection is closed.
  */
+import { withoutRed } from "./plain-audio.ts";
 import type { JoinedMessage, ResumedMessage, ResumeGrant } from "@sfu-room/protocol";
 import { joinError, RoomError } from "./errors.ts";
 import { peerConfiguration } from "./ice-config.ts";
@@ -262,7 +263,11 @@ export class RoomConnection {
     const current = () => this.#signal!;
     this.#subscriber = new SubscriberTransport(current, config, {
       onFirstRemoteDescription: (pc) => data.channels.attach(pc),
-      onReceiverListed: (receiver, { kind, participantId, trackId }) => request.encryption?.protectReceiver(receiver, kind, { participantId, trackId }),
+      onReceiverListed: (transceiver, { kind, participantId, trackId }) => {
+        if (request.encryption === undefined) return;
+        request.encryption.protectReceiver(transceiver.receiver, kind, { participantId, trackId });
+        if (kind === "audio") withoutRed(transceiver, "receive");
+      },
       onAdded: (r) => this.#unlessClosed(() => this.#host.onReceived(r)),
       onRemoved: (r) => this.#unlessClosed(() => this.#host.onReceiveEnded(r)),
       onState: () => this.#onPeerState(),

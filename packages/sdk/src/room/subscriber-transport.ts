@@ -24,10 +24,10 @@ export interface SubscriberCallbacks {
   /** The first offer is applied and not yet answered: the moment to create the negotiated data channels. */
   onFirstRemoteDescription(pc: RTCPeerConnection): void;
   /**
-   * Each receiver an offer lists with its track, at every offer, before the answer (so before its
-   * media can arrive): the moment to put a transform on a new receiver.
+   * Each transceiver an offer lists with its track, at every offer, before the answer (so before its
+   * media can arrive): the moment to put a transform on a new receiver, or to set its codecs.
    */
-  onReceiverListed?(receiver: RTCRtpReceiver, track: SubscriberTrack): void;
+  onReceiverListed?(transceiver: RTCRtpTransceiver, track: SubscriberTrack): void;
 }
 
 export class SubscriberTransport {
@@ -94,7 +94,7 @@ export class SubscriberTransport {
     const byMid = new Map(pc.getTransceivers().map((t) => [t.mid, t] as const));
     for (const entry of offer.tracks) {
       const transceiver = byMid.get(entry.mid);
-      if (transceiver && transceiver.currentDirection !== "stopped") this.#callbacks.onReceiverListed?.(transceiver.receiver, entry);
+      if (transceiver && transceiver.currentDirection !== "stopped") this.#callbacks.onReceiverListed?.(transceiver, entry);
     }
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
