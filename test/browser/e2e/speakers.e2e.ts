@@ -10,6 +10,8 @@
  *   and shows the muted icon; the level of Ada's audio, which the relay passes on in the
  *   ssrc-audio-level extension, is reported by Carol's receiver.
  * - At Ada, Bob's tile shows the muted icon too; Dan, who joins last, sees the same.
+ * - Carol's element in the speaker layout (`layout="speaker"`): Ada's camera takes the stage, the others
+ *   go into the strip below; back to the grid when the attribute goes.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -35,6 +37,8 @@ let siteUrl: string;
 let talking: Browser;
 /** Everyone else's: Chromium's default fake microphone. */
 let quiet: Browser;
+/** Carol's page, which the speaker-layout test switches. */
+let carolPage: Page;
 
 /** What one page shows of a remote participant's tile. */
 interface TileLook {
@@ -105,6 +109,7 @@ describe("active speaker and mute state in the element", { timeout: 240_000 }, (
     const ada = await open(talking, "Ada", "on");
     const bob = await open(quiet, "Bob", "off");
     const carol = await open(quiet, "Carol", "on");
+    carolPage = carol;
 
     const atCarol = await eventually("Carol sees Ada speaking", () => tileOf(carol, "Ada"), (t) => t?.speaking === true);
     assert.equal(atCarol?.mutedIcon, false, "Ada's microphone is on");
@@ -124,5 +129,28 @@ describe("active speaker and mute state in the element", { timeout: 240_000 }, (
     const bobAtDan = await eventually("Dan sees Bob's tile", () => tileOf(dan, "Bob"), (t) => t !== undefined);
     assert.deepEqual({ audio: bobAtDan?.audio, mutedIcon: bobAtDan?.mutedIcon, avatar: bobAtDan?.avatar }, { audio: "none", mutedIcon: true, avatar: true });
     await eventually("Dan sees Ada speaking", () => tileOf(dan, "Ada"), (t) => t?.speaking === true);
+  });
+
+  it("in the speaker layout the dominant speaker's camera takes the stage, the others a strip below", async () => {
+    /** Where each named tile is in Carol's element: on the stage or in the strip, and its size. */
+    const layoutAtCarol = () =>
+      carolPage.evaluate(() => {
+        const root = document.querySelector("sfu-room")!.shadowRoot!;
+        const place = (tile: Element) => (tile.closest("[part~=spotlight]") ? "stage" : tile.closest("[part~=strip]") ? "strip" : "grid");
+        return Array.from(root.querySelectorAll<HTMLElement>(".tile[aria-label]")).map((t) => {
+          const r = t.getBoundingClientRect();
+          return { name: t.getAttribute("aria-label")!, place: place(t), width: Math.round(r.width), height: Math.round(r.height) };
+        });
+      });
+    const before = await layoutAtCarol();
+    assert.ok(before.every((t) => t.place === "grid"), `the grid first: ${JSON.stringify(before)}`);
+    await carolPage.evaluate(() => document.querySelector("sfu-room")!.setAttribute("layout", "speaker"));
+    const staged = await eventually("Ada's camera on Carol's stage", layoutAtCarol, (tiles) => tiles.some((t) => t.name === "Ada" && t.place === "stage"));
+    const ada = staged.find((t) => t.name === "Ada")!;
+    const others = staged.filter((t) => t.name !== "Ada");
+    assert.ok(others.length >= 2 && others.every((t) => t.place === "strip"), `everyone else in the strip: ${JSON.stringify(staged)}`);
+    assert.ok(others.every((t) => ada.width * ada.height > 4 * t.width * t.height), `the stage is much larger than a strip tile: ${JSON.stringify(staged)}`);
+    await carolPage.evaluate(() => document.querySelector("sfu-room")!.removeAttribute("layout"));
+    await eventually("the grid again", layoutAtCarol, (tiles) => tiles.every((t) => t.place === "grid"));
   });
 });

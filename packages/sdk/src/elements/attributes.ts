@@ -27,3 +27,12 @@ export const qualityConverter: ComplexAttributeConverter<VideoQuality> = {
   },
   toAttribute: (value: VideoQuality) => value,
 };
+
+/** How the tiles are laid out: `grid` (equal tiles) or `speaker` (the dominant speaker on the stage). */
+export type TileLayout = "grid" | "speaker";
+
+/** `layout`: grid (default) or speaker; anything else is grid. */
+export const layoutConverter: ComplexAttributeConverter<TileLayout> = {
+  fromAttribute: (value: string | null) => ((value ?? "").trim().toLowerCase() === "speaker" ? "speaker" : "grid"),
+  toAttribute: (value: TileLayout) => value,
+};

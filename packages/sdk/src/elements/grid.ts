@@ -1,6 +1,6 @@
 /**
  * The tiles while joined, sized for the stage: a grid, or the presenter layout while someone else
- * shares a screen (presenter.ts); your own share's small preview; the hidden <audio> elements of remote
+ * shares a screen or, in the speaker layout, while someone has spoken (presenter.ts); your own share's small preview; the hidden <audio> elements of remote
  * sound (voices and shared tabs' sound alike).
  */
 import { html, nothing, type TemplateResult } from "lit";
@@ -21,12 +21,14 @@ export interface GridOptions {
   height: number;
   gap: number;
   unlock: AudioUnlockController;
+  /** The speaker layout's featured participant (their camera takes the stage); undefined: the grid. */
+  featured: string | undefined;
   /** The "Stop" of your own share's preview. */
   stopPresenting(): void;
 }
 
 export function renderGrid(room: Room, o: GridOptions): TemplateResult {
-  const { spotlight, others, presenting } = arrange(buildTiles(room, o.selfName, o.selfSpeaking));
+  const { spotlight, others, presenting } = arrange(buildTiles(room, o.selfName, o.selfSpeaking), o.featured);
   const width = o.width - 2 * o.gap;
   const height = o.height - 2 * o.gap;
   const audioTracks = [...room.participants.values()].flatMap((p) => p.audioTracks).filter((t) => t.mediaStreamTrack);

@@ -1,6 +1,7 @@
 /**
  * The presenter layout: while someone else shares a screen, it takes the stage (the spotlight) and every
- * other tile goes into a strip, one row below it. Your own share is never shown to you full size (a
+ * other tile goes into a strip, one row below it. The speaker layout (`layout="speaker"`) is the same
+ * stage with the featured speaker's camera on it while nobody shares (speaker-stage.ts). Your own share is never shown to you full size (a
  * screen showing itself is a hall of mirrors and a waste of the stage): you get a small "You are
  * presenting" preview with a button to stop, and the layout stays what the others' tiles call for.
  */
@@ -12,7 +13,7 @@ import { streamOf } from "./streams.ts";
 import { renderTile, type TileModel } from "./tiles.ts";
 
 export interface Arrangement {
-  /** The shared screen on the stage: the first remote share; undefined in the grid layout. */
+  /** On the stage: the first remote share, else the featured speaker's camera; undefined in the grid layout. */
   spotlight: TileModel | undefined;
   /** Every other tile (the grid, or the strip under the spotlight). */
   others: TileModel[];
@@ -20,9 +21,11 @@ export interface Arrangement {
   presenting: TileModel | undefined;
 }
 
-export function arrange(tiles: readonly TileModel[]): Arrangement {
+/** `featured`: the participant whose camera takes the stage when no screen does (the speaker layout). */
+export function arrange(tiles: readonly TileModel[], featured?: string): Arrangement {
   const presenting = tiles.find((t) => t.self && t.source === "screen");
-  const spotlight = tiles.find((t) => !t.self && t.source === "screen");
+  const screen = tiles.find((t) => !t.self && t.source === "screen");
+  const spotlight = screen ?? tiles.find((t) => !t.self && t.source === "camera" && t.participantId === featured);
   return { spotlight, presenting, others: tiles.filter((t) => t !== presenting && t !== spotlight) };
 }
 

@@ -13,7 +13,7 @@ import { html, LitElement, nothing, type PropertyDeclarations, type PropertyValu
 import { ref } from "lit/directives/ref.js";
 import { RoomError, screenShareSupported, type Room, type SendOptions, type SendResult, type SimulcastOptions, type VideoQuality } from "../room/index.ts";
 import { captureOptions } from "../room/connect-options.ts";
-import { onOffConverter, qualityConverter } from "./attributes.ts";
+import { layoutConverter, onOffConverter, qualityConverter, type TileLayout } from "./attributes.ts";
 import { AudioUnlockController } from "./audio-unlock.ts";
 import { renderControls } from "./controls.ts";
 import { DeviceListController } from "./device-list.ts";
@@ -28,6 +28,7 @@ import { PrejoinPreview } from "./prejoin-preview.ts";
 import { renderPrejoin } from "./prejoin-view.ts";
 import { RemoteQualityController } from "./remote-quality.ts";
 import { SpeakingController } from "./speaking.ts";
+import { SpeakerStageController } from "./speaker-stage.ts";
 import { StageSizeController } from "./stage-size.ts";
 import { styles } from "./styles.ts";
 
@@ -47,6 +48,7 @@ export class SfuRoomElement extends LitElement {
     quality: { converter: qualityConverter },
     reconnectTimeout: { type: Number, attribute: "reconnect-timeout" },
     e2eeKey: { type: String, attribute: "e2ee-key" },
+    layout: { converter: layoutConverter },
     devicesOpen: { state: true },
     notices: { state: true },
   };
@@ -77,6 +79,8 @@ export class SfuRoomElement extends LitElement {
   declare reconnectTimeout: number | undefined;
   /** End-to-end encryption with this passphrase (everyone in the room sets the same); "" (default): off. */
   declare e2eeKey: string;
+  /** `grid` (default): equal tiles; `speaker`: the latest dominant speaker's camera on the stage, the others in a strip. */
+  declare layout: TileLayout;
   /** The device picker is open. */
   declare protected devicesOpen: boolean;
   /** Non-fatal errors of this join, until dismissed. */
@@ -119,6 +123,7 @@ export class SfuRoomElement extends LitElement {
     () => void this.#devices.refresh(), // labels are readable once a device is in use
   );
   readonly #speaking = new SpeakingController(this, () => this.#joining.room);
+  readonly #speakerStage = new SpeakerStageController(this, () => this.#joining.room);
   readonly #audio = new AudioUnlockController(this);
   readonly #stage = new StageSizeController(this);
   readonly #devices = new DeviceListController(this);
@@ -140,6 +145,7 @@ export class SfuRoomElement extends LitElement {
     this.quality = "auto";
     this.reconnectTimeout = undefined;
     this.e2eeKey = "";
+    this.layout = "grid";
     this.devicesOpen = false;
     this.notices = [];
   }
@@ -284,6 +290,7 @@ export class SfuRoomElement extends LitElement {
       height: this.#stage.height,
       gap: parseFloat(getComputedStyle(this).getPropertyValue("--sfu-room-gap")) || 8,
       unlock: this.#audio,
+      featured: this.layout === "speaker" ? this.#speakerStage.featured() : undefined,
       stopPresenting: () => void this.toggleScreenShare(),
     });
   }
