@@ -143,12 +143,11 @@ export interface ForwardOutput {
 }
 
 /**
- * Send a video packet the subscriber's pacer held back (pacer.ts): the publication's packet the shell
- * keeps at `slot` (`historySlot(layer, sourceSeq)`; skip it when the packet there is not `sourceSeq` any
- * more), with these header values, as a `forward` would have sent it (a first send, not a resend).
+ * A packet the shell keeps (shell/packet-store.ts), sent to one subscription: the publication's packet at
+ * `slot` (`historySlot(layer, sourceSeq)`; skip it when the packet there is not `sourceSeq` any more),
+ * with these header values.
  */
-export interface PacedForwardOutput {
-  type: "paced-forward";
+interface StoredPacketSend {
   subscriptionId: SubscriptionId;
   subscriberId: ParticipantId;
   trackId: TrackId;
@@ -159,6 +158,11 @@ export interface PacedForwardOutput {
   marker: boolean;
   pictureId: number;
   tl0PicIdx: number;
+}
+
+/** Send a video packet the subscriber's pacer held back (pacer.ts), as a `forward` would have sent it (a first send, not a resend). */
+export interface PacedForwardOutput extends StoredPacketSend {
+  type: "paced-forward";
 }
 
 /** Ask the publisher for a keyframe on this layer (PLI on that layer's SSRC). Already throttled. */
@@ -192,23 +196,9 @@ export interface SendRembOutput {
   bitsPerSecond: number;
 }
 
-/**
- * Send a subscriber again a packet it NACKed: the publication's packet the shell keeps at `slot`
- * (`historySlot(layer, sourceSeq)`; skip it when the packet there is not `sourceSeq` any more), with
- * these header values, as the forward that first carried it.
- */
-export interface RetransmitOutput {
+/** Send a subscriber again a packet it NACKed, with the header values of the forward that first carried it. */
+export interface RetransmitOutput extends StoredPacketSend {
   type: "retransmit";
-  subscriptionId: SubscriptionId;
-  subscriberId: ParticipantId;
-  trackId: TrackId;
-  slot: number;
-  sourceSeq: number;
-  seq: number;
-  timestamp: number;
-  marker: boolean;
-  pictureId: number;
-  tl0PicIdx: number;
 }
 
 /** Send the data frame of the last `data` input, stamped with `from`, to these participants. */

@@ -333,18 +333,16 @@ export class SfuShell {
       case "paced-forward": {
         // A video packet the core's pacer held back: from the store, as its forward would have sent it.
         const packet = this.#store.get(out.trackId, out.slot, out.sourceSeq);
-        const link = this.#links.get(out.subscriberId);
-        if (!packet || !link) break;
-        link.subscriber?.forward(out, packet, -1, false);
+        const subscriber = this.#links.get(out.subscriberId)?.subscriber;
+        if (!packet || !subscriber) break;
+        subscriber.forward(out, packet, -1, false);
         this.media.out.video.packets++;
         this.media.out.video.bytes += packet.payload.length;
         break;
       }
       case "retransmit": {
         const packet = this.#store.get(out.trackId, out.slot, out.sourceSeq);
-        const link = this.#links.get(out.subscriberId);
-        if (!packet || !link) break;
-        link.subscriber?.resend(out, packet); // counted by the core (retransmits)
+        if (packet) this.#links.get(out.subscriberId)?.subscriber?.resend(out, packet); // counted by the core (retransmits)
         break;
       }
       case "admin-reply":
