@@ -598,16 +598,8 @@ export class WeriftClient {
   }
 
   private createPublisher(videoCodec: VideoCodec): RTCPeerConnection {
-    const video = videoCodec === "H264" ? H264() : VP8();
-    const twcc = this.options.transportCc ? [useTransportWideCC()] : [];
-    if (this.options.transportCc) video.rtcpFeedback.push({ type: "transport-cc" });
-    const absSendTime = this.options.rembOnly ? [useAbsSendTime()] : [];
-    if (this.options.rembOnly) video.rtcpFeedback.push({ type: "goog-remb" });
-    return new RTCPeerConnection({
-      ...LOOPBACK(this.options.address),
-      codecs: { audio: this.audioCodecs(), video: [video] },
-      headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc, ...absSendTime] },
-    });
+    const { transportCc, rembOnly, red, address } = this.options;
+    return publisherPeer(videoCodec, { transportCc, rembOnly, red, address });
   }
 
   /** Resolves when both data channels are open. */
@@ -801,15 +793,17 @@ export function waitConnected(pc: RTCPeerConnection, timeoutMs: number): Promise
   });
 }
 
-/** A publishing peer connection on loopback (Opus, one video codec, the extensions simulcast needs). */
-export function publisherPeer(videoCodec: VideoCodec, transportCc = false): RTCPeerConnection {
+/** A publishing peer connection (Opus, and RED first with `red`; one video codec; the extensions simulcast and the chosen feedback need). */
+export function publisherPeer(videoCodec: VideoCodec, o: Pick<ClientOptions, "transportCc" | "rembOnly" | "red" | "address"> = {}): RTCPeerConnection {
   const video = videoCodec === "H264" ? H264() : VP8();
-  const twcc = transportCc ? [useTransportWideCC()] : [];
-  if (transportCc) video.rtcpFeedback.push({ type: "transport-cc" });
+  const twcc = o.transportCc ? [useTransportWideCC()] : [];
+  if (o.transportCc) video.rtcpFeedback.push({ type: "transport-cc" });
+  const absSendTime = o.rembOnly ? [useAbsSendTime()] : [];
+  if (o.rembOnly) video.rtcpFeedback.push({ type: "goog-remb" });
   return new RTCPeerConnection({
-    ...LOOPBACK(),
-    codecs: { audio: [OPUS()], video: [video] },
-    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc] },
+    ...LOOPBACK(o.address),
+    codecs: { audio: o.red ? [RED(), OPUS()] : [OPUS()], video: [video] },
+    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication(), ...twcc], video: [useSdesMid(), useSdesRTPStreamId(), ...twcc, ...absSendTime] },
   });
 }
 
