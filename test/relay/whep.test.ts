@@ -78,8 +78,15 @@ describe("WHEP", () => {
     relay = await startTestRelay();
     const first = await joinClient(relay, "follow", "first", log);
     const second = await joinClient(relay, "follow", "second", log);
-    const [, firstCamera] = await first.publish([{ kind: "audio" }, { kind: "video" }]);
-    const [, secondCamera] = await second.publish([{ kind: "audio" }, { kind: "video" }]);
+    const [firstMic, firstCamera] = await first.publish([{ kind: "audio" }, { kind: "video" }]);
+    const [secondMic, secondCamera] = await second.publish([{ kind: "audio" }, { kind: "video" }]);
+    // The follower's m-lines carry the first publisher, then the second, each on one SSRC. Their seqs are
+    // set so that the second's start past the first's wrap (59000.. then 1000..): the line must count
+    // on from the first's last seq, or the viewer's SRTP misreads the jump (a wrong rollover counter,
+    // or in a browser's libsrtp a replay) and drops the second publisher's media.
+    const startAt = (track: { nextSeq: number; losePackets(n: number): void }, seq: number) => track.losePackets((seq - track.nextSeq) & 0xffff);
+    for (const track of [firstMic!, firstCamera!]) startAt(track, 59_000);
+    for (const track of [secondMic!, secondCamera!]) startAt(track, 1_000);
     clients.push(first, second);
     const secondId = second.participantId;
     const chosen = viewer();

@@ -123,6 +123,11 @@ export class SyntheticTrack {
     this.timestamp = (this.timestamp + 3000) >>> 0;
   }
 
+  /** The sequence number of the next packet. */
+  get nextSeq(): number {
+    return this.seq;
+  }
+
   /** The next `n` packets are lost on the way: their sequence numbers are skipped (the receiver sees a gap). */
   losePackets(n: number): void {
     this.seq = (this.seq + n) & 0xffff;

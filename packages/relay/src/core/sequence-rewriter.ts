@@ -79,6 +79,11 @@ export class SequenceRewriter {
     return this.accept(seq, timestamp, now, false);
   }
 
+  /** The input seq that this output seq was in the current layer (the inverse of `rewrite`, for NACKs). */
+  inputSeq(outputSeq: number): number {
+    return (outputSeq - this.seqOffset) & 0xffff;
+  }
+
   private accept(seq: number, timestamp: number, now: Millis, newest: boolean): boolean {
     this.seq = (seq + this.seqOffset) & 0xffff;
     this.timestamp = (timestamp + this.tsOffset) >>> 0;

@@ -22,6 +22,7 @@
  * A WHEP viewer's connection (`answering`) turns this around: the client offers a fixed set of recvonly
  * m-lines, the relay answers them sendonly (answer()), and each subscription takes a free m-line of its
  * kind instead of adding one, and gives it back when it ends. It never offers and has no data channels.
+ * An m-line is one RTP stream (one SSRC) to the viewer, whichever subscription it carries: see `Line`.
  */
 
 /** A lossy channel with this much queued drops new messages instead of adding latency. */
@@ -43,6 +44,7 @@ import {
 } from "werift";
 import { DATA_CHANNELS, type SubscriberTrack } from "@sfu-room/protocol";
 import type { FeedbackPacket, ForwardOutput } from "../core/index.ts";
+import { SequenceRewriter } from "../core/sequence-rewriter.ts";
 import { asRedPayload, redPrimary, withRedBlockPayloadType } from "../media/red.ts";
 import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
 import { audioLevelExtensions, audioLevelId } from "./audio-level.ts";
@@ -105,6 +107,25 @@ interface Slot {
   rtxSeq: number;
   /** Sends its forwarded packets, around werift's sender. */
   fast: FastTrackSender;
+  /** Answering: the m-line it took; undefined: its own m-line. */
+  line: Line | undefined;
+}
+
+/**
+ * A WHEP viewer's m-line: one SSRC to the viewer while subscriptions come and go on it (the publisher it
+ * follows leaves, the next one's track takes the line). Each subscription's packets are continuous in
+ * themselves (the core's rewriter), two subscriptions' are not: the next one starts at its publisher's
+ * seq. A jump on one SSRC misleads the viewer's SRTP: across a wrap its rollover counter guess (RFC 3711
+ * 3.3.1) goes wrong, and libsrtp drops a jump back as a replay (3.3.2). The new publisher's media was
+ * dropped: a WHEP follower showed nothing after the switch (CI, 1 run in 6 of whep.test.ts).
+ * So the line maps each subscription's output through one more rewriter, a new layer per subscription,
+ * as a simulcast switch continues a subscription's stream.
+ */
+interface Line {
+  transceiver: RTCRtpTransceiver;
+  fast: FastTrackSender;
+  continuity: SequenceRewriter;
+  clockRate: number;
 }
 
 export class StaleAnswerError extends Error {}
@@ -132,8 +153,8 @@ export class SubscriberConnection {
   private readonly lossy: RTCDataChannel | undefined;
   /** Answering (WHEP): the client's m-lines, which subscriptions take and give back; undefined: offering. */
   private readonly lines: RTCRtpTransceiver[] | undefined;
-  /** Answering: each m-line's fast path (made once per sender, whichever subscription it carries). */
-  private readonly lineSenders = new Map<RTCRtpTransceiver, FastTrackSender>();
+  /** Answering: each m-line, with its fast path and continuity (made once, whichever subscription it carries). */
+  private readonly lineOf = new Map<RTCRtpTransceiver, Line>();
 
   private readonly events: SubscriberEvents;
 
@@ -176,7 +197,7 @@ export class SubscriberConnection {
     transceiver.sender.streamIds = [spec.publisherId];
     if (codecs.length > 0) transceiver.setCodecPreferences(codecs); // and werift adds its RTX (media-config.ts)
     const fast = this.watchSender(transceiver, () => spec.subscriptionId);
-    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, audioLevelId: undefined, redBlockPayloadType: undefined, rtxSeq: Math.floor(Math.random() * 0x10000), fast });
+    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: false, ready: false, audioLevelId: undefined, redBlockPayloadType: undefined, rtxSeq: Math.floor(Math.random() * 0x10000), fast, line: undefined });
     this.scheduleNegotiation();
   }
 
@@ -203,7 +224,11 @@ export class SubscriberConnection {
         this.events.onBandwidthEstimate(Number(packet.feedback.bitrate));
       } else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof GenericNack) {
         const { lost } = packet.feedback;
-        withSubscription((id) => this.events.onNack(id, lost));
+        withSubscription((id) => {
+          // On a viewer's m-line the viewer names the line's seqs; the core knows the subscription's.
+          const line = this.lineOf.get(transceiver);
+          this.events.onNack(id, line === undefined ? lost : lost.map((seq) => line.continuity.inputSeq(seq)));
+        });
       } else if (packet instanceof RtcpRrPacket && packet.reports.some((r) => r.ssrc === sender.ssrc) && sender.rtt !== undefined) {
         this.events.onRoundTrip(sender.rtt * 1000);
       }
@@ -223,7 +248,7 @@ export class SubscriberConnection {
       const transceiver = this.pc.addTransceiver(kind, { direction: "sendonly" });
       const fast = this.watchSender(transceiver, () => [...this.slots.values()].find((s) => s.transceiver === transceiver)?.spec.subscriptionId);
       lines.push(transceiver);
-      this.lineSenders.set(transceiver, fast);
+      this.lineOf.set(transceiver, { transceiver, fast, continuity: new SequenceRewriter(), clockRate: kind === "audio" ? 48_000 : 90_000 });
     }
     await this.pc.setRemoteDescription({ type: "offer", sdp: offer });
     await this.pc.setLocalDescription(await this.pc.createAnswer());
@@ -239,8 +264,9 @@ export class SubscriberConnection {
     if (transceiver === undefined) return; // nowhere to send it: the viewer's offer has no such m-line free
     const audioLevel = spec.kind === "audio" ? audioLevelId(transceiver) : undefined;
     const red = spec.kind === "audio" ? redBlockPayloadType(transceiver) : undefined;
-    const fast = this.lineSenders.get(transceiver)!;
-    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: true, ready: false, audioLevelId: audioLevel, redBlockPayloadType: red, rtxSeq: Math.floor(Math.random() * 0x10000), fast });
+    const line = this.lineOf.get(transceiver)!;
+    line.continuity.startLayer(); // this subscription's first packet follows the line's last one
+    this.slots.set(spec.subscriptionId, { spec, transceiver, negotiated: true, ready: false, audioLevelId: audioLevel, redBlockPayloadType: red, rtxSeq: Math.floor(Math.random() * 0x10000), fast: line.fast, line });
     this.reportReady();
   }
 
@@ -279,8 +305,10 @@ export class SubscriberConnection {
     if (payload === undefined) return; // RED that is not well-formed: nothing to forward
     // The audio level goes on under this connection's id, if it negotiated one.
     const level = slot.audioLevelId !== undefined ? audioLevel : -1;
-    const { seq, timestamp, marker } = to;
-    if (slot.fast.send({ seq, timestamp, marker, payload, audioLevel: level }) === "unsupported") this.sendThroughWerift(slot, to, payload, level);
+    const onLine = onLineOf(slot, to);
+    if (onLine === undefined) return; // from before this subscription took its viewer's m-line
+    const { seq, timestamp, marker } = onLine;
+    if (slot.fast.send({ seq, timestamp, marker, payload, audioLevel: level }) === "unsupported") this.sendThroughWerift(slot, onLine, payload, level);
     this.feedback.sent(slot.transceiver.sender.dtlsTransport, payload.length);
   }
 
@@ -322,11 +350,13 @@ export class SubscriberConnection {
       this.forward(to, source, -1, false); // video: no audio level to carry
       return;
     }
+    const onLine = onLineOf(slot, to);
+    if (onLine === undefined) return;
     const payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
     const wrapped = Buffer.allocUnsafe(2 + payload.length);
-    wrapped.writeUInt16BE(to.seq, 0);
+    wrapped.writeUInt16BE(onLine.seq, 0);
     payload.copy(wrapped, 2);
-    const header = new RtpHeader({ payloadType: rtx.payloadType, sequenceNumber: slot.rtxSeq, timestamp: to.timestamp, marker: to.marker, ssrc: transceiver.sender.rtxSsrc });
+    const header = new RtpHeader({ payloadType: rtx.payloadType, sequenceNumber: slot.rtxSeq, timestamp: onLine.timestamp, marker: to.marker, ssrc: transceiver.sender.rtxSsrc });
     slot.rtxSeq = (slot.rtxSeq + 1) & 0xffff;
     transceiver.sender.dtlsTransport.sendRtp(wrapped, header).catch(() => undefined);
   }
@@ -456,6 +486,17 @@ export class SubscriberConnection {
  * renumbered to this m-line's Opus, or a plain frame wrapped as one block), else plain Opus (a RED
  * packet's primary block); undefined for RED that is not well-formed.
  */
+/**
+ * The seq and timestamp a packet goes out with: the core's, or on a viewer's m-line the line's
+ * continuation of them (undefined: the packet predates this subscription on the line).
+ */
+function onLineOf(slot: Slot, to: ForwardValues): ForwardValues | undefined {
+  const { line } = slot;
+  if (line === undefined) return to;
+  if (!line.continuity.rewrite(to.seq, to.timestamp, performance.now(), line.clockRate)) return undefined;
+  return { ...to, seq: line.continuity.seq, timestamp: line.continuity.timestamp };
+}
+
 function audioPayload(payload: Buffer, red: boolean, redBlockPayloadType: number | undefined): Buffer | undefined {
   if (redBlockPayloadType === undefined) return red ? redPrimary(payload) : payload;
   return red ? withRedBlockPayloadType(payload, redBlockPayloadType) : asRedPayload(payload, redBlockPayloadType);
