@@ -2,11 +2,13 @@
  * `--workers 2`: a primary process with the WebSockets and two forked SFU processes. Rooms are spread
  * over the workers, each worker uses only its slice of the media ports, and a worker that dies takes
  * only its own rooms down: the other room's media never stops, and the dead room's participants join
- * again onto the worker started in its place.
+ * again onto the worker started in its place. WHIP and WHEP reach the room's worker the same way.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { mintToken, type RunningRelay, type SigningKey } from "@sfu-room/relay";
 import { Pacer, type SentLog, WeriftClient } from "@sfu-room/test-peer";
+import { WhepViewer } from "@sfu-room/test-peer/whep";
+import { WhipPublisher } from "@sfu-room/test-peer/whip";
 import { candidatePorts, relayPortsOf } from "../support/hostile-datagrams.ts";
 import { eventually, joinClient, sleep, startTestRelay } from "../support/relay-harness.ts";
 import { Scrape } from "../support/scrape.ts";
@@ -82,15 +84,27 @@ function closeCode(client: WeriftClient): Promise<number> {
   return new Promise((resolve) => client.ws.once("close", (code) => resolve(code)));
 }
 
+/** A WHEP viewer has had more than `packets` of each kind of `publisher`'s, every byte as sent. */
+function viewsAll(viewer: WhepViewer, publisher: WhipPublisher, packets: number): boolean {
+  return viewer.received.audio.packets > packets && viewer.received.video.packets > packets;
+}
+
+function expectViewedIntact(viewer: WhepViewer, publisher: WhipPublisher): void {
+  for (const track of publisher.outgoing) expect(viewer.received[track.kind], `the viewer's ${track.kind}`).toMatchObject({ mismatches: 0, tags: [track.tag] });
+}
+
 describe("--workers 2", () => {
   let relay: RunningRelay | undefined;
   let clients: WeriftClient[] = [];
+  /** WHIP publishers and WHEP viewers. */
+  let peers: Array<WhipPublisher | WhepViewer> = [];
   let pacer: Pacer | undefined;
   afterEach(async () => {
     await pacer?.stop();
     pacer = undefined;
-    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all([...clients, ...peers].map((c) => c.close()));
     clients = [];
+    peers = [];
     await relay?.close();
     relay = undefined;
   });
@@ -214,5 +228,69 @@ describe("--workers 2", () => {
     expectIntact(dave, carol);
     expect(carol.ws.readyState).toBe(carol.ws.OPEN);
     expect(dave.ws.readyState).toBe(dave.ws.OPEN);
+  }, WORKERS_TEST_TIMEOUT_MS);
+
+  it("WHIP and WHEP reach the room's worker: byte-equal media in two rooms on two workers, PATCH and DELETE go to the session's worker, and a killed worker's resources answer 404 while the other worker's viewer goes on", async () => {
+    relay = await startTestRelay({ workers: 2, udpPortRange: PORTS });
+    const url = (path: string) => `http://127.0.0.1:${relay!.port}${path}`;
+    const log: SentLog = new Map();
+    /** A WHIP publisher and then a WHEP viewer in `room`. */
+    const show = async (room: string): Promise<[WhipPublisher, WhepViewer]> => {
+      const publisher = new WhipPublisher(log);
+      const viewer = new WhepViewer(log);
+      peers.push(publisher, viewer);
+      const published = await publisher.publish(url(`/whip/${room}?name=Camera`));
+      expect(published.status).toBe(201);
+      expect(published.headers.get("location")).toMatch(new RegExp(`^/whip/${room}/[A-Za-z0-9_-]{20,}$`));
+      expect(published.headers.get("etag")).toMatch(/^"[A-Za-z0-9_-]+"$/);
+      expect(published.headers.get("accept-patch")).toBe("application/trickle-ice-sdpfrag");
+      const viewed = await viewer.view(url(`/whep/${room}`));
+      expect(viewed.status).toBe(201);
+      expect(viewed.headers.get("content-type")).toBe("application/sdp");
+      expect(viewed.headers.get("location")).toMatch(new RegExp(`^/whep/${room}/[A-Za-z0-9_-]{20,}$`));
+      return [publisher, viewer];
+    };
+    const [alpha, alphaViewer] = await show("alpha");
+    const first = await busyWorker(relay);
+    expect(first.participants, "the viewer was placed on its room's worker").toBe(2);
+    const [beta, betaViewer] = await show("beta");
+    const second = await busyWorker(relay, [first.index]);
+    expect(second).toMatchObject({ participants: 2, rooms: 1 });
+    for (const [peer, worker] of [[alpha, first], [alphaViewer, first], [beta, second], [betaViewer, second]] as const) {
+      const [lo, hi] = SLICES[worker.index]!;
+      for (const port of candidatePorts(peer.answer!)) {
+        expect(port, `the answer's ports are worker ${worker.index}'s`).toBeGreaterThanOrEqual(lo);
+        expect(port).toBeLessThanOrEqual(hi);
+      }
+    }
+
+    pacer = new Pacer(() => peers.filter((p): p is WhipPublisher => p instanceof WhipPublisher));
+    pacer.start();
+    await eventually("each viewer receives its room's publisher", () => viewsAll(alphaViewer, alpha, 50) && viewsAll(betaViewer, beta, 50));
+    expectViewedIntact(alphaViewer, alpha);
+    expectViewedIntact(betaViewer, beta);
+
+    // PATCH reaches the session's worker: its ETag is checked there, a trickle is taken.
+    const trickle = (etag: string) => fetch(alpha.resource!, { method: "PATCH", headers: { "content-type": "application/trickle-ice-sdpfrag", "if-match": etag }, body: "a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n" });
+    expect((await trickle('"stale"')).status).toBe(412);
+    expect((await trickle(alpha.etag!)).status).toBe(204);
+    // Refused in the worker as in one process, and nothing stays: no room, no participant.
+    const garbage = await fetch(url("/whip/gamma"), { method: "POST", headers: { "content-type": "application/sdp" }, body: "hello" });
+    expect(garbage.status).toBe(400);
+    expect(await garbage.json()).toMatchObject({ error: "bad-sdp" });
+    // DELETE reaches the viewer's worker and releases it there; then the resource is gone.
+    expect((await alphaViewer.stop()).status).toBe(200);
+    expect((await workers(relay)).map((w) => w.participants)).toEqual(first.index === 0 ? [1, 2] : [2, 1]);
+    expect(await (await alphaViewer.stop()).json()).toMatchObject({ error: "unknown-session" });
+
+    const counted = betaViewer.received.video.packets;
+    process.kill(first.pid, "SIGKILL");
+    const gone = await alpha.stop();
+    expect(gone.status, "the killed worker's WHIP session is gone").toBe(404);
+    expect(await gone.json()).toMatchObject({ error: "unknown-session" });
+    await eventually("the other worker's viewer keeps receiving", () => betaViewer.received.video.packets > counted + 100);
+    await pacer.stop();
+    expectViewedIntact(betaViewer, beta);
+    expect((await workers(relay)).find((w) => w.index === second.index)).toMatchObject({ pid: second.pid, participants: 2 });
   }, WORKERS_TEST_TIMEOUT_MS);
 });

@@ -7,19 +7,17 @@ import { devToken } from "./http/dev-tokens.ts";
 import { createHttpServer } from "./http/http-server.ts";
 import { handleApiRequest } from "./http/server-api.ts";
 import { handleWhipRequest } from "./http/whip.ts";
-import { json } from "./http/json-reply.ts";
 import { readTlsFiles, tlsPairError } from "./http/tls-files.ts";
 import { RelayMetrics, type RelayStats } from "./http/metrics.ts";
 import type { AdminRequest, AdminResult, Grants, KindCounts } from "./core/index.ts";
 import { turnServerAddresses } from "./rtc/turn-credentials.ts";
 import type { SignalBackend } from "./signal/session.ts";
 import { SignalServer } from "./signal/signal-server.ts";
-import { newSecret, type SfuHooks, sfuFromConfig } from "./sfu-from-config.ts";
+import { type SfuHooks, sfuFromConfig, whipSessionsFromConfig } from "./sfu-from-config.ts";
 import type { MediaCounters } from "./shell/media-counters.ts";
 import type { SfuShell, SfuStats } from "./shell/sfu-shell.ts";
 import { WorkerPool } from "./workers/worker-pool.ts";
-import { WhipSessions } from "./signal/whip-sessions.ts";
-import { verifyToken } from "./signal/access-token.ts";
+import type { WhipBackend } from "./signal/whip-sessions.ts";
 import { Webhooks } from "./webhooks/webhooks.ts";
 import { createLogger } from "./log.ts";
 
@@ -91,10 +89,10 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(config.webhookUrls, config.keys[0]!, log) : undefined;
   const hooks: SfuHooks = { onPathSelected: (path) => metrics.pathSelected(path), onRoomEvent: webhooks === undefined ? undefined : (event) => webhooks.report(event) };
   const shell = config.workers > 1 ? undefined : sfuFromConfig(config, log, hooks);
-  const sfu = shell === undefined ? await WorkerPool.start({ config, log, ...hooks }) : inProcess(shell);
-  // WHIP/WHEP sessions drive the shell directly: in this process only (not routed to workers yet).
-  const joinTokens = config.keys.length > 0 ? (token: string | undefined) => verifyToken(token, config.keys) : undefined;
-  const whip = shell === undefined ? undefined : new WhipSessions({ shell, verifyToken: joinTokens, newSecret });
+  const pool = shell === undefined ? await WorkerPool.start({ config, log, ...hooks }) : undefined;
+  const sfu = pool ?? inProcess(shell!);
+  // WHIP/WHEP sessions drive the shell in this process, or the room's worker's (the HTTP stays here).
+  const whip: WhipBackend = pool?.whip ?? whipSessionsFromConfig(config, shell!);
   const signal = new SignalServer(sfu, {
     maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,
     joinTimeoutMs: config.joinTimeoutMs, maxSendBufferBytes: config.maxSendBufferBytes, maxPendingSessions: config.maxPendingSessions,
@@ -114,13 +112,7 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
     },
     upgrade: (req, socket, head) => signal.upgrade(req, socket, head),
     api: (req, res, method) => handleApiRequest(req, res, method, { keys: config.keys, call: (grants, request) => sfu.admin(grants, request) }),
-    whip: async (req, res, kind, rest, query) => {
-      if (whip === undefined) {
-        json(res, 501, { error: "not-implemented", message: `${kind.toUpperCase()} runs only on a relay with --workers 1 for now (this one has ${config.workers} workers); start it with --workers 1` });
-        return;
-      }
-      await handleWhipRequest(req, res, kind, rest, query, { sessions: whip, allowedOrigins: config.allowedOrigins });
-    },
+    whip: (req, res, kind, rest, query) => handleWhipRequest(req, res, kind, rest, query, { sessions: whip, allowedOrigins: config.allowedOrigins }),
     devToken: config.devTokens ? (query, origin) => devToken(query, origin, config.allowedOrigins, config.keys[0]!) : undefined,
   }, tls);
   await new Promise<void>((resolve, reject) => {

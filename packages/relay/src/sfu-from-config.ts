@@ -1,4 +1,7 @@
-/** The SfuShell a configuration describes: one for the single-process relay (main.ts), one per worker process (workers/worker-main.ts). */
+/**
+ * The SfuShell a configuration describes, and the WHIP/WHEP sessions on it: one for the single-process
+ * relay (main.ts), one per worker process (workers/worker-main.ts).
+ */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { RelayConfig } from "./config.ts";
@@ -7,6 +10,7 @@ import type { SelectedPath } from "./rtc/selected-path.ts";
 import { turnIceServers } from "./rtc/turn-credentials.ts";
 import { verifyToken } from "./signal/access-token.ts";
 import { SfuShell } from "./shell/sfu-shell.ts";
+import { WhipSessions } from "./signal/whip-sessions.ts";
 
 export interface SfuHooks {
   /** A peer connection connected over this candidate pair (the metrics count them). */
@@ -40,4 +44,10 @@ export function sfuFromConfig(config: RelayConfig, log: Logger, hooks: SfuHooks)
     verifyToken: config.keys.length > 0 ? (token) => verifyToken(token, config.keys) : undefined,
     onRoomEvent: hooks.onRoomEvent,
   });
+}
+
+/** WHIP/WHEP sessions on `shell`, checking tokens as its joins do; `onEnded`: see WhipSessionsOptions. */
+export function whipSessionsFromConfig(config: RelayConfig, shell: SfuShell, onEnded?: (resourceId: string) => void): WhipSessions {
+  const tokens = config.keys.length > 0 ? (token: string | undefined) => verifyToken(token, config.keys) : undefined;
+  return new WhipSessions({ shell, verifyToken: tokens, newSecret, onEnded });
 }

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { cleanDisplayName, type IceServer, PROTOCOL_LIMITS, type Quality, ROOM_NAME_PATTERN } from "@sfu-room/protocol";
 import { parseSdpFragment } from "../rtc/whip-sdp.ts";
 import { originAllowed } from "../signal/origin-policy.ts";
-import { type SessionKind, unknownSession, type WhipRefusal, type WhipSessions } from "../signal/whip-sessions.ts";
+import { type SessionKind, unknownSession, type WhipBackend, type WhipRefusal } from "../signal/whip-sessions.ts";
 import { json } from "./json-reply.ts";
 import { bearerToken, readBody } from "./request-body.ts";
 
@@ -28,7 +28,8 @@ const ENDPOINT_METHODS = "POST, OPTIONS";
 const RESOURCE_METHODS = "PATCH, DELETE, OPTIONS";
 
 export interface WhipHttpOptions {
-  sessions: WhipSessions;
+  /** The sessions: in this process, or on the room's worker (the answers are the same). */
+  sessions: WhipBackend;
   /** The pages that may publish from a browser: the WebSocket's rule (--allowed-origins). */
   allowedOrigins: readonly string[];
 }
@@ -69,7 +70,7 @@ export async function handleWhipRequest(req: IncomingMessage, res: ServerRespons
 }
 
 /** POST: WHIP publishes the offer's tracks, WHEP answers the offer with the room's media. */
-async function publish(req: IncomingMessage, res: ServerResponse, kind: SessionKind, room: string, query: URLSearchParams, sessions: WhipSessions): Promise<void> {
+async function publish(req: IncomingMessage, res: ServerResponse, kind: SessionKind, room: string, query: URLSearchParams, sessions: WhipBackend): Promise<void> {
   if (mediaType(req) !== SDP) return refuse(res, { status: 415, error: "unsupported-media-type", message: `the offer must be sent as Content-Type: ${SDP}, not ${req.headers["content-type"] ?? "nothing"}` }, { "accept-post": SDP });
   const token = bearerToken(req);
   if (token === "malformed") return refuse(res, { status: 401, error: "unauthorized", message: 'the Authorization header must be "Bearer <token>"' });
@@ -100,17 +101,17 @@ async function publish(req: IncomingMessage, res: ServerResponse, kind: SessionK
  * and needs none of its candidates, so trickled ones are accepted (204) and not applied. New ICE
  * credentials restart ICE; the answer is the relay's new ICE part, with a new ETag.
  */
-async function patch(req: IncomingMessage, res: ServerResponse, kind: SessionKind, room: string, resourceId: string, sessions: WhipSessions): Promise<void> {
+async function patch(req: IncomingMessage, res: ServerResponse, kind: SessionKind, room: string, resourceId: string, sessions: WhipBackend): Promise<void> {
   if (mediaType(req) !== SDP_FRAGMENT) return refuse(res, { status: 415, error: "unsupported-media-type", message: `PATCH takes Content-Type: ${SDP_FRAGMENT}, not ${req.headers["content-type"] ?? "nothing"}` }, { "accept-patch": SDP_FRAGMENT });
   const text = await readBody(req, PROTOCOL_LIMITS.sdpLength);
   if (text === undefined) return refuse(res, { status: 413, error: "too-large", message: `the fragment is larger than ${PROTOCOL_LIMITS.sdpLength} bytes` });
-  const session = sessions.get(kind, room, resourceId);
-  if (session === undefined) return refuse(res, unknownSession(kind, room, resourceId));
+  const etag = await sessions.etag(kind, room, resourceId);
+  if (etag === undefined) return refuse(res, unknownSession(kind, room, resourceId));
   const fragment = parseSdpFragment(text);
   if ("refused" in fragment) return refuse(res, { status: 400, error: "bad-sdp", message: fragment.refused });
   const ifMatch = req.headers["if-match"];
-  if (ifMatch !== undefined && ifMatch !== "*" && ifMatch !== `"${session.etag}"`) {
-    return refuse(res, { status: 412, error: "etag-mismatch", message: `If-Match ${ifMatch} is not this session's ETag "${session.etag}" (an ICE restart changed it); use the ETag of the last answer` });
+  if (ifMatch !== undefined && ifMatch !== "*" && ifMatch !== `"${etag}"`) {
+    return refuse(res, { status: 412, error: "etag-mismatch", message: `If-Match ${ifMatch} is not this session's ETag "${etag}" (an ICE restart changed it); use the ETag of the last answer` });
   }
   if (fragment.ufrag === undefined || fragment.pwd === undefined) {
     res.writeHead(204);

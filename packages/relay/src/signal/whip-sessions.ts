@@ -40,6 +40,22 @@ export interface WhipSessionsOptions {
   verifyToken: ((token: string | undefined) => Promise<JoinAccess>) | undefined;
   /** Mints resource ids and ETags. */
   newSecret(): string;
+  /** A session ended without a DELETE (its connection failed, the server API removed it): a worker tells the primary. */
+  onEnded?(resourceId: string): void;
+}
+
+/**
+ * What http/whip.ts asks of the sessions: WhipSessions in this process, or the same calls carried to
+ * the room's worker process (workers/worker-whip.ts). Every answer is plain data (it crosses IPC).
+ */
+export interface WhipBackend {
+  publish(room: string, name: string, token: string | undefined, offer: string): Promise<WhipPublished | WhipRefusal>;
+  view(room: string, token: string | undefined, offer: string, wish: WhepWish): Promise<WhipPublished | WhipRefusal>;
+  /** The session's current ETag; undefined: there is no such session. */
+  etag(kind: SessionKind, room: string, resourceId: string): Promise<string | undefined>;
+  restartIce(kind: SessionKind, room: string, resourceId: string, ufrag: string, pwd: string): Promise<{ fragment: string; etag: string } | WhipRefusal>;
+  /** DELETE; undefined: ended. */
+  end(kind: SessionKind, room: string, resourceId: string): Promise<WhipRefusal | undefined>;
 }
 
 /** The HTTP status for each error a join or publish can be refused with. */
@@ -114,7 +130,7 @@ class WhipSession implements SessionPort {
   }
 }
 
-export class WhipSessions {
+export class WhipSessions implements WhipBackend {
   readonly #options: WhipSessionsOptions;
   readonly #sessions = new Map<string, WhipSession>();
   #restarts = 0;
@@ -131,6 +147,10 @@ export class WhipSessions {
   get(kind: SessionKind, room: string, resourceId: string): WhipSession | undefined {
     const session = this.#sessions.get(resourceId);
     return session?.room === room && session.viewOnly === (kind === "whep") ? session : undefined;
+  }
+
+  async etag(kind: SessionKind, room: string, resourceId: string): Promise<string | undefined> {
+    return this.get(kind, room, resourceId)?.etag;
   }
 
   /**
@@ -284,6 +304,7 @@ export class WhipSessions {
     session.left = true;
     if (this.#sessions.get(session.resourceId) !== session) return;
     this.#sessions.delete(session.resourceId);
+    this.#options.onEnded?.(session.resourceId);
     // Told while the core is being drained: the session closes after it.
     queueMicrotask(() => this.#options.shell.closed(session.participantId, session));
   }

@@ -10,6 +10,7 @@ import type { RelayConfig } from "../config.ts";
 import type { AdminRequest, AdminResult, Grants, KindCounts, RoomEventOutput } from "../core/index.ts";
 import type { SelectedPath } from "../rtc/selected-path.ts";
 import type { MediaCounters } from "../shell/media-counters.ts";
+import type { WhipCall } from "./whip-calls.ts";
 import type { SfuStats } from "../shell/sfu-shell.ts";
 
 /** What a worker reports for /health and /metrics (the primary adds them up). */
@@ -30,6 +31,8 @@ export type ToWorker =
   | { type: "closed"; session: string }
   | { type: "snapshot"; seq: number }
   | { type: "admin"; seq: number; grants: Grants; request: AdminRequest }
+  /** A WHIP/WHEP request's call on this worker's sessions (whip-calls.ts); answered by `whip-reply`. */
+  | { type: "whip"; seq: number; call: WhipCall }
   /** Stop: every participant removed, then the process exits. */
   | { type: "stop" };
 
@@ -44,5 +47,9 @@ export type FromWorker =
   | { type: "handled"; seq: number; error?: string }
   | { type: "snapshot"; seq: number; snapshot: WorkerSnapshot }
   | { type: "admin-reply"; seq: number; result: AdminResult }
+  /** `result`: the call's (absent for undefined); `error`: it threw (a relay bug: the request answers 500, as in one process). */
+  | { type: "whip-reply"; seq: number; result?: unknown; error?: string }
+  /** A WHIP/WHEP session ended without a DELETE (its connection failed, the server API removed it). */
+  | { type: "whip-ended"; resourceId: string }
   | { type: "room-event"; event: RoomEventOutput }
   | { type: "path-selected"; path: SelectedPath };

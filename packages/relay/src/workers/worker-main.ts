@@ -6,9 +6,11 @@
 import type { Logger } from "pino";
 import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
 import { createLogger } from "../log.ts";
-import { sfuFromConfig } from "../sfu-from-config.ts";
+import { sfuFromConfig, whipSessionsFromConfig } from "../sfu-from-config.ts";
 import type { SessionPort, SfuShell } from "../shell/sfu-shell.ts";
+import type { WhipSessions } from "../signal/whip-sessions.ts";
 import type { FromWorker, ToWorker } from "./ipc-protocol.ts";
+import { runWhipCall, type WhipCall } from "./whip-calls.ts";
 
 function post(message: FromWorker): void {
   process.send?.(message);
@@ -44,6 +46,8 @@ class ForwardedSession implements SessionPort {
 }
 
 let sfu: SfuShell | undefined;
+/** This worker's WHIP/WHEP sessions: the HTTP of them stays in the primary (worker-whip.ts). */
+let whip: WhipSessions | undefined;
 let log: Logger | undefined;
 const sessions = new Map<string, ForwardedSession>();
 
@@ -53,6 +57,14 @@ async function handle(session: ForwardedSession, seq: number, message: ClientMes
     post({ type: "handled", seq });
   } catch (e) {
     post({ type: "handled", seq, error: (e as Error).message });
+  }
+}
+
+async function runWhip(seq: number, call: WhipCall): Promise<void> {
+  try {
+    post({ type: "whip-reply", seq, result: await runWhipCall(whip!, call) });
+  } catch (e) {
+    post({ type: "whip-reply", seq, error: (e as Error).message });
   }
 }
 
@@ -75,6 +87,7 @@ function receive(message: ToWorker): void {
         // Always reported: the primary learns from room_started/room_finished which rooms live here.
         onRoomEvent: (event) => post({ type: "room-event", event }),
       });
+      whip = whipSessionsFromConfig(message.config, sfu, (resourceId) => post({ type: "whip-ended", resourceId }));
       log.debug({ udpPorts: message.config.udpPortRange, tcpPorts: message.config.tcpPortRange }, "worker ready");
       post({ type: "ready" });
       break;
@@ -105,6 +118,9 @@ function receive(message: ToWorker): void {
     case "admin":
       post({ type: "admin-reply", seq: message.seq, result: sfu!.admin(message.grants, message.request) });
       break;
+    case "whip":
+      void runWhip(message.seq, message.call);
+      break;
     case "stop":
       void sfu!.close().then(() => process.exit(0));
       break;
@@ -113,3 +129,7 @@ function receive(message: ToWorker): void {
 
 // Without the primary there is nobody to speak for: its rooms' clients have lost their WebSockets anyway.
 process.on("disconnect", () => process.exit(0));
+// A signal to the whole process group (Ctrl-C, npm start stopping the relay, systemd's default
+// KillMode=control-group) is the primary's to act on: it drains the sessions, then stops the workers.
+// A worker that exited at once would be taken for a crash: its rooms closed 1012 and a worker restarted.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => {});

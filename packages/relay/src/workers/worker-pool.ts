@@ -8,9 +8,12 @@
  * that speaks before naming a room goes to the least-loaded worker (which answers it: not joined), and
  * moves when its join names a room elsewhere; a joined session never moves.
  *
+ * A WHIP/WHEP POST is placed by the same rule, and its session counts to its worker's load
+ * (worker-whip.ts).
+ *
  * A worker that dies takes only its rooms: their sessions are closed as lost (1012: the SDK reconnects,
- * and its resume or rejoin is placed on a live worker), the rooms are forgotten, and a new worker takes
- * the dead one's place and ports.
+ * and its resume or rejoin is placed on a live worker), its WHIP/WHEP sessions end, the rooms are
+ * forgotten, and a new worker takes the dead one's place and ports.
  */
 import type { Logger } from "pino";
 import type { ClientMessage } from "@sfu-room/protocol";
@@ -23,6 +26,7 @@ import type { SfuStats } from "../shell/sfu-shell.ts";
 import type { SignalBackend, SignalSession } from "../signal/session.ts";
 import type { WorkerSnapshot } from "./ipc-protocol.ts";
 import { workerConfig } from "./port-slices.ts";
+import { WorkerWhip } from "./worker-whip.ts";
 import { sumSnapshots } from "./snapshot-sum.ts";
 import { type WorkerEvent, WorkerProcess } from "./worker-process.ts";
 
@@ -67,6 +71,8 @@ export class WorkerPool implements SignalBackend {
   /** Each worker's part of it, by index (undefined: it did not answer). */
   #parts: Array<WorkerSnapshot | undefined> = [];
   #stopped = false;
+  /** WHIP and WHEP, routed to the workers: what http/whip.ts calls. */
+  readonly whip = new WorkerWhip((room, call) => this.#inRoom(room, call));
 
   private constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -196,6 +202,24 @@ export class WorkerPool implements SignalBackend {
     target.open(session.key);
   }
 
+  /**
+   * Runs a WHIP/WHEP POST on `room`'s worker, or where a new room is placed; meanwhile the room is held
+   * there (a join or another POST finds it), and after it the room stays while it lives (room_started).
+   */
+  async #inRoom<T>(room: string, call: (worker: WorkerProcess) => Promise<T>): Promise<T> {
+    const place = this.#rooms.get(room) ?? { worker: this.#leastLoaded(), sessions: 0, live: false };
+    place.sessions++;
+    place.worker.load++;
+    this.#rooms.set(room, place);
+    try {
+      return await call(place.worker);
+    } finally {
+      place.sessions--;
+      place.worker.load--;
+      if (this.#rooms.get(room) === place) this.#release(room, place);
+    }
+  }
+
   /** Takes the session off its worker (which forgets it) and its room. */
   #detach(session: PlacedSession): void {
     const worker = session.worker;
@@ -253,6 +277,10 @@ export class WorkerPool implements SignalBackend {
       this.#roomEvent(worker, event.event);
       return;
     }
+    if (event.type === "whip-ended") {
+      this.whip.ended(worker, event.resourceId);
+      return;
+    }
     const session = this.#byKey.get(event.session);
     if (session === undefined || session.worker !== worker) return;
     switch (event.type) {
@@ -299,6 +327,7 @@ export class WorkerPool implements SignalBackend {
       session.room = undefined;
       session.port.lost(WORKER_LOST_REASON);
     }
+    this.whip.died(worker);
     worker.load = 0;
     this.#spawn(worker.index).catch((e: Error) => this.#options.log.error({ err: e, worker: worker.index }, "a worker could not be restarted"));
   }

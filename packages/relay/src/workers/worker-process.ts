@@ -8,6 +8,7 @@ import type { ClientMessage } from "@sfu-room/protocol";
 import type { RelayConfig } from "../config.ts";
 import type { AdminRequest, AdminResult, Grants } from "../core/index.ts";
 import type { FromWorker, ToWorker, WorkerSnapshot } from "./ipc-protocol.ts";
+import type { WhipCall, WhipCallResult } from "./whip-calls.ts";
 
 /** Run as TypeScript from the sources (Node's type stripping), or the bundled dist/worker.js (scripts/build.mjs). */
 const ENTRY = import.meta.url.endsWith(".ts") ? new URL("./worker-main.ts", import.meta.url) : new URL("./worker.js", import.meta.url);
@@ -16,7 +17,7 @@ const ENTRY = import.meta.url.endsWith(".ts") ? new URL("./worker-main.ts", impo
 const REPLY_TIMEOUT_MS = 5000;
 
 /** What a worker reports unasked. */
-export type WorkerEvent = Exclude<FromWorker, { type: "handled" | "snapshot" | "admin-reply" | "ready" }>;
+export type WorkerEvent = Exclude<FromWorker, { type: "handled" | "snapshot" | "admin-reply" | "whip-reply" | "ready" }>;
 
 export class WorkerProcess {
   readonly index: number;
@@ -51,6 +52,9 @@ export class WorkerProcess {
           break;
         case "admin-reply":
           this.#settle(message.seq, message.result);
+          break;
+        case "whip-reply":
+          this.#settle(message.seq, message);
           break;
         default:
           onEvent(message);
@@ -97,6 +101,18 @@ export class WorkerProcess {
 
   admin(grants: Grants, request: AdminRequest): Promise<AdminResult | undefined> {
     return this.#request((seq) => ({ type: "admin", seq, grants, request }), REPLY_TIMEOUT_MS) as Promise<AdminResult | undefined>;
+  }
+
+  /**
+   * Runs a WHIP/WHEP call on the worker's sessions: its result, wrapped (a result may be undefined);
+   * undefined: the worker is gone. Rejects with the error the call threw. No timeout, as for `handle`:
+   * an answer takes as long as werift takes, and a dead worker settles it.
+   */
+  async whip<C extends WhipCall>(call: C): Promise<{ result: WhipCallResult<C> } | undefined> {
+    const reply = (await this.#request((seq) => ({ type: "whip", seq, call }), Infinity)) as Extract<FromWorker, { type: "whip-reply" }> | undefined;
+    if (reply === undefined) return undefined;
+    if (reply.error !== undefined) throw new Error(`worker ${this.index}: ${reply.error}`);
+    return { result: reply.result as WhipCallResult<C> };
   }
 
   /** Every participant removed, then the process exits (killed if it has not within the reply timeout). */
