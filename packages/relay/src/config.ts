@@ -94,7 +94,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   // The SDK's built element, found through the dependency on @sfu-room/sdk: the workspace's
   // packages/sdk, or the installed package (whose tarball carries dist/sfu-room.js).
   elementModulePath: join(dirname(createRequire(import.meta.url).resolve("@sfu-room/sdk/package.json")), "dist", "sfu-room.js"),
-  // One process by default: WHIP/WHEP sessions are not routed to workers yet (docs/deploy.md#workers).
+  // One process by default until the e2e suites have run on more (the next step: one per core, docs/deploy.md#workers).
   workers: 1,
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
