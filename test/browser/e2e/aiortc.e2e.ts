@@ -32,7 +32,7 @@ import { makeY4m } from "../support/y4m.ts";
 import { type AiortcClient, type AiortcEvent, type AiortcStats, type AiortcTrack, ensureAiortc, startAiortc } from "../../support/aiortc.ts";
 import { eventually } from "./harness.ts";
 import { elementPage } from "./element-page.ts";
-import { probe, type PageProbe } from "./page-probe.ts";
+import { audioLevelOf, probe, type PageProbe } from "./page-probe.ts";
 
 const ARTIFACTS = fileURLToPath(new URL("../../artifacts/", import.meta.url));
 const ROOM = "aiortc";
@@ -51,13 +51,6 @@ const decodes = (participantId: string, video: number, audio: number) => (e: Aio
   const t = tracksOf(e.event === "stats" ? (e as unknown as AiortcStats) : undefined, participantId);
   return (t.video?.frames ?? 0) > video && (t.audio?.frames ?? 0) > audio && (t.video?.width ?? 0) > 0;
 };
-
-/** The audio level (0..1) the page decodes now of this participant's audio. Serialized into the page. */
-async function audioLevelOf(participantId: string): Promise<number> {
-  const remote = (document.querySelector("sfu-room") as SfuRoomElement).session?.participants.get(participantId);
-  const audio = [...(remote?.tracks.values() ?? [])].find((t) => t.kind === "audio");
-  return (await audio?.getStats())?.audioLevel ?? 0;
-}
 
 const offer = (offerId: number) => (e: AiortcEvent) => e.event === "offer" && e.offerId === offerId;
 

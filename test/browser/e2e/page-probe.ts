@@ -25,6 +25,7 @@ export interface TileProbe {
   audio: string;
   /** The <video> shows decoded pixels. */
   videoWidth: number;
+  videoHeight: number;
   videoTrackId: string | null;
 }
 
@@ -68,6 +69,7 @@ export async function probe(): Promise<PageProbe> {
       video: tile.dataset.video ?? "",
       audio: tile.dataset.audio ?? "",
       videoWidth: video?.videoWidth ?? 0,
+      videoHeight: video?.videoHeight ?? 0,
       videoTrackId: stream?.getVideoTracks()[0]?.id ?? null,
     };
   });
@@ -80,6 +82,13 @@ export async function probe(): Promise<PageProbe> {
     tiles,
     joinToFirstFrameMs: join && frame && frame.startTime >= join.startTime ? Math.round(frame.startTime - join.startTime) : null,
   };
+}
+
+/** The audio level (0..1) the page decodes now of this participant's audio. Must be self-contained: it is serialized into the page. */
+export async function audioLevelOf(participantId: string): Promise<number> {
+  const remote = (document.querySelector("sfu-room") as SfuRoomElement).session?.participants.get(participantId);
+  const audio = [...(remote?.tracks.values() ?? [])].find((t) => t.kind === "audio");
+  return (await audio?.getStats())?.audioLevel ?? 0;
 }
 
 export interface LayoutProbe {

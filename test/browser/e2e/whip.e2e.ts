@@ -10,6 +10,10 @@
  * its <video> decodes that layer, 240 pixels wide, and the room sees no one more. (That `quality`
  * picks each layer is test/relay/whep.test.ts's; Chromium's top layer runs at a frame a second or
  * less on a busy 2-core machine, too slow to wait for here.)
+ * Then a standard client: GStreamer's webrtcbin (test/gstreamer/whip-publish.py, what simple-whip-client
+ * does; Debian 12's whip-client binary aborts at start, docs/whip-whep.md) publishes a 320x240 VP8 test
+ * pattern and an Opus tone to /whip/<room>; the room's page decodes the video at that size and hears
+ * the tone at its level; on SIGTERM the script sends DELETE and the participant is gone everywhere.
  *
  *   cd test && node --import tsx --test browser/e2e/whip.e2e.ts
  */
@@ -24,7 +28,8 @@ import { CHROMIUM_PATH, chromiumArgs, ensureBrowser } from "../support/browsers.
 import { makeY4m } from "../support/y4m.ts";
 import { eventually } from "./harness.ts";
 import { elementPage } from "./element-page.ts";
-import { probe } from "./page-probe.ts";
+import { audioLevelOf, probe } from "./page-probe.ts";
+import { ensureGstreamer, startWhipPublisher } from "../../support/gstreamer.ts";
 
 const ARTIFACTS = fileURLToPath(new URL("../../artifacts/", import.meta.url));
 const ROOM = "whip";
@@ -92,7 +97,7 @@ async function layersSent(): Promise<Record<string, number>> {
   return layers;
 }
 
-describe("a page publishes over WHIP", { timeout: 180_000 }, () => {
+describe("a page and GStreamer publish over WHIP", { timeout: 180_000 }, () => {
   let relay: RunningRelay;
   let site: Server;
   let siteUrl = "";
@@ -103,6 +108,7 @@ describe("a page publishes over WHIP", { timeout: 180_000 }, () => {
   let whipId = "";
 
   before(async () => {
+    ensureGstreamer();
     relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0 }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
     site = createServer((req, res) => {
       const page = req.url?.startsWith("/publisher") ? PUBLISHER_PAGE : elementPage(`http://127.0.0.1:${relay.port}`, ROOM, { name: "Viewer", quality: "low" });
@@ -194,5 +200,43 @@ describe("a page publishes over WHIP", { timeout: 180_000 }, () => {
     assert.equal(stats.peerConnections, 2);
     // The session is gone for good.
     assert.equal(await publisher.evaluate(async (url) => (await fetch(url, { method: "DELETE" })).status, session), 404);
+  });
+
+  it("GStreamer's webrtcbin publishes over WHIP: the room's page decodes its 320x240 video and hears its tone; its DELETE (on SIGTERM) removes it everywhere", async () => {
+    const gst = startWhipPublisher({ url: `http://127.0.0.1:${relay.port}/whip/${ROOM}?name=GStreamer`, width: 320, height: 240, volume: 0.25 });
+    try {
+      const published = await gst.next("the relay answers the offer", (e) => e.event === "published");
+      assert.equal(published.status, 201);
+      assert.match(String(published.location), new RegExp(`^http://127\\.0\\.0\\.1:${relay.port}/whip/${ROOM}/[A-Za-z0-9_-]+$`));
+      await gst.next("webrtcbin connects", (e) => e.event === "connection" && e.state === "connected");
+
+      const seen = await eventually("the viewer decodes GStreamer's video and receives its audio", () => viewer.evaluate(probe), (p) => {
+        const video = p.tracks.find((t) => t.name === "GStreamer" && t.kind === "video");
+        const audio = p.tracks.find((t) => t.name === "GStreamer" && t.kind === "audio");
+        const tile = p.tiles.find((t) => t.participantId === video?.participantId);
+        return (video?.framesDecoded ?? 0) > 20 && (audio?.packetsReceived ?? 0) > 50 && (tile?.videoWidth ?? 0) > 0;
+      }, 60_000);
+      const video = seen.tracks.find((t) => t.name === "GStreamer" && t.kind === "video")!;
+      const gstId = video.participantId;
+      const tile = seen.tiles.find((t) => t.participantId === gstId)!;
+      console.log(`viewer decodes GStreamer: ${video.framesDecoded} frames, ${tile.videoWidth}x${tile.videoHeight}`);
+      assert.deepEqual([tile.videoWidth, tile.videoHeight], [320, 240], "the size videotestsrc made");
+      // A sine at a quarter of full scale: the page decodes it at about that level (not silence, not noise at full scale).
+      const level = await eventually("the viewer hears GStreamer's tone at its level", () => viewer.evaluate(audioLevelOf, gstId), (l) => l > 0.15 && l < 0.35, 30_000);
+      console.log(`viewer's audio level of GStreamer's tone: ${level.toFixed(3)}`);
+      // One WHIP connection beside the viewer's two.
+      assert.equal(relay.stats().participants, 2);
+      assert.equal(relay.stats().peerConnections, 3);
+
+      assert.equal(await gst.stop(), 0, gst.stderr().slice(-2000));
+      assert.deepEqual(gst.events.filter((e) => e.event === "deleted").map((e) => [e.status, e.location]), [[200, published.location]]);
+      await eventually("the viewer's tile of GStreamer goes", () => viewer.evaluate(probe), (p) => !p.tiles.some((t) => t.participantId === gstId) && p.tracks.length === 0);
+      const stats = relay.stats();
+      assert.equal(stats.participants, 1);
+      assert.equal(stats.tracks, 2);
+      assert.equal(stats.peerConnections, 2);
+    } finally {
+      await gst.stop();
+    }
   });
 });
