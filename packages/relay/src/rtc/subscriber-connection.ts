@@ -122,7 +122,6 @@ interface Slot {
  * as a simulcast switch continues a subscription's stream.
  */
 interface Line {
-  transceiver: RTCRtpTransceiver;
   fast: FastTrackSender;
   continuity: SequenceRewriter;
   clockRate: number;
@@ -248,7 +247,7 @@ export class SubscriberConnection {
       const transceiver = this.pc.addTransceiver(kind, { direction: "sendonly" });
       const fast = this.watchSender(transceiver, () => [...this.slots.values()].find((s) => s.transceiver === transceiver)?.spec.subscriptionId);
       lines.push(transceiver);
-      this.lineOf.set(transceiver, { transceiver, fast, continuity: new SequenceRewriter(), clockRate: kind === "audio" ? 48_000 : 90_000 });
+      this.lineOf.set(transceiver, { fast, continuity: new SequenceRewriter(), clockRate: kind === "audio" ? 48_000 : 90_000 });
     }
     await this.pc.setRemoteDescription({ type: "offer", sdp: offer });
     await this.pc.setLocalDescription(await this.pc.createAnswer());
@@ -482,11 +481,6 @@ export class SubscriberConnection {
 }
 
 /**
- * The payload for an audio subscription: RED where its answer kept RED (the publisher's, its blocks
- * renumbered to this m-line's Opus, or a plain frame wrapped as one block), else plain Opus (a RED
- * packet's primary block); undefined for RED that is not well-formed.
- */
-/**
  * The seq and timestamp a packet goes out with: the core's, or on a viewer's m-line the line's
  * continuation of them (undefined: the packet predates this subscription on the line).
  */
@@ -497,6 +491,11 @@ function onLineOf(slot: Slot, to: ForwardValues): ForwardValues | undefined {
   return { ...to, seq: line.continuity.seq, timestamp: line.continuity.timestamp };
 }
 
+/**
+ * The payload for an audio subscription: RED where its answer kept RED (the publisher's, its blocks
+ * renumbered to this m-line's Opus, or a plain frame wrapped as one block), else plain Opus (a RED
+ * packet's primary block); undefined for RED that is not well-formed.
+ */
 function audioPayload(payload: Buffer, red: boolean, redBlockPayloadType: number | undefined): Buffer | undefined {
   if (redBlockPayloadType === undefined) return red ? redPrimary(payload) : payload;
   return red ? withRedBlockPayloadType(payload, redBlockPayloadType) : asRedPayload(payload, redBlockPayloadType);
