@@ -4,10 +4,10 @@
  * stdout. aiortc offers no loopback candidates, so relay and client must share a network namespace
  * with an address (docs/interop.md).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ensureDebianPackage } from "../browser/support/browsers.mjs";
+import { type ChildEvent, readEventLines } from "./event-lines.ts";
 
 const PYTHON = "/usr/bin/python3";
 const CLIENT = fileURLToPath(new URL("../aiortc/client.py", import.meta.url));
@@ -34,7 +34,7 @@ export interface AiortcStats {
   tracks: AiortcTrack[];
 }
 
-export type AiortcEvent = { event: string; [field: string]: unknown };
+export type AiortcEvent = ChildEvent;
 
 export interface AiortcClient {
   /** Every line it printed, in order. */
@@ -58,60 +58,26 @@ export function ensureAiortc(): void {
 
 export function startAiortc(options: { url: string; room: string; name: string }): AiortcClient {
   ensureAiortc();
-  const child: ChildProcess = spawn(PYTHON, [CLIENT, "--url", options.url, "--room", options.room, "--name", options.name], {
+  const child = spawn(PYTHON, [CLIENT, "--url", options.url, "--room", options.room, "--name", options.name], {
     stdio: ["pipe", "pipe", "pipe"],
   });
-  const events: AiortcEvent[] = [];
-  let latest: AiortcStats | undefined;
-  let stderr = "";
-  const waiters = new Set<() => void>();
-  child.stderr!.on("data", (d) => (stderr += d));
-  createInterface({ input: child.stdout! }).on("line", (line) => {
-    const event = JSON.parse(line) as AiortcEvent;
-    events.push(event);
-    if (event.event === "stats") latest = event as unknown as AiortcStats;
-    for (const wake of waiters) wake();
+  const lines = readEventLines(child, {
+    name: "the aiortc client",
+    failed: (e) => e.event === "fatal",
+    context: () => `last stats: ${JSON.stringify(latest())}`,
   });
-  const exited = new Promise<number>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
-  exited.then(() => {
-    for (const wake of waiters) wake();
-  });
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
+  const latest = () => lines.events.findLast((e) => e.event === "stats") as AiortcStats | undefined;
   return {
-    events,
-    stats: () => latest,
-    next(what, match, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = events.find(match);
-          const fatal = events.find((e) => e.event === "fatal");
-          if (found || fatal || child.exitCode !== null || child.signalCode !== null) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            if (found) resolve(found);
-            else reject(new Error(`the aiortc client ${fatal ? `failed (${String(fatal.message)})` : "exited"} before: ${what}\n${stderr.slice(-3000)}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting for the aiortc client: ${what}\nlast stats: ${JSON.stringify(latest)}\n${stderr.slice(-3000)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
+    events: lines.events,
+    stats: latest,
+    next: lines.next,
     sendData(message) {
       child.stdin!.write(`${JSON.stringify(message)}\n`);
     },
-    async leave() {
+    leave() {
       child.stdin!.end();
-      const timeout = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      const code = await exited;
-      clearTimeout(timeout);
-      process.off("exit", killOnExit);
-      return code;
+      return lines.exit();
     },
-    stderr: () => stderr,
+    stderr: lines.stderr,
   };
 }

@@ -3,11 +3,11 @@
  * 1.22; its packages installed when missing and root) and reads what it reports: one JSON object a line
  * on its stdout. It gathers host candidates from 127.0.0.1 only, so all its traffic stays on loopback.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ensureDebianPackage } from "../browser/support/browsers.mjs";
+import { type ChildEvent, readEventLines } from "./event-lines.ts";
 
 const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("../gstreamer/whip-publish.py", import.meta.url));
@@ -25,7 +25,7 @@ const PACKAGES: Array<[path: string, debianPackage: string]> = [
   [`${MULTIARCH}/gstreamer-1.0/libgstnice.so`, "gstreamer1.0-nice"],
 ];
 
-export type GstEvent = { event: string; [field: string]: unknown };
+export type GstEvent = ChildEvent;
 
 export interface WhipPublisher {
   /** Every line it printed, in order. */
@@ -53,51 +53,15 @@ export function startWhipPublisher(options: { url: string; token?: string; width
   if (options.width) args.push("--width", String(options.width));
   if (options.height) args.push("--height", String(options.height));
   if (options.volume !== undefined) args.push("--volume", String(options.volume));
-  const child: ChildProcess = spawn(PYTHON, args, { stdio: ["ignore", "pipe", "pipe"] });
-  const events: GstEvent[] = [];
-  let stderr = "";
-  const waiters = new Set<() => void>();
-  child.stderr!.on("data", (d) => (stderr += d));
-  createInterface({ input: child.stdout! }).on("line", (line) => {
-    events.push(JSON.parse(line) as GstEvent);
-    for (const wake of waiters) wake();
-  });
-  const exited = new Promise<number>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
-  exited.then(() => {
-    for (const wake of waiters) wake();
-  });
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
+  const child = spawn(PYTHON, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const lines = readEventLines(child, { name: "the GStreamer publisher", failed: (e) => e.event === "fatal" || e.event === "refused" });
   return {
-    events,
-    next(what, match, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = events.find(match);
-          const failed = events.find((e) => e.event === "fatal" || e.event === "refused");
-          if (found || failed || child.exitCode !== null || child.signalCode !== null) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            if (found) resolve(found);
-            else reject(new Error(`the GStreamer publisher ${failed ? `failed: ${JSON.stringify(failed)}` : "exited"} before: ${what}\n${stderr.slice(-3000)}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting for the GStreamer publisher: ${what}\nits events: ${JSON.stringify(events)}\n${stderr.slice(-3000)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-    async stop() {
+    events: lines.events,
+    next: lines.next,
+    stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      const timeout = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      const code = await exited;
-      clearTimeout(timeout);
-      process.off("exit", killOnExit);
-      return code;
+      return lines.exit();
     },
-    stderr: () => stderr,
+    stderr: lines.stderr,
   };
 }

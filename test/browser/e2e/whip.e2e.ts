@@ -28,7 +28,7 @@ import { CHROMIUM_PATH, chromiumArgs, ensureBrowser } from "../support/browsers.
 import { makeY4m } from "../support/y4m.ts";
 import { eventually } from "./harness.ts";
 import { elementPage } from "./element-page.ts";
-import { audioLevelOf, probe } from "./page-probe.ts";
+import { audioLevelOf, type PageProbe, probe } from "./page-probe.ts";
 import { ensureGstreamer, startWhipPublisher } from "../../support/gstreamer.ts";
 
 const ARTIFACTS = fileURLToPath(new URL("../../artifacts/", import.meta.url));
@@ -97,6 +97,19 @@ async function layersSent(): Promise<Record<string, number>> {
   return layers;
 }
 
+/** A participant's video and audio tracks and its tile in the viewer's page, by display name. */
+function mediaOf(p: PageProbe, name: string) {
+  const video = p.tracks.find((t) => t.name === name && t.kind === "video");
+  const audio = p.tracks.find((t) => t.name === name && t.kind === "audio");
+  return { video, audio, tile: p.tiles.find((t) => t.participantId === video?.participantId) };
+}
+
+/** The viewer decodes the participant's video (its tile has a picture) and receives its audio. */
+function decodesMediaOf(p: PageProbe, name: string): boolean {
+  const { video, audio, tile } = mediaOf(p, name);
+  return (video?.framesDecoded ?? 0) > 20 && (audio?.packetsReceived ?? 0) > 50 && (tile?.videoWidth ?? 0) > 0;
+}
+
 describe("a page and GStreamer publish over WHIP", { timeout: 180_000 }, () => {
   let relay: RunningRelay;
   let site: Server;
@@ -147,13 +160,8 @@ describe("a page and GStreamer publish over WHIP", { timeout: 180_000 }, () => {
     session = published.session;
     assert.match(session, new RegExp(`^http://127\\.0\\.0\\.1:${relay.port}/whip/${ROOM}/[A-Za-z0-9_-]+$`));
 
-    const seen = await eventually("the viewer decodes the WHIP participant's video and receives its audio", () => viewer.evaluate(probe), (p) => {
-      const video = p.tracks.find((t) => t.name === "Lobby camera" && t.kind === "video");
-      const audio = p.tracks.find((t) => t.name === "Lobby camera" && t.kind === "audio");
-      const tile = p.tiles.find((t) => t.participantId === video?.participantId);
-      return (video?.framesDecoded ?? 0) > 20 && (audio?.packetsReceived ?? 0) > 50 && (tile?.videoWidth ?? 0) > 0;
-    }, 60_000);
-    const video = seen.tracks.find((t) => t.name === "Lobby camera" && t.kind === "video")!;
+    const seen = await eventually("the viewer decodes the WHIP participant's video and receives its audio", () => viewer.evaluate(probe), (p) => decodesMediaOf(p, "Lobby camera"), 60_000);
+    const video = mediaOf(seen, "Lobby camera").video!;
     whipId = video.participantId;
     const width = seen.tiles.find((t) => t.participantId === whipId)!.videoWidth;
     console.log(`viewer decodes the WHIP publisher: ${video.framesDecoded} frames, ${width} px wide`);
@@ -210,13 +218,8 @@ describe("a page and GStreamer publish over WHIP", { timeout: 180_000 }, () => {
       assert.match(String(published.location), new RegExp(`^http://127\\.0\\.0\\.1:${relay.port}/whip/${ROOM}/[A-Za-z0-9_-]+$`));
       await gst.next("webrtcbin connects", (e) => e.event === "connection" && e.state === "connected");
 
-      const seen = await eventually("the viewer decodes GStreamer's video and receives its audio", () => viewer.evaluate(probe), (p) => {
-        const video = p.tracks.find((t) => t.name === "GStreamer" && t.kind === "video");
-        const audio = p.tracks.find((t) => t.name === "GStreamer" && t.kind === "audio");
-        const tile = p.tiles.find((t) => t.participantId === video?.participantId);
-        return (video?.framesDecoded ?? 0) > 20 && (audio?.packetsReceived ?? 0) > 50 && (tile?.videoWidth ?? 0) > 0;
-      }, 60_000);
-      const video = seen.tracks.find((t) => t.name === "GStreamer" && t.kind === "video")!;
+      const seen = await eventually("the viewer decodes GStreamer's video and receives its audio", () => viewer.evaluate(probe), (p) => decodesMediaOf(p, "GStreamer"), 60_000);
+      const video = mediaOf(seen, "GStreamer").video!;
       const gstId = video.participantId;
       const tile = seen.tiles.find((t) => t.participantId === gstId)!;
       console.log(`viewer decodes GStreamer: ${video.framesDecoded} frames, ${tile.videoWidth}x${tile.videoHeight}`);
