@@ -38,7 +38,13 @@ const ARTIFACTS = fileURLToPath(new URL("../../artifacts/", import.meta.url));
 const ROOM = "aiortc";
 const inNamespace = insideNamespace(BROWSER_NAMESPACE);
 
-if (!inNamespace && canCreateNamespace()) process.exit(await reexecInNamespace(BROWSER_NAMESPACE));
+if (!inNamespace && canCreateNamespace()) {
+  // Installed out here: the namespace has no route to Debian's mirrors (apt failed there on a machine
+  // without python3-aiortc: "Temporary failure resolving 'deb.debian.org'").
+  ensureAiortc();
+  ensureBrowser(CHROMIUM_PATH, "chromium");
+  process.exit(await reexecInNamespace(BROWSER_NAMESPACE));
+}
 
 /** aiortc's tracks of one participant, by kind. */
 function tracksOf(stats: AiortcStats | undefined, participantId: string): Partial<Record<"audio" | "video", AiortcTrack>> {
