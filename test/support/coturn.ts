@@ -30,8 +30,13 @@ export interface Coturn {
   close(): Promise<void>;
 }
 
-export async function startCoturn(o: CoturnOptions): Promise<Coturn> {
+/** Installs coturn (as root) when missing: call it before entering a network namespace, which has no route to Debian's mirrors. */
+export function ensureCoturn(): void {
   ensureDebianPackage(TURNSERVER, "coturn");
+}
+
+export async function startCoturn(o: CoturnOptions): Promise<Coturn> {
+  ensureCoturn();
   const scratch = join(tmpdir(), `sfu-coturn-${process.pid}-${o.port}`);
   const child: ChildProcess = spawn(TURNSERVER, [
     "-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint", "--log-file=stdout", "--simple-log", "--verbose",

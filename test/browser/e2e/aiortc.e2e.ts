@@ -39,8 +39,7 @@ const ROOM = "aiortc";
 const inNamespace = insideNamespace(BROWSER_NAMESPACE);
 
 if (!inNamespace && canCreateNamespace()) {
-  // Installed out here: the namespace has no route to Debian's mirrors (apt failed there on a machine
-  // without python3-aiortc: "Temporary failure resolving 'deb.debian.org'").
+  // What the test installs goes in out here: the namespace has no route to Debian's mirrors.
   ensureAiortc();
   ensureBrowser(CHROMIUM_PATH, "chromium");
   process.exit(await reexecInNamespace(BROWSER_NAMESPACE));

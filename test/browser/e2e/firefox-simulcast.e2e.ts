@@ -21,7 +21,11 @@ const ARTIFACTS = fileURLToPath(new URL("../../artifacts/", import.meta.url));
 const ROOM = `firefox-simulcast-${Date.now().toString(36)}`;
 const inNamespace = insideNamespace(BROWSER_NAMESPACE);
 
-if (!inNamespace && canCreateNamespace()) process.exit(await reexecInNamespace(BROWSER_NAMESPACE));
+if (!inNamespace && canCreateNamespace()) {
+  // What the test installs goes in out here: the namespace has no route to Debian's mirrors.
+  ensureBrowser(FIREFOX_PATH, "firefox-esr");
+  process.exit(await reexecInNamespace(BROWSER_NAMESPACE));
+}
 
 describe("Firefox ESR publishes simulcast, Chromium subscribes", { timeout: 300_000, skip: inNamespace ? false : "needs root for a network namespace (Firefox offers no loopback candidates)" }, () => {
   let h: Harness;

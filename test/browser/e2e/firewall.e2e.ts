@@ -26,8 +26,8 @@ import { pino } from "pino";
 import { canCreateNamespace, insideNamespace, type NamespaceSpec, reexecInNamespace } from "@sfu-room/netns";
 import type { IceServer } from "@sfu-room/protocol";
 import { DEFAULT_RELAY_CONFIG, type RelayConfig, startRelay, type RunningRelay } from "@sfu-room/relay";
-import { CHROMIUM_PATH, chromiumArgs, ensureBrowser } from "../support/browsers.mjs";
-import { type Coturn, startCoturn } from "../../support/coturn.ts";
+import { CHROMIUM_PATH, chromiumArgs, ensureBrowser, ensureDebianPackage } from "../support/browsers.mjs";
+import { type Coturn, ensureCoturn, startCoturn } from "../../support/coturn.ts";
 import { makeY4m } from "../support/y4m.ts";
 import { eventually } from "./harness.ts";
 import { elementPage } from "./element-page.ts";
@@ -44,7 +44,13 @@ const NFT_TABLE = "sfu_firewall_test";
 const NAT_ADDRESS = "10.214.0.2";
 
 const inNamespace = insideNamespace(NAMESPACE);
-if (!inNamespace && canCreateNamespace()) process.exit(await reexecInNamespace(NAMESPACE));
+if (!inNamespace && canCreateNamespace()) {
+  // What the test installs goes in out here: the namespace has no route to Debian's mirrors.
+  ensureCoturn();
+  ensureDebianPackage("/usr/sbin/nft", "nftables"); // blockUdp() and the NAT test's rules
+  ensureBrowser(CHROMIUM_PATH, "chromium");
+  process.exit(await reexecInNamespace(NAMESPACE));
+}
 
 /** Drops UDP to the namespace's address (the relay's and the browser's), but not to or from coturn. */
 function blockUdp(): void {
