@@ -41,6 +41,7 @@ describe("no leaks", () => {
         layerSwitches: 0, dataRelayed: 0, dataRefused: 0,
         // Counters of what happened to the media (a packet lost on loopback is NACKed): not state held.
         retransmits: expect.any(Number), retransmitsWithheld: expect.any(Number), nackedToPublishers: expect.any(Number), lossesGivenUp: expect.any(Number), pacerDropped: expect.any(Number),
+        probes: expect.any(Number), probesSucceeded: expect.any(Number), probePackets: expect.any(Number),
       });
     }
     // Sockets and timers: back to what the idle relay had (werift closes sockets asynchronously).

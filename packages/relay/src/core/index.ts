@@ -35,6 +35,7 @@
  *     case "send-nack": sendNack(out.publisherId, out.trackId, out.layer, out.seqs); break;
  *     case "retransmit": resend(out.subscriberId, storedPacket(out.trackId, out.slot), out); break;   // kept at historySlot(layer, seq)
  *     case "paced-forward": sendRtp(out.subscriberId, out.subscriptionId, out, storedPacket(out.trackId, out.slot)); break;   // a forward the pacer held
+ *     case "probe": sendRtx(out.subscriberId, storedPacket(out.trackId, out.slot), out); break;   // probe padding (RTX copy)
  *     // participant-added/-removed/-resumed, subscription-added/-removed, publication-removed: connections, m-lines
  *   }
  * }

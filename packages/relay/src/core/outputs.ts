@@ -24,6 +24,7 @@ export type Output =
   | SendNackOutput
   | SendRembOutput
   | RetransmitOutput
+  | ProbeOutput
   | DeliverDataOutput
   | AdminReplyOutput
   | RoomEventOutput
@@ -194,6 +195,14 @@ export interface SendRembOutput {
   type: "send-remb";
   publisherId: ParticipantId;
   bitsPerSecond: number;
+}
+
+/**
+ * Send a subscriber again a packet it was sent, as probe padding (probing.ts): as RTX on the m-line's
+ * RTX SSRC, numbered for transport-cc; not at all where the subscriber declined RTX.
+ */
+export interface ProbeOutput extends StoredPacketSend {
+  type: "probe";
 }
 
 /** Send a subscriber again a packet it NACKed, with the header values of the forward that first carried it. */

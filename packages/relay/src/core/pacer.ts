@@ -190,6 +190,11 @@ export class Pacing {
     pacer.setEstimate(bitsPerSecond, now);
   }
 
+  /** Does the subscriber's pacer hold packets (its link is busy)? */
+  isHolding(subscriberId: ParticipantId): boolean {
+    return this.pacers.get(subscriberId)?.holding ?? false;
+  }
+
   /** Time has passed: what is due leaves. */
   onTimeout(now: Millis): void {
     for (const pacer of this.busy) this.releaseFrom(pacer, now);

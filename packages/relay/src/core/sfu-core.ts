@@ -20,6 +20,8 @@
  *   LossRecovery        NACKs to publishers per layer; subscribers' NACKs answered from the history
  *   Pacing              one pacer per subscriber connection: forwards and resends spread at a rate
  *                       from the subscriber's estimate, audio first (pacer.ts)
+ *   Probing             probes of a subscriber's downlink while a wish is capped: RTX copies of its
+ *                       recent packets, judged from the feedback (probing.ts, congestion/probe-controller.ts)
  *   routeData           who receives a data frame
  *   Administration      the server API's rules (admin.ts)
  *   withdrawnByGrants   what a refreshed token with fewer grants stops (withdrawn-grants.ts)
@@ -45,6 +47,7 @@ import { Membership } from "./membership.ts";
 import type { Output } from "./outputs.ts";
 import { OutputQueue } from "./output-queue.ts";
 import { Pacing } from "./pacer.ts";
+import { Probing } from "./probing.ts";
 import type { Participant } from "./participant.ts";
 import type { Publication } from "./publication.ts";
 import { Publishing } from "./publishing.ts";
@@ -84,6 +87,7 @@ export class SfuCore {
   private readonly quality: ConnectionQuality;
   private readonly loss: LossRecovery;
   private readonly pacing: Pacing;
+  private readonly probing: Probing;
   private readonly capacity: CapacityCaps;
   private readonly limits: LinkLimits;
   private readonly remb: PublisherRemb;
@@ -107,6 +111,7 @@ export class SfuCore {
     this.loss = new LossRecovery(this.table, this.keyframes, this.out, this.pacing);
     const bandwidth = new BandwidthController(this.config.bandwidthUpgradeHoldMs);
     this.capacity = new CapacityCaps(this.config.bandwidthUpgradeHoldMs);
+    this.probing = new Probing(this.table, this.capacity, this.pacing, this.out);
     this.limits = new LinkLimits(this.out);
     this.remb = new PublisherRemb({
       estimateOf: (id) => this.capacity.estimate(id) ?? bandwidth.estimate(id),
@@ -171,7 +176,9 @@ export class SfuCore {
       case "transport-feedback": {
         const participant = this.members.get(input.participantId);
         if (participant === undefined) return;
+        this.probing.beforeFeedback(participant.id, input.packets, input.now);
         this.subscribing.onTransportFeedback(input);
+        this.probing.afterFeedback(participant.id, input.now);
         this.quality.onFeedback(participant, input.packets, input.now);
         const estimate = this.capacity.estimate(input.participantId);
         if (estimate !== undefined) this.onDownlinkEstimate(input.participantId, estimate, input.now);
@@ -230,7 +237,7 @@ export class SfuCore {
   poll(): Output {
     for (;;) {
       const out = this.out.shift();
-      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline, this.loss.deadline, this.pause.deadline, this.quality.deadline, this.pacing.deadline) };
+      if (out === undefined) return { type: "timeout", at: Math.min(this.keyframes.deadline, this.away.deadline, this.speakers.deadline, this.loss.deadline, this.pause.deadline, this.quality.deadline, this.pacing.deadline, this.probing.deadline) };
       if (out.type !== "signal" || !this.away.isAway(out.participantId)) return out;
     }
   }
@@ -254,6 +261,7 @@ export class SfuCore {
       dataRefused: this.dataRefused,
       ...this.loss.counts,
       pacerDropped: this.pacing.dropped,
+      ...this.probing.counts,
     };
   }
 
@@ -357,6 +365,7 @@ export class SfuCore {
     this.remb.forget(leaver.id);
     this.quality.forget(leaver);
     this.pacing.forget(leaver.id);
+    this.probing.forget(leaver.id);
     this.publishing.forget(leaver.id);
     this.away.forget(leaver.id);
     this.out.push(roomEvent("participant_left", leaver.room.name, leaver));
@@ -391,6 +400,7 @@ export class SfuCore {
     this.loss.onTimeout(now);
     this.subscribing.onTimeout(now);
     this.pacing.onTimeout(now);
+    this.probing.onTimeout(now);
     for (const id of this.away.expired(now)) {
       const participant = this.members.get(id);
       if (participant !== undefined) this.remove(participant, undefined);

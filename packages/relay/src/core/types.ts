@@ -156,4 +156,10 @@ export interface CoreStats {
   lossesGivenUp: number;
   /** Video packets (first sends or resends) a subscriber's pacer dropped from its full queue (pacer.ts). */
   pacerDropped: number;
+  /** Probes of subscribers' downlinks started (probing.ts), since the core started. */
+  probes: number;
+  /** Probes whose feedback raised the subscriber's estimate. */
+  probesSucceeded: number;
+  /** Packets sent as probe padding (RTX copies of recent video packets). */
+  probePackets: number;
 }

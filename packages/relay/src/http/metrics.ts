@@ -41,6 +41,9 @@ const COUNTERS = {
   sfu_retransmits_total: ["video packets resent to subscribers who NACKed them, from the relay's history", "retransmits"],
   sfu_retransmits_withheld_total: ["NACKed packets not resent: resent less than a round trip ago, over the subscriber's retransmission budget, or no longer kept", "retransmitsWithheld"],
   sfu_pacer_dropped_total: ["video packets dropped at the relay from a subscriber's full pacing queue (more than 256 packets held)", "pacerDropped"],
+  sfu_probes_total: ["probes of subscribers' downlinks while a video was held below its wish (RTX copies of recent packets, judged from transport-cc feedback)", "probes"],
+  sfu_probes_succeeded_total: ["probes whose feedback showed the link carrying more: the subscriber's estimate was raised", "probesSucceeded"],
+  sfu_probe_packets_total: ["packets sent as probe padding", "probePackets"],
   sfu_losses_given_up_total: ["times packets lost from a publisher were not recovered by NACK in time and a keyframe was asked for instead", "lossesGivenUp"],
 } as const satisfies Record<string, readonly [string, keyof RelayStats]>;
 

@@ -340,24 +340,43 @@ export class SubscriberConnection {
    * subscriber's answer accepted RTX, else as the forward once more.
    */
   resend(to: ForwardValues, source: RtpPacket): void {
+    if (this.sendRtx(to, source) === "no-rtx") this.forward(to, source, -1, false); // video: no audio level to carry
+  }
+
+  /**
+   * Sends a packet the subscriber was already sent, as probe padding (core/probing.ts): as RTX, or not
+   * at all where RTX was declined (on the media SSRC it would be an SRTP replay, dropped unseen).
+   */
+  probe(to: ForwardValues, source: RtpPacket): void {
+    this.sendRtx(to, source);
+  }
+
+  /**
+   * One RTX packet through the fast path (with the transport-wide seq, so the feedback covers it), or
+   * werift's transport where the fast path does not apply.
+   */
+  private sendRtx(to: ForwardValues, source: RtpPacket): "sent" | "no-rtx" | "gone" {
     const slot = this.slots.get(to.subscriptionId);
-    if (!slot) return;
+    if (!slot) return "gone";
     const { transceiver } = slot;
     const primary = transceiver.codecs.find((c) => c.name.toLowerCase() !== "rtx");
     const rtx = transceiver.codecs.find((c) => c.name.toLowerCase() === "rtx" && Number(/(?:^|;)\s*apt=(\d+)/.exec(c.parameters ?? "")?.[1]) === primary?.payloadType);
-    if (rtx === undefined) {
-      this.forward(to, source, -1, false); // video: no audio level to carry
-      return;
-    }
+    if (rtx === undefined) return "no-rtx";
     const onLine = onLineOf(slot, to);
-    if (onLine === undefined) return;
+    if (onLine === undefined) return "gone";
     const payload = withVp8PictureFields(source.payload, to.pictureId, to.tl0PicIdx);
     const wrapped = Buffer.allocUnsafe(2 + payload.length);
     wrapped.writeUInt16BE(onLine.seq, 0);
     payload.copy(wrapped, 2);
-    const header = new RtpHeader({ payloadType: rtx.payloadType, sequenceNumber: slot.rtxSeq, timestamp: onLine.timestamp, marker: to.marker, ssrc: transceiver.sender.rtxSsrc });
+    const seq = slot.rtxSeq;
     slot.rtxSeq = (slot.rtxSeq + 1) & 0xffff;
-    transceiver.sender.dtlsTransport.sendRtp(wrapped, header).catch(() => undefined);
+    const packet = { seq, timestamp: onLine.timestamp, marker: to.marker, payload: wrapped, audioLevel: -1 };
+    if (slot.fast.sendRtx(packet, rtx.payloadType) === "unsupported") {
+      const header = new RtpHeader({ payloadType: rtx.payloadType, sequenceNumber: seq, timestamp: onLine.timestamp, marker: to.marker, ssrc: transceiver.sender.rtxSsrc });
+      transceiver.sender.dtlsTransport.sendRtp(wrapped, header).catch(() => undefined);
+    }
+    this.feedback.sent(transceiver.sender.dtlsTransport, wrapped.length);
+    return "sent";
   }
 
   /**

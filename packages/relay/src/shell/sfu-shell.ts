@@ -345,6 +345,11 @@ export class SfuShell {
         if (packet) this.#links.get(out.subscriberId)?.subscriber?.resend(out, packet); // counted by the core (retransmits)
         break;
       }
+      case "probe": {
+        const packet = this.#store.get(out.trackId, out.slot, out.sourceSeq);
+        if (packet) this.#links.get(out.subscriberId)?.subscriber?.probe(out, packet); // counted by the core (probePackets)
+        break;
+      }
       case "admin-reply":
         this.#adminCalls.get(out.requestId)?.(out.result);
         break;

@@ -9,7 +9,7 @@ const join = (core: SfuCore, participantId: string, room = "r1", autoSubscribe =
 const ZERO = {
   rooms: 0, participants: 0, tracks: 0, subscriptions: 0, pendingKeyframeRequests: 0, resumes: 0, resumeRefusals: 0, rejoins: 0,
   layerSwitches: 0, dataRelayed: 0, dataRefused: 0, retransmits: 0, retransmitsWithheld: 0, nackedToPublishers: 0, lossesGivenUp: 0,
-  pacerDropped: 0,
+  pacerDropped: 0, probes: 0, probesSucceeded: 0, probePackets: 0,
 };
 
 const info = (id: string, participantId: string, kind: "audio" | "video", layers: string[] = [], muted = false) => ({

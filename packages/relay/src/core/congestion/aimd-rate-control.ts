@@ -5,10 +5,10 @@
  * second) while far from the link capacity seen at the last decreases, additively (about a packet per
  * response time) near it, so the rate creeps past a known limit instead of jumping over it.
  *
- * One difference from libwebrtc: the increase is not capped at 1.5 times the received rate. A relay
- * sends what the chosen layers need, usually far less than the link could carry, and sends no probes;
- * the rate must be able to grow past the next layer's cost, and the upgrade itself is the probe (a
- * failed one shows as overuse and is backed off by the caller).
+ * As in libwebrtc, an increase goes at most to 1.5 times what the receiver got (plus 10 kbit/s), never
+ * lowering the rate: an estimate far above what was ever sent is a guess the link was never asked to
+ * confirm. Above that, the relay learns only by probing (probe-controller.ts), whose measure raises the
+ * rate directly (`probed`).
  */
 import type { Millis } from "../types.ts";
 import type { BandwidthUsage } from "./overuse-detector.ts";
@@ -21,6 +21,8 @@ const PACKET_BITS = 1200 * 8;
 const RESPONSE_TIME_MS = 200;
 /** Never wait longer than this between two decreases (ms): one per round trip at most. */
 const DECREASE_INTERVAL_MS = 200;
+/** An increase reaches at most this times the received rate (libwebrtc's rule). */
+const MAX_OVER_RECEIVED = 1.5;
 
 export const MIN_BITRATE = 50_000;
 export const MAX_BITRATE = 30_000_000;
@@ -44,6 +46,17 @@ export class AimdRateControl {
   /** Start again from at least `bitsPerSecond` (a paused video resumes: its cost is the probe). */
   raiseTo(bitsPerSecond: number): void {
     this.rate = Math.max(this.rate, Math.min(MAX_BITRATE, bitsPerSecond));
+  }
+
+  /**
+   * A probe measured the link carrying `bitsPerSecond` (probe-controller.ts): the rate becomes at least
+   * that, and the capacity remembered from earlier decreases is forgotten (the path carries more now),
+   * so the increase is multiplicative again.
+   */
+  probed(bitsPerSecond: number): void {
+    if (bitsPerSecond <= this.rate) return;
+    this.rate = Math.min(MAX_BITRATE, bitsPerSecond);
+    this.linkCapacity = undefined;
   }
 
   /** The detector's signal at `now`, with the rate the receiver got recently (undefined: not known yet). */
@@ -75,7 +88,9 @@ export class AimdRateControl {
     // Far above the old capacity the path changed: forget it.
     if (this.linkCapacity !== undefined && receivedBitrate !== undefined && receivedBitrate > 1.5 * this.linkCapacity) this.linkCapacity = undefined;
     const nearCapacity = this.linkCapacity !== undefined && this.rate < 1.25 * this.linkCapacity;
+    const before = this.rate;
     if (nearCapacity) this.rate += Math.max(1000, (PACKET_BITS * 1000) / RESPONSE_TIME_MS) * (dt / 1000);
     else this.rate *= INCREASE_PER_SECOND ** (dt / 1000);
+    if (receivedBitrate !== undefined) this.rate = Math.min(this.rate, Math.max(before, MAX_OVER_RECEIVED * receivedBitrate + 10_000));
   }
 }

@@ -39,6 +39,8 @@ interface CapHistory {
 export class CapacityCaps {
   private readonly estimators = new Map<ParticipantId, SendSideEstimator>();
   private readonly history = new WeakMap<Subscription, CapHistory>();
+  /** Subscribers with a probe in flight (probing.ts): their caps are not lowered until it is judged. */
+  private readonly probing = new Set<ParticipantId>();
   private readonly baseHoldMs: Millis;
 
   constructor(baseHoldMs: Millis) {
@@ -68,6 +70,9 @@ export class CapacityCaps {
       }
       if (now - h.raisedAt >= STABLE_MS && h.raisedAt > h.loweredAt) h.holdMs = this.baseHoldMs;
       if (cap < sub.wantedLayer && cap < sub.maxLayer) {
+        // A probe fills the link on purpose: the delay it causes is not a reason to step down (its
+        // result undoes the estimate's drop, see probe-controller.ts); real congestion waits a probe's length.
+        if (this.probing.has(subscriberId)) return;
         // The first lowering after a recent raise: that raise failed (once: lowering it further is the same failure).
         if (now - h.raisedAt < FAILED_UPGRADE_MS && h.raisedAt > h.loweredAt) h.holdMs = Math.min(2 * h.holdMs, MAX_HOLD_MS);
         h.loweredAt = now;
@@ -78,6 +83,53 @@ export class CapacityCaps {
       }
     });
     return changes;
+  }
+
+  /**
+   * What the subscriber's simulcast wishes would cost as an estimate (bits/s: their layers' costs over
+   * HEADROOM), when at least one of them is capped below its wish; undefined when none is (nothing to
+   * probe for). Videos paused for bandwidth are BandwidthPause's to resume.
+   */
+  limitedWish(subscriberId: ParticipantId, received: readonly Subscription[]): number | undefined {
+    if (!this.estimators.has(subscriberId)) return undefined;
+    const subs = simulcastOf(received).filter((s) => !s.bandwidthPaused && s.wantedLayer >= 0);
+    if (!subs.some((s) => s.maxLayer < s.wantedLayer)) return undefined;
+    let wish = 0;
+    for (const s of subs) wish += s.publication.rate.costs[s.wantedLayer] ?? 0;
+    return wish / HEADROOM;
+  }
+
+  /**
+   * A probe measured the subscriber's link carrying `bitsPerSecond`: the estimate rises to it, and the
+   * holds of its capped subscriptions end (the link was measured, not guessed: the next feedback may
+   * raise them, a layer per RAISE_SETTLE_MS).
+   */
+  probed(subscriberId: ParticipantId, bitsPerSecond: number, received: readonly Subscription[]): void {
+    this.estimators.get(subscriberId)?.probed(bitsPerSecond);
+    for (const sub of received) {
+      const h = this.history.get(sub);
+      if (h === undefined) continue;
+      h.loweredAt = -Infinity;
+      h.holdMs = this.baseHoldMs;
+    }
+  }
+
+  /**
+   * A probe of the subscriber's link is sent from `start` to `end` (its delay is not congestion, see
+   * SendSideEstimator.probing), or (undefined) it was judged.
+   */
+  setProbing(subscriberId: ParticipantId, span: { start: Millis; end: Millis } | undefined): void {
+    if (span === undefined) {
+      this.probing.delete(subscriberId);
+      return;
+    }
+    this.probing.add(subscriberId);
+    this.estimators.get(subscriberId)?.probing(span.start, span.end);
+  }
+
+  /** What reached the subscriber recently (bits/s), once its feedback flows. */
+  receivedBitrate(subscriberId: ParticipantId): number | undefined {
+    return this.estimators.get(subscriberId)?.receivedBitrate;
   }
 
   /** A video paused for bandwidth resumes: the estimate starts again from at least `bitsPerSecond`. */
@@ -93,5 +145,6 @@ export class CapacityCaps {
   /** The subscriber left. */
   forget(subscriberId: ParticipantId): void {
     this.estimators.delete(subscriberId);
+    this.probing.delete(subscriberId);
   }
 }

@@ -14,6 +14,8 @@ import { Trendline } from "./trendline.ts";
 
 /** Packets sent within this span are one group (a frame's burst): delay is compared group to group. */
 const BURST_MS = 5;
+/** How long after a probe its queue may still be draining (ms): the most a probe queues (probe-controller.ts). */
+const PROBE_DRAIN_MS = 100;
 
 /** One packet a feedback covers, as the shell resolved it against its send history. */
 export interface FeedbackPacket {
@@ -40,6 +42,8 @@ export class SendSideEstimator {
   private current: Group | undefined;
   private previous: Group | undefined;
   private usage: BandwidthUsage = "normal";
+  /** Packets sent in this span (a probe and its queue's draining) say nothing of congestion: [start, end]. */
+  private probeSpan: [Millis, Millis] = [Infinity, -Infinity];
 
   constructor(startBitrate: number) {
     this.delayBased = new AimdRateControl(startBitrate);
@@ -65,6 +69,21 @@ export class SendSideEstimator {
     this.lossBased.raiseTo(bitsPerSecond);
   }
 
+  /** A probe measured the link carrying `bitsPerSecond` (probe-controller.ts): both rates become at least that. */
+  probed(bitsPerSecond: number): void {
+    this.delayBased.probed(bitsPerSecond);
+    this.lossBased.raiseTo(bitsPerSecond);
+  }
+
+  /**
+   * A probe is sent from `start` to `end`: it fills the link on purpose, so the delay of what is sent
+   * then and while its queue drains is not taken as overuse (the probe's result says what the link
+   * carries). Loss still counts.
+   */
+  probing(start: Millis, end: Millis): void {
+    this.probeSpan = [start, end + PROBE_DRAIN_MS];
+  }
+
   /** One feedback's packets, in transport sequence (= send) order, at `now`. Returns the new estimate. */
   onFeedback(packets: readonly FeedbackPacket[], now: Millis): number {
     let lost = 0;
@@ -82,6 +101,12 @@ export class SendSideEstimator {
   }
 
   private addToGroup(p: FeedbackPacket): void {
+    if (p.sentAt >= this.probeSpan[0] && p.sentAt <= this.probeSpan[1]) {
+      // Start again after the probe: no delay is compared across it.
+      this.current = undefined;
+      this.previous = undefined;
+      return;
+    }
     const group = this.current;
     if (group === undefined) {
       this.current = { firstSent: p.sentAt, lastSent: p.sentAt, lastArrived: p.arrivedAt };

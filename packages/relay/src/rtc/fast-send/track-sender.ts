@@ -40,6 +40,8 @@ export class FastTrackSender {
   #madeFor: { codec: unknown; extensions: unknown; mid: string | undefined } | undefined;
   /** Without and with the audio level; null: the extensions do not fit (werift sends). */
   #templates: [RtpHeaderTemplate | null, RtpHeaderTemplate | null] | undefined;
+  /** The RTX stream's (RFC 4588), for the payload type it was made for; remade with the others. */
+  #rtxTemplate: { payloadType: number; template: RtpHeaderTemplate | null } | undefined;
   readonly #values: HeaderValues = { seq: 0, timestamp: 0, marker: false, absSendTime: 0, transportSeq: 0, audioLevel: 0 };
   /** The last send's wall-clock time (ms since the Unix epoch); NaN: werift's own sendRtp sent last. */
   #sentAtMs = Number.NaN;
@@ -67,7 +69,38 @@ export class FastTrackSender {
     if (sender.redRedundantPayloadType !== undefined) return "unsupported";
     const template = this.#madeTemplates()[packet.audioLevel >= 0 ? 1 : 0];
     if (template === null) return "unsupported";
+    this.#write(template, packet, sender.ssrc);
 
+    const internals = this.#internals;
+    internals.rtpTimestamp = packet.timestamp;
+    internals.packetCount = (internals.packetCount + 1) >>> 0;
+    internals.octetCount += packet.payload.length;
+    internals.headerBytesSent += template.length;
+    if (!internals.rtcpRunning) void internals.runRtcp(); // werift starts its sender reports on the first packet
+    return "sent";
+  }
+
+  /**
+   * Sends an RTX packet (RFC 4588) on the sender's RTX SSRC: `packet.seq` is the RTX stream's own, the
+   * payload already starts with the original seq. With the same extensions as the media (mid,
+   * abs-send-time, the transport-wide seq), so resends and probe padding are in the transport-cc
+   * feedback like everything else sent (werift's RTX path writes none). The media's SR counters are not
+   * touched: these bytes are not the media stream's.
+   */
+  sendRtx(packet: FastPacket, payloadType: number): FastSendResult {
+    const sender = this.#sender;
+    const transport = sender.dtlsTransport;
+    if (sender.stopped || sender.codec === undefined || transport === undefined || !this.#path.ready(transport)) return "dropped";
+    this.#madeTemplates();
+    if (this.#rtxTemplate?.payloadType !== payloadType) this.#rtxTemplate = { payloadType, template: this.#make(sender.rtxSsrc, payloadType, false) };
+    const template = this.#rtxTemplate.template;
+    if (template === null) return "unsupported";
+    this.#write(template, packet, sender.rtxSsrc);
+    return "sent";
+  }
+
+  #write(template: RtpHeaderTemplate, packet: FastPacket, ssrc: number): void {
+    const transport = this.#sender.dtlsTransport;
     const nowMs = performance.timeOrigin + performance.now();
     const values = this.#values;
     values.seq = packet.seq;
@@ -84,16 +117,8 @@ export class FastTrackSender {
     const buf = Buffer.allocUnsafe(SRTP_HEADROOM + length + SRTP_TRAILER);
     template.write(buf, SRTP_HEADROOM, values);
     payload.copy(buf, SRTP_HEADROOM + template.length);
-    this.#path.send(transport, buf, template.length, length, sender.ssrc, packet.seq);
-
-    const internals = this.#internals;
+    this.#path.send(transport, buf, template.length, length, ssrc, packet.seq);
     this.#sentAtMs = nowMs;
-    internals.rtpTimestamp = packet.timestamp;
-    internals.packetCount = (internals.packetCount + 1) >>> 0;
-    internals.octetCount += payload.length;
-    internals.headerBytesSent += template.length;
-    if (!internals.rtcpRunning) void internals.runRtcp(); // werift starts its sender reports on the first packet
-    return "sent";
   }
 
   #madeTemplates(): [RtpHeaderTemplate | null, RtpHeaderTemplate | null] {
@@ -103,21 +128,25 @@ export class FastTrackSender {
     if (this.#templates !== undefined && made !== undefined && made.codec === sender.codec && made.extensions === extensions && made.mid === mid) return this.#templates;
     this.#madeFor = { codec: sender.codec, extensions, mid };
     const payloadType = sender.codec!.payloadType;
-    const make = (level: boolean): RtpHeaderTemplate | null => {
-      const chosen: TemplateExtension[] = [];
-      for (const { id, uri } of extensions) {
-        if (uri === RTP_EXTENSION_URI.sdesMid && mid) chosen.push({ id, kind: "fixed", value: Buffer.from(mid) });
-        else if (uri === RTP_EXTENSION_URI.absSendTime) chosen.push({ id, kind: "abs-send-time" });
-        else if (uri === RTP_EXTENSION_URI.transportWideCC) chosen.push({ id, kind: "transport-cc" });
-        else if (uri === RTP_EXTENSION_URI.audioLevelIndication && level) chosen.push({ id, kind: "audio-level" });
-      }
-      try {
-        return new RtpHeaderTemplate(sender.ssrc, payloadType, chosen);
-      } catch {
-        return null;
-      }
-    };
-    this.#templates = [make(false), make(true)];
+    this.#templates = [this.#make(sender.ssrc, payloadType, false), this.#make(sender.ssrc, payloadType, true)];
+    this.#rtxTemplate = undefined;
     return this.#templates;
+  }
+
+  /** A header template for `ssrc` with the negotiated extensions (`level`: and the audio level); null: they do not fit. */
+  #make(ssrc: number, payloadType: number, level: boolean): RtpHeaderTemplate | null {
+    const { headerExtensions: extensions, mid } = this.#internals;
+    const chosen: TemplateExtension[] = [];
+    for (const { id, uri } of extensions) {
+      if (uri === RTP_EXTENSION_URI.sdesMid && mid) chosen.push({ id, kind: "fixed", value: Buffer.from(mid) });
+      else if (uri === RTP_EXTENSION_URI.absSendTime) chosen.push({ id, kind: "abs-send-time" });
+      else if (uri === RTP_EXTENSION_URI.transportWideCC) chosen.push({ id, kind: "transport-cc" });
+      else if (uri === RTP_EXTENSION_URI.audioLevelIndication && level) chosen.push({ id, kind: "audio-level" });
+    }
+    try {
+      return new RtpHeaderTemplate(ssrc, payloadType, chosen);
+    } catch {
+      return null;
+    }
   }
 }
