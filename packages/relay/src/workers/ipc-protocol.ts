@@ -52,4 +52,8 @@ export type FromWorker =
   /** A WHIP/WHEP session ended without a DELETE (its connection failed, the server API removed it). */
   | { type: "whip-ended"; resourceId: string }
   | { type: "room-event"; event: RoomEventOutput }
-  | { type: "path-selected"; path: SelectedPath };
+  | { type: "path-selected"; path: SelectedPath }
+  /** One log line of the worker's, as pino wrote it (JSON): the primary logs it (worker-log.ts). */
+  | { type: "log"; line: string }
+  /** The last message of a stopped worker: everything before it has been written to the channel. */
+  | { type: "stopped" };

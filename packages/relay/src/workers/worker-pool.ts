@@ -26,6 +26,7 @@ import type { SfuStats } from "../shell/sfu-shell.ts";
 import type { SignalBackend, SignalSession } from "../signal/session.ts";
 import type { WorkerSnapshot } from "./ipc-protocol.ts";
 import { workerConfig } from "./port-slices.ts";
+import { relogWorkerLine } from "./worker-log.ts";
 import { WorkerWhip } from "./worker-whip.ts";
 import { sumSnapshots } from "./snapshot-sum.ts";
 import { type WorkerEvent, WorkerProcess } from "./worker-process.ts";
@@ -269,6 +270,10 @@ export class WorkerPool implements SignalBackend {
   }
 
   #onEvent(worker: WorkerProcess, event: WorkerEvent): void {
+    if (event.type === "log") {
+      relogWorkerLine(this.#options.log, event.line);
+      return;
+    }
     if (event.type === "path-selected") {
       this.#options.onPathSelected(event.path);
       return;
