@@ -31,8 +31,13 @@ export interface RunningRelay {
    * open ones keep theirs. A bad file is refused (the error says which) and the current one stays.
    */
   reloadTls(): Promise<void>;
-  /** With --workers above 1: the workers' sum as of the last read (each /health and /metrics request reads them). */
+  /**
+   * In one process (--workers 1): the numbers now. With workers: their sum as of the last read (each
+   * /health and /metrics request, and readStats, reads them), so use readStats to see a change.
+   */
   stats(): RelayStats;
+  /** Reads every worker's numbers (nothing to read in one process), then returns stats(). */
+  readStats(): Promise<RelayStats>;
   /** Stops at once: every WebSocket and connection cut. */
   close(): Promise<void>;
   /**
@@ -138,6 +143,10 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
     port,
     signalUrl: `${scheme}://${host}:${port}/ws`,
     stats,
+    async readStats() {
+      await sfu.refresh();
+      return stats();
+    },
     async reloadTls() {
       if (!tls || !("setSecureContext" in http)) throw new Error("no --tls-cert/--tls-key to reload: the relay serves plain HTTP");
       const files = await readTlsFiles(config.tlsCertPath!, config.tlsKeyPath!);
