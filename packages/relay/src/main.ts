@@ -55,6 +55,8 @@ interface Sfu extends SignalBackend {
   media(): MediaCounters;
   kindCounts(): KindCounts;
   connectionStates(): Map<string, number>;
+  /** Each worker's own process, for /metrics (none in one process: process_* describe it). */
+  workerProcesses(): ReturnType<WorkerPool["workerProcesses"]>;
   /** Added to /health: each worker's numbers (nothing in one process). */
   healthDetail(): Record<string, unknown>;
   admin(grants: Grants, request: AdminRequest): AdminResult | Promise<AdminResult>;
@@ -73,6 +75,7 @@ function inProcess(shell: SfuShell): Sfu {
     media: () => shell.media,
     kindCounts: () => shell.kindCounts(),
     connectionStates: () => shell.connectionStates(),
+    workerProcesses: () => [],
     healthDetail: () => ({}),
     admin: (grants, request) => shell.admin(grants, request),
     stop: () => shell.close(),
@@ -88,7 +91,7 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
   if (tlsError) throw new Error(tlsError);
   const tls = config.tlsCertPath !== undefined ? await readTlsFiles(config.tlsCertPath, config.tlsKeyPath!) : undefined;
   const metrics = new RelayMetrics(
-    { stats: () => stats(), media: () => sfu.media(), kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates() },
+    { stats: () => stats(), media: () => sfu.media(), kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates(), workers: () => sfu.workerProcesses() },
     await turnServerAddresses(config.turn.urls),
   );
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(config.webhookUrls, config.keys[0]!, log) : undefined;

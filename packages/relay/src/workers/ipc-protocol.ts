@@ -13,13 +13,26 @@ import type { MediaCounters } from "../shell/media-counters.ts";
 import type { WhipCall } from "./whip-calls.ts";
 import type { SfuStats } from "../shell/sfu-shell.ts";
 
-/** What a worker reports for /health and /metrics (the primary adds them up). */
+/** A worker's own process: /metrics reports it per worker (process_* and nodejs_* are the primary's). */
+export interface WorkerProcessNumbers {
+  /** User and system CPU since the worker started. */
+  cpuSeconds: number;
+  residentBytes: number;
+  /** The 99th percentile of its event loop's delay since the previous snapshot: the forwarding thread's saturation. */
+  eventLoopDelayP99Seconds: number;
+}
+
+/** What a worker reports for /health and /metrics (the primary adds up all but `process`). */
 export interface WorkerSnapshot {
   stats: SfuStats;
   media: MediaCounters;
   kindCounts: KindCounts;
   connectionStates: Array<[state: string, count: number]>;
+  process: WorkerProcessNumbers;
 }
+
+/** The workers' snapshots added up (snapshot-sum.ts): a process's numbers do not add up. */
+export type SnapshotSum = Omit<WorkerSnapshot, "process">;
 
 export type ToWorker =
   /** The first message: this worker's configuration (its own slice of the port ranges) and log level. */

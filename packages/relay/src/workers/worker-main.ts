@@ -3,6 +3,7 @@
  * driven by the sessions the primary forwards over IPC (ipc-protocol.ts). It holds no socket to a client
  * but its media; it exits when told to stop or when the primary goes away.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { pino, type Logger } from "pino";
 import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
 import { sfuFromConfig, whipSessionsFromConfig } from "../sfu-from-config.ts";
@@ -49,6 +50,9 @@ let sfu: SfuShell | undefined;
 /** This worker's WHIP/WHEP sessions: the HTTP of them stays in the primary (worker-whip.ts). */
 let whip: WhipSessions | undefined;
 let log: Logger | undefined;
+/** This process's event loop delay, read (and restarted) by each snapshot. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const sessions = new Map<string, ForwardedSession>();
 
 async function handle(session: ForwardedSession, seq: number, message: ClientMessage): Promise<void> {
@@ -113,7 +117,10 @@ function receive(message: ToWorker): void {
     }
     case "snapshot": {
       const { media } = sfu!;
-      post({ type: "snapshot", seq: message.seq, snapshot: { stats: sfu!.stats(), media, kindCounts: sfu!.kindCounts(), connectionStates: [...sfu!.connectionStates()] } });
+      const cpu = process.cpuUsage();
+      const own = { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: process.memoryUsage.rss(), eventLoopDelayP99Seconds: loopDelay.percentile(99) / 1e9 };
+      loopDelay.reset();
+      post({ type: "snapshot", seq: message.seq, snapshot: { stats: sfu!.stats(), media, kindCounts: sfu!.kindCounts(), connectionStates: [...sfu!.connectionStates()], process: own } });
       break;
     }
     case "admin":
