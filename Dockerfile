@@ -20,7 +20,8 @@ COPY --from=build /packages /tmp/packages
 RUN npm install --omit=dev --no-audit --no-fund /tmp/packages/*.tgz && rm -rf /tmp/packages && npm cache clean --force
 USER node
 # Listen on every interface of the container; media on a fixed range that `docker run -p` can publish
-# (100 participants: two ports each). Every one of these can be overridden with -e or a flag.
+# (100 participants: two ports each, split between the relay's workers, one per core the container may
+# use). Every one of these can be overridden with -e or a flag (SFU_WORKERS for the worker count).
 ENV NODE_ENV=production \
     SFU_HOST=0.0.0.0 \
     SFU_PORT=7880 \

@@ -19,6 +19,7 @@ const BYTES = arg("bytes", 64);
 const PACE_BYTES = arg("pace", 16 * 1024);
 
 const relay = await startRelay(
+  // One process: a latency between two clients in one room, which one worker would hold anyway.
   { ...DEFAULT_RELAY_CONFIG, port: 0, workers: 1, core: { ...DEFAULT_RELAY_CONFIG.core, dataMessagesPerSecond: 100_000, dataBytesPerSecond: 1024 ** 3 } },
   pino({ level: "warn" }),
 );

@@ -13,24 +13,46 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const env = { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}` };
 const children = [];
 
+/** How long the children get to stop after the SIGTERM: the relay drains for --drain (5 s by default) first. */
+const STOP_GRACE_MS = 15_000;
+let stopping = false;
+let exitCode = 0;
+
 function start(name, command, args) {
-  // A process group of its own: stopping it stops what it started too (pnpm -> sh -> vite).
+  // A process group of its own: stopping it stops what it started too (pnpm -> sh -> vite, and the
+  // relay's worker processes, which leave the signal to the relay and exit once it has stopped them).
   const child = spawn(command, args, { cwd: root, env, stdio: "inherit", detached: true });
   child.on("exit", (code, signal) => {
-    console.log(`[start] ${name} exited (${signal ?? code}); stopping`);
+    if (!stopping) console.log(`[start] ${name} exited (${signal ?? code}); stopping`);
     stop(code ?? 1);
+    if (children.every((c) => c.exitCode !== null || c.signalCode !== null)) process.exit(exitCode);
   });
   children.push(child);
   return child;
 }
 
+/**
+ * Signals each child's group once: a second SIGTERM would kill the relay in the middle of its drain
+ * (it handles the first only), cutting participants off instead of telling them to reconnect. Exits
+ * when every child has (above), or after the grace time with what is left killed.
+ */
 function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  exitCode = code;
   for (const child of children) {
     try {
       process.kill(-child.pid, "SIGTERM");
     } catch {} // that group is gone already
   }
-  setTimeout(() => process.exit(code), 500).unref();
+  setTimeout(() => {
+    for (const child of children) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+    }
+    process.exit(code);
+  }, STOP_GRACE_MS).unref();
 }
 process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));

@@ -38,6 +38,8 @@ const rtcBind = inNamespace ? BROWSER_NAMESPACE.address : "127.0.0.1";
 const log = pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" });
 const relayConfig = (core: Partial<RelayConfig["core"]> = {}): RelayConfig => {
   const base = structuredClone(DEFAULT_RELAY_CONFIG);
+  // One process each: seven relays run at once here, and with one worker per core they would be 21
+  // processes on a shared machine for suites about the element, not about placing rooms (workers.test).
   return { ...base, port: 0, workers: 1, rtcBindAddress: rtcBind, core: { ...base.core, ...core } };
 };
 const relay = await startRelay(relayConfig(), log);

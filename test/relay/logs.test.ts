@@ -1,7 +1,8 @@
 /**
  * The relay's log lines (pino, JSON): one per join, leave, publish, unpublish, error reply and peer
  * connection state change, each with the participant's id (and room) as fields. Captured through a
- * pino destination stream, as a log shipper would read stdout.
+ * pino destination stream, as a log shipper would read stdout. The relay runs its default workers (one
+ * per core): their lines reach the logger given to startRelay, as one process's do.
  */
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";

@@ -2,9 +2,11 @@
  * Graceful shutdown of the real `sfu-relay` process: on SIGTERM every participant's WebSocket is closed
  * with 1001 "going away" and a reason that says to reconnect (the SDK reconnects on it, rather than
  * giving up as it does on a policy close), and the process exits 0. A client that never answers the
- * close does not keep it alive past the drain time.
+ * close does not keep it alive past the drain time. The relay runs its default worker count (one per
+ * core): every worker process is gone once the relay has exited, and also after the relay is killed.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -22,8 +24,8 @@ interface RelayProcess {
 }
 
 /** Starts the relay on a free port (--port 0) and reads the port from its "relay listening" log line. */
-async function startRelayProcess(): Promise<RelayProcess> {
-  const child = spawn(process.execPath, [BIN, "--port", "0", "--drain", String(DRAIN_MS)], { stdio: ["ignore", "pipe", "inherit"] });
+async function startRelayProcess(args: string[] = []): Promise<RelayProcess> {
+  const child = spawn(process.execPath, [BIN, "--port", "0", "--drain", String(DRAIN_MS), ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const log: string[] = [];
   let partial = "";
   child.stdout!.on("data", (chunk: Buffer) => {
@@ -40,6 +42,28 @@ async function startRelayProcess(): Promise<RelayProcess> {
     child.once("exit", (code) => reject(new Error(`the relay exited (${code}) before listening:\n${log.join("\n")}`)));
   });
   return { child, signalUrl: `ws://127.0.0.1:${port}/ws`, log, exited };
+}
+
+/** The worker processes /health lists (none when the relay runs in one process). */
+async function workerPids(signalUrl: string): Promise<number[]> {
+  const health = (await (await fetch(signalUrl.replace(/^ws/, "http").replace(/\/ws$/, "/health"))).json()) as { workers?: Array<{ pid: number }> };
+  return (health.workers ?? []).map((w) => w.pid);
+}
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
+    throw e;
+  }
+}
+
+/** Resolves once none of `pids` is alive (polled: they are not our children, so there is no exit event). */
+async function allGone(pids: number[]): Promise<void> {
+  while (pids.some(alive)) await new Promise((r) => setTimeout(r, 50));
 }
 
 function closeOf(ws: WebSocket): Promise<{ code: number; reason: string }> {
@@ -76,6 +100,8 @@ describe("SIGTERM", () => {
     pacer.start();
     await Promise.all(clients.map((c) => c.connected()));
     const closes = clients.map((c) => closeOf(c.ws));
+    const workers = await workerPids(relay.signalUrl);
+    expect(workers).toHaveLength(availableParallelism() > 1 ? availableParallelism() : 0);
 
     relay.child.kill("SIGTERM");
     for (const close of await within(Promise.all(closes), DRAIN_MS, "both clients told")) {
@@ -88,6 +114,8 @@ describe("SIGTERM", () => {
     expect(lines.find((l) => l.msg.startsWith("shutting down"))).toMatchObject({ participants: 2 });
     expect(lines.filter((l) => l.msg === "participant left")).toHaveLength(2);
     expect(lines.at(-1)?.msg).toBe("relay stopped");
+    // It stopped its workers before it exited: none is left behind.
+    expect(workers.filter(alive)).toEqual([]);
   });
 
   it("exits 0 after the drain time when a client never answers the close", async () => {
@@ -105,5 +133,16 @@ describe("SIGTERM", () => {
     // It waited for the client (the drain), rather than cutting it off at once.
     expect(performance.now() - signalledAt).toBeGreaterThanOrEqual(DRAIN_MS - 100);
     ws.terminate();
+  });
+
+  it("a killed relay (SIGKILL: no drain, no goodbye) leaves no worker process behind", async () => {
+    relay = await startRelayProcess(["--workers", "2"]);
+    const workers = await workerPids(relay.signalUrl);
+    expect(workers).toHaveLength(2);
+    expect(workers.filter(alive)).toHaveLength(2);
+    relay.child.kill("SIGKILL");
+    await relay.exited;
+    // Each worker exits when its IPC channel to the relay closes (worker-main.ts).
+    await within(allGone(workers), 10_000, "the workers exiting");
   });
 });

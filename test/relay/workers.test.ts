@@ -144,6 +144,12 @@ describe("--workers 2", () => {
     const forwarded = [bob, dave].reduce((n, c) => n + [...c.received.values()].reduce((m, r) => m + r.packets, 0), 0);
     const out = scrape.value("sfu_rtp_packets_total", { direction: "out", kind: "video" })! + scrape.value("sfu_rtp_packets_total", { direction: "out", kind: "audio" })!;
     expect(out, "the relay counts at least what the two subscribers received").toBeGreaterThanOrEqual(forwarded);
+    // Each worker's own process, by index (process_* are the primary's): it has run and holds memory.
+    for (const worker of ["0", "1"]) {
+      expect(scrape.value("sfu_worker_cpu_seconds_total", { worker })).toBeGreaterThan(0);
+      expect(scrape.value("sfu_worker_resident_memory_bytes", { worker })).toBeGreaterThan(10 * 1024 * 1024);
+      expect(scrape.value("sfu_worker_event_loop_delay_p99_seconds", { worker })).toBeGreaterThan(0);
+    }
     // Each room sees only its own: nobody of the other room's worker leaks in.
     expect(bob.received.size).toBe(2);
     expect(dave.received.size).toBe(2);

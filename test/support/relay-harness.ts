@@ -4,7 +4,9 @@ import { DEFAULT_RELAY_CONFIG, type RelayConfig, startRelay, type RunningRelay }
 import { type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 export async function startTestRelay(overrides: Partial<RelayConfig> = {}): Promise<RunningRelay> {
-  // One in-process SFU unless a test asks for workers (the default is one per core).
+  // One in-process SFU unless a test asks for workers (the default is one per core): these tests read
+  // relay.stats() as it is now and count the sockets, ports and timers of this one process (no-leaks,
+  // media-ports); placing rooms on workers is workers.test's, and the e2e suites run the default.
   const config: RelayConfig = { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, workers: 1, ...overrides };
   return startRelay(config, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
 }

@@ -4,6 +4,7 @@
  */
 import { createRequire } from "node:module";
 import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
@@ -27,8 +28,8 @@ export interface RelayConfig {
   /** The built `<sfu-room>` element module served at GET /sfu-room.js (packages/sdk/scripts/build-element.mjs). */
   elementModulePath: string;
   /**
-   * SFU processes: 1 runs everything in this process; more fork that many workers (workers/*), each an
-   * SFU with its own slice of the media port ranges, and rooms are spread over them.
+   * SFU processes (default: one per core): 1 runs everything in this process; more fork that many
+   * workers (workers/*), each an SFU with its own slice of the media port ranges, and rooms are spread over them.
    */
   workers: number;
   /** Local address the WebRTC UDP sockets and ICE-TCP listeners bind to. */
@@ -94,8 +95,9 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   // The SDK's built element, found through the dependency on @sfu-room/sdk: the workspace's
   // packages/sdk, or the installed package (whose tarball carries dist/sfu-room.js).
   elementModulePath: join(dirname(createRequire(import.meta.url).resolve("@sfu-room/sdk/package.json")), "dist", "sfu-room.js"),
-  // One process by default until the e2e suites have run on more (the next step: one per core, docs/deploy.md#workers).
-  workers: 1,
+  // One SFU per core: one room forwards on one core, so more rooms use more of them (docs/deploy.md#workers).
+  // availableParallelism, not cpus().length: it follows a CPU affinity or quota set on the process.
+  workers: availableParallelism(),
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
   udpPortRange: undefined,
@@ -238,13 +240,17 @@ export const OPTIONS: OptionSpec[] = [
     },
     current: (c) => (c.announcedAddresses.length ? c.announcedAddresses.join(",") : "(bind address)"),
   },
-  intOption({
-    flag: "--workers", env: "SFU_WORKERS", valueName: "N",
-    description: "SFU worker processes (rooms are spread over them, each keeps its rooms; the port ranges are split between them); 1: one process",
-    min: 1, max: 256, expected: "a number of workers from 1 to 256",
-    set: (c, n) => (c.workers = n),
-    get: (c) => c.workers,
-  }),
+  {
+    ...intOption({
+      flag: "--workers", env: "SFU_WORKERS", valueName: "N",
+      description: "SFU worker processes (rooms are spread over them, each keeps its rooms; the port ranges are split between them); 1: everything in one process",
+      min: 1, max: 256, expected: "a number of workers from 1 to 256",
+      set: (c, n) => (c.workers = n),
+      get: (c) => c.workers,
+    }),
+    // --help says where the default comes from, not only what it is on the machine that printed it.
+    current: (c) => (c.workers === availableParallelism() ? `${c.workers} (one per core)` : String(c.workers)),
+  },
   portRangeOption({
     flag: "--udp-ports", env: "SFU_UDP_PORTS", unset: "(any)",
     description: "UDP port range for WebRTC, one port per peer connection (two per participant)",
@@ -519,7 +525,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   }
   for (const [flag, range] of [["--udp-ports", config.udpPortRange], ["--tcp-ports", config.tcpPortRange]] as const) {
     if (range && range[1] - range[0] + 1 < 2 * config.workers) {
-      return { ok: false, error: `${flag}: ${range[1] - range[0] + 1} ports split over ${config.workers} workers leave fewer than 2 each: widen the range or lower --workers` };
+      const from = argv.some((a) => a === "--workers" || a.startsWith("--workers=")) || env.SFU_WORKERS ? "" : " (by default one per core)";
+      return { ok: false, error: `${flag}: ${range[1] - range[0] + 1} ports split over ${config.workers} workers${from} leave fewer than 2 each: widen the range or lower --workers` };
     }
   }
   if (config.tcpPortRange && !config.iceTcp) return { ok: false, error: "--tcp-ports has no effect with --ice-tcp off: drop one of them" };

@@ -31,8 +31,13 @@ export interface RunningRelay {
    * open ones keep theirs. A bad file is refused (the error says which) and the current one stays.
    */
   reloadTls(): Promise<void>;
-  /** With --workers above 1: the workers' sum as of the last read (each /health and /metrics request reads them). */
+  /**
+   * In one process (--workers 1): the numbers now. With workers: their sum as of the last read (each
+   * /health and /metrics request, and readStats, reads them), so use readStats to see a change.
+   */
   stats(): RelayStats;
+  /** Reads every worker's numbers (nothing to read in one process), then returns stats(). */
+  readStats(): Promise<RelayStats>;
   /** Stops at once: every WebSocket and connection cut. */
   close(): Promise<void>;
   /**
@@ -50,6 +55,8 @@ interface Sfu extends SignalBackend {
   media(): MediaCounters;
   kindCounts(): KindCounts;
   connectionStates(): Map<string, number>;
+  /** Each worker's own process, for /metrics (none in one process: process_* describe it). */
+  workerProcesses(): ReturnType<WorkerPool["workerProcesses"]>;
   /** Added to /health: each worker's numbers (nothing in one process). */
   healthDetail(): Record<string, unknown>;
   admin(grants: Grants, request: AdminRequest): AdminResult | Promise<AdminResult>;
@@ -68,6 +75,7 @@ function inProcess(shell: SfuShell): Sfu {
     media: () => shell.media,
     kindCounts: () => shell.kindCounts(),
     connectionStates: () => shell.connectionStates(),
+    workerProcesses: () => [],
     healthDetail: () => ({}),
     admin: (grants, request) => shell.admin(grants, request),
     stop: () => shell.close(),
@@ -83,7 +91,7 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
   if (tlsError) throw new Error(tlsError);
   const tls = config.tlsCertPath !== undefined ? await readTlsFiles(config.tlsCertPath, config.tlsKeyPath!) : undefined;
   const metrics = new RelayMetrics(
-    { stats: () => stats(), media: () => sfu.media(), kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates() },
+    { stats: () => stats(), media: () => sfu.media(), kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates(), workers: () => sfu.workerProcesses() },
     await turnServerAddresses(config.turn.urls),
   );
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(config.webhookUrls, config.keys[0]!, log) : undefined;
@@ -138,6 +146,10 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
     port,
     signalUrl: `${scheme}://${host}:${port}/ws`,
     stats,
+    async readStats() {
+      await sfu.refresh();
+      return stats();
+    },
     async reloadTls() {
       if (!tls || !("setSecureContext" in http)) throw new Error("no --tls-cert/--tls-key to reload: the relay serves plain HTTP");
       const files = await readTlsFiles(config.tlsCertPath!, config.tlsKeyPath!);

@@ -1,15 +1,35 @@
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_RELAY_CONFIG, OPTIONS, parseConfig } from "../src/config.ts";
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "sfu-relay.mjs");
+/** Relays started by firstLogLine that have not exited: a failed test must not leave them running. */
+const running = new Set<ChildProcess>();
+
+afterEach(() => {
+  // SIGKILL: the primary's workers exit on their own once its IPC channel is gone (worker-main.ts).
+  for (const child of running) child.kill("SIGKILL");
+});
 
 describe("configuration", () => {
   it("defaults bind and announce loopback only", () => {
     const r = parseConfig([], {});
     expect(r).toEqual({ ok: true, help: false, config: DEFAULT_RELAY_CONFIG });
+  });
+
+  it("runs one SFU per core unless told otherwise; --workers 1 (SFU_WORKERS=1) keeps one process", () => {
+    expect(parseConfig([], {})).toMatchObject({ ok: true, config: { workers: availableParallelism() } });
+    expect(parseConfig(["--workers", "1"], {})).toMatchObject({ ok: true, config: { workers: 1 } });
+    expect(parseConfig([], { SFU_WORKERS: "1" })).toMatchObject({ ok: true, config: { workers: 1 } });
+    // A range too small for the default says where the worker count came from.
+    const ports = String(2 * availableParallelism() - 1);
+    const small = parseConfig(["--udp-ports", `40000-${40000 + Number(ports) - 1}`], {});
+    if (availableParallelism() > 1) {
+      expect(small).toEqual({ ok: false, error: `--udp-ports: ${ports} ports split over ${availableParallelism()} workers (by default one per core) leave fewer than 2 each: widen the range or lower --workers` });
+    }
   });
 
   it("flags override environment variables, in both --flag value and --flag=value forms", () => {
@@ -112,12 +132,14 @@ describe("configuration", () => {
       expect(help.stdout).toContain(o.flag);
       expect(help.stdout).toContain(o.env);
     }
+    expect(help.stdout).toContain(`env SFU_WORKERS, default ${availableParallelism()} (one per core)`);
     const bad = spawnSync(process.execPath, [cli, "--port", "x"], { encoding: "utf8" });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('sfu-relay: --port: "x" is not a port (0-65535)\n');
   });
 
-  it("logs one JSON object per line by default, and readable lines with --log-format pretty (SFU_LOG_FORMAT)", async () => {
+  // Two relay starts, each forking one worker per core before it logs: more than vitest's default 5 s on a busy machine.
+  it("logs one JSON object per line by default, and readable lines with --log-format pretty (SFU_LOG_FORMAT)", { timeout: 60_000 }, async () => {
     const json = await firstLogLine([]);
     expect(JSON.parse(json)).toMatchObject({ level: 30, msg: "relay listening", access: "open" });
     const pretty = await firstLogLine(["--log-format", "pretty"]);
@@ -130,6 +152,8 @@ describe("configuration", () => {
 /** Starts the CLI on a free port, returns the first line it logs to stdout, and stops it. */
 function firstLogLine(args: string[]): Promise<string> {
   const child = spawn(process.execPath, [cli, "--port", "0", "--drain", "0", ...args], { stdio: ["ignore", "pipe", "ignore"] });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {

@@ -89,7 +89,7 @@ describe("aiortc and Chromium in one room", { timeout: 180_000, skip: inNamespac
   before(async () => {
     ensureAiortc();
     relay = await startRelay(
-      { ...structuredClone(DEFAULT_RELAY_CONFIG), workers: 1, port: 0, rtcBindAddress: BROWSER_NAMESPACE.address },
+      { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, rtcBindAddress: BROWSER_NAMESPACE.address },
       pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }),
     );
     site = createServer((req, res) => {

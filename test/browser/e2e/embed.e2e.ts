@@ -31,7 +31,7 @@ describe("<sfu-room> loaded straight from the relay", { timeout: 180_000 }, () =
     mkdirSync(ARTIFACTS, { recursive: true });
     const executablePath = ensureBrowser(CHROMIUM_PATH, "chromium");
     const y4m = makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`);
-    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), workers: 1, port: 0 }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
+    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0 }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
     const relayOrigin = `http://127.0.0.1:${relay.port}`;
     site = createServer((req, res) => {
       const name = new URL(req.url ?? "/", "http://x").searchParams.get("name") ?? "guest";

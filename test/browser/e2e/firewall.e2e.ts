@@ -161,7 +161,7 @@ describe("through firewalls: ICE-TCP and TURN", { timeout: 240_000, skip: inName
 
   const startTestRelay = (overrides: Partial<RelayConfig>) =>
     startRelay(
-      { ...structuredClone(DEFAULT_RELAY_CONFIG), workers: 1, port: 0, rtcBindAddress: NAMESPACE.address, udpPortRange: RELAY_PORTS, ...overrides },
+      { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, rtcBindAddress: NAMESPACE.address, udpPortRange: RELAY_PORTS, ...overrides },
       pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }),
     );
 

@@ -39,7 +39,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const dist = await buildDemo(options.distDir);
   const site = await serveStatic(dist);
   const log = pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" });
-  const relayConfig: RelayConfig = { ...structuredClone(DEFAULT_RELAY_CONFIG), workers: 1, port: 0, ...options.relay };
+  const relayConfig: RelayConfig = { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, ...options.relay };
   let relay = await startRelay(relayConfig, log);
   const chromium = await puppeteer.launch({
     executablePath,

@@ -13,7 +13,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
@@ -79,7 +79,10 @@ describe("the packed packages installed with npm", { timeout: 400_000 }, () => {
   after(async () => {
     await browser?.close();
     await site?.close();
+    // Waited for: it stops its workers before it exits, and their files are removed next.
+    const exited = relay !== undefined && relay.exitCode === null && relay.signalCode === null ? new Promise((resolve) => relay!.once("exit", resolve)) : undefined;
     relay?.kill("SIGTERM");
+    await exited;
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
@@ -114,10 +117,13 @@ export const port: string = DEFAULT_RELAY_CONFIG.port;
     run(join(ROOT, "node_modules", ".bin", "tsc"), ["-p", "."]);
   });
 
-  it("the installed relay answers /health and serves the installed SDK's element at /sfu-room.js", async () => {
+  it("the installed relay answers /health, with its workers (one per core, the compiled dist/worker.js) ready, and serves the installed SDK's element at /sfu-room.js", async () => {
     const health = await fetch(`${relayOrigin}/health`);
     assert.equal(health.status, 200);
-    assert.equal(((await health.json()) as { status: string }).status, "ok");
+    const body = (await health.json()) as { status: string; workers?: Array<{ ready: boolean }> };
+    assert.equal(body.status, "ok");
+    // One core runs everything in one process (no workers listed).
+    assert.deepEqual(body.workers?.map((w) => w.ready) ?? [], availableParallelism() > 1 ? Array(availableParallelism()).fill(true) : []);
     const element = await fetch(`${relayOrigin}/sfu-room.js`);
     assert.equal(element.status, 200);
     assert.equal(Buffer.from(await element.arrayBuffer()).compare(readFileSync(join(app, "node_modules", "@sfu-room", "sdk", "dist", "sfu-room.js"))), 0);

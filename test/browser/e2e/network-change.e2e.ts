@@ -84,7 +84,6 @@ describe("a network change mid-call", { timeout: 180_000, skip: inNamespace ? fa
     relay = await startRelay(
       {
         ...structuredClone(DEFAULT_RELAY_CONFIG),
-        workers: 1,
         host: RELAY_SIDE.address, port: 0, rtcBindAddress: RELAY_SIDE.address, announcedAddresses: [RELAY_SIDE.address],
         allowedOrigins: ["*"],
       },

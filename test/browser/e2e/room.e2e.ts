@@ -119,9 +119,10 @@ describe("the demo in headless Chromium with a real relay", { timeout: 300_000 }
     const y4m = makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`);
     const dist = await buildDemo(`${ARTIFACTS}demo-dist`);
     site = await serveStatic(dist);
-    // As `npm start` runs it: access control on, the demo taking its tokens from the development endpoint.
+    // As `npm start` runs it: access control on, the demo taking its tokens from the development endpoint,
+    // one worker per core.
     const keys = [{ id: "dev", secret: randomBytes(32).toString("base64url") }];
-    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), workers: 1, port: 0, keys, devTokens: true }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
+    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, keys, devTokens: true }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
     browser = await puppeteer.launch({ executablePath, headless: true, args: chromiumArgs({ y4m }), protocolTimeout: 60_000 });
   });
 

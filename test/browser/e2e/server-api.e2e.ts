@@ -76,7 +76,7 @@ describe("the server API, seen in the pages", { timeout: 180_000 }, () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const executablePath = ensureBrowser(CHROMIUM_PATH, "chromium");
     const y4m = makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`);
-    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), workers: 1, port: 0, keys: [KEY] }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
+    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, keys: [KEY] }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
     adaPath = await startTcpProxy(relay.port);
     // GET /?as=ada|bob: the page, with a token its backend minted.
     site = createServer((req, res) => {
@@ -145,7 +145,7 @@ describe("the server API, seen in the pages", { timeout: 180_000 }, () => {
     await eventually("ada's microphone is on again", microphone, (t) => !t.muted);
     const resumed = ada.evaluate(() => new Promise<void>((resolve) => document.querySelector("sfu-room")!.session!.once("resumed", () => resolve())));
     const cut = adaPath.cut(3_000);
-    await eventually("the relay lost ada's signaling", async () => relay.stats().sessions, (n) => n === 1);
+    await eventually("the relay lost ada's signaling", async () => (await relay.readStats()).sessions, (n) => n === 1);
     await api("MutePublishedTrack", { room: ROOM, identity: "ada", trackId: (await microphone()).id, muted: true });
     await cut;
     await resumed;
@@ -173,18 +173,18 @@ describe("the server API, seen in the pages", { timeout: 180_000 }, () => {
     await new Promise((r) => setTimeout(r, 1500));
     const later = await seen(bob);
     assert.notEqual(later.probe.status, "joined", "bob did not reconnect");
-    assert.equal(relay.stats().participants, 1);
+    assert.equal((await relay.readStats()).participants, 1);
   });
 
   it("RemoveParticipant of Ada while her signaling is down sticks: back online she ends as kicked, without rejoining", async () => {
     const cut = adaPath.cut(3_000);
-    await eventually("the relay lost ada's signaling", async () => relay.stats().sessions, (n) => n === 0);
+    await eventually("the relay lost ada's signaling", async () => (await relay.readStats()).sessions, (n) => n === 0);
     await api("RemoveParticipant", { room: ROOM, identity: "ada" });
     await cut;
     const out = await eventually("ada's element left", () => seen(ada), (s) => s.left.length > 0, 30_000);
     assert.deepEqual(out.left, ["kicked"]);
     await new Promise((r) => setTimeout(r, 1500));
     assert.notEqual((await seen(ada)).probe.status, "joined", "ada did not rejoin");
-    assert.equal(relay.stats().participants, 0);
+    assert.equal((await relay.readStats()).participants, 0);
   });
 });

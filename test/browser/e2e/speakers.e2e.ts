@@ -85,7 +85,7 @@ describe("active speaker and mute state in the element", { timeout: 240_000 }, (
     const executablePath = ensureBrowser(CHROMIUM_PATH, "chromium");
     const y4m = makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`);
     const tone = makeToneWav(`${ARTIFACTS}tone-440hz.wav`);
-    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), workers: 1, port: 0 }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
+    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0 }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
     const relayOrigin = `http://127.0.0.1:${relay.port}`;
     site = createServer((req, res) => {
       const query = new URL(req.url ?? "/", "http://x").searchParams;

@@ -35,7 +35,7 @@ describe("<sfu-room> over wss:// to a relay with its own certificate", { timeout
     const y4m = makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`);
     const tls = makeSelfSigned();
     relay = await startRelay(
-      { ...structuredClone(DEFAULT_RELAY_CONFIG), workers: 1, port: 0, tlsCertPath: tls.certPath, tlsKeyPath: tls.keyPath },
+      { ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, tlsCertPath: tls.certPath, tlsKeyPath: tls.keyPath },
       pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }),
     );
     assert.equal(relay.signalUrl, `wss://127.0.0.1:${relay.port}/ws`);
@@ -76,7 +76,7 @@ describe("<sfu-room> over wss:// to a relay with its own certificate", { timeout
     const first = await Promise.all([0, 1].map((i) => eventually(`page ${i + 1} decodes the other's video`, () => look(i), decoding)));
     const server = await pages[0]!.$eval("sfu-room", (el) => el.getAttribute("server"));
     assert.equal(server, relay.signalUrl, "the element was pointed at the wss:// URL");
-    assert.equal(relay.stats().sessions, 2, "both joined through the TLS server");
+    assert.equal((await relay.readStats()).sessions, 2, "both joined through the TLS server");
     await new Promise((r) => setTimeout(r, 1500));
     for (const i of [0, 1]) {
       const frames = (p: PageProbe) => p.tracks.find((t) => t.kind === "video")!.framesDecoded;

@@ -37,7 +37,7 @@ describe("<sfu-room> and its access token", { timeout: 180_000 }, () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const executablePath = ensureBrowser(CHROMIUM_PATH, "chromium");
     const y4m = makeY4m(`${ARTIFACTS}fake-320x180-15fps.y4m`);
-    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), workers: 1, port: 0, keys: [KEY] }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
+    relay = await startRelay({ ...structuredClone(DEFAULT_RELAY_CONFIG), port: 0, keys: [KEY] }, pino({ level: process.env.SFU_LOG_LEVEL ?? "warn" }));
     const relayOrigin = `http://127.0.0.1:${relay.port}`;
     // GET /?as=viewer|speaker: the page; GET /token?as=...&publish=1: a token, as a page's backend would give it.
     site = createServer((req, res) => {
@@ -95,7 +95,7 @@ describe("<sfu-room> and its access token", { timeout: 180_000 }, () => {
     // And the speaker, whose token may publish, receives nothing from the viewer.
     const speakerView = await speaker.evaluate(probe);
     assert.deepEqual(speakerView.tracks, []);
-    assert.equal(relay.stats().tracks, 2, "the speaker's camera and microphone only");
+    assert.equal((await relay.readStats()).tracks, 2, "the speaker's camera and microphone only");
   });
 
   it("a refreshed token with canPublish lets the same session publish; one for another identity is refused", async () => {

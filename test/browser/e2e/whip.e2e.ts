@@ -172,8 +172,9 @@ describe("a page and GStreamer publish over WHIP", { timeout: 180_000 }, () => {
     const layers = await eventually("the publisher sends all three layers", () => publisher.evaluate(layersSent), (l) => ["q", "h", "f"].every((rid) => (l[rid] ?? 0) > 0), 60_000);
     console.log(`publisher's layers (frames encoded): ${JSON.stringify(layers)}`);
     // The WHIP participant holds one connection (publish-only) beside the viewer's two.
-    assert.equal(relay.stats().participants, 2);
-    assert.equal(relay.stats().peerConnections, 3);
+    const stats = await relay.readStats();
+    assert.equal(stats.participants, 2);
+    assert.equal(stats.peerConnections, 3);
   });
 
   it("the docs' WHEP snippet plays the WHIP participant on a page: quality low decodes its 240 px layer; the room sees nobody more", async () => {
@@ -194,7 +195,7 @@ describe("a page and GStreamer publish over WHIP", { timeout: 180_000 }, () => {
       await player.evaluate(() => Promise.all(Array.from(document.querySelectorAll("video")).map((v) => fetch(v.dataset.session!, { method: "DELETE" }))));
       await player.close();
     }
-    await eventually("the player's participant is released", async () => relay.stats().participants, (n) => n === 2, 30_000);
+    await eventually("the player's participant is released", async () => (await relay.readStats()).participants, (n) => n === 2, 30_000);
   });
 
   it("DELETE removes the WHIP participant everywhere: its tile goes, the relay holds only the viewer", async () => {
@@ -202,7 +203,7 @@ describe("a page and GStreamer publish over WHIP", { timeout: 180_000 }, () => {
     assert.equal(status, 200);
     await eventually("the viewer's tile of the WHIP participant goes", () => viewer.evaluate(probe), (p) => !p.tiles.some((t) => t.participantId === whipId) && p.tracks.length === 0);
     // What is left is the viewer's: the element publishes its own camera and microphone, on its two connections.
-    const stats = relay.stats();
+    const stats = await relay.readStats();
     assert.equal(stats.participants, 1);
     assert.equal(stats.tracks, 2);
     assert.equal(stats.peerConnections, 2);
@@ -228,13 +229,14 @@ describe("a page and GStreamer publish over WHIP", { timeout: 180_000 }, () => {
       const level = await eventually("the viewer hears GStreamer's tone at its level", () => viewer.evaluate(audioLevelOf, gstId), (l) => l > 0.15 && l < 0.35, 30_000);
       console.log(`viewer's audio level of GStreamer's tone: ${level.toFixed(3)}`);
       // One WHIP connection beside the viewer's two.
-      assert.equal(relay.stats().participants, 2);
-      assert.equal(relay.stats().peerConnections, 3);
+      const held = await relay.readStats();
+      assert.equal(held.participants, 2);
+      assert.equal(held.peerConnections, 3);
 
       assert.equal(await gst.stop(), 0, gst.stderr().slice(-2000));
       assert.deepEqual(gst.events.filter((e) => e.event === "deleted").map((e) => [e.status, e.location]), [[200, published.location]]);
       await eventually("the viewer's tile of GStreamer goes", () => viewer.evaluate(probe), (p) => !p.tiles.some((t) => t.participantId === gstId) && p.tracks.length === 0);
-      const stats = relay.stats();
+      const stats = await relay.readStats();
       assert.equal(stats.participants, 1);
       assert.equal(stats.tracks, 2);
       assert.equal(stats.peerConnections, 2);

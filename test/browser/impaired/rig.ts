@@ -207,6 +207,8 @@ export async function startRig(): Promise<Rig> {
   const relay = await startRelay(
     {
       ...structuredClone(DEFAULT_RELAY_CONFIG),
+      // One process: the impaired-network results (docs/impaired-networks.md) are compared run to run,
+      // all measured on one SFU, and its 12 forwarded ports would be 6 per worker on two.
       workers: 1,
       host: MAIN.address, port: 0, rtcBindAddress: "127.0.0.1", announcedAddresses: [MAIN.address], udpPortRange: RELAY_PORTS,
       // UDP only: an ICE-TCP path would bypass the forwarder (it carries datagrams).

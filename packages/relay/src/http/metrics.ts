@@ -10,6 +10,7 @@ import { pathType, type SelectedPath } from "../rtc/selected-path.ts";
 import type { KindCounts } from "../core/index.ts";
 import type { MediaCounters } from "../shell/media-counters.ts";
 import type { SfuStats } from "../shell/sfu-shell.ts";
+import type { WorkerProcessNumbers } from "../workers/ipc-protocol.ts";
 
 export type RelayStats = SfuStats & { sessions: number };
 
@@ -20,6 +21,8 @@ export interface MetricSources {
   kindCounts(): KindCounts;
   /** Peer connections by state. */
   connectionStates(): ReadonlyMap<string, number>;
+  /** Each worker's own process, by index (none in one process). */
+  workers(): ReadonlyArray<{ index: number } & WorkerProcessNumbers>;
 }
 
 type Samples = Array<[labels: Record<string, string>, value: number]>;
@@ -132,6 +135,21 @@ export class RelayMetrics {
       [{ result: "relayed" }, sources.stats().dataRelayed],
       [{ result: "refused" }, sources.stats().dataRefused],
     ]);
+
+    // With workers, process_* and nodejs_* describe the primary (HTTP, WebSockets); the forwarding
+    // happens in the workers, whose own numbers are these, by worker index (as in /health).
+    const perWorker = (field: keyof WorkerProcessNumbers): Samples => sources.workers().map((w) => [{ worker: String(w.index) }, w[field]]);
+    countedElsewhere("sfu_worker_cpu_seconds_total", "user and system CPU time of each worker process", registers, ["worker"], () => perWorker("cpuSeconds"));
+    const workerGauge = (name: string, help: string, field: keyof WorkerProcessNumbers) =>
+      new Gauge({
+        name, help, registers, labelNames: ["worker"],
+        collect() {
+          this.reset();
+          for (const [labels, value] of perWorker(field)) this.set(labels, value);
+        },
+      });
+    workerGauge("sfu_worker_resident_memory_bytes", "resident memory of each worker process", "residentBytes");
+    workerGauge("sfu_worker_event_loop_delay_p99_seconds", "99th percentile of each worker's event loop delay since the previous read: its forwarding thread's saturation", "eventLoopDelayP99Seconds");
   }
 
   pathSelected(path: SelectedPath): void {

@@ -13,13 +13,26 @@ import type { MediaCounters } from "../shell/media-counters.ts";
 import type { WhipCall } from "./whip-calls.ts";
 import type { SfuStats } from "../shell/sfu-shell.ts";
 
-/** What a worker reports for /health and /metrics (the primary adds them up). */
+/** A worker's own process: /metrics reports it per worker (process_* and nodejs_* are the primary's). */
+export interface WorkerProcessNumbers {
+  /** User and system CPU since the worker started. */
+  cpuSeconds: number;
+  residentBytes: number;
+  /** The 99th percentile of its event loop's delay since the previous snapshot: the forwarding thread's saturation. */
+  eventLoopDelayP99Seconds: number;
+}
+
+/** What a worker reports for /health and /metrics (the primary adds up all but `process`). */
 export interface WorkerSnapshot {
   stats: SfuStats;
   media: MediaCounters;
   kindCounts: KindCounts;
   connectionStates: Array<[state: string, count: number]>;
+  process: WorkerProcessNumbers;
 }
+
+/** The workers' snapshots added up (snapshot-sum.ts): a process's numbers do not add up. */
+export type SnapshotSum = Omit<WorkerSnapshot, "process">;
 
 export type ToWorker =
   /** The first message: this worker's configuration (its own slice of the port ranges) and log level. */
@@ -52,4 +65,8 @@ export type FromWorker =
   /** A WHIP/WHEP session ended without a DELETE (its connection failed, the server API removed it). */
   | { type: "whip-ended"; resourceId: string }
   | { type: "room-event"; event: RoomEventOutput }
-  | { type: "path-selected"; path: SelectedPath };
+  | { type: "path-selected"; path: SelectedPath }
+  /** One log line of the worker's, as pino wrote it (JSON): the primary logs it (worker-log.ts). */
+  | { type: "log"; line: string }
+  /** The last message of a stopped worker: everything before it has been written to the channel. */
+  | { type: "stopped" };

@@ -1,5 +1,5 @@
 /** The workers' snapshots added up into the one the relay's /health and /metrics report. */
-import type { WorkerSnapshot } from "./ipc-protocol.ts";
+import type { SnapshotSum, WorkerSnapshot } from "./ipc-protocol.ts";
 
 type Numbers = { [key: string]: number | Numbers };
 
@@ -23,7 +23,7 @@ function addInto(target: Numbers, source: Numbers): void {
  * The sum of `snapshots`; `shape` is any snapshot, whose fields (at 0) the sum starts from, so that
  * no workers at all (all of them restarting) still reads as every field 0.
  */
-export function sumSnapshots(shape: WorkerSnapshot, snapshots: readonly WorkerSnapshot[]): WorkerSnapshot {
+export function sumSnapshots(shape: SnapshotSum, snapshots: readonly WorkerSnapshot[]): SnapshotSum {
   const { stats, media, kindCounts } = structuredClone({ stats: shape.stats, media: shape.media, kindCounts: shape.kindCounts });
   for (const numbers of [stats, media, kindCounts]) zero(numbers as unknown as Numbers);
   const states = new Map<string, number>();

@@ -3,9 +3,9 @@
  * driven by the sessions the primary forwards over IPC (ipc-protocol.ts). It holds no socket to a client
  * but its media; it exits when told to stop or when the primary goes away.
  */
-import type { Logger } from "pino";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { pino, type Logger } from "pino";
 import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
-import { createLogger } from "../log.ts";
 import { sfuFromConfig, whipSessionsFromConfig } from "../sfu-from-config.ts";
 import type { SessionPort, SfuShell } from "../shell/sfu-shell.ts";
 import type { WhipSessions } from "../signal/whip-sessions.ts";
@@ -13,7 +13,8 @@ import type { FromWorker, ToWorker } from "./ipc-protocol.ts";
 import { runWhipCall, type WhipCall } from "./whip-calls.ts";
 
 function post(message: FromWorker): void {
-  process.send?.(message);
+  // Once the primary is gone this process is exiting (below): a send then would only throw.
+  if (process.connected) process.send?.(message);
 }
 
 /** A session as the shell sees it: what it does travels to the primary, which holds the WebSocket. */
@@ -49,6 +50,9 @@ let sfu: SfuShell | undefined;
 /** This worker's WHIP/WHEP sessions: the HTTP of them stays in the primary (worker-whip.ts). */
 let whip: WhipSessions | undefined;
 let log: Logger | undefined;
+/** This process's event loop delay, read (and restarted) by each snapshot. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const sessions = new Map<string, ForwardedSession>();
 
 async function handle(session: ForwardedSession, seq: number, message: ClientMessage): Promise<void> {
@@ -81,7 +85,8 @@ process.on("message", (raw) => {
 function receive(message: ToWorker): void {
   switch (message.type) {
     case "start": {
-      log = createLogger(message.logLevel, message.config.logFormat).child({ worker: message.index });
+      // Lines go to the primary, which logs them in its own format and to its own logger (worker-log.ts).
+      log = pino({ level: message.logLevel }, { write: (line: string) => post({ type: "log", line }) }).child({ worker: message.index });
       sfu = sfuFromConfig(message.config, log, {
         onPathSelected: (path) => post({ type: "path-selected", path }),
         // Always reported: the primary learns from room_started/room_finished which rooms live here.
@@ -112,7 +117,10 @@ function receive(message: ToWorker): void {
     }
     case "snapshot": {
       const { media } = sfu!;
-      post({ type: "snapshot", seq: message.seq, snapshot: { stats: sfu!.stats(), media, kindCounts: sfu!.kindCounts(), connectionStates: [...sfu!.connectionStates()] } });
+      const cpu = process.cpuUsage();
+      const own = { cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: process.memoryUsage.rss(), eventLoopDelayP99Seconds: loopDelay.percentile(99) / 1e9 };
+      loopDelay.reset();
+      post({ type: "snapshot", seq: message.seq, snapshot: { stats: sfu!.stats(), media, kindCounts: sfu!.kindCounts(), connectionStates: [...sfu!.connectionStates()], process: own } });
       break;
     }
     case "admin":
@@ -122,7 +130,8 @@ function receive(message: ToWorker): void {
       void runWhip(message.seq, message.call);
       break;
     case "stop":
-      void sfu!.close().then(() => process.exit(0));
+      // Exits once "stopped" is written: an exit with IPC writes pending would drop them (the last log lines).
+      void sfu!.close().then(() => process.send!({ type: "stopped" } satisfies FromWorker, undefined, {}, () => process.exit(0)));
       break;
   }
 }

@@ -24,8 +24,9 @@ import { newId } from "../sfu-from-config.ts";
 import type { MediaCounters } from "../shell/media-counters.ts";
 import type { SfuStats } from "../shell/sfu-shell.ts";
 import type { SignalBackend, SignalSession } from "../signal/session.ts";
-import type { WorkerSnapshot } from "./ipc-protocol.ts";
+import type { SnapshotSum, WorkerProcessNumbers, WorkerSnapshot } from "./ipc-protocol.ts";
 import { workerConfig } from "./port-slices.ts";
+import { relogWorkerLine } from "./worker-log.ts";
 import { WorkerWhip } from "./worker-whip.ts";
 import { sumSnapshots } from "./snapshot-sum.ts";
 import { type WorkerEvent, WorkerProcess } from "./worker-process.ts";
@@ -67,7 +68,7 @@ export class WorkerPool implements SignalBackend {
   readonly #byId = new Map<string, PlacedSession>();
   readonly #rooms = new Map<string, RoomPlace>();
   /** The last snapshots read (refresh()), summed: what /health and /metrics report. */
-  #sum: WorkerSnapshot | undefined;
+  #sum: SnapshotSum | undefined;
   /** Each worker's part of it, by index (undefined: it did not answer). */
   #parts: Array<WorkerSnapshot | undefined> = [];
   #stopped = false;
@@ -147,6 +148,11 @@ export class WorkerPool implements SignalBackend {
 
   connectionStates(): Map<string, number> {
     return new Map(this.#sum!.connectionStates);
+  }
+
+  /** Each worker's own process (CPU, memory, event loop), of those that answered the last refresh(). */
+  workerProcesses(): Array<{ index: number } & WorkerProcessNumbers> {
+    return this.#parts.flatMap((part, index) => (part === undefined ? [] : [{ index, ...part.process }]));
   }
 
   /** Each worker's process, state and load, for /health. */
@@ -269,6 +275,10 @@ export class WorkerPool implements SignalBackend {
   }
 
   #onEvent(worker: WorkerProcess, event: WorkerEvent): void {
+    if (event.type === "log") {
+      relogWorkerLine(this.#options.log, event.line);
+      return;
+    }
     if (event.type === "path-selected") {
       this.#options.onPathSelected(event.path);
       return;

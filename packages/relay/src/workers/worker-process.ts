@@ -17,7 +17,7 @@ const ENTRY = import.meta.url.endsWith(".ts") ? new URL("./worker-main.ts", impo
 const REPLY_TIMEOUT_MS = 5000;
 
 /** What a worker reports unasked. */
-export type WorkerEvent = Exclude<FromWorker, { type: "handled" | "snapshot" | "admin-reply" | "whip-reply" | "ready" }>;
+export type WorkerEvent = Exclude<FromWorker, { type: "handled" | "snapshot" | "admin-reply" | "whip-reply" | "ready" | "stopped" }>;
 
 export class WorkerProcess {
   readonly index: number;
@@ -56,11 +56,17 @@ export class WorkerProcess {
         case "whip-reply":
           this.#settle(message.seq, message);
           break;
+        case "stopped":
+          break; // its exit follows; `exited` waits for the channel to close too, after this message
+
         default:
           onEvent(message);
       }
     });
-    this.exited = new Promise((resolve) => this.#child.once("exit", () => resolve()));
+    // Exited, and its channel closed: every message it sent before (its last log lines) has been read.
+    const exit = new Promise<void>((resolve) => this.#child.once("exit", () => resolve()));
+    const disconnect = new Promise<void>((resolve) => this.#child.once("disconnect", () => resolve()));
+    this.exited = Promise.all([exit, disconnect]).then(() => {});
     this.#child.once("exit", () => {
       this.#alive = false;
       for (const settle of this.#waiting.values()) settle(undefined);
