@@ -9,13 +9,12 @@
  *   nothing: upgrading to it would send that much again); a subscription whose wish does not fit is
  *   capped at once (down fast);
  * - a capped subscription the budget would allow more is raised one layer at a time, each hold after it
- *   was last lowered and RAISE_SETTLE_MS after the previous raise (up carefully). The raise is the
- *   probe: the relay sends no padding, so whether the next layer fits shows only once it flows;
+ *   was last lowered and RAISE_SETTLE_MS after the previous raise (up carefully). While a wish is capped
+ *   the link is probed (probing.ts): a probe that measures more raises the estimate and ends the holds;
  * - an upgrade lowered again within FAILED_UPGRADE_MS did not fit: that subscription's hold doubles (up
  *   to MAX_HOLD_MS), so a link that carries one layer and not the next does not flip between them; a
  *   raise that holds for STABLE_MS resets the hold. MAX_HOLD_MS bounds how long a restored link waits
- *   for its upgrade. (The estimate cannot say the link changed: while the layers sent are below it,
- *   nothing tests it, and it grows.)
+ *   for its upgrade when probes cannot run (no RTX).
  */
 import { allocateLayers } from "../bandwidth-allocator.ts";
 import { type CapChange, HEADROOM, simulcastOf } from "../bandwidth-controller.ts";
