@@ -22,7 +22,7 @@ import type { NackGenerator } from "./nack-generator.ts";
 import type { OutputQueue } from "./output-queue.ts";
 import type { Pacing } from "./pacer.ts";
 import type { Publication } from "./publication.ts";
-import { HISTORY_PER_LAYER, historySlot } from "./retransmission-history.ts";
+import { HISTORY_PER_LAYER, sendAgain } from "./retransmission-history.ts";
 import type { SubscriptionTable } from "./subscription-table.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import type { CoreStats, Millis, ParticipantId } from "./types.ts";
@@ -123,19 +123,7 @@ export class LossRecovery {
       }
       history.resent(sent.seq, now);
       this.counts.retransmits++;
-      this.pacing.retransmit({
-        type: "retransmit",
-        subscriptionId,
-        subscriberId,
-        trackId: sub.publication.id,
-        slot: historySlot(sent.layer, sent.sourceSeq),
-        sourceSeq: sent.sourceSeq,
-        seq: sent.seq,
-        timestamp: sent.timestamp,
-        marker: sent.marker,
-        pictureId: sent.pictureId,
-        tl0PicIdx: sent.tl0PicIdx,
-      }, sent.size, now);
+      this.pacing.retransmit(sendAgain("retransmit", sub, sent), sent.size, now);
     }
   }
 

@@ -17,7 +17,7 @@ import { type Probe, ProbeController, type ProbeResult } from "./congestion/prob
 import type { FeedbackPacket } from "./congestion/send-side-estimator.ts";
 import type { OutputQueue } from "./output-queue.ts";
 import type { Pacing } from "./pacer.ts";
-import { historySlot } from "./retransmission-history.ts";
+import { sendAgain } from "./retransmission-history.ts";
 import type { Subscription } from "./subscription.ts";
 import type { SubscriptionTable } from "./subscription-table.ts";
 import type { Millis, ParticipantId } from "./types.ts";
@@ -127,19 +127,7 @@ export class Probing {
       const sent = sub.history!.find((sub.rewriter.seq - (s.packets % SPAN)) & 0xffff);
       s.packets++;
       if (sent === undefined) break; // fewer packets sent yet than the span: the next tick goes on
-      this.out.push({
-        type: "probe",
-        subscriptionId: sub.id,
-        subscriberId,
-        trackId: sub.publication.id,
-        slot: historySlot(sent.layer, sent.sourceSeq),
-        sourceSeq: sent.sourceSeq,
-        seq: sent.seq,
-        timestamp: sent.timestamp,
-        marker: sent.marker,
-        pictureId: sent.pictureId,
-        tl0PicIdx: sent.tl0PicIdx,
-      });
+      this.out.push(sendAgain("probe", sub, sent));
       this.counts.probePackets++;
       s.padded += sent.size + PACKET_OVERHEAD;
       left -= sent.size + PACKET_OVERHEAD;

@@ -10,6 +10,8 @@
  *
  * Fixed-size typed arrays indexed by seq modulo the size: recording is the hot path (once per forward).
  */
+import type { ProbeOutput, RetransmitOutput } from "./outputs.ts";
+import type { Subscription } from "./subscription.ts";
 import type { Millis } from "./types.ts";
 
 /** Packets kept per layer of a publication (the shell's store) and forwards remembered per subscription. */
@@ -35,6 +37,23 @@ export interface SentPacket {
   size: number;
   /** When it was last resent (-Infinity: never). */
   resentAt: Millis;
+}
+
+/** The output that sends `sent` (found in `sub`'s history) to its subscriber again: a resend or a probe's padding. */
+export function sendAgain<T extends "retransmit" | "probe">(type: T, sub: Subscription, sent: SentPacket): Extract<RetransmitOutput | ProbeOutput, { type: T }> {
+  return {
+    type,
+    subscriptionId: sub.id,
+    subscriberId: sub.subscriber.id,
+    trackId: sub.publication.id,
+    slot: historySlot(sent.layer, sent.sourceSeq),
+    sourceSeq: sent.sourceSeq,
+    seq: sent.seq,
+    timestamp: sent.timestamp,
+    marker: sent.marker,
+    pictureId: sent.pictureId,
+    tl0PicIdx: sent.tl0PicIdx,
+  } as Extract<RetransmitOutput | ProbeOutput, { type: T }>;
 }
 
 export class RetransmissionHistory {
