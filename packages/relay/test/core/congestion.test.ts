@@ -282,6 +282,12 @@ describe("layer choice from the send-side estimate", () => {
     expect(simulate(30, { rate: () => 10_000_000, loss: 0.05 }).switches).toEqual([[0, 2]]);
   });
 
+  it("with 100 ms ± 30 ms jitter, a link narrowed to 800 kbit/s and restored is back on the top layer within 2 s: probes read the delay's growth, not the spread of arrivals", () => {
+    const { switches } = simulate(90, { rate: (t) => (t >= 20_000 && t < 60_000 ? 800_000 : 5_000_000), delayMs: 100, jitterMs: 30 });
+    expect(switches).toEqual([[0, 2], [20.4, 1], [46.5, 0], [48.8, 1], [52.7, 0], [55.9, 1], [58.1, 0], [60.7, 1], [61.7, 2]]);
+    expect(simulate(60, { rate: () => 5_000_000, delayMs: 100, jitterMs: 30, loss: 0.03 }).switches).toEqual([[0, 2]]); // and 3 % loss with it is no congestion
+  });
+
   it("100 ms ± 30 ms jitter on an ample link is not congestion: no switch", () => {
     expect(simulate(60, { rate: () => 5_000_000, delayMs: 100, jitterMs: 30 }).switches).toEqual([[0, 2]]);
   });

@@ -13,10 +13,9 @@
  *   most PROBE_MAX times the estimate, for PROBE_MS: on a link that is full the excess queues for about
  *   (PROBE_MAX - 1) x PROBE_MS, well inside a small link's queue.
  * - Judge (`onFeedback`): the packets sent in the probe's window, once feedback covers a packet sent after
- *   it (or RESULT_TIMEOUT_MS after it ended: fails). The send rate and the receive rate of that train (each
- *   without the last packet to arrive or leave, as libwebrtc); a link that received less than
- *   SATURATED x what was sent is full, and what it carried (x 0.95) is the measure; else the lower of the
- *   two rates. A measure above RAISE x the estimate succeeds: the caller raises the estimate to it; when
+ *   it (or RESULT_TIMEOUT_MS after it ended: fails). The train's send rate, and the link's rate from how
+ *   the delay grew along it (`measure`); a link that carried less than SATURATED x what was sent is
+ *   full, and what it carried (x 0.95) is the measure; else the rate sent. A measure above RAISE x the estimate succeeds: the caller raises the estimate to it; when
  *   the link carried all of it the next probe may start at once (a restored link is climbed in a few
  *   steps), when it was full its capacity is found and the next waits as after a failure. Otherwise, or
  *   with more than MAX_LOSS of the train lost, it fails: the next after RETRY_MS, doubling up to
@@ -39,7 +38,7 @@ const MAX_RETRY_MS = 8000;
 const SATURATED = 0.9;
 const RAISE = 1.1;
 const MAX_LOSS = 0.1;
-/** Send and arrival spans shorter than this say nothing about a rate. */
+/** A send span shorter than this says nothing about a rate. */
 const MIN_SPAN_MS = 20;
 /** A probe sends at least this share of its rate as padding, whatever the media's rate. */
 const MIN_PADDING_SHARE = 0.2;
@@ -145,21 +144,39 @@ export class ProbeController {
 }
 
 /**
- * What a train of packets says the link carries (bits/s; 0: too short to say), and whether it was full
- * (it received less than it was sent: then the measure is its capacity).
+ * What a train of packets says the link carries (bits/s; 0: too short to say), and whether it was full.
+ * The send rate is the bytes sent over the send span (without the last packet). The link's rate comes
+ * from how the one-way delay grew along the train: sent at S into a link of rate R < S, each packet
+ * waits longer than the one before, the delay's slope against send time is S / R - 1; so R = S / (1 +
+ * slope). A least-squares slope over every arrived packet, not the first and last arrivals: on a link
+ * with jitter, those two alone would read a spread of arrivals as a queue (±30 ms over a 150 ms train
+ * looked like a link at 70 % of the rate sent). A link that carried less than SATURATED of S was full.
  */
 function measure(train: readonly FeedbackPacket[]): { measuredBps: number; saturated: boolean } {
-  const arrived = train.filter((p) => p.arrivedAt >= 0).sort((a, b) => a.arrivedAt - b.arrivedAt);
-  if (arrived.length < 2) return { measuredBps: 0, saturated: false };
+  const arrived = train.filter((p) => p.arrivedAt >= 0);
+  if (arrived.length < 3) return { measuredBps: 0, saturated: false };
   const sendSpan = train.at(-1)!.sentAt - train[0]!.sentAt;
-  const arrivalSpan = arrived.at(-1)!.arrivedAt - arrived[0]!.arrivedAt;
-  if (sendSpan < MIN_SPAN_MS || arrivalSpan < MIN_SPAN_MS) return { measuredBps: 0, saturated: false };
+  if (sendSpan < MIN_SPAN_MS) return { measuredBps: 0, saturated: false };
   let sent = 0;
   for (const p of train) sent += p.size;
-  let received = 0;
-  for (const p of arrived) received += p.size;
   const sendBps = ((sent - train.at(-1)!.size) * 8000) / sendSpan;
-  const receiveBps = ((received - arrived[0]!.size) * 8000) / arrivalSpan;
+  let mx = 0;
+  let my = 0;
+  for (const p of arrived) {
+    mx += p.sentAt;
+    my += p.arrivedAt - p.sentAt;
+  }
+  mx /= arrived.length;
+  my /= arrived.length;
+  let sxy = 0;
+  let sxx = 0;
+  for (const p of arrived) {
+    const dx = p.sentAt - mx;
+    sxy += dx * (p.arrivedAt - p.sentAt - my);
+    sxx += dx * dx;
+  }
+  const slope = sxx > 0 ? Math.max(0, sxy / sxx) : 0;
+  const receiveBps = sendBps / (1 + slope);
   const saturated = receiveBps < SATURATED * sendBps;
-  return { measuredBps: saturated ? 0.95 * receiveBps : Math.min(sendBps, receiveBps), saturated };
+  return { measuredBps: saturated ? 0.95 * receiveBps : receiveBps, saturated };
 }
