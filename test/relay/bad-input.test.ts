@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorCode, ServerMessage } from "@sfu-room/protocol";
 import type { RunningRelay } from "@sfu-room/relay";
-import { eventually, joinClient, resumeWindow, startTestRelay } from "../support/relay-harness.ts";
+import { eventually, grewBy, joinClient, packetCounts, resumeWindow, startTestRelay } from "../support/relay-harness.ts";
 import { Pacer, type SentLog, WeriftClient } from "@sfu-room/test-peer";
 
 describe("bad signaling input", () => {
@@ -55,10 +55,8 @@ describe("bad signaling input", () => {
 
   /** Alice and Bob keep receiving each other's four streams, growing, with no loss or corruption. */
   async function othersUnaffected(): Promise<void> {
-    const before = [...alice.received.values(), ...bob.received.values()].map((r) => r.packets);
-    await eventually("alice and bob still receive growing media", () =>
-      [...alice.received.values(), ...bob.received.values()].every((r, i) => r.packets > before[i]! + 10),
-    );
+    const before = packetCounts(alice, bob);
+    await eventually("alice and bob still receive growing media", () => grewBy(before, 10));
     for (const r of [...alice.received.values(), ...bob.received.values()]) {
       expect(r.seqGaps).toBe(0);
       expect(r.mismatches).toBe(0);

@@ -35,6 +35,20 @@ export async function eventually(what: string, check: () => boolean, timeoutMs =
   }
 }
 
+/**
+ * What each client has received so far on each of its tracks, by track: `grewBy` then tells whether
+ * every one of them has grown. Kept by track, not by position: a track that arrives after the count
+ * moves the others' positions in `received`.
+ */
+export function packetCounts(...clients: ReadonlyArray<Pick<WeriftClient, "received">>): Map<{ readonly packets: number }, number> {
+  return new Map(clients.flatMap((c) => [...c.received.values()].map((r) => [r, r.packets] as const)));
+}
+
+/** Whether every track counted in `before` (packetCounts) has received more than `packets` packets since. */
+export function grewBy(before: ReadonlyMap<{ readonly packets: number }, number>, packets: number): boolean {
+  return [...before].every(([track, counted]) => track.packets > counted + packets);
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Counts of live handles of the process (UDP sockets, timers, TCP), for leak checks. */
