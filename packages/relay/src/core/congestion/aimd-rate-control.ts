@@ -21,8 +21,6 @@ const PACKET_BITS = 1200 * 8;
 const RESPONSE_TIME_MS = 200;
 /** Never wait longer than this between two decreases (ms): one per round trip at most. */
 const DECREASE_INTERVAL_MS = 200;
-/** An increase reaches at most this times the received rate (libwebrtc's rule). */
-const MAX_OVER_RECEIVED = 1.5;
 
 export const MIN_BITRATE = 50_000;
 export const MAX_BITRATE = 30_000_000;
@@ -88,9 +86,7 @@ export class AimdRateControl {
     // Far above the old capacity the path changed: forget it.
     if (this.linkCapacity !== undefined && receivedBitrate !== undefined && receivedBitrate > 1.5 * this.linkCapacity) this.linkCapacity = undefined;
     const nearCapacity = this.linkCapacity !== undefined && this.rate < 1.25 * this.linkCapacity;
-    const before = this.rate;
     if (nearCapacity) this.rate += Math.max(1000, (PACKET_BITS * 1000) / RESPONSE_TIME_MS) * (dt / 1000);
     else this.rate *= INCREASE_PER_SECOND ** (dt / 1000);
-    if (receivedBitrate !== undefined) this.rate = Math.min(this.rate, Math.max(before, MAX_OVER_RECEIVED * receivedBitrate + 10_000));
   }
 }
