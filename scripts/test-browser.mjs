@@ -35,6 +35,8 @@ run("components (Chromium, Firefox ESR)", ["--import", "tsx", "browser/run-compo
   return m ? { passed: Number(m[1]), failed: Number(m[2]) } : undefined;
 }, (out) => (/^Failures:\n((?:  .*\n?)*)/m.exec(out)?.[1] ?? "").split("\n").filter(Boolean).map((l) => l.trim()));
 const e2e = readdirSync(join(root, "test", "browser", "e2e")).filter((f) => f.endsWith(".e2e.ts")).map((f) => `browser/e2e/${f}`);
+// Issue 12's acceptance on impaired links (namespaces and a userspace forwarder; docs/impaired-networks.md).
+e2e.push("browser/impaired/congestion.scenario.ts");
 // One file at a time: each drives several Chromium pages, and the machine may have two cores.
 run("end to end (relay + Chromium)", ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=tap", ...e2e], (out) => {
   const p = /^# pass (\d+)/m.exec(out);

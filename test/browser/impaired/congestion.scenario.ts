@@ -9,8 +9,7 @@
  *
  *   npm run test:impaired        (as root: network namespaces; see rig.ts)
  *
- * It does not pass reliably yet (docs/impaired-networks.md has the runs): it is not in `npm test` until
- * it passes three runs in a row, and then it joins the e2e suite.
+ * `npm test` runs it with the e2e suite (scripts/test-browser.mjs); docs/impaired-networks.md has runs.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";

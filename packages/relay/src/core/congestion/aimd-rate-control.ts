@@ -32,9 +32,15 @@ export class AimdRateControl {
   private lastDecrease = -Infinity;
   /** EWMA of the received rate at decreases: where the link's capacity seems to be; undefined if unknown. */
   private linkCapacity: number | undefined;
+  private readonly maxOverReceived: number;
 
-  constructor(startBitrate: number) {
+  /**
+   * `maxOverReceived`: an increase reaches at most this times the received rate, plus 10 kbit/s
+   * (libwebrtc's rule; Infinity: no such bound). See `EstimatorOptions` for who sets it and why.
+   */
+  constructor(startBitrate: number, maxOverReceived = Infinity) {
     this.rate = startBitrate;
+    this.maxOverReceived = maxOverReceived;
   }
 
   get bitrate(): number {
@@ -86,7 +92,9 @@ export class AimdRateControl {
     // Far above the old capacity the path changed: forget it.
     if (this.linkCapacity !== undefined && receivedBitrate !== undefined && receivedBitrate > 1.5 * this.linkCapacity) this.linkCapacity = undefined;
     const nearCapacity = this.linkCapacity !== undefined && this.rate < 1.25 * this.linkCapacity;
+    const before = this.rate;
     if (nearCapacity) this.rate += Math.max(1000, (PACKET_BITS * 1000) / RESPONSE_TIME_MS) * (dt / 1000);
     else this.rate *= INCREASE_PER_SECOND ** (dt / 1000);
+    if (receivedBitrate !== undefined) this.rate = Math.min(this.rate, Math.max(before, this.maxOverReceived * receivedBitrate + 10_000));
   }
 }

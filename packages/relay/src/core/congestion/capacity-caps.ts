@@ -24,6 +24,8 @@ import { type FeedbackPacket, SendSideEstimator } from "./send-side-estimator.ts
 
 /** Where each estimate starts (bits/s): room for a 720p layer, as the publishers' start bitrate gives. */
 const START_BITRATE = 2_500_000;
+/** A subscriber's estimate grows at most to this times what it receives, and past it by probes (EstimatorOptions). */
+const MAX_OVER_RECEIVED = 1.5;
 const FAILED_UPGRADE_MS = 5000;
 const MAX_HOLD_MS = 20_000;
 const STABLE_MS = 30_000;
@@ -54,7 +56,7 @@ export class CapacityCaps {
   /** A subscriber's transport-cc feedback, with everything it receives: the caps that change. */
   onFeedback(subscriberId: ParticipantId, packets: readonly FeedbackPacket[], received: readonly Subscription[], now: Millis): CapChange[] {
     let estimator = this.estimators.get(subscriberId);
-    if (estimator === undefined) this.estimators.set(subscriberId, (estimator = new SendSideEstimator(START_BITRATE)));
+    if (estimator === undefined) this.estimators.set(subscriberId, (estimator = new SendSideEstimator(START_BITRATE, { maxOverReceived: MAX_OVER_RECEIVED })));
     const bitsPerSecond = estimator.onFeedback(packets, now);
     const subs = simulcastOf(received);
     const caps = allocateLayers(bitsPerSecond * HEADROOM, subs.map((s) => ({ wanted: s.bandwidthPaused ? -1 : s.wantedLayer, layerCosts: s.publication.rate.costs })));

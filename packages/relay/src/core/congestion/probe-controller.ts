@@ -98,9 +98,7 @@ export class ProbeController {
    */
   start(now: Millis, estimateBps: number, wishBps: number | undefined, mediaBps: number): Probe | undefined {
     if (wishBps === undefined || wishBps <= estimateBps || this.probe !== undefined || now < this.nextAt || now - this.droppedAt < DROP_QUIET_MS) return undefined;
-    // From what the link was seen to carry when the estimate is above it (nothing sent tested the estimate).
-    const base = Math.min(estimateBps, mediaBps > 0 ? mediaBps : estimateBps);
-    const targetBps = Math.min(PROBE_MAX * base, Math.max(PROBE_MIN * base, PROBE_OVER_WISH * wishBps));
+    const targetBps = Math.min(PROBE_MAX * estimateBps, Math.max(PROBE_MIN * estimateBps, PROBE_OVER_WISH * wishBps));
     const paddingBps = Math.max(targetBps - mediaBps, MIN_PADDING_SHARE * targetBps);
     this.probe = { start: now, end: now + PROBE_MS, targetBps, paddingBps, estimateBps };
     this.train = [];

@@ -27,6 +27,19 @@ export interface FeedbackPacket {
   arrivedAt: number;
 }
 
+/** How an estimator is set up. */
+export interface EstimatorOptions {
+  /**
+   * The delay-based increase reaches at most this times what arrives (plus 10 kbit/s; default: no
+   * bound). Toward subscribers 1.5, libwebrtc's rule: the relay sends what the layers cost, not what
+   * the estimate allows, so an estimate free to grow would say nothing tested (a link restored at 500
+   * kbit/s read as 3 Mbit/s); probes (probe-controller.ts) raise it past that. Not for a publisher's
+   * uplink (publisher-remb.ts): its REMB is already bounded by what arrives, and a bounded estimate
+   * under that bound kept Firefox from turning its top layer back on for 19 s.
+   */
+  maxOverReceived?: number;
+}
+
 interface Group {
   firstSent: Millis;
   lastSent: Millis;
@@ -45,8 +58,8 @@ export class SendSideEstimator {
   /** Packets sent in this span (a probe and its queue's draining) say nothing of congestion: [start, end]. */
   private probeSpan: [Millis, Millis] = [Infinity, -Infinity];
 
-  constructor(startBitrate: number) {
-    this.delayBased = new AimdRateControl(startBitrate);
+  constructor(startBitrate: number, options: EstimatorOptions = {}) {
+    this.delayBased = new AimdRateControl(startBitrate, options.maxOverReceived);
     this.lossBased = new LossBasedRate(startBitrate);
   }
 
