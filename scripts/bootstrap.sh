@@ -21,3 +21,7 @@ element=packages/sdk/dist/sfu-room.js
 if [ ! -f "$element" ] || [ -n "$(find packages/sdk/src packages/protocol/src packages/sdk/scripts pnpm-lock.yaml -newer "$element" | head -n 1)" ]; then
   node_modules/.bin/node packages/sdk/scripts/build-element.mjs
 fi
+
+# The relay's optional native send accelerator (packages/relay/native): built when the source is newer
+# than the build and a C compiler is present; otherwise the relay runs its JavaScript path.
+node_modules/.bin/node packages/relay/scripts/build-native.mjs

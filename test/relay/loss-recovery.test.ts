@@ -6,9 +6,9 @@
  *   RTX where the subscriber accepted it.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_RELAY_CONFIG, type RunningRelay } from "@sfu-room/relay";
+import { DEFAULT_RELAY_CONFIG, type RelayConfig, type RunningRelay } from "@sfu-room/relay";
 import { type SentLog, WeriftClient } from "@sfu-room/test-peer";
-import { eventually, joinClient, sleep, startTestRelay } from "../support/relay-harness.ts";
+import { eventually, joinClient, SEND_PATHS, sleep, startTestRelay } from "../support/relay-harness.ts";
 import { Scrape } from "../support/scrape.ts";
 
 describe("loss recovery", () => {
@@ -71,8 +71,8 @@ describe("loss recovery", () => {
   });
 
   /** A publisher's video to a subscriber who loses 5% of what the relay sends it; what reached it, and how. */
-  async function lossyDownlink(rtx: boolean): Promise<{ missing: number; expected: number; mismatches: number; rtxPackets: number }> {
-    relay = await startTestRelay();
+  async function lossyDownlink(rtx: boolean, sendPath: Partial<RelayConfig>): Promise<{ missing: number; expected: number; mismatches: number; rtxPackets: number }> {
+    relay = await startTestRelay(sendPath);
     const log: SentLog = new Map();
     const pub = await joinClient(relay, "loss", "pub", log);
     // 5% of what the relay sends this subscriber is dropped on arrival (werift's debug option).
@@ -94,22 +94,24 @@ describe("loss recovery", () => {
     return { missing, expected: to - from, mismatches: rec.mismatches, rtxPackets: sub.rtxPacketsReceived };
   }
 
-  it("resends packets lost on the way to a subscriber from its own history, byte for byte, on the media SSRC without RTX", async () => {
-    const { missing, expected, mismatches, rtxPackets } = await lossyDownlink(false);
-    // Without resends about 5% (some 15 packets) would be missing; a resend is lost again 5% of the
-    // time too, and the subscriber's NACK of it may come late: at most 2% stays missing.
-    expect(missing).toBeLessThanOrEqual(Math.floor(expected * 0.02));
-    expect(mismatches).toBe(0);
-    expect(relay!.stats().retransmits).toBeGreaterThan(0);
-    expect((await Scrape.of(relay!)).value("sfu_retransmits_total")).toBeGreaterThan(0); // what an operator sees
-    expect(rtxPackets).toBe(0); // its answer left RTX out
-  });
+  describe.each(SEND_PATHS)("on the %s send path", (_path, sendPath) => {
+    it("resends packets lost on the way to a subscriber from its own history, byte for byte, on the media SSRC without RTX", async () => {
+      const { missing, expected, mismatches, rtxPackets } = await lossyDownlink(false, sendPath);
+      // Without resends about 5% (some 15 packets) would be missing; a resend is lost again 5% of the
+      // time too, and the subscriber's NACK of it may come late: at most 2% stays missing.
+      expect(missing).toBeLessThanOrEqual(Math.floor(expected * 0.02));
+      expect(mismatches).toBe(0);
+      expect(relay!.stats().retransmits).toBeGreaterThan(0);
+      expect((await Scrape.of(relay!)).value("sfu_retransmits_total")).toBeGreaterThan(0); // what an operator sees
+      expect(rtxPackets).toBe(0); // its answer left RTX out
+    });
 
-  it("resends as RTX (RFC 4588) to a subscriber whose answer accepts it; unwrapped, the bytes are the originals", async () => {
-    const { missing, expected, mismatches, rtxPackets } = await lossyDownlink(true);
-    expect(missing).toBeLessThanOrEqual(Math.floor(expected * 0.02));
-    expect(mismatches).toBe(0);
-    expect(rtxPackets).toBeGreaterThan(0);
-    expect(rtxPackets).toBeLessThanOrEqual(relay!.stats().retransmits);
+    it("resends as RTX (RFC 4588) to a subscriber whose answer accepts it; unwrapped, the bytes are the originals", async () => {
+      const { missing, expected, mismatches, rtxPackets } = await lossyDownlink(true, sendPath);
+      expect(missing).toBeLessThanOrEqual(Math.floor(expected * 0.02));
+      expect(mismatches).toBe(0);
+      expect(rtxPackets).toBeGreaterThan(0);
+      expect(rtxPackets).toBeLessThanOrEqual(relay!.stats().retransmits);
+    });
   });
 });

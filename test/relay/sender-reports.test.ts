@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningRelay } from "@sfu-room/relay";
-import { eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
+import { eventually, joinClient, SEND_PATHS, startTestRelay } from "../support/relay-harness.ts";
 import { Pacer, type SentLog, type WeriftClient } from "@sfu-room/test-peer";
 
 /** NTP seconds at the Unix epoch. */
 const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 
-describe("RTCP sender reports toward subscribers", () => {
+describe.each(SEND_PATHS)("RTCP sender reports toward subscribers (%s send path)", (_path, sendPath) => {
   let relay: RunningRelay | undefined;
   let clients: WeriftClient[] = [];
   afterEach(async () => {
@@ -16,7 +16,7 @@ describe("RTCP sender reports toward subscribers", () => {
   });
 
   it("count the packets and payload bytes the relay forwarded on each track, with the wall-clock time", async () => {
-    relay = await startTestRelay();
+    relay = await startTestRelay(sendPath);
     const log: SentLog = new Map();
     const alice = await joinClient(relay, "reports", "alice", log);
     await alice.publish([{ kind: "audio" }, { kind: "video" }]);

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80 } from "werift";
 import type { RunningRelay } from "@sfu-room/relay";
-import { eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
+import { eventually, joinClient, SEND_PATHS, startTestRelay } from "../support/relay-harness.ts";
 import { Pacer, type SentLog, type WeriftClient } from "@sfu-room/test-peer";
 
-describe("the SRTP profile of each connection", () => {
+describe.each(SEND_PATHS)("the SRTP profile of each connection (%s send path)", (_path, sendPath) => {
   let relay: RunningRelay | undefined;
   let clients: WeriftClient[] = [];
   afterEach(async () => {
@@ -14,7 +14,7 @@ describe("the SRTP profile of each connection", () => {
   });
 
   it("subscriber connections use AES_CM_128_HMAC_SHA1_80 (the relay picks it as DTLS server) and media arrives intact on it", async () => {
-    relay = await startTestRelay();
+    relay = await startTestRelay(sendPath);
     const log: SentLog = new Map();
     const alice = await joinClient(relay, "profiles", "alice", log);
     await alice.publish([{ kind: "audio" }, { kind: "video" }]);

@@ -12,6 +12,16 @@ export async function startTestRelay(overrides: Partial<RelayConfig> = {}): Prom
 }
 
 /**
+ * The relay's two send paths for forwarded media (docs/configuration.md, --native-send): the native
+ * accelerator ("on": the relay refuses to start without it, so a test of it cannot silently run the
+ * other) and the JavaScript path. Tests of what leaves toward subscribers run on both.
+ */
+export const SEND_PATHS = [
+  ["native", { nativeSend: "on" }],
+  ["javascript", { nativeSend: "off" }],
+] as const satisfies ReadonlyArray<readonly [string, Partial<RelayConfig>]>;
+
+/**
  * Config overrides for a relay that keeps a dropped participant this long for a resume (0: drops are
  * leaves, as tests about other things expect).
  */

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { PROTOCOL_LIMITS } from "@sfu-room/protocol";
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from "./core/types.ts";
 import { tlsPairError } from "./http/tls-files.ts";
+import type { NativeSendMode } from "./rtc/fast-send/native-accelerator.ts";
 import { LOG_FORMATS, type LogFormat } from "./log.ts";
 import { type TurnSettings, turnSettingsError, turnUrlError } from "./rtc/turn-credentials.ts";
 import { parseKeys, type SigningKey } from "./signal/access-token.ts";
@@ -32,6 +33,11 @@ export interface RelayConfig {
    * workers (workers/*), each an SFU with its own slice of the media port ranges, and rooms are spread over them.
    */
   workers: number;
+  /**
+   * The native send accelerator (packages/relay/native, built by scripts/bootstrap.sh when a C compiler
+   * is present): "auto" uses it when built, "on" refuses to start without it, "off" never uses it.
+   */
+  nativeSend: NativeSendMode;
   /** Local address the WebRTC UDP sockets and ICE-TCP listeners bind to. */
   rtcBindAddress: string;
   /** Addresses put in the relay's ICE candidates (what browsers connect to); defaults to the bind address. */
@@ -98,6 +104,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   // One SFU per core: one room forwards on one core, so more rooms use more of them (docs/deploy.md#workers).
   // availableParallelism, not cpus().length: it follows a CPU affinity or quota set on the process.
   workers: availableParallelism(),
+  nativeSend: "auto",
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
   udpPortRange: undefined,
@@ -250,6 +257,12 @@ export const OPTIONS: OptionSpec[] = [
     }),
     // --help says where the default comes from, not only what it is on the machine that printed it.
     current: (c) => (c.workers === availableParallelism() ? `${c.workers} (one per core)` : String(c.workers)),
+  },
+  {
+    flag: "--native-send", env: "SFU_NATIVE_SEND", valueName: "auto|on|off",
+    description: "SRTP protection and UDP send of forwarded media in native code (built by npm install when a C compiler is present; the same bytes, about a third of the CPU): auto uses it when built, on refuses to start without it",
+    apply: (c, t) => (t === "auto" || t === "on" || t === "off" ? void (c.nativeSend = t) : `"${t}" is not auto, on or off`),
+    current: (c) => c.nativeSend,
   },
   portRangeOption({
     flag: "--udp-ports", env: "SFU_UDP_PORTS", unset: "(any)",

@@ -13,6 +13,7 @@ import type { AdminRequest, AdminResult, Grants, KindCounts } from "./core/index
 import { turnServerAddresses } from "./rtc/turn-credentials.ts";
 import type { SignalBackend } from "./signal/session.ts";
 import { SignalServer } from "./signal/signal-server.ts";
+import { nativeAcceleratorFor } from "./rtc/fast-send/native-accelerator.ts";
 import { type SfuHooks, sfuFromConfig, whipSessionsFromConfig } from "./sfu-from-config.ts";
 import type { MediaCounters } from "./shell/media-counters.ts";
 import type { SfuShell, SfuStats } from "./shell/sfu-shell.ts";
@@ -89,6 +90,8 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
   const started = Date.now();
   const tlsError = tlsPairError(config.tlsCertPath, config.tlsKeyPath);
   if (tlsError) throw new Error(tlsError);
+  // Checked here, so `--native-send on` without the module fails the start itself, workers or not.
+  const sendPath = nativeAcceleratorFor(config.nativeSend) !== undefined ? "native" : "javascript";
   const tls = config.tlsCertPath !== undefined ? await readTlsFiles(config.tlsCertPath, config.tlsKeyPath!) : undefined;
   const metrics = new RelayMetrics(
     { stats: () => stats(), media: () => sfu.media(), kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates(), workers: () => sfu.workerProcesses() },
@@ -131,7 +134,7 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const access = config.keys.length === 0 ? "open" : "tokens";
   const scheme = tls ? "wss" : "ws";
-  log.info({ port, host: config.host, workers: config.workers, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access, webhooks: config.webhookUrls.length }, "relay listening");
+  log.info({ port, host: config.host, workers: config.workers, sendPath, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access, webhooks: config.webhookUrls.length }, "relay listening");
   const closed = new Promise<void>((resolve) => http.once("close", () => resolve()));
   /** `webhookFlushMs`: how long the last events (participants left, rooms finished) get to be delivered. */
   const close = async (webhookFlushMs = 0) => {

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { RelayConfig } from "./config.ts";
 import type { RoomEventOutput } from "./core/index.ts";
 import type { SelectedPath } from "./rtc/selected-path.ts";
+import { nativeAcceleratorFor } from "./rtc/fast-send/native-accelerator.ts";
 import { turnIceServers } from "./rtc/turn-credentials.ts";
 import { verifyToken } from "./signal/access-token.ts";
 import { SfuShell } from "./shell/sfu-shell.ts";
@@ -29,12 +30,14 @@ export function newSecret(): string {
   return randomBytes(18).toString("base64url");
 }
 
+/** Throws NativeAcceleratorMissingError for `--native-send on` without the module. */
 export function sfuFromConfig(config: RelayConfig, log: Logger, hooks: SfuHooks): SfuShell {
   return new SfuShell({
     core: config.core,
     net: {
       bindAddress: config.rtcBindAddress, announcedAddresses: config.announcedAddresses, udpPortRange: config.udpPortRange,
       iceTcp: config.iceTcp, tcpPortRange: config.tcpPortRange, onPathSelected: hooks.onPathSelected,
+      accelerator: nativeAcceleratorFor(config.nativeSend),
     },
     iceServers: (participantId) => turnIceServers(config.turn, participantId, Date.now()),
     peerTimeoutMs: config.peerTimeoutMs,

@@ -48,6 +48,11 @@ export function srtpCipher(keys: SrtpSessionKeys): SrtpCipher {
   return keys.profile === "aead-aes-128-gcm" ? new GcmCipher(keys) : new CounterModeCipher(keys);
 }
 
+/** The length of the authentication tag an SRTP packet of `profile` ends with. */
+export function srtpTagLength(profile: SrtpProfileName): number {
+  return profile === "aead-aes-128-gcm" ? GCM_TAG : CM_TAG;
+}
+
 /** The SSRC of an SRTP packet (its header is in the clear), or -1 when it is too short for a header. */
 export function srtpSsrc(data: Buffer): number {
   return data.length < 12 ? -1 : data.readUInt32BE(8);

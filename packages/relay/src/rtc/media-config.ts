@@ -2,6 +2,7 @@
  * The codecs, RTCP feedback and header extensions the relay negotiates, and the werift options that
  * make a peer connection behave as a relay endpoint. The choices and why are in shared/notes/werift.md.
  */
+import type { NativeAccelerator } from "./fast-send/native-accelerator.ts";
 import {
   type PeerConfig,
   RTCRtpCodecParameters,
@@ -27,6 +28,8 @@ export interface RtcNetworkOptions {
   tcpPortRange: [number, number] | undefined;
   /** A connection connected over this path (for the metrics). */
   onPathSelected(path: SelectedPath): void;
+  /** The native send accelerator (rtc/fast-send/native-accelerator.ts); absent: the JavaScript send path. */
+  accelerator?: NativeAccelerator;
 }
 
 // Keyframe requests (PLI/FIR) and NACK are what a forwarding relay needs. transport-cc is left out on

@@ -143,7 +143,7 @@ export class SubscriberConnection {
   private scheduled = false;
   private closed = false;
   /** Where forwarded packets leave (SRTP and the socket), shared by every subscription of the connection. */
-  private readonly path = new SubscriberPath();
+  private readonly path: SubscriberPath;
   /** One header object reused for every packet werift sends: its sendRtp clones it synchronously. */
   private readonly scratch = new RtpPacket(new RtpHeader(), Buffer.alloc(0));
   private readonly feedback: SubscriberFeedback;
@@ -159,6 +159,7 @@ export class SubscriberConnection {
 
   constructor(net: RtcNetworkOptions, events: SubscriberEvents, answering = false) {
     this.events = events;
+    this.path = new SubscriberPath(net.accelerator);
     this.feedback = new SubscriberFeedback(() => performance.now(), (packets) => this.events.onTransportFeedback(packets));
     this.pc = new RTCPeerConnection(subscriberPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);

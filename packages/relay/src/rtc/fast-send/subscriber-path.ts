@@ -7,20 +7,36 @@
  *
  * The rollover counter of each SSRC sent belongs to the SRTP session, so it lives here. werift's own
  * SRTP context never sends on these SSRCs (the fast path is their only sender), so there is one counter.
+ *
+ * With the native accelerator (native-accelerator.ts), protection and the UDP send are one native call
+ * on the socket's descriptor; a send it could not make (a full socket buffer) goes to Node's socket
+ * instead, which queues it. Without it, media/srtp-cipher.ts protects and Node's socket sends.
  */
 import { type CandidatePair, ProtectionProfileAeadAes128Gcm, type RTCDtlsTransport, type SrtpSession, StunProtocol } from "werift";
 import { RolloverCounter } from "../../media/srtp-rollover.ts";
-import { SRTP_HEADROOM, type SrtpCipher, srtpCipher } from "../../media/srtp-cipher.ts";
+import { SRTP_HEADROOM, type SrtpCipher, type SrtpSessionKeys, srtpCipher, srtpTagLength } from "../../media/srtp-cipher.ts";
 import { canSendApplicationData } from "./werift-internals.ts";
+import type { NativeAccelerator, NativeDestination, NativeSession } from "./native-accelerator.ts";
 
 export class SubscriberPath {
+  readonly #native: NativeAccelerator | undefined;
   #srtp: SrtpSession | undefined;
   #cipher: SrtpCipher | undefined;
+  /** The native module's state for the same keys (with the accelerator). */
+  #session: NativeSession | undefined;
+  /** The SRTP authentication tag's length of the session's profile. */
+  #tagLength = 0;
+  /** The pair's socket descriptor and address (with the accelerator); undefined: Node's socket sends. */
+  #destination: NativeDestination | undefined;
   readonly #rollovers = new Map<number, RolloverCounter>();
   /** The nominated pair the address was read from (werift makes a new array per read). */
   #pair: CandidatePair | undefined;
   #host = "";
   #port = 0;
+
+  constructor(native?: NativeAccelerator) {
+    this.#native = native;
+  }
 
   /** Whether `transport` can carry RTP now: DTLS up, its SRTP keys exported. */
   ready(transport: RTCDtlsTransport): boolean {
@@ -38,21 +54,35 @@ export class SubscriberPath {
       rollover = new RolloverCounter();
       this.#rollovers.set(ssrc, rollover);
     }
-    const size = cipher.protect(buf, headerLength, length, ssrc, seq, rollover.next(seq));
+    const roc = rollover.next(seq);
     const connection = transport.iceTransport.connection;
     const pair = connection.nominated;
-    if (pair === undefined || !canSendApplicationData(connection)) return size; // werift drops it too
+    const native = this.#native;
+    if (pair === undefined || !canSendApplicationData(connection)) return this.#protect(cipher, buf, headerLength, length, ssrc, seq, roc); // werift drops it too
     const protocol = pair.protocol;
+    let size: number;
     if (protocol instanceof StunProtocol) {
-      if (protocol.transport.closed) return size;
+      if (protocol.transport.closed) return this.#protect(cipher, buf, headerLength, length, ssrc, seq, roc);
+      const socket = protocol.transport.socket;
       if (pair !== this.#pair) {
         [this.#host, this.#port] = pair.remoteAddr;
+        this.#destination = native?.destination(socket, this.#host, this.#port);
         this.#pair = pair;
       }
-      protocol.transport.socket.send(buf, SRTP_HEADROOM, size, this.#port, this.#host);
+      if (this.#destination !== undefined) {
+        size = native!.protectSend(this.#session!, buf, headerLength, length, ssrc, seq, roc, this.#destination);
+        if (size < 0) {
+          size = length + this.#tagLength;
+          socket.send(buf, SRTP_HEADROOM, size, this.#port, this.#host); // protected already; libuv queues it
+        }
+      } else {
+        size = this.#protect(cipher, buf, headerLength, length, ssrc, seq, roc);
+        socket.send(buf, SRTP_HEADROOM, size, this.#port, this.#host);
+      }
       pair.packetsSent++; // what Connection.send counts (getStats of the candidate pair)
       pair.bytesSent += size;
     } else {
+      size = this.#protect(cipher, buf, headerLength, length, ssrc, seq, roc);
       connection.send(buf.subarray(SRTP_HEADROOM, SRTP_HEADROOM + size)).catch(() => undefined);
     }
     transport.bytesSent += size; // what RTCDtlsTransport.sendRtp counts
@@ -60,13 +90,22 @@ export class SubscriberPath {
     return size;
   }
 
+  #protect(cipher: SrtpCipher, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number): number {
+    return this.#session !== undefined
+      ? this.#native!.protect(this.#session, buf, headerLength, length, ssrc, seq, roc)
+      : cipher.protect(buf, headerLength, length, ssrc, seq, roc);
+  }
+
   #cipherFor(srtp: SrtpSession): SrtpCipher {
     if (srtp !== this.#srtp || this.#cipher === undefined) {
       // A new SRTP session (a new DTLS association): new keys, and every SSRC starts over.
       const { profile, srtpSessionKey, srtpSessionSalt, srtpSessionAuthTag } = srtp.localContext;
-      this.#cipher = profile === ProtectionProfileAeadAes128Gcm
-        ? srtpCipher({ profile: "aead-aes-128-gcm", key: srtpSessionKey, salt: srtpSessionSalt })
-        : srtpCipher({ profile: "aes-cm-128-hmac-sha1-80", key: srtpSessionKey, salt: srtpSessionSalt, authKey: srtpSessionAuthTag });
+      const keys: SrtpSessionKeys = profile === ProtectionProfileAeadAes128Gcm
+        ? { profile: "aead-aes-128-gcm", key: srtpSessionKey, salt: srtpSessionSalt }
+        : { profile: "aes-cm-128-hmac-sha1-80", key: srtpSessionKey, salt: srtpSessionSalt, authKey: srtpSessionAuthTag };
+      this.#cipher = srtpCipher(keys);
+      this.#session = this.#native?.session(keys);
+      this.#tagLength = srtpTagLength(keys.profile);
       this.#srtp = srtp;
       this.#rollovers.clear();
     }
