@@ -15,6 +15,7 @@ import { cpus, loadavg } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { canCreateNamespace, insideNamespace, type NamespaceSpec, reexecInNamespace } from "@sfu-room/netns";
+import { nativeAcceleratorFor, parseConfig } from "@sfu-room/relay";
 import { Bench } from "./lib/bench.ts";
 import { describeFixture, loadFixtures } from "./lib/fixture.ts";
 import { ensureJanus } from "./lib/janus-driver.ts";
@@ -76,6 +77,7 @@ async function runBench(plan: Plan): Promise<number> {
       warmupS: plan.warmupMs / 1000,
       durationS: 0,
       notes: [],
+      relaySendPath: plan.servers.includes("relay") ? relaySendPath() : undefined,
     },
     fanout: [],
     meeting: [],
@@ -156,6 +158,17 @@ async function runScenario(bench: Bench, scenario: Scenario, kind: ServerKind, r
       result.latency.push(...(await latency(bench, kind, capacity)));
       return;
     }
+  }
+}
+
+/** The send path the relay runs here: what its --native-send (SFU_NATIVE_SEND, default auto) picks on this machine. */
+function relaySendPath(): "native" | "javascript" {
+  const parsed = parseConfig(["--workers", "1"], process.env);
+  if (!parsed.ok) return "javascript";
+  try {
+    return nativeAcceleratorFor(parsed.config.nativeSend) !== undefined ? "native" : "javascript";
+  } catch {
+    return "javascript"; // "on" without the module: the relay itself will refuse to start and say why
   }
 }
 

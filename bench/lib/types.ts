@@ -99,6 +99,8 @@ export interface RunResult {
     warmupS: number;
     durationS: number;
     notes: string[];
+    /** How the relay protected and sent forwarded media (its --native-send; the CPU targets depend on it). */
+    relaySendPath?: "native" | "javascript";
   };
   /** One-way delay of werift alone (a sender and a receiver connection in one process, no server). */
   baselineLatency?: { p50Ms: number; p99Ms: number; samples: number };
@@ -106,7 +108,7 @@ export interface RunResult {
   meeting: LoadStep[];
   joinStorm: StormStep[];
   latency: LoadStep[];
-  /** Largest fanout N with >= 99% delivery and no saturation, per server. */
+  /** Largest fanout N with >= 99% delivery, latency p99 within the bound and no saturation, per server (scenarios/fanout.ts). */
   capacity: Partial<Record<ServerKind, { n: number; limitedBy: string }>>;
   /** Per N both servers ran; `bothDelivered`: both delivered >= 99% there. */
   ratios: Array<{ scenario: string; n: number; relayUsPerPacket: number; janusUsPerPacket: number; ratio: number; bothDelivered: boolean }>;

@@ -3,6 +3,7 @@ import { type Bench, sleep, split } from "../lib/bench.ts";
 import type { FeedId, ServerKind } from "../lib/peers.ts";
 import type { ServerUnderTest } from "../lib/servers.ts";
 import type { LoadStep } from "../lib/types.ts";
+import { CAPACITY_P99_MS } from "../targets.ts";
 import { describeLoad, loadStep, measureWindow, retryIfDisturbed, stopReason, type Window } from "../lib/window.ts";
 import type { ConnectResult } from "../lib/worker.ts";
 
@@ -56,14 +57,23 @@ export async function fanout(bench: Bench, kind: ServerKind, steps: number[], op
   }, opts.cpuProfDir);
 }
 
-/** Largest fanout N with >= 99% delivery and no saturation, and what ended the stepping. */
+/**
+ * Largest fanout N that a server serves: >= 99% delivered, no backlog, the added latency's p99 within
+ * CAPACITY_P99_MS (a server that delivers everything a second late is not keeping up), the machine not
+ * saturated; and what ended the stepping or the first step past it.
+ */
 export function fanoutCapacity(steps: readonly LoadStep[], kind: ServerKind): { n: number; limitedBy: string } | undefined {
   const mine = steps.filter((s) => s.server === kind);
   if (!mine.length) return undefined;
-  const good = mine.filter((s) => s.deliveryPct >= 99 && !s.backlog && s.benchBusyPct < 90 && s.generatorCpuPct < 95);
+  const served = (s: LoadStep) => s.deliveryPct >= 99 && !s.backlog && s.benchBusyPct < 90 && s.generatorCpuPct < 95 && (s.latencyP99Ms ?? 0) <= CAPACITY_P99_MS;
+  const good = mine.filter(served);
   const last = mine.at(-1)!;
   const n = good.length ? Math.max(...good.map((s) => s.n)) : mine[0]!.n;
-  return { n, limitedBy: last.stop ?? `largest step tried (N=${last.n}); capacity is at least this` };
+  const past = mine.find((s) => s.n > n && !served(s) && !s.stop);
+  const limitedBy = past !== undefined && (past.latencyP99Ms ?? 0) > CAPACITY_P99_MS
+    ? `latency p99 ${past.latencyP99Ms} ms > ${CAPACITY_P99_MS} ms at N=${past.n}${last.stop ? `; stepping stopped at N=${last.n}: ${last.stop}` : ""}`
+    : (last.stop ?? `largest step tried (N=${last.n}); capacity is at least this`);
+  return { n, limitedBy };
 }
 
 /** Adds `count` subscribers of `feeds`, spread over the generator processes. */
