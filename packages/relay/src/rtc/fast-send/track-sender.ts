@@ -114,7 +114,7 @@ export class FastTrackSender {
     }
     const { payload } = packet;
     const length = template.length + payload.length;
-    const buf = Buffer.allocUnsafe(SRTP_HEADROOM + length + SRTP_TRAILER);
+    const buf = this.#path.buffer(SRTP_HEADROOM + length + SRTP_TRAILER);
     template.write(buf, SRTP_HEADROOM, values);
     payload.copy(buf, SRTP_HEADROOM + template.length);
     this.#path.send(transport, buf, template.length, length, ssrc, packet.seq);
