@@ -42,7 +42,7 @@ export async function startServer(kind: ServerKind, o: ServerOptions, label: str
 async function startRelayProcess(o: ServerOptions, label: string): Promise<ServerUnderTest> {
   const log = openSync(join(o.rawDir, `relay-${label}.log`), "w");
   // Node's type stripping, as `sfu-relay` runs the relay (no tsx in the measured process).
-  const execArgv = ["--expose-gc"];
+  const execArgv = ["--expose-gc", ...(process.env.RELAY_NODE_FLAGS ? process.env.RELAY_NODE_FLAGS.trim().split(/\s+/) : [])];
   if (o.cpuProfDir) {
     mkdirSync(o.cpuProfDir, { recursive: true });
     execArgv.push("--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`, `--cpu-prof-name=relay-${label}.cpuprofile`);

@@ -4,7 +4,7 @@
  * tested for byte-identical output, test/relay/native-fast-send.test.ts).
  *
  * One call protects a forwarded RTP packet with SRTP in place and writes it to the subscriber's UDP
- * socket: what costs the JavaScript path most under load (the relay's profile at 150 subscribers: libuv's
+ * socket (and another unprotects a publisher's incoming packet, src/rtc/srtp-receive.ts): what costs the JavaScript path most under load (the relay's profile at 150 subscribers: libuv's
  * send request with its wrap object 26%, the keystream's cipher call 13%, two hashes with hex strings
  * 7%) becomes a counter-mode AES through OpenSSL, HMAC-SHA1 from precomputed pad states and one sendto.
  *
@@ -23,8 +23,10 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <node_api.h>
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -41,6 +43,7 @@ enum profile { AES_CM_128_HMAC_SHA1_80 = 1, AEAD_AES_128_GCM = 2 };
 /* One SRTP session's sending state: the keys' cipher contexts, made once. */
 typedef struct {
   enum profile profile;
+  bool decrypt; /* a receiving session (unprotect): GCM's context is set up for decryption */
   EVP_CIPHER_CTX *cipher;
   uint8_t salt[14];
   SHA_CTX inner; /* SHA-1 after (authKey ^ ipad): RFC 2104's first block, hashed once */
@@ -67,10 +70,10 @@ static int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *length
   return napi_get_buffer_info(env, v, (void **)data, length) == napi_ok;
 }
 
-/* session(profile, key, salt, authKey?): an External holding the cipher state of one SRTP session. */
+/* session(profile, key, salt, authKey, receiving): an External holding the cipher state of one SRTP session and direction. */
 static napi_value make_session(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   uint32_t profile;
   uint8_t *key, *salt, *auth = NULL;
@@ -78,9 +81,12 @@ static napi_value make_session(napi_env env, napi_callback_info info) {
   if (argc < 3 || !get_u32(env, argv[0], &profile) || !get_buffer(env, argv[1], &key, &key_length) || !get_buffer(env, argv[2], &salt, &salt_length))
     return throw_error(env, "session(profile, key, salt, authKey?): bad arguments");
   if (key_length != 16) return throw_error(env, "an SRTP session key is 16 bytes");
+  bool receiving = false;
+  if (argc >= 5 && napi_get_value_bool(env, argv[4], &receiving) != napi_ok) return throw_error(env, "session: receiving is a boolean");
   session *s = calloc(1, sizeof *s);
   if (s == NULL) return throw_error(env, "out of memory");
   s->profile = profile;
+  s->decrypt = receiving;
   s->cipher = EVP_CIPHER_CTX_new();
   int ok = s->cipher != NULL;
   if (profile == AES_CM_128_HMAC_SHA1_80) {
@@ -109,7 +115,7 @@ static napi_value make_session(napi_env env, napi_callback_info info) {
       return throw_error(env, "AEAD-AES-GCM SRTP needs a 12-byte salt");
     }
     memcpy(s->salt, salt, 12); /* werift derives 14 bytes; the IV uses the first 12 */
-    ok = ok && EVP_EncryptInit_ex(s->cipher, EVP_aes_128_gcm(), NULL, key, NULL) == 1;
+    ok = ok && (receiving ? EVP_DecryptInit_ex(s->cipher, EVP_aes_128_gcm(), NULL, key, NULL) : EVP_EncryptInit_ex(s->cipher, EVP_aes_128_gcm(), NULL, key, NULL)) == 1;
   } else {
     session_free(env, s, NULL);
     return throw_error(env, "unknown SRTP profile");
@@ -133,16 +139,32 @@ static void put32(uint8_t *at, uint32_t v) {
   at[3] = v;
 }
 
+/* The length of the RTP header (fixed part, CSRCs, extension block) of data[0, end), or 0 (RFC 3550 5.1). */
+static size_t rtp_header_length(const uint8_t *data, size_t end) {
+  if (end < 12 || data[0] >> 6 != 2) return 0;
+  size_t length = 12 + (size_t)(data[0] & 0x0f) * 4;
+  if (data[0] & 0x10) {
+    if (length + 4 > end) return 0;
+    length += 4 + (size_t)((data[length + 2] << 8) | data[length + 3]) * 4;
+  }
+  return length <= end ? length : 0;
+}
+
+/* IV = salt·2^16 XOR ssrc·2^64 XOR index·2^16 (RFC 3711 4.1.1); CTR mode counts the low 16 bits. */
+static void cm_iv(const session *s, uint8_t iv[16], uint32_t ssrc, uint32_t seq, uint32_t roc) {
+  memset(iv, 0, 16);
+  memcpy(iv, s->salt, 14);
+  iv[4] ^= ssrc >> 24, iv[5] ^= ssrc >> 16, iv[6] ^= ssrc >> 8, iv[7] ^= ssrc;
+  iv[8] ^= roc >> 24, iv[9] ^= roc >> 16, iv[10] ^= roc >> 8, iv[11] ^= roc;
+  iv[12] ^= seq >> 8, iv[13] ^= seq;
+}
+
 /* Protects rtp[0, length) in place (header of header_length bytes); the SRTP length, or 0 on failure. */
 static size_t protect(session *s, uint8_t *rtp, size_t header_length, size_t length, uint32_t ssrc, uint32_t seq, uint32_t roc) {
   int out = 0;
   if (s->profile == AES_CM_128_HMAC_SHA1_80) {
-    /* IV = salt·2^16 XOR ssrc·2^64 XOR index·2^16 (RFC 3711 4.1.1); CTR mode counts the low bits. */
-    uint8_t iv[16] = {0};
-    memcpy(iv, s->salt, 14);
-    iv[4] ^= ssrc >> 24, iv[5] ^= ssrc >> 16, iv[6] ^= ssrc >> 8, iv[7] ^= ssrc;
-    iv[8] ^= roc >> 24, iv[9] ^= roc >> 16, iv[10] ^= roc >> 8, iv[11] ^= roc;
-    iv[12] ^= seq >> 8, iv[13] ^= seq;
+    uint8_t iv[16];
+    cm_iv(s, iv, ssrc, seq, roc);
     uint8_t *payload = rtp + header_length;
     if (EVP_EncryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(s->cipher, payload, &out, payload, (int)(length - header_length)) != 1) return 0;
     /* The MAC covers the header, the encrypted payload, then the rollover counter (RFC 3711 4.2). */
@@ -180,7 +202,7 @@ static int packet_args(napi_env env, napi_value *argv, session **s, uint8_t **rt
       !get_u32(env, argv[3], length) || !get_u32(env, argv[4], ssrc) || !get_u32(env, argv[5], seq) || !get_u32(env, argv[6], roc))
     return 0;
   /* The tag goes after the packet: the buffer must hold HEADROOM + length + the longest tag. */
-  if (*header_length < 12 || *header_length > *length || (size_t)*length + HEADROOM + GCM_TAG > buf_length) return 0;
+  if ((*s)->decrypt || *header_length < 12 || *header_length > *length || (size_t)*length + HEADROOM + GCM_TAG > buf_length) return 0;
   *rtp = buf + HEADROOM;
   return 1;
 }
@@ -229,6 +251,66 @@ static napi_value protect_send(napi_env env, napi_callback_info info) {
   return number(env, sent < 0 ? -(double)errno : (double)size);
 }
 
+/*
+ * unprotect(session, data, roc): the RTP packet inside SRTP packet `data` (a new Buffer) whose rollover
+ * counter the caller estimated (RFC 3711 3.3.1), or null when it is not an SRTP packet of this session
+ * or fails authentication. `session` must be a receiving one.
+ */
+static napi_value unprotect(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  session *s;
+  uint8_t *data;
+  size_t length;
+  uint32_t roc;
+  napi_value null_value;
+  napi_get_null(env, &null_value);
+  if (argc < 3 || napi_get_value_external(env, argv[0], (void **)&s) != napi_ok || !get_buffer(env, argv[1], &data, &length) || !get_u32(env, argv[2], &roc) || !s->decrypt)
+    return throw_error(env, "unprotect: bad arguments");
+  size_t tag = s->profile == AEAD_AES_128_GCM ? GCM_TAG : CM_TAG;
+  if (length < tag) return null_value;
+  size_t end = length - tag;
+  size_t header = rtp_header_length(data, end);
+  if (header == 0) return null_value;
+  uint32_t ssrc = (uint32_t)data[8] << 24 | (uint32_t)data[9] << 16 | (uint32_t)data[10] << 8 | data[11];
+  uint32_t seq = (uint32_t)data[2] << 8 | data[3];
+  napi_value result;
+  uint8_t *plain;
+  if (napi_create_buffer(env, end, (void **)&plain, &result) != napi_ok) return throw_error(env, "out of memory");
+  memcpy(plain, data, header);
+  int out = 0;
+  if (s->profile == AES_CM_128_HMAC_SHA1_80) {
+    uint8_t digest[SHA_DIGEST_LENGTH], roc_bytes[4];
+    put32(roc_bytes, roc);
+    SHA_CTX ctx = s->inner;
+    SHA1_Update(&ctx, data, end);
+    SHA1_Update(&ctx, roc_bytes, 4);
+    SHA1_Final(digest, &ctx);
+    ctx = s->outer;
+    SHA1_Update(&ctx, digest, sizeof digest);
+    SHA1_Final(digest, &ctx);
+    if (CRYPTO_memcmp(digest, data + end, CM_TAG) != 0) return null_value;
+    uint8_t iv[16];
+    cm_iv(s, iv, ssrc, seq, roc);
+    if (EVP_EncryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(s->cipher, plain + header, &out, data + header, (int)(end - header)) != 1)
+      return throw_error(env, "OpenSSL failed to decrypt the packet");
+    return result;
+  }
+  uint8_t iv[12];
+  iv[0] = 0, iv[1] = 0;
+  put32(iv + 2, ssrc);
+  put32(iv + 6, roc);
+  iv[10] = seq >> 8, iv[11] = seq;
+  for (int i = 0; i < 12; i++) iv[i] ^= s->salt[i];
+  if (EVP_DecryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1 || EVP_DecryptUpdate(s->cipher, NULL, &out, data, (int)header) != 1 ||
+      EVP_DecryptUpdate(s->cipher, plain + header, &out, data + header, (int)(end - header)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_SET_TAG, GCM_TAG, data + end) != 1)
+    return throw_error(env, "OpenSSL failed to decrypt the packet");
+  if (EVP_DecryptFinal_ex(s->cipher, plain + header + out, &out) != 1) return null_value; /* the tag did not verify */
+  return result;
+}
+
 /* address(host, port, ipv6Socket): a sockaddr for sendto; an IPv4 host on an IPv6 socket is v4-mapped. */
 static napi_value make_address(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -270,6 +352,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"protect", NULL, protect_only, NULL, NULL, NULL, napi_default, NULL},
       {"protectSend", NULL, protect_send, NULL, NULL, NULL, napi_default, NULL},
       {"address", NULL, make_address, NULL, NULL, NULL, napi_default, NULL},
+      {"unprotect", NULL, unprotect, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);
   return exports;

@@ -79,7 +79,7 @@ export class PublisherConnection {
     this.pc = new RTCPeerConnection(publisherPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
     this.pc.connectionStateChange.subscribe((state) => this.events.onConnectionState(state));
-    unprotectWithReusedState(this.pc);
+    unprotectWithReusedState(this.pc, net.accelerator);
     this.pc.onRemoteTransceiverAdded.subscribe((transceiver) => this.watchTransceiver(transceiver));
   }
 

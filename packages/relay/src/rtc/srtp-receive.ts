@@ -9,11 +9,12 @@
  * authenticated, so forged datagrams cannot grow the table.
  */
 import { ProtectionProfileAeadAes128Gcm, type RTCPeerConnection, SrtpAuthenticationError, type SrtpSession } from "werift";
-import { type SrtpCipher, srtpCipher, srtpSsrc, SrtpUnprotectError } from "../media/srtp-cipher.ts";
+import { type SrtpCipher, type SrtpSessionKeys, srtpCipher, srtpSsrc, SrtpUnprotectError } from "../media/srtp-cipher.ts";
+import type { NativeAccelerator } from "./fast-send/native-accelerator.ts";
 import { RolloverCounter } from "../media/srtp-rollover.ts";
 
 /** Replaces the SRTP decryption of `pc`'s transports each time it connects (a new DTLS session: new keys). */
-export function unprotectWithReusedState(pc: RTCPeerConnection): void {
+export function unprotectWithReusedState(pc: RTCPeerConnection, native?: NativeAccelerator): void {
   const replaced = new WeakSet<SrtpSession>();
   pc.connectionStateChange.subscribe((state) => {
     if (state !== "connected") return;
@@ -21,19 +22,21 @@ export function unprotectWithReusedState(pc: RTCPeerConnection): void {
       const srtp = transport.srtp as SrtpSession | undefined; // made when DTLS connected, before this
       if (srtp === undefined || replaced.has(srtp)) continue;
       replaced.add(srtp);
-      srtp.decrypt = decryptor(receivingCipher(srtp));
+      srtp.decrypt = decryptor(receivingCipher(srtp, native));
     }
   });
 }
 
-function receivingCipher(srtp: SrtpSession): SrtpCipher {
+/** The native accelerator's unprotection when there is one (one call per packet), else media/srtp-cipher.ts's. */
+function receivingCipher(srtp: SrtpSession, native: NativeAccelerator | undefined): Pick<SrtpCipher, "unprotect"> {
   const { profile, srtpSessionKey: key, srtpSessionSalt: salt, srtpSessionAuthTag: authKey } = srtp.remoteContext;
-  return profile === ProtectionProfileAeadAes128Gcm
-    ? srtpCipher({ profile: "aead-aes-128-gcm", key, salt })
-    : srtpCipher({ profile: "aes-cm-128-hmac-sha1-80", key, salt, authKey });
+  const keys: SrtpSessionKeys = profile === ProtectionProfileAeadAes128Gcm
+    ? { profile: "aead-aes-128-gcm", key, salt }
+    : { profile: "aes-cm-128-hmac-sha1-80", key, salt, authKey };
+  return native?.unprotector(keys) ?? srtpCipher(keys);
 }
 
-function decryptor(cipher: SrtpCipher): (data: Buffer) => Buffer {
+function decryptor(cipher: Pick<SrtpCipher, "unprotect">): (data: Buffer) => Buffer {
   const rollovers = new Map<number, RolloverCounter>();
   return (data) => {
     const ssrc = srtpSsrc(data);

@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtpSession } from "werift";
 import { RtpHeaderTemplate } from "../../src/media/rtp-header-template.ts";
-import { SRTP_HEADROOM, SRTP_TRAILER, SrtpUnprotectError, srtpCipher } from "../../src/media/srtp-cipher.ts";
+import { SRTP_HEADROOM, SRTP_TRAILER, type SrtpSessionKeys, SrtpUnprotectError, srtpCipher } from "../../src/media/srtp-cipher.ts";
 import { RolloverCounter } from "../../src/media/srtp-rollover.ts";
+import { nativeAcceleratorFor } from "../../src/rtc/fast-send/native-accelerator.ts";
 
 /** A werift SRTP session for each end of one direction: werift protects as `sender`, unprotects as `receiver`. */
 function sessions(profile: number) {
@@ -13,8 +14,8 @@ function sessions(profile: number) {
   const sender = new SrtpSession({ profile, keys: { localMasterKey: masterKey, localMasterSalt: masterSalt, remoteMasterKey: other.key, remoteMasterSalt: other.salt } });
   const receiver = new SrtpSession({ profile, keys: { localMasterKey: other.key, localMasterSalt: other.salt, remoteMasterKey: masterKey, remoteMasterSalt: masterSalt } });
   const { srtpSessionKey: key, srtpSessionSalt: salt, srtpSessionAuthTag: authKey } = sender.localContext;
-  const ours = srtpCipher(profile === ProtectionProfileAeadAes128Gcm ? { profile: "aead-aes-128-gcm", key, salt } : { profile: "aes-cm-128-hmac-sha1-80", key, salt, authKey });
-  return { sender, receiver, ours };
+  const keys: SrtpSessionKeys = profile === ProtectionProfileAeadAes128Gcm ? { profile: "aead-aes-128-gcm", key, salt } : { profile: "aes-cm-128-hmac-sha1-80", key, salt, authKey };
+  return { sender, receiver, ours: srtpCipher(keys), keys };
 }
 
 const SSRC = 0x8a3b_c0de;
@@ -67,10 +68,22 @@ describe.each([
   });
 });
 
+/** The receive side's two unprotectors: the JavaScript cipher, and the native accelerator's ("on": it must be built). */
+const UNPROTECTORS = {
+  JavaScript: (keys: SrtpSessionKeys) => srtpCipher(keys),
+  native: (keys: SrtpSessionKeys) => nativeAcceleratorFor("on")!.unprotector(keys),
+} as const;
+
 describe.each([
-  ["AES_CM_128_HMAC_SHA1_80", ProtectionProfileAes128CmHmacSha1_80],
-  ["AEAD_AES_128_GCM", ProtectionProfileAeadAes128Gcm],
-])("SRTP unprotection %s", (_name, profile) => {
+  ["AES_CM_128_HMAC_SHA1_80", "JavaScript", ProtectionProfileAes128CmHmacSha1_80],
+  ["AEAD_AES_128_GCM", "JavaScript", ProtectionProfileAeadAes128Gcm],
+  ["AES_CM_128_HMAC_SHA1_80", "native", ProtectionProfileAes128CmHmacSha1_80],
+  ["AEAD_AES_128_GCM", "native", ProtectionProfileAeadAes128Gcm],
+] as const)("SRTP unprotection %s, %s", (_name, implementation, profile) => {
+  const sessionsOf = (p: number) => {
+    const made = sessions(p);
+    return { ...made, ours: UNPROTECTORS[implementation](made.keys) };
+  };
   /** What a publisher sends: werift's protection of packets with CSRCs, extensions, padding. */
   function published(sender: SrtpSession, seq: number) {
     const extensions = seq % 3 === 0 ? [] : [{ id: 1, payload: Buffer.from("m1") }, { id: 4, payload: Buffer.from([seq & 0xff, 2, 3]) }];
@@ -81,7 +94,7 @@ describe.each([
   }
 
   it("gives werift's plaintext for werift's packets, across a wrap and for a late packet from before it", () => {
-    const { sender, receiver, ours } = sessions(profile);
+    const { sender, receiver, ours } = sessionsOf(profile);
     // The receiving direction of the same session: our cipher made from werift's sender keys unprotects what it sends.
     const rollover = new RolloverCounter();
     const sent = Array.from({ length: 40 }, (_, i) => published(sender, (65_510 + i) & 0xffff));
@@ -95,8 +108,8 @@ describe.each([
   });
 
   it("refuses a changed byte, a short datagram and a wrong key with SrtpUnprotectError, and keeps its rollover state", () => {
-    const { sender, ours } = sessions(profile);
-    const other = sessions(profile).ours;
+    const { sender, ours } = sessionsOf(profile);
+    const other = sessionsOf(profile).ours;
     const rollover = new RolloverCounter();
     ours.unprotect(published(sender, 100).srtp, rollover);
     const { srtp } = published(sender, 40_000);
