@@ -48,7 +48,7 @@ import { SequenceRewriter } from "../core/sequence-rewriter.ts";
 import { asRedPayload, redPrimary, withRedBlockPayloadType } from "../media/red.ts";
 import { withVp8PictureFields } from "../media/vp8-picture-id.ts";
 import { audioLevelExtensions, audioLevelId } from "./audio-level.ts";
-import { preferCounterModeSrtp } from "./fast-send/srtp-preference.ts";
+import { preferCheaperSrtp } from "./fast-send/srtp-preference.ts";
 import { SubscriberPath } from "./fast-send/subscriber-path.ts";
 import { FastTrackSender } from "./fast-send/track-sender.ts";
 import { startRestartedIce } from "./ice-restart.ts";
@@ -486,7 +486,7 @@ export class SubscriberConnection {
     this.iceRestartWanted = false;
     const offer = await this.pc.createOffer({ iceRestart });
     await this.pc.setLocalDescription(offer);
-    preferCounterModeSrtp(this.pc);
+    preferCheaperSrtp(this.pc, this.path.native);
     if (this.closed) return;
     const tracks: SubscriberTrack[] = [];
     for (const slot of this.slots.values()) {

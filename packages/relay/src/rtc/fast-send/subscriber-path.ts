@@ -46,6 +46,11 @@ export class SubscriberPath {
     this.#native = native;
   }
 
+  /** Whether the native accelerator protects and sends (it prefers another SRTP profile: srtp-preference.ts). */
+  get native(): boolean {
+    return this.#native !== undefined;
+  }
+
   /**
    * A buffer for a packet of `size` bytes (SRTP_HEADROOM, the RTP packet, SRTP_TRAILER) to hand to
    * send(): the shared scratch with the accelerator, else a new one. Only until send() returns.
