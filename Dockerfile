@@ -17,7 +17,11 @@ RUN node scripts/pack.mjs /packages
 FROM node:24-bookworm-slim
 WORKDIR /app
 COPY --from=build /packages /tmp/packages
-RUN npm install --omit=dev --no-audit --no-fund /tmp/packages/*.tgz && rm -rf /tmp/packages && npm cache clean --force
+# The relay's install script builds its native send accelerator (docs/configuration.md, --native-send)
+# with a C compiler against the image's Node headers (/usr/local/include/node); the compiler is removed after.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && npm install --omit=dev --no-audit --no-fund /tmp/packages/*.tgz \
+ && apt-get purge -y --auto-remove gcc libc6-dev && rm -rf /var/lib/apt/lists/* /tmp/packages && npm cache clean --force
 USER node
 # Listen on every interface of the container; media on a fixed range that `docker run -p` can publish
 # (100 participants: two ports each, split between the relay's workers, one per core the container may

@@ -1,6 +1,7 @@
 // Builds the optional native accelerator of the send fast path (packages/relay/native/fast_send.c) into
 // packages/relay/native/build/fast_send.node, when a C compiler is present; run by scripts/bootstrap.sh
-// (so by `npm start`, `npm test` and `npm run bench`) whenever the source is newer than the build.
+// (so by `npm start`, `npm test` and `npm run bench`) whenever the source is newer than the build, and
+// as the published package's `install` script (an `npm install` of @sfu-room/relay builds it too).
 //
 // The relay works without it (the JavaScript path, src/media/srtp-cipher.ts): a machine with no
 // compiler, or a failed build, prints one line and goes on. Like `ws` with `bufferutil`.

@@ -48,6 +48,9 @@ function run(command: string, args: string[], cwd = app): string {
   }
 }
 
+/** What the installed relay's "relay listening" line said of its send path (native or javascript). */
+let installedSendPath: string | undefined;
+
 /** Starts the installed `sfu-relay` on a free port; resolves with the port its first log line names. */
 function startInstalledRelay(): Promise<number> {
   const child = spawn(join(app, "node_modules", ".bin", "sfu-relay"), ["--port", "0", "--drain", "0", "--log-level", "info"], { cwd: app, stdio: ["ignore", "pipe", "inherit"] });
@@ -55,8 +58,10 @@ function startInstalledRelay(): Promise<number> {
   return new Promise((resolve, reject) => {
     child.on("exit", (code) => reject(new Error(`the installed sfu-relay exited (${code}) before it listened`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      const entry = (line.startsWith("{") ? JSON.parse(line) : {}) as { msg?: string; port?: number };
-      if (entry.msg === "relay listening") resolve(entry.port!);
+      const entry = (line.startsWith("{") ? JSON.parse(line) : {}) as { msg?: string; port?: number; sendPath?: string };
+      if (entry.msg !== "relay listening") return;
+      installedSendPath = entry.sendPath;
+      resolve(entry.port!);
     });
   });
 }
@@ -84,6 +89,10 @@ describe("the packed packages installed with npm", { timeout: 400_000 }, () => {
     relay?.kill("SIGTERM");
     await exited;
     if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("npm install built the native send accelerator (the package's install script; this machine has a compiler), and the installed relay uses it", () => {
+    assert.equal(installedSendPath, "native");
   });
 
   it("npx sfu-relay --help lists every option of the relay's sources", () => {

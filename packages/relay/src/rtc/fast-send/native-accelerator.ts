@@ -27,8 +27,12 @@ interface NativeModule {
 
 const PROFILE_IDS: Record<SrtpProfileName, number> = { "aes-cm-128-hmac-sha1-80": 1, "aead-aes-128-gcm": 2 };
 
-/** Where the bootstrap builds it, in the source tree (the bundled dist/ has none: it runs the JavaScript path). */
-const MODULE_PATH = fileURLToPath(new URL("../../../native/build/fast_send.node", import.meta.url));
+/**
+ * Where scripts/build-native.mjs builds it: packages/relay/native/build, found from this file in the
+ * source tree (src/rtc/fast-send/) and from the bundled chunks of an installed package (dist/), whose
+ * `install` script builds it there.
+ */
+const MODULE_PATHS = ["../../../native/build/fast_send.node", "../native/build/fast_send.node"].map((p) => fileURLToPath(new URL(p, import.meta.url)));
 
 export class NativeAccelerator {
   readonly #module: NativeModule;
@@ -112,15 +116,16 @@ let loaded: { accelerator: NativeAccelerator | undefined; why: string } | undefi
 /** Loads the module once per process; `why`: what kept it out (not built, failed to load). */
 export function loadNativeAccelerator(): { accelerator: NativeAccelerator | undefined; why: string } {
   if (loaded !== undefined) return loaded;
-  if (!existsSync(MODULE_PATH)) {
-    loaded = { accelerator: undefined, why: `${MODULE_PATH} is not built (scripts/bootstrap.sh builds it when a C compiler is present)` };
+  const path = MODULE_PATHS.find((p) => existsSync(p));
+  if (path === undefined) {
+    loaded = { accelerator: undefined, why: "native/build/fast_send.node is not built (the set-up step and the package's install script build it when a C compiler is present)" };
     return loaded;
   }
   try {
-    const module = createRequire(import.meta.url)(MODULE_PATH) as NativeModule;
+    const module = createRequire(import.meta.url)(path) as NativeModule;
     loaded = { accelerator: new NativeAccelerator(module), why: "loaded" };
   } catch (error) {
-    loaded = { accelerator: undefined, why: `${MODULE_PATH} did not load: ${(error as Error).message}` };
+    loaded = { accelerator: undefined, why: `${path} did not load: ${(error as Error).message}` };
   }
   return loaded;
 }
