@@ -56,7 +56,11 @@ describe("connection quality on the relay", () => {
 
     clearInterval(losing);
     await eventually("alice is good again", () => heard().length === 2, 10_000);
-    expect(ratings(bob, a)[1]).toMatchObject({ quality: "good", loss: 0 });
+    // The interval that turns good may still hold the last skipped packet (it straddled clearInterval;
+    // CI once saw 0.01): good means under the poor threshold, not none.
+    const good = ratings(bob, a)[1]!;
+    expect(good.quality).toBe("good");
+    expect(good.loss).toBeLessThan(0.05);
 
     sending = false;
     await eventually("alice's microphone stopped: lost", () => heard().length === 3, 10_000);

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningRelay } from "@sfu-room/relay";
-import { eventually, joinClient, sleep, startTestRelay } from "../support/relay-harness.ts";
+import { eventually, joinClient, SEND_PATHS, sleep, startTestRelay } from "../support/relay-harness.ts";
 import type { ReceivedTrack, SentLog, SimulcastTrack, WeriftClient } from "@sfu-room/test-peer";
 
 const SIZES = [
@@ -32,8 +32,10 @@ describe("simulcast", () => {
     return run === undefined ? -1 : track.layerOfTag(run.tag);
   };
 
-  it("each subscriber gets only its layer; switches are keyframe-gated and seamless; hidden means nothing; dynacast follows", async () => {
-    relay = await startTestRelay({ core: { ...(await import("@sfu-room/relay")).DEFAULT_RELAY_CONFIG.core, keyframeRequestIntervalMs: 100 } });
+  // On both send paths: a switch changes the SSRC's source (another layer's packets, rewritten), which the
+  // subscriber's SRTP must go on decrypting with one rollover counter.
+  it.each(SEND_PATHS)("each subscriber gets only its layer; switches are keyframe-gated and seamless; hidden means nothing; dynacast follows (%s send path)", async (_path, sendPath) => {
+    relay = await startTestRelay({ ...sendPath, core: { ...(await import("@sfu-room/relay")).DEFAULT_RELAY_CONFIG.core, keyframeRequestIntervalMs: 100 } });
     const log: SentLog = new Map();
     const pub = await joinClient(relay, "sim", "pub", log);
     const track = await pub.publishSimulcast(["q", "h", "f"], SIZES);

@@ -159,6 +159,28 @@ static void cm_iv(const session *s, uint8_t iv[16], uint32_t ssrc, uint32_t seq,
   iv[12] ^= seq >> 8, iv[13] ^= seq;
 }
 
+/* IV = (00 00 || SSRC || ROC || SEQ) XOR salt (RFC 7714 8.1). */
+static void gcm_iv(const session *s, uint8_t iv[12], uint32_t ssrc, uint32_t seq, uint32_t roc) {
+  iv[0] = 0, iv[1] = 0;
+  put32(iv + 2, ssrc);
+  put32(iv + 6, roc);
+  iv[10] = seq >> 8, iv[11] = seq;
+  for (int i = 0; i < 12; i++) iv[i] ^= s->salt[i];
+}
+
+/* HMAC-SHA1 of packet[0, length) and then the rollover counter (RFC 3711 4.2), from the pad states. */
+static void cm_mac(const session *s, const uint8_t *packet, size_t length, uint32_t roc, uint8_t digest[SHA_DIGEST_LENGTH]) {
+  uint8_t roc_bytes[4];
+  put32(roc_bytes, roc);
+  SHA_CTX ctx = s->inner;
+  SHA1_Update(&ctx, packet, length);
+  SHA1_Update(&ctx, roc_bytes, 4);
+  SHA1_Final(digest, &ctx);
+  ctx = s->outer;
+  SHA1_Update(&ctx, digest, SHA_DIGEST_LENGTH);
+  SHA1_Final(digest, &ctx);
+}
+
 /* Protects rtp[0, length) in place (header of header_length bytes); the SRTP length, or 0 on failure. */
 static size_t protect(session *s, uint8_t *rtp, size_t header_length, size_t length, uint32_t ssrc, uint32_t seq, uint32_t roc) {
   int out = 0;
@@ -167,25 +189,14 @@ static size_t protect(session *s, uint8_t *rtp, size_t header_length, size_t len
     cm_iv(s, iv, ssrc, seq, roc);
     uint8_t *payload = rtp + header_length;
     if (EVP_EncryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(s->cipher, payload, &out, payload, (int)(length - header_length)) != 1) return 0;
-    /* The MAC covers the header, the encrypted payload, then the rollover counter (RFC 3711 4.2). */
     uint8_t digest[SHA_DIGEST_LENGTH];
-    SHA_CTX ctx = s->inner;
-    put32(rtp + length, roc);
-    SHA1_Update(&ctx, rtp, length + 4);
-    SHA1_Final(digest, &ctx);
-    ctx = s->outer;
-    SHA1_Update(&ctx, digest, sizeof digest);
-    SHA1_Final(digest, &ctx);
+    cm_mac(s, rtp, length, roc, digest);
     memcpy(rtp + length, digest, CM_TAG);
     return length + CM_TAG;
   }
-  /* IV = (00 00 || SSRC || ROC || SEQ) XOR salt (RFC 7714 8.1); the header is the AAD. */
+  /* The header is the AAD (RFC 7714 8.2). */
   uint8_t iv[12];
-  iv[0] = 0, iv[1] = 0;
-  put32(iv + 2, ssrc);
-  put32(iv + 6, roc);
-  iv[10] = seq >> 8, iv[11] = seq;
-  for (int i = 0; i < 12; i++) iv[i] ^= s->salt[i];
+  gcm_iv(s, iv, ssrc, seq, roc);
   uint8_t *payload = rtp + header_length;
   if (EVP_EncryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(s->cipher, NULL, &out, rtp, (int)header_length) != 1 ||
       EVP_EncryptUpdate(s->cipher, payload, &out, payload, (int)(length - header_length)) != 1 || EVP_EncryptFinal_ex(s->cipher, payload + out, &out) != 1 ||
@@ -281,15 +292,8 @@ static napi_value unprotect(napi_env env, napi_callback_info info) {
   memcpy(plain, data, header);
   int out = 0;
   if (s->profile == AES_CM_128_HMAC_SHA1_80) {
-    uint8_t digest[SHA_DIGEST_LENGTH], roc_bytes[4];
-    put32(roc_bytes, roc);
-    SHA_CTX ctx = s->inner;
-    SHA1_Update(&ctx, data, end);
-    SHA1_Update(&ctx, roc_bytes, 4);
-    SHA1_Final(digest, &ctx);
-    ctx = s->outer;
-    SHA1_Update(&ctx, digest, sizeof digest);
-    SHA1_Final(digest, &ctx);
+    uint8_t digest[SHA_DIGEST_LENGTH];
+    cm_mac(s, data, end, roc, digest);
     if (CRYPTO_memcmp(digest, data + end, CM_TAG) != 0) return null_value;
     uint8_t iv[16];
     cm_iv(s, iv, ssrc, seq, roc);
@@ -298,11 +302,7 @@ static napi_value unprotect(napi_env env, napi_callback_info info) {
     return result;
   }
   uint8_t iv[12];
-  iv[0] = 0, iv[1] = 0;
-  put32(iv + 2, ssrc);
-  put32(iv + 6, roc);
-  iv[10] = seq >> 8, iv[11] = seq;
-  for (int i = 0; i < 12; i++) iv[i] ^= s->salt[i];
+  gcm_iv(s, iv, ssrc, seq, roc);
   if (EVP_DecryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1 || EVP_DecryptUpdate(s->cipher, NULL, &out, data, (int)header) != 1 ||
       EVP_DecryptUpdate(s->cipher, plain + header, &out, data + header, (int)(end - header)) != 1 ||
       EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_SET_TAG, GCM_TAG, data + end) != 1)
