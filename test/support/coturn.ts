@@ -54,9 +54,9 @@ export async function startCoturn(o: CoturnOptions): Promise<Coturn> {
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
-  const deadline = Date.now() + 10_000;
+  const deadline = performance.now() + 10_000;
   while (!/UDP listener opened on/.test(log)) {
-    if (child.exitCode !== null || Date.now() > deadline) {
+    if (child.exitCode !== null || performance.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`coturn did not start:\n${log.slice(-2000)}`);
     }

@@ -94,10 +94,11 @@ export async function joinFromPrejoin(page: Page): Promise<void> {
 }
 
 export async function eventually<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  // The monotonic clock: a wall-clock step on the machine (CI once saw one) made a 15 s wait give up after 2.4 s.
+  const deadline = performance.now() + timeoutMs;
   let last: T = await read();
   while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}\nlast value: ${JSON.stringify(last, null, 1)?.slice(0, 3000)}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting for: ${what}\nlast value: ${JSON.stringify(last, null, 1)?.slice(0, 3000)}`);
     await new Promise((r) => setTimeout(r, everyMs));
     last = await read();
   }

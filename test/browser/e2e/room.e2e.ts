@@ -43,10 +43,10 @@ const pages: Page[] = [];
 const joinToFirstFrame: Record<string, number> = {};
 
 async function eventually<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let last: T = await read();
   while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}\nlast value: ${JSON.stringify(last, null, 1).slice(0, 3000)}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting for: ${what}\nlast value: ${JSON.stringify(last, null, 1).slice(0, 3000)}`);
     await new Promise((r) => setTimeout(r, 250));
     last = await read();
   }
