@@ -10,6 +10,30 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
+type ProfileNode = CpuProfile["nodes"][number];
+
+/**
+ * Each non-idle sample of `profile` in `window` (µs of the monotonic clock), with its leaf node and the
+ * time it stands for (µs): the walk both tops share.
+ */
+function forEachSample(profile: CpuProfile, window: { fromUs: number; toUs: number } | undefined, visit: (leaf: ProfileNode, dtUs: number) => void): void {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    const leaf = byId.get(profile.samples[i]!);
+    if (!leaf || leaf.callFrame.functionName === "(idle)") continue;
+    if (window && (t < window.fromUs || t > window.toUs)) continue;
+    visit(leaf, profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0);
+  }
+}
+
+/** A function's name and "file:line", as the tables show them. */
+function describe(node: ProfileNode): { name: string; location: string } {
+  const { functionName, url, lineNumber } = node.callFrame;
+  return { name: functionName || "(anonymous)", location: url ? `${shortUrl(url)}:${lineNumber + 1}` : "" };
+}
+
 function shortUrl(url: string): string {
   const m = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?(.*)$/.exec(url);
   if (m) return m[1]!;
@@ -25,26 +49,16 @@ function shortUrl(url: string): string {
  */
 export function topSelfTime(file: string, limit = 10, window?: { fromUs: number; toUs: number }): { totalMs: number; top: ProfileEntry[] } {
   const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, { ms: number; name: string; location: string }>();
   let totalUs = 0;
-  let t = profile.startTime;
-  for (let i = 0; i < profile.samples.length; i++) {
-    t += profile.timeDeltas[i] ?? 0;
-    const node = byId.get(profile.samples[i]!);
-    if (!node) continue;
-    if (window && (t < window.fromUs || t > window.toUs)) continue;
-    const dt = profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0;
-    const { functionName, url, lineNumber } = node.callFrame;
-    if (functionName === "(idle)") continue;
+  forEachSample(profile, window, (leaf, dt) => {
     totalUs += dt;
-    const name = functionName || "(anonymous)";
-    const location = url ? `${shortUrl(url)}:${lineNumber + 1}` : "";
+    const { name, location } = describe(leaf);
     const key = `${name}@${location}`;
     const e = self.get(key) ?? { ms: 0, name, location };
     e.ms += dt / 1000;
     self.set(key, e);
-  }
+  });
   const totalMs = totalUs / 1000;
   const top = [...self.values()]
     .sort((a, b) => b.ms - a.ms)
@@ -72,19 +86,11 @@ export function topInclusiveTime(file: string, limit = 30, opts: { match?: RegEx
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const inclusive = new Map<string, { ms: number; name: string; location: string }>();
   let totalUs = 0;
-  let t = profile.startTime;
-  for (let i = 0; i < profile.samples.length; i++) {
-    t += profile.timeDeltas[i] ?? 0;
-    const leaf = byId.get(profile.samples[i]!);
-    if (!leaf || leaf.callFrame.functionName === "(idle)") continue;
-    if (opts.window && (t < opts.window.fromUs || t > opts.window.toUs)) continue;
-    const dt = profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0;
+  forEachSample(profile, opts.window, (leaf, dt) => {
     totalUs += dt;
     const seen = new Set<string>(); // a recursive function counts once per sample
     for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) {
-      const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-      const name = functionName || "(anonymous)";
-      const location = url ? `${shortUrl(url)}:${lineNumber + 1}` : "";
+      const { name, location } = describe(byId.get(id)!);
       const key = `${name}@${location}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -92,7 +98,7 @@ export function topInclusiveTime(file: string, limit = 30, opts: { match?: RegEx
       e.ms += dt / 1000;
       inclusive.set(key, e);
     }
-  }
+  });
   const totalMs = totalUs / 1000;
   const top = [...inclusive.values()]
     .filter((e) => e.name !== "(root)" && (!opts.match || opts.match.test(`${e.name} ${e.location}`)))

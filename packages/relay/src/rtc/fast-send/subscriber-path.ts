@@ -29,6 +29,7 @@ const scratch = Buffer.allocUnsafe(2048);
 export class SubscriberPath {
   readonly #native: NativeAccelerator | undefined;
   #srtp: SrtpSession | undefined;
+  /** The JavaScript cipher for the session's keys (without the accelerator). */
   #cipher: SrtpCipher | undefined;
   /** The native module's state for the same keys (with the accelerator). */
   #session: NativeSession | undefined;
@@ -69,7 +70,7 @@ export class SubscriberPath {
    * sends it; returns the SRTP packet's length. Only when `ready(transport)`.
    */
   send(transport: RTCDtlsTransport, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number): number {
-    const cipher = this.#cipherFor(transport.srtp);
+    this.#keysFor(transport.srtp);
     let rollover = this.#rollovers.get(ssrc);
     if (rollover === undefined) {
       rollover = new RolloverCounter();
@@ -79,11 +80,11 @@ export class SubscriberPath {
     const connection = transport.iceTransport.connection;
     const pair = connection.nominated;
     const native = this.#native;
-    if (pair === undefined || !canSendApplicationData(connection)) return this.#protect(cipher, buf, headerLength, length, ssrc, seq, roc); // werift drops it too
+    if (pair === undefined || !canSendApplicationData(connection)) return this.#protect(buf, headerLength, length, ssrc, seq, roc); // werift drops it too
     const protocol = pair.protocol;
     let size: number;
     if (protocol instanceof StunProtocol) {
-      if (protocol.transport.closed) return this.#protect(cipher, buf, headerLength, length, ssrc, seq, roc);
+      if (protocol.transport.closed) return this.#protect(buf, headerLength, length, ssrc, seq, roc);
       const socket = protocol.transport.socket;
       if (pair !== this.#pair) {
         [this.#host, this.#port] = pair.remoteAddr;
@@ -97,13 +98,13 @@ export class SubscriberPath {
           socket.send(owned(buf, size), 0, size, this.#port, this.#host); // protected already; libuv queues it
         }
       } else {
-        size = this.#protect(cipher, buf, headerLength, length, ssrc, seq, roc);
+        size = this.#protect(buf, headerLength, length, ssrc, seq, roc);
         socket.send(owned(buf, size), 0, size, this.#port, this.#host);
       }
       pair.packetsSent++; // what Connection.send counts (getStats of the candidate pair)
       pair.bytesSent += size;
     } else {
-      size = this.#protect(cipher, buf, headerLength, length, ssrc, seq, roc);
+      size = this.#protect(buf, headerLength, length, ssrc, seq, roc);
       connection.send(owned(buf, size)).catch(() => undefined);
     }
     transport.bytesSent += size; // what RTCDtlsTransport.sendRtp counts
@@ -111,26 +112,26 @@ export class SubscriberPath {
     return size;
   }
 
-  #protect(cipher: SrtpCipher, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number): number {
+  #protect(buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number): number {
     return this.#session !== undefined
       ? this.#native!.protect(this.#session, buf, headerLength, length, ssrc, seq, roc)
-      : cipher.protect(buf, headerLength, length, ssrc, seq, roc);
+      : this.#cipher!.protect(buf, headerLength, length, ssrc, seq, roc);
   }
 
-  #cipherFor(srtp: SrtpSession): SrtpCipher {
-    if (srtp !== this.#srtp || this.#cipher === undefined) {
+  /** The protection state for `srtp`'s keys: the native session with the accelerator, else the JavaScript cipher. */
+  #keysFor(srtp: SrtpSession): void {
+    if (srtp !== this.#srtp) {
       // A new SRTP session (a new DTLS association): new keys, and every SSRC starts over.
       const { profile, srtpSessionKey, srtpSessionSalt, srtpSessionAuthTag } = srtp.localContext;
       const keys: SrtpSessionKeys = profile === ProtectionProfileAeadAes128Gcm
         ? { profile: "aead-aes-128-gcm", key: srtpSessionKey, salt: srtpSessionSalt }
         : { profile: "aes-cm-128-hmac-sha1-80", key: srtpSessionKey, salt: srtpSessionSalt, authKey: srtpSessionAuthTag };
-      this.#cipher = srtpCipher(keys);
       this.#session = this.#native?.session(keys);
+      this.#cipher = this.#session === undefined ? srtpCipher(keys) : undefined;
       this.#tagLength = srtpTagLength(keys.profile);
       this.#srtp = srtp;
       this.#rollovers.clear();
     }
-    return this.#cipher;
   }
 }
 
