@@ -34,6 +34,13 @@ export interface RelayConfig {
    */
   workers: number;
   /**
+   * Redis (redis:// or rediss:// URL): this relay is one node of a cluster, and a client reaches its
+   * room through any node (cluster/, docs/scale.md). Undefined: a relay of its own.
+   */
+  redisUrl: string | undefined;
+  /** This node's id in the cluster's registry (undefined: hostname, process id and a random part). */
+  nodeId: string | undefined;
+  /**
    * The native send accelerator (packages/relay/native, built by scripts/bootstrap.sh when a C compiler
    * is present): "auto" uses it when built, "on" refuses to start without it, "off" never uses it.
    */
@@ -104,6 +111,8 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   // One SFU per core: one room forwards on one core, so more rooms use more of them (docs/deploy.md#workers).
   // availableParallelism, not cpus().length: it follows a CPU affinity or quota set on the process.
   workers: availableParallelism(),
+  redisUrl: undefined,
+  nodeId: undefined,
   nativeSend: "auto",
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
@@ -257,6 +266,23 @@ export const OPTIONS: OptionSpec[] = [
     }),
     // --help says where the default comes from, not only what it is on the machine that printed it.
     current: (c) => (c.workers === availableParallelism() ? `${c.workers} (one per core)` : String(c.workers)),
+  },
+  {
+    flag: "--redis", env: "SFU_REDIS_URL", valueName: "URL",
+    description: "join a cluster of relays through this Redis (redis://[:password@]host:port[/db], rediss:// for TLS): clients reach their room through any node (docs/scale.md)",
+    apply: (c, t) => {
+      const error = redisUrlError(t);
+      if (error) return error;
+      c.redisUrl = t;
+      return undefined;
+    },
+    current: (c) => (c.redisUrl === undefined ? "(none: a relay of its own)" : c.redisUrl.replace(/:[^:@/]*@/, ":***@")),
+  },
+  {
+    flag: "--node-id", env: "SFU_NODE_ID", valueName: "ID",
+    description: "this node's id in the cluster (with --redis): letters, digits, '.', '_', '-'; unique per running node",
+    apply: (c, t) => (/^[A-Za-z0-9._-]{1,64}$/.test(t) ? void (c.nodeId = t) : `"${t}" is not a node id: use 1-64 letters, digits, '.', '_' or '-'`),
+    current: (c) => c.nodeId ?? "(hostname-pid-random)",
   },
   {
     flag: "--native-send", env: "SFU_NATIVE_SEND", valueName: "auto|on|off",
@@ -486,6 +512,19 @@ export const OPTIONS: OptionSpec[] = [
     current: (c) => c.logFormat,
   },
 ];
+
+/** Why `text` is not a Redis URL, or undefined. */
+function redisUrlError(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text}" is not a URL; give one like redis://127.0.0.1:6379`;
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") return `"${text}" is not a redis:// or rediss:// URL`;
+  if (url.hostname === "") return `"${text}" names no host; give one like redis://127.0.0.1:6379`;
+  return undefined;
+}
 
 /** Why `text` is not a webhook URL (http or https, absolute), or undefined. */
 function webhookUrlError(text: string): string | undefined {

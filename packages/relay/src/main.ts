@@ -9,7 +9,7 @@ import { handleApiRequest } from "./http/server-api.ts";
 import { handleWhipRequest } from "./http/whip.ts";
 import { readTlsFiles, tlsPairError } from "./http/tls-files.ts";
 import { RelayMetrics, type RelayStats } from "./http/metrics.ts";
-import type { AdminRequest, AdminResult, Grants, KindCounts } from "./core/index.ts";
+import type { AdminRequest, AdminResult, Grants, KindCounts, RoomEventOutput } from "./core/index.ts";
 import { turnServerAddresses } from "./rtc/turn-credentials.ts";
 import type { SignalBackend } from "./signal/session.ts";
 import { SignalServer } from "./signal/signal-server.ts";
@@ -18,6 +18,8 @@ import { type SfuHooks, sfuFromConfig, whipSessionsFromConfig } from "./sfu-from
 import type { MediaCounters } from "./shell/media-counters.ts";
 import type { SfuShell, SfuStats } from "./shell/sfu-shell.ts";
 import { WorkerPool } from "./workers/worker-pool.ts";
+import { ClusterNode } from "./cluster/cluster-node.ts";
+import { clusterWhip } from "./cluster/cluster-whip.ts";
 import type { WhipBackend } from "./signal/whip-sessions.ts";
 import { Webhooks } from "./webhooks/webhooks.ts";
 import { createLogger } from "./log.ts";
@@ -83,6 +85,34 @@ function inProcess(shell: SfuShell): Sfu {
   };
 }
 
+/**
+ * The relay as one node of a cluster (--redis): sessions go through the cluster node, which places each
+ * on this node's SFU or proxies it to the node holding its room; the rest is this node's SFU's, and
+ * /health adds the cluster's view.
+ */
+function clustered(sfu: Sfu, cluster: ClusterNode): Sfu {
+  return {
+    open: (session) => cluster.open(session),
+    handle: (participantId, message) => cluster.handle(participantId, message),
+    closed: (participantId, session) => cluster.closed(participantId, session),
+    refresh: async () => {
+      await Promise.all([sfu.refresh(), cluster.refresh()]);
+    },
+    stats: () => sfu.stats(),
+    media: () => sfu.media(),
+    kindCounts: () => sfu.kindCounts(),
+    connectionStates: () => sfu.connectionStates(),
+    workerProcesses: () => sfu.workerProcesses(),
+    healthDetail: () => ({ ...sfu.healthDetail(), ...cluster.healthDetail() }),
+    admin: (grants, request) => sfu.admin(grants, request),
+    // Out of the cluster first, so no room is placed here while the SFU stops.
+    stop: async () => {
+      await cluster.stop();
+      await sfu.stop();
+    },
+  };
+}
+
 /** On a graceful stop, how long the webhooks get to deliver the last events (the leaves, rooms finished). */
 const WEBHOOK_FLUSH_MS = 2000;
 
@@ -98,12 +128,28 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
     await turnServerAddresses(config.turn.urls),
   );
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(config.webhookUrls, config.keys[0]!, log) : undefined;
-  const hooks: SfuHooks = { onPathSelected: (path) => metrics.pathSelected(path), onRoomEvent: webhooks === undefined ? undefined : (event) => webhooks.report(event) };
+  // Set once the SFU exists (no room starts before): the cluster holds the rooms this node's SFU runs.
+  let cluster: ClusterNode | undefined;
+  const onRoomEvent = webhooks === undefined && config.redisUrl === undefined ? undefined : (event: RoomEventOutput) => {
+    cluster?.roomEvent(event);
+    webhooks?.report(event);
+  };
+  const hooks: SfuHooks = { onPathSelected: (path) => metrics.pathSelected(path), onRoomEvent };
   const shell = config.workers > 1 ? undefined : sfuFromConfig(config, log, hooks);
   const pool = shell === undefined ? await WorkerPool.start({ config, log, ...hooks }) : undefined;
-  const sfu = pool ?? inProcess(shell!);
+  const local = pool ?? inProcess(shell!);
+  if (config.redisUrl !== undefined) {
+    try {
+      cluster = await ClusterNode.start({ redisUrl: config.redisUrl, nodeId: config.nodeId, local, log });
+    } catch (e) {
+      await local.stop();
+      throw e;
+    }
+  }
+  const sfu = cluster === undefined ? local : clustered(local, cluster);
   // WHIP/WHEP sessions drive the shell in this process, or the room's worker's (the HTTP stays here).
-  const whip: WhipBackend = pool?.whip ?? whipSessionsFromConfig(config, shell!);
+  const localWhip: WhipBackend = pool?.whip ?? whipSessionsFromConfig(config, shell!);
+  const whip = cluster === undefined ? localWhip : clusterWhip(localWhip, cluster);
   const signal = new SignalServer(sfu, {
     maxFrameBytes: config.maxFrameBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, pingIntervalMs: config.pingIntervalMs, log,
     joinTimeoutMs: config.joinTimeoutMs, maxSendBufferBytes: config.maxSendBufferBytes, maxPendingSessions: config.maxPendingSessions,
@@ -134,7 +180,7 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const access = config.keys.length === 0 ? "open" : "tokens";
   const scheme = tls ? "wss" : "ws";
-  log.info({ port, host: config.host, workers: config.workers, sendPath, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access, webhooks: config.webhookUrls.length }, "relay listening");
+  log.info({ port, host: config.host, workers: config.workers, node: cluster?.nodeId, sendPath, url: `${scheme}://${host}:${port}/ws`, tls: tls !== undefined, rtcBind: config.rtcBindAddress, iceTcp: config.iceTcp, turn: config.turn.urls, access, webhooks: config.webhookUrls.length }, "relay listening");
   const closed = new Promise<void>((resolve) => http.once("close", () => resolve()));
   /** `webhookFlushMs`: how long the last events (participants left, rooms finished) get to be delivered. */
   const close = async (webhookFlushMs = 0) => {
@@ -164,6 +210,9 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
       await sfu.refresh();
       log.info({ participants: stats().participants, drainMs: config.drainMs }, "shutting down: telling participants to reconnect");
       http.close(); // no new connections; the open ones are drained below
+      // Out of the cluster before the drain: no room is placed here meanwhile, and the sessions other
+      // nodes proxied here reconnect through them at once (their rooms are re-created there).
+      await cluster?.stop();
       await signal.drain(config.drainMs);
       await close(WEBHOOK_FLUSH_MS);
       log.info("relay stopped");

@@ -105,6 +105,17 @@ describe("configuration", () => {
     expect(env.ok && [env.config.core.resumeWindowMs, env.config.core.maxParticipantsPerRoom, env.config.peerTimeoutMs]).toEqual([45_000, 5, 8000]);
   });
 
+  it("reads --redis (SFU_REDIS_URL) and --node-id (SFU_NODE_ID), refusing what is not a Redis URL or a node id", () => {
+    expect(DEFAULT_RELAY_CONFIG.redisUrl).toBeUndefined();
+    const r = parseConfig(["--redis", "redis://:pw@10.0.0.7:6380/2"], { SFU_NODE_ID: "relay-eu.1" });
+    expect(r.ok && [r.config.redisUrl, r.config.nodeId]).toEqual(["redis://:pw@10.0.0.7:6380/2", "relay-eu.1"]);
+    expect(parseConfig([], { SFU_REDIS_URL: "rediss://cache.example.org" }).ok).toBe(true);
+    expect(parseConfig(["--redis", "http://10.0.0.7:6379"], {})).toEqual({ ok: false, error: '--redis: "http://10.0.0.7:6379" is not a redis:// or rediss:// URL' });
+    expect(parseConfig(["--redis", "10.0.0.7:6379"], {})).toEqual({ ok: false, error: '--redis: "10.0.0.7:6379" is not a URL; give one like redis://127.0.0.1:6379' });
+    expect(parseConfig(["--redis", "localhost"], {})).toEqual({ ok: false, error: '--redis: "localhost" is not a URL; give one like redis://127.0.0.1:6379' });
+    expect(parseConfig(["--node-id", "a b"], {})).toEqual({ ok: false, error: `--node-id: "a b" is not a node id: use 1-64 letters, digits, '.', '_' or '-'` });
+  });
+
   it("names the environment variable when that is what is wrong", () => {
     const r = parseConfig([], { SFU_MAX_FRAME_BYTES: "12" });
     expect(r).toEqual({ ok: false, error: 'SFU_MAX_FRAME_BYTES: "12" is not a number from 1024 to 1048576' });

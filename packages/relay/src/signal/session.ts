@@ -16,15 +16,21 @@ import { TokenBucket } from "../core/token-bucket.ts";
 import type { AdmissionTicket } from "./admission.ts";
 
 /**
- * Where a session's messages go: the SfuShell in this process, or the worker pool (workers/) that
- * forwards them to the SfuShell of the room's worker process.
+ * Where a session's messages go: the SfuShell in this process, the worker pool (workers/) that
+ * forwards them to the SfuShell of the room's worker process, or the cluster node (cluster/) that sends
+ * them to the node holding the room.
  */
 export interface SignalBackend {
   /** The session opened: returns the participant id it speaks as until a resume binds it to another. */
-  open(session: SignalSession): string;
+  open(session: BackendPort): string;
   /** One validated message; resolves when the SFU is done with it. */
   handle(participantId: string, message: ClientMessage): Promise<void>;
-  closed(participantId: string, session: SignalSession): void;
+  closed(participantId: string, session: BackendPort): void;
+}
+
+/** What a backend may do to a session: what the shell may, and end it as lost (its SFU went away: the client reconnects). */
+export interface BackendPort extends SessionPort {
+  lost(reason: string): void;
 }
 
 export interface SessionOptions {
@@ -52,7 +58,7 @@ const CLOSE_SERVICE_RESTART = 1012;
 /** At most one `rate-limited` notice per this many ms: a flood must not be answered frame by frame. */
 const RATE_LIMIT_NOTICE_INTERVAL_MS = 1000;
 
-export class SignalSession implements SessionPort {
+export class SignalSession implements BackendPort {
   /**
    * Who this session speaks as: the id the shell minted when the socket opened (the participant's id
    * once joined), or the participant it resumed (see bind()).

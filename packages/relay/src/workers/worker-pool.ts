@@ -23,7 +23,7 @@ import type { SelectedPath } from "../rtc/selected-path.ts";
 import { newId } from "../sfu-from-config.ts";
 import type { MediaCounters } from "../shell/media-counters.ts";
 import type { SfuStats } from "../shell/sfu-shell.ts";
-import type { SignalBackend, SignalSession } from "../signal/session.ts";
+import type { BackendPort, SignalBackend } from "../signal/session.ts";
 import type { SnapshotSum, WorkerProcessNumbers, WorkerSnapshot } from "./ipc-protocol.ts";
 import { workerConfig } from "./port-slices.ts";
 import { relogWorkerLine } from "./worker-log.ts";
@@ -43,7 +43,7 @@ export const WORKER_LOST_REASON = "the relay process holding your room stopped; 
 
 interface PlacedSession {
   readonly key: string;
-  readonly port: SignalSession;
+  readonly port: BackendPort;
   worker: WorkerProcess | undefined;
   room: string | undefined;
   /** Joined or resumed: it stays on its worker. */
@@ -63,7 +63,7 @@ export class WorkerPool implements SignalBackend {
   /** By index: a dead worker's slot gets its replacement. */
   readonly #workers: WorkerProcess[] = [];
   readonly #byKey = new Map<string, PlacedSession>();
-  readonly #byPort = new Map<SignalSession, PlacedSession>();
+  readonly #byPort = new Map<BackendPort, PlacedSession>();
   /** By the participant id each session speaks as (its key, or the participant a resume bound it to). */
   readonly #byId = new Map<string, PlacedSession>();
   readonly #rooms = new Map<string, RoomPlace>();
@@ -96,7 +96,7 @@ export class WorkerPool implements SignalBackend {
   // Sessions (SignalBackend)
   // ------------------------------------------------------------------------------------------
 
-  open(port: SignalSession): string {
+  open(port: BackendPort): string {
     const session: PlacedSession = { key: newId("P"), port, worker: undefined, room: undefined, joined: false };
     this.#byKey.set(session.key, session);
     this.#byPort.set(port, session);
@@ -112,7 +112,7 @@ export class WorkerPool implements SignalBackend {
     await session.worker?.handle(session.key, message);
   }
 
-  closed(participantId: string, port: SignalSession): void {
+  closed(participantId: string, port: BackendPort): void {
     const session = this.#byPort.get(port);
     if (session === undefined) return;
     this.#detach(session);

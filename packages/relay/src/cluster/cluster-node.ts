@@ -1,0 +1,457 @@
+/**
+ * `--redis URL`: this relay is one node of a cluster (docs/scale.md). A client may connect to any
+ * node; its session is placed, when its `join` or `resume` names a room, on the node holding the room
+ * (the room directory in Redis, cluster-store.ts), which becomes the room's holder if it had none.
+ * A session placed here goes to this node's SFU (the SfuShell or the worker pool) as it would without
+ * a cluster; one placed elsewhere is proxied: its messages go to the holder over Redis pub/sub
+ * (node-bus.ts) and what the holder's SFU says comes back (hosted-sessions.ts is the holder's side).
+ * Media never crosses Redis: the client's peer connections go to the holder, whose ICE candidates it
+ * was given.
+ *
+ * The run loop is a heartbeat (HEARTBEAT_MS): this node's registry entry and its rooms' entries are
+ * renewed (NODE_TTL_MS), and the nodes it proxies to or for are checked. A node that stops tells its
+ * peers and deletes its entries; one that dies is found by its expired entry. Either way the sessions
+ * it held are ended as lost (close 1012: the SDK reconnects, and its resume or rejoin is placed again,
+ * on a live node that takes the room over), and those it proxied are closed as their WebSockets would
+ * be. A session never moves once it has joined.
+ */
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import { createClient } from "redis";
+import type { ClientMessage } from "@sfu-room/protocol";
+import type { RoomEventOutput } from "../core/index.ts";
+import { newId } from "../sfu-from-config.ts";
+import type { BackendPort, SignalBackend } from "../signal/session.ts";
+import type { NodeMessage } from "./cluster-protocol.ts";
+import { ClusterStore, type NodeEntry, type RedisClient } from "./cluster-store.ts";
+import { HostedSessions, type RoomHolds } from "./hosted-sessions.ts";
+import { NodeBus } from "./node-bus.ts";
+
+/** How often a node renews its entries and checks its peers (ms). */
+export const HEARTBEAT_MS = 1000;
+/** A node silent this long is dead: its registry entry and its rooms' entries expire (ms). */
+export const NODE_TTL_MS = 4000;
+/** How long a first connection to Redis may take before the relay refuses to start (ms). */
+const CONNECT_TIMEOUT_MS = 5000;
+
+/** What a session whose holder stopped or died, or whose room could not be looked up, is told (close 1012). */
+export const NODE_LOST_REASON = "the relay node holding your room stopped; reconnect";
+const DIRECTORY_DOWN_REASON = "the relay could not reach its room directory (Redis); reconnect";
+
+export interface ClusterNodeOptions {
+  redisUrl: string;
+  /** This node's id in the registry (default: hostname, process id and a random part). */
+  nodeId: string | undefined;
+  /** This node's SFU: what sessions placed here are opened on. */
+  local: SignalBackend;
+  log: Logger;
+}
+
+/** A session placed on this node's SFU (`id`: the participant it speaks as there), or proxied to `node`. */
+type Route =
+  | { readonly node: undefined; id: string; readonly port: BackendPort }
+  | { readonly node: string; readonly pending: Map<number, (error?: string) => void> };
+
+interface RoutedSession {
+  /** What the session speaks as toward this class (the SignalSession's id; it never changes here). */
+  readonly key: string;
+  readonly port: BackendPort;
+  route: Route | undefined;
+  room: string | undefined;
+  /** Joined or resumed: it stays where it is. */
+  joined: boolean;
+}
+
+interface RoomHold {
+  /** Sessions placed in the room here, from this node's WebSockets and from other nodes'. */
+  sessions: number;
+  /** Between this node's SFU's room_started and room_finished (participants held for a resume count). */
+  live: boolean;
+}
+
+export class ClusterNode implements SignalBackend, RoomHolds {
+  readonly nodeId: string;
+  readonly #local: SignalBackend;
+  readonly #log: Logger;
+  readonly #redis: RedisClient;
+  readonly #subscriber: RedisClient;
+  readonly #store: ClusterStore;
+  readonly #startedAt = Date.now();
+  #bus!: NodeBus;
+  #hosted!: HostedSessions;
+  readonly #sessions = new Map<string, RoutedSession>();
+  /** The rooms this node holds (its entries in the directory). */
+  readonly #holds = new Map<string, RoomHold>();
+  #seq = 0;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #beating: Promise<void> = Promise.resolve();
+  #inBeat = false;
+  #redisDown = false;
+  #stopped = false;
+  /** The registry as last read (refresh()): /health's `cluster.nodes`. */
+  #nodes = new Map<string, NodeEntry>();
+
+  private constructor(options: ClusterNodeOptions, redis: RedisClient, subscriber: RedisClient) {
+    this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${newId("N").slice(-6)}`;
+    this.#local = options.local;
+    this.#log = options.log.child({ node: this.nodeId });
+    this.#redis = redis;
+    this.#subscriber = subscriber;
+    this.#store = new ClusterStore(redis, this.nodeId, NODE_TTL_MS);
+  }
+
+  /** Connects to Redis (rejects, naming the URL and why, when it cannot), registers, and starts the heartbeat. */
+  static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
+    let connected = false;
+    const redis: RedisClient = createClient({
+      url: options.redisUrl,
+      // At start, one try: a relay pointed at the wrong Redis must say so, not wait. Later, retry (a Redis restart).
+      socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: (retries) => (connected ? Math.min(100 * 2 ** retries, 2000) : false) },
+      // While Redis is away a command fails at once (a join is told to reconnect), rather than waiting in a queue.
+      disableOfflineQueue: true,
+    });
+    const subscriber = redis.duplicate();
+    let firstError: Error | undefined;
+    for (const client of [redis, subscriber]) client.on("error", (e: Error) => (firstError ??= e));
+    try {
+      await redis.connect();
+      await subscriber.connect();
+    } catch (e) {
+      await Promise.allSettled([redis.destroy(), subscriber.destroy()]);
+      const why = (firstError ?? (e as Error)).message || (e as Error).name;
+      throw new Error(`could not connect to Redis at ${redactUrl(options.redisUrl)} (--redis): ${why}`);
+    }
+    connected = true;
+    const node = new ClusterNode(options, redis, subscriber);
+    for (const client of [redis, subscriber]) client.removeAllListeners("error").on("error", (e: Error) => node.#redisError(e));
+    node.#bus = await NodeBus.listen(redis, subscriber, node.nodeId, node.#log, (m) => node.#onMessage(m), (e) => node.#redisError(e));
+    node.#hosted = new HostedSessions(node.nodeId, node.#local, node.#bus, node, node.#log);
+    await node.#store.heartbeat(node.#entry());
+    node.#heartbeat = setInterval(() => {
+      // One beat at a time: a slow Redis skips beats rather than piling them up.
+      if (!node.#inBeat) node.#beating = node.#beat();
+    }, HEARTBEAT_MS);
+    node.#log.info({ redis: redactUrl(options.redisUrl) }, "joined the cluster");
+    return node;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Sessions on this node's WebSockets (SignalBackend)
+  // ------------------------------------------------------------------------------------------
+
+  open(port: BackendPort): string {
+    const session: RoutedSession = { key: newId("P"), port, route: undefined, room: undefined, joined: false };
+    this.#sessions.set(session.key, session);
+    return session.key;
+  }
+
+  async handle(key: string, message: ClientMessage): Promise<void> {
+    const session = this.#sessions.get(key);
+    if (session === undefined) return;
+    if (!session.joined && (message.type === "join" || message.type === "resume")) {
+      if (!(await this.#place(session, message.room))) return;
+    } else if (session.route === undefined) {
+      // Not in a room yet (a message before `join`): this node's SFU answers it.
+      if (!(await this.#place(session, undefined))) return;
+    }
+    const route = session.route!;
+    if (route.node === undefined) return this.#local.handle(route.id, message);
+    const seq = ++this.#seq;
+    const error = await new Promise<string | undefined>((resolve) => {
+      route.pending.set(seq, resolve);
+      this.#bus.send(route.node, { type: "message", from: this.nodeId, session: key, seq, message });
+    });
+    if (error !== undefined) throw new Error(`on node ${route.node}: ${error}`);
+  }
+
+  closed(key: string, _port: BackendPort): void {
+    const session = this.#sessions.get(key);
+    if (session === undefined) return;
+    this.#sessions.delete(key);
+    this.#detach(session);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Rooms this node holds (RoomHolds; the SFU's room events)
+  // ------------------------------------------------------------------------------------------
+
+  hold(room: string): void {
+    const h = this.#holds.get(room) ?? { sessions: 0, live: false };
+    h.sessions++;
+    this.#holds.set(room, h);
+  }
+
+  unhold(room: string): void {
+    const h = this.#holds.get(room);
+    if (h === undefined) return;
+    h.sessions--;
+    this.#maybeRelease(room, h);
+  }
+
+  /**
+   * Holds `room` here (hold(); unhold() when done) if this node holds it or becomes its holder: returns
+   * undefined then, else the node holding it, or "unreachable" (Redis).
+   */
+  async holdHere(room: string): Promise<string | undefined> {
+    let holder: string;
+    try {
+      holder = await this.#store.claim(room);
+    } catch (e) {
+      this.#redisError(e as Error);
+      return "unreachable";
+    }
+    if (holder !== this.nodeId) return holder;
+    this.hold(room);
+    return undefined;
+  }
+
+  /** This node's SFU started or finished a room (the relay's room events, also without webhooks). */
+  roomEvent(event: RoomEventOutput): void {
+    if (event.event === "room_started") {
+      const h = this.#holds.get(event.room) ?? { sessions: 0, live: false };
+      h.live = true;
+      this.#holds.set(event.room, h);
+    } else if (event.event === "room_finished") {
+      const h = this.#holds.get(event.room);
+      if (h === undefined) return;
+      h.live = false;
+      this.#maybeRelease(event.room, h);
+    }
+  }
+
+  #maybeRelease(room: string, h: RoomHold): void {
+    if (h.sessions > 0 || h.live || this.#holds.get(room) !== h) return;
+    this.#holds.delete(room);
+    if (this.#stopped) return;
+    this.#store.release([room]).catch((e: Error) => this.#redisError(e));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Health and stop
+  // ------------------------------------------------------------------------------------------
+
+  /** Reads the registry for /health (a Redis that does not answer leaves the last reading). */
+  async refresh(): Promise<void> {
+    try {
+      this.#nodes = await this.#store.nodes();
+    } catch (e) {
+      this.#redisError(e as Error);
+    }
+  }
+
+  /** /health's `cluster`: this node, what it holds and proxies, and the nodes registered at the last refresh(). */
+  healthDetail(): Record<string, unknown> {
+    let proxied = 0;
+    for (const s of this.#sessions.values()) if (s.route?.node !== undefined) proxied++;
+    return {
+      cluster: {
+        node: this.nodeId,
+        redis: this.#redisDown ? "unreachable" : "ok",
+        rooms: [...this.#holds.keys()].sort(),
+        proxiedSessions: proxied,
+        hostedSessions: this.#hosted.size,
+        nodes: [...this.#nodes].map(([id, entry]) => ({ id, ...entry })),
+      },
+    };
+  }
+
+  /**
+   * Leaves the cluster: the directory forgets this node's rooms and the registry this node, the nodes it
+   * proxies to or for are told (their sessions end, to be placed again elsewhere), and Redis is let go.
+   * Called before the SFU stops, so no room is placed here meanwhile.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#heartbeat);
+    await this.#beating;
+    this.#hosted.stop();
+    const peers = new Set([...this.#hosted.origins(), ...this.#proxiedTo()]);
+    try {
+      await this.#store.release([...this.#holds.keys()]);
+      await this.#store.leave();
+      for (const peer of peers) this.#bus.send(peer, { type: "stopping", from: this.nodeId });
+      await this.#bus.close();
+      await this.#subscriber.close();
+      await this.#redis.close();
+    } catch (e) {
+      this.#log.warn({ err: e }, "could not leave the cluster cleanly (its entries expire on their own)");
+      await Promise.allSettled([this.#subscriber.destroy(), this.#redis.destroy()]);
+    }
+    for (const session of this.#sessions.values()) if (session.route?.node !== undefined) this.#lose(session);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Placement
+  // ------------------------------------------------------------------------------------------
+
+  /** Routes the session to `room`'s holder (this node if it had none): false if it could not (the session is ended). */
+  async #place(session: RoutedSession, room: string | undefined): Promise<boolean> {
+    let holder: string | undefined;
+    if (room !== undefined) {
+      try {
+        holder = await this.#store.claim(room);
+      } catch (e) {
+        this.#redisError(e as Error);
+        session.port.lost(DIRECTORY_DOWN_REASON);
+        return false;
+      }
+      if (holder === this.nodeId) holder = undefined;
+    }
+    if (this.#sessions.get(session.key) !== session) return false; // closed meanwhile
+    const route = session.route;
+    if (route !== undefined && route.node === holder && session.room === room) return true;
+    this.#detach(session);
+    session.room = room;
+    if (holder === undefined) {
+      if (room !== undefined) this.hold(room);
+      const local: Route = { node: undefined, id: "", port: this.#localPort(session) };
+      session.route = local;
+      local.id = this.#local.open(local.port);
+    } else {
+      session.route = { node: holder, pending: new Map() };
+      this.#bus.send(holder, { type: "open", from: this.nodeId, session: session.key, room: room! });
+    }
+    return true;
+  }
+
+  /** The port this node's SFU sees for a session placed here: the session's, while it is placed here. */
+  #localPort(session: RoutedSession): BackendPort {
+    const current = () => session.route?.node === undefined && session.route?.port === port;
+    const port: BackendPort = {
+      send: (message) => {
+        if (!current()) return;
+        if (message.type === "joined" || message.type === "resumed") session.joined = true;
+        session.port.send(message);
+      },
+      close: (reason) => current() && session.port.close(reason),
+      kick: (reason) => current() && session.port.kick(reason),
+      lost: (reason) => current() && session.port.lost(reason),
+      bind: (participantId) => {
+        if (session.route?.node === undefined && session.route?.port === port) session.route.id = participantId;
+      },
+    };
+    return port;
+  }
+
+  /** Takes the session off where it is placed (which forgets it). */
+  #detach(session: RoutedSession): void {
+    const route = session.route;
+    if (route === undefined) return;
+    session.route = undefined;
+    if (route.node === undefined) {
+      this.#local.closed(route.id, route.port);
+      if (session.room !== undefined) this.unhold(session.room);
+    } else {
+      if (!this.#stopped) this.#bus.send(route.node, { type: "closed", from: this.nodeId, session: session.key });
+      for (const done of route.pending.values()) done();
+    }
+    session.room = undefined;
+  }
+
+  /** The session's holder is gone: the client is told to reconnect (its resume or rejoin is placed again). */
+  #lose(session: RoutedSession): void {
+    const route = session.route;
+    if (route?.node === undefined) return;
+    session.route = undefined;
+    session.room = undefined;
+    for (const done of route.pending.values()) done();
+    session.port.lost(NODE_LOST_REASON);
+  }
+
+  #proxiedTo(): Set<string> {
+    const nodes = new Set<string>();
+    for (const s of this.#sessions.values()) if (s.route?.node !== undefined) nodes.add(s.route.node);
+    return nodes;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Messages from other nodes
+  // ------------------------------------------------------------------------------------------
+
+  #onMessage(m: NodeMessage): void {
+    switch (m.type) {
+      case "open":
+      case "message":
+      case "closed":
+        this.#hosted.onMessage(m);
+        return;
+      case "stopping":
+        this.#nodeGone(m.from);
+        return;
+    }
+    const session = this.#sessions.get(m.session);
+    const route = session?.route;
+    if (session === undefined || route?.node !== m.from) return;
+    switch (m.type) {
+      case "send":
+        if (m.message.type === "joined" || m.message.type === "resumed") session.joined = true;
+        session.port.send(m.message);
+        return;
+      case "end":
+        if (m.how === "kick") session.port.kick(m.reason);
+        else if (m.how === "lost") this.#lose(session);
+        else session.port.close(m.reason);
+        return;
+      case "handled": {
+        const done = route.pending.get(m.seq);
+        route.pending.delete(m.seq);
+        done?.(m.error);
+        return;
+      }
+    }
+  }
+
+  /** A node stopped or died: the sessions it held reconnect, and those it sent here are closed. */
+  #nodeGone(node: string): void {
+    for (const session of this.#sessions.values()) if (session.route?.node === node) this.#lose(session);
+    this.#hosted.originGone(node);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Heartbeat
+  // ------------------------------------------------------------------------------------------
+
+  #entry(): NodeEntry {
+    return { startedAt: this.#startedAt, sessions: this.#sessions.size, rooms: this.#holds.size };
+  }
+
+  async #beat(): Promise<void> {
+    this.#inBeat = true;
+    try {
+      await this.#store.heartbeat(this.#entry());
+      const taken = await this.#store.renew([...this.#holds.keys()]);
+      // This node was thought dead (Redis unreachable for longer than the TTL) and the room is elsewhere now.
+      if (taken.length > 0) this.#log.error({ rooms: taken }, "rooms this node holds are held by another node now (this node was unreachable): their participants here are in a split room until they reconnect");
+      const peers = [...new Set([...this.#hosted.origins(), ...this.#proxiedTo()])];
+      for (const node of await this.#store.dead(peers)) {
+        this.#log.warn({ peer: node }, "a node this node proxies to or for has no registry entry: it is gone");
+        this.#nodeGone(node);
+      }
+      if (this.#redisDown) this.#log.info("Redis is reachable again");
+      this.#redisDown = false;
+    } catch (e) {
+      this.#redisError(e as Error);
+    } finally {
+      this.#inBeat = false;
+    }
+  }
+
+  /** Logged once per outage (the client retries on its own). */
+  #redisError(e: Error): void {
+    if (this.#redisDown || this.#stopped) return;
+    this.#redisDown = true;
+    this.#log.error({ err: e }, "Redis is unreachable: rooms cannot be placed on other nodes until it is back");
+  }
+}
+
+/** The URL without its password, for logs and errors. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

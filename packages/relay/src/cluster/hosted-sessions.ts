@@ -1,0 +1,121 @@
+/**
+ * The host's side of sessions that arrived on another node's WebSocket (their origin) for a room this
+ * node holds: each is opened on this node's SFU (the SfuShell or the worker pool) through a port that
+ * sends what the SFU says back to the origin. Its messages are handled as the origin sends them (the
+ * origin's SignalSession sends the next only after `handled`), and an origin that stops or dies takes
+ * its sessions with it, as closed WebSockets would: their participants are held for a resume.
+ */
+import type { Logger } from "pino";
+import type { BackendPort, SignalBackend } from "../signal/session.ts";
+import type { NodeMessage } from "./cluster-protocol.ts";
+import type { NodeBus } from "./node-bus.ts";
+
+/** Who counts the rooms this node holds (cluster-node.ts): a hosted session keeps its room held. */
+export interface RoomHolds {
+  hold(room: string): void;
+  unhold(room: string): void;
+}
+
+interface HostedSession {
+  readonly origin: string;
+  readonly key: string;
+  readonly room: string;
+  readonly port: BackendPort;
+  /** The participant it speaks as (a resume binds it to another). */
+  participantId: string;
+}
+
+export class HostedSessions {
+  readonly #nodeId: string;
+  readonly #local: SignalBackend;
+  readonly #bus: NodeBus;
+  readonly #holds: RoomHolds;
+  readonly #log: Logger;
+  /** By origin, then by the origin's key. */
+  readonly #sessions = new Map<string, Map<string, HostedSession>>();
+  #stopped = false;
+
+  constructor(nodeId: string, local: SignalBackend, bus: NodeBus, holds: RoomHolds, log: Logger) {
+    this.#nodeId = nodeId;
+    this.#local = local;
+    this.#bus = bus;
+    this.#holds = holds;
+    this.#log = log;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const byKey of this.#sessions.values()) n += byKey.size;
+    return n;
+  }
+
+  /** The nodes whose sessions this node runs (watched for their death). */
+  origins(): string[] {
+    return [...this.#sessions.keys()];
+  }
+
+  /** An origin's message: open, message or closed. */
+  onMessage(m: Extract<NodeMessage, { type: "open" | "message" | "closed" }>): void {
+    if (m.type === "open") return this.#open(m.from, m.session, m.room);
+    const session = this.#sessions.get(m.from)?.get(m.session);
+    if (m.type === "closed") {
+      if (session !== undefined) this.#close(session);
+      return;
+    }
+    if (session === undefined) {
+      // Closed here already (this node is stopping, or it lost the room): the origin's session is over.
+      this.#bus.send(m.from, { type: "handled", from: this.#nodeId, session: m.session, seq: m.seq });
+      return;
+    }
+    this.#local.handle(session.participantId, m.message).then(
+      () => this.#bus.send(m.from, { type: "handled", from: this.#nodeId, session: m.session, seq: m.seq }),
+      (e: Error) => this.#bus.send(m.from, { type: "handled", from: this.#nodeId, session: m.session, seq: m.seq, error: e.message }),
+    );
+  }
+
+  /** The origin stopped or died: its sessions are closed, as their WebSockets would be. */
+  originGone(origin: string): void {
+    const byKey = this.#sessions.get(origin);
+    if (byKey === undefined) return;
+    this.#log.warn({ node: origin, sessions: byKey.size }, "a node whose sessions this node runs is gone; they are closed (their participants are held for a resume)");
+    for (const session of [...byKey.values()]) this.#close(session);
+  }
+
+  /** This node is stopping: nothing more goes out to the origins (they were told). */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  #open(origin: string, key: string, room: string): void {
+    if (this.#stopped) {
+      this.#bus.send(origin, { type: "end", from: this.#nodeId, session: key, how: "lost", reason: "the relay node holding your room is stopping; reconnect" });
+      return;
+    }
+    const send = (m: NodeMessage) => {
+      if (!this.#stopped && this.#sessions.get(origin)?.get(key) === session) this.#bus.send(origin, m);
+    };
+    const end = (how: "close" | "kick" | "lost", reason: string) => send({ type: "end", from: this.#nodeId, session: key, how, reason });
+    const port: BackendPort = {
+      send: (message) => send({ type: "send", from: this.#nodeId, session: key, message }),
+      close: (reason) => end("close", reason),
+      kick: (reason) => end("kick", reason),
+      lost: (reason) => end("lost", reason),
+      bind: (participantId) => (session.participantId = participantId),
+    };
+    const session: HostedSession = { origin, key, room, port, participantId: "" };
+    const byKey = this.#sessions.get(origin) ?? new Map<string, HostedSession>();
+    byKey.set(key, session);
+    this.#sessions.set(origin, byKey);
+    this.#holds.hold(room);
+    session.participantId = this.#local.open(port);
+  }
+
+  #close(session: HostedSession): void {
+    const byKey = this.#sessions.get(session.origin);
+    if (byKey?.get(session.key) !== session) return;
+    byKey.delete(session.key);
+    if (byKey.size === 0) this.#sessions.delete(session.origin);
+    this.#local.closed(session.participantId, session.port);
+    this.#holds.unhold(session.room);
+  }
+}

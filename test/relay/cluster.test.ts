@@ -1,0 +1,260 @@
+/**
+ * `--redis`: relays as nodes of one cluster, with a real redis-server started by the test. A client
+ * reaches its room through any node: its session is proxied to the node holding the room, and its
+ * media goes to that node. The directory (room -> node) holds only live rooms, a node that stops
+ * deletes its entries and its peers' sessions in its rooms reconnect, and a node that dies (SIGKILL)
+ * is found by its expired registry entry: its rooms are taken over by the node the participants come
+ * back through.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
+import type { RunningRelay } from "@sfu-room/relay";
+import { Pacer, type SentLog, WeriftClient } from "@sfu-room/test-peer";
+import { WhipPublisher } from "@sfu-room/test-peer/whip";
+import { candidatePorts } from "../support/hostile-datagrams.ts";
+import { eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
+import { startRedis, type TestRedis } from "../support/redis.ts";
+
+const BIN = fileURLToPath(new URL("../../packages/relay/bin/sfu-relay.mjs", import.meta.url));
+const PORTS_A: [number, number] = [24100, 24139];
+const PORTS_B: [number, number] = [24140, 24179];
+/** Relays, a Redis and peer connections start in each test: a liveness limit. */
+const CLUSTER_TEST_TIMEOUT_MS = 120_000;
+
+interface ClusterHealth {
+  node: string;
+  redis: string;
+  rooms: string[];
+  proxiedSessions: number;
+  hostedSessions: number;
+  nodes: Array<{ id: string }>;
+}
+
+async function cluster(httpPort: number): Promise<ClusterHealth> {
+  const health = (await (await fetch(`http://127.0.0.1:${httpPort}/health`)).json()) as { cluster: ClusterHealth };
+  return health.cluster;
+}
+
+function node(id: string, redis: TestRedis, ports: [number, number], workers = 1): Promise<RunningRelay> {
+  return startTestRelay({ redisUrl: redis.url, nodeId: id, udpPortRange: ports, workers });
+}
+
+/** Every port the relay offered the client, on both its connections. */
+function relayPorts(client: WeriftClient): number[] {
+  return [client.publisher, client.subscriber].flatMap((pc) => (pc?.remoteDescription ? candidatePorts(pc.remoteDescription.sdp) : []));
+}
+
+function within(ports: number[], [lo, hi]: [number, number]): boolean {
+  return ports.length > 0 && ports.every((p) => p >= lo && p <= hi);
+}
+
+/** Has `subscriber` had more than `packets` of each of `publisher`'s tracks? */
+function receivesAll(subscriber: WeriftClient, publisher: WeriftClient, packets: number): boolean {
+  return publisher.outgoing.length > 0 && publisher.outgoing.every((t) => (subscriber.received.get(t.trackId)?.packets ?? 0) > packets);
+}
+
+function expectIntact(subscriber: WeriftClient, publisher: WeriftClient): void {
+  for (const t of publisher.outgoing) {
+    const rec = subscriber.received.get(t.trackId);
+    expect(rec, `${subscriber.options.name} receives ${publisher.options.name}'s ${t.kind}`).toBeDefined();
+    expect(rec!.mismatches, "payloads byte for byte as sent").toBe(0);
+  }
+}
+
+function closeCode(client: WeriftClient): Promise<number> {
+  return new Promise((resolve) => client.ws.once("close", (code) => resolve(code)));
+}
+
+/** A publishing participant (audio + video) in `room` through `relay`, connected. */
+async function publisher(relay: RunningRelay, room: string, name: string, log: SentLog): Promise<WeriftClient> {
+  const client = await joinClient(relay, room, name, log);
+  await client.publish([{ kind: "audio" }, { kind: "video" }]);
+  return client;
+}
+
+async function keys(redis: TestRedis, pattern: string): Promise<Record<string, string | null>> {
+  const c = await redis.client();
+  const found = await c.keys(pattern);
+  const out: Record<string, string | null> = {};
+  for (const k of found) out[k] = await c.get(k);
+  return out;
+}
+
+describe("--redis: a cluster of relay nodes", () => {
+  let redis: TestRedis;
+  let relays: RunningRelay[] = [];
+  let clients: WeriftClient[] = [];
+  let pacer: Pacer | undefined;
+  let child: ChildProcess | undefined;
+  // A fresh machine installs redis-server from Debian first (apt: tens of seconds).
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 300_000);
+  afterAll(async () => {
+    await redis?.close();
+  });
+  afterEach(async () => {
+    await pacer?.stop();
+    pacer = undefined;
+    await Promise.all(clients.map((c) => c.close()));
+    clients = [];
+    await Promise.all(relays.map((r) => r.close()));
+    relays = [];
+    child?.kill("SIGKILL");
+    child = undefined;
+    await (await redis.client()).flushAll();
+  });
+
+  /**
+   * Alice publishes through `first` (the room's node, as the room's first participant), Bob through
+   * `second`; the pacer runs; resolves once each receives the other's audio and video.
+   */
+  async function call(first: RunningRelay, second: RunningRelay, log: SentLog, packets = 30): Promise<[WeriftClient, WeriftClient]> {
+    const alice = await publisher(first, "standup", "alice", log);
+    const bob = await publisher(second, "standup", "bob", log);
+    clients.push(alice, bob);
+    await Promise.all([alice.connected(), bob.connected()]);
+    pacer ??= new Pacer(() => clients.filter((c) => c.ws.readyState === c.ws.OPEN));
+    pacer.start();
+    await eventually("alice and bob receive each other", () => receivesAll(alice, bob, packets) && receivesAll(bob, alice, packets));
+    return [alice, bob];
+  }
+
+  it.each([1, 2])("participants of one room joining through different nodes see each other's media byte for byte, from the room's node, and leave an empty directory (node A with %i worker(s))", async (workersOfA) => {
+    const a = await node("node-a", redis, PORTS_A, workersOfA);
+    const b = await node("node-b", redis, PORTS_B);
+    relays.push(a, b);
+    const log: SentLog = new Map();
+    const [alice, bob] = await call(a, b, log, 50);
+    expect(await keys(redis, "sfu-room:room:*")).toEqual({ "sfu-room:room:standup": "node-a" });
+    // Bob's WebSocket is on node B, his media on node A (the room's), whose ports his connections were offered.
+    expect(within(relayPorts(bob), PORTS_A), `bob's relay ports ${relayPorts(bob)}`).toBe(true);
+    expect(await cluster(a.port)).toMatchObject({ node: "node-a", redis: "ok", rooms: ["standup"], hostedSessions: 1, proxiedSessions: 0 });
+    expect(await cluster(b.port)).toMatchObject({ node: "node-b", rooms: [], hostedSessions: 0, proxiedSessions: 1 });
+    expect((await cluster(b.port)).nodes.map((n) => n.id).sort()).toEqual(["node-a", "node-b"]);
+    expect((await a.readStats()).participants).toBe(2);
+    expect((await b.readStats()).participants).toBe(0);
+
+    // A resume through bob's node reaches his participant on node A: the same participant, media goes on.
+    bob.dropSignaling();
+    const resumed = await bob.resume(b.signalUrl);
+    expect(resumed.type, JSON.stringify(resumed)).toBe("resumed");
+    const resumedAt = bob.received.get(alice.outgoing[1]!.trackId)!.packets;
+    await eventually("alice's video reaches bob after his resume", () => receivesAll(bob, alice, resumedAt + 30));
+
+    // WHIP can not be proxied: a POST for the room to node B is refused, naming the node that holds it.
+    const whipPeer = new WhipPublisher(log);
+    const whip = await whipPeer.publish(`http://127.0.0.1:${b.port}/whip/standup`);
+    await whipPeer.close();
+    expect(whip.status).toBe(409);
+    expect(await whip.json()).toMatchObject({ error: "room-on-another-node", message: expect.stringContaining("node-a") });
+
+    await pacer!.stop();
+    pacer = undefined;
+    expectIntact(alice, bob);
+    expectIntact(bob, alice);
+    await bob.leave();
+    await alice.leave();
+    // Leaving is done once node A counts nobody and the directory has forgotten the room (a liveness limit).
+    const deadline = performance.now() + 20_000;
+    while ((await a.readStats()).participants > 0 || Object.keys(await keys(redis, "sfu-room:room:*")).length > 0) {
+      if (performance.now() > deadline) throw new Error(`node A still counts participants, or the directory still names the room: ${JSON.stringify(await keys(redis, "sfu-room:*"))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await cluster(a.port)).toMatchObject({ rooms: [], hostedSessions: 0 });
+    expect(await cluster(b.port)).toMatchObject({ proxiedSessions: 0 });
+    await Promise.all(relays.map((r) => r.close()));
+    relays = [];
+    expect(await keys(redis, "sfu-room:*"), "stopped nodes leave no registry or directory entry").toEqual({});
+  }, CLUSTER_TEST_TIMEOUT_MS);
+
+  it("a node that stops ends its rooms' entries: participants proxied to it reconnect (1012), and everyone rejoins through the other node", async () => {
+    const a = await node("node-a", redis, PORTS_A);
+    const b = await node("node-b", redis, PORTS_B);
+    relays.push(b);
+    const log: SentLog = new Map();
+    const [alice, bob] = await call(a, b, log);
+
+    const bobClosed = closeCode(bob);
+    await a.close();
+    expect(await bobClosed, "the SDK reconnects on 1012 (service restart)").toBe(1012);
+    expect(await keys(redis, "sfu-room:*"), "node A's registry and directory entries are gone").toEqual({
+      "sfu-room:node:node-b": expect.any(String),
+    });
+
+    const [alice2, bob2] = await call(b, b, log, 50);
+    expect(within(relayPorts(alice2), PORTS_B)).toBe(true);
+    expect(await keys(redis, "sfu-room:room:*")).toEqual({ "sfu-room:room:standup": "node-b" });
+    expect(await cluster(b.port)).toMatchObject({ rooms: ["standup"], proxiedSessions: 0 });
+    await pacer!.stop();
+    pacer = undefined;
+    expectIntact(alice2, bob2);
+    expectIntact(bob2, alice2);
+  }, CLUSTER_TEST_TIMEOUT_MS);
+
+  it("a node that dies (SIGKILL) is found by its expired entry: its proxied participants reconnect, and the room is taken over where they come back", async () => {
+    child = spawn(process.execPath, [BIN, "--port", "0", "--workers", "1", "--redis", redis.url, "--node-id", "node-doomed", "--udp-ports", PORTS_A.join("-")], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    const port = await new Promise<number>((resolve, reject) => {
+      child!.stdout!.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        const m = /"msg":"relay listening"/.test(out) ? /"port":(\d+)/.exec(out.split("\n").find((l) => l.includes('"relay listening"'))!) : null;
+        if (m) resolve(Number(m[1]));
+      });
+      child!.once("exit", (code) => reject(new Error(`the relay node exited (${code}) before listening:\n${out}`)));
+    });
+    const doomed = { signalUrl: `ws://127.0.0.1:${port}/ws` } as RunningRelay;
+    const b = await node("node-b", redis, PORTS_B);
+    relays.push(b);
+    const log: SentLog = new Map();
+    const [alice, bob] = await call(doomed, b, log);
+    expect(await keys(redis, "sfu-room:room:*")).toEqual({ "sfu-room:room:standup": "node-doomed" });
+
+    const bobClosed = closeCode(bob);
+    child.kill("SIGKILL");
+    expect(await bobClosed, "node B notices within the registry's TTL and tells bob to reconnect").toBe(1012);
+    const [alice2, bob2] = await call(b, b, log, 50);
+    expect(await keys(redis, "sfu-room:room:*"), "node B took the dead node's room over").toEqual({ "sfu-room:room:standup": "node-b" });
+    await pacer!.stop();
+    pacer = undefined;
+    expectIntact(bob2, alice2);
+  }, CLUSTER_TEST_TIMEOUT_MS);
+
+  it("Redis going away stops no call: media flows on, /health says so, a join that needs the directory is told to reconnect (1012), and the nodes still stop", async () => {
+    const own = await startRedis();
+    try {
+      const a = await node("node-a", own, PORTS_A);
+      const b = await node("node-b", own, PORTS_B);
+      relays.push(a, b);
+      const log: SentLog = new Map();
+      const [alice, bob] = await call(a, b, log);
+
+      await own.close();
+      const video = (c: WeriftClient, from: WeriftClient) => c.received.get(from.outgoing[1]!.trackId)!.packets;
+      const [aliceHad, bobHad] = [video(alice, bob), video(bob, alice)];
+      await eventually("media flows on both ways without Redis", () => video(alice, bob) > aliceHad + 100 && video(bob, alice) > bobHad + 100);
+      expect(bob.ws.readyState, "bob's proxied session stays open").toBe(bob.ws.OPEN);
+
+      const carol = new WeriftClient({ name: "carol", log });
+      await carol.connect(b.signalUrl);
+      clients.push(carol);
+      const carolClosed = new Promise<[number, string]>((resolve) => carol.ws.once("close", (code, reason) => resolve([code, reason.toString()])));
+      carol.send({ type: "join", id: "j1", room: "retro", name: "carol", autoSubscribe: true });
+      expect(await carolClosed).toEqual([1012, "the relay could not reach its room directory (Redis); reconnect"]);
+      expect(await cluster(b.port)).toMatchObject({ redis: "unreachable" });
+      await pacer!.stop();
+      pacer = undefined;
+      expectIntact(alice, bob);
+      expectIntact(bob, alice);
+      await Promise.all(relays.map((r) => r.close()));
+      relays = [];
+    } finally {
+      await own.close();
+    }
+  }, CLUSTER_TEST_TIMEOUT_MS);
+
+  it("a relay pointed at a Redis that is not there refuses to start, naming the URL and why", async () => {
+    await expect(startTestRelay({ redisUrl: "redis://127.0.0.1:1", nodeId: "nowhere" })).rejects.toThrow(/could not connect to Redis at redis:\/\/127\.0\.0\.1:1 \(--redis\): .*ECONNREFUSED/);
+  });
+});
