@@ -19,10 +19,11 @@ import { nativeAcceleratorFor, parseConfig } from "@sfu-room/relay";
 import { Bench } from "./lib/bench.ts";
 import { describeFixture, loadFixtures } from "./lib/fixture.ts";
 import { ensureJanus } from "./lib/janus-driver.ts";
+import { ensureRedis } from "./lib/redis-server.ts";
 import type { ServerKind } from "./lib/peers.ts";
 import { type Plan, parsePlan, type Scenario, USAGE } from "./lib/plan.ts";
 import { elapsed, Progress } from "./lib/progress.ts";
-import { cpuRatios } from "./lib/ratios.ts";
+import { cpuRatios, scaleRatios } from "./lib/ratios.ts";
 import { writeReport } from "./lib/report.ts";
 import { round } from "./lib/stats.ts";
 import type { RunResult } from "./lib/types.ts";
@@ -45,6 +46,7 @@ const BENCH_NAMESPACE: NamespaceSpec = { marker: "SFU_BENCH_NETNS", address: "10
 async function prepareAndReexec(plan: Plan): Promise<number> {
   loadFixtures(); // fails early if the fixtures are missing
   if (plan.servers.includes("janus")) ensureJanus((s) => console.log(s));
+  if (plan.servers.includes("relay-2n")) ensureRedis((s) => console.log(s));
   if (!canCreateNamespace()) {
     console.error("bench: needs root to create its private network namespace (unshare -n); see bench/README.md");
     return 1;
@@ -86,6 +88,7 @@ async function runBench(plan: Plan): Promise<number> {
     capacity: {},
     ratios: [],
     overallRatios: [],
+    scale: [],
     targets: [],
   };
 
@@ -120,6 +123,7 @@ async function runBench(plan: Plan): Promise<number> {
       if (c) result.capacity[kind] = c;
     }
     Object.assign(result, cpuRatios(result));
+    result.scale = scaleRatios(result);
     result.targets = evaluateTargets(result);
     const missed = result.targets.some((t) => !t.pass);
     if (plan.servers.includes("relay") && (plan.profile === "always" || (plan.profile === "if-missed" && missed))) {
@@ -140,8 +144,12 @@ async function runBench(plan: Plan): Promise<number> {
   return 0;
 }
 
+/** The relay's scale-out variants run the scenarios of issue 17's comparison only: fanout and meeting with 2 workers, fanout on 2 nodes. */
+const VARIANT_SCENARIOS: Partial<Record<ServerKind, readonly Scenario[]>> = { "relay-2w": ["fanout", "meeting"], "relay-2n": ["fanout"] };
+
 async function runScenario(bench: Bench, scenario: Scenario, kind: ServerKind, result: RunResult): Promise<void> {
   const { plan } = bench;
+  if (VARIANT_SCENARIOS[kind]?.includes(scenario) === false) return;
   switch (scenario) {
     case "fanout":
       result.fanout.push(...(await fanout(bench, kind, plan.fanout, { label: "fanout", windowMs: plan.windowMs })));

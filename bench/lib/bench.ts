@@ -4,9 +4,9 @@
  * (bench/scenarios/*.ts) get it as their first argument.
  */
 import { createJanusRoom } from "./janus-api.ts";
-import type { ServerKind, Target } from "./peers.ts";
+import { protocolOf, type ServerKind, type Target } from "./peers.ts";
 import type { Plan } from "./plan.ts";
-import { procSample, type ProcSample } from "./proc.ts";
+import type { ProcSample } from "./proc.ts";
 import type { Progress } from "./progress.ts";
 import { type ServerUnderTest, startServer } from "./servers.ts";
 import { WorkerHandle } from "./workers.ts";
@@ -70,14 +70,16 @@ export class Bench {
   /** A fresh room on `server` (Janus needs it created, sized for `publishers`). */
   async newRoom(server: ServerUnderTest, publishers: number): Promise<string> {
     this.rooms++;
-    if (server.kind === "relay") return `bench-${this.rooms}`;
+    if (protocolOf(server.kind) === "relay") return `bench-${this.rooms}`;
     const room = 100_000 + Math.floor(Math.random() * 1_000_000_000);
     await createJanusRoom(server.url, room, Math.max(publishers, 1));
     return String(room);
   }
 
-  targetOf(server: ServerUnderTest): Target {
-    return { server: server.kind, url: server.url, ...(server.kind === "janus" ? { clientAddress: this.janusAddress } : {}) };
+  /** Where clients reach `server`; `entry`: which of its ways in (the nodes of relay-2n), by index, wrapping. */
+  targetOf(server: ServerUnderTest, entry = 0): Target {
+    const url = server.entryUrls[entry % server.entryUrls.length]!;
+    return { server: protocolOf(server.kind), url, ...(server.kind === "janus" ? { clientAddress: this.janusAddress } : {}) };
   }
 
   /** Every participant of every load generator leaves. */
@@ -100,7 +102,7 @@ export class Bench {
     try {
       await sleep(this.plan.settleMs);
       const idleHeap = await server.heapAfterGc();
-      const idle = procSample(server.pid);
+      const idle = server.sample();
       return await f(server, idle, idleHeap);
     } finally {
       this.progress.set({ phase: "closing clients" });

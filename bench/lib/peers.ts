@@ -14,10 +14,21 @@ import { WeriftClient } from "@sfu-room/test-peer";
 import { type JanusHandle, JanusSession } from "./janus-api.ts";
 import { attachReceiver, FixtureSource, mediaPeerConfig, type Pacer, ReceiveCounter, type ReceiveMode } from "./media.ts";
 
-export type ServerKind = "relay" | "janus";
+/**
+ * The servers a run compares: the relay in one process, the relay with 2 workers (`--workers 2`), two
+ * relay nodes sharing a Redis (`--redis`: the publisher joins through the first, subscribers through
+ * both), and Janus VideoRoom.
+ */
+export type ServerKind = "relay" | "relay-2w" | "relay-2n" | "janus";
+export const SERVER_KINDS: readonly ServerKind[] = ["relay", "relay-2w", "relay-2n", "janus"];
+
+/** Which signaling a server speaks: every relay variant the relay's, Janus its own. */
+export function protocolOf(kind: ServerKind): "relay" | "janus" {
+  return kind === "janus" ? "janus" : "relay";
+}
 
 export interface Target {
-  server: ServerKind;
+  server: "relay" | "janus";
   /** ws://127.0.0.1:PORT/ws (relay) or ws://127.0.0.1:PORT (Janus). */
   url: string;
   /** Janus: the local address clients bind and announce (see mediaPeerConfig). */

@@ -1,13 +1,13 @@
 /** What one benchmark run does: the command line read into a plan (`pnpm bench --help`). */
 import { cpus } from "node:os";
 import { join } from "node:path";
-import type { ServerKind } from "./peers.ts";
+import { SERVER_KINDS, type ServerKind } from "./peers.ts";
 
 export const SCENARIOS = ["fanout", "meeting", "join-storm", "latency"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = [
-  "pnpm bench [--quick] [--servers relay,janus] [--scenarios fanout,meeting,join-storm,latency]",
+  "pnpm bench [--quick] [--servers relay,relay-2w,relay-2n,janus] [--scenarios fanout,meeting,join-storm,latency]",
   "           [--fanout-steps 10,25,...] [--meeting-steps 2,4,...] [--storm-steps 10,20,...] [--window SECONDS]",
   "           [--capacity N] [--profile | --no-profile] [--no-wait] [--out DIR]",
   "Needs root (private network namespace); installs Debian's janus when missing. See bench/README.md.",
@@ -69,10 +69,10 @@ export function parsePlan(argv: readonly string[], root: string): PlanResult {
     return l;
   };
   const quick = flags.has("quick");
-  const servers = (list("servers") ?? ["relay", "janus"]) as ServerKind[];
+  const servers = (list("servers") ?? [...SERVER_KINDS]) as ServerKind[];
   const scenarios = (list("scenarios") ?? [...SCENARIOS]) as Scenario[];
-  const badServer = servers.find((s) => s !== "relay" && s !== "janus");
-  if (badServer) errors.push(`--servers: unknown server "${badServer}" (relay, janus)`);
+  const badServer = servers.find((s) => !SERVER_KINDS.includes(s));
+  if (badServer) errors.push(`--servers: unknown server "${badServer}" (${SERVER_KINDS.join(", ")})`);
   const badScenario = scenarios.find((s) => !SCENARIOS.includes(s));
   if (badScenario) errors.push(`--scenarios: unknown scenario "${badScenario}" (${SCENARIOS.join(", ")})`);
   const windowS = numbers("window", true)?.[0];

@@ -56,3 +56,14 @@ export function machineBusy(a: MachineSample, b: MachineSample): number {
 export function cpuCount(): number {
   return readFileSync("/proc/stat", "utf8").split("\n").filter((l) => /^cpu\d+ /.test(l)).length;
 }
+
+/** Several processes as one (a relay's primary and workers, two nodes): CPU and RSS added up; `at` of the first. */
+export function procSampleAll(pids: readonly number[]): ProcSample {
+  const samples = pids.map(procSample);
+  return {
+    cpuUs: samples.reduce((a, s) => a + s.cpuUs, 0),
+    rssKb: samples.reduce((a, s) => a + s.rssKb, 0),
+    threads: samples.reduce((a, s) => a + s.threads, 0),
+    at: samples[0]!.at,
+  };
+}

@@ -1,16 +1,18 @@
 /** Writes a run's JSON, markdown tables and one SVG chart per scenario. */
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ServerKind } from "./peers.ts";
+import { SERVER_KINDS, type ServerKind } from "./peers.ts";
 import { CAPACITY_P99_MS } from "../targets.ts";
 import { chart, type Panel, type Series } from "./svg.ts";
 import type { LoadStep, RunResult, StormStep } from "./types.ts";
 
-const COLORS: Record<ServerKind, string> = { relay: "#1f77b4", janus: "#e8710a" };
-const LABEL: Record<ServerKind, string> = { relay: "relay (sfu-room)", janus: "Janus VideoRoom" };
+const COLORS: Record<ServerKind, string> = { relay: "#1f77b4", "relay-2w": "#2ca02c", "relay-2n": "#9467bd", janus: "#e8710a" };
+const LABEL: Record<ServerKind, string> = {
+  relay: "relay (sfu-room)", "relay-2w": "relay, 2 workers", "relay-2n": "relay, 2 nodes (Redis)", janus: "Janus VideoRoom",
+};
 
 function servers<T extends { server: ServerKind }>(steps: T[]): ServerKind[] {
-  return (["relay", "janus"] as const).filter((k) => steps.some((s) => s.server === k));
+  return SERVER_KINDS.filter((k) => steps.some((s) => s.server === k));
 }
 
 function series<T extends { server: ServerKind; n: number }>(steps: T[], y: (s: T) => number | undefined, suffix = "", dashed = false): Series[] {
@@ -129,6 +131,14 @@ export function markdown(r: RunResult, prefix: string, readme: string): string {
       ...r.ratios.map((x) => [x.scenario, x.n, x.relayUsPerPacket, x.janusUsPerPacket, x.ratio, x.bothDelivered ? "yes" : "no"]),
       ...r.overallRatios.map((x) => [`**${x.scenario} overall**`, "", "", "", `**${x.ratio}**`, x.basis]),
     ]));
+    out.push("");
+  }
+  if (r.scale?.length) {
+    out.push("Scale-out (issue 17): the relay with 2 workers (`--workers 2`) and as 2 nodes sharing a Redis (`--redis`; the publisher joins through one, the subscribers through both and are proxied to the room's node), against the relay in one process, same run; CPU of all their processes:");
+    out.push("");
+    out.push(table(["variant", "scenario", "CPU per forwarded packet, variant/relay", "over", "fanout capacity, variant/relay"], r.scale.map((x) => [
+      LABEL[x.variant], x.scenario, x.cpuRatio, x.basis, x.capacity ? `${x.capacity.ratio} (N=${x.capacity.variant} vs N=${x.capacity.relay})` : "–",
+    ])));
     out.push("");
   }
   const caps = Object.entries(r.capacity).map(([k, c]) => `${LABEL[k as ServerKind]}: N=${c.n} (${c.limitedBy})`);

@@ -1,8 +1,13 @@
-/** The servers under test, each in its own process: the relay (bench/relay-server.ts) and Janus. */
+/**
+ * The servers under test, each in its own process(es): the relay (bench/relay-server.ts; with
+ * `--workers 2` its worker processes too; as two nodes, two relay processes and their Redis) and Janus.
+ */
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { startJanus } from "./janus-driver.ts";
+import { procSampleAll, type ProcSample } from "./proc.ts";
+import { startRedisServer } from "./redis-server.ts";
 import type { ServerKind } from "./peers.ts";
 
 export interface EventLoopDelay {
@@ -14,8 +19,15 @@ export interface EventLoopDelay {
 
 export interface ServerUnderTest {
   kind: ServerKind;
+  /** The main process (the relay's primary, the first node). */
   pid: number;
+  /** Where the publishers join (the first node of relay-2n). */
   url: string;
+  /** Every way in: [url], or each node's (subscribers are spread over them). */
+  entryUrls: string[];
+  /** Every process of the server (a relay's workers, both nodes and their Redis): CPU and RSS are theirs, added up. */
+  pids(): number[];
+  sample(): ProcSample;
   /** Event-loop delay (relay only). */
   eldReset(): Promise<void>;
   eld(): Promise<EventLoopDelay | undefined>;
@@ -36,10 +48,50 @@ export interface ServerOptions {
 
 export async function startServer(kind: ServerKind, o: ServerOptions, label: string): Promise<ServerUnderTest> {
   mkdirSync(o.rawDir, { recursive: true });
-  return kind === "relay" ? startRelayProcess(o, label) : startJanusProcess(o, label);
+  switch (kind) {
+    case "relay":
+      return startRelayProcess(o, label, []);
+    case "relay-2w":
+      return startRelayProcess(o, `${label}-2w`, ["--workers", "2"], "relay-2w");
+    case "relay-2n":
+      return startTwoNodes(o, label);
+    case "janus":
+      return startJanusProcess(o, label);
+  }
 }
 
-async function startRelayProcess(o: ServerOptions, label: string): Promise<ServerUnderTest> {
+/**
+ * Two relay nodes (one process each) sharing a Redis: the room is held by the node its first
+ * participant (the publisher) joins through, and subscribers joining through the other are proxied
+ * to it (docs/scale.md). Measured as one server: both nodes' and Redis's CPU, the first node's event loop.
+ */
+async function startTwoNodes(o: ServerOptions, label: string): Promise<ServerUnderTest> {
+  const redis = await startRedisServer();
+  try {
+    const a = await startRelayProcess(o, `${label}-node-a`, ["--redis", redis.url, "--node-id", "bench-a"]);
+    const b = await startRelayProcess(o, `${label}-node-b`, ["--redis", redis.url, "--node-id", "bench-b"]).catch(async (e) => {
+      await a.stop();
+      throw e;
+    });
+    const pids = () => [...a.pids(), ...b.pids(), redis.pid];
+    return {
+      ...a,
+      kind: "relay-2n",
+      entryUrls: [a.url, b.url],
+      pids,
+      sample: () => procSampleAll(pids()),
+      async stop() {
+        await Promise.all([a.stop(), b.stop()]);
+        await redis.stop();
+      },
+    };
+  } catch (e) {
+    await redis.stop();
+    throw e;
+  }
+}
+
+async function startRelayProcess(o: ServerOptions, label: string, args: string[], kind: ServerKind = "relay"): Promise<ServerUnderTest> {
   const log = openSync(join(o.rawDir, `relay-${label}.log`), "w");
   // Node's type stripping, as `sfu-relay` runs the relay (no tsx in the measured process).
   const execArgv = ["--expose-gc", ...(process.env.RELAY_NODE_FLAGS ? process.env.RELAY_NODE_FLAGS.trim().split(/\s+/) : [])];
@@ -53,6 +105,7 @@ async function startRelayProcess(o: ServerOptions, label: string): Promise<Serve
       "--host", "127.0.0.1", "--rtc-bind", "127.0.0.1", "--port", "0", "--log-level", "info", "--max-participants", "10000",
       // Every load generator connects from 127.0.0.1, hundreds at once: lift the per-address and pending caps.
       "--max-sessions-per-ip", "100000", "--max-pending-sessions", "100000",
+      ...args,
     ],
     { cwd: o.root, execArgv, stdio: ["ignore", log, log, "ipc"] },
   );
@@ -69,10 +122,17 @@ async function startRelayProcess(o: ServerOptions, label: string): Promise<Serve
     });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const ready = await Promise.race([next("ready", 30_000), exited.then(() => { throw new Error(`relay exited at start; see ${o.rawDir}/relay-${label}.log`); })]);
+  const url = `ws://127.0.0.1:${ready.port as number}/ws`;
+  // With workers: their pids, from /health (a worker is replaced only when one dies).
+  const health = (await (await fetch(`http://127.0.0.1:${ready.port as number}/health`)).json()) as { workers?: Array<{ pid: number }> };
+  const pids = [ready.pid as number, ...(health.workers ?? []).map((w) => w.pid)];
   return {
-    kind: "relay",
+    kind,
     pid: ready.pid as number,
-    url: `ws://127.0.0.1:${ready.port as number}/ws`,
+    url,
+    entryUrls: [url],
+    pids: () => pids,
+    sample: () => procSampleAll(pids),
     async eldReset() {
       const r = next("eld-reset");
       child.send({ op: "eld-reset" });
@@ -105,6 +165,9 @@ async function startJanusProcess(o: ServerOptions, label: string): Promise<Serve
     kind: "janus",
     pid: janus.pid,
     url: janus.url,
+    entryUrls: [janus.url],
+    pids: () => [janus.pid],
+    sample: () => procSampleAll([janus.pid]),
     eldReset: async () => undefined,
     eld: async () => undefined,
     heapAfterGc: async () => undefined,

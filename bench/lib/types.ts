@@ -113,6 +113,20 @@ export interface RunResult {
   /** Per N both servers ran; `bothDelivered`: both delivered >= 99% there. */
   ratios: Array<{ scenario: string; n: number; relayUsPerPacket: number; janusUsPerPacket: number; ratio: number; bothDelivered: boolean }>;
   overallRatios: Array<{ scenario: string; ratio: number; ns: number[]; basis: string }>;
+  /** The relay's scale-out variants against the relay in one process (lib/ratios.ts). */
+  scale: ScaleRatio[];
   targets: Array<{ target: string; value: string; pass: boolean | undefined }>;
   profile?: { file: string; n: number; totalMs: number; top: ProfileEntry[] };
+}
+
+/** A scale-out variant of the relay against the relay in one process, from one run. */
+export interface ScaleRatio {
+  variant: "relay-2w" | "relay-2n";
+  scenario: "fanout" | "meeting";
+  /** variant/relay CPU per forwarded packet (all processes of each), overall over `ns`. */
+  cpuRatio: number;
+  ns: number[];
+  basis: string;
+  /** Fanout capacity of each (scenarios/fanout.ts) and variant/relay. */
+  capacity?: { variant: number; relay: number; ratio: number };
 }

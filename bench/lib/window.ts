@@ -66,7 +66,7 @@ const sumRecv = (s: Snapshot[]) => s.reduce((a, x) => a + x.recv.audio + x.recv.
 
 /** CPU share of all cores used by processes other than the server, the workers and this harness, over `ms`. */
 async function othersBusy(bench: Bench, server: ServerUnderTest, ms: number): Promise<number> {
-  const pids = [server.pid, process.pid, ...bench.allWorkers.map((w) => w.pid)];
+  const pids = [...server.pids(), process.pid, ...bench.allWorkers.map((w) => w.pid)];
   const a = pids.map(tryProcSample);
   const ma = machineSample();
   await sleep(ms);
@@ -104,9 +104,9 @@ export async function measureWindow(bench: Bench, server: ServerUnderTest, windo
   if (waitedMs > 1500) bench.progress.set({ phase: `measuring ${windowMs / 1000} s (waited ${Math.round(waitedMs / 1000)} s for a quieter machine)` });
   await Promise.all(all.map((w) => w.call({ op: "pause" })));
   const { snaps: a, quiet: quietA } = await drained(bench);
-  const dropGroups = { server: [server.pid], clients: all.map((w) => w.pid) };
+  const dropGroups = { server: server.pids(), clients: all.map((w) => w.pid) };
   const dropsA = udpDrops(dropGroups);
-  const cpuA = procSample(server.pid);
+  const cpuA = server.sample();
   const machA = machineSample();
   const genA = all.map((w) => tryProcSample(w.pid));
   await server.eldReset();
@@ -120,7 +120,7 @@ export async function measureWindow(bench: Bench, server: ServerUnderTest, windo
   const span = { fromUs: monoFrom, toUs: Number(process.hrtime.bigint() / 1000n) };
   const { snaps: b, quiet: quietB } = await drained(bench);
   const dropsB = udpDrops(dropGroups);
-  const cpuB = procSample(server.pid);
+  const cpuB = server.sample();
   const machB = machineSample();
   const genB = all.map((w) => tryProcSample(w.pid));
   const eld = await server.eld();

@@ -85,7 +85,8 @@ async function addSubscribers(bench: Bench, server: ServerUnderTest, room: strin
     bench.genWorkers.map(async (w, i) => {
       if (shares[i] === 0) return undefined;
       const r = await w.call<ConnectResult>({
-        op: "subscribers", target: bench.targetOf(server), room, count: shares[i]!, name: `${label}-${w.name}`, feeds, concurrency: 8, timeoutMs: bench.plan.timeoutMs,
+        // Generator i joins through way in i (relay-2n: the nodes in turn; else the one server).
+        op: "subscribers", target: bench.targetOf(server, i), room, count: shares[i]!, name: `${label}-${w.name}`, feeds, concurrency: 8, timeoutMs: bench.plan.timeoutMs,
       });
       done += shares[i]!;
       bench.progress.set({ phase: `connecting subscribers ${done}/${count}` });

@@ -17,7 +17,7 @@ export async function meeting(bench: Bench, kind: ServerKind, steps: number[]): 
           shares[j] === 0
             ? { feeds: [] as FeedId[], failed: 0, errors: [] as string[] }
             : w.call<{ feeds: FeedId[]; failed: number; errors: string[] }>({
-                op: "meeting-publish", target: bench.targetOf(server), room, count: shares[j]!, name: `m${n}-${w.name}`, concurrency: 4, timeoutMs: bench.plan.timeoutMs,
+                op: "meeting-publish", target: bench.targetOf(server, j), room, count: shares[j]!, name: `m${n}-${w.name}`, concurrency: 4, timeoutMs: bench.plan.timeoutMs,
               }),
         ),
       );
