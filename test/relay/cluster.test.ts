@@ -9,7 +9,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
-import type { RunningRelay } from "@sfu-room/relay";
+import { mintToken, type RunningRelay, type SigningKey } from "@sfu-room/relay";
 import { Pacer, type SentLog, WeriftClient } from "@sfu-room/test-peer";
 import { WhipPublisher } from "@sfu-room/test-peer/whip";
 import { candidatePorts } from "../support/hostile-datagrams.ts";
@@ -36,8 +36,8 @@ async function cluster(httpPort: number): Promise<ClusterHealth> {
   return health.cluster;
 }
 
-function node(id: string, redis: TestRedis, ports: [number, number], workers = 1): Promise<RunningRelay> {
-  return startTestRelay({ redisUrl: redis.url, nodeId: id, udpPortRange: ports, workers });
+function node(id: string, redis: TestRedis, ports: [number, number], workers = 1, keys: SigningKey[] = []): Promise<RunningRelay> {
+  return startTestRelay({ redisUrl: redis.url, nodeId: id, udpPortRange: ports, workers, keys });
 }
 
 /** Every port the relay offered the client, on both its connections. */
@@ -252,6 +252,38 @@ describe("--redis: a cluster of relay nodes", () => {
     } finally {
       await own.close();
     }
+  }, CLUSTER_TEST_TIMEOUT_MS);
+
+  it("the server API spans the nodes: ListRooms through either lists every node's rooms, RemoveParticipant through one acts on the room's node", async () => {
+    const key: SigningKey = { id: "cluster-key", secret: "the-secret-of-the-cluster-test-key-0123" };
+    const a = await node("node-a", redis, PORTS_A, 1, [key]);
+    const b = await node("node-b", redis, PORTS_B, 1, [key]);
+    relays.push(a, b);
+    const token = (identity: string, video: Record<string, unknown>) => mintToken(key, { identity, video, ttlSeconds: 600 });
+    const log: SentLog = new Map();
+    const join = async (relay: RunningRelay, room: string, name: string) => {
+      const client = await joinClient(relay, room, name, log, true, await token(name, { room, roomJoin: true }));
+      clients.push(client);
+      return client;
+    };
+    await join(a, "north", "north-1");
+    const proxied = await join(b, "north", "north-2"); // through node B, held on node A
+    await join(b, "south", "south-1");
+    const api = async (relay: RunningRelay, method: string, body: unknown, bearer: string) => {
+      const res = await fetch(`http://127.0.0.1:${relay.port}/api/${method}`, { method: "POST", headers: { authorization: `Bearer ${bearer}` }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    for (const relay of [a, b]) {
+      const listed = await api(relay, "ListRooms", {}, await token("backend", { roomList: true }));
+      expect(listed.status).toBe(200);
+      expect((listed.body.rooms as Array<{ name: string; participants: number }>).map((r) => [r.name, r.participants]).sort()).toEqual([["north", 2], ["south", 1]]);
+    }
+    const removed = closeCode(proxied);
+    expect(await api(b, "RemoveParticipant", { room: "north", identity: "north-2" }, await token("backend", { room: "north", roomAdmin: true }))).toMatchObject({ status: 200 });
+    expect(await removed, "a removed participant's socket is closed as a policy close: the SDK does not come back").toBe(1008);
+    const north = await api(b, "ListParticipants", { room: "north" }, await token("backend", { room: "north", roomAdmin: true }));
+    expect((north.body.participants as Array<{ identity: string }>).map((p) => p.identity)).toEqual(["north-1"]);
+    expect(await api(a, "ListRooms", {}, await token("nobody", {}))).toMatchObject({ status: 403 });
   }, CLUSTER_TEST_TIMEOUT_MS);
 
   it("a relay pointed at a Redis that is not there refuses to start, naming the URL and why", async () => {

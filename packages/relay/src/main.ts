@@ -104,7 +104,7 @@ function clustered(sfu: Sfu, cluster: ClusterNode): Sfu {
     connectionStates: () => sfu.connectionStates(),
     workerProcesses: () => sfu.workerProcesses(),
     healthDetail: () => ({ ...sfu.healthDetail(), ...cluster.healthDetail() }),
-    admin: (grants, request) => sfu.admin(grants, request),
+    admin: (grants, request) => cluster.admin(grants, request),
     // Out of the cluster first, so no room is placed here while the SFU stops.
     stop: async () => {
       await cluster.stop();
@@ -140,7 +140,7 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
   const local = pool ?? inProcess(shell!);
   if (config.redisUrl !== undefined) {
     try {
-      cluster = await ClusterNode.start({ redisUrl: config.redisUrl, nodeId: config.nodeId, local, log });
+      cluster = await ClusterNode.start({ redisUrl: config.redisUrl, nodeId: config.nodeId, local, admin: (grants, request) => local.admin(grants, request), log });
     } catch (e) {
       await local.stop();
       throw e;

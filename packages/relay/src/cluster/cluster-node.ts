@@ -19,7 +19,8 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { createClient } from "redis";
 import type { ClientMessage } from "@sfu-room/protocol";
-import type { RoomEventOutput } from "../core/index.ts";
+import type { AdminRequest, AdminResult, Grants, RoomEventOutput } from "../core/index.ts";
+import { ClusterAdmin } from "./cluster-admin.ts";
 import { newId } from "../sfu-from-config.ts";
 import type { BackendPort, SignalBackend } from "../signal/session.ts";
 import type { NodeMessage } from "./cluster-protocol.ts";
@@ -44,6 +45,8 @@ export interface ClusterNodeOptions {
   nodeId: string | undefined;
   /** This node's SFU: what sessions placed here are opened on. */
   local: SignalBackend;
+  /** This node's SFU's server API (what other nodes' calls about its rooms reach). */
+  admin(grants: Grants, request: AdminRequest): AdminResult | Promise<AdminResult>;
   log: Logger;
 }
 
@@ -79,6 +82,8 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   readonly #startedAt = Date.now();
   #bus!: NodeBus;
   #hosted!: HostedSessions;
+  #admin!: ClusterAdmin;
+  readonly #localAdmin: ClusterNodeOptions["admin"];
   readonly #sessions = new Map<string, RoutedSession>();
   /** The rooms this node holds (its entries in the directory). */
   readonly #holds = new Map<string, RoomHold>();
@@ -94,6 +99,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   private constructor(options: ClusterNodeOptions, redis: RedisClient, subscriber: RedisClient) {
     this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${newId("N").slice(-6)}`;
     this.#local = options.local;
+    this.#localAdmin = options.admin;
     this.#log = options.log.child({ node: this.nodeId });
     this.#redis = redis;
     this.#subscriber = subscriber;
@@ -126,6 +132,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     for (const client of [redis, subscriber]) client.removeAllListeners("error").on("error", (e: Error) => node.#redisError(e));
     node.#bus = await NodeBus.listen(redis, subscriber, node.nodeId, node.#log, (m) => node.#onMessage(m), (e) => node.#redisError(e));
     node.#hosted = new HostedSessions(node.nodeId, node.#local, node.#bus, node, node.#log);
+    node.#admin = new ClusterAdmin(node.nodeId, node.#store, node.#bus, options.admin);
     await node.#store.heartbeat(node.#entry());
     node.#heartbeat = setInterval(() => {
       // One beat at a time: a slow Redis skips beats rather than piling them up.
@@ -224,6 +231,20 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     this.#holds.delete(room);
     if (this.#stopped) return;
     this.#store.release([room]).catch((e: Error) => this.#redisError(e));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Server API
+  // ------------------------------------------------------------------------------------------
+
+  /** A server API call, on the node holding its room (ListRooms: every node); without Redis, this node's SFU alone. */
+  async admin(grants: Grants, request: AdminRequest): Promise<AdminResult> {
+    try {
+      return await this.#admin.call(grants, request);
+    } catch (e) {
+      this.#redisError(e as Error);
+      return this.#localAdmin(grants, request);
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -375,6 +396,10 @@ export class ClusterNode implements SignalBackend, RoomHolds {
       case "message":
       case "closed":
         this.#hosted.onMessage(m);
+        return;
+      case "admin":
+      case "admin-reply":
+        this.#admin.onMessage(m);
         return;
       case "stopping":
         this.#nodeGone(m.from);

@@ -7,6 +7,7 @@
  * a message caused arrives before its `handled`, as over a worker's IPC channel (workers/ipc-protocol.ts).
  */
 import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
+import type { AdminRequest, AdminResult, Grants } from "../core/index.ts";
 
 export type NodeMessage =
   // origin -> host
@@ -22,6 +23,10 @@ export type NodeMessage =
   | { type: "end"; from: string; session: string; how: "close" | "kick" | "lost"; reason: string }
   /** `error`: handling threw (a relay bug): the origin answers `internal` as it would in one process. */
   | { type: "handled"; from: string; session: string; seq: number; error?: string }
+  // server API (cluster-admin.ts)
+  /** A server API call (its grants verified by the node the HTTP request reached) for this node's SFU. */
+  | { type: "admin"; from: string; seq: number; grants: Grants; request: AdminRequest }
+  | { type: "admin-reply"; from: string; seq: number; result: AdminResult }
   // either way
   /** The sending node is stopping: its sessions, either side, are over. */
   | { type: "stopping"; from: string };

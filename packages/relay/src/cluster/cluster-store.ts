@@ -88,6 +88,11 @@ export class ClusterStore {
     return String(await this.#redis.eval(CLAIM, { keys: [ROOM_KEY + room], arguments: [this.#nodeId, String(this.#ttlMs), NODE_KEY] }));
   }
 
+  /** The node holding `room`, or undefined (nobody does). */
+  async holder(room: string): Promise<string | undefined> {
+    return (await this.#redis.get(ROOM_KEY + room)) ?? undefined;
+  }
+
   /** Renews this node's rooms; returns those another node holds now (it took them over: this node was thought dead). */
   async renew(rooms: readonly string[]): Promise<string[]> {
     if (rooms.length === 0) return [];

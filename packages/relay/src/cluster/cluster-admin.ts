@@ -1,0 +1,78 @@
+/**
+ * The server API (/api/*, docs/api.md) across a cluster: a call about one room goes to the node holding
+ * it (the directory; this node's SFU when it holds it or nobody does), ListRooms to every registered
+ * node, their rooms put together. Calls cross Redis pub/sub (node-bus.ts) as `admin` and are answered
+ * `admin-reply`; a node that does not answer within ADMIN_TIMEOUT_MS is left out of a ListRooms, and a
+ * call about one room answers `unknown-room` saying the node did not answer.
+ */
+import type { AdminRequest, AdminResult, Grants } from "../core/index.ts";
+import type { NodeMessage } from "./cluster-protocol.ts";
+import type { ClusterStore } from "./cluster-store.ts";
+import type { NodeBus } from "./node-bus.ts";
+
+/** How long a node gets to answer a server API call (ms). */
+export const ADMIN_TIMEOUT_MS = 3000;
+
+type LocalAdmin = (grants: Grants, request: AdminRequest) => AdminResult | Promise<AdminResult>;
+
+export class ClusterAdmin {
+  readonly #nodeId: string;
+  readonly #store: ClusterStore;
+  readonly #bus: NodeBus;
+  readonly #local: LocalAdmin;
+  readonly #pending = new Map<number, (result: AdminResult | undefined) => void>();
+  #seq = 0;
+
+  constructor(nodeId: string, store: ClusterStore, bus: NodeBus, local: LocalAdmin) {
+    this.#nodeId = nodeId;
+    this.#store = store;
+    this.#bus = bus;
+    this.#local = local;
+  }
+
+  async call(grants: Grants, request: AdminRequest): Promise<AdminResult> {
+    if (request.method === "ListRooms") return this.#listRooms(grants, request);
+    const holder = await this.#store.holder(request.room);
+    if (holder === undefined || holder === this.#nodeId) return this.#local(grants, request);
+    return (await this.#ask(holder, grants, request)) ?? {
+      ok: false, code: "unknown-room", message: `relay node ${holder} holds room "${request.room}" but did not answer within ${ADMIN_TIMEOUT_MS} ms; try again`,
+    };
+  }
+
+  /** Another node's call for this node's SFU, or the answer to one of this node's. */
+  onMessage(m: Extract<NodeMessage, { type: "admin" | "admin-reply" }>): void {
+    if (m.type === "admin-reply") {
+      this.#pending.get(m.seq)?.(m.result);
+      return;
+    }
+    Promise.resolve(this.#local(m.grants, m.request)).then(
+      (result) => this.#bus.send(m.from, { type: "admin-reply", from: this.#nodeId, seq: m.seq, result }),
+      () => this.#bus.send(m.from, { type: "admin-reply", from: this.#nodeId, seq: m.seq, result: { ok: false, code: "unknown-room", message: "the relay node failed to handle this call" } }),
+    );
+  }
+
+  /** Every node's rooms (a refusal, e.g. forbidden, is every node's: this node's is returned). */
+  async #listRooms(grants: Grants, request: AdminRequest): Promise<AdminResult> {
+    const mine = await this.#local(grants, request);
+    if (!mine.ok || !("rooms" in mine.body)) return mine;
+    const others = [...(await this.#store.nodes()).keys()].filter((n) => n !== this.#nodeId);
+    const results = await Promise.all(others.map((n) => this.#ask(n, grants, request)));
+    const rooms = [...mine.body.rooms];
+    for (const r of results) if (r?.ok && "rooms" in r.body) rooms.push(...r.body.rooms);
+    return { ok: true, body: { rooms } };
+  }
+
+  #ask(node: string, grants: Grants, request: AdminRequest): Promise<AdminResult | undefined> {
+    const seq = ++this.#seq;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(undefined), ADMIN_TIMEOUT_MS);
+      const done = (result: AdminResult | undefined) => {
+        clearTimeout(timer);
+        this.#pending.delete(seq);
+        resolve(result);
+      };
+      this.#pending.set(seq, done);
+      this.#bus.send(node, { type: "admin", from: this.#nodeId, seq, grants, request });
+    });
+  }
+}
