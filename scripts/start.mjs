@@ -63,7 +63,8 @@ const devArgs = ownKeys ? [] : ["--keys", `dev:${randomBytes(32).toString("base6
 // Readable log lines on the terminal (the relay logs JSON lines unless told otherwise), unless
 // SFU_LOG_FORMAT says otherwise; a --log-format given to npm start comes later and wins.
 const logArgs = process.env.SFU_LOG_FORMAT ? [] : ["--log-format", "pretty"];
-start("relay", "node", ["packages/relay/bin/sfu-relay.mjs", ...logArgs, ...devArgs, ...relayArgs]);
+// Run as the command it is (its shebang carries the relay's V8 flags, packages/relay/src/v8-flags.ts).
+start("relay", "packages/relay/bin/sfu-relay.mjs", [...logArgs, ...devArgs, ...relayArgs]);
 
 const port = Number(/--port[= ](\d+)/.exec(relayArgs.join(" "))?.[1] ?? process.env.SFU_PORT ?? 7880);
 for (let i = 0; i < 100; i++) {

@@ -5,6 +5,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
+import { V8_FLAGS } from "@sfu-room/relay";
 import { startJanus } from "./janus-driver.ts";
 import { procSampleAll, type ProcSample } from "./proc.ts";
 import { startRedisServer } from "./redis-server.ts";
@@ -94,7 +95,8 @@ async function startTwoNodes(o: ServerOptions, label: string): Promise<ServerUnd
 async function startRelayProcess(o: ServerOptions, label: string, args: string[], kind: ServerKind = "relay"): Promise<ServerUnderTest> {
   const log = openSync(join(o.rawDir, `relay-${label}.log`), "w");
   // Node's type stripping, as `sfu-relay` runs the relay (no tsx in the measured process).
-  const execArgv = ["--expose-gc", ...(process.env.RELAY_NODE_FLAGS ? process.env.RELAY_NODE_FLAGS.trim().split(/\s+/) : [])];
+  // The relay's own V8 flags, as `sfu-relay` runs it; RELAY_NODE_FLAGS after them (a later flag wins).
+  const execArgv = ["--expose-gc", ...V8_FLAGS, ...(process.env.RELAY_NODE_FLAGS ? process.env.RELAY_NODE_FLAGS.trim().split(/\s+/) : [])];
   if (o.cpuProfDir) {
     mkdirSync(o.cpuProfDir, { recursive: true });
     execArgv.push("--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`, `--cpu-prof-name=relay-${label}.cpuprofile`);

@@ -5,7 +5,8 @@
  * again onto the worker started in its place. WHIP and WHEP reach the room's worker the same way.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { mintToken, type RunningRelay, type SigningKey } from "@sfu-room/relay";
+import { readFileSync } from "node:fs";
+import { mintToken, type RunningRelay, type SigningKey, V8_FLAGS } from "@sfu-room/relay";
 import { Pacer, type SentLog, WeriftClient } from "@sfu-room/test-peer";
 import { WhepViewer } from "@sfu-room/test-peer/whep";
 import { WhipPublisher } from "@sfu-room/test-peer/whip";
@@ -120,6 +121,10 @@ describe("--workers 2", () => {
     const second = await busyWorker(relay, [first.index]);
     expect(second.index).not.toBe(first.index);
     expect(second.pid).not.toBe(first.pid);
+    for (const worker of [first, second]) {
+      const argv = readFileSync(`/proc/${worker.pid}/cmdline`, "utf8").split("\0");
+      expect(argv.slice(1, 1 + V8_FLAGS.length), "a worker runs with the relay's V8 flags").toEqual([...V8_FLAGS]);
+    }
 
     for (const [publisher, subscriber, worker] of [[alice, bob, first], [carol, dave, second]] as const) {
       const [lo, hi] = SLICES[worker.index]!;

@@ -9,6 +9,7 @@ import type { RelayConfig } from "../config.ts";
 import type { AdminRequest, AdminResult, Grants } from "../core/index.ts";
 import type { FromWorker, ToWorker, WorkerSnapshot } from "./ipc-protocol.ts";
 import type { WhipCall, WhipCallResult } from "./whip-calls.ts";
+import { V8_FLAGS } from "../v8-flags.ts";
 
 /** Run as TypeScript from the sources (Node's type stripping), or the bundled dist/worker.js (scripts/build.mjs). */
 const ENTRY = import.meta.url.endsWith(".ts") ? new URL("./worker-main.ts", import.meta.url) : new URL("./worker.js", import.meta.url);
@@ -35,8 +36,9 @@ export class WorkerProcess {
   /** `onEvent`: what the worker reports unasked; `onDeath`: it exited without being stopped (`wasReady`: after it started). */
   constructor(index: number, config: RelayConfig, logLevel: string, onEvent: (event: WorkerEvent) => void, onDeath: (wasReady: boolean) => void, onReady: () => void) {
     this.index = index;
-    // No execArgv of ours (a test runner's loaders, --inspect): the worker is plain Node running the sources.
-    this.#child = fork(ENTRY, [], { execArgv: [], serialization: "json" });
+    // None of this process's execArgv (a test runner's loaders, --inspect): the worker is plain Node
+    // running the sources, with the relay's V8 flags.
+    this.#child = fork(ENTRY, [], { execArgv: [...V8_FLAGS], serialization: "json" });
     this.#child.on("message", (raw) => {
       const message = raw as FromWorker;
       switch (message.type) {
