@@ -9,7 +9,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
-import { mintToken, type RunningRelay, type SigningKey } from "@sfu-room/relay";
+import { mintToken, type RelayConfig, type RunningRelay, type SigningKey } from "@sfu-room/relay";
 import { Pacer, type SentLog, WeriftClient } from "@sfu-room/test-peer";
 import { WhipPublisher } from "@sfu-room/test-peer/whip";
 import { candidatePorts } from "../support/hostile-datagrams.ts";
@@ -36,8 +36,8 @@ async function cluster(httpPort: number): Promise<ClusterHealth> {
   return health.cluster;
 }
 
-function node(id: string, redis: TestRedis, ports: [number, number], workers = 1, keys: SigningKey[] = []): Promise<RunningRelay> {
-  return startTestRelay({ redisUrl: redis.url, nodeId: id, udpPortRange: ports, workers, keys });
+function node(id: string, redis: TestRedis, ports: [number, number], overrides: Partial<RelayConfig> = {}): Promise<RunningRelay> {
+  return startTestRelay({ redisUrl: redis.url, nodeId: id, udpPortRange: ports, ...overrides });
 }
 
 /** Every port the relay offered the client, on both its connections. */
@@ -122,7 +122,7 @@ describe("--redis: a cluster of relay nodes", () => {
   }
 
   it.each([1, 2])("participants of one room joining through different nodes see each other's media byte for byte, from the room's node, and leave an empty directory (node A with %i worker(s))", async (workersOfA) => {
-    const a = await node("node-a", redis, PORTS_A, workersOfA);
+    const a = await node("node-a", redis, PORTS_A, { workers: workersOfA });
     const b = await node("node-b", redis, PORTS_B);
     relays.push(a, b);
     const log: SentLog = new Map();
@@ -169,16 +169,21 @@ describe("--redis: a cluster of relay nodes", () => {
     expect(await keys(redis, "sfu-room:*"), "stopped nodes leave no registry or directory entry").toEqual({});
   }, CLUSTER_TEST_TIMEOUT_MS);
 
-  it("a node that stops ends its rooms' entries: participants proxied to it reconnect (1012), and everyone rejoins through the other node", async () => {
-    const a = await node("node-a", redis, PORTS_A);
+  it("a node that shuts down ends its rooms' entries first: participants proxied to it reconnect (1012) at once, its own are drained, and everyone rejoins through the other node", async () => {
+    const a = await node("node-a", redis, PORTS_A, { drainMs: 3000 });
     const b = await node("node-b", redis, PORTS_B);
     relays.push(b);
     const log: SentLog = new Map();
     const [alice, bob] = await call(a, b, log);
 
     const bobClosed = closeCode(bob);
-    await a.close();
+    const aliceClosed = closeCode(alice);
+    const stopped = a.shutdown();
     expect(await bobClosed, "the SDK reconnects on 1012 (service restart)").toBe(1012);
+    // Bob is told before node A's drain is over: the directory forgot the room already, so his rejoin lands on B.
+    expect(await keys(redis, "sfu-room:room:*")).toEqual({});
+    expect(await aliceClosed, "node A's own participants are drained as by any relay (1001 going away: the SDK reconnects)").toBe(1001);
+    await stopped;
     expect(await keys(redis, "sfu-room:*"), "node A's registry and directory entries are gone").toEqual({
       "sfu-room:node:node-b": expect.any(String),
     });
@@ -191,6 +196,26 @@ describe("--redis: a cluster of relay nodes", () => {
     pacer = undefined;
     expectIntact(alice2, bob2);
     expectIntact(bob2, alice2);
+  }, CLUSTER_TEST_TIMEOUT_MS);
+
+  it("a worker of a node that dies takes its room off the directory: the participants proxied to it reconnect (1012), and the node holds nothing of them", async () => {
+    const a = await node("node-a", redis, PORTS_A, { workers: 2 });
+    const b = await node("node-b", redis, PORTS_B);
+    relays.push(a, b);
+    const log: SentLog = new Map();
+    const [alice, bob] = await call(a, b, log);
+    const health = (await (await fetch(`http://127.0.0.1:${a.port}/health`)).json()) as { workers: Array<{ pid: number; participants: number }> };
+    const busy = health.workers.find((w) => w.participants > 0)!;
+    const closes = [closeCode(alice), closeCode(bob)];
+    process.kill(busy.pid, "SIGKILL");
+    expect(await Promise.all(closes)).toEqual([1012, 1012]);
+    const deadline = performance.now() + 20_000;
+    while (Object.keys(await keys(redis, "sfu-room:room:*")).length > 0) {
+      if (performance.now() > deadline) throw new Error(`the dead worker's room is still in the directory: ${JSON.stringify(await keys(redis, "sfu-room:*"))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await cluster(a.port)).toMatchObject({ rooms: [], hostedSessions: 0 });
+    expect(await cluster(b.port)).toMatchObject({ proxiedSessions: 0 });
   }, CLUSTER_TEST_TIMEOUT_MS);
 
   it("a node that dies (SIGKILL) is found by its expired entry: its proxied participants reconnect, and the room is taken over where they come back", async () => {
@@ -235,6 +260,10 @@ describe("--redis: a cluster of relay nodes", () => {
       const [aliceHad, bobHad] = [video(alice, bob), video(bob, alice)];
       await eventually("media flows on both ways without Redis", () => video(alice, bob) > aliceHad + 100 && video(bob, alice) > bobHad + 100);
       expect(bob.ws.readyState, "bob's proxied session stays open").toBe(bob.ws.OPEN);
+      // Until he says something: it cannot reach the room's node, so he is told to reconnect rather than left waiting.
+      const bobClosed = closeCode(bob);
+      bob.send({ type: "leave", id: "l1" });
+      expect(await bobClosed).toBe(1012);
 
       const carol = new WeriftClient({ name: "carol", log });
       await carol.connect(b.signalUrl);
@@ -256,8 +285,8 @@ describe("--redis: a cluster of relay nodes", () => {
 
   it("the server API spans the nodes: ListRooms through either lists every node's rooms, RemoveParticipant through one acts on the room's node", async () => {
     const key: SigningKey = { id: "cluster-key", secret: "the-secret-of-the-cluster-test-key-0123" };
-    const a = await node("node-a", redis, PORTS_A, 1, [key]);
-    const b = await node("node-b", redis, PORTS_B, 1, [key]);
+    const a = await node("node-a", redis, PORTS_A, { keys: [key] });
+    const b = await node("node-b", redis, PORTS_B, { keys: [key] });
     relays.push(a, b);
     const token = (identity: string, video: Record<string, unknown>) => mintToken(key, { identity, video, ttlSeconds: 600 });
     const log: SentLog = new Map();

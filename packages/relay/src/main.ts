@@ -172,10 +172,17 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
     whip: (req, res, kind, rest, query) => handleWhipRequest(req, res, kind, rest, query, { sessions: whip, allowedOrigins: config.allowedOrigins }),
     devToken: config.devTokens ? (query, origin) => devToken(query, origin, config.allowedOrigins, config.keys[0]!) : undefined,
   }, tls);
-  await new Promise<void>((resolve, reject) => {
-    http.once("error", reject);
-    http.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(config.port, config.host, () => resolve());
+    });
+  } catch (e) {
+    // The port is taken (say): what started stops, so the process can exit with the error.
+    await signal.close();
+    await sfu.stop();
+    throw e;
+  }
   const port = (http.address() as AddressInfo).port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const access = config.keys.length === 0 ? "open" : "tokens";

@@ -20,7 +20,7 @@ export class ClusterAdmin {
   readonly #store: ClusterStore;
   readonly #bus: NodeBus;
   readonly #local: LocalAdmin;
-  readonly #pending = new Map<number, (result: AdminResult | undefined) => void>();
+  readonly #pending = new Map<number, { node: string; done: (result: AdminResult | undefined) => void }>();
   #seq = 0;
 
   constructor(nodeId: string, store: ClusterStore, bus: NodeBus, local: LocalAdmin) {
@@ -30,9 +30,15 @@ export class ClusterAdmin {
     this.#local = local;
   }
 
-  async call(grants: Grants, request: AdminRequest): Promise<AdminResult> {
-    if (request.method === "ListRooms") return this.#listRooms(grants, request);
-    const holder = await this.#store.holder(request.room);
+  /** `directoryDown`: what to answer when Redis cannot be asked (this node's SFU alone). */
+  async call(grants: Grants, request: AdminRequest, directoryDown: (e: Error) => AdminResult | Promise<AdminResult>): Promise<AdminResult> {
+    if (request.method === "ListRooms") return this.#listRooms(grants, request, directoryDown);
+    let holder: string | undefined;
+    try {
+      holder = await this.#store.holder(request.room);
+    } catch (e) {
+      return directoryDown(e as Error);
+    }
     if (holder === undefined || holder === this.#nodeId) return this.#local(grants, request);
     return (await this.#ask(holder, grants, request)) ?? {
       ok: false, code: "unknown-room", message: `relay node ${holder} holds room "${request.room}" but did not answer within ${ADMIN_TIMEOUT_MS} ms; try again`,
@@ -42,7 +48,8 @@ export class ClusterAdmin {
   /** Another node's call for this node's SFU, or the answer to one of this node's. */
   onMessage(m: Extract<NodeMessage, { type: "admin" | "admin-reply" }>): void {
     if (m.type === "admin-reply") {
-      this.#pending.get(m.seq)?.(m.result);
+      const pending = this.#pending.get(m.seq);
+      if (pending?.node === m.from) pending.done(m.result);
       return;
     }
     Promise.resolve(this.#local(m.grants, m.request)).then(
@@ -52,10 +59,15 @@ export class ClusterAdmin {
   }
 
   /** Every node's rooms (a refusal, e.g. forbidden, is every node's: this node's is returned). */
-  async #listRooms(grants: Grants, request: AdminRequest): Promise<AdminResult> {
+  async #listRooms(grants: Grants, request: AdminRequest, directoryDown: (e: Error) => AdminResult | Promise<AdminResult>): Promise<AdminResult> {
     const mine = await this.#local(grants, request);
     if (!mine.ok || !("rooms" in mine.body)) return mine;
-    const others = [...(await this.#store.nodes()).keys()].filter((n) => n !== this.#nodeId);
+    let others: string[];
+    try {
+      others = [...(await this.#store.nodes()).keys()].filter((n) => n !== this.#nodeId);
+    } catch (e) {
+      return directoryDown(e as Error);
+    }
     const results = await Promise.all(others.map((n) => this.#ask(n, grants, request)));
     const rooms = [...mine.body.rooms];
     for (const r of results) if (r?.ok && "rooms" in r.body) rooms.push(...r.body.rooms);
@@ -71,8 +83,8 @@ export class ClusterAdmin {
         this.#pending.delete(seq);
         resolve(result);
       };
-      this.#pending.set(seq, done);
-      this.#bus.send(node, { type: "admin", from: this.#nodeId, seq, grants, request });
+      this.#pending.set(seq, { node, done });
+      void this.#bus.send(node, { type: "admin", from: this.#nodeId, seq, grants, request }).then((delivered) => delivered || done(undefined));
     });
   }
 }

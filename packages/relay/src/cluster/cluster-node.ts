@@ -34,6 +34,14 @@ export const HEARTBEAT_MS = 1000;
 export const NODE_TTL_MS = 4000;
 /** How long a first connection to Redis may take before the relay refuses to start (ms). */
 const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * How long a proxied message may wait for its holder's `handled` before the session is given up as lost
+ * (pub/sub delivers at most once: a message or its answer lost with a Redis restart is never answered).
+ * Long, as a holder under a join storm may take seconds to negotiate; the registry finds dead nodes sooner.
+ */
+const HANDLED_TIMEOUT_MS = 30_000;
+/** Redis calls while stopping or answering /health get this long (a Redis that hangs must not hang them). */
+const REDIS_CALL_TIMEOUT_MS = 2000;
 
 /** What a session whose holder stopped or died, or whose room could not be looked up, is told (close 1012). */
 export const NODE_LOST_REASON = "the relay node holding your room stopped; reconnect";
@@ -63,6 +71,8 @@ interface RoutedSession {
   room: string | undefined;
   /** Joined or resumed: it stays where it is. */
   joined: boolean;
+  /** Told to go (closed, kicked, lost): its WebSocket closes soon; it is never placed again. */
+  ended: boolean;
 }
 
 interface RoomHold {
@@ -95,6 +105,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   #stopped = false;
   /** The registry as last read (refresh()): /health's `cluster.nodes`. */
   #nodes = new Map<string, NodeEntry>();
+  #nodesReadAt = -Infinity;
 
   private constructor(options: ClusterNodeOptions, redis: RedisClient, subscriber: RedisClient) {
     this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${newId("N").slice(-6)}`;
@@ -130,10 +141,15 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     connected = true;
     const node = new ClusterNode(options, redis, subscriber);
     for (const client of [redis, subscriber]) client.removeAllListeners("error").on("error", (e: Error) => node.#redisError(e));
-    node.#bus = await NodeBus.listen(redis, subscriber, node.nodeId, node.#log, (m) => node.#onMessage(m), (e) => node.#redisError(e));
-    node.#hosted = new HostedSessions(node.nodeId, node.#local, node.#bus, node, node.#log);
+    try {
+      node.#bus = await NodeBus.listen(redis, subscriber, node.nodeId, node.#log, (m) => node.#onMessage(m), (e) => node.#redisError(e));
+      await node.#store.heartbeat(node.#entry());
+    } catch (e) {
+      await Promise.allSettled([redis.destroy(), subscriber.destroy()]);
+      throw new Error(`could not join the cluster through Redis at ${redactUrl(options.redisUrl)} (--redis): ${(e as Error).message}`);
+    }
+    node.#hosted = new HostedSessions(node.nodeId, node.#local, node.#bus, node, (room) => node.#confirmHere(room), node.#log);
     node.#admin = new ClusterAdmin(node.nodeId, node.#store, node.#bus, options.admin);
-    await node.#store.heartbeat(node.#entry());
     node.#heartbeat = setInterval(() => {
       // One beat at a time: a slow Redis skips beats rather than piling them up.
       if (!node.#inBeat) node.#beating = node.#beat();
@@ -147,7 +163,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   // ------------------------------------------------------------------------------------------
 
   open(port: BackendPort): string {
-    const session: RoutedSession = { key: newId("P"), port, route: undefined, room: undefined, joined: false };
+    const session: RoutedSession = { key: newId("P"), port, route: undefined, room: undefined, joined: false, ended: false };
     this.#sessions.set(session.key, session);
     return session.key;
   }
@@ -165,8 +181,19 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     if (route.node === undefined) return this.#local.handle(route.id, message);
     const seq = ++this.#seq;
     const error = await new Promise<string | undefined>((resolve) => {
-      route.pending.set(seq, resolve);
-      this.#bus.send(route.node, { type: "message", from: this.nodeId, session: key, seq, message });
+      const timer = setTimeout(() => {
+        this.#log.warn({ peer: route.node, type: message.type }, "no answer from the node holding a session's room; the session is lost");
+        if (session.route === route) this.#lose(session);
+      }, HANDLED_TIMEOUT_MS);
+      route.pending.set(seq, (e) => {
+        clearTimeout(timer);
+        route.pending.delete(seq);
+        resolve(e);
+      });
+      this.#bus.send(route.node, { type: "message", from: this.nodeId, session: key, seq, message }).then((delivered) => {
+        // Redis down, or the holder no longer listening: nobody will answer; the client reconnects.
+        if (!delivered && session.route === route) this.#lose(session);
+      });
     });
     if (error !== undefined) throw new Error(`on node ${route.node}: ${error}`);
   }
@@ -239,11 +266,19 @@ export class ClusterNode implements SignalBackend, RoomHolds {
 
   /** A server API call, on the node holding its room (ListRooms: every node); without Redis, this node's SFU alone. */
   async admin(grants: Grants, request: AdminRequest): Promise<AdminResult> {
+    return this.#admin.call(grants, request, (e) => {
+      this.#redisError(e);
+      return this.#localAdmin(grants, request);
+    });
+  }
+
+  /** Whether this node holds `room` (claiming it if nobody does): a session another node sent here for it may stay. */
+  async #confirmHere(room: string): Promise<boolean> {
     try {
-      return await this.#admin.call(grants, request);
+      return (await this.#store.claim(room)) === this.nodeId;
     } catch (e) {
       this.#redisError(e as Error);
-      return this.#localAdmin(grants, request);
+      return true; // Redis away: the origin's directory said so a moment ago
     }
   }
 
@@ -251,10 +286,12 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   // Health and stop
   // ------------------------------------------------------------------------------------------
 
-  /** Reads the registry for /health (a Redis that does not answer leaves the last reading). */
+  /** Reads the registry for /health, at most once a second (a Redis that does not answer leaves the last reading). */
   async refresh(): Promise<void> {
+    if (performance.now() - this.#nodesReadAt < 1000) return;
+    this.#nodesReadAt = performance.now();
     try {
-      this.#nodes = await this.#store.nodes();
+      this.#nodes = await bounded(this.#store.nodes());
     } catch (e) {
       this.#redisError(e as Error);
     }
@@ -285,18 +322,19 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#heartbeat);
-    await this.#beating;
-    this.#hosted.stop();
     const peers = new Set([...this.#hosted.origins(), ...this.#proxiedTo()]);
+    // Other nodes' sessions leave this node's SFU now (as closed sockets), not when it stops after the drain.
+    this.#hosted.stop();
     try {
-      await this.#store.release([...this.#holds.keys()]);
-      await this.#store.leave();
-      for (const peer of peers) this.#bus.send(peer, { type: "stopping", from: this.nodeId });
-      await this.#bus.close();
-      await this.#subscriber.close();
-      await this.#redis.close();
+      await bounded(this.#beating);
+      await bounded(this.#store.release([...this.#holds.keys()]));
+      await bounded(this.#store.leave());
+      await Promise.all([...peers].map((peer) => bounded(this.#bus.send(peer, { type: "stopping", from: this.nodeId }))));
+      await bounded(this.#bus.close());
+      await bounded(this.#subscriber.close());
+      await bounded(this.#redis.close());
     } catch (e) {
-      this.#log.warn({ err: e }, "could not leave the cluster cleanly (its entries expire on their own)");
+      this.#log.warn({ reason: (e as Error).message }, "could not leave the cluster cleanly (its entries expire on their own)");
       await Promise.allSettled([this.#subscriber.destroy(), this.#redis.destroy()]);
     }
     for (const session of this.#sessions.values()) if (session.route?.node !== undefined) this.#lose(session);
@@ -308,32 +346,53 @@ export class ClusterNode implements SignalBackend, RoomHolds {
 
   /** Routes the session to `room`'s holder (this node if it had none): false if it could not (the session is ended). */
   async #place(session: RoutedSession, room: string | undefined): Promise<boolean> {
+    if (session.ended || this.#stopped) return false;
     let holder: string | undefined;
     if (room !== undefined) {
+      // Held while the claim is in flight, so a release of the room by this node cannot delete the
+      // entry the claim renews (the heartbeat would not restore it before another node took the room).
+      this.hold(room);
       try {
         holder = await this.#store.claim(room);
       } catch (e) {
+        this.unhold(room);
         this.#redisError(e as Error);
-        session.port.lost(DIRECTORY_DOWN_REASON);
+        this.#end(session, "lost", DIRECTORY_DOWN_REASON);
         return false;
       }
       if (holder === this.nodeId) holder = undefined;
     }
-    if (this.#sessions.get(session.key) !== session) return false; // closed meanwhile
+    // Closed or ended meanwhile, or this node began to stop: nothing is placed.
+    if (this.#sessions.get(session.key) !== session || session.ended || this.#stopped) {
+      if (room !== undefined) this.unhold(room);
+      return false;
+    }
     const route = session.route;
-    if (route !== undefined && route.node === holder && session.room === room) return true;
+    if (route !== undefined && route.node === holder && session.room === room) {
+      if (room !== undefined) this.unhold(room); // already counted
+      return true;
+    }
     this.#detach(session);
     session.room = room;
     if (holder === undefined) {
-      if (room !== undefined) this.hold(room);
+      // The claim's hold is this session's now.
       const local: Route = { node: undefined, id: "", port: this.#localPort(session) };
       session.route = local;
       local.id = this.#local.open(local.port);
     } else {
+      this.unhold(room!);
       session.route = { node: holder, pending: new Map() };
-      this.#bus.send(holder, { type: "open", from: this.nodeId, session: session.key, room: room! });
+      void this.#bus.send(holder, { type: "open", from: this.nodeId, session: session.key, room: room! });
     }
     return true;
+  }
+
+  /** Ends the session as the SFU or the cluster decided: its WebSocket closes, and it is never placed again. */
+  #end(session: RoutedSession, how: "close" | "kick" | "lost", reason: string): void {
+    session.ended = true;
+    if (how === "kick") session.port.kick(reason);
+    else if (how === "lost") session.port.lost(reason);
+    else session.port.close(reason);
   }
 
   /** The port this node's SFU sees for a session placed here: the session's, while it is placed here. */
@@ -345,9 +404,9 @@ export class ClusterNode implements SignalBackend, RoomHolds {
         if (message.type === "joined" || message.type === "resumed") session.joined = true;
         session.port.send(message);
       },
-      close: (reason) => current() && session.port.close(reason),
-      kick: (reason) => current() && session.port.kick(reason),
-      lost: (reason) => current() && session.port.lost(reason),
+      close: (reason) => current() && this.#end(session, "close", reason),
+      kick: (reason) => current() && this.#end(session, "kick", reason),
+      lost: (reason) => current() && this.#end(session, "lost", reason),
       bind: (participantId) => {
         if (session.route?.node === undefined && session.route?.port === port) session.route.id = participantId;
       },
@@ -364,20 +423,21 @@ export class ClusterNode implements SignalBackend, RoomHolds {
       this.#local.closed(route.id, route.port);
       if (session.room !== undefined) this.unhold(session.room);
     } else {
-      if (!this.#stopped) this.#bus.send(route.node, { type: "closed", from: this.nodeId, session: session.key });
-      for (const done of route.pending.values()) done();
+      if (!this.#stopped) void this.#bus.send(route.node, { type: "closed", from: this.nodeId, session: session.key });
+      for (const done of [...route.pending.values()]) done();
     }
     session.room = undefined;
   }
 
-  /** The session's holder is gone: the client is told to reconnect (its resume or rejoin is placed again). */
+  /**
+   * The session's holder is gone, or does not answer: the client is told to reconnect (its resume or
+   * rejoin is placed again). The holder is told the session closed, in case it is there after all.
+   */
   #lose(session: RoutedSession): void {
     const route = session.route;
     if (route?.node === undefined) return;
-    session.route = undefined;
-    session.room = undefined;
-    for (const done of route.pending.values()) done();
-    session.port.lost(NODE_LOST_REASON);
+    this.#detach(session);
+    this.#end(session, "lost", NODE_LOST_REASON);
   }
 
   #proxiedTo(): Set<string> {
@@ -414,9 +474,8 @@ export class ClusterNode implements SignalBackend, RoomHolds {
         session.port.send(m.message);
         return;
       case "end":
-        if (m.how === "kick") session.port.kick(m.reason);
-        else if (m.how === "lost") this.#lose(session);
-        else session.port.close(m.reason);
+        // The holder forgot the session already (its SFU ended it); the WebSocket's close does the rest.
+        this.#end(session, m.how, m.how === "lost" ? NODE_LOST_REASON : m.reason);
         return;
       case "handled": {
         const done = route.pending.get(m.seq);
@@ -446,8 +505,12 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     try {
       await this.#store.heartbeat(this.#entry());
       const taken = await this.#store.renew([...this.#holds.keys()]);
-      // This node was thought dead (Redis unreachable for longer than the TTL) and the room is elsewhere now.
-      if (taken.length > 0) this.#log.error({ rooms: taken }, "rooms this node holds are held by another node now (this node was unreachable): their participants here are in a split room until they reconnect");
+      // This node was thought dead (Redis unreachable for longer than the TTL), or lost a race, and the
+      // room is held elsewhere now: no longer renewed here (logged once).
+      if (taken.length > 0) {
+        for (const room of taken) this.#holds.delete(room);
+        this.#log.error({ rooms: taken }, "rooms this node holds are held by another node now: their participants here are in a split room until they reconnect");
+      }
       const peers = [...new Set([...this.#hosted.origins(), ...this.#proxiedTo()])];
       for (const node of await this.#store.dead(peers)) {
         this.#log.warn({ peer: node }, "a node this node proxies to or for has no registry entry: it is gone");
@@ -468,6 +531,15 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     this.#redisDown = true;
     this.#log.error({ err: e }, "Redis is unreachable: rooms cannot be placed on other nodes until it is back");
   }
+}
+
+/** `work`, or a rejection once REDIS_CALL_TIMEOUT_MS have passed. */
+function bounded<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${REDIS_CALL_TIMEOUT_MS} ms`)), REDIS_CALL_TIMEOUT_MS);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The URL without its password, for logs and errors. */

@@ -30,16 +30,19 @@ export class HostedSessions {
   readonly #local: SignalBackend;
   readonly #bus: NodeBus;
   readonly #holds: RoomHolds;
+  /** Whether this node holds the room (claiming it if nobody does): checked for each session sent here. */
+  readonly #confirm: (room: string) => Promise<boolean>;
   readonly #log: Logger;
   /** By origin, then by the origin's key. */
   readonly #sessions = new Map<string, Map<string, HostedSession>>();
   #stopped = false;
 
-  constructor(nodeId: string, local: SignalBackend, bus: NodeBus, holds: RoomHolds, log: Logger) {
+  constructor(nodeId: string, local: SignalBackend, bus: NodeBus, holds: RoomHolds, confirm: (room: string) => Promise<boolean>, log: Logger) {
     this.#nodeId = nodeId;
     this.#local = local;
     this.#bus = bus;
     this.#holds = holds;
+    this.#confirm = confirm;
     this.#log = log;
   }
 
@@ -63,8 +66,9 @@ export class HostedSessions {
       return;
     }
     if (session === undefined) {
-      // Closed here already (this node is stopping, or it lost the room): the origin's session is over.
-      this.#bus.send(m.from, { type: "handled", from: this.#nodeId, session: m.session, seq: m.seq });
+      // Not here (closed here already, its `open` lost, or this node restarted): the origin's session is over.
+      void this.#bus.send(m.from, { type: "end", from: this.#nodeId, session: m.session, how: "lost", reason: "unknown session" });
+      void this.#bus.send(m.from, { type: "handled", from: this.#nodeId, session: m.session, seq: m.seq });
       return;
     }
     this.#local.handle(session.participantId, m.message).then(
@@ -81,25 +85,32 @@ export class HostedSessions {
     for (const session of [...byKey.values()]) this.#close(session);
   }
 
-  /** This node is stopping: nothing more goes out to the origins (they were told). */
+  /** This node is stopping: every session leaves this node's SFU (as a closed socket), nothing more goes out (the origins are told). */
   stop(): void {
     this.#stopped = true;
+    for (const byKey of [...this.#sessions.values()]) for (const session of [...byKey.values()]) this.#close(session);
   }
 
   #open(origin: string, key: string, room: string): void {
     if (this.#stopped) {
-      this.#bus.send(origin, { type: "end", from: this.#nodeId, session: key, how: "lost", reason: "the relay node holding your room is stopping; reconnect" });
+      void this.#bus.send(origin, { type: "end", from: this.#nodeId, session: key, how: "lost", reason: "the relay node holding your room is stopping; reconnect" });
       return;
     }
+    const existing = this.#sessions.get(origin)?.get(key);
+    if (existing !== undefined) this.#close(existing); // opened again (moved back here): the old one goes
     const send = (m: NodeMessage) => {
-      if (!this.#stopped && this.#sessions.get(origin)?.get(key) === session) this.#bus.send(origin, m);
+      if (!this.#stopped && this.#sessions.get(origin)?.get(key) === session) void this.#bus.send(origin, m);
     };
     const end = (how: "close" | "kick" | "lost", reason: string) => send({ type: "end", from: this.#nodeId, session: key, how, reason });
     const port: BackendPort = {
       send: (message) => send({ type: "send", from: this.#nodeId, session: key, message }),
       close: (reason) => end("close", reason),
       kick: (reason) => end("kick", reason),
-      lost: (reason) => end("lost", reason),
+      // Its SFU is gone (a worker died): the origin reconnects the client, and the session is over here.
+      lost: (reason) => {
+        end("lost", reason);
+        this.#close(session);
+      },
       bind: (participantId) => (session.participantId = participantId),
     };
     const session: HostedSession = { origin, key, room, port, participantId: "" };
@@ -108,6 +119,13 @@ export class HostedSessions {
     this.#sessions.set(origin, byKey);
     this.#holds.hold(room);
     session.participantId = this.#local.open(port);
+    // The origin read the directory a moment ago; if the room moved meanwhile (this node released it and
+    // another took it), the session must not make a second room of that name here.
+    void this.#confirm(room).then((here) => {
+      if (here || this.#sessions.get(origin)?.get(key) !== session) return;
+      this.#log.warn({ room, origin }, "a session was sent here for a room another node holds now; it reconnects");
+      port.lost("the room moved to another relay node; reconnect");
+    });
   }
 
   #close(session: HostedSession): void {

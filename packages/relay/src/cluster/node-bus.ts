@@ -42,9 +42,18 @@ export class NodeBus {
     return new NodeBus(publisher, subscriber, onError);
   }
 
-  /** Fire and forget: a failed publish (Redis gone) is reported; the registry tells the rest. */
-  send(node: string, message: NodeMessage): void {
-    this.#publisher.publish(BUS_CHANNEL + node, JSON.stringify(message)).catch(this.#onError);
+  /**
+   * Publishes to `node`'s channel: resolves true once Redis has handed it to the node, false when it
+   * could not (Redis unreachable: reported; or nobody listens on that channel: the node is gone).
+   */
+  send(node: string, message: NodeMessage): Promise<boolean> {
+    return this.#publisher.publish(BUS_CHANNEL + node, JSON.stringify(message)).then(
+      (receivers) => receivers > 0,
+      (e: Error) => {
+        this.#onError(e);
+        return false;
+      },
+    );
   }
 
   async close(): Promise<void> {

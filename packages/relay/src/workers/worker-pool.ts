@@ -20,6 +20,7 @@ import type { ClientMessage } from "@sfu-room/protocol";
 import type { RelayConfig } from "../config.ts";
 import type { AdminRequest, AdminResult, Grants, KindCounts, RoomEventOutput } from "../core/index.ts";
 import type { SelectedPath } from "../rtc/selected-path.ts";
+import { roomEvent } from "../core/room-events.ts";
 import { newId } from "../sfu-from-config.ts";
 import type { MediaCounters } from "../shell/media-counters.ts";
 import type { SfuStats } from "../shell/sfu-shell.ts";
@@ -331,6 +332,8 @@ export class WorkerPool implements SignalBackend {
     const rooms = [...this.#rooms].filter(([, place]) => place.worker === worker).map(([room]) => room);
     this.#options.log.error({ worker: worker.index, workerPid: worker.pid, rooms: rooms.length }, "a worker died; its sessions are closed and it is restarted");
     for (const room of rooms) this.#rooms.delete(room);
+    // Those rooms ended with their worker: said as the worker would have (webhooks, the cluster's directory).
+    for (const room of rooms) this.#options.onRoomEvent?.(roomEvent("room_finished", room));
     for (const session of this.#byKey.values()) {
       if (session.worker !== worker) continue;
       session.worker = undefined;
