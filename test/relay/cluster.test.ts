@@ -15,6 +15,7 @@ import { WhipPublisher } from "@sfu-room/test-peer/whip";
 import { candidatePorts } from "../support/hostile-datagrams.ts";
 import { eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
+import { Scrape } from "../support/scrape.ts";
 
 const BIN = fileURLToPath(new URL("../../packages/relay/bin/sfu-relay.mjs", import.meta.url));
 const PORTS_A: [number, number] = [24100, 24139];
@@ -133,6 +134,13 @@ describe("--redis: a cluster of relay nodes", () => {
     expect(await cluster(a.port)).toMatchObject({ node: "node-a", redis: "ok", rooms: ["standup"], hostedSessions: 1, proxiedSessions: 0 });
     expect(await cluster(b.port)).toMatchObject({ node: "node-b", rooms: [], hostedSessions: 0, proxiedSessions: 1 });
     expect((await cluster(b.port)).nodes.map((n) => n.id).sort()).toEqual(["node-a", "node-b"]);
+    const [scrapeA, scrapeB] = [await Scrape.of(a), await Scrape.of(b)];
+    for (const s of [scrapeA, scrapeB]) {
+      expect(s.value("sfu_cluster_redis_up")).toBe(1);
+      expect(s.value("sfu_cluster_nodes")).toBe(2);
+    }
+    expect([scrapeA.value("sfu_cluster_rooms_held"), scrapeA.value("sfu_cluster_sessions", { side: "hosted" }), scrapeA.value("sfu_cluster_sessions", { side: "proxied" })]).toEqual([1, 1, 0]);
+    expect([scrapeB.value("sfu_cluster_rooms_held"), scrapeB.value("sfu_cluster_sessions", { side: "hosted" }), scrapeB.value("sfu_cluster_sessions", { side: "proxied" })]).toEqual([0, 0, 1]);
     expect((await a.readStats()).participants).toBe(2);
     expect((await b.readStats()).participants).toBe(0);
 
@@ -272,6 +280,7 @@ describe("--redis: a cluster of relay nodes", () => {
       carol.send({ type: "join", id: "j1", room: "retro", name: "carol", autoSubscribe: true });
       expect(await carolClosed).toEqual([1012, "the relay could not reach its room directory (Redis); reconnect"]);
       expect(await cluster(b.port)).toMatchObject({ redis: "unreachable" });
+      expect((await Scrape.of(b)).value("sfu_cluster_redis_up")).toBe(0);
       await pacer!.stop();
       pacer = undefined;
       expectIntact(alice, bob);

@@ -124,7 +124,11 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
   const sendPath = nativeAcceleratorFor(config.nativeSend) !== undefined ? "native" : "javascript";
   const tls = config.tlsCertPath !== undefined ? await readTlsFiles(config.tlsCertPath, config.tlsKeyPath!) : undefined;
   const metrics = new RelayMetrics(
-    { stats: () => stats(), media: () => sfu.media(), kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates(), workers: () => sfu.workerProcesses() },
+    {
+      stats: () => stats(), media: () => sfu.media(), kindCounts: () => sfu.kindCounts(), connectionStates: () => sfu.connectionStates(), workers: () => sfu.workerProcesses(),
+      // Read only once the cluster node exists (no scrape is answered before).
+      ...(config.redisUrl !== undefined ? { cluster: () => cluster!.numbers() } : {}),
+    },
     await turnServerAddresses(config.turn.urls),
   );
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks(config.webhookUrls, config.keys[0]!, log) : undefined;

@@ -22,6 +22,7 @@ import type { ClientMessage } from "@sfu-room/protocol";
 import type { AdminRequest, AdminResult, Grants, RoomEventOutput } from "../core/index.ts";
 import { ClusterAdmin } from "./cluster-admin.ts";
 import { newId } from "../sfu-from-config.ts";
+import type { ClusterNumbers } from "../http/metrics.ts";
 import type { BackendPort, SignalBackend } from "../signal/session.ts";
 import type { NodeMessage } from "./cluster-protocol.ts";
 import { ClusterStore, type NodeEntry, type RedisClient } from "./cluster-store.ts";
@@ -297,10 +298,20 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     }
   }
 
+  /** The sfu_cluster_* metrics (http/metrics.ts), as of the last refresh() for the node count. */
+  numbers(): ClusterNumbers {
+    return { redisUp: !this.#redisDown, nodes: this.#nodes.size, roomsHeld: this.#holds.size, proxiedSessions: this.#proxiedCount(), hostedSessions: this.#hosted.size };
+  }
+
+  #proxiedCount(): number {
+    let n = 0;
+    for (const s of this.#sessions.values()) if (s.route?.node !== undefined) n++;
+    return n;
+  }
+
   /** /health's `cluster`: this node, what it holds and proxies, and the nodes registered at the last refresh(). */
   healthDetail(): Record<string, unknown> {
-    let proxied = 0;
-    for (const s of this.#sessions.values()) if (s.route?.node !== undefined) proxied++;
+    const proxied = this.#proxiedCount();
     return {
       cluster: {
         node: this.nodeId,

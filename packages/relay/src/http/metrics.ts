@@ -23,6 +23,18 @@ export interface MetricSources {
   connectionStates(): ReadonlyMap<string, number>;
   /** Each worker's own process, by index (none in one process). */
   workers(): ReadonlyArray<{ index: number } & WorkerProcessNumbers>;
+  /** A node of a cluster (--redis): its view of the cluster (the sfu_cluster_* metrics exist only then). */
+  cluster?: () => ClusterNumbers;
+}
+
+/** What a node of a cluster reports (cluster/cluster-node.ts). */
+export interface ClusterNumbers {
+  redisUp: boolean;
+  /** Nodes in the registry at the last read. */
+  nodes: number;
+  roomsHeld: number;
+  proxiedSessions: number;
+  hostedSessions: number;
 }
 
 type Samples = Array<[labels: Record<string, string>, value: number]>;
@@ -149,6 +161,23 @@ export class RelayMetrics {
         },
       });
     workerGauge("sfu_worker_resident_memory_bytes", "resident memory of each worker process", "residentBytes");
+    const cluster = sources.cluster;
+    if (cluster !== undefined) {
+      const clusterGauge = (name: string, help: string, read: (c: ClusterNumbers) => number) =>
+        new Gauge({ name, help, registers, collect() { this.set(read(cluster())); } });
+      clusterGauge("sfu_cluster_redis_up", "1 while this node reaches the cluster's Redis, 0 while it does not (rooms cannot be placed on other nodes)", (c) => (c.redisUp ? 1 : 0));
+      clusterGauge("sfu_cluster_nodes", "nodes in the cluster's registry, this one included, at the last read", (c) => c.nodes);
+      clusterGauge("sfu_cluster_rooms_held", "rooms this node holds in the cluster's directory", (c) => c.roomsHeld);
+      new Gauge({
+        name: "sfu_cluster_sessions", help: "signaling sessions crossing nodes: proxied (this node's WebSocket, another node's room) and hosted (another node's WebSocket, a room here)",
+        registers, labelNames: ["side"],
+        collect() {
+          const c = cluster();
+          this.set({ side: "proxied" }, c.proxiedSessions);
+          this.set({ side: "hosted" }, c.hostedSessions);
+        },
+      });
+    }
     workerGauge("sfu_worker_event_loop_delay_p99_seconds", "99th percentile of each worker's event loop delay since the previous read: its forwarding thread's saturation", "eventLoopDelayP99Seconds");
   }
 
