@@ -254,7 +254,7 @@ describe("--redis: a cluster of relay nodes", () => {
     expectIntact(bob2, alice2);
   }, CLUSTER_TEST_TIMEOUT_MS);
 
-  it("Redis going away stops no call: media flows on, /health says so, a join that needs the directory is told to reconnect (1012), and the nodes still stop", async () => {
+  it("Redis going away stops no call: media flows on, /health and /metrics say so, a join that needs the directory is told to reconnect (1012); back, the directory is rebuilt and joins work", async () => {
     const own = await startRedis();
     try {
       const a = await node("node-a", own, PORTS_A);
@@ -281,6 +281,22 @@ describe("--redis: a cluster of relay nodes", () => {
       expect(await carolClosed).toEqual([1012, "the relay could not reach its room directory (Redis); reconnect"]);
       expect(await cluster(b.port)).toMatchObject({ redis: "unreachable" });
       expect((await Scrape.of(b)).value("sfu_cluster_redis_up")).toBe(0);
+
+      // Redis back (on the same address): the nodes reconnect on their own, and joins through either work again.
+      const again = await startRedis({ port: Number(new URL(own.url).port) });
+      try {
+        const back = performance.now() + 20_000;
+        while ((await cluster(b.port)).redis !== "ok" || (await cluster(b.port)).nodes.length < 2) {
+          if (performance.now() > back) throw new Error(`node B did not come back to Redis: ${JSON.stringify(await cluster(b.port))}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        const dave = await joinClient(b, "retro", "dave", log);
+        clients.push(dave);
+        // The new Redis started empty: the holders wrote their rooms back with their next heartbeat.
+        expect(await keys(again, "sfu-room:room:*")).toEqual({ "sfu-room:room:retro": "node-b", "sfu-room:room:standup": "node-a" });
+      } finally {
+        await again.close();
+      }
       await pacer!.stop();
       pacer = undefined;
       expectIntact(alice, bob);

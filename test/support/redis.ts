@@ -34,9 +34,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** `port`: a given one (a Redis started again where the relays expect it), else a free one. */
+export async function startRedis(o: { port?: number } = {}): Promise<TestRedis> {
   ensureDebianPackage(REDIS_SERVER, "redis-server");
-  const port = await freePort();
+  const port = o.port ?? (await freePort());
   const child: ChildProcess = spawn(REDIS_SERVER, ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--daemonize", "no"], { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
