@@ -338,6 +338,16 @@ describe("--redis: a cluster of relay nodes", () => {
     const north = await api(b, "ListParticipants", { room: "north" }, await token("backend", { room: "north", roomAdmin: true }));
     expect((north.body.participants as Array<{ identity: string }>).map((p) => p.identity)).toEqual(["north-1"]);
     expect(await api(a, "ListRooms", {}, await token("nobody", {}))).toMatchObject({ status: 403 });
+
+    // A join without a valid token for its room is refused where it arrived and claims no room.
+    const intruder = new WeriftClient({ name: "intruder", log });
+    await intruder.connect(b.signalUrl);
+    clients.push(intruder);
+    const noToken = await intruder.request({ type: "join", id: "j1", room: "ghost", name: "intruder", autoSubscribe: true });
+    expect(noToken).toMatchObject({ type: "error", code: "unauthorized" });
+    const otherRoom = await intruder.request({ type: "join", id: "j2", room: "ghost", name: "intruder", autoSubscribe: true, token: await token("intruder", { room: "south", roomJoin: true }) });
+    expect(otherRoom.type).toBe("error");
+    expect(Object.keys(await keys(redis, "sfu-room:room:*")).sort()).toEqual(["sfu-room:room:north", "sfu-room:room:south"]);
   }, CLUSTER_TEST_TIMEOUT_MS);
 
   it("a relay pointed at a Redis that is not there refuses to start, naming the URL and why", async () => {

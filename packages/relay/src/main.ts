@@ -20,6 +20,7 @@ import type { SfuShell, SfuStats } from "./shell/sfu-shell.ts";
 import { WorkerPool } from "./workers/worker-pool.ts";
 import { ClusterNode } from "./cluster/cluster-node.ts";
 import { clusterWhip } from "./cluster/cluster-whip.ts";
+import { verifyToken } from "./signal/access-token.ts";
 import type { WhipBackend } from "./signal/whip-sessions.ts";
 import { Webhooks } from "./webhooks/webhooks.ts";
 import { createLogger } from "./log.ts";
@@ -144,7 +145,14 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
   const local = pool ?? inProcess(shell!);
   if (config.redisUrl !== undefined) {
     try {
-      cluster = await ClusterNode.start({ redisUrl: config.redisUrl, nodeId: config.nodeId, local, admin: (grants, request) => local.admin(grants, request), log });
+      const joinAdmitted = config.keys.length === 0 ? undefined : async (token: string | undefined, room: string) => {
+        const access = await verifyToken(token, config.keys);
+        return "granted" in access && access.granted.roomJoin && access.granted.room === room;
+      };
+      cluster = await ClusterNode.start({
+        redisUrl: config.redisUrl, nodeId: config.nodeId, local, admin: (grants, request) => local.admin(grants, request), log,
+        ...(joinAdmitted ? { joinAdmitted } : {}),
+      });
     } catch (e) {
       await local.stop();
       throw e;

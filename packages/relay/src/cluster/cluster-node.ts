@@ -56,6 +56,12 @@ export interface ClusterNodeOptions {
   local: SignalBackend;
   /** This node's SFU's server API (what other nodes' calls about its rooms reach). */
   admin(grants: Grants, request: AdminRequest): AdminResult | Promise<AdminResult>;
+  /**
+   * Whether a join's token lets it into the room it names (the relay's keys; undefined: an open relay).
+   * One that does not is answered by this node's SFU (its refusal) and claims no room: a socket without
+   * a valid token cannot make a room name this node's.
+   */
+  joinAdmitted?: (token: string | undefined, room: string) => Promise<boolean>;
   log: Logger;
 }
 
@@ -95,6 +101,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   #hosted!: HostedSessions;
   #admin!: ClusterAdmin;
   readonly #localAdmin: ClusterNodeOptions["admin"];
+  readonly #joinAdmitted: NonNullable<ClusterNodeOptions["joinAdmitted"]>;
   readonly #sessions = new Map<string, RoutedSession>();
   /** The rooms this node holds (its entries in the directory). */
   readonly #holds = new Map<string, RoomHold>();
@@ -112,6 +119,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${newId("N").slice(-6)}`;
     this.#local = options.local;
     this.#localAdmin = options.admin;
+    this.#joinAdmitted = options.joinAdmitted ?? (async () => true);
     this.#log = options.log.child({ node: this.nodeId });
     this.#redis = redis;
     this.#subscriber = subscriber;
@@ -173,7 +181,9 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     const session = this.#sessions.get(key);
     if (session === undefined) return;
     if (!session.joined && (message.type === "join" || message.type === "resume")) {
-      if (!(await this.#place(session, message.room))) return;
+      // A resume proves itself on the room's node (its secret); a join's token is checked here first.
+      const admitted = message.type === "resume" || (await this.#joinAdmitted(message.token, message.room));
+      if (!(await this.#place(session, admitted ? message.room : undefined))) return;
     } else if (session.route === undefined) {
       // Not in a room yet (a message before `join`): this node's SFU answers it.
       if (!(await this.#place(session, undefined))) return;
