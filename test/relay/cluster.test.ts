@@ -74,6 +74,17 @@ async function publisher(relay: RunningRelay, room: string, name: string, log: S
   return client;
 }
 
+/** Polls the async `check` until it holds, or throws with `what` and the last value after 20 s (a liveness limit). */
+async function until<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function keys(redis: TestRedis, pattern: string): Promise<Record<string, string | null>> {
   const c = await redis.client();
   const found = await c.keys(pattern);
@@ -222,8 +233,8 @@ describe("--redis: a cluster of relay nodes", () => {
       if (performance.now() > deadline) throw new Error(`the dead worker's room is still in the directory: ${JSON.stringify(await keys(redis, "sfu-room:*"))}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(await cluster(a.port)).toMatchObject({ rooms: [], hostedSessions: 0 });
-    expect(await cluster(b.port)).toMatchObject({ proxiedSessions: 0 });
+    await until("node A holding nothing", () => cluster(a.port), (c) => c.rooms.length === 0 && c.hostedSessions === 0);
+    await until("node B proxying nothing", () => cluster(b.port), (c) => c.proxiedSessions === 0);
   }, CLUSTER_TEST_TIMEOUT_MS);
 
   it("a node that dies (SIGKILL) is found by its expired entry: its proxied participants reconnect, and the room is taken over where they come back", async () => {
@@ -292,8 +303,9 @@ describe("--redis: a cluster of relay nodes", () => {
         }
         const dave = await joinClient(b, "retro", "dave", log);
         clients.push(dave);
-        // The new Redis started empty: the holders wrote their rooms back with their next heartbeat.
-        expect(await keys(again, "sfu-room:room:*")).toEqual({ "sfu-room:room:retro": "node-b", "sfu-room:room:standup": "node-a" });
+        // The new Redis started empty: the holders write their rooms back with their heartbeats.
+        const rebuilt = await until("the directory rebuilt", () => keys(again, "sfu-room:room:*"), (k) => Object.keys(k).length === 2);
+        expect(rebuilt).toEqual({ "sfu-room:room:retro": "node-b", "sfu-room:room:standup": "node-a" });
       } finally {
         await again.close();
       }

@@ -190,9 +190,8 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
       http.listen(config.port, config.host, () => resolve());
     });
   } catch (e) {
-    // The port is taken (say): what started stops, so the process can exit with the error.
-    await signal.close();
-    await sfu.stop();
+    // The port is taken (say): what started stops, so the process can exit with the error (this one).
+    await Promise.allSettled([signal.close(), sfu.stop()]);
     throw e;
   }
   const port = (http.address() as AddressInfo).port;

@@ -87,6 +87,8 @@ interface RoomHold {
   sessions: number;
   /** Between this node's SFU's room_started and room_finished (participants held for a resume count). */
   live: boolean;
+  /** Another node holds the room's entry now (this node was thought dead): no longer renewed nor released. */
+  lost: boolean;
 }
 
 export class ClusterNode implements SignalBackend, RoomHolds {
@@ -105,6 +107,14 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   readonly #sessions = new Map<string, RoutedSession>();
   /** The rooms this node holds (its entries in the directory). */
   readonly #holds = new Map<string, RoomHold>();
+  /**
+   * Claims in flight, by room: while one is, the room is not released (a release racing the claim
+   * would delete the entry the claim just renewed), and the room is not yet held (renewed, reported).
+   */
+  readonly #claiming = new Map<string, number>();
+  #stopping: Promise<void> | undefined;
+  /** `closed` messages Redis could not take (an outage): sent again after the next heartbeat that works. */
+  #undelivered: Array<{ node: string; message: NodeMessage }> = [];
   #seq = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   #beating: Promise<void> = Promise.resolve();
@@ -221,7 +231,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   // ------------------------------------------------------------------------------------------
 
   hold(room: string): void {
-    const h = this.#holds.get(room) ?? { sessions: 0, live: false };
+    const h = this.#holds.get(room) ?? { sessions: 0, live: false, lost: false };
     h.sessions++;
     this.#holds.set(room, h);
   }
@@ -235,25 +245,28 @@ export class ClusterNode implements SignalBackend, RoomHolds {
 
   /**
    * Holds `room` here (hold(); unhold() when done) if this node holds it or becomes its holder: returns
-   * undefined then, else the node holding it, or "unreachable" (Redis).
+   * undefined then, else the node holding it, "unreachable" (Redis) or "stopping" (this node).
    */
   async holdHere(room: string): Promise<string | undefined> {
+    if (this.#stopped) return "stopping";
     let holder: string;
+    this.#claimInFlight(room, 1);
     try {
       holder = await this.#store.claim(room);
     } catch (e) {
+      this.#claimInFlight(room, -1);
       this.#redisError(e as Error);
       return "unreachable";
     }
-    if (holder !== this.nodeId) return holder;
-    this.hold(room);
-    return undefined;
+    if (holder === this.nodeId) this.hold(room);
+    this.#claimInFlight(room, -1);
+    return holder === this.nodeId ? undefined : holder;
   }
 
   /** This node's SFU started or finished a room (the relay's room events, also without webhooks). */
   roomEvent(event: RoomEventOutput): void {
     if (event.event === "room_started") {
-      const h = this.#holds.get(event.room) ?? { sessions: 0, live: false };
+      const h = this.#holds.get(event.room) ?? { sessions: 0, live: false, lost: false };
       h.live = true;
       this.#holds.set(event.room, h);
     } else if (event.event === "room_finished") {
@@ -265,10 +278,24 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   }
 
   #maybeRelease(room: string, h: RoomHold): void {
-    if (h.sessions > 0 || h.live || this.#holds.get(room) !== h) return;
+    if (h.sessions > 0 || h.live || this.#holds.get(room) !== h || (this.#claiming.get(room) ?? 0) > 0) return;
     this.#holds.delete(room);
-    if (this.#stopped) return;
+    if (this.#stopped || h.lost) return;
     this.#store.release([room]).catch((e: Error) => this.#redisError(e));
+  }
+
+  /** A claim of `room` starts (+1) or ends (-1); when the last ends, a room nobody holds here any more is released. */
+  #claimInFlight(room: string, delta: 1 | -1): void {
+    const n = (this.#claiming.get(room) ?? 0) + delta;
+    if (n > 0) this.#claiming.set(room, n);
+    else this.#claiming.delete(room);
+    const h = this.#holds.get(room);
+    if (n <= 0 && h !== undefined) this.#maybeRelease(room, h);
+  }
+
+  /** The rooms this node holds and renews (not those another node took over). */
+  #heldRooms(): string[] {
+    return [...this.#holds].filter(([, h]) => !h.lost).map(([room]) => room);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -310,7 +337,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
 
   /** The sfu_cluster_* metrics (http/metrics.ts), as of the last refresh() for the node count. */
   numbers(): ClusterNumbers {
-    return { redisUp: !this.#redisDown, nodes: this.#nodes.size, roomsHeld: this.#holds.size, proxiedSessions: this.#proxiedCount(), hostedSessions: this.#hosted.size };
+    return { redisUp: !this.#redisDown, nodes: this.#nodes.size, roomsHeld: this.#heldRooms().length, proxiedSessions: this.#proxiedCount(), hostedSessions: this.#hosted.size };
   }
 
   #proxiedCount(): number {
@@ -326,7 +353,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
       cluster: {
         node: this.nodeId,
         redis: this.#redisDown ? "unreachable" : "ok",
-        rooms: [...this.#holds.keys()].sort(),
+        rooms: this.#heldRooms().sort(),
         proxiedSessions: proxied,
         hostedSessions: this.#hosted.size,
         nodes: [...this.#nodes].map(([id, entry]) => ({ id, ...entry })),
@@ -339,16 +366,21 @@ export class ClusterNode implements SignalBackend, RoomHolds {
    * proxies to or for are told (their sessions end, to be placed again elsewhere), and Redis is let go.
    * Called before the SFU stops, so no room is placed here meanwhile.
    */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
+  stop(): Promise<void> {
+    return (this.#stopping ??= this.#stop());
+  }
+
+  async #stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#heartbeat);
     const peers = new Set([...this.#hosted.origins(), ...this.#proxiedTo()]);
+    // Before the hosted sessions close: a room only they held leaves #holds as they go.
+    const rooms = this.#heldRooms();
     // Other nodes' sessions leave this node's SFU now (as closed sockets), not when it stops after the drain.
     this.#hosted.stop();
     try {
       await bounded(this.#beating);
-      await bounded(this.#store.release([...this.#holds.keys()]));
+      await bounded(this.#store.release(rooms));
       await bounded(this.#store.leave());
       await Promise.all([...peers].map((peer) => bounded(this.#bus.send(peer, { type: "stopping", from: this.nodeId }))));
       await bounded(this.#bus.close());
@@ -370,38 +402,40 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     if (session.ended || this.#stopped) return false;
     let holder: string | undefined;
     if (room !== undefined) {
-      // Held while the claim is in flight, so a release of the room by this node cannot delete the
-      // entry the claim renews (the heartbeat would not restore it before another node took the room).
-      this.hold(room);
+      // Counted while in flight, so a release of the room by this node cannot delete the entry the
+      // claim renews (the heartbeat would not restore it before another node took the room).
+      this.#claimInFlight(room, 1);
       try {
         holder = await this.#store.claim(room);
       } catch (e) {
-        this.unhold(room);
+        this.#claimInFlight(room, -1);
         this.#redisError(e as Error);
         this.#end(session, "lost", DIRECTORY_DOWN_REASON);
         return false;
       }
       if (holder === this.nodeId) holder = undefined;
+      // This session's hold (before the claim's count ends, so the room is not released in between).
+      if (holder === undefined) this.hold(room);
+      this.#claimInFlight(room, -1);
     }
     // Closed or ended meanwhile, or this node began to stop: nothing is placed.
     if (this.#sessions.get(session.key) !== session || session.ended || this.#stopped) {
-      if (room !== undefined) this.unhold(room);
+      if (room !== undefined && holder === undefined) this.unhold(room);
       return false;
     }
     const route = session.route;
     if (route !== undefined && route.node === holder && session.room === room) {
-      if (room !== undefined) this.unhold(room); // already counted
+      if (room !== undefined && holder === undefined) this.unhold(room); // already counted
       return true;
     }
     this.#detach(session);
     session.room = room;
     if (holder === undefined) {
-      // The claim's hold is this session's now.
+      // The hold taken above is this session's now.
       const local: Route = { node: undefined, id: "", port: this.#localPort(session) };
       session.route = local;
       local.id = this.#local.open(local.port);
     } else {
-      this.unhold(room!);
       session.route = { node: holder, pending: new Map() };
       void this.#bus.send(holder, { type: "open", from: this.nodeId, session: session.key, room: room! });
     }
@@ -444,10 +478,18 @@ export class ClusterNode implements SignalBackend, RoomHolds {
       this.#local.closed(route.id, route.port);
       if (session.room !== undefined) this.unhold(session.room);
     } else {
-      if (!this.#stopped) void this.#bus.send(route.node, { type: "closed", from: this.nodeId, session: session.key });
+      if (!this.#stopped) this.#sendClosed(route.node, session.key);
       for (const done of [...route.pending.values()]) done();
     }
     session.room = undefined;
+  }
+
+  /** Tells `node` the session closed; kept to send again if Redis cannot take it now (its participant would stay there). */
+  #sendClosed(node: string, key: string): void {
+    const message: NodeMessage = { type: "closed", from: this.nodeId, session: key };
+    void this.#bus.send(node, message).then((delivered) => {
+      if (!delivered) this.#undelivered.push({ node, message });
+    });
   }
 
   /**
@@ -518,24 +560,31 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   // ------------------------------------------------------------------------------------------
 
   #entry(): NodeEntry {
-    return { startedAt: this.#startedAt, sessions: this.#sessions.size, rooms: this.#holds.size };
+    return { startedAt: this.#startedAt, sessions: this.#sessions.size, rooms: this.#heldRooms().length };
   }
 
   async #beat(): Promise<void> {
     this.#inBeat = true;
     try {
       await this.#store.heartbeat(this.#entry());
-      const taken = await this.#store.renew([...this.#holds.keys()]);
-      // This node was thought dead (Redis unreachable for longer than the TTL), or lost a race, and the
-      // room is held elsewhere now: no longer renewed here (logged once).
+      const taken = await this.#store.renew(this.#heldRooms());
+      // This node was thought dead (Redis unreachable for longer than the TTL) and the room is held
+      // elsewhere now: no longer renewed nor released here (logged once); its sessions still count.
       if (taken.length > 0) {
-        for (const room of taken) this.#holds.delete(room);
+        for (const room of taken) this.#holds.get(room)!.lost = true;
         this.#log.error({ rooms: taken }, "rooms this node holds are held by another node now: their participants here are in a split room until they reconnect");
       }
+      // What an outage kept from other nodes, now (those to nodes that are gone are dropped below).
+      const undelivered = this.#undelivered;
+      this.#undelivered = [];
+      for (const { node, message } of undelivered) {
+        if (!(await this.#bus.send(node, message))) this.#undelivered.push({ node, message });
+      }
       const peers = [...new Set([...this.#hosted.origins(), ...this.#proxiedTo()])];
-      for (const node of await this.#store.dead(peers)) {
-        this.#log.warn({ peer: node }, "a node this node proxies to or for has no registry entry: it is gone");
+      for (const node of await this.#store.dead([...new Set([...peers, ...this.#undelivered.map((u) => u.node)])])) {
+        if (peers.includes(node)) this.#log.warn({ peer: node }, "a node this node proxies to or for has no registry entry: it is gone");
         this.#nodeGone(node);
+        this.#undelivered = this.#undelivered.filter((u) => u.node !== node);
       }
       if (this.#redisDown) this.#log.info("Redis is reachable again");
       this.#redisDown = false;

@@ -15,7 +15,9 @@ export function clusterWhip(local: WhipBackend, cluster: ClusterNode): WhipBacke
         status: 409, error: "room-on-another-node",
         message: holder === "unreachable"
           ? "the relay could not reach its room directory (Redis); try again"
-          : `room "${room}" is held by relay node ${holder}: send WHIP/WHEP for it to that node (docs/scale.md)`,
+          : holder === "stopping"
+            ? "this relay node is stopping; try again (another node takes the room)"
+            : `room "${room}" is held by relay node ${holder}: send WHIP/WHEP for it to that node (docs/scale.md)`,
       };
     }
     try {

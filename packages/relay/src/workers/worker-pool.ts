@@ -285,7 +285,8 @@ export class WorkerPool implements SignalBackend {
       return;
     }
     if (event.type === "room-event") {
-      this.#roomEvent(worker, event.event);
+      // A dead worker's last messages can arrive after its exit: its rooms were ended for it (#onDeath).
+      if (this.#workers[worker.index] === worker) this.#roomEvent(worker, event.event);
       return;
     }
     if (event.type === "whip-ended") {
@@ -329,11 +330,11 @@ export class WorkerPool implements SignalBackend {
   /** Only the dead worker's rooms go: their sessions are told to reconnect, and a new worker takes its place. */
   #onDeath(worker: WorkerProcess): void {
     if (this.#stopped) return;
-    const rooms = [...this.#rooms].filter(([, place]) => place.worker === worker).map(([room]) => room);
+    const rooms = [...this.#rooms].filter(([, place]) => place.worker === worker).map(([room, place]) => [room, place.live] as const);
     this.#options.log.error({ worker: worker.index, workerPid: worker.pid, rooms: rooms.length }, "a worker died; its sessions are closed and it is restarted");
-    for (const room of rooms) this.#rooms.delete(room);
-    // Those rooms ended with their worker: said as the worker would have (webhooks, the cluster's directory).
-    for (const room of rooms) this.#options.onRoomEvent?.(roomEvent("room_finished", room));
+    for (const [room] of rooms) this.#rooms.delete(room);
+    // Those that had started ended with their worker: said as the worker would have (webhooks, the cluster's directory).
+    for (const [room, live] of rooms) if (live) this.#options.onRoomEvent?.(roomEvent("room_finished", room));
     for (const session of this.#byKey.values()) {
       if (session.worker !== worker) continue;
       session.worker = undefined;
