@@ -250,17 +250,28 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   async holdHere(room: string): Promise<string | undefined> {
     if (this.#stopped) return "stopping";
     let holder: string;
-    this.#claimInFlight(room, 1);
     try {
-      holder = await this.#store.claim(room);
+      holder = await this.#claimAndHold(room);
     } catch (e) {
-      this.#claimInFlight(room, -1);
       this.#redisError(e as Error);
       return "unreachable";
     }
-    if (holder === this.nodeId) this.hold(room);
-    this.#claimInFlight(room, -1);
     return holder === this.nodeId ? undefined : holder;
+  }
+
+  /**
+   * Claims `room` (counted in flight meanwhile, so this node does not release it in between) and, if
+   * this node holds it now, holds it (the caller unholds): the node holding it. Throws when Redis does.
+   */
+  async #claimAndHold(room: string): Promise<string> {
+    this.#claimInFlight(room, 1);
+    try {
+      const holder = await this.#store.claim(room);
+      if (holder === this.nodeId) this.hold(room);
+      return holder;
+    } finally {
+      this.#claimInFlight(room, -1);
+    }
   }
 
   /** This node's SFU started or finished a room (the relay's room events, also without webhooks). */
@@ -402,21 +413,15 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     if (session.ended || this.#stopped) return false;
     let holder: string | undefined;
     if (room !== undefined) {
-      // Counted while in flight, so a release of the room by this node cannot delete the entry the
-      // claim renews (the heartbeat would not restore it before another node took the room).
-      this.#claimInFlight(room, 1);
+      // Held here (when it is here) from the claim on: this session's hold, released on every way out below.
       try {
-        holder = await this.#store.claim(room);
+        holder = await this.#claimAndHold(room);
       } catch (e) {
-        this.#claimInFlight(room, -1);
         this.#redisError(e as Error);
         this.#end(session, "lost", DIRECTORY_DOWN_REASON);
         return false;
       }
       if (holder === this.nodeId) holder = undefined;
-      // This session's hold (before the claim's count ends, so the room is not released in between).
-      if (holder === undefined) this.hold(room);
-      this.#claimInFlight(room, -1);
     }
     // Closed or ended meanwhile, or this node began to stop: nothing is placed.
     if (this.#sessions.get(session.key) !== session || session.ended || this.#stopped) {
