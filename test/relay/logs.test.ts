@@ -49,18 +49,26 @@ describe("logs", () => {
     const [track] = await alice.publish([{ kind: "audio" }]);
     await alice.connected();
     const about = (id: string, msg: string) => lines.filter((l) => l.participantId === id && l.msg === msg);
+    // A worker's line reaches this logger over IPC after the reply it logs (the core's order: the reply,
+    // then what the shell does and logs), so each line is awaited before its fields are checked.
+    const logged = (id: string, msg: string) => eventually(`"${msg}" logged for ${id}`, () => about(id, msg).length > 0);
 
+    for (const c of [alice, bob]) await logged(c.participantId, "participant joined");
+    await logged(alice.participantId, "tracks published");
     for (const c of [alice, bob]) expect(about(c.participantId, "participant joined")).toEqual([expect.objectContaining({ level: 30, room: "logged" })]);
     expect(about(alice.participantId, "tracks published")).toEqual([expect.objectContaining({ room: "logged", trackIds: [track!.trackId] })]);
     await eventually("alice's connections logged as connected", () =>
       ["publisher", "subscriber"].every((connection) => about(alice.participantId, "peer connection state changed").some((l) => l.connection === connection && l.state === "connected")));
 
     expect(await bob.request({ type: "unpublish", id: "u1", trackId: "Tnot-there" })).toMatchObject({ type: "error", code: "unknown-track" });
+    await logged(bob.participantId, "error reply");
     expect(about(bob.participantId, "error reply")).toEqual([expect.objectContaining({ level: 30, requestId: "u1", code: "unknown-track" })]);
 
     expect(await alice.request({ type: "unpublish", id: "u2", trackId: track!.trackId })).toMatchObject({ type: "ok" });
+    await logged(alice.participantId, "track unpublished");
     expect(about(alice.participantId, "track unpublished")).toEqual([expect.objectContaining({ room: "logged", trackId: track!.trackId })]);
     await alice.leave();
+    await logged(alice.participantId, "participant left");
     expect(about(alice.participantId, "participant left")).toEqual([expect.objectContaining({ room: "logged", reason: "left" })]);
     expect(about(bob.participantId, "participant left")).toEqual([]);
   });
