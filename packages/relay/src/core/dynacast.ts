@@ -4,7 +4,12 @@
  * stop encoding the others. The message goes out whenever that set changes; a publisher starts by
  * sending every layer, so that is what it is assumed to be told at first. Tracks without simulcast are
  * never mentioned.
+ *
+ * A mirrored participant's track (rooms spanning nodes) is one stream here: what its "publisher" is told
+ * is instead the one layer of its origin's that this node's subscribers need (`upstream-layer`), which
+ * the pipe asks the origin node for. Then only that layer crosses between the nodes.
  */
+import { selectLayer } from "./layer-selector.ts";
 import type { OutputQueue } from "./output-queue.ts";
 import type { Publication } from "./publication.ts";
 import type { SubscriptionTable } from "./subscription-table.ts";
@@ -12,6 +17,8 @@ import type { SubscriptionTable } from "./subscription-table.ts";
 export class Dynacast {
   /** Per simulcast publication: the layers last told to its publisher. */
   private readonly told = new Map<Publication, boolean[]>();
+  /** Per mirrored publication: the upstream layer last asked for. */
+  private readonly asked = new Map<Publication, number>();
   private readonly table: SubscriptionTable;
   private readonly out: OutputQueue;
 
@@ -22,6 +29,7 @@ export class Dynacast {
 
   /** Something that may change the layers in use of `pub` happened: tell its publisher if they did. */
   update(pub: Publication): void {
+    if (pub.upstream !== undefined) return this.updateUpstream(pub, pub.upstream.layers.length);
     if (pub.layerCount < 2) return;
     const inUse = Array.from({ length: pub.layerCount }, () => false);
     for (const sub of this.table.ofTrack(pub.id)) {
@@ -46,5 +54,15 @@ export class Dynacast {
   /** The track is gone. */
   forget(pub: Publication): void {
     this.told.delete(pub);
+    this.asked.delete(pub);
+  }
+
+  /** The highest origin layer any subscriber here would pick (bandwidth aside: each link caps its own here). */
+  private updateUpstream(pub: Publication, layerCount: number): void {
+    let wanted = -1;
+    for (const sub of this.table.ofTrack(pub.id)) wanted = Math.max(wanted, selectLayer(sub.wish, Math.max(1, layerCount), pub.upstream!.layerSizes, Infinity));
+    if (this.asked.get(pub) === wanted) return;
+    this.asked.set(pub, wanted);
+    this.out.push({ type: "upstream-layer", publisherId: pub.publisher.id, trackId: pub.id, layer: wanted });
   }
 }

@@ -11,7 +11,8 @@
 import type { ErrorCode, IceServer, Quality } from "@sfu-room/protocol";
 import type { AdminInput } from "./admin.ts";
 import type { FeedbackPacket } from "./congestion/send-side-estimator.ts";
-import type { Grants, Millis, NegotiatedTrack, OfferedTrack, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
+import type { Presence } from "./participant.ts";
+import type { Grants, Millis, MirroredTrack, NegotiatedTrack, OfferedTrack, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
 
 export type Input =
   | JoinInput
@@ -23,6 +24,7 @@ export type Input =
   | IceRestartedInput
   | PublishOfferInput
   | PublishNegotiatedInput
+  | MirrorPublishInput
   | NegotiationFailedInput
   | UnpublishInput
   | MuteInput
@@ -77,6 +79,12 @@ export interface JoinInput {
    * the join is, with `unauthorized`). Undefined: the relay has no keys and admits everyone to any room.
    */
   access?: JoinAccess;
+  /**
+   * Rooms spanning nodes (participant.ts): another node's pipe (joins hidden, receives only this node's
+   * own participants' tracks) or a mirror of another node's participant (no connections here, never
+   * subscribes; its `joined` reply goes nowhere). Set by the cluster, never by a client. Default: local.
+   */
+  presence?: Presence;
 }
 
 /** A verified token's grants (the core still checks them against the join), or the adapter's refusal. */
@@ -179,6 +187,19 @@ export interface PublishNegotiatedInput {
   sdp: string;
   /** One per offered track. */
   tracks: NegotiatedTrack[];
+}
+
+/**
+ * Tracks of a mirrored participant (JoinInput.presence) arrive through its node's pipe: they exist at
+ * once (there is no SDP of theirs here) and are announced to this node's participants, who subscribe as
+ * to any track. Unpublish and mute of mirrors are the `unpublish` and `mute` requests (their replies go
+ * nowhere). A participant who is not a mirror is refused (`internal`: only the cluster sends this).
+ */
+export interface MirrorPublishInput {
+  type: "mirror-publish";
+  now: Millis;
+  participantId: ParticipantId;
+  tracks: MirroredTrack[];
 }
 
 /**

@@ -56,7 +56,10 @@ export class Membership {
       this.out.error(participantId, requestId, "unauthorized", access.refused);
       return undefined;
     }
-    const grants = access.granted;
+    const presence = input.presence ?? { kind: "local" };
+    // A pipe is nobody the others see; a mirror subscribes to nothing here and has no identity here
+    // (one session per identity is its own node's rule: a mirror must never replace a local session).
+    const grants: Grants = presence.kind === "pipe" ? { ...access.granted, hidden: true } : presence.kind === "mirror" ? { ...access.granted, identity: "", canSubscribe: false } : access.granted;
     const existing = this.rooms.get(input.room);
     if (existing !== undefined && existing.size >= this.config.maxParticipantsPerRoom) {
       const max = this.config.maxParticipantsPerRoom;
@@ -68,7 +71,7 @@ export class Membership {
       room = new Room(input.room);
       this.rooms.set(room.name, room);
     }
-    const joiner = new Participant(participantId, grants.name ?? input.name, room, input.autoSubscribe, input.resumeSecret ?? "", grants, this.config);
+    const joiner = new Participant(participantId, grants.name ?? input.name, room, input.autoSubscribe && presence.kind !== "mirror", input.resumeSecret ?? "", grants, this.config, presence);
     room.participants.set(participantId, joiner);
     if (input.rejoinOf !== undefined) this.rejoins++;
     this.participants.set(participantId, joiner);
@@ -103,7 +106,7 @@ export class Membership {
    * (an open relay's participants have no identity, so nobody): the one session an identity has there.
    */
   holderOfIdentity(input: JoinInput): Participant | undefined {
-    if (this.participants.has(input.participantId)) return undefined;
+    if (this.participants.has(input.participantId) || (input.presence !== undefined && input.presence.kind !== "local")) return undefined;
     const access = admission(input);
     if ("refused" in access || access.granted.identity === "") return undefined;
     const { identity } = access.granted;
@@ -120,7 +123,7 @@ export class Membership {
     room.participants.delete(leaver.id);
     this.participants.delete(leaver.id);
     if (!leaver.grants.hidden) {
-      for (const other of room.participants.values()) this.out.signal(other.id, { type: "participant-left", participantId: leaver.id });
+      for (const other of room.participants.values()) if (leaver.shownTo(other)) this.out.signal(other.id, { type: "participant-left", participantId: leaver.id });
     }
     if (room.size > 0 || keepEmptyRoom) return;
     this.rooms.delete(room.name);

@@ -21,6 +21,7 @@ export type Output =
   | ForwardOutput
   | PacedForwardOutput
   | RequestKeyframeOutput
+  | UpstreamLayerOutput
   | SendNackOutput
   | SendRembOutput
   | RetransmitOutput
@@ -41,6 +42,8 @@ export interface SignalOutput {
 export interface ParticipantAddedOutput {
   type: "participant-added";
   participantId: ParticipantId;
+  /** Connected to another node (JoinInput.presence): no connections here, nothing to set up. */
+  mirrored?: true;
 }
 
 /** Everything the core held for this participant is gone: the adapter releases its connections. */
@@ -169,6 +172,19 @@ export interface PacedForwardOutput extends StoredPacketSend {
 /** Ask the publisher for a keyframe on this layer (PLI on that layer's SSRC). Already throttled. */
 export interface RequestKeyframeOutput {
   type: "request-keyframe";
+  publisherId: ParticipantId;
+  trackId: TrackId;
+  layer: number;
+}
+
+/**
+ * A mirrored participant's track (MirroredTrack): the layer of it, at its origin, that this node's
+ * subscribers need now: the highest any of them would pick (layer-selector.ts), -1 when all of them are
+ * paused or there are none. The pipe asks the origin node for that layer (and for nothing at -1).
+ * Said whenever it changes, and once when the track arrives.
+ */
+export interface UpstreamLayerOutput {
+  type: "upstream-layer";
   publisherId: ParticipantId;
   trackId: TrackId;
   layer: number;

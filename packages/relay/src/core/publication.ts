@@ -4,7 +4,13 @@ import { KeyframeThrottle } from "./keyframe-throttle.ts";
 import { LayerRate } from "./layer-rate.ts";
 import { NackGenerator } from "./nack-generator.ts";
 import type { Participant } from "./participant.ts";
-import type { Millis, NegotiatedTrack, OfferedTrack, TrackId } from "./types.ts";
+import type { Millis, MirroredTrack, NegotiatedTrack, OfferedTrack, TrackId } from "./types.ts";
+
+/** A mirrored participant's track: its layers at the origin node (here it is one stream). */
+export interface UpstreamLayers {
+  readonly layers: readonly string[];
+  readonly layerSizes: readonly LayerSize[] | undefined;
+}
 
 export class Publication {
   readonly id: TrackId;
@@ -26,8 +32,17 @@ export class Publication {
   readonly throttles: readonly KeyframeThrottle[];
   /** Video: one NACK generator per layer (each has its own sequence space); audio: none (no NACK negotiated). */
   readonly nacks: readonly NackGenerator[];
+  /** Set for a mirrored participant's track: the layers the origin has, which the pipe chooses from. */
+  readonly upstream: UpstreamLayers | undefined;
 
-  constructor(publisher: Participant, offered: OfferedTrack, negotiated: NegotiatedTrack, keyframeRequestIntervalMs: Millis) {
+  /** A track that arrives through another node's pipe: one layer here, its origin's layers in `upstream`. */
+  static mirrored(publisher: Participant, track: MirroredTrack, keyframeRequestIntervalMs: Millis): Publication {
+    const offered: OfferedTrack = { trackId: track.trackId, mid: "", kind: track.kind, source: track.source, layers: [], muted: track.muted };
+    const upstream = { layers: [...track.layers], layerSizes: track.layerSizes?.length === track.layers.length ? track.layerSizes.map((l) => ({ ...l })) : undefined };
+    return new Publication(publisher, offered, { trackId: track.trackId, codec: track.codec, clockRate: track.clockRate }, keyframeRequestIntervalMs, upstream);
+  }
+
+  constructor(publisher: Participant, offered: OfferedTrack, negotiated: NegotiatedTrack, keyframeRequestIntervalMs: Millis, upstream?: UpstreamLayers) {
     this.publisher = publisher;
     this.id = offered.trackId;
     this.mid = offered.mid;
@@ -41,6 +56,7 @@ export class Publication {
     this.muted = offered.muted;
     this.throttles = Array.from({ length: this.layerCount }, (_, layer) => new KeyframeThrottle(keyframeRequestIntervalMs, publisher.id, this.id, layer));
     this.nacks = this.kind === "video" ? Array.from({ length: this.layerCount }, () => new NackGenerator()) : [];
+    this.upstream = upstream;
   }
 
   /** Number of layers: 1 without simulcast. */
@@ -64,7 +80,7 @@ export class Publication {
       kind: this.kind,
       source: this.source,
       codec: this.codec,
-      layers: [...this.layers],
+      layers: [...(this.upstream?.layers ?? this.layers)],
       muted: this.muted,
     };
   }

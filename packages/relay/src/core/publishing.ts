@@ -11,7 +11,7 @@ import type { OutputQueue } from "./output-queue.ts";
 import type { Participant } from "./participant.ts";
 import { Publication } from "./publication.ts";
 import { roomEvent } from "./room-events.ts";
-import type { CoreConfig, Grants, OfferedTrack, ParticipantId, TrackId } from "./types.ts";
+import type { CoreConfig, Grants, MirroredTrack, OfferedTrack, ParticipantId, TrackId } from "./types.ts";
 
 interface PendingOffer {
   requestId: string;
@@ -82,10 +82,7 @@ export class Publishing {
       const negotiated = input.tracks.find((t) => t.trackId === offered.trackId);
       if (negotiated === undefined) continue; // the adapter negotiates every offered track or fails the whole offer
       const pub = new Publication(publisher, offered, negotiated, this.config.keyframeRequestIntervalMs);
-      this.tracks.set(pub.id, pub);
-      let mine = this.byPublisher.get(publisher.id);
-      if (mine === undefined) this.byPublisher.set(publisher.id, (mine = new Map()));
-      mine.set(pub.id, pub);
+      this.add(pub);
       created.push(pub);
     }
     this.out.signal(publisher.id, {
@@ -134,7 +131,7 @@ export class Publishing {
     if (mine?.size === 0) this.byPublisher.delete(pub.publisher.id);
     this.out.push({ type: "publication-removed", publisherId: pub.publisher.id, trackId: pub.id });
     this.announce(pub, { type: "track-unpublished", trackId: pub.id, participantId: pub.publisher.id });
-    this.out.push(roomEvent("track_unpublished", pub.publisher.room.name, pub.publisher, pub));
+    if (pub.publisher.reported) this.out.push(roomEvent("track_unpublished", pub.publisher.room.name, pub.publisher, pub));
   }
 
   /** Whether an offer of theirs is being negotiated (then their publisher connection is busy). */
@@ -147,9 +144,31 @@ export class Publishing {
     this.pending.delete(participantId);
   }
 
-  /** Sends `message` about `pub` to everyone else in its room. */
+  /** Sends `message` about `pub` to everyone else in its room who is shown its publisher. */
   announce(pub: Publication, message: ServerMessage): void {
-    for (const other of pub.publisher.room.others(pub.publisher)) this.out.signal(other.id, message);
+    for (const other of pub.publisher.room.others(pub.publisher)) if (pub.publisher.shownTo(other)) this.out.signal(other.id, message);
+  }
+
+  /**
+   * A mirrored participant's tracks, as its node described them; returns the new publications (the
+   * caller announces them). A track id already here is skipped (its node said it twice).
+   */
+  mirror(publisher: Participant, tracks: readonly MirroredTrack[]): Publication[] {
+    const created: Publication[] = [];
+    for (const track of tracks) {
+      if (this.tracks.has(track.trackId)) continue;
+      const pub = Publication.mirrored(publisher, track, this.config.keyframeRequestIntervalMs);
+      this.add(pub);
+      created.push(pub);
+    }
+    return created;
+  }
+
+  private add(pub: Publication): void {
+    this.tracks.set(pub.id, pub);
+    let mine = this.byPublisher.get(pub.publisher.id);
+    if (mine === undefined) this.byPublisher.set(pub.publisher.id, (mine = new Map()));
+    mine.set(pub.id, pub);
   }
 
   private refusal(publisher: Participant, input: PublishOfferInput): { code: "forbidden" | "too-many-tracks" | "publish-pending" | "already-published" | "bad-message" | "internal"; message: string } | undefined {

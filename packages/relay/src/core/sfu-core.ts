@@ -198,6 +198,8 @@ export class SfuCore {
         return this.onDataBackedUp(input);
       case "publish-negotiated":
         return this.onPublishNegotiated(input);
+      case "mirror-publish":
+        return this.onMirrorPublish(input);
       case "admin":
         return this.admin.handle(input);
     }
@@ -313,21 +315,21 @@ export class SfuCore {
       id: input.requestId,
       participantId: joiner.id,
       room: joiner.room.name,
-      participants: [...joiner.room.visibleOthers(joiner)].map((p) => this.infoOf(p)),
+      participants: [...joiner.room.visibleOthers(joiner)].filter((p) => p.shownTo(joiner)).map((p) => this.infoOf(p)),
       iceServers: input.iceServers ?? [],
       resume: { secret: joiner.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
-    this.out.push({ type: "participant-added", participantId: joiner.id });
+    this.out.push(joiner.mirrored ? { type: "participant-added", participantId: joiner.id, mirrored: true } : { type: "participant-added", participantId: joiner.id });
     if (started) this.out.push(roomEvent("room_started", joiner.room.name)); // their join made it
-    this.out.push(roomEvent("participant_joined", joiner.room.name, joiner));
+    if (joiner.reported) this.out.push(roomEvent("participant_joined", joiner.room.name, joiner));
     this.speakers.catchUp(joiner);
     this.quality.join(joiner, input.now);
     if (!joiner.grants.hidden) {
       const announcement = { type: "participant-joined", participant: this.infoOf(joiner) } as const;
-      for (const other of others) this.out.signal(other.id, announcement);
+      for (const other of others) if (joiner.shownTo(other)) this.out.signal(other.id, announcement);
     }
     if (joiner.autoSubscribe) {
-      for (const other of others) for (const pub of this.publishing.of(other.id)) this.subscribing.subscribe(joiner, pub);
+      for (const other of others) if (other.shownTo(joiner)) for (const pub of this.publishing.of(other.id)) this.subscribing.subscribe(joiner, pub);
     }
   }
 
@@ -368,7 +370,7 @@ export class SfuCore {
     this.probing.forget(leaver.id);
     this.publishing.forget(leaver.id);
     this.away.forget(leaver.id);
-    this.out.push(roomEvent("participant_left", leaver.room.name, leaver));
+    if (leaver.reported) this.out.push(roomEvent("participant_left", leaver.room.name, leaver));
     this.members.remove(leaver, replaced);
     this.out.push({ type: "participant-removed", participantId: leaver.id, ...(reason === undefined ? {} : { reason }), ...(kick ? { kick: true } : {}) });
   }
@@ -467,11 +469,22 @@ export class SfuCore {
   private onPublishNegotiated(input: In.PublishNegotiatedInput): void {
     const publisher = this.members.get(input.participantId);
     if (publisher === undefined) return;
-    const created = this.publishing.complete(publisher, input);
-    for (const pub of created ?? []) {
+    this.published(publisher, this.publishing.complete(publisher, input) ?? []);
+  }
+
+  /** Another node's participant's tracks, through its node's pipe: they exist at once (no SDP here). */
+  private onMirrorPublish(input: In.MirrorPublishInput): void {
+    const publisher = this.members.get(input.participantId);
+    if (publisher === undefined || !publisher.mirrored) return;
+    this.published(publisher, this.publishing.mirror(publisher, input.tracks));
+  }
+
+  /** New tracks: the others learn of them, and who subscribes to everything subscribes to them. */
+  private published(publisher: Participant, created: readonly Publication[]): void {
+    for (const pub of created) {
       this.publishing.announce(pub, { type: "track-published", track: pub.info() });
-      this.out.push(roomEvent("track_published", publisher.room.name, publisher, pub));
-      for (const other of publisher.room.others(publisher)) if (other.autoSubscribe) this.subscribing.subscribe(other, pub);
+      if (publisher.reported) this.out.push(roomEvent("track_published", publisher.room.name, publisher, pub));
+      for (const other of publisher.room.others(publisher)) if (other.autoSubscribe && publisher.shownTo(other)) this.subscribing.subscribe(other, pub);
       this.dynacast.update(pub);
     }
   }

@@ -73,6 +73,22 @@ export interface OfferedTrack {
   muted: boolean;
 }
 
+/**
+ * A track of another node's participant, as that node described it. It arrives here as one stream (the
+ * layer the pipe asks for, see `upstream-layer`), so it has one layer here; `layers` and `layerSizes`
+ * are its layers at the origin, from which this node's subscribers choose.
+ */
+export interface MirroredTrack {
+  trackId: TrackId;
+  kind: TrackKind;
+  source: TrackSource;
+  codec: string;
+  clockRate: number;
+  muted: boolean;
+  layers: string[];
+  layerSizes?: LayerSize[] | undefined;
+}
+
 /** What negotiating the publisher's SDP found out about an offered track. */
 export interface NegotiatedTrack {
   trackId: TrackId;
