@@ -41,6 +41,12 @@ export interface RelayConfig {
   /** This node's id in the cluster's registry (undefined: hostname, process id and a random part). */
   nodeId: string | undefined;
   /**
+   * Where a room's participants go when they connect to different nodes (with a cluster): "proxy" puts
+   * the room on one node and proxies the others' signaling to it; "span" keeps each participant on the
+   * node it reached and pipes each node's tracks to the room's other nodes (docs/scale.md).
+   */
+  clusterRooms: "proxy" | "span";
+  /**
    * The native send accelerator (packages/relay/native, built by scripts/bootstrap.sh when a C compiler
    * is present): "auto" uses it when built, "on" refuses to start without it, "off" never uses it.
    */
@@ -113,6 +119,7 @@ export const DEFAULT_RELAY_CONFIG: RelayConfig = {
   workers: availableParallelism(),
   redisUrl: undefined,
   nodeId: undefined,
+  clusterRooms: "proxy",
   nativeSend: "auto",
   rtcBindAddress: "127.0.0.1",
   announcedAddresses: [],
@@ -283,6 +290,12 @@ export const OPTIONS: OptionSpec[] = [
     description: "this node's id in the cluster (with --redis): letters, digits, '.', '_', '-'; unique per running node",
     apply: (c, t) => (/^[A-Za-z0-9._-]{1,64}$/.test(t) ? void (c.nodeId = t) : `"${t}" is not a node id: use 1-64 letters, digits, '.', '_' or '-'`),
     current: (c) => c.nodeId ?? "(hostname-pid-random)",
+  },
+  {
+    flag: "--cluster-rooms", env: "SFU_CLUSTER_ROOMS", valueName: "proxy|span",
+    description: "with --redis, a room whose participants reach different nodes: proxy runs it on one node (the others relay its signaling); span keeps everyone on the node they reached and pipes each track once to each other node of the room (docs/scale.md)",
+    apply: (c, t) => (t === "proxy" || t === "span" ? void (c.clusterRooms = t) : `"${t}" is not proxy or span`),
+    current: (c) => c.clusterRooms,
   },
   {
     flag: "--native-send", env: "SFU_NATIVE_SEND", valueName: "auto|on|off",
@@ -580,6 +593,10 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
       const from = argv.some((a) => a === "--workers" || a.startsWith("--workers=")) || env.SFU_WORKERS ? "" : " (by default one per core)";
       return { ok: false, error: `${flag}: ${range[1] - range[0] + 1} ports split over ${config.workers} workers${from} leave fewer than 2 each: widen the range or lower --workers` };
     }
+  }
+  if (config.clusterRooms === "span" && config.redisUrl === undefined) return { ok: false, error: "--cluster-rooms span needs a cluster: give --redis too" };
+  if (config.clusterRooms === "span" && config.workers > 1) {
+    return { ok: false, error: `--cluster-rooms span runs a node's rooms in one process (the pipes between nodes live beside them): give --workers 1 (it is ${config.workers}${argv.some((a) => a === "--workers" || a.startsWith("--workers=")) || env.SFU_WORKERS ? "" : ", by default one per core"})` };
   }
   if (config.tcpPortRange && !config.iceTcp) return { ok: false, error: "--tcp-ports has no effect with --ice-tcp off: drop one of them" };
   if (config.webhookUrls.length > 0 && config.keys.length === 0) return { ok: false, error: "--webhook-url needs a key to sign the events with: give --keys too" };

@@ -74,6 +74,7 @@ function inProcess(shell: SfuShell): Sfu {
     open: (session) => shell.open(session),
     handle: (participantId, message) => shell.handle(participantId, message),
     closed: (participantId, session) => shell.closed(participantId, session),
+    openPipe: (room, origin, name, channel) => shell.openPipe(room, origin, name, channel),
     refresh: async () => {},
     stats: () => shell.stats(),
     media: () => shell.media,
@@ -150,7 +151,7 @@ export async function startRelay(config: RelayConfig, log: Logger = createLogger
         return "granted" in access && access.granted.roomJoin && access.granted.room === room;
       };
       cluster = await ClusterNode.start({
-        redisUrl: config.redisUrl, nodeId: config.nodeId, local, admin: (grants, request) => local.admin(grants, request), log,
+        redisUrl: config.redisUrl, nodeId: config.nodeId, local, admin: (grants, request) => local.admin(grants, request), log, span: config.clusterRooms === "span",
         ...(joinAdmitted ? { joinAdmitted } : {}),
       });
     } catch (e) {

@@ -28,6 +28,8 @@ import type { NodeMessage } from "./cluster-protocol.ts";
 import { ClusterStore, type NodeEntry, type RedisClient } from "./cluster-store.ts";
 import { HostedSessions, type RoomHolds } from "./hosted-sessions.ts";
 import { NodeBus } from "./node-bus.ts";
+import { SpanningRooms } from "./spanning-rooms.ts";
+import type { PipeEnd } from "../shell/pipe-from-node.ts";
 
 /** How often a node renews its entries and checks its peers (ms). */
 export const HEARTBEAT_MS = 1000;
@@ -62,6 +64,11 @@ export interface ClusterNodeOptions {
    * a valid token cannot make a room name this node's.
    */
   joinAdmitted?: (token: string | undefined, room: string) => Promise<boolean>;
+  /**
+   * --cluster-rooms span: every session is placed on this node, and a room whose participants are on
+   * several nodes spans them (spanning-rooms.ts); needs `local.openPipe`. Default: proxied to the room's holder.
+   */
+  span?: boolean;
   log: Logger;
 }
 
@@ -80,6 +87,8 @@ interface RoutedSession {
   joined: boolean;
   /** Told to go (closed, kicked, lost): its WebSocket closes soon; it is never placed again. */
   ended: boolean;
+  /** This node's pipe into a spanning room on `route.node` (not a client's session). */
+  pipe?: true;
 }
 
 interface RoomHold {
@@ -102,6 +111,8 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   #bus!: NodeBus;
   #hosted!: HostedSessions;
   #admin!: ClusterAdmin;
+  /** --cluster-rooms span: the rooms this node has participants in, and their pipes. */
+  #spanning: SpanningRooms | undefined;
   readonly #localAdmin: ClusterNodeOptions["admin"];
   readonly #joinAdmitted: NonNullable<ClusterNodeOptions["joinAdmitted"]>;
   readonly #sessions = new Map<string, RoutedSession>();
@@ -134,6 +145,14 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     this.#redis = redis;
     this.#subscriber = subscriber;
     this.#store = new ClusterStore(redis, this.nodeId, NODE_TTL_MS);
+    if (options.span) {
+      this.#spanning = new SpanningRooms({
+        nodeId: this.nodeId, store: this.#store, log: this.#log,
+        openPipe: (room, node, onEnded) => this.#openPipe(room, node, onEnded),
+        nudge: (node, room) => void this.#bus.send(node, { type: "span", from: this.nodeId, room }),
+        redisError: (e) => this.#redisError(e),
+      });
+    }
   }
 
   /** Connects to Redis (rejects, naming the URL and why, when it cannot), registers, and starts the heartbeat. */
@@ -168,7 +187,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
       throw new Error(`could not join the cluster through Redis at ${redactUrl(options.redisUrl)} (--redis): ${(e as Error).message}`);
     }
     node.#hosted = new HostedSessions(node.nodeId, node.#local, node.#bus, node, (room) => node.#confirmHere(room), node.#log);
-    node.#admin = new ClusterAdmin(node.nodeId, node.#store, node.#bus, options.admin);
+    node.#admin = new ClusterAdmin(node.nodeId, node.#store, node.#bus, options.admin, options.span === true);
     node.#heartbeat = setInterval(() => {
       // One beat at a time: a slow Redis skips beats rather than piling them up.
       if (!node.#inBeat) node.#beating = node.#beat();
@@ -231,12 +250,14 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   // ------------------------------------------------------------------------------------------
 
   hold(room: string): void {
+    if (this.#spanning !== undefined) return this.#spanning.hold(room);
     const h = this.#holds.get(room) ?? { sessions: 0, live: false, lost: false };
     h.sessions++;
     this.#holds.set(room, h);
   }
 
   unhold(room: string): void {
+    if (this.#spanning !== undefined) return this.#spanning.unhold(room);
     const h = this.#holds.get(room);
     if (h === undefined) return;
     h.sessions--;
@@ -249,6 +270,10 @@ export class ClusterNode implements SignalBackend, RoomHolds {
    */
   async holdHere(room: string): Promise<string | undefined> {
     if (this.#stopped) return "stopping";
+    if (this.#spanning !== undefined) {
+      this.#spanning.hold(room); // span: every node runs the room's participants that reach it
+      return undefined;
+    }
     let holder: string;
     try {
       holder = await this.#claimAndHold(room);
@@ -276,6 +301,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
 
   /** This node's SFU started or finished a room (the relay's room events, also without webhooks). */
   roomEvent(event: RoomEventOutput): void {
+    if (this.#spanning !== undefined) return; // a spanning room is here while sessions of this node are (hold/unhold)
     if (event.event === "room_started") {
       const h = this.#holds.get(event.room) ?? { sessions: 0, live: false, lost: false };
       h.live = true;
@@ -348,13 +374,18 @@ export class ClusterNode implements SignalBackend, RoomHolds {
 
   /** The sfu_cluster_* metrics (http/metrics.ts), as of the last refresh() for the node count. */
   numbers(): ClusterNumbers {
-    return { redisUp: !this.#redisDown, nodes: this.#nodes.size, roomsHeld: this.#heldRooms().length, proxiedSessions: this.#proxiedCount(), hostedSessions: this.#hosted.size };
+    return { redisUp: !this.#redisDown, nodes: this.#nodes.size, roomsHeld: this.#roomsHere().length, proxiedSessions: this.#proxiedCount(), hostedSessions: this.#hosted.size };
   }
 
   #proxiedCount(): number {
     let n = 0;
-    for (const s of this.#sessions.values()) if (s.route?.node !== undefined) n++;
+    for (const s of this.#sessions.values()) if (s.route?.node !== undefined && !s.pipe) n++;
     return n;
+  }
+
+  /** The rooms held here, or (span) those this node has participants in. */
+  #roomsHere(): string[] {
+    return this.#spanning?.rooms() ?? this.#heldRooms();
   }
 
   /** /health's `cluster`: this node, what it holds and proxies, and the nodes registered at the last refresh(). */
@@ -364,7 +395,8 @@ export class ClusterNode implements SignalBackend, RoomHolds {
       cluster: {
         node: this.nodeId,
         redis: this.#redisDown ? "unreachable" : "ok",
-        rooms: this.#heldRooms().sort(),
+        rooms: this.#roomsHere().sort(),
+        ...(this.#spanning === undefined ? {} : { roomsSpan: true, pipes: this.#spanning.pipeCount }),
         proxiedSessions: proxied,
         hostedSessions: this.#hosted.size,
         nodes: [...this.#nodes].map(([id, entry]) => ({ id, ...entry })),
@@ -387,11 +419,13 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     const peers = new Set([...this.#hosted.origins(), ...this.#proxiedTo()]);
     // Before the hosted sessions close: a room only they held leaves #holds as they go.
     const rooms = this.#heldRooms();
+    const spanned = this.#spanning?.stop() ?? [];
     // Other nodes' sessions leave this node's SFU now (as closed sockets), not when it stops after the drain.
     this.#hosted.stop();
     try {
       await bounded(this.#beating);
       await bounded(this.#store.release(rooms));
+      await bounded(this.#store.unspan(spanned));
       await bounded(this.#store.leave());
       await Promise.all([...peers].map((peer) => bounded(this.#bus.send(peer, { type: "stopping", from: this.nodeId }))));
       await bounded(this.#bus.close());
@@ -412,7 +446,9 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   async #place(session: RoutedSession, room: string | undefined): Promise<boolean> {
     if (session.ended || this.#stopped) return false;
     let holder: string | undefined;
-    if (room !== undefined) {
+    if (room !== undefined && this.#spanning !== undefined) {
+      this.#spanning.hold(room); // span: here, whoever else has the room
+    } else if (room !== undefined) {
       // Held here (when it is here) from the claim on: this session's hold, released on every way out below.
       try {
         holder = await this.#claimAndHold(room);
@@ -532,6 +568,9 @@ export class ClusterNode implements SignalBackend, RoomHolds {
       case "stopping":
         this.#nodeGone(m.from);
         return;
+      case "span":
+        this.#spanning?.nudged(m.room);
+        return;
     }
     const session = this.#sessions.get(m.session);
     const route = session?.route;
@@ -565,13 +604,45 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   // ------------------------------------------------------------------------------------------
 
   #entry(): NodeEntry {
-    return { startedAt: this.#startedAt, sessions: this.#sessions.size, rooms: this.#heldRooms().length };
+    let sessions = 0;
+    for (const s of this.#sessions.values()) if (!s.pipe) sessions++;
+    return { startedAt: this.#startedAt, sessions, rooms: this.#roomsHere().length };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Pipes (--cluster-rooms span)
+  // ------------------------------------------------------------------------------------------
+
+  /**
+   * A pipe into `room` here from `node`: a session of this node's on `node` (routed as a proxied one,
+   * opened there as a pipe), whose receiving end is this node's SFU's (openPipe).
+   */
+  #openPipe(room: string, node: string, onEnded: () => void): PipeEnd | undefined {
+    if (this.#local.openPipe === undefined || this.#stopped) return undefined;
+    const key = newId("P");
+    let end: PipeEnd | undefined;
+    const over = (reason: string) => {
+      if (this.#sessions.get(key) !== session) return;
+      this.closed(key, port);
+      end?.ended(reason);
+      onEnded();
+    };
+    const port: BackendPort = { send: (message) => end?.receive(message), close: over, kick: over, lost: over, bind: () => {} };
+    const session: RoutedSession = { key, port, route: { node, pending: new Map() }, room, joined: true, ended: false, pipe: true };
+    this.#sessions.set(key, session);
+    void this.#bus.send(node, { type: "open", from: this.nodeId, session: key, room, pipe: true });
+    end = this.#local.openPipe(room, node, this.nodeId, {
+      send: (message) => this.handle(key, message),
+      close: () => this.closed(key, port),
+    });
+    return end;
   }
 
   async #beat(): Promise<void> {
     this.#inBeat = true;
     try {
       await this.#store.heartbeat(this.#entry());
+      await this.#spanning?.beat();
       const taken = await this.#store.renew(this.#heldRooms());
       // This node was thought dead (Redis unreachable for longer than the TTL) and the room is held
       // elsewhere now: no longer renewed nor released here (logged once); its sessions still count.

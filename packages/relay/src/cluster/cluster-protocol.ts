@@ -11,8 +11,11 @@ import type { AdminRequest, AdminResult, Grants } from "../core/index.ts";
 
 export type NodeMessage =
   // origin -> host
-  /** A session placed in `room`, which this host holds. */
-  | { type: "open"; from: string; session: string; room: string }
+  /**
+   * A session placed in `room`, which this host holds; `pipe`: the origin's pipe into the room here
+   * (--cluster-rooms span, spanning-rooms.ts): it joins as one, receiving this host's participants' tracks.
+   */
+  | { type: "open"; from: string; session: string; room: string; pipe?: true }
   /** A validated client message; answered by `handled` with the same `seq`. */
   | { type: "message"; from: string; session: string; seq: number; message: ClientMessage }
   /** The session's WebSocket closed (or it moved to another node). */
@@ -28,5 +31,7 @@ export type NodeMessage =
   | { type: "admin"; from: string; seq: number; grants: Grants; request: AdminRequest }
   | { type: "admin-reply"; from: string; seq: number; result: AdminResult }
   // either way
+  /** --cluster-rooms span: the sender has participants of its own in `room` now (pipe to it, without waiting for a heartbeat). */
+  | { type: "span"; from: string; room: string }
   /** The sending node is stopping: its sessions, either side, are over. */
   | { type: "stopping"; from: string };

@@ -6,6 +6,10 @@
  * - `sfu-room:room:<name>`: which node holds the room, set if absent (the first node to place a session
  *   in the room wins), renewed by its node on each heartbeat, deleted by it when the room ends or the
  *   node stops. An entry naming a dead node is taken over by the next node placing a session there.
+ * - `sfu-room:span:<name>` (--cluster-rooms span): the set of nodes with participants of their own in
+ *   the room, each of which pipes its participants' tracks to the others (spanning-rooms.ts). Every
+ *   member renews the set's TTL on each heartbeat and drops members without a registry entry; a node
+ *   leaves it when its last participant there goes, so the set is gone with the room's last node.
  * - `sfu-room:bus:<id>`: the node's pub/sub channel (node-bus.ts).
  *
  * The scripts read and write more than one key at a time, so this is for one Redis server (or a
@@ -18,6 +22,7 @@ export type RedisClient = ReturnType<typeof createClient>;
 const PREFIX = "sfu-room:";
 export const NODE_KEY = `${PREFIX}node:`;
 export const ROOM_KEY = `${PREFIX}room:`;
+export const SPAN_KEY = `${PREFIX}span:`;
 export const BUS_CHANNEL = `${PREFIX}bus:`;
 
 /** A node's registry entry. */
@@ -67,6 +72,20 @@ for i, key in ipairs(KEYS) do
 end
 return 0`;
 
+/**
+ * Adds this node (ARGV[1]) to the spanning room's set (KEYS[1]), renews the set for ARGV[2] ms, drops
+ * the members without a registry entry (prefix ARGV[3]): returns the members, this node among them.
+ */
+const SPAN = `
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local live = {}
+for i, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if node == ARGV[1] or redis.call('EXISTS', ARGV[3] .. node) == 1 then table.insert(live, node)
+  else redis.call('SREM', KEYS[1], node) end
+end
+return live`;
+
 export class ClusterStore {
   readonly #redis: RedisClient;
   readonly #nodeId: string;
@@ -103,6 +122,23 @@ export class ClusterStore {
   async release(rooms: readonly string[]): Promise<void> {
     if (rooms.length === 0) return;
     await this.#redis.eval(RELEASE, { keys: rooms.map((r) => ROOM_KEY + r), arguments: [this.#nodeId] });
+  }
+
+  /** This node is (still) in the spanning room: the room's live nodes, this one included. */
+  async span(room: string): Promise<string[]> {
+    return (await this.#redis.eval(SPAN, { keys: [SPAN_KEY + room], arguments: [this.#nodeId, String(this.#ttlMs), NODE_KEY] })) as string[];
+  }
+
+  /** The nodes with participants of their own in the spanning room (those without a registry entry left out). */
+  async spanNodes(room: string): Promise<string[]> {
+    const members = await this.#redis.sMembers(SPAN_KEY + room);
+    const dead = new Set(await this.dead(members));
+    return members.filter((n) => !dead.has(n));
+  }
+
+  /** This node has nobody of its own in these spanning rooms any more. */
+  async unspan(rooms: readonly string[]): Promise<void> {
+    for (const room of rooms) await this.#redis.sRem(SPAN_KEY + room, this.#nodeId);
   }
 
   /** Of `nodes`, those with no registry entry (stopped, or silent for longer than the TTL). */

@@ -23,6 +23,8 @@ interface HostedSession {
   readonly port: BackendPort;
   /** The participant it speaks as (a resume binds it to another). */
   participantId: string;
+  /** The origin's pipe into a spanning room (--cluster-rooms span): it holds no room here. */
+  readonly pipe: boolean;
 }
 
 export class HostedSessions {
@@ -59,7 +61,7 @@ export class HostedSessions {
 
   /** An origin's message: open, message or closed. */
   onMessage(m: Extract<NodeMessage, { type: "open" | "message" | "closed" }>): void {
-    if (m.type === "open") return this.#open(m.from, m.session, m.room);
+    if (m.type === "open") return this.#open(m.from, m.session, m.room, m.pipe === true);
     const session = this.#sessions.get(m.from)?.get(m.session);
     if (m.type === "closed") {
       if (session !== undefined) this.#close(session);
@@ -91,7 +93,7 @@ export class HostedSessions {
     for (const byKey of [...this.#sessions.values()]) for (const session of [...byKey.values()]) this.#close(session);
   }
 
-  #open(origin: string, key: string, room: string): void {
+  #open(origin: string, key: string, room: string, pipe: boolean): void {
     if (this.#stopped) {
       void this.#bus.send(origin, { type: "end", from: this.#nodeId, session: key, how: "lost", reason: "the relay node holding your room is stopping; reconnect" });
       return;
@@ -112,13 +114,17 @@ export class HostedSessions {
         this.#close(session);
       },
       bind: (participantId) => (session.participantId = participantId),
+      ...(pipe ? { pipe: true } : {}),
     };
-    const session: HostedSession = { origin, key, room, port, participantId: "" };
+    const session: HostedSession = { origin, key, room, port, participantId: "", pipe };
     const byKey = this.#sessions.get(origin) ?? new Map<string, HostedSession>();
     byKey.set(key, session);
     this.#sessions.set(origin, byKey);
-    this.#holds.hold(room);
     session.participantId = this.#local.open(port);
+    // A pipe comes because this node has participants of its own in the room (spanning-rooms.ts): it
+    // neither keeps the room here nor asks the directory (there is no one holder of a spanning room).
+    if (pipe) return;
+    this.#holds.hold(room);
     // The origin read the directory a moment ago; if the room moved meanwhile (this node released it and
     // another took it), the session must not make a second room of that name here.
     void this.#confirm(room).then((here) => {
@@ -134,6 +140,6 @@ export class HostedSessions {
     byKey.delete(session.key);
     if (byKey.size === 0) this.#sessions.delete(session.origin);
     this.#local.closed(session.participantId, session.port);
-    this.#holds.unhold(session.room);
+    if (!session.pipe) this.#holds.unhold(session.room);
   }
 }

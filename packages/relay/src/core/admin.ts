@@ -7,6 +7,10 @@
  * Access follows LiveKit's grants: `roomList` lists rooms; every other method acts on one room and
  * needs `roomAdmin` with `room` naming that room. The grant is checked before the room, so a token for
  * another room learns nothing about this one (403, never 404).
+ *
+ * A room spanning nodes (participant.ts) is administered by each node for its own participants: the
+ * mirrors of other nodes' participants and the pipes are not this node's to list, count or act on
+ * (cluster/cluster-admin.ts asks every node of the room and puts the answers together).
  */
 import type { TrackInfo } from "@sfu-room/protocol";
 import type { Membership } from "./membership.ts";
@@ -96,19 +100,23 @@ export class Administration {
       for (const room of members.allRooms()) {
         if (request.names !== undefined && !request.names.includes(room.name)) continue;
         let tracks = 0;
-        for (const p of room.participants.values()) tracks += publishing.of(p.id).length;
-        rooms.push({ name: room.name, participants: room.size, tracks });
+        let participants = 0;
+        for (const p of own(room.participants.values())) {
+          participants++;
+          tracks += publishing.of(p.id).length;
+        }
+        if (participants > 0) rooms.push({ name: room.name, participants, tracks });
       }
       return { ok: true, body: { rooms } };
     }
     const room = members.room(request.room);
-    if (room === undefined) return fail("unknown-room", `there is no room "${request.room}" on this relay (a room exists while someone is in it); ListRooms shows the rooms`);
-    if (request.method === "ListParticipants") return { ok: true, body: { participants: [...room.participants.values()].map((p) => this.adminInfo(p)) } };
+    if (room === undefined || own(room.participants.values()).length === 0) return fail("unknown-room", `there is no room "${request.room}" on this relay (a room exists while someone is in it); ListRooms shows the rooms`);
+    if (request.method === "ListParticipants") return { ok: true, body: { participants: own(room.participants.values()).map((p) => this.adminInfo(p)) } };
     if (request.method === "DeleteRoom") {
-      for (const p of [...room.participants.values()]) this.parts.remove(p, "the room was closed by the server API", now);
+      for (const p of own(room.participants.values())) this.parts.remove(p, "the room was closed by the server API", now);
       return { ok: true, body: {} };
     }
-    const participant = [...room.participants.values()].find((p) => p.grants.identity === request.identity);
+    const participant = own(room.participants.values()).find((p) => p.grants.identity === request.identity);
     if (participant === undefined) return fail("unknown-participant", `nobody with identity "${request.identity}" is in room "${request.room}"; ListParticipants shows who is`);
     switch (request.method) {
       case "RemoveParticipant":
@@ -140,6 +148,11 @@ export class Administration {
   private adminInfo(p: Participant): AdminParticipant {
     return { ...this.parts.infoOf(p), identity: p.grants.identity, hidden: p.grants.hidden };
   }
+}
+
+/** This node's own participants (not mirrors of other nodes', not pipes): what its server API is about. */
+function own(participants: Iterable<Participant>): Participant[] {
+  return [...participants].filter((p) => p.reported);
 }
 
 function fail(code: AdminErrorCode, message: string): AdminResult {

@@ -379,7 +379,8 @@ export class SfuCore {
   private onSessionClosed(input: In.SessionClosedInput): void {
     const participant = this.members.get(input.participantId);
     if (participant === undefined || this.away.isAway(participant.id)) return;
-    if (!this.away.keep(participant, input.now)) this.remove(participant, undefined);
+    // A pipe never resumes: its node opens a new one (spanning-rooms.ts).
+    if (participant.pipe || !this.away.keep(participant, input.now)) this.remove(participant, undefined);
   }
 
   /** An away participant's media may be down for the same reason as their signaling: the window decides. */

@@ -155,3 +155,20 @@ export function subscriberPeerConfig(net: RtcNetworkOptions): Partial<PeerConfig
     },
   };
 }
+
+/**
+ * A pipe's receiving end (rooms spanning nodes, shell/pipe-from-node.ts): this node answers another
+ * node's subscriber connection as a client would, so it runs full ICE (the other end is ICE-lite) on
+ * its own UDP addresses, and receives what a subscriber does (RED and Opus, each video codec; NACK and
+ * PLI). No TCP: nodes reach each other over UDP.
+ */
+export function pipePeerConfig(net: RtcNetworkOptions): Partial<PeerConfig> {
+  return {
+    ...networkConfig(net),
+    iceLite: false,
+    iceUseTcp: false,
+    iceTcpPassive: false,
+    codecs: { audio: [RED, OPUS], video: [VP8, H264] },
+    headerExtensions: { audio: [useSdesMid(), useAudioLevelIndication()], video: [useSdesMid()] },
+  };
+}

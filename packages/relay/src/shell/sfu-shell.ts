@@ -25,6 +25,7 @@ import { DataRelay } from "./data-relay.ts";
 import { kindOfCodec, MediaCounters, type MediaKind } from "./media-counters.ts";
 import { PacketStore } from "./packet-store.ts";
 import { ParticipantLink } from "./participant-link.ts";
+import { type MirrorSink, type PipeChannel, type PipeEnd, PipeFromNode } from "./pipe-from-node.ts";
 
 /** What the shell needs from a signaling session. */
 export interface SessionPort {
@@ -39,6 +40,11 @@ export interface SessionPort {
   readonly publishOnly?: boolean;
   /** Its participant only watches (WHEP): it joins hidden, and its subscriber connection answers its offer. */
   readonly viewOnly?: boolean;
+  /**
+   * Another node's pipe (rooms spanning nodes; opened by the cluster, never by a client): it joins as a
+   * pipe (core: hidden, offered only this node's own participants' tracks), admitted without a token.
+   */
+  readonly pipe?: boolean;
 }
 
 export interface SfuShellOptions {
@@ -93,6 +99,9 @@ export class SfuShell {
     type: "rtp", now: 0, publisherId: "", trackId: "", layer: 0, seq: 0, timestamp: 0, marker: false, keyframe: false, size: 0, pictureId: -1, tl0PicIdx: -1, audioLevel: -1,
   };
   #closed = false;
+  /** Pipes into this node's rooms from other nodes (rooms spanning nodes), and whose mirrors each feeds. */
+  readonly #pipes = new Set<PipeFromNode>();
+  readonly #mirrorPipes = new Map<string, PipeFromNode>();
 
   constructor(options: SfuShellOptions) {
     this.#options = options;
@@ -151,9 +160,9 @@ export class SfuShell {
         const session = this.#sessions.get(participantId);
         if (session === undefined) return; // closed while the token was checked: nobody to admit
         // A viewer is never seen in the room, whatever its token says (and on an open relay too).
-        const access = session.viewOnly ? hiddenAccess(verified ?? { granted: openGrants(room) }) : verified;
+        const access = session.pipe ? { granted: openGrants(room) } : session.viewOnly ? hiddenAccess(verified ?? { granted: openGrants(room) }) : verified;
         const iceServers = this.#options.iceServers(participantId);
-        const join = { type: "join", now: now(), participantId, requestId, room, name, autoSubscribe, rejoinOf, iceServers, resumeSecret: this.#options.newSecret() } as const;
+        const join = { type: "join", now: now(), participantId, requestId, room, name, autoSubscribe, rejoinOf, iceServers, resumeSecret: this.#options.newSecret(), ...(session.pipe ? { presence: { kind: "pipe" } as const } : {}) } as const;
         return this.#drive(access === undefined ? join : { ...join, access });
       }
       case "leave":
@@ -222,9 +231,52 @@ export class SfuShell {
     }
   }
 
+  /**
+   * Rooms spanning nodes: a pipe into `room` here from node `origin`, speaking through `channel` (the
+   * cluster's session on that node). Its mirrors join this node's room as that node's participants do there.
+   */
+  openPipe(room: string, origin: string, name: string, channel: PipeChannel): PipeEnd {
+    const pipe = new PipeFromNode({ room, origin, name, channel, sink: this.#mirrorSink, net: this.#options.net, log: this.#options.log });
+    this.#pipes.add(pipe);
+    const close = pipe.close.bind(pipe);
+    const ended = pipe.ended.bind(pipe);
+    const end: PipeEnd = {
+      receive: (message) => pipe.receive(message),
+      ended: (reason) => {
+        ended(reason);
+        this.#pipes.delete(pipe);
+      },
+      close: () => {
+        close();
+        this.#pipes.delete(pipe);
+      },
+    };
+    pipe.start();
+    return end;
+  }
+
+  /** The core inputs for mirrors: the shell is their only way in (pipe-from-node.ts feeds them). */
+  readonly #mirrorSink: MirrorSink = {
+    join: (origin, room, p, pipe) => {
+      this.#mirrorPipes.set(p.id, pipe);
+      const granted = { ...openGrants(room), name: p.name, metadata: p.metadata };
+      this.#drive({ type: "join", now: now(), participantId: p.id, requestId: "", room, name: p.name, autoSubscribe: false, presence: { kind: "mirror", origin }, access: { granted } });
+    },
+    publish: (participantId, tracks) => this.#drive({ type: "mirror-publish", now: now(), participantId, tracks }),
+    mute: (participantId, trackId, muted) => this.#drive({ type: "mute", now: now(), participantId, requestId: "", trackId, muted }),
+    unpublish: (participantId, trackId) => this.#drive({ type: "unpublish", now: now(), participantId, requestId: "", trackId }),
+    leave: (participantId) => {
+      this.#drive({ type: "leave", now: now(), participantId });
+      this.#mirrorPipes.delete(participantId);
+    },
+    rtp: (participantId, trackId, packet, codec, audioLevel) => this.#onRtp(participantId, trackId, 0, packet, codec, audioLevel),
+  };
+
   /** Removes every participant and stops the timer. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const pipe of [...this.#pipes]) pipe.close();
+    this.#pipes.clear();
     for (const id of [...this.#links.keys()]) this.#drive({ type: "leave", now: now(), participantId: id });
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -272,6 +324,7 @@ export class SfuShell {
         break;
       case "participant-added": {
         const { participantId } = out;
+        if (out.mirrored) break; // connected to another node: its tracks come through a pipe (#mirrorSink)
         try {
           this.#addLink(participantId);
         } catch (e) {
@@ -323,6 +376,10 @@ export class SfuShell {
         break;
       case "request-keyframe":
         if (this.#links.get(out.publisherId)?.publisher?.requestKeyframe(out.trackId, out.layer)) this.media.plisToPublishers++;
+        else this.#mirrorPipes.get(out.publisherId)?.requestKeyframe(out.trackId);
+        break;
+      case "upstream-layer":
+        this.#mirrorPipes.get(out.publisherId)?.upstreamLayer(out.trackId, out.layer);
         break;
       case "send-nack":
         if (this.#links.get(out.publisherId)?.publisher?.sendNack(out.trackId, out.layer, out.seqs)) this.media.nacksToPublishers++;

@@ -12,6 +12,7 @@ import type { WebSocket } from "ws";
 import type { Logger } from "pino";
 import { parseClientMessage, type ClientMessage, type ServerMessage } from "@sfu-room/protocol";
 import type { SessionPort } from "../shell/sfu-shell.ts";
+import type { PipeChannel, PipeEnd } from "../shell/pipe-from-node.ts";
 import { TokenBucket } from "../core/token-bucket.ts";
 import type { AdmissionTicket } from "./admission.ts";
 
@@ -26,6 +27,11 @@ export interface SignalBackend {
   /** One validated message; resolves when the SFU is done with it. */
   handle(participantId: string, message: ClientMessage): Promise<void>;
   closed(participantId: string, session: BackendPort): void;
+  /**
+   * Rooms spanning nodes (--cluster-rooms span): a pipe into `room` from node `origin`, through
+   * `channel` (shell/pipe-from-node.ts). Only an SFU in this process has it (not the worker pool).
+   */
+  openPipe?(room: string, origin: string, name: string, channel: PipeChannel): PipeEnd;
 }
 
 /** What a backend may do to a session: what the shell may, and end it as lost (its SFU went away: the client reconnects). */

@@ -1,0 +1,250 @@
+/**
+ * One pipe into this node's room from another node (rooms spanning nodes, docs/scale.md): this node's
+ * receiving end of the tracks of that node's own participants. It is a client of that node's room, in
+ * the room's protocol: it joins there as a pipe (hidden; it is offered the tracks of that node's own
+ * participants, never those it mirrors from elsewhere, so nothing loops), answers that node's subscriber
+ * offers with a werift connection of its own, and mirrors what it hears into this node's core (the
+ * shell's MirrorSink): each of that node's participants becomes a mirror here, each of their tracks a
+ * mirrored publication, each packet an `rtp` input. Back upstream it says what this node's subscribers
+ * need: the layer (`upstream-layer`, as subscription settings) and keyframes (as `request-keyframe`).
+ *
+ * The signaling goes through the cluster (cluster/cluster-node.ts, a session on that node over Redis);
+ * the media straight between the nodes' UDP addresses. One pipe per room and other node, one connection.
+ */
+import type { Logger } from "pino";
+import { RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket } from "werift";
+import type { ClientMessage, ClientMessageInput, ParticipantInfo, ServerMessage, SubscriberTrack, TrackInfo } from "@sfu-room/protocol";
+import type { MirroredTrack } from "../core/index.ts";
+import { audioLevelId, readAudioLevelByte } from "../rtc/audio-level.ts";
+import { startRestartedIce } from "../rtc/ice-restart.ts";
+import { pipePeerConfig, type RtcNetworkOptions } from "../rtc/media-config.ts";
+import { RED_MIME, withRedPassedWhole } from "../rtc/red-forwarding.ts";
+
+/** The cluster's side of a pipe: the session on the other node that it speaks through. */
+export interface PipeChannel {
+  /** A message to the other node's room, as this pipe's session there; resolves once handled there. */
+  send(message: ClientMessage): Promise<void>;
+  /** This end is done: the session there closes (the pipe participant leaves that room). */
+  close(): void;
+}
+
+/** What the cluster tells a pipe: what the other node's SFU said to its session, and its end. */
+export interface PipeEnd {
+  receive(message: ServerMessage): void;
+  /** The session there is over (that node stopped, died, or ended it): the mirrors leave. */
+  ended(reason: string): void;
+  /** This node no longer needs the pipe (nobody of this node is left in the room, or it stops). */
+  close(): void;
+}
+
+/** The shell's inputs for mirrors (sfu-shell.ts): what a pipe feeds this node's core. */
+export interface MirrorSink {
+  join(origin: string, room: string, participant: ParticipantInfo, pipe: PipeFromNode): void;
+  publish(participantId: string, tracks: MirroredTrack[]): void;
+  mute(participantId: string, trackId: string, muted: boolean): void;
+  unpublish(participantId: string, trackId: string): void;
+  leave(participantId: string): void;
+  rtp(participantId: string, trackId: string, packet: RtpPacket, codec: string, audioLevel: number): void;
+}
+
+export interface PipeOptions {
+  room: string;
+  /** The node whose participants this pipe carries. */
+  origin: string;
+  /** The name the pipe joins under there (this node's id: in that node's logs). */
+  name: string;
+  channel: PipeChannel;
+  sink: MirrorSink;
+  net: RtcNetworkOptions;
+  log: Logger;
+}
+
+/** A mirrored track as this end knows it: whose, and how many layers it has at its origin. */
+interface MirroredHere {
+  participantId: string;
+  layerCount: number;
+}
+
+export class PipeFromNode implements PipeEnd {
+  readonly #o: PipeOptions;
+  readonly #log: Logger;
+  /** The other node's participants mirrored here, with their tracks. */
+  readonly #mirrors = new Map<string, Set<string>>();
+  readonly #tracks = new Map<string, MirroredHere>();
+  /** What each m-line of the last subscriber offer carries. */
+  #midTracks = new Map<string, SubscriberTrack>();
+  #pc: RTCPeerConnection | undefined;
+  /** Messages go out one after another, as a client's over its WebSocket. */
+  #sending: Promise<void> = Promise.resolve();
+  #answering: Promise<void> = Promise.resolve();
+  #requests = 0;
+  #closed = false;
+
+  constructor(options: PipeOptions) {
+    this.#o = options;
+    this.#log = options.log.child({ room: options.room, pipeFrom: options.origin });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Joins the other node's room as its pipe. */
+  start(): void {
+    this.#send({ type: "join", id: this.#requestId(), room: this.#o.room, name: this.#o.name, autoSubscribe: true });
+  }
+
+  receive(message: ServerMessage): void {
+    if (this.#closed) return;
+    switch (message.type) {
+      case "joined":
+        for (const p of message.participants) this.#mirror(p);
+        this.#log.info({ participants: message.participants.length }, "pipe from another node joined its room");
+        return;
+      case "participant-joined":
+        return this.#mirror(message.participant);
+      case "participant-left":
+        return this.#unmirror(message.participantId);
+      case "track-published":
+        return this.#mirrorTracks(message.track.participantId, [message.track]);
+      case "track-unpublished":
+        if (this.#mirrors.get(message.participantId)?.delete(message.trackId)) {
+          this.#tracks.delete(message.trackId);
+          this.#o.sink.unpublish(message.participantId, message.trackId);
+        }
+        return;
+      case "track-muted":
+        if (this.#mirrors.get(message.participantId)?.has(message.trackId)) this.#o.sink.mute(message.participantId, message.trackId, message.muted);
+        return;
+      case "subscriber-offer": {
+        const { offerId, sdp, tracks } = message;
+        this.#answering = this.#answering.then(() => this.#answer(offerId, sdp, tracks)).catch((e: Error) => {
+          if (!this.#closed) this.#log.warn({ err: e }, "the pipe could not answer the other node's offer");
+        });
+        return;
+      }
+      case "error":
+        this.#log.warn({ code: message.code, message: message.message }, "the other node refused a request of the pipe");
+        return;
+      default:
+        return; // speakers, quality, limits, ...: about that node's own subscribers' view, not this node's
+    }
+  }
+
+  /** This node's subscribers need `layer` of the track's layers at its origin (-1: nothing). */
+  upstreamLayer(trackId: string, layer: number): void {
+    const track = this.#tracks.get(trackId);
+    if (track === undefined) return;
+    if (layer < 0) return this.#send({ type: "subscription-settings", id: this.#requestId(), trackId, visible: false });
+    this.#send({ type: "subscription-settings", id: this.#requestId(), trackId, visible: true, ...(track.layerCount > 1 ? { quality: qualityOf(layer, track.layerCount) } : {}) });
+  }
+
+  /** This node's subscribers need a keyframe of the track (already throttled here; the origin throttles too). */
+  requestKeyframe(trackId: string): void {
+    if (this.#tracks.has(trackId)) this.#send({ type: "request-keyframe", id: this.#requestId(), trackId });
+  }
+
+  ended(reason: string): void {
+    if (this.#closed) return;
+    this.#log.info({ reason }, "pipe from another node ended");
+    this.#teardown();
+  }
+
+  /** Leaves the other node's room (its pipe participant goes at once), then closes the session there. */
+  close(): void {
+    if (this.#closed) return;
+    const { channel } = this.#o;
+    this.#send({ type: "leave", id: this.#requestId() });
+    void this.#sending.finally(() => channel.close());
+    this.#teardown();
+  }
+
+  #teardown(): void {
+    this.#closed = true;
+    for (const participantId of [...this.#mirrors.keys()]) this.#unmirror(participantId);
+    void this.#pc?.close();
+    this.#pc = undefined;
+  }
+
+  #mirror(p: ParticipantInfo): void {
+    if (this.#mirrors.has(p.id)) return;
+    this.#mirrors.set(p.id, new Set());
+    this.#o.sink.join(this.#o.origin, this.#o.room, p, this);
+    this.#mirrorTracks(p.id, p.tracks);
+  }
+
+  #mirrorTracks(participantId: string, tracks: readonly TrackInfo[]): void {
+    const mine = this.#mirrors.get(participantId);
+    if (mine === undefined) return;
+    const fresh = tracks.filter((t) => !mine.has(t.id));
+    if (fresh.length === 0) return;
+    for (const t of fresh) {
+      mine.add(t.id);
+      this.#tracks.set(t.id, { participantId, layerCount: Math.max(1, t.layers.length) });
+    }
+    this.#o.sink.publish(participantId, fresh.map(mirroredTrack));
+  }
+
+  #unmirror(participantId: string): void {
+    const tracks = this.#mirrors.get(participantId);
+    if (tracks === undefined) return;
+    this.#mirrors.delete(participantId);
+    for (const trackId of tracks) this.#tracks.delete(trackId);
+    this.#o.sink.leave(participantId);
+  }
+
+  async #answer(offerId: number, sdp: string, tracks: SubscriberTrack[]): Promise<void> {
+    if (this.#closed) return;
+    const pc = (this.#pc ??= this.#connection());
+    this.#midTracks = new Map(tracks.map((t) => [t.mid, t]));
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    startRestartedIce(pc); // the offer restarted ICE (the other node's `restart-ice`)
+    if (this.#closed) return;
+    this.#send({ type: "subscriber-answer", offerId, sdp: pc.localDescription!.sdp });
+  }
+
+  #connection(): RTCPeerConnection {
+    const pc = new RTCPeerConnection(pipePeerConfig(this.#o.net));
+    pc.onRemoteTransceiverAdded.subscribe((transceiver) => this.#watch(transceiver));
+    pc.connectionStateChange.subscribe((state) => this.#log.debug({ state }, "pipe connection state"));
+    return pc;
+  }
+
+  #watch(transceiver: RTCRtpTransceiver): void {
+    withRedPassedWhole(transceiver.receiver);
+    transceiver.onTrack.subscribe((track) => {
+      track.onReceiveRtp.subscribe((packet: RtpPacket) => {
+        const carried = transceiver.mid === null ? undefined : this.#midTracks.get(transceiver.mid);
+        if (carried === undefined || this.#tracks.get(carried.trackId)?.participantId !== carried.participantId) return;
+        const codec = transceiver.codecs.find((c) => c.payloadType === packet.header.payloadType);
+        if (codec === undefined) return;
+        const mime = codec.mimeType.toLowerCase() === RED_MIME ? RED_MIME : codec.mimeType;
+        this.#o.sink.rtp(carried.participantId, carried.trackId, packet, mime, readAudioLevelByte(packet.header, audioLevelId(transceiver)));
+      });
+    });
+  }
+
+  #send(message: ClientMessageInput): void {
+    if (this.#closed) return;
+    const m = message as ClientMessage;
+    this.#sending = this.#sending.then(
+      () => (this.#closed && m.type !== "leave" ? undefined : this.#o.channel.send(m)),
+    ).catch((e: Error) => this.#log.warn({ err: e, type: m.type }, "a message of the pipe could not be handled by the other node"));
+  }
+
+  #requestId(): string {
+    return `pipe-${++this.#requests}`;
+  }
+}
+
+/** A track as its origin announced it, as this node's core mirrors it. */
+function mirroredTrack(t: TrackInfo): MirroredTrack {
+  return { trackId: t.id, kind: t.kind, source: t.source, codec: t.codec, clockRate: t.kind === "audio" ? 48000 : 90000, muted: t.muted, layers: [...t.layers] };
+}
+
+/** The quality that pins `layer` of `layerCount` simulcast layers (layer-selector.ts: low 0, medium 1, high the top). */
+function qualityOf(layer: number, layerCount: number): "low" | "medium" | "high" {
+  if (layer <= 0) return "low";
+  return layer >= layerCount - 1 ? "high" : "medium";
+}
