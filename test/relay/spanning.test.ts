@@ -112,6 +112,21 @@ describe("--cluster-rooms span: one room on two nodes", () => {
       }
     }
 
+    // Data crosses too: a broadcast reaches everyone once, from its sender; a message to listed
+    // participants reaches exactly them, on whichever node they are.
+    await Promise.all(everyone.map((c) => c.dataReady()));
+    alice.sendData("hello from A", { topic: "chat" });
+    await eventually("amir, bea and bo receive alice's message", () => [amir, bea, bo].every((c) => c.data.length === 1));
+    for (const c of [amir, bea, bo]) {
+      expect(c.data[0]!.frame.header).toEqual({ topic: "chat", from: alice.participantId });
+      expect(new TextDecoder().decode(c.data[0]!.frame.payload)).toBe("hello from A");
+    }
+    bea.sendData("for alice and bo", { to: [alice.participantId, bo.participantId], topic: "dm" });
+    await eventually("alice and bo receive bea's message", () => alice.data.length === 1 && bo.data.length === 2);
+    expect(alice.data[0]!.frame.header).toEqual({ topic: "dm", from: bea.participantId });
+    await new Promise((r) => setTimeout(r, 300));
+    expect([alice, amir, bea, bo].map((c) => c.data.length), "nobody else gets it, nobody gets anything twice").toEqual([1, 1, 1, 2]);
+
     // On A only the pipe to B is left watching alice's camera (amir unsubscribes), and on B only bea,
     // who asks for the low layer (bo unsubscribes): A is to send only the low layer across.
     for (const [who, trackId] of [[amir, cam.trackId], [bo, cam.trackId]] as const) {

@@ -114,7 +114,7 @@ export class HostedSessions {
         this.#close(session);
       },
       bind: (participantId) => (session.participantId = participantId),
-      ...(pipe ? { pipe: true } : {}),
+      ...(pipe ? { pipe: origin } : {}),
     };
     const session: HostedSession = { origin, key, room, port, participantId: "", pipe };
     const byKey = this.#sessions.get(origin) ?? new Map<string, HostedSession>();

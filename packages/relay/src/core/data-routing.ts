@@ -3,15 +3,28 @@
  * or exactly the listed participants; a list naming anyone who is not in the sender's room delivers
  * to nobody (a partial delivery would be a silent one). Size and rate limits are the sender's alone, and
  * so is the token's `canPublishData`.
+ *
+ * In a room spanning nodes (participant.ts) a frame of this node's participant reaches the other nodes
+ * through their pipes (`relayed`: each pipe once, with the recipients on its node when the frame names
+ * some), and a frame that came through a pipe (its sender is a mirror) goes to this node's own
+ * participants only: each node delivers to its own, so nothing is delivered twice or loops.
  */
 import type { ErrorCode } from "@sfu-room/protocol";
 import type { Participant } from "./participant.ts";
 import type { DataInput } from "./inputs.ts";
 import type { CoreConfig, ParticipantId } from "./types.ts";
 
-export type DataRoute = { recipients: ParticipantId[] } | { code: ErrorCode; message: string };
+/** A frame for another node: sent to its pipe, naming the recipients there (undefined: everyone). */
+export interface RelayedData {
+  pipe: ParticipantId;
+  to: ParticipantId[] | undefined;
+}
+
+export type DataRoute = { recipients: ParticipantId[]; relayed: RelayedData[] } | { code: ErrorCode; message: string };
 
 export function routeData(sender: Participant, input: DataInput, config: CoreConfig): DataRoute {
+  if (sender.mirrored) return fromMirror(sender, input);
+  if (sender.pipe) return { code: "forbidden", message: "a pipe between relay nodes sends no data" };
   if (!sender.grants.canPublishData) {
     return { code: "forbidden", message: "your token does not allow sending data (its video grant has canPublishData false); this frame was dropped" };
   }
@@ -30,16 +43,45 @@ export function routeData(sender: Participant, input: DataInput, config: CoreCon
   const room = sender.room;
   if (input.to === undefined) {
     const recipients: ParticipantId[] = [];
-    for (const p of room.others(sender)) recipients.push(p.id);
-    return { recipients };
+    const relayed: RelayedData[] = [];
+    for (const p of room.others(sender)) {
+      if (p.presence.kind === "local") recipients.push(p.id);
+      else if (p.presence.kind === "pipe") relayed.push({ pipe: p.id, to: undefined });
+    }
+    return { recipients, relayed };
   }
-  const recipients = [...new Set(input.to)];
-  const unknown = recipients.filter((id) => id === sender.id || !room.participants.has(id));
+  const listed = [...new Set(input.to)];
+  const unknown = listed.filter((id) => {
+    const p = room.participants.get(id);
+    return id === sender.id || p === undefined || p.pipe; // a pipe is nobody to send to
+  });
   if (unknown.length > 0) {
     return {
       code: "unknown-participant",
       message: `not delivered to anyone: ${unknown.map((id) => `"${id}"`).join(", ")} ${unknown.length === 1 ? "is" : "are"} not another participant of room "${room.name}"`,
     };
   }
-  return { recipients };
+  const recipients: ParticipantId[] = [];
+  const byNode = new Map<string, ParticipantId[]>();
+  for (const id of listed) {
+    const presence = room.participants.get(id)!.presence;
+    if (presence.kind !== "mirror") recipients.push(id);
+    else byNode.set(presence.origin, [...(byNode.get(presence.origin) ?? []), id]);
+  }
+  const relayed: RelayedData[] = [];
+  for (const [node, to] of byNode) {
+    const pipe = [...room.others(sender)].find((p) => p.presence.kind === "pipe" && p.presence.node === node);
+    if (pipe === undefined) {
+      return { code: "unknown-participant", message: `not delivered to anyone: ${to.map((id) => `"${id}"`).join(", ")} ${to.length === 1 ? "is" : "are"} on relay node ${node}, not connected to this one right now; try again` };
+    }
+    relayed.push({ pipe: pipe.id, to });
+  }
+  return { recipients, relayed };
+}
+
+/** A frame another node relayed (it checked the sender's grants and limits): to this node's participants it names, or all of them. */
+function fromMirror(sender: Participant, input: DataInput): DataRoute {
+  const recipients: ParticipantId[] = [];
+  for (const p of sender.room.others(sender)) if (p.presence.kind === "local" && (input.to === undefined || input.to.includes(p.id))) recipients.push(p.id);
+  return { recipients, relayed: [] };
 }

@@ -88,6 +88,7 @@ export { ALL_SOURCES, DEFAULT_CORE_CONFIG, openGrants } from "./types.ts";
 export type * from "./inputs.ts";
 export type * from "./outputs.ts";
 export type { FeedbackPacket } from "./congestion/send-side-estimator.ts";
+export type { RelayedData } from "./data-routing.ts";
 export type * from "./admin.ts";
 export type * from "./room-events.ts";
 export { SfuCore, type SubscriptionView } from "./sfu-core.ts";

@@ -25,6 +25,7 @@ export type Input =
   | PublishOfferInput
   | PublishNegotiatedInput
   | MirrorPublishInput
+  | MirrorUpdateInput
   | NegotiationFailedInput
   | UnpublishInput
   | MuteInput
@@ -200,6 +201,15 @@ export interface MirrorPublishInput {
   now: Millis;
   participantId: ParticipantId;
   tracks: MirroredTrack[];
+}
+
+/** A mirrored participant's name or metadata changed on its node (the server API there): this node's participants are told. */
+export interface MirrorUpdateInput {
+  type: "mirror-update";
+  now: Millis;
+  participantId: ParticipantId;
+  name: string;
+  metadata: string | undefined;
 }
 
 /**

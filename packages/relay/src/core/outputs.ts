@@ -4,6 +4,7 @@
  */
 import type { ServerMessage, TrackKind } from "@sfu-room/protocol";
 import type { AdminReplyOutput } from "./admin.ts";
+import type { RelayedData } from "./data-routing.ts";
 import type { RoomEventOutput } from "./room-events.ts";
 import type { Millis, ParticipantId, SubscriptionId, TrackId } from "./types.ts";
 
@@ -232,6 +233,8 @@ export interface DeliverDataOutput {
   from: ParticipantId;
   recipients: ParticipantId[];
   reliable: boolean;
+  /** Rooms spanning nodes: also to these pipes, each frame naming the recipients on the pipe's node (`to`; none: all of them). */
+  relayed?: RelayedData[];
 }
 
 /** Nothing more to do now. Feed a `timeout` input at `at` (Infinity: nothing is scheduled). */

@@ -7,12 +7,12 @@ type DataLimits = Pick<CoreConfig, "dataMessagesPerSecond" | "dataBytesPerSecond
 
 /**
  * Rooms spanning nodes (docs/scale.md): besides the participants connected here, a room may hold
- * - a **pipe**: another node's hidden participant that receives the tracks of this node's own
- *   participants (and only those: a track crosses each pipe at most once, so there are no loops);
+ * - a **pipe**: another node's (`node`) hidden participant that receives the tracks and data of this
+ *   node's own participants (and only those: a track crosses each pipe at most once, so there are no loops);
  * - **mirrors**: participants connected to another node (`origin`), whose tracks arrive here through
  *   that node's pipe. They have no connections here and never subscribe.
  */
-export type Presence = { kind: "local" } | { kind: "pipe" } | { kind: "mirror"; origin: string };
+export type Presence = { kind: "local" } | { kind: "pipe"; node: string } | { kind: "mirror"; origin: string };
 
 export class Participant {
   readonly id: ParticipantId;

@@ -200,6 +200,8 @@ export class SfuCore {
         return this.onPublishNegotiated(input);
       case "mirror-publish":
         return this.onMirrorPublish(input);
+      case "mirror-update":
+        return this.onMirrorUpdate(input);
       case "admin":
         return this.admin.handle(input);
     }
@@ -480,6 +482,15 @@ export class SfuCore {
     this.published(publisher, this.publishing.mirror(publisher, input.tracks));
   }
 
+  private onMirrorUpdate(input: In.MirrorUpdateInput): void {
+    const mirror = this.members.get(input.participantId);
+    if (mirror === undefined || !mirror.mirrored || (mirror.name === input.name && mirror.metadata === input.metadata)) return;
+    mirror.name = input.name;
+    mirror.metadata = input.metadata;
+    const update = { type: "participant-updated", participant: this.infoOf(mirror) } as const;
+    for (const other of mirror.room.others(mirror)) if (mirror.shownTo(other)) this.out.signal(other.id, update);
+  }
+
   /** New tracks: the others learn of them, and who subscribes to everything subscribes to them. */
   private published(publisher: Participant, created: readonly Publication[]): void {
     for (const pub of created) {
@@ -602,15 +613,17 @@ export class SfuCore {
       this.out.error(sender.id, input.messageId, route.code, route.message);
       return;
     }
-    if (route.recipients.length === 0) return;
+    if (route.recipients.length === 0 && route.relayed.length === 0) return;
     this.dataRelayed++;
-    this.out.push({ type: "deliver-data", from: sender.id, recipients: route.recipients, reliable: input.reliable });
+    this.out.push({ type: "deliver-data", from: sender.id, recipients: route.recipients, reliable: input.reliable, ...(route.relayed.length > 0 ? { relayed: route.relayed } : {}) });
   }
 
   private onDataBackedUp(input: In.DataBackedUpInput): void {
     if (this.members.get(input.participantId) === undefined) return;
     for (const id of input.recipients) {
-      this.out.error(input.participantId, input.messageId, "rate-limited", `participant "${id}" is not keeping up with reliable data; the frame was not delivered to them`);
+      const presence = this.members.get(id)?.presence;
+      const who = presence?.kind === "pipe" ? `relay node ${presence.node} (the participants there)` : `participant "${id}"`;
+      this.out.error(input.participantId, input.messageId, "rate-limited", `${who} is not keeping up with reliable data; the frame was not delivered to them`);
     }
   }
 }

@@ -5,7 +5,7 @@
  * recipient's channel.
  */
 import { type DataFrame, decodeDataFrame, encodeDataFrame } from "@sfu-room/protocol";
-import type { DataInput } from "../core/index.ts";
+import type { DataInput, RelayedData } from "../core/index.ts";
 
 /** Where a frame goes: "sent", or why not (the recipient's channel is not open, or backed up). */
 export type SendData = (recipientId: string, reliable: boolean, frame: Buffer) => "sent" | "not-open" | "backed-up";
@@ -45,15 +45,29 @@ export class DataRelay {
    * Sends the current frame, stamped with `from`, to each recipient. Returns the recipients whose
    * reliable channel is backed up (they did not get it: the sender must be told).
    */
-  deliver(from: string, recipients: readonly string[], reliable: boolean): string[] {
+  deliver(from: string, recipients: readonly string[], reliable: boolean, relayed: readonly RelayedData[] = []): string[] {
     const frame = this.#current;
     if (!frame) return [];
     const { to: _to, id: _id, from: _claimed, ...rest } = frame.header;
-    const encoded = encodeDataFrame({ header: { ...rest, from }, text: frame.text, payload: frame.payload });
-    const bytes = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    const encode = (to: string[] | undefined) => {
+      const encoded = encodeDataFrame({ header: { ...rest, from, ...(to === undefined ? {} : { to }) }, text: frame.text, payload: frame.payload });
+      return Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    };
+    const bytes = encode(undefined);
     const backedUp: string[] = [];
     for (const id of recipients) if (this.#send(id, reliable, bytes) === "backed-up" && reliable) backedUp.push(id);
+    // To another node's pipe: the sender stamped, and the recipients there kept (that node delivers to them).
+    for (const { pipe, to } of relayed) if (this.#send(pipe, reliable, to === undefined ? bytes : encode(to)) === "backed-up" && reliable) backedUp.push(pipe);
     return backedUp;
+  }
+
+  /** The core input for a frame another node relayed through a pipe: from the mirror it names (checked by the caller). */
+  relayedInput(reliable: boolean, bytes: Buffer, now: number): DataInput | undefined {
+    const decoded = decodeDataFrame(bytes);
+    if (!decoded.ok || decoded.frame.header.from === undefined) return undefined;
+    this.#current = decoded.frame;
+    const { from, to } = decoded.frame.header;
+    return { type: "data", now, participantId: from, reliable, malformed: undefined, to, size: bytes.length, messageId: undefined };
   }
 
   /** The current frame's id, for an error about it. */

@@ -13,7 +13,7 @@
  */
 import type { Logger } from "pino";
 import { RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket } from "werift";
-import type { ClientMessage, ClientMessageInput, ParticipantInfo, ServerMessage, SubscriberTrack, TrackInfo } from "@sfu-room/protocol";
+import { type ClientMessage, type ClientMessageInput, DATA_CHANNELS, type ParticipantInfo, type ServerMessage, type SubscriberTrack, type TrackInfo } from "@sfu-room/protocol";
 import type { MirroredTrack } from "../core/index.ts";
 import { audioLevelId, readAudioLevelByte } from "../rtc/audio-level.ts";
 import { startRestartedIce } from "../rtc/ice-restart.ts";
@@ -41,10 +41,13 @@ export interface PipeEnd {
 export interface MirrorSink {
   join(origin: string, room: string, participant: ParticipantInfo, pipe: PipeFromNode): void;
   publish(participantId: string, tracks: MirroredTrack[]): void;
+  update(participantId: string, name: string, metadata: string | undefined): void;
   mute(participantId: string, trackId: string, muted: boolean): void;
   unpublish(participantId: string, trackId: string): void;
   leave(participantId: string): void;
   rtp(participantId: string, trackId: string, packet: RtpPacket, codec: string, audioLevel: number): void;
+  /** A data frame the other node relayed (stamped with its sender, one of this pipe's mirrors). */
+  data(pipe: PipeFromNode, reliable: boolean, frame: Buffer): void;
 }
 
 export interface PipeOptions {
@@ -105,6 +108,9 @@ export class PipeFromNode implements PipeEnd {
         return this.#mirror(message.participant);
       case "participant-left":
         return this.#unmirror(message.participantId);
+      case "participant-updated":
+        if (this.#mirrors.has(message.participant.id)) this.#o.sink.update(message.participant.id, message.participant.name, message.participant.metadata);
+        return;
       case "track-published":
         return this.#mirrorTracks(message.track.participantId, [message.track]);
       case "track-unpublished":
@@ -198,10 +204,29 @@ export class PipeFromNode implements PipeEnd {
     const pc = (this.#pc ??= this.#connection());
     this.#midTracks = new Map(tracks.map((t) => [t.mid, t]));
     await pc.setRemoteDescription({ type: "offer", sdp });
+    this.#openDataChannels(pc);
     await pc.setLocalDescription(await pc.createAnswer());
     startRestartedIce(pc); // the offer restarted ICE (the other node's `restart-ice`)
     if (this.#closed) return;
     this.#send({ type: "subscriber-answer", offerId, sdp: pc.localDescription!.sdp });
+  }
+
+  #channelsOpen = false;
+
+  /** The two negotiated data channels (as every client's): the other node's participants' frames arrive on them. */
+  #openDataChannels(pc: RTCPeerConnection): void {
+    if (this.#channelsOpen) return;
+    this.#channelsOpen = true;
+    const { reliable, lossy } = DATA_CHANNELS;
+    const channels = [
+      [pc.createDataChannel(reliable.label, { negotiated: true, id: reliable.id, ordered: true }), true],
+      [pc.createDataChannel(lossy.label, { negotiated: true, id: lossy.id, ordered: false, maxRetransmits: lossy.maxRetransmits }), false],
+    ] as const;
+    for (const [channel, isReliable] of channels) {
+      channel.onMessage.subscribe((data) => {
+        if (!this.#closed) this.#o.sink.data(this, isReliable, typeof data === "string" ? Buffer.from(data) : Buffer.from(data));
+      });
+    }
   }
 
   #connection(): RTCPeerConnection {

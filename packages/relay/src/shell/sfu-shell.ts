@@ -41,10 +41,11 @@ export interface SessionPort {
   /** Its participant only watches (WHEP): it joins hidden, and its subscriber connection answers its offer. */
   readonly viewOnly?: boolean;
   /**
-   * Another node's pipe (rooms spanning nodes; opened by the cluster, never by a client): it joins as a
-   * pipe (core: hidden, offered only this node's own participants' tracks), admitted without a token.
+   * Another node's pipe (rooms spanning nodes; opened by the cluster, never by a client): that node's
+   * id. It joins as a pipe (core: hidden, offered only this node's own participants' tracks and data),
+   * admitted without a token.
    */
-  readonly pipe?: boolean;
+  readonly pipe?: string;
 }
 
 export interface SfuShellOptions {
@@ -160,9 +161,9 @@ export class SfuShell {
         const session = this.#sessions.get(participantId);
         if (session === undefined) return; // closed while the token was checked: nobody to admit
         // A viewer is never seen in the room, whatever its token says (and on an open relay too).
-        const access = session.pipe ? { granted: openGrants(room) } : session.viewOnly ? hiddenAccess(verified ?? { granted: openGrants(room) }) : verified;
+        const access = session.pipe !== undefined ? { granted: openGrants(room) } : session.viewOnly ? hiddenAccess(verified ?? { granted: openGrants(room) }) : verified;
         const iceServers = this.#options.iceServers(participantId);
-        const join = { type: "join", now: now(), participantId, requestId, room, name, autoSubscribe, rejoinOf, iceServers, resumeSecret: this.#options.newSecret(), ...(session.pipe ? { presence: { kind: "pipe" } as const } : {}) } as const;
+        const join = { type: "join", now: now(), participantId, requestId, room, name, autoSubscribe, rejoinOf, iceServers, resumeSecret: this.#options.newSecret(), ...(session.pipe !== undefined ? { presence: { kind: "pipe", node: session.pipe } as const } : {}) } as const;
         return this.#drive(access === undefined ? join : { ...join, access });
       }
       case "leave":
@@ -263,6 +264,7 @@ export class SfuShell {
       this.#drive({ type: "join", now: now(), participantId: p.id, requestId: "", room, name: p.name, autoSubscribe: false, presence: { kind: "mirror", origin }, access: { granted } });
     },
     publish: (participantId, tracks) => this.#drive({ type: "mirror-publish", now: now(), participantId, tracks }),
+    update: (participantId, name, metadata) => this.#drive({ type: "mirror-update", now: now(), participantId, name, metadata }),
     mute: (participantId, trackId, muted) => this.#drive({ type: "mute", now: now(), participantId, requestId: "", trackId, muted }),
     unpublish: (participantId, trackId) => this.#drive({ type: "unpublish", now: now(), participantId, requestId: "", trackId }),
     leave: (participantId) => {
@@ -270,6 +272,12 @@ export class SfuShell {
       this.#mirrorPipes.delete(participantId);
     },
     rtp: (participantId, trackId, packet, codec, audioLevel) => this.#onRtp(participantId, trackId, 0, packet, codec, audioLevel),
+    data: (pipe, reliable, bytes) => {
+      const input = this.#data.relayedInput(reliable, bytes, now());
+      if (input === undefined || this.#mirrorPipes.get(input.participantId) !== pipe) return this.#data.done(); // not one of this pipe's mirrors
+      this.#drive(input);
+      this.#data.done();
+    },
   };
 
   /** Removes every participant and stops the timer. */
@@ -414,7 +422,7 @@ export class SfuShell {
         this.#options.onRoomEvent?.(out);
         break;
       case "deliver-data": {
-        const backedUp = this.#data.deliver(out.from, out.recipients, out.reliable);
+        const backedUp = this.#data.deliver(out.from, out.recipients, out.reliable, out.relayed);
         if (backedUp.length > 0) {
           // Told after this drain: the core is being polled.
           const messageId = this.#data.currentId;

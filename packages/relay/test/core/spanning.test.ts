@@ -16,7 +16,7 @@ const SIZES = [
   { width: 1280, height: 720 },
 ];
 
-function join(core: SfuCore, id: string, presence?: { kind: "pipe" } | { kind: "mirror"; origin: string }): Output[] {
+function join(core: SfuCore, id: string, presence?: { kind: "pipe"; node: string } | { kind: "mirror"; origin: string }): Output[] {
   return stepAll(core, { type: "join", now: 0, participantId: id, requestId: "j", room: "r", name: id, autoSubscribe: true, ...(presence ? { presence } : {}) }, true);
 }
 
@@ -58,7 +58,7 @@ describe("rooms spanning nodes: one node's core", () => {
 
   it("another node's pipe receives only this node's own participants and tracks: never a mirror's (no loops)", () => {
     const core = spanningRoom();
-    const joined = join(core, "pipe-B", { kind: "pipe" });
+    const joined = join(core, "pipe-B", { kind: "pipe", node: "B" });
     const reply = signals(joined).find(([to, m]) => to === "pipe-B" && m.type === "joined")![1];
     expect(reply.type === "joined" && reply.participants.map((p) => p.id)).toEqual(["alice", "carol"]);
     expect(subscribed(core, "pipe-B")).toEqual(["alice-cam", "alice-mic"]);
@@ -119,9 +119,36 @@ describe("rooms spanning nodes: one node's core", () => {
     expect(core.participantRoom("erin-on-B")).toBe("r");
   });
 
+  it("data: a frame of a participant here goes to those here and once to each pipe (naming the recipients on its node); one that came through a pipe goes to those here only", () => {
+    const core = spanningRoom();
+    join(core, "pipe-B", { kind: "pipe", node: "B" });
+    const data = (from: string, to?: string[]) =>
+      stepAll(core, { type: "data", now: 0, participantId: from, reliable: true, malformed: undefined, to, size: 10, messageId: "m" });
+    expect(data("alice")).toEqual([{ type: "deliver-data", from: "alice", recipients: ["carol"], reliable: true, relayed: [{ pipe: "pipe-B", to: undefined }] }]);
+    expect(data("alice", ["bob"])).toEqual([{ type: "deliver-data", from: "alice", recipients: [], reliable: true, relayed: [{ pipe: "pipe-B", to: ["bob"] }] }]);
+    expect(data("alice", ["bob", "carol"])).toEqual([{ type: "deliver-data", from: "alice", recipients: ["carol"], reliable: true, relayed: [{ pipe: "pipe-B", to: ["bob"] }] }]);
+    expect(signals(data("alice", ["pipe-B"]))).toEqual([["alice", expect.objectContaining({ type: "error", code: "unknown-participant" })]]);
+    // bob's frame came through B's pipe: only those here get it (B delivered to its own), never back.
+    expect(data("bob")).toEqual([{ type: "deliver-data", from: "bob", recipients: ["alice", "carol"], reliable: true }]);
+    expect(data("bob", ["carol"])).toEqual([{ type: "deliver-data", from: "bob", recipients: ["carol"], reliable: true }]);
+    // A mirror of a node with no pipe here (yet): not delivered, and the sender is told why.
+    join(core, "dave", { kind: "mirror", origin: "C" });
+    const refused = signals(data("alice", ["dave"]));
+    expect(refused).toEqual([["alice", expect.objectContaining({ type: "error", code: "unknown-participant", message: expect.stringContaining("relay node C") })]]);
+  });
+
+  it("a mirror's name and metadata changed on its node: the participants here are told, the pipes are not", () => {
+    const core = spanningRoom();
+    join(core, "pipe-B", { kind: "pipe", node: "B" });
+    const out = signals(stepAll(core, { type: "mirror-update", now: 0, participantId: "bob", name: "Bob B.", metadata: "{}" }));
+    expect(out.map(([to]) => to)).toEqual(["alice", "carol"]);
+    expect(out[0]![1]).toMatchObject({ type: "participant-updated", participant: { id: "bob", name: "Bob B.", metadata: "{}" } });
+    expect(stepAll(core, { type: "mirror-update", now: 0, participantId: "carol", name: "not a mirror", metadata: undefined })).toEqual([]);
+  });
+
   it("a pipe cannot publish (it joins hidden) and a local participant cannot mirror-publish", () => {
     const core = spanningRoom();
-    join(core, "pipe-B", { kind: "pipe" });
+    join(core, "pipe-B", { kind: "pipe", node: "B" });
     const offer = stepAll(core, { type: "publish-offer", now: 0, participantId: "pipe-B", requestId: "p", sdp: "o", tracks: [{ trackId: "x", mid: "0", kind: "audio", source: "microphone", layers: [], muted: false }] });
     expect(signals(offer)).toEqual([["pipe-B", expect.objectContaining({ type: "error", code: "forbidden" })]]);
     expect(stepAll(core, { type: "mirror-publish", now: 0, participantId: "carol", tracks: [{ ...mirroredMic, trackId: "fake" }] })).toEqual([]);
