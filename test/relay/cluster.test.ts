@@ -13,7 +13,7 @@ import { mintToken, type RelayConfig, type RunningRelay, type SigningKey } from 
 import { Pacer, type SentLog, WeriftClient } from "@sfu-room/test-peer";
 import { WhipPublisher } from "@sfu-room/test-peer/whip";
 import { candidatePorts } from "../support/hostile-datagrams.ts";
-import { eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
+import { callApi, eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
 import { Scrape } from "../support/scrape.ts";
 
@@ -335,10 +335,7 @@ describe("--redis: a cluster of relay nodes", () => {
     await join(a, "north", "north-1");
     const proxied = await join(b, "north", "north-2"); // through node B, held on node A
     await join(b, "south", "south-1");
-    const api = async (relay: RunningRelay, method: string, body: unknown, bearer: string) => {
-      const res = await fetch(`http://127.0.0.1:${relay.port}/api/${method}`, { method: "POST", headers: { authorization: `Bearer ${bearer}` }, body: JSON.stringify(body) });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    };
+    const api = callApi;
     for (const relay of [a, b]) {
       const listed = await api(relay, "ListRooms", {}, await token("backend", { roomList: true }));
       expect(listed.status).toBe(200);

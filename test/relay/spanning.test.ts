@@ -9,7 +9,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { mintToken, type RelayConfig, type RunningRelay, type SigningKey } from "@sfu-room/relay";
 import { Pacer, type SentLog, type SimulcastTrack, type WeriftClient } from "@sfu-room/test-peer";
-import { eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
+import { callApi, eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
 
 const PORTS_A: [number, number] = [24200, 24239];
@@ -203,10 +203,7 @@ describe("--cluster-rooms span: one room on two nodes", () => {
     pacer.start();
     await eventually("alice and bea receive each other across the nodes", () => receivesAll(alice, bea, 20) && receivesAll(bea, alice, 20));
 
-    const api = async (relay: RunningRelay, method: string, body: unknown, bearer: string) => {
-      const res = await fetch(`http://127.0.0.1:${relay.port}/api/${method}`, { method: "POST", headers: { authorization: `Bearer ${bearer}` }, body: JSON.stringify(body) });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    };
+    const api = callApi;
     const admin = await token("backend", { room: "span", roomAdmin: true });
     for (const relay of [a, b]) {
       const rooms = await api(relay, "ListRooms", {}, await token("backend", { roomList: true }));

@@ -11,7 +11,7 @@ import { Pacer, type SentLog, WeriftClient } from "@sfu-room/test-peer";
 import { WhepViewer } from "@sfu-room/test-peer/whep";
 import { WhipPublisher } from "@sfu-room/test-peer/whip";
 import { candidatePorts, relayPortsOf } from "../support/hostile-datagrams.ts";
-import { eventually, joinClient, sleep, startTestRelay } from "../support/relay-harness.ts";
+import { callApi, eventually, joinClient, sleep, startTestRelay } from "../support/relay-harness.ts";
 import { Scrape } from "../support/scrape.ts";
 
 /** 40 ports: worker 0 gets 23900-23919, worker 1 23920-23939. */
@@ -169,10 +169,7 @@ describe("--workers 2", () => {
       for (const name of [`${room}-1`, `${room}-2`]) clients.push(await joinClient(relay, room, name, log, true, await token(name, { room, roomJoin: true })));
     }
     expect((await workers(relay)).map((w) => w.participants)).toEqual([2, 2]);
-    const api = async (method: string, body: unknown, bearer: string) => {
-      const res = await fetch(`http://127.0.0.1:${relay!.port}/api/${method}`, { method: "POST", headers: { authorization: `Bearer ${bearer}` }, body: JSON.stringify(body) });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    };
+    const api = (method: string, body: unknown, bearer: string) => callApi(relay!, method, body, bearer);
     const listed = await api("ListRooms", {}, await token("backend", { roomList: true }));
     expect(listed.status).toBe(200);
     expect((listed.body.rooms as Array<{ name: string; participants: number }>).map((r) => [r.name, r.participants]).sort()).toEqual([["north", 2], ["south", 2]]);

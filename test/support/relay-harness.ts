@@ -61,6 +61,12 @@ export function grewBy(before: ReadonlyMap<{ readonly packets: number }, number>
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A server API call (docs/api.md) with a bearer token: its status and JSON body. */
+export async function callApi(relay: Pick<RunningRelay, "port">, method: string, body: unknown, bearer: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`http://127.0.0.1:${relay.port}/api/${method}`, { method: "POST", headers: { authorization: `Bearer ${bearer}` }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
 /** Counts of live handles of the process (UDP sockets, timers, TCP), for leak checks. */
 export function resourceCounts(): Record<string, number> {
   const counts: Record<string, number> = {};

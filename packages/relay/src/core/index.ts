@@ -31,7 +31,8 @@
  *     case "negotiate-publish": answerSdp(out).then(... handle "publish-negotiated" or "negotiation-failed");
  *     case "restart-ice": restartIce(out).then(... handle "ice-restarted" or "negotiation-failed");
  *     case "session-resumed": sessions.rebind(out.sessionId, out.participantId); break;   // before `resumed`
- *     case "request-keyframe": sendPli(out.publisherId, out.trackId, out.layer); break;
+ *     case "request-keyframe": sendPli(out.publisherId, out.trackId, out.layer); break;   // a mirror's: through its pipe
+ *     case "upstream-layer": pipeOf(out.publisherId).ask(out.trackId, out.layer); break;   // a mirror's track (spanning rooms)
  *     case "send-nack": sendNack(out.publisherId, out.trackId, out.layer, out.seqs); break;
  *     case "retransmit": resend(out.subscriberId, storedPacket(out.trackId, out.slot), out); break;   // kept at historySlot(layer, seq)
  *     case "paced-forward": sendRtp(out.subscriberId, out.subscriptionId, out, storedPacket(out.trackId, out.slot)); break;   // a forward the pacer held
@@ -64,6 +65,12 @@
  * (`access`); the core applies them: Membership (room, roomJoin), Publishing (canPublish, sources,
  * hidden), Subscribing (canSubscribe), data routing (canPublishData), and hidden participants are
  * never announced. Without keys the join has no `access` and gets every grant (`openGrants`).
+ *
+ * Rooms spanning nodes (the cluster's `--cluster-rooms span`): a participant's `presence` (join input)
+ * is local, another node's pipe, or a mirror of another node's participant (participant.ts). A pipe is
+ * offered only this node's own participants' tracks and data (nothing loops); a mirror has no
+ * connections here (`participant-added` says `mirrored`), publishes with `mirror-publish`, and its tracks'
+ * `upstream-layer` outputs say which layer of the origin the subscribers here need (the pipe asks for it).
  *
  * Server API and webhooks: an `admin` input (admin.ts) is one server API call, answered by one
  * `admin-reply` output; `room-event` outputs (room-events.ts) report rooms started and finished,
