@@ -73,8 +73,8 @@ describe("--cluster-rooms span: one room on two nodes", () => {
     await (await redis.client()).flushAll();
   });
 
-  it("2 publishers on each node: everyone receives all 4 byte for byte; a low-layer wish on B makes A send only that layer across; leaving empties both nodes and Redis", async () => {
-    const a = await node("node-a", redis, PORTS_A);
+  it.each([1, 2])("2 publishers on each node: everyone receives all 4 byte for byte; a low-layer wish on B makes A send only that layer across; leaving empties both nodes and Redis (node A with %i worker(s))", async (workersOfA) => {
+    const a = await node("node-a", redis, PORTS_A, { workers: workersOfA });
     const b = await node("node-b", redis, PORTS_B);
     relays.push(a, b);
     const log: SentLog = new Map();

@@ -595,9 +595,6 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     }
   }
   if (config.clusterRooms === "span" && config.redisUrl === undefined) return { ok: false, error: "--cluster-rooms span needs a cluster: give --redis too" };
-  if (config.clusterRooms === "span" && config.workers > 1) {
-    return { ok: false, error: `--cluster-rooms span runs a node's rooms in one process (the pipes between nodes live beside them): give --workers 1 (it is ${config.workers}${argv.some((a) => a === "--workers" || a.startsWith("--workers=")) || env.SFU_WORKERS ? "" : ", by default one per core"})` };
-  }
   if (config.tcpPortRange && !config.iceTcp) return { ok: false, error: "--tcp-ports has no effect with --ice-tcp off: drop one of them" };
   if (config.webhookUrls.length > 0 && config.keys.length === 0) return { ok: false, error: "--webhook-url needs a key to sign the events with: give --keys too" };
   if (config.devTokens && config.keys.length === 0) return { ok: false, error: "--dev-tokens on needs a key to sign with: give --keys too" };

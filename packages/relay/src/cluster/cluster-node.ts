@@ -615,7 +615,9 @@ export class ClusterNode implements SignalBackend, RoomHolds {
 
   /**
    * A pipe into `room` here from `node`: a session of this node's on `node` (routed as a proxied one,
-   * opened there as a pipe), whose receiving end is this node's SFU's (openPipe).
+   * opened there as a pipe), whose receiving end is this node's SFU's (openPipe). `onEnded` runs when
+   * it ends other than by its PipeEnd's close() (the other side ended it, or this node's SFU did: a
+   * worker died), so SpanningRooms opens it again.
    */
   #openPipe(room: string, node: string, onEnded: () => void): PipeEnd | undefined {
     if (this.#local.openPipe === undefined || this.#stopped) return undefined;
@@ -633,7 +635,11 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     void this.#bus.send(node, { type: "open", from: this.nodeId, session: key, room, pipe: true });
     end = this.#local.openPipe(room, node, this.nodeId, {
       send: (message) => this.handle(key, message),
-      close: () => this.closed(key, port),
+      close: () => {
+        if (this.#sessions.get(key) !== session) return;
+        this.closed(key, port);
+        onEnded();
+      },
     });
     return end;
   }

@@ -37,7 +37,8 @@ export type SnapshotSum = Omit<WorkerSnapshot, "process">;
 export type ToWorker =
   /** The first message: this worker's configuration (its own slice of the port ranges) and log level. */
   | { type: "start"; index: number; config: RelayConfig; logLevel: string }
-  | { type: "open"; session: string }
+  /** `pipe`: another node's pipe into this node's room (its id; --cluster-rooms span). */
+  | { type: "open"; session: string; pipe?: string }
   /** A validated client message; answered by `handled` with the same `seq`. */
   | { type: "message"; session: string; seq: number; message: ClientMessage }
   /** The session's WebSocket closed. */
@@ -46,6 +47,17 @@ export type ToWorker =
   | { type: "admin"; seq: number; grants: Grants; request: AdminRequest }
   /** A WHIP/WHEP request's call on this worker's sessions (whip-calls.ts); answered by `whip-reply`. */
   | { type: "whip"; seq: number; call: WhipCall }
+  /**
+   * Rooms spanning nodes: this node's pipe from node `origin` into `room` runs in this worker (the
+   * room's); its signaling goes through the primary (`pipe-send`, answered `pipe-sent`), and what the
+   * other node says comes back as `pipe-receive`. `pipe-ended`: the other side ended it; `pipe-close`:
+   * the cluster closes it.
+   */
+  | { type: "pipe-open"; pipe: string; room: string; origin: string; name: string }
+  | { type: "pipe-receive"; pipe: string; message: ServerMessage }
+  | { type: "pipe-sent"; seq: number; error?: string }
+  | { type: "pipe-ended"; pipe: string; reason: string }
+  | { type: "pipe-close"; pipe: string }
   /** Stop: every participant removed, then the process exits. */
   | { type: "stop" };
 
@@ -68,5 +80,9 @@ export type FromWorker =
   | { type: "path-selected"; path: SelectedPath }
   /** One log line of the worker's, as pino wrote it (JSON): the primary logs it (worker-log.ts). */
   | { type: "log"; line: string }
+  /** A pipe's message to the other node's room; answered by `pipe-sent` with the same `seq`. */
+  | { type: "pipe-send"; pipe: string; seq: number; message: ClientMessage }
+  /** The pipe ended here (its shell closed it): the primary closes its session on the other node. */
+  | { type: "pipe-closed"; pipe: string }
   /** The last message of a stopped worker: everything before it has been written to the channel. */
   | { type: "stopped" };

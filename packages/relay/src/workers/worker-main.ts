@@ -8,6 +8,7 @@ import { pino, type Logger } from "pino";
 import type { ClientMessage, ServerMessage } from "@sfu-room/protocol";
 import { sfuFromConfig, whipSessionsFromConfig } from "../sfu-from-config.ts";
 import type { SessionPort, SfuShell } from "../shell/sfu-shell.ts";
+import type { PipeChannel, PipeEnd } from "../shell/pipe-from-node.ts";
 import type { WhipSessions } from "../signal/whip-sessions.ts";
 import type { FromWorker, ToWorker } from "./ipc-protocol.ts";
 import { runWhipCall, type WhipCall } from "./whip-calls.ts";
@@ -22,10 +23,12 @@ class ForwardedSession implements SessionPort {
   /** Who the session speaks as: its key, until a resume binds it to another participant. */
   participantId: string;
   readonly key: string;
+  readonly pipe: string | undefined;
 
-  constructor(key: string) {
+  constructor(key: string, pipe: string | undefined) {
     this.key = key;
     this.participantId = key;
+    this.pipe = pipe;
   }
 
   send(message: ServerMessage): void {
@@ -54,6 +57,25 @@ let log: Logger | undefined;
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 const sessions = new Map<string, ForwardedSession>();
+/** This worker's pipes from other nodes (rooms spanning nodes), and their messages waiting for `pipe-sent`. */
+const pipes = new Map<string, PipeEnd>();
+const pipeSends = new Map<number, (error: string | undefined) => void>();
+let pipeSeq = 0;
+
+/** The channel of pipe `pipe`: through the primary, which holds its session on the other node. */
+function pipeChannel(pipe: string): PipeChannel {
+  return {
+    send: (message) =>
+      new Promise<void>((resolve, reject) => {
+        const seq = ++pipeSeq;
+        pipeSends.set(seq, (error) => (error === undefined ? resolve() : reject(new Error(error))));
+        post({ type: "pipe-send", pipe, seq, message });
+      }),
+    close: () => {
+      if (pipes.delete(pipe)) post({ type: "pipe-closed", pipe });
+    },
+  };
+}
 
 async function handle(session: ForwardedSession, seq: number, message: ClientMessage): Promise<void> {
   try {
@@ -98,7 +120,7 @@ function receive(message: ToWorker): void {
       break;
     }
     case "open": {
-      const session = new ForwardedSession(message.session);
+      const session = new ForwardedSession(message.session, message.pipe);
       sessions.set(message.session, session);
       sfu!.open(session, message.session);
       break;
@@ -128,6 +150,27 @@ function receive(message: ToWorker): void {
       break;
     case "whip":
       void runWhip(message.seq, message.call);
+      break;
+    case "pipe-open":
+      pipes.set(message.pipe, sfu!.openPipe(message.room, message.origin, message.name, pipeChannel(message.pipe)));
+      break;
+    case "pipe-receive":
+      pipes.get(message.pipe)?.receive(message.message);
+      break;
+    case "pipe-sent": {
+      const settle = pipeSends.get(message.seq);
+      pipeSends.delete(message.seq);
+      settle?.(message.error);
+      break;
+    }
+    case "pipe-ended": {
+      const end = pipes.get(message.pipe);
+      pipes.delete(message.pipe);
+      end?.ended(message.reason);
+      break;
+    }
+    case "pipe-close":
+      pipes.get(message.pipe)?.close(); // it leaves the other node's room, then its channel says pipe-closed
       break;
     case "stop":
       // Exits once "stopped" is written: an exit with IPC writes pending would drop them (the last log lines).

@@ -24,6 +24,7 @@ import { roomEvent } from "../core/room-events.ts";
 import { newId } from "../sfu-from-config.ts";
 import type { MediaCounters } from "../shell/media-counters.ts";
 import type { SfuStats } from "../shell/sfu-shell.ts";
+import type { PipeChannel, PipeEnd } from "../shell/pipe-from-node.ts";
 import type { BackendPort, SignalBackend } from "../signal/session.ts";
 import type { SnapshotSum, WorkerProcessNumbers, WorkerSnapshot } from "./ipc-protocol.ts";
 import { workerConfig } from "./port-slices.ts";
@@ -51,6 +52,14 @@ interface PlacedSession {
   joined: boolean;
 }
 
+/** A pipe from another node into a room of this node's (rooms spanning nodes), run by the room's worker. */
+interface PoolPipe {
+  readonly key: string;
+  readonly worker: WorkerProcess;
+  readonly room: string;
+  readonly channel: PipeChannel;
+}
+
 interface RoomPlace {
   worker: WorkerProcess;
   /** Sessions placed for this room. */
@@ -68,6 +77,8 @@ export class WorkerPool implements SignalBackend {
   /** By the participant id each session speaks as (its key, or the participant a resume bound it to). */
   readonly #byId = new Map<string, PlacedSession>();
   readonly #rooms = new Map<string, RoomPlace>();
+  /** Pipes from other nodes (rooms spanning nodes), each in its room's worker. */
+  readonly #pipes = new Map<string, PoolPipe>();
   /** The last snapshots read (refresh()), summed: what /health and /metrics report. */
   #sum: SnapshotSum | undefined;
   /** Each worker's part of it, by index (undefined: it did not answer). */
@@ -111,6 +122,62 @@ export class WorkerPool implements SignalBackend {
     if (!session.joined && (message.type === "join" || message.type === "resume")) this.#place(session, message.room);
     else if (session.worker === undefined || !session.worker.usable) this.#place(session, undefined);
     await session.worker?.handle(session.key, message);
+  }
+
+  /**
+   * Rooms spanning nodes: the pipe runs in the room's worker (it feeds that worker's core), its channel
+   * here: what the worker's pipe says goes out through `channel`, what the other node says goes in.
+   */
+  openPipe(room: string, origin: string, name: string, channel: PipeChannel): PipeEnd {
+    const place = this.#rooms.get(room) ?? { worker: this.#leastLoaded(), sessions: 0, live: false };
+    place.sessions++;
+    place.worker.load++;
+    this.#rooms.set(room, place);
+    const pipe: PoolPipe = { key: newId("Q"), worker: place.worker, room, channel };
+    this.#pipes.set(pipe.key, pipe);
+    pipe.worker.tell({ type: "pipe-open", pipe: pipe.key, room, origin, name });
+    return {
+      receive: (message) => {
+        if (this.#pipes.get(pipe.key) === pipe) pipe.worker.tell({ type: "pipe-receive", pipe: pipe.key, message });
+      },
+      ended: (reason) => {
+        if (this.#dropPipe(pipe)) pipe.worker.tell({ type: "pipe-ended", pipe: pipe.key, reason });
+      },
+      // The worker's pipe leaves the other node's room first (through this channel), then says `pipe-closed`.
+      close: () => {
+        if (this.#pipes.get(pipe.key) === pipe) pipe.worker.tell({ type: "pipe-close", pipe: pipe.key });
+      },
+    };
+  }
+
+  /** The pipe is over here (true the first time): its worker and room no longer count it. */
+  #dropPipe(pipe: PoolPipe): boolean {
+    if (this.#pipes.get(pipe.key) !== pipe) return false;
+    this.#pipes.delete(pipe.key);
+    pipe.worker.load--;
+    const place = this.#rooms.get(pipe.room);
+    if (place !== undefined && place.worker === pipe.worker) {
+      place.sessions--;
+      this.#release(pipe.room, place);
+    }
+    return true;
+  }
+
+  /** A pipe's message from its worker, or its end there. */
+  #onPipeEvent(worker: WorkerProcess, event: Extract<WorkerEvent, { type: "pipe-send" | "pipe-closed" }>): void {
+    const pipe = this.#pipes.get(event.pipe);
+    if (event.type === "pipe-closed") {
+      if (pipe?.worker === worker && this.#dropPipe(pipe)) pipe.channel.close();
+      return;
+    }
+    if (pipe === undefined || pipe.worker !== worker) {
+      worker.tell({ type: "pipe-sent", seq: event.seq, error: "the pipe is closed" });
+      return;
+    }
+    pipe.channel.send(event.message).then(
+      () => worker.tell({ type: "pipe-sent", seq: event.seq }),
+      (e: Error) => worker.tell({ type: "pipe-sent", seq: event.seq, error: e.message }),
+    );
   }
 
   closed(participantId: string, port: BackendPort): void {
@@ -206,7 +273,7 @@ export class WorkerPool implements SignalBackend {
       place.sessions++;
       this.#rooms.set(room, place);
     }
-    target.open(session.key);
+    target.open(session.key, session.port.pipe);
   }
 
   /**
@@ -293,6 +360,10 @@ export class WorkerPool implements SignalBackend {
       this.whip.ended(worker, event.resourceId);
       return;
     }
+    if (event.type === "pipe-send" || event.type === "pipe-closed") {
+      this.#onPipeEvent(worker, event);
+      return;
+    }
     const session = this.#byKey.get(event.session);
     if (session === undefined || session.worker !== worker) return;
     switch (event.type) {
@@ -342,6 +413,8 @@ export class WorkerPool implements SignalBackend {
       session.port.lost(WORKER_LOST_REASON);
     }
     this.whip.died(worker);
+    // Its pipes ended with it: their sessions on the other nodes close, and the cluster opens them again.
+    for (const pipe of [...this.#pipes.values()]) if (pipe.worker === worker && this.#dropPipe(pipe)) pipe.channel.close();
     worker.load = 0;
     this.#spawn(worker.index).catch((e: Error) => this.#options.log.error({ err: e, worker: worker.index }, "a worker could not be restarted"));
   }

@@ -88,8 +88,13 @@ export class WorkerProcess {
     return this.#child.pid;
   }
 
-  open(session: string): void {
-    this.#send({ type: "open", session });
+  open(session: string, pipe?: string): void {
+    this.#send(pipe === undefined ? { type: "open", session } : { type: "open", session, pipe });
+  }
+
+  /** A message about one of its pipes (rooms spanning nodes): nothing is waited for. */
+  tell(message: Extract<ToWorker, { type: "pipe-open" | "pipe-receive" | "pipe-sent" | "pipe-ended" | "pipe-close" }>): void {
+    this.#send(message);
   }
 
   closed(session: string): void {
