@@ -46,7 +46,7 @@ const BENCH_NAMESPACE: NamespaceSpec = { marker: "SFU_BENCH_NETNS", address: "10
 async function prepareAndReexec(plan: Plan): Promise<number> {
   loadFixtures(); // fails early if the fixtures are missing
   if (plan.servers.includes("janus")) ensureJanus((s) => console.log(s));
-  if (plan.servers.includes("relay-2n")) ensureRedis((s) => console.log(s));
+  if (plan.servers.includes("relay-2n") || plan.servers.includes("relay-2s")) ensureRedis((s) => console.log(s));
   if (!canCreateNamespace()) {
     console.error("bench: needs root to create its private network namespace (unshare -n); see bench/README.md");
     return 1;
@@ -145,7 +145,7 @@ async function runBench(plan: Plan): Promise<number> {
 }
 
 /** The relay's scale-out variants run the scenarios of issue 17's comparison only: fanout and meeting with 2 workers, fanout on 2 nodes. */
-const VARIANT_SCENARIOS: Partial<Record<ServerKind, readonly Scenario[]>> = { "relay-2w": ["fanout", "meeting"], "relay-2n": ["fanout"] };
+const VARIANT_SCENARIOS: Partial<Record<ServerKind, readonly Scenario[]>> = { "relay-2w": ["fanout", "meeting"], "relay-2n": ["fanout"], "relay-2s": ["fanout"] };
 
 async function runScenario(bench: Bench, scenario: Scenario, kind: ServerKind, result: RunResult): Promise<void> {
   const { plan } = bench;

@@ -19,8 +19,8 @@ import { attachReceiver, FixtureSource, mediaPeerConfig, type Pacer, ReceiveCoun
  * relay nodes sharing a Redis (`--redis`: the publisher joins through the first, subscribers through
  * both), and Janus VideoRoom.
  */
-export type ServerKind = "relay" | "relay-2w" | "relay-2n" | "janus";
-export const SERVER_KINDS: readonly ServerKind[] = ["relay", "relay-2w", "relay-2n", "janus"];
+export type ServerKind = "relay" | "relay-2w" | "relay-2n" | "relay-2s" | "janus";
+export const SERVER_KINDS: readonly ServerKind[] = ["relay", "relay-2w", "relay-2n", "relay-2s", "janus"];
 
 /** Which signaling a server speaks: every relay variant the relay's, Janus its own. */
 export function protocolOf(kind: ServerKind): "relay" | "janus" {

@@ -7,7 +7,7 @@ export const SCENARIOS = ["fanout", "meeting", "join-storm", "latency"] as const
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = [
-  "pnpm bench [--quick] [--servers relay,relay-2w,relay-2n,janus] [--scenarios fanout,meeting,join-storm,latency]",
+  "pnpm bench [--quick] [--servers relay,relay-2w,relay-2n,relay-2s,janus] [--scenarios fanout,meeting,join-storm,latency]",
   "           [--fanout-steps 10,25,...] [--meeting-steps 2,4,...] [--storm-steps 10,20,...] [--window SECONDS]",
   "           [--capacity N] [--profile | --no-profile] [--no-wait] [--out DIR]",
   "Needs root (private network namespace); installs Debian's janus when missing. See bench/README.md.",

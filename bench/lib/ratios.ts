@@ -59,10 +59,10 @@ export function cpuRatios(run: Pick<RunResult, "fanout" | "meeting">): Pick<RunR
   return out;
 }
 
-/** Each scale-out variant (relay-2w, relay-2n) against the relay in one process: CPU per forwarded packet and fanout capacity. */
+/** Each scale-out variant (relay-2w, relay-2n, relay-2s) against the relay in one process: CPU per forwarded packet and fanout capacity. */
 export function scaleRatios(run: Pick<RunResult, "fanout" | "meeting" | "capacity">): ScaleRatio[] {
   const out: ScaleRatio[] = [];
-  for (const variant of ["relay-2w", "relay-2n"] as const) {
+  for (const variant of ["relay-2w", "relay-2n", "relay-2s"] as const) {
     for (const [scenario, steps] of [["fanout", run.fanout], ["meeting", run.meeting]] as const) {
       const o = overall(pairUp(steps, variant, "relay"));
       if (!o) continue;

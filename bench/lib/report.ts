@@ -6,9 +6,9 @@ import { CAPACITY_P99_MS } from "../targets.ts";
 import { chart, type Panel, type Series } from "./svg.ts";
 import type { LoadStep, RunResult, StormStep } from "./types.ts";
 
-const COLORS: Record<ServerKind, string> = { relay: "#1f77b4", "relay-2w": "#2ca02c", "relay-2n": "#9467bd", janus: "#e8710a" };
+const COLORS: Record<ServerKind, string> = { relay: "#1f77b4", "relay-2w": "#2ca02c", "relay-2n": "#9467bd", "relay-2s": "#d62728", janus: "#e8710a" };
 const LABEL: Record<ServerKind, string> = {
-  relay: "relay (sfu-room)", "relay-2w": "relay, 2 workers", "relay-2n": "relay, 2 nodes (Redis)", janus: "Janus VideoRoom",
+  relay: "relay (sfu-room)", "relay-2w": "relay, 2 workers", "relay-2n": "relay, 2 nodes (Redis)", "relay-2s": "relay, 2 nodes, room spanning them", janus: "Janus VideoRoom",
 };
 
 function servers<T extends { server: ServerKind }>(steps: T[]): ServerKind[] {
@@ -134,7 +134,7 @@ export function markdown(r: RunResult, prefix: string, readme: string): string {
     out.push("");
   }
   if (r.scale?.length) {
-    out.push("Scale-out (issue 17): the relay with 2 workers (`--workers 2`) and as 2 nodes sharing a Redis (`--redis`; the publisher joins through one, the subscribers through both and are proxied to the room's node), against the relay in one process, same run; CPU of all their processes:");
+    out.push("Scale-out (issue 17): the relay with 2 workers (`--workers 2`), as 2 nodes sharing a Redis (`--redis`; the publisher joins through one, the subscribers through both and are proxied to the room's node), and as 2 nodes with the room spanning them (`--cluster-rooms span`; each subscriber on the node it joined through, the track piped once to the other), against the relay in one process, same run; CPU of all their processes:");
     out.push("");
     out.push(table(["variant", "scenario", "CPU per forwarded packet, variant/relay", "over", "fanout capacity, variant/relay"], r.scale.map((x) => [
       LABEL[x.variant], x.scenario, x.cpuRatio, x.basis, x.capacity ? `${x.capacity.ratio} (N=${x.capacity.variant} vs N=${x.capacity.relay})` : "–",

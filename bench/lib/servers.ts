@@ -55,29 +55,34 @@ export async function startServer(kind: ServerKind, o: ServerOptions, label: str
     case "relay-2w":
       return startRelayProcess(o, `${label}-2w`, ["--workers", "2"], "relay-2w");
     case "relay-2n":
-      return startTwoNodes(o, label);
+      return startTwoNodes(o, label, "relay-2n");
+    case "relay-2s":
+      return startTwoNodes(o, label, "relay-2s");
     case "janus":
       return startJanusProcess(o, label);
   }
 }
 
 /**
- * Two relay nodes (one process each) sharing a Redis: the room is held by the node its first
- * participant (the publisher) joins through, and subscribers joining through the other are proxied
- * to it (docs/scale.md). Measured as one server: both nodes' and Redis's CPU, the first node's event loop.
+ * Two relay nodes (one process each) sharing a Redis. relay-2n: the room is held by the node its first
+ * participant (the publisher) joins through, and subscribers joining through the other are proxied to
+ * it; relay-2s (--cluster-rooms span): each subscriber stays on the node it joined through, and the
+ * publisher's node pipes the track once to the other (docs/scale.md). Measured as one server: both
+ * nodes' and Redis's CPU, the first node's event loop.
  */
-async function startTwoNodes(o: ServerOptions, label: string): Promise<ServerUnderTest> {
+async function startTwoNodes(o: ServerOptions, label: string, kind: "relay-2n" | "relay-2s"): Promise<ServerUnderTest> {
   const redis = await startRedisServer();
+  const rooms = kind === "relay-2s" ? ["--cluster-rooms", "span"] : [];
   try {
-    const a = await startRelayProcess(o, `${label}-node-a`, ["--redis", redis.url, "--node-id", "bench-a"]);
-    const b = await startRelayProcess(o, `${label}-node-b`, ["--redis", redis.url, "--node-id", "bench-b"]).catch(async (e) => {
+    const a = await startRelayProcess(o, `${label}-${kind}-node-a`, ["--redis", redis.url, "--node-id", "bench-a", ...rooms]);
+    const b = await startRelayProcess(o, `${label}-${kind}-node-b`, ["--redis", redis.url, "--node-id", "bench-b", ...rooms]).catch(async (e) => {
       await a.stop();
       throw e;
     });
     const pids = () => [...a.pids(), ...b.pids(), redis.pid];
     return {
       ...a,
-      kind: "relay-2n",
+      kind,
       entryUrls: [a.url, b.url],
       pids,
       sample: () => procSampleAll(pids()),

@@ -121,7 +121,7 @@ export interface RunResult {
 
 /** A scale-out variant of the relay against the relay in one process, from one run. */
 export interface ScaleRatio {
-  variant: "relay-2w" | "relay-2n";
+  variant: "relay-2w" | "relay-2n" | "relay-2s";
   scenario: "fanout" | "meeting";
   /** variant/relay CPU per forwarded packet (all processes of each), overall over `ns`. */
   cpuRatio: number;
