@@ -9,7 +9,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { mintToken, type RelayConfig, type RunningRelay, type SigningKey } from "@sfu-room/relay";
 import { Pacer, type SentLog, type SimulcastTrack, type WeriftClient } from "@sfu-room/test-peer";
-import { callApi, eventually, joinClient, startTestRelay } from "../support/relay-harness.ts";
+import { callApi, eventually, joinClient, resumeWindow, startTestRelay } from "../support/relay-harness.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
 
 const PORTS_A: [number, number] = [24200, 24239];
@@ -185,6 +185,31 @@ describe("--cluster-rooms span: one room on two nodes", () => {
     await again.publish([{ kind: "audio" }, { kind: "video" }]);
     await eventually("alice and bea receive each other on node A", () => receivesAll(alice, again, 30) && receivesAll(again, alice, 30));
     expect(seen(alice)).toEqual([again.participantId]);
+  }, TEST_TIMEOUT_MS);
+
+  it("a participant whose socket drops stays in the room on both nodes through the resume window: its resume brings its media back, and nobody on the other node saw it leave", async () => {
+    const a = await node("node-a", redis, PORTS_A, resumeWindow(15_000));
+    const b = await node("node-b", redis, PORTS_B, resumeWindow(15_000));
+    relays.push(a, b);
+    const log: SentLog = new Map();
+    const alice = await joinClient(a, "span", "alice", log);
+    const bea = await joinClient(b, "span", "bea", log);
+    clients.push(alice, bea);
+    await alice.publish([{ kind: "audio" }, { kind: "video" }]);
+    await bea.publish([{ kind: "audio" }, { kind: "video" }]);
+    pacer = new Pacer(() => clients.filter((c) => c.ws.readyState === c.ws.OPEN));
+    pacer.start();
+    await eventually("alice and bea receive each other across the nodes", () => receivesAll(alice, bea, 30) && receivesAll(bea, alice, 30));
+
+    // Bea is node B's only participant: her socket dropping must not take node B out of the room.
+    bea.dropSignaling();
+    await new Promise((r) => setTimeout(r, 2500)); // two heartbeats: a node that left the room would have closed its pipes by now
+    expect(await cluster(b.port)).toMatchObject({ rooms: ["span"], pipes: 1 });
+    const resumed = await bea.resume(b.signalUrl);
+    expect(resumed.type, JSON.stringify(resumed)).toBe("resumed");
+    const [fromBea, fromAlice] = [alice.received.get(trackIds(bea)[1]!)!.packets, bea.received.get(trackIds(alice)[1]!)!.packets];
+    await eventually("media flows both ways after bea's resume", () => alice.received.get(trackIds(bea)[1]!)!.packets > fromBea + 30 && bea.received.get(trackIds(alice)[1]!)!.packets > fromAlice + 30);
+    expect(alice.events.filter((e) => e.type === "participant-left"), "alice never saw bea leave").toEqual([]);
   }, TEST_TIMEOUT_MS);
 
   it("with tokens: the pipes need none; the server API through either node sees the whole room once and acts on the node a participant is on", async () => {

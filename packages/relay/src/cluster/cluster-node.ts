@@ -186,7 +186,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
       await Promise.allSettled([redis.destroy(), subscriber.destroy()]);
       throw new Error(`could not join the cluster through Redis at ${redactUrl(options.redisUrl)} (--redis): ${(e as Error).message}`);
     }
-    node.#hosted = new HostedSessions(node.nodeId, node.#local, node.#bus, node, (room) => node.#confirmHere(room), node.#log);
+    node.#hosted = new HostedSessions(node.nodeId, node.#local, node.#bus, node, (room) => node.#confirmHere(room), (room) => node.#spanning?.has(room) ?? false, node.#log);
     node.#admin = new ClusterAdmin(node.nodeId, node.#store, node.#bus, options.admin, options.span === true);
     node.#heartbeat = setInterval(() => {
       // One beat at a time: a slow Redis skips beats rather than piling them up.
@@ -250,14 +250,14 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   // ------------------------------------------------------------------------------------------
 
   hold(room: string): void {
-    if (this.#spanning !== undefined) return this.#spanning.hold(room);
+    if (this.#spanning !== undefined) return; // a spanning room is here while participants of this node are (roomEvent)
     const h = this.#holds.get(room) ?? { sessions: 0, live: false, lost: false };
     h.sessions++;
     this.#holds.set(room, h);
   }
 
   unhold(room: string): void {
-    if (this.#spanning !== undefined) return this.#spanning.unhold(room);
+    if (this.#spanning !== undefined) return;
     const h = this.#holds.get(room);
     if (h === undefined) return;
     h.sessions--;
@@ -270,10 +270,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
    */
   async holdHere(room: string): Promise<string | undefined> {
     if (this.#stopped) return "stopping";
-    if (this.#spanning !== undefined) {
-      this.#spanning.hold(room); // span: every node runs the room's participants that reach it
-      return undefined;
-    }
+    if (this.#spanning !== undefined) return undefined; // span: every node runs the room's participants that reach it
     let holder: string;
     try {
       holder = await this.#claimAndHold(room);
@@ -301,7 +298,14 @@ export class ClusterNode implements SignalBackend, RoomHolds {
 
   /** This node's SFU started or finished a room (the relay's room events, also without webhooks). */
   roomEvent(event: RoomEventOutput): void {
-    if (this.#spanning !== undefined) return; // a spanning room is here while sessions of this node are (hold/unhold)
+    if (this.#spanning !== undefined) {
+      // A spanning room is on this node while participants of its own are in it (its SFU's count,
+      // which holds them through a resume window and counts WHIP/WHEP ones too; not its sockets').
+      if (event.event === "participant_joined") this.#spanning.hold(event.room);
+      else if (event.event === "participant_left") this.#spanning.unhold(event.room);
+      else if (event.event === "room_finished") this.#spanning.finished(event.room);
+      return;
+    }
     if (event.event === "room_started") {
       const h = this.#holds.get(event.room) ?? { sessions: 0, live: false, lost: false };
       h.live = true;
@@ -446,9 +450,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   async #place(session: RoutedSession, room: string | undefined): Promise<boolean> {
     if (session.ended || this.#stopped) return false;
     let holder: string | undefined;
-    if (room !== undefined && this.#spanning !== undefined) {
-      this.#spanning.hold(room); // span: here, whoever else has the room
-    } else if (room !== undefined) {
+    if (room !== undefined && this.#spanning === undefined) {
       // Held here (when it is here) from the claim on: this session's hold, released on every way out below.
       try {
         holder = await this.#claimAndHold(room);
@@ -668,7 +670,10 @@ export class ClusterNode implements SignalBackend, RoomHolds {
         this.#nodeGone(node);
         this.#undelivered = this.#undelivered.filter((u) => u.node !== node);
       }
-      if (this.#redisDown) this.#log.info("Redis is reachable again");
+      if (this.#redisDown) {
+        this.#log.info("Redis is reachable again");
+        this.#spanning?.resync();
+      }
       this.#redisDown = false;
     } catch (e) {
       this.#redisError(e as Error);

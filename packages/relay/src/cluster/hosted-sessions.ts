@@ -34,12 +34,15 @@ export class HostedSessions {
   readonly #holds: RoomHolds;
   /** Whether this node holds the room (claiming it if nobody does): checked for each session sent here. */
   readonly #confirm: (room: string) => Promise<boolean>;
+  /** Whether a pipe from another node into `room` is welcome (this node has participants of its own there). */
+  readonly #acceptsPipe: (room: string) => boolean;
   readonly #log: Logger;
   /** By origin, then by the origin's key. */
   readonly #sessions = new Map<string, Map<string, HostedSession>>();
   #stopped = false;
 
-  constructor(nodeId: string, local: SignalBackend, bus: NodeBus, holds: RoomHolds, confirm: (room: string) => Promise<boolean>, log: Logger) {
+  constructor(nodeId: string, local: SignalBackend, bus: NodeBus, holds: RoomHolds, confirm: (room: string) => Promise<boolean>, acceptsPipe: (room: string) => boolean, log: Logger) {
+    this.#acceptsPipe = acceptsPipe;
     this.#nodeId = nodeId;
     this.#local = local;
     this.#bus = bus;
@@ -96,6 +99,11 @@ export class HostedSessions {
   #open(origin: string, key: string, room: string, pipe: boolean): void {
     if (this.#stopped) {
       void this.#bus.send(origin, { type: "end", from: this.#nodeId, session: key, how: "lost", reason: "the relay node holding your room is stopping; reconnect" });
+      return;
+    }
+    if (pipe && !this.#acceptsPipe(room)) {
+      // Its node read the room's set just before this node left it: nothing here to pipe into.
+      void this.#bus.send(origin, { type: "end", from: this.#nodeId, session: key, how: "close", reason: "no participant of this node is in the room any more" });
       return;
     }
     const existing = this.#sessions.get(origin)?.get(key);

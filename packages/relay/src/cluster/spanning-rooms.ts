@@ -5,15 +5,23 @@
  * cluster's signaling, whose connection carries that node's own participants' tracks here. So each track
  * crosses to each other node once, and never further (a pipe carries no track it did not originate).
  *
- * The run loop: a node enters a room with its first session there (then it joins the set, pipes from
- * the others, and nudges them to pipe from it at once); on each heartbeat it renews its membership and
- * reconciles its pipes with the set (a pipe that ended is opened again while its node is in the set);
- * with its last session there it leaves the set and closes its pipes, and the other nodes close theirs
- * to it when they see it gone. A stopping node leaves every set.
+ * The run loop: a node enters a room with its first participant there (its SFU's participant_joined:
+ * then it joins the set, pipes from the others, and nudges them to pipe from it at once); on each
+ * heartbeat it renews its membership and reconciles its pipes with the set (a pipe that ended on its
+ * own is opened again while its node is in the set, after a backoff if it keeps failing); with its last
+ * participant there (participant_left, or the room finished) it leaves the set and closes its pipes, and
+ * the other nodes close theirs to it when they see it gone. A leave Redis could not take is tried again
+ * on each heartbeat. After a Redis outage every pipe is opened afresh (the other nodes may have taken
+ * this one for dead and dropped theirs). A stopping node leaves every set.
  */
 import type { Logger } from "pino";
 import type { PipeEnd } from "../shell/pipe-from-node.ts";
 import type { ClusterStore } from "./cluster-store.ts";
+
+/** A pipe that ends within this long of opening counts as a failure: the next one waits (ms). */
+const SHORT_LIVED_MS = 10_000;
+/** The wait after consecutive failures doubles from the first, up to the last (ms). */
+const BACKOFF_MS = [1000, 30_000] as const;
 
 export interface SpanningDeps {
   nodeId: string;
@@ -28,10 +36,12 @@ export interface SpanningDeps {
 }
 
 interface SpanRoom {
-  /** This node's own sessions in the room (not other nodes' pipes). */
-  sessions: number;
+  /** This node's own participants in the room (its SFU's count; not other nodes' pipes or mirrors). */
+  participants: number;
   /** The pipe from each other node of the room. */
   readonly pipes: Map<string, PipeEnd>;
+  /** Per other node whose pipe ended soon after opening: the wait before the next, and its end. */
+  readonly retries: Map<string, { waitMs: number; notBefore: number }>;
   /** One reconcile at a time; another asked meanwhile runs after it. */
   reconciling: Promise<void> | undefined;
   again: boolean;
@@ -40,6 +50,8 @@ interface SpanRoom {
 export class SpanningRooms {
   readonly #d: SpanningDeps;
   readonly #rooms = new Map<string, SpanRoom>();
+  /** Rooms this node left whose leave Redis did not take: tried again on each beat. */
+  readonly #unspanned = new Set<string>();
   #stopped = false;
 
   constructor(deps: SpanningDeps) {
@@ -51,31 +63,51 @@ export class SpanningRooms {
     return [...this.#rooms.keys()];
   }
 
+  /** Whether this node has participants of its own in `room` (a pipe from another node is welcome). */
+  has(room: string): boolean {
+    return this.#rooms.has(room);
+  }
+
   get pipeCount(): number {
     let n = 0;
     for (const r of this.#rooms.values()) n += r.pipes.size;
     return n;
   }
 
-  /** A session of this node's was placed in `room`. */
+  /** A participant of this node's joined `room` (its SFU's participant_joined). */
   hold(room: string): void {
     const existing = this.#rooms.get(room);
     if (existing !== undefined) {
-      existing.sessions++;
+      existing.participants++;
       return;
     }
-    this.#rooms.set(room, { sessions: 1, pipes: new Map(), reconciling: undefined, again: false });
+    this.#unspanned.delete(room);
+    this.#rooms.set(room, { participants: 1, pipes: new Map(), retries: new Map(), reconciling: undefined, again: false });
     void this.reconcile(room, true);
   }
 
-  /** One of them went. */
+  /** One of them left (participant_left). */
   unhold(room: string): void {
     const r = this.#rooms.get(room);
-    if (r === undefined || --r.sessions > 0) return;
+    if (r === undefined || --r.participants > 0) return;
+    this.#leave(room, r);
+  }
+
+  /** The room finished on this node (its SFU's room_finished; also for a worker that died with it): nobody of this node is left. */
+  finished(room: string): void {
+    const r = this.#rooms.get(room);
+    if (r !== undefined) this.#leave(room, r);
+  }
+
+  #leave(room: string, r: SpanRoom): void {
     this.#rooms.delete(room);
     for (const pipe of r.pipes.values()) pipe.close();
     r.pipes.clear();
-    if (!this.#stopped) this.#d.store.unspan([room]).catch((e: Error) => this.#d.redisError(e));
+    if (this.#stopped) return;
+    this.#d.store.unspan([room]).catch((e: Error) => {
+      this.#unspanned.add(room);
+      this.#d.redisError(e);
+    });
   }
 
   /** Another node has participants in `room` now: pipe from it without waiting for the heartbeat. */
@@ -83,9 +115,23 @@ export class SpanningRooms {
     if (this.#rooms.has(room)) void this.reconcile(room);
   }
 
-  /** Each heartbeat: membership renewed, pipes reconciled, in every room. */
+  /** Each heartbeat: leaves Redis missed taken again, membership renewed, pipes reconciled, in every room. */
   async beat(): Promise<void> {
+    if (this.#unspanned.size > 0) {
+      const rooms = [...this.#unspanned];
+      await this.#d.store.unspan(rooms); // throws to the heartbeat while Redis is away (kept for the next)
+      for (const room of rooms) this.#unspanned.delete(room);
+    }
     await Promise.all(this.rooms().map((room) => this.reconcile(room)));
+  }
+
+  /** Redis is back after an outage: every pipe opens afresh (the other nodes may have dropped theirs, taking this one for dead). */
+  resync(): void {
+    for (const r of this.#rooms.values()) {
+      for (const pipe of r.pipes.values()) pipe.close();
+      r.pipes.clear();
+      r.retries.clear();
+    }
   }
 
   /**
@@ -116,23 +162,37 @@ export class SpanningRooms {
           r.pipes.delete(node);
           pipe.close();
         }
+        for (const node of r.retries.keys()) if (!others.includes(node)) r.retries.delete(node);
         for (const node of others) {
-          if (r.pipes.has(node)) continue;
-          const pipe = this.#d.openPipe(room, node, () => {
-            if (r.pipes.get(node) === pipe) r.pipes.delete(node);
-          });
-          if (pipe !== undefined) r.pipes.set(node, pipe);
           if (entering) this.#d.nudge(node, room);
+          if (r.pipes.has(node) || performance.now() < (r.retries.get(node)?.notBefore ?? 0)) continue;
+          this.#open(room, r, node);
         }
       } while (r.again);
     })().finally(() => (r.reconciling = undefined));
     return r.reconciling;
   }
 
-  /** This node stops: every pipe closes; the caller removes this node from the sets (before leaving Redis). */
+  #open(room: string, r: SpanRoom, node: string): void {
+    const openedAt = performance.now();
+    const retry = r.retries.get(node);
+    const pipe = this.#d.openPipe(room, node, () => {
+      if (r.pipes.get(node) !== pipe) return;
+      r.pipes.delete(node);
+      // Ended on its own: again at the next reconcile, later and later while it keeps ending soon.
+      const now = performance.now();
+      const short = now - openedAt < SHORT_LIVED_MS;
+      const waitMs = short ? Math.min((retry?.waitMs ?? BACKOFF_MS[0] / 2) * 2, BACKOFF_MS[1]) : 0;
+      r.retries.set(node, { waitMs, notBefore: now + waitMs });
+      if (short) this.#d.log.warn({ room, peer: node, retryInMs: waitMs }, "a pipe from another node ended soon after it opened; it is opened again after a wait");
+    });
+    if (pipe !== undefined) r.pipes.set(node, pipe);
+  }
+
+  /** This node stops: every pipe closes; returns the rooms, which the caller removes this node from (before leaving Redis). */
   stop(): string[] {
     this.#stopped = true;
-    const rooms = this.rooms();
+    const rooms = [...this.rooms(), ...this.#unspanned];
     for (const r of this.#rooms.values()) {
       for (const pipe of r.pipes.values()) pipe.close();
       r.pipes.clear();

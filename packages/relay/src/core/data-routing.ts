@@ -43,12 +43,13 @@ export function routeData(sender: Participant, input: DataInput, config: CoreCon
   const room = sender.room;
   if (input.to === undefined) {
     const recipients: ParticipantId[] = [];
-    const relayed: RelayedData[] = [];
+    // One pipe per node: the newest, should a replaced one still be leaving (join order: later wins).
+    const pipes = new Map<string, ParticipantId>();
     for (const p of room.others(sender)) {
       if (p.presence.kind === "local") recipients.push(p.id);
-      else if (p.presence.kind === "pipe") relayed.push({ pipe: p.id, to: undefined });
+      else if (p.presence.kind === "pipe") pipes.set(p.presence.node, p.id);
     }
-    return { recipients, relayed };
+    return { recipients, relayed: [...pipes.values()].map((pipe) => ({ pipe, to: undefined })) };
   }
   const listed = [...new Set(input.to)];
   const unknown = listed.filter((id) => {
@@ -70,7 +71,8 @@ export function routeData(sender: Participant, input: DataInput, config: CoreCon
   }
   const relayed: RelayedData[] = [];
   for (const [node, to] of byNode) {
-    const pipe = [...room.others(sender)].find((p) => p.presence.kind === "pipe" && p.presence.node === node);
+    // The newest, should a replaced one still be leaving.
+    const pipe = [...room.others(sender)].findLast((p) => p.presence.kind === "pipe" && p.presence.node === node);
     if (pipe === undefined) {
       return { code: "unknown-participant", message: `not delivered to anyone: ${to.map((id) => `"${id}"`).join(", ")} ${to.length === 1 ? "is" : "are"} on relay node ${node}, not connected to this one right now; try again` };
     }

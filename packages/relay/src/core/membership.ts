@@ -61,7 +61,8 @@ export class Membership {
     // (one session per identity is its own node's rule: a mirror must never replace a local session).
     const grants: Grants = presence.kind === "pipe" ? { ...access.granted, hidden: true } : presence.kind === "mirror" ? { ...access.granted, identity: "", canSubscribe: false } : access.granted;
     const existing = this.rooms.get(input.room);
-    if (existing !== undefined && existing.size >= this.config.maxParticipantsPerRoom) {
+    // Another node's pipe and mirrors are admitted whatever the count: their people joined on their node.
+    if (existing !== undefined && presence.kind === "local" && existing.people >= this.config.maxParticipantsPerRoom) {
       const max = this.config.maxParticipantsPerRoom;
       this.out.error(participantId, requestId, "room-full", `room "${input.room}" is full (${max} participants); try again later or join another room`);
       return undefined;
@@ -73,6 +74,7 @@ export class Membership {
     }
     const joiner = new Participant(participantId, grants.name ?? input.name, room, input.autoSubscribe && presence.kind !== "mirror", input.resumeSecret ?? "", grants, this.config, presence);
     room.participants.set(participantId, joiner);
+    if (joiner.reported) room.own++;
     if (input.rejoinOf !== undefined) this.rejoins++;
     this.participants.set(participantId, joiner);
     return joiner;
@@ -115,8 +117,9 @@ export class Membership {
   }
 
   /**
-   * Takes the participant out of its room and tells the others (unless hidden). The room goes when
-   * empty, unless `keepEmptyRoom` (a join is about to take the place: the join then finds it).
+   * Takes the participant out of its room and tells the others (unless hidden). The room finishes with
+   * its last own participant and goes when empty, unless `keepEmptyRoom` (a join is about to take the
+   * place: the join then finds it, still started).
    */
   remove(leaver: Participant, keepEmptyRoom = false): void {
     const room = leaver.room;
@@ -125,9 +128,20 @@ export class Membership {
     if (!leaver.grants.hidden) {
       for (const other of room.participants.values()) if (leaver.shownTo(other)) this.out.signal(other.id, { type: "participant-left", participantId: leaver.id });
     }
-    if (room.size > 0 || keepEmptyRoom) return;
-    this.rooms.delete(room.name);
-    this.out.push(roomEvent("room_finished", room.name));
+    if (leaver.reported) room.own--;
+    if (keepEmptyRoom) return;
+    if (room.own === 0 && room.live) {
+      room.live = false;
+      this.out.push(roomEvent("room_finished", room.name));
+    }
+    if (room.size === 0) this.rooms.delete(room.name);
+  }
+
+  /** Whether the joiner's join starts the room (its first own participant): then it is live. */
+  starts(joiner: Participant): boolean {
+    if (!joiner.reported || joiner.room.live) return false;
+    joiner.room.live = true;
+    return true;
   }
 }
 

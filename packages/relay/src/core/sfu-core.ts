@@ -308,7 +308,6 @@ export class SfuCore {
 
   private onJoin(input: In.JoinInput): void {
     this.removeReplaced(input);
-    const started = this.members.room(input.room) === undefined;
     const joiner = this.members.join(input);
     if (joiner === undefined) return;
     const others = [...joiner.room.others(joiner)];
@@ -322,7 +321,7 @@ export class SfuCore {
       resume: { secret: joiner.resumeSecret, windowMs: this.config.resumeWindowMs },
     });
     this.out.push(joiner.mirrored ? { type: "participant-added", participantId: joiner.id, mirrored: true } : { type: "participant-added", participantId: joiner.id });
-    if (started) this.out.push(roomEvent("room_started", joiner.room.name)); // their join made it
+    if (this.members.starts(joiner)) this.out.push(roomEvent("room_started", joiner.room.name)); // their join made it
     if (joiner.reported) this.out.push(roomEvent("participant_joined", joiner.room.name, joiner));
     this.speakers.catchUp(joiner);
     this.quality.join(joiner, input.now);

@@ -62,6 +62,12 @@ export interface PipeOptions {
   log: Logger;
 }
 
+/**
+ * A pipe whose join is not answered this long is given up (its session there lost, say): it closes,
+ * and the cluster opens another (ms).
+ */
+export const PIPE_JOIN_TIMEOUT_MS = 15_000;
+
 /** A mirrored track as this end knows it: whose, and how many layers it has at its origin. */
 interface MirroredHere {
   participantId: string;
@@ -82,6 +88,8 @@ export class PipeFromNode implements PipeEnd {
   #answering: Promise<void> = Promise.resolve();
   #requests = 0;
   #closed = false;
+  #joinId = "";
+  #joinTimer: NodeJS.Timeout | undefined;
 
   constructor(options: PipeOptions) {
     this.#o = options;
@@ -94,13 +102,23 @@ export class PipeFromNode implements PipeEnd {
 
   /** Joins the other node's room as its pipe. */
   start(): void {
-    this.#send({ type: "join", id: this.#requestId(), room: this.#o.room, name: this.#o.name, autoSubscribe: true });
+    this.#joinId = this.#requestId();
+    this.#send({ type: "join", id: this.#joinId, room: this.#o.room, name: this.#o.name, autoSubscribe: true });
+    this.#joinTimer = setTimeout(() => this.#fail("the other node did not answer the pipe's join"), PIPE_JOIN_TIMEOUT_MS);
+  }
+
+  /** It cannot go on (its join refused or unanswered, its connection failed): closed, for the cluster to open another. */
+  #fail(reason: string): void {
+    if (this.#closed) return;
+    this.#log.warn({ reason }, "pipe from another node failed; it is opened again");
+    this.close();
   }
 
   receive(message: ServerMessage): void {
     if (this.#closed) return;
     switch (message.type) {
       case "joined":
+        clearTimeout(this.#joinTimer);
         for (const p of message.participants) this.#mirror(p);
         this.#log.info({ participants: message.participants.length }, "pipe from another node joined its room");
         return;
@@ -130,6 +148,7 @@ export class PipeFromNode implements PipeEnd {
         return;
       }
       case "error":
+        if (message.id === this.#joinId) return this.#fail(`the other node refused the pipe's join: ${message.code}: ${message.message}`);
         this.#log.warn({ code: message.code, message: message.message }, "the other node refused a request of the pipe");
         return;
       default:
@@ -167,6 +186,7 @@ export class PipeFromNode implements PipeEnd {
 
   #teardown(): void {
     this.#closed = true;
+    clearTimeout(this.#joinTimer);
     for (const participantId of [...this.#mirrors.keys()]) this.#unmirror(participantId);
     void this.#pc?.close();
     this.#pc = undefined;
@@ -232,7 +252,11 @@ export class PipeFromNode implements PipeEnd {
   #connection(): RTCPeerConnection {
     const pc = new RTCPeerConnection(pipePeerConfig(this.#o.net));
     pc.onRemoteTransceiverAdded.subscribe((transceiver) => this.#watch(transceiver));
-    pc.connectionStateChange.subscribe((state) => this.#log.debug({ state }, "pipe connection state"));
+    pc.connectionStateChange.subscribe((state) => {
+      this.#log.debug({ state }, "pipe connection state");
+      // The other node removed the pipe's participant (or its media was lost): this one is over.
+      if (state === "failed" || state === "closed") this.#fail(`its connection ${state}`);
+    });
     return pc;
   }
 

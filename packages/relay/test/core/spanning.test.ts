@@ -146,6 +146,29 @@ describe("rooms spanning nodes: one node's core", () => {
     expect(stepAll(core, { type: "mirror-update", now: 0, participantId: "carol", name: "not a mirror", metadata: undefined })).toEqual([]);
   });
 
+  it("the room starts and finishes with this node's own participants (webhooks), whatever pipes and mirrors come and go; they never fill it", () => {
+    const core = newCore({ maxParticipantsPerRoom: 2 });
+    const events = (outputs: Output[]) => outputs.filter((o) => o.type === "room-event").map((o) => (o.type === "room-event" ? o.event : ""));
+    expect(events(join(core, "bob", { kind: "mirror", origin: "B" }))).toEqual([]);
+    expect(events(join(core, "pipe-B", { kind: "pipe", node: "B" }))).toEqual([]);
+    expect(events(join(core, "alice"))).toEqual(["room_started", "participant_joined"]);
+    // Two people are in it (alice here, bob on B): a third local is refused, another node's are not.
+    expect(signals(join(core, "carol"))).toEqual([["carol", expect.objectContaining({ type: "error", code: "room-full" })]]);
+    expect(core.participantRoom("carol")).toBeUndefined();
+    join(core, "dave", { kind: "mirror", origin: "B" });
+    join(core, "pipe-C", { kind: "pipe", node: "C" });
+    expect(core.participantRoom("dave")).toBe("r");
+    expect(core.participantRoom("pipe-C")).toBe("r");
+    expect(events(stepAll(core, { type: "leave", now: 0, participantId: "alice" }, true))).toEqual(["participant_left", "room_finished"]);
+    // The pipes and mirrors still there keep it a moment; a new participant here starts it again (once
+    // there is room: bob left on B).
+    expect(events(stepAll(core, { type: "leave", now: 0, participantId: "bob" }, true))).toEqual([]);
+    expect(events(join(core, "erin"))).toEqual(["room_started", "participant_joined"]);
+    for (const id of ["dave", "pipe-B", "pipe-C"]) expect(events(stepAll(core, { type: "leave", now: 0, participantId: id }, true))).toEqual([]);
+    expect(events(stepAll(core, { type: "leave", now: 0, participantId: "erin" }, true))).toEqual(["participant_left", "room_finished"]);
+    expect(core.stats().rooms).toBe(0);
+  });
+
   it("a pipe cannot publish (it joins hidden) and a local participant cannot mirror-publish", () => {
     const core = spanningRoom();
     join(core, "pipe-B", { kind: "pipe", node: "B" });
