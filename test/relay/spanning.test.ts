@@ -187,8 +187,8 @@ describe("--cluster-rooms span: one room on two nodes", () => {
     expect(seen(alice)).toEqual([again.participantId]);
   }, TEST_TIMEOUT_MS);
 
-  it("a participant whose socket drops stays in the room on both nodes through the resume window: its resume brings its media back, and nobody on the other node saw it leave", async () => {
-    const a = await node("node-a", redis, PORTS_A, resumeWindow(15_000));
+  it.each([1, 2])("a participant whose socket drops stays in the room on both nodes through the resume window: its resume, through its node or the other, brings its media back, and nobody on the other node saw it leave (node A with %i worker(s))", async (workersOfA) => {
+    const a = await node("node-a", redis, PORTS_A, { ...resumeWindow(15_000), workers: workersOfA });
     const b = await node("node-b", redis, PORTS_B, resumeWindow(15_000));
     relays.push(a, b);
     const log: SentLog = new Map();
@@ -210,6 +210,18 @@ describe("--cluster-rooms span: one room on two nodes", () => {
     const [fromBea, fromAlice] = [alice.received.get(trackIds(bea)[1]!)!.packets, bea.received.get(trackIds(alice)[1]!)!.packets];
     await eventually("media flows both ways after bea's resume", () => alice.received.get(trackIds(bea)[1]!)!.packets > fromBea + 30 && bea.received.get(trackIds(alice)[1]!)!.packets > fromAlice + 30);
     expect(alice.events.filter((e) => e.type === "participant-left"), "alice never saw bea leave").toEqual([]);
+
+    // Her next reconnect lands on node A (a load balancer without stickiness): node A knows her as node
+    // B's participant and proxies her resume there, so she is the same participant, her media on node B.
+    bea.dropSignaling();
+    const elsewhere = await bea.resume(a.signalUrl);
+    expect(elsewhere.type, JSON.stringify(elsewhere)).toBe("resumed");
+    const [fromBea2, fromAlice2] = [alice.received.get(trackIds(bea)[1]!)!.packets, bea.received.get(trackIds(alice)[1]!)!.packets];
+    await eventually("media flows both ways after bea's resume through node A", () => alice.received.get(trackIds(bea)[1]!)!.packets > fromBea2 + 30 && bea.received.get(trackIds(alice)[1]!)!.packets > fromAlice2 + 30);
+    expect(await cluster(a.port)).toMatchObject({ proxiedSessions: 1 });
+    expect(await cluster(b.port)).toMatchObject({ hostedSessions: 2 }); // A's pipe and bea's session
+    expect(alice.events.filter((e) => e.type === "participant-left"), "alice never saw bea leave").toEqual([]);
+    expect(seen(alice)).toEqual([bea.participantId]);
   }, TEST_TIMEOUT_MS);
 
   it("with tokens: the pipes need none; the server API through either node sees the whole room once and acts on the node a participant is on", async () => {

@@ -75,6 +75,7 @@ function inProcess(shell: SfuShell): Sfu {
     handle: (participantId, message) => shell.handle(participantId, message),
     closed: (participantId, session) => shell.closed(participantId, session),
     openPipe: (room, origin, name, channel) => shell.openPipe(room, origin, name, channel),
+    originOf: async (_room, participantId) => shell.originOf(participantId),
     refresh: async () => {},
     stats: () => shell.stats(),
     media: () => shell.media,

@@ -212,7 +212,9 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     if (!session.joined && (message.type === "join" || message.type === "resume")) {
       // A resume proves itself on the room's node (its secret); a join's token is checked here first.
       const admitted = message.type === "resume" || (await this.#joinAdmitted(message.token, message.room));
-      if (!(await this.#place(session, admitted ? message.room : undefined))) return;
+      // Span: a resume of a participant of another node (mirrored here) is run by that node, proxied.
+      const onNode = message.type === "resume" && this.#spanning !== undefined ? await this.#nodeOf(message.room, message.participantId) : undefined;
+      if (!(await this.#place(session, admitted ? message.room : undefined, onNode))) return;
     } else if (session.route === undefined) {
       // Not in a room yet (a message before `join`): this node's SFU answers it.
       if (!(await this.#place(session, undefined))) return;
@@ -353,6 +355,7 @@ export class ClusterNode implements SignalBackend, RoomHolds {
 
   /** Whether this node holds `room` (claiming it if nobody does): a session another node sent here for it may stay. */
   async #confirmHere(room: string): Promise<boolean> {
+    if (this.#spanning !== undefined) return true; // span: no one holder (a session is sent here to resume a participant here)
     try {
       return (await this.#store.claim(room)) === this.nodeId;
     } catch (e) {
@@ -446,10 +449,19 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   // Placement
   // ------------------------------------------------------------------------------------------
 
-  /** Routes the session to `room`'s holder (this node if it had none): false if it could not (the session is ended). */
-  async #place(session: RoutedSession, room: string | undefined): Promise<boolean> {
+  /** Span: the other node a participant mirrored here in `room` is on, or undefined (here, or nobody's). */
+  async #nodeOf(room: string, participantId: string): Promise<string | undefined> {
+    const origin = await this.#local.originOf?.(room, participantId);
+    return origin === this.nodeId ? undefined : origin;
+  }
+
+  /**
+   * Routes the session to `room`'s holder (this node if it had none; span: this node, or `spanNode`
+   * for a resume of that node's participant): false if it could not (the session is ended).
+   */
+  async #place(session: RoutedSession, room: string | undefined, spanNode?: string): Promise<boolean> {
     if (session.ended || this.#stopped) return false;
-    let holder: string | undefined;
+    let holder: string | undefined = spanNode;
     if (room !== undefined && this.#spanning === undefined) {
       // Held here (when it is here) from the claim on: this session's hold, released on every way out below.
       try {

@@ -282,6 +282,12 @@ export class SfuCore {
     return this.members.get(participantId)?.room.name;
   }
 
+  /** The node a mirrored participant is on (rooms spanning nodes), or undefined (here, or unknown). */
+  participantOrigin(participantId: ParticipantId): string | undefined {
+    const presence = this.members.get(participantId)?.presence;
+    return presence?.kind === "mirror" ? presence.origin : undefined;
+  }
+
   /** The publisher of a track, or undefined. */
   trackOwner(trackId: TrackId): ParticipantId | undefined {
     return this.publishing.get(trackId)?.publisher.id;

@@ -279,7 +279,11 @@ export class PipeFromNode implements PipeEnd {
     const m = message as ClientMessage;
     this.#sending = this.#sending.then(
       () => (this.#closed && m.type !== "leave" ? undefined : this.#o.channel.send(m)),
-    ).catch((e: Error) => this.#log.warn({ err: e, type: m.type }, "a message of the pipe could not be handled by the other node"));
+    ).catch((e: Error) => {
+      // A pipe being closed may find its session there gone already (that node stopping too): nothing lost.
+      if (this.#closed) this.#log.debug({ err: e, type: m.type }, "a closing pipe's message did not reach the other node");
+      else this.#log.warn({ err: e, type: m.type }, "a message of the pipe could not be handled by the other node");
+    });
   }
 
   #requestId(): string {

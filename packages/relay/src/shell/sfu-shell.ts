@@ -256,6 +256,11 @@ export class SfuShell {
     return end;
   }
 
+  /** The node a participant of another node mirrored here is on (a resume of theirs goes there), or undefined. */
+  originOf(participantId: string): string | undefined {
+    return this.#core.participantOrigin(participantId);
+  }
+
   /** The core inputs for mirrors: the shell is their only way in (pipe-from-node.ts feeds them). */
   readonly #mirrorSink: MirrorSink = {
     join: (origin, room, p, pipe) => {

@@ -32,6 +32,8 @@ export interface SignalBackend {
    * `channel` (shell/pipe-from-node.ts). Only an SFU in this process has it (not the worker pool).
    */
   openPipe?(room: string, origin: string, name: string, channel: PipeChannel): PipeEnd;
+  /** Rooms spanning nodes: the node `participantId` (a mirror in `room` here) is on, or undefined. */
+  originOf?(room: string, participantId: string): Promise<string | undefined>;
 }
 
 /** What a backend may do to a session: what the shell may, and end it as lost (its SFU went away: the client reconnects). */

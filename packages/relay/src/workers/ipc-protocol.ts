@@ -58,6 +58,8 @@ export type ToWorker =
   | { type: "pipe-sent"; seq: number; error?: string }
   | { type: "pipe-ended"; pipe: string; reason: string }
   | { type: "pipe-close"; pipe: string }
+  /** The node a participant mirrored here is on (a resume of theirs through this node goes there); answered by `origin`. */
+  | { type: "origin-of"; seq: number; participantId: string }
   /** Stop: every participant removed, then the process exits. */
   | { type: "stop" };
 
@@ -84,5 +86,6 @@ export type FromWorker =
   | { type: "pipe-send"; pipe: string; seq: number; message: ClientMessage }
   /** The pipe ended here (its shell closed it): the primary closes its session on the other node. */
   | { type: "pipe-closed"; pipe: string }
+  | { type: "origin"; seq: number; origin?: string }
   /** The last message of a stopped worker: everything before it has been written to the channel. */
   | { type: "stopped" };

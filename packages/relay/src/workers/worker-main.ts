@@ -151,6 +151,11 @@ function receive(message: ToWorker): void {
     case "whip":
       void runWhip(message.seq, message.call);
       break;
+    case "origin-of": {
+      const origin = sfu!.originOf(message.participantId);
+      post(origin === undefined ? { type: "origin", seq: message.seq } : { type: "origin", seq: message.seq, origin });
+      break;
+    }
     case "pipe-open":
       pipes.set(message.pipe, sfu!.openPipe(message.room, message.origin, message.name, pipeChannel(message.pipe)));
       break;

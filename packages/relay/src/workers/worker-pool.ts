@@ -150,6 +150,12 @@ export class WorkerPool implements SignalBackend {
     };
   }
 
+  /** The node a participant mirrored in `room` is on (its room's worker says), or undefined. */
+  async originOf(room: string, participantId: string): Promise<string | undefined> {
+    const worker = this.#rooms.get(room)?.worker;
+    return worker?.usable ? worker.originOf(participantId) : undefined;
+  }
+
   /** The pipe is over here (true the first time): its worker and room no longer count it. */
   #dropPipe(pipe: PoolPipe): boolean {
     if (this.#pipes.get(pipe.key) !== pipe) return false;

@@ -18,7 +18,7 @@ const ENTRY = import.meta.url.endsWith(".ts") ? new URL("./worker-main.ts", impo
 const REPLY_TIMEOUT_MS = 5000;
 
 /** What a worker reports unasked. */
-export type WorkerEvent = Exclude<FromWorker, { type: "handled" | "snapshot" | "admin-reply" | "whip-reply" | "ready" | "stopped" }>;
+export type WorkerEvent = Exclude<FromWorker, { type: "handled" | "snapshot" | "admin-reply" | "whip-reply" | "origin" | "ready" | "stopped" }>;
 
 export class WorkerProcess {
   readonly index: number;
@@ -58,6 +58,9 @@ export class WorkerProcess {
         case "whip-reply":
           this.#settle(message.seq, message);
           break;
+        case "origin":
+          this.#settle(message.seq, message.origin);
+          break;
         case "stopped":
           break; // its exit follows; `exited` waits for the channel to close too, after this message
 
@@ -90,6 +93,11 @@ export class WorkerProcess {
 
   open(session: string, pipe?: string): void {
     this.#send(pipe === undefined ? { type: "open", session } : { type: "open", session, pipe });
+  }
+
+  /** The node a participant mirrored in this worker is on; undefined: not a mirror here, or the worker is gone. */
+  originOf(participantId: string): Promise<string | undefined> {
+    return this.#request((seq) => ({ type: "origin-of", seq, participantId }), REPLY_TIMEOUT_MS) as Promise<string | undefined>;
   }
 
   /** A message about one of its pipes (rooms spanning nodes): nothing is waited for. */
