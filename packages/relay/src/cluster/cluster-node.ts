@@ -131,6 +131,8 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   #beating: Promise<void> = Promise.resolve();
   #inBeat = false;
   #redisDown = false;
+  /** When the last heartbeat that reached Redis ended. */
+  #lastGoodBeat = performance.now();
   #stopped = false;
   /** The registry as last read (refresh()): /health's `cluster.nodes`. */
   #nodes = new Map<string, NodeEntry>();
@@ -212,8 +214,10 @@ export class ClusterNode implements SignalBackend, RoomHolds {
     if (!session.joined && (message.type === "join" || message.type === "resume")) {
       // A resume proves itself on the room's node (its secret); a join's token is checked here first.
       const admitted = message.type === "resume" || (await this.#joinAdmitted(message.token, message.room));
-      // Span: a resume of a participant of another node (mirrored here) is run by that node, proxied.
-      const onNode = message.type === "resume" && this.#spanning !== undefined ? await this.#nodeOf(message.room, message.participantId) : undefined;
+      // Span: a resume of a participant of another node (mirrored here), or a rejoin replacing one, is
+      // run by that node, proxied (that node holds the participant and proves the secret).
+      const of = message.type === "resume" ? message.participantId : message.rejoinOf?.participantId;
+      const onNode = of !== undefined && this.#spanning !== undefined ? await this.#nodeOf(message.room, of) : undefined;
       if (!(await this.#place(session, admitted ? message.room : undefined, onNode))) return;
     } else if (session.route === undefined) {
       // Not in a room yet (a message before `join`): this node's SFU answers it.
@@ -301,11 +305,13 @@ export class ClusterNode implements SignalBackend, RoomHolds {
   /** This node's SFU started or finished a room (the relay's room events, also without webhooks). */
   roomEvent(event: RoomEventOutput): void {
     if (this.#spanning !== undefined) {
-      // A spanning room is on this node while participants of its own are in it (its SFU's count,
-      // which holds them through a resume window and counts WHIP/WHEP ones too; not its sockets').
-      if (event.event === "participant_joined") this.#spanning.hold(event.room);
-      else if (event.event === "participant_left") this.#spanning.unhold(event.room);
-      else if (event.event === "room_finished") this.#spanning.finished(event.room);
+      // A spanning room is on this node while participants of its own are in it: from its SFU's
+      // room_started to its room_finished (which hold them through a resume window and a rejoin that
+      // replaces a session, and count WHIP/WHEP ones; not its sockets'; also said for a dead worker).
+      // After the SFU's drain (this is called in it): closing pipes feeds that SFU's core again.
+      const spanning = this.#spanning;
+      if (event.event === "room_started") queueMicrotask(() => spanning.hold(event.room));
+      else if (event.event === "room_finished") queueMicrotask(() => spanning.unhold(event.room));
       return;
     }
     if (event.event === "room_started") {
@@ -684,8 +690,10 @@ export class ClusterNode implements SignalBackend, RoomHolds {
       }
       if (this.#redisDown) {
         this.#log.info("Redis is reachable again");
-        this.#spanning?.resync();
+        // Away long enough for the other nodes to take this one for dead (and drop their pipes here): afresh.
+        if (performance.now() - this.#lastGoodBeat >= NODE_TTL_MS) this.#spanning?.resync();
       }
+      this.#lastGoodBeat = performance.now();
       this.#redisDown = false;
     } catch (e) {
       this.#redisError(e as Error);

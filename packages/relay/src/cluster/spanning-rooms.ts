@@ -5,11 +5,11 @@
  * cluster's signaling, whose connection carries that node's own participants' tracks here. So each track
  * crosses to each other node once, and never further (a pipe carries no track it did not originate).
  *
- * The run loop: a node enters a room with its first participant there (its SFU's participant_joined:
- * then it joins the set, pipes from the others, and nudges them to pipe from it at once); on each
+ * The run loop: a node enters a room with its first participant there (its SFU's room_started: then
+ * it joins the set, pipes from the others, and nudges them to pipe from it at once); on each
  * heartbeat it renews its membership and reconciles its pipes with the set (a pipe that ended on its
  * own is opened again while its node is in the set, after a backoff if it keeps failing); with its last
- * participant there (participant_left, or the room finished) it leaves the set and closes its pipes, and
+ * participant there (room_finished) it leaves the set and closes its pipes, and
  * the other nodes close theirs to it when they see it gone. A leave Redis could not take is tried again
  * on each heartbeat. After a Redis outage every pipe is opened afresh (the other nodes may have taken
  * this one for dead and dropped theirs). A stopping node leaves every set.
@@ -36,8 +36,11 @@ export interface SpanningDeps {
 }
 
 interface SpanRoom {
-  /** This node's own participants in the room (its SFU's count; not other nodes' pipes or mirrors). */
-  participants: number;
+  /**
+   * Started minus finished, as this node's SFU said them: 1, or more while one room name runs on two
+   * workers for a moment (a worker's room placed again before its finish arrived).
+   */
+  started: number;
   /** The pipe from each other node of the room. */
   readonly pipes: Map<string, PipeEnd>;
   /** Per other node whose pipe ended soon after opening: the wait before the next, and its end. */
@@ -74,38 +77,29 @@ export class SpanningRooms {
     return n;
   }
 
-  /** A participant of this node's joined `room` (its SFU's participant_joined). */
+  /** The room started on this node (its SFU's room_started: its first participant of this node's). */
   hold(room: string): void {
+    if (this.#stopped) return; // a join that was under way as this node began to stop: it leaves no entry
     const existing = this.#rooms.get(room);
     if (existing !== undefined) {
-      existing.participants++;
+      existing.started++;
       return;
     }
     this.#unspanned.delete(room);
-    this.#rooms.set(room, { participants: 1, pipes: new Map(), retries: new Map(), reconciling: undefined, again: false });
+    this.#rooms.set(room, { started: 1, pipes: new Map(), retries: new Map(), reconciling: undefined, again: false });
     void this.reconcile(room, true);
   }
 
-  /** One of them left (participant_left). */
+  /** It finished (room_finished; also said for a worker that died with it): nobody of this node is left. */
   unhold(room: string): void {
     const r = this.#rooms.get(room);
-    if (r === undefined || --r.participants > 0) return;
-    this.#leave(room, r);
-  }
-
-  /** The room finished on this node (its SFU's room_finished; also for a worker that died with it): nobody of this node is left. */
-  finished(room: string): void {
-    const r = this.#rooms.get(room);
-    if (r !== undefined) this.#leave(room, r);
-  }
-
-  #leave(room: string, r: SpanRoom): void {
+    if (r === undefined || --r.started > 0) return;
     this.#rooms.delete(room);
     for (const pipe of r.pipes.values()) pipe.close();
     r.pipes.clear();
     if (this.#stopped) return;
     this.#d.store.unspan([room]).catch((e: Error) => {
-      this.#unspanned.add(room);
+      if (!this.#rooms.has(room)) this.#unspanned.add(room); // unless it came back meanwhile
       this.#d.redisError(e);
     });
   }
@@ -118,7 +112,7 @@ export class SpanningRooms {
   /** Each heartbeat: leaves Redis missed taken again, membership renewed, pipes reconciled, in every room. */
   async beat(): Promise<void> {
     if (this.#unspanned.size > 0) {
-      const rooms = [...this.#unspanned];
+      const rooms = [...this.#unspanned].filter((room) => !this.#rooms.has(room));
       await this.#d.store.unspan(rooms); // throws to the heartbeat while Redis is away (kept for the next)
       for (const room of rooms) this.#unspanned.delete(room);
     }

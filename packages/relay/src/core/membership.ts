@@ -44,8 +44,12 @@ export class Membership {
     return this.rooms.get(name);
   }
 
-  /** Admits the joiner, or sends the refusal and returns undefined (then nothing changed). */
-  join(input: JoinInput): Participant | undefined {
+  /**
+   * Admits the joiner, or sends the refusal and returns undefined (then nothing changed). `replacing`:
+   * it takes the seat of a session just removed for it, so the room's capacity is not asked again (other
+   * nodes' mirrors may have filled the room meanwhile, and the seat must not be lost).
+   */
+  join(input: JoinInput, replacing = false): Participant | undefined {
     const { participantId, requestId } = input;
     if (this.participants.has(participantId)) {
       this.out.error(participantId, requestId, "already-joined", "this session has already joined a room; leave it first");
@@ -62,7 +66,7 @@ export class Membership {
     const grants: Grants = presence.kind === "pipe" ? { ...access.granted, hidden: true } : presence.kind === "mirror" ? { ...access.granted, identity: "", canSubscribe: false } : access.granted;
     const existing = this.rooms.get(input.room);
     // Another node's pipe and mirrors are admitted whatever the count: their people joined on their node.
-    if (existing !== undefined && presence.kind === "local" && existing.people >= this.config.maxParticipantsPerRoom) {
+    if (existing !== undefined && presence.kind === "local" && !replacing && existing.people >= this.config.maxParticipantsPerRoom) {
       const max = this.config.maxParticipantsPerRoom;
       this.out.error(participantId, requestId, "room-full", `room "${input.room}" is full (${max} participants); try again later or join another room`);
       return undefined;

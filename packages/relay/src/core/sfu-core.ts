@@ -313,8 +313,8 @@ export class SfuCore {
   // -------------------------------------------------------------------------------------------
 
   private onJoin(input: In.JoinInput): void {
-    this.removeReplaced(input);
-    const joiner = this.members.join(input);
+    const replaced = this.removeReplaced(input);
+    const joiner = this.members.join(input, replaced);
     if (joiner === undefined) return;
     const others = [...joiner.room.others(joiner)];
     this.out.signal(joiner.id, {
@@ -340,18 +340,24 @@ export class SfuCore {
     }
   }
 
-  /** Sessions an admissible join takes the place of go first (also in a full room: they free the place). */
-  private removeReplaced(input: In.JoinInput): void {
+  /** Sessions an admissible join takes the place of go first (also in a full room: they free the place); true if one did. */
+  private removeReplaced(input: In.JoinInput): boolean {
     const { rejoinOf } = input;
     const previous = rejoinOf === undefined ? undefined : this.members.get(rejoinOf.participantId);
+    let replaced = false;
     if (rejoinOf !== undefined && this.members.admits(input) && this.away.proves(previous, input.room, rejoinOf.secret)) {
       // The same client's lost session, still held (its media never came back).
       this.remove(previous, "replaced by a new session of yours (a rejoin)", undefined, true);
+      replaced = true;
     }
     // One session per identity and room: the newer one wins (LiveKit's rule), and the older is kicked
     // so that it stops, rather than reconnecting and replacing the new one in turn.
     const holder = this.members.holderOfIdentity(input);
-    if (holder !== undefined) this.remove(holder, "another session with your identity joined this room", input.now, true);
+    if (holder !== undefined) {
+      this.remove(holder, "another session with your identity joined this room", input.now, true);
+      replaced = true;
+    }
+    return replaced;
   }
 
   private onLeave(input: In.LeaveInput): void {

@@ -60,6 +60,8 @@ export interface PipeOptions {
   sink: MirrorSink;
   net: RtcNetworkOptions;
   log: Logger;
+  /** It is over, however it ended (its owner forgets it). */
+  onClosed?: () => void;
 }
 
 /**
@@ -187,6 +189,7 @@ export class PipeFromNode implements PipeEnd {
   #teardown(): void {
     this.#closed = true;
     clearTimeout(this.#joinTimer);
+    this.#o.onClosed?.();
     for (const participantId of [...this.#mirrors.keys()]) this.#unmirror(participantId);
     void this.#pc?.close();
     this.#pc = undefined;

@@ -237,23 +237,12 @@ export class SfuShell {
    * cluster's session on that node). Its mirrors join this node's room as that node's participants do there.
    */
   openPipe(room: string, origin: string, name: string, channel: PipeChannel): PipeEnd {
-    const pipe = new PipeFromNode({ room, origin, name, channel, sink: this.#mirrorSink, net: this.#options.net, log: this.#options.log });
+    const pipe: PipeFromNode = new PipeFromNode({
+      room, origin, name, channel, sink: this.#mirrorSink, net: this.#options.net, log: this.#options.log, onClosed: () => this.#pipes.delete(pipe),
+    });
     this.#pipes.add(pipe);
-    const close = pipe.close.bind(pipe);
-    const ended = pipe.ended.bind(pipe);
-    const end: PipeEnd = {
-      receive: (message) => pipe.receive(message),
-      ended: (reason) => {
-        ended(reason);
-        this.#pipes.delete(pipe);
-      },
-      close: () => {
-        close();
-        this.#pipes.delete(pipe);
-      },
-    };
     pipe.start();
-    return end;
+    return pipe;
   }
 
   /** The node a participant of another node mirrored here is on (a resume of theirs goes there), or undefined. */

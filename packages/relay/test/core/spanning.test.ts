@@ -169,6 +169,21 @@ describe("rooms spanning nodes: one node's core", () => {
     expect(core.stats().rooms).toBe(0);
   });
 
+  it("a rejoin keeps its seat in a room other nodes' mirrors filled past the limit meanwhile", () => {
+    const core = newCore({ maxParticipantsPerRoom: 2, resumeWindowMs: 10_000 });
+    stepAll(core, { type: "join", now: 0, participantId: "alice", requestId: "j", room: "r", name: "alice", autoSubscribe: true, resumeSecret: "alice-secret" });
+    join(core, "bob", { kind: "mirror", origin: "B" });
+    join(core, "dave", { kind: "mirror", origin: "B" }); // 3 people: joins on two nodes at once
+    stepAll(core, { type: "session-closed", now: 0, participantId: "alice" });
+    const rejoin = stepAll(core, {
+      type: "join", now: 1, participantId: "alice-2", requestId: "j", room: "r", name: "alice", autoSubscribe: true,
+      rejoinOf: { participantId: "alice", secret: "alice-secret" },
+    }, true);
+    expect(signals(rejoin).find(([to]) => to === "alice-2")![1]).toMatchObject({ type: "joined" });
+    expect(rejoin.filter((o) => o.type === "room-event").map((o) => (o.type === "room-event" ? o.event : ""))).toEqual(["participant_left", "participant_joined"]);
+    expect([core.participantRoom("alice"), core.participantRoom("alice-2")]).toEqual([undefined, "r"]);
+  });
+
   it("a pipe cannot publish (it joins hidden) and a local participant cannot mirror-publish", () => {
     const core = spanningRoom();
     join(core, "pipe-B", { kind: "pipe", node: "B" });
