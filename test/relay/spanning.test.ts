@@ -73,6 +73,25 @@ describe("--cluster-rooms span: one room on two nodes", () => {
     await (await redis.client()).flushAll();
   });
 
+  /**
+   * Alice joins room "span" through node `a`, Bea through node `b` (with a token each when `tokenFor`),
+   * both publish `kinds`, the pacer runs: resolves once each receives the other's tracks.
+   */
+  async function pair(a: RunningRelay, b: RunningRelay, log: SentLog, kinds: Array<"audio" | "video"> = ["audio", "video"], tokenFor?: (name: string) => Promise<string>): Promise<[WeriftClient, WeriftClient]> {
+    const pairOf: WeriftClient[] = [];
+    for (const [relay, name] of [[a, "alice"], [b, "bea"]] as const) {
+      const client = await joinClient(relay, "span", name, log, true, await tokenFor?.(name));
+      clients.push(client);
+      await client.publish(kinds.map((kind) => ({ kind })));
+      pairOf.push(client);
+    }
+    const [alice, bea] = pairOf as [WeriftClient, WeriftClient];
+    pacer = new Pacer(() => clients.filter((c) => c.ws.readyState === c.ws.OPEN));
+    pacer.start();
+    await eventually("alice and bea receive each other across the nodes", () => receivesAll(alice, bea, 30) && receivesAll(bea, alice, 30));
+    return [alice, bea];
+  }
+
   it.each([1, 2])("2 publishers on each node: everyone receives all 4 byte for byte; a low-layer wish on B makes A send only that layer across; leaving empties both nodes and Redis (node A with %i worker(s))", async (workersOfA) => {
     const a = await node("node-a", redis, PORTS_A, { workers: workersOfA });
     const b = await node("node-b", redis, PORTS_B);
@@ -165,14 +184,7 @@ describe("--cluster-rooms span: one room on two nodes", () => {
     const b = await node("node-b", redis, PORTS_B);
     relays.push(a);
     const log: SentLog = new Map();
-    const alice = await joinClient(a, "span", "alice", log);
-    const bea = await joinClient(b, "span", "bea", log);
-    clients.push(alice, bea);
-    await alice.publish([{ kind: "audio" }, { kind: "video" }]);
-    await bea.publish([{ kind: "audio" }, { kind: "video" }]);
-    pacer = new Pacer(() => clients.filter((c) => c.ws.readyState === c.ws.OPEN));
-    pacer.start();
-    await eventually("alice and bea receive each other across the nodes", () => receivesAll(alice, bea, 30) && receivesAll(bea, alice, 30));
+    const [alice, bea] = await pair(a, b, log);
 
     await b.close();
     await eventually("alice is told bea left (node B's pipe ended)", () => !seen(alice).includes(bea.participantId));
@@ -192,14 +204,7 @@ describe("--cluster-rooms span: one room on two nodes", () => {
     const b = await node("node-b", redis, PORTS_B, resumeWindow(15_000));
     relays.push(a, b);
     const log: SentLog = new Map();
-    const alice = await joinClient(a, "span", "alice", log);
-    const bea = await joinClient(b, "span", "bea", log);
-    clients.push(alice, bea);
-    await alice.publish([{ kind: "audio" }, { kind: "video" }]);
-    await bea.publish([{ kind: "audio" }, { kind: "video" }]);
-    pacer = new Pacer(() => clients.filter((c) => c.ws.readyState === c.ws.OPEN));
-    pacer.start();
-    await eventually("alice and bea receive each other across the nodes", () => receivesAll(alice, bea, 30) && receivesAll(bea, alice, 30));
+    const [alice, bea] = await pair(a, b, log);
 
     // Bea is node B's only participant: her socket dropping must not take node B out of the room.
     bea.dropSignaling();
@@ -231,14 +236,7 @@ describe("--cluster-rooms span: one room on two nodes", () => {
     relays.push(a, b);
     const token = (identity: string, video: Record<string, unknown>) => mintToken(key, { identity, video, ttlSeconds: 600 });
     const log: SentLog = new Map();
-    const alice = await joinClient(a, "span", "alice", log, true, await token("alice", { room: "span", roomJoin: true }));
-    const bea = await joinClient(b, "span", "bea", log, true, await token("bea", { room: "span", roomJoin: true }));
-    clients.push(alice, bea);
-    await alice.publish([{ kind: "audio" }]);
-    await bea.publish([{ kind: "audio" }]);
-    pacer = new Pacer(() => clients.filter((c) => c.ws.readyState === c.ws.OPEN));
-    pacer.start();
-    await eventually("alice and bea receive each other across the nodes", () => receivesAll(alice, bea, 20) && receivesAll(bea, alice, 20));
+    const [alice, bea] = await pair(a, b, log, ["audio"], (name) => token(name, { room: "span", roomJoin: true }));
 
     const api = callApi;
     const admin = await token("backend", { room: "span", roomAdmin: true });

@@ -91,6 +91,8 @@ export class PipeFromNode implements PipeEnd {
   #requests = 0;
   #closed = false;
   #joinId = "";
+  /** Subscriber offers answered: what an m-line negotiated is read again after each. */
+  #answers = 0;
   #joinTimer: NodeJS.Timeout | undefined;
 
   constructor(options: PipeOptions) {
@@ -229,6 +231,7 @@ export class PipeFromNode implements PipeEnd {
     await pc.setRemoteDescription({ type: "offer", sdp });
     this.#openDataChannels(pc);
     await pc.setLocalDescription(await pc.createAnswer());
+    this.#answers++;
     startRestartedIce(pc); // the offer restarted ICE (the other node's `restart-ice`)
     if (this.#closed) return;
     this.#send({ type: "subscriber-answer", offerId, sdp: pc.localDescription!.sdp });
@@ -265,14 +268,21 @@ export class PipeFromNode implements PipeEnd {
 
   #watch(transceiver: RTCRtpTransceiver): void {
     withRedPassedWhole(transceiver.receiver);
+    // What the m-line negotiated (MIME type by payload type, the audio level id), read again after each answer.
+    let readAt = -1;
+    let mimes = new Map<number, string>();
+    let levelId: number | undefined;
     transceiver.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((packet: RtpPacket) => {
         const carried = transceiver.mid === null ? undefined : this.#midTracks.get(transceiver.mid);
         if (carried === undefined || this.#tracks.get(carried.trackId)?.participantId !== carried.participantId) return;
-        const codec = transceiver.codecs.find((c) => c.payloadType === packet.header.payloadType);
-        if (codec === undefined) return;
-        const mime = codec.mimeType.toLowerCase() === RED_MIME ? RED_MIME : codec.mimeType;
-        this.#o.sink.rtp(carried.participantId, carried.trackId, packet, mime, readAudioLevelByte(packet.header, audioLevelId(transceiver)));
+        if (readAt !== this.#answers) {
+          readAt = this.#answers;
+          mimes = new Map(transceiver.codecs.map((c) => [c.payloadType, c.mimeType.toLowerCase() === RED_MIME ? RED_MIME : c.mimeType]));
+          levelId = audioLevelId(transceiver);
+        }
+        const mime = mimes.get(packet.header.payloadType);
+        if (mime !== undefined) this.#o.sink.rtp(carried.participantId, carried.trackId, packet, mime, readAudioLevelByte(packet.header, levelId));
       });
     });
   }

@@ -277,8 +277,7 @@ export class SfuShell {
   /** Removes every participant and stops the timer. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const pipe of [...this.#pipes]) pipe.close();
-    this.#pipes.clear();
+    for (const pipe of [...this.#pipes]) pipe.close(); // each leaves #pipes as it closes
     for (const id of [...this.#links.keys()]) this.#drive({ type: "leave", now: now(), participantId: id });
     clearTimeout(this.#timer);
     this.#timer = undefined;
