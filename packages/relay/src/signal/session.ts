@@ -8,6 +8,7 @@
  * join timeout, a client that stops reading is cut off before its unread frames pile up, and dropped
  * frames are answered with at most one `rate-limited` notice per second.
  */
+import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import type { Logger } from "pino";
 import { parseClientMessage, type ClientMessage, type ServerMessage } from "@sfu-room/protocol";
@@ -85,11 +86,15 @@ export class SignalSession implements BackendPort {
   private pendingJoinId: string | undefined;
 
   private readonly ws: WebSocket;
+  /** The connection under `ws`: corked while a turn of the event loop sends (see send). */
+  private readonly socket: Duplex;
+  private corked = false;
   private readonly sfu: SignalBackend;
   private readonly options: SessionOptions;
 
-  constructor(ws: WebSocket, sfu: SignalBackend, options: SessionOptions) {
+  constructor(ws: WebSocket, socket: Duplex, sfu: SignalBackend, options: SessionOptions) {
     this.ws = ws;
+    this.socket = socket;
     this.sfu = sfu;
     this.options = options;
     this.participantId = sfu.open(this);
@@ -126,7 +131,24 @@ export class SignalSession implements BackendPort {
       this.options.onJoinResult(message.type === "joined" ? "ok" : message.code, (performance.now() - this.openedAt) / 1000);
     }
     if (this.backedUp()) return;
+    this.cork();
     this.ws.send(JSON.stringify(message));
+  }
+
+  /**
+   * Holds this turn's messages back until the end of the poll phase, then writes them in one go. In a
+   * join storm every participant is told of many others within one turn, and each message was a
+   * writev of its own (about 2 ms of the relay's CPU per join of 100). Costs no latency worth the name:
+   * the messages leave when the handlers of the I/O already read have run.
+   */
+  private cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    setImmediate(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
   }
 
   close(reason: string): void {

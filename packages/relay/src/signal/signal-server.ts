@@ -54,7 +54,7 @@ export class SignalServer {
       return;
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      new SignalSession(ws, this.sfu, {
+      new SignalSession(ws, socket, this.sfu, {
         maxFrameBytes: this.options.maxFrameBytes,
         pingIntervalMs: this.options.pingIntervalMs,
         maxMessagesPerSecond: this.options.maxMessagesPerSecond,
