@@ -16,6 +16,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { canCreateNamespace, insideNamespace, type NamespaceSpec, reexecInNamespace } from "@sfu-room/netns";
 import { nativeAcceleratorFor, parseConfig } from "@sfu-room/relay";
+import { CHROMIUM_PATH, ensureBrowser } from "../test/browser/support/browsers.mjs";
 import { Bench } from "./lib/bench.ts";
 import { describeFixture, loadFixtures } from "./lib/fixture.ts";
 import { ensureJanus } from "./lib/janus-driver.ts";
@@ -27,6 +28,7 @@ import { cpuRatios, scaleRatios } from "./lib/ratios.ts";
 import { writeReport } from "./lib/report.ts";
 import { round } from "./lib/stats.ts";
 import type { RunResult } from "./lib/types.ts";
+import { browserFanout } from "./scenarios/browser.ts";
 import { fanout, fanoutCapacity } from "./scenarios/fanout.ts";
 import { joinStorm } from "./scenarios/join-storm.ts";
 import { latency, weriftBaseline } from "./scenarios/latency.ts";
@@ -47,6 +49,7 @@ async function prepareAndReexec(plan: Plan): Promise<number> {
   loadFixtures(); // fails early if the fixtures are missing
   if (plan.servers.includes("janus")) ensureJanus((s) => console.log(s));
   if (plan.servers.includes("relay-2n") || plan.servers.includes("relay-2s")) ensureRedis((s) => console.log(s));
+  if (plan.scenarios.includes("browser")) ensureBrowser(CHROMIUM_PATH, "chromium");
   if (!canCreateNamespace()) {
     console.error("bench: needs root to create its private network namespace (unshare -n); see bench/README.md");
     return 1;
@@ -85,6 +88,7 @@ async function runBench(plan: Plan): Promise<number> {
     meeting: [],
     joinStorm: [],
     latency: [],
+    browser: [],
     capacity: {},
     ratios: [],
     overallRatios: [],
@@ -159,6 +163,9 @@ async function runScenario(bench: Bench, scenario: Scenario, kind: ServerKind, r
       return;
     case "join-storm":
       result.joinStorm.push(...(await joinStorm(bench, kind, plan.storm)));
+      return;
+    case "browser":
+      if (kind === "relay" || kind === "janus") result.browser.push(await browserFanout(bench, kind, plan.browser));
       return;
     case "latency": {
       result.baselineLatency ??= await weriftBaseline(bench);

@@ -10,12 +10,20 @@ import type { ProcSample } from "./proc.ts";
 import type { Progress } from "./progress.ts";
 import { type ServerUnderTest, startServer } from "./servers.ts";
 import { WorkerHandle } from "./workers.ts";
+import type { WorkerRequest } from "./worker.ts";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `total` split into `parts` near-equal whole shares (the first ones one larger). */
 export function split(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+}
+
+/** Something a measurement window drives as it drives a load-generator process (the ops pause, resume, window-start, snapshot). */
+export interface LoadSource {
+  readonly name: string;
+  readonly pid: number;
+  call<T = unknown>(req: WorkerRequest): Promise<T>;
 }
 
 export interface BenchOptions {
@@ -36,6 +44,7 @@ export class Bench {
   /** [0] holds publishers and the latency probe, the rest subscribers. */
   private readonly workers: WorkerHandle[] = [];
   private rooms = 0;
+  private readonly sources = new Set<LoadSource>();
 
   constructor(o: BenchOptions) {
     this.plan = o.plan;
@@ -57,6 +66,20 @@ export class Bench {
 
   get allWorkers(): readonly WorkerHandle[] {
     return this.workers;
+  }
+
+  /** What a measurement window pauses, resumes and counts (window.ts): the workers, and any added source. */
+  get windowSources(): readonly LoadSource[] {
+    return [...this.workers, ...this.sources];
+  }
+
+  /** Counts `source` (a browser publisher) in the windows until removed. */
+  addSource(source: LoadSource): void {
+    this.sources.add(source);
+  }
+
+  removeSource(source: LoadSource): void {
+    this.sources.delete(source);
   }
 
   get pubWorker(): WorkerHandle {

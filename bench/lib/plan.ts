@@ -3,13 +3,13 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { SERVER_KINDS, type ServerKind } from "./peers.ts";
 
-export const SCENARIOS = ["fanout", "meeting", "join-storm", "latency"] as const;
+export const SCENARIOS = ["fanout", "meeting", "join-storm", "latency", "browser"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = [
-  "pnpm bench [--quick] [--servers relay,relay-2w,relay-2n,relay-2s,janus] [--scenarios fanout,meeting,join-storm,latency]",
-  "           [--fanout-steps 10,25,...] [--meeting-steps 2,4,...] [--storm-steps 10,20,...] [--window SECONDS]",
-  "           [--capacity N] [--profile | --no-profile] [--no-wait] [--out DIR]",
+  "pnpm bench [--quick] [--servers relay,relay-2w,relay-2n,relay-2s,janus] [--scenarios fanout,meeting,join-storm,latency,browser]",
+  "           [--fanout-steps 10,25,...] [--meeting-steps 2,4,...] [--storm-steps 10,20,...] [--browser-steps 10,25,50]",
+  "           [--window SECONDS] [--capacity N] [--profile | --no-profile] [--no-wait] [--out DIR]",
   "Needs root (private network namespace); installs Debian's janus when missing. See bench/README.md.",
 ].join("\n");
 
@@ -21,6 +21,8 @@ export interface Plan {
   fanout: number[];
   meeting: number[];
   storm: number[];
+  /** Subscribers of the Chromium publisher (the browser scenario). */
+  browser: number[];
   /** The latency scenario's N, as shares of the fanout capacity. */
   latencyShares: number[];
   warmupMs: number;
@@ -47,7 +49,7 @@ export interface Plan {
 export type PlanResult = { ok: true; help: boolean; plan: Plan } | { ok: false; error: string };
 
 const FLAGS = ["quick", "help", "profile", "no-profile", "no-wait"];
-const OPTIONS = ["servers", "scenarios", "fanout-steps", "meeting-steps", "storm-steps", "window", "capacity", "out"];
+const OPTIONS = ["servers", "scenarios", "fanout-steps", "meeting-steps", "storm-steps", "browser-steps", "window", "capacity", "out"];
 
 export function parsePlan(argv: readonly string[], root: string): PlanResult {
   const values = new Map<string, string>();
@@ -83,6 +85,7 @@ export function parsePlan(argv: readonly string[], root: string): PlanResult {
     fanout: numbers("fanout-steps") ?? (quick ? [2, 4] : [10, 25, 35, 50, 75, 100, 150, 200, 250, 300, 400]),
     meeting: numbers("meeting-steps") ?? (quick ? [3] : [2, 4, 6, 8, 10, 12, 14, 16, 20]),
     storm: numbers("storm-steps") ?? (quick ? [5] : [10, 20, 30, 50, 75, 100]),
+    browser: numbers("browser-steps") ?? (quick ? [2] : [10, 25, 50]),
     latencyShares: [0.25, 0.5, 0.75],
     warmupMs: quick ? 500 : 3000,
     windowMs: (windowS ?? (quick ? 1 : 8)) * 1000,

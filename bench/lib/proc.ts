@@ -1,5 +1,5 @@
 /** CPU and memory of processes and of the machine, from /proc (Linux). */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second for /proc/<pid>/stat times (getconf CLK_TCK: 100 on Linux). */
 export const CLK_TCK = 100;
@@ -31,6 +31,31 @@ export function tryProcSample(pid: number): ProcSample | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `pid` and every process below it (a browser's renderer, GPU and utility processes). */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  return out;
+}
+
+/** procSample summed over processTree(pid); undefined when `pid` is gone. */
+export function tryTreeSample(pid: number): ProcSample | undefined {
+  const tree = processTree(pid).map(tryProcSample);
+  if (tree[0] === undefined) return undefined;
+  return tree.reduce<ProcSample>((a, x) => (x ? { cpuUs: a.cpuUs + x.cpuUs, rssKb: a.rssKb + x.rssKb, threads: a.threads + x.threads, at: a.at } : a), { cpuUs: 0, rssKb: 0, threads: 0, at: tree[0].at });
 }
 
 export interface MachineSample {

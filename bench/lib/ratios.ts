@@ -1,6 +1,6 @@
 /**
  * CPU per forwarded packet as ratios from one run: relay/Janus per N both servers ran and overall, for
- * fanout and meeting; and each scale-out variant of the relay (2 workers, 2 nodes) against the relay in
+ * fanout, meeting and fanout from a Chromium publisher; and each scale-out variant of the relay (2 workers, 2 nodes) against the relay in
  * one process (issue 17's comparison).
  */
 import type { ServerKind } from "./peers.ts";
@@ -43,9 +43,10 @@ function overall(pairs: readonly Pair[]): { ratio: number; ns: number[]; basis: 
   };
 }
 
-export function cpuRatios(run: Pick<RunResult, "fanout" | "meeting">): Pick<RunResult, "ratios" | "overallRatios"> {
+export function cpuRatios(run: Pick<RunResult, "fanout" | "meeting"> & Partial<Pick<RunResult, "browser">>): Pick<RunResult, "ratios" | "overallRatios"> {
   const out: Pick<RunResult, "ratios" | "overallRatios"> = { ratios: [], overallRatios: [] };
-  for (const [scenario, steps] of [["fanout", run.fanout], ["meeting", run.meeting]] as const) {
+  const browser = (run.browser ?? []).flatMap((b) => b.steps);
+  for (const [scenario, steps] of [["fanout", run.fanout], ["meeting", run.meeting], ["fanout from Chromium", browser]] as const) {
     const pairs = pairUp(steps, "relay", "janus");
     for (const { a: r, b: j } of pairs) {
       out.ratios.push({

@@ -172,6 +172,14 @@ export function markdown(r: RunResult, prefix: string, readme: string): string {
     out.push(stormTable(r.joinStorm));
     out.push("");
   }
+  if (r.browser?.length) {
+    out.push("## Fanout from Chromium: a browser publishes (fake camera 1280x720 at 30 fps, microphone), N werift subscribers");
+    out.push("");
+    out.push(`What Chromium negotiated and sent: ${r.browser.map((b) => `${LABEL[b.server]}: SRTP ${b.srtpCipher || "?"}, video ${b.frame}`).join("; ")}. Its rate is its own bandwidth estimate's, so the servers' packet rates differ; compare CPU per packet.`);
+    out.push("");
+    out.push(loadTable(r.browser.flatMap((b) => b.steps), false));
+    out.push("");
+  }
   if (r.latency.length) {
     out.push("## Latency: one-way delay through the server at 25%, 50%, 75% of its fanout capacity");
     out.push("");

@@ -108,6 +108,8 @@ export interface RunResult {
   meeting: LoadStep[];
   joinStorm: StormStep[];
   latency: LoadStep[];
+  /** Fanout from a Chromium publisher (scenarios/browser.ts), per server. */
+  browser: BrowserRun[];
   /** Largest fanout N with >= 99% delivery, latency p99 within the bound and no saturation, per server (scenarios/fanout.ts). */
   capacity: Partial<Record<ServerKind, { n: number; limitedBy: string }>>;
   /** Per N both servers ran; `bothDelivered`: both delivered >= 99% there. */
@@ -117,6 +119,16 @@ export interface RunResult {
   scale: ScaleRatio[];
   targets: Array<{ target: string; value: string; pass: boolean | undefined }>;
   profile?: { file: string; n: number; totalMs: number; top: ProfileEntry[] };
+}
+
+/** Fanout from a Chromium publisher on one server: its steps, and what Chromium negotiated and sent. */
+export interface BrowserRun {
+  server: ServerKind;
+  steps: LoadStep[];
+  /** The SRTP profile of Chromium's publisher connection (getStats: transport srtpCipher). */
+  srtpCipher: string;
+  /** The video frame size Chromium sent at the end, WxH. */
+  frame: string;
 }
 
 /** A scale-out variant of the relay against the relay in one process, from one run. */

@@ -4,7 +4,7 @@
  */
 import { cpus } from "node:os";
 import { type Bench, sleep } from "./bench.ts";
-import { machineBusy, machineSample, procSample, type ProcSample, tryProcSample } from "./proc.ts";
+import { machineBusy, machineSample, processTree, procSample, type ProcSample, tryProcSample, tryTreeSample } from "./proc.ts";
 import type { ServerUnderTest } from "./servers.ts";
 import { round } from "./stats.ts";
 import type { LoadStep } from "./types.ts";
@@ -39,7 +39,7 @@ export interface Window {
 }
 
 async function snapshotAll(bench: Bench): Promise<Snapshot[]> {
-  return Promise.all(bench.allWorkers.map((w) => w.call<Snapshot>({ op: "snapshot" })));
+  return Promise.all(bench.windowSources.map((w) => w.call<Snapshot>({ op: "snapshot" })));
 }
 
 /**
@@ -66,7 +66,7 @@ const sumRecv = (s: Snapshot[]) => s.reduce((a, x) => a + x.recv.audio + x.recv.
 
 /** CPU share of all cores used by processes other than the server, the workers and this harness, over `ms`. */
 async function othersBusy(bench: Bench, server: ServerUnderTest, ms: number): Promise<number> {
-  const pids = [...server.pids(), process.pid, ...bench.allWorkers.map((w) => w.pid)];
+  const pids = [...server.pids(), process.pid, ...bench.windowSources.flatMap((w) => processTree(w.pid))];
   const a = pids.map(tryProcSample);
   const ma = machineSample();
   await sleep(ms);
@@ -99,16 +99,16 @@ export async function waitForQuietMachine(bench: Bench, server: ServerUnderTest)
  * cover exactly the same packets.
  */
 export async function measureWindow(bench: Bench, server: ServerUnderTest, windowMs: number): Promise<Window> {
-  const all = bench.allWorkers;
+  const all = bench.windowSources;
   const waitedMs = await waitForQuietMachine(bench, server);
   if (waitedMs > 1500) bench.progress.set({ phase: `measuring ${windowMs / 1000} s (waited ${Math.round(waitedMs / 1000)} s for a quieter machine)` });
   await Promise.all(all.map((w) => w.call({ op: "pause" })));
   const { snaps: a, quiet: quietA } = await drained(bench);
-  const dropGroups = { server: server.pids(), clients: all.map((w) => w.pid) };
+  const dropGroups = { server: server.pids(), clients: all.flatMap((w) => processTree(w.pid)) };
   const dropsA = udpDrops(dropGroups);
   const cpuA = server.sample();
   const machA = machineSample();
-  const genA = all.map((w) => tryProcSample(w.pid));
+  const genA = all.map((w) => tryTreeSample(w.pid));
   await server.eldReset();
   await Promise.all(all.map((w) => w.call({ op: "window-start" })));
   await Promise.all(all.map((w) => w.call({ op: "resume" })));
@@ -122,7 +122,7 @@ export async function measureWindow(bench: Bench, server: ServerUnderTest, windo
   const dropsB = udpDrops(dropGroups);
   const cpuB = server.sample();
   const machB = machineSample();
-  const genB = all.map((w) => tryProcSample(w.pid));
+  const genB = all.map((w) => tryTreeSample(w.pid));
   const eld = await server.eld();
   const heap = await server.heapAfterGc();
   await Promise.all(all.map((w) => w.call({ op: "resume" })));

@@ -77,7 +77,7 @@ export function fanoutCapacity(steps: readonly LoadStep[], kind: ServerKind): { 
 }
 
 /** Adds `count` subscribers of `feeds`, spread over the generator processes. */
-async function addSubscribers(bench: Bench, server: ServerUnderTest, room: string, feeds: FeedId[], count: number, label: string): Promise<ConnectResult> {
+export async function addSubscribers(bench: Bench, server: ServerUnderTest, room: string, feeds: FeedId[], count: number, label: string): Promise<ConnectResult> {
   const shares = split(count, bench.genWorkers.length);
   let done = 0;
   bench.progress.set({ phase: `connecting ${count} subscribers` });
