@@ -3,11 +3,10 @@
  * stands in for (packages/relay/src/media/srtp-cipher.ts): the same SRTP bytes for both profiles
  * across a sequence number wrap, and the same datagram on the wire. libsrtp's verdict on its output is
  * in srtp-libsrtp.test.ts; real connections on both paths in srtp-profile, sender-reports and
- * loss-recovery.
+ * loss-recovery. Both native sends: now, on the event loop (protectSend), and on the sender thread (queueSend).
  */
 import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
-import { closeSync, openSync } from "node:fs";
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { RtpHeaderTemplate } from "../../packages/relay/src/media/rtp-header-template.ts";
@@ -16,6 +15,14 @@ import { RolloverCounter } from "../../packages/relay/src/media/srtp-rollover.ts
 import { type NativeAccelerator, nativeAcceleratorFor } from "../../packages/relay/src/rtc/fast-send/native-accelerator.ts";
 
 const SSRC = 0x5eed_f00d;
+
+async function until(test: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!test()) {
+    if (performance.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 /** mid, abs-send-time, transport-cc: a subscriber's video m-line. */
 const template = new RtpHeaderTemplate(SSRC, 96, [
   { id: 1, kind: "fixed", value: Buffer.from("1") },
@@ -99,18 +106,74 @@ describe.each(["aes-cm-128-hmac-sha1-80", "aead-aes-128-gcm"] as const)("the nat
       expect(datagram.equals(a.subarray(SRTP_HEADROOM, SRTP_HEADROOM + expected))).toBe(true);
     });
 
-    it("returns -errno when the send fails, with the packet protected all the same (the caller queues it)", () => {
+    it("returns -errno when the send fails, with the packet protected all the same (the caller queues it)", async () => {
       const keys = keysOf(profile);
-      const fd = openSync("/dev/null", "r"); // not a socket: sendto fails with ENOTSOCK
-      try {
-        const { a, b, length } = twoCopies(7, 300);
-        const result = native.protectSend(native.session(keys), b, template.length, length, SSRC, 7, 0, { fd, address: Buffer.alloc(16) });
-        expect(result).toBe(-88); // ENOTSOCK on Linux
-        const size = srtpCipher(keys).protect(a, template.length, length, SSRC, 7, 0);
-        expect(b.subarray(SRTP_HEADROOM, SRTP_HEADROOM + size).equals(a.subarray(SRTP_HEADROOM, SRTP_HEADROOM + size))).toBe(true);
-      } finally {
-        closeSync(fd);
+      const sender = await bound("udp4", "127.0.0.1");
+      const destination = native.destination(sender, "127.0.0.1", 0)!; // port 0: the kernel refuses the send (EINVAL)
+      const { a, b, length } = twoCopies(7, 300);
+      const result = native.protectSend(native.session(keys), b, template.length, length, SSRC, 7, 0, destination);
+      expect(result).toBe(-22);
+      const size = srtpCipher(keys).protect(a, template.length, length, SSRC, 7, 0);
+      expect(b.subarray(SRTP_HEADROOM, SRTP_HEADROOM + size).equals(a.subarray(SRTP_HEADROOM, SRTP_HEADROOM + size))).toBe(true);
+      native.closeDestination(destination);
+    });
+
+    it("the sender thread puts every queued packet on the wire, in order and byte for byte, and counts what it could not send", async () => {
+      const keys = keysOf(profile);
+      const session = native.session(keys);
+      const js = srtpCipher(keys);
+      const receiver = await bound("udp4", "127.0.0.1");
+      const sender = await bound("udp4", "127.0.0.1");
+      const destination = native.destination(sender, "127.0.0.1", receiver.address().port)!;
+      const arrived: Buffer[] = [];
+      receiver.on("message", (m) => arrived.push(m));
+      const expected: Buffer[] = [];
+      const scratch = Buffer.alloc(SRTP_HEADROOM + 1400 + SRTP_TRAILER);
+      for (let seq = 0; seq < 200; seq++) {
+        const { a, b, length } = twoCopies(seq, 200 + seq);
+        b.copy(scratch); // one buffer for every call, as the relay does: the queue must have copied it
+        const size = native.queueSend(session, scratch, template.length, length, SSRC, seq, 0, destination);
+        expect(size).toBe(js.protect(a, template.length, length, SSRC, seq, 0));
+        expected.push(Buffer.from(a.subarray(SRTP_HEADROOM, SRTP_HEADROOM + size)));
+        scratch.fill(0xaa);
+        if (seq % 40 === 39) {
+          // In bursts the receiving socket's buffer holds (about 200 kB by default).
+          native.flush();
+          await until(() => arrived.length === seq + 1);
+        }
       }
+      expect(arrived.every((m, i) => m.equals(expected[i]!))).toBe(true);
+      const before = native.sendCounts();
+      const refused = native.destination(sender, "127.0.0.1", 0)!;
+      const { b, length } = twoCopies(1, 100);
+      native.queueSend(session, b, template.length, length, SSRC, 1, 0, refused);
+      native.flush();
+      expect(native.sendCounts().failed - before.failed).toBe(1);
+      native.closeDestination(refused);
+      native.closeDestination(destination);
+    });
+
+    it("packets queued before the socket closes still leave from it, and a closed destination takes no more", async () => {
+      const keys = keysOf(profile);
+      const session = native.session(keys);
+      const receiver = await bound("udp4", "127.0.0.1");
+      const sender = await bound("udp4", "127.0.0.1");
+      const port = sender.address().port;
+      const destination = native.destination(sender, "127.0.0.1", receiver.address().port)!;
+      const from: number[] = [];
+      receiver.on("message", (_m, rinfo) => from.push(rinfo.port));
+      for (let seq = 0; seq < 50; seq++) {
+        const { b, length } = twoCopies(seq, 1000);
+        native.queueSend(session, b, template.length, length, SSRC, seq, 0, destination);
+      }
+      sockets.splice(sockets.indexOf(sender), 1);
+      sender.close(); // werift closing its socket: the destination's duplicate keeps it until closed
+      native.closeDestination(destination);
+      native.flush();
+      await until(() => from.length === 50);
+      expect(new Set(from)).toEqual(new Set([port]));
+      const { b, length } = twoCopies(51, 100);
+      expect(() => native.queueSend(session, b, template.length, length, SSRC, 51, 0, destination)).toThrow(/bad arguments/);
     });
 
     it("has no destination on a closed socket, so Node's socket is asked instead (and reports it)", async () => {

@@ -440,6 +440,7 @@ export class SubscriberConnection {
     if (this.closed) return;
     this.closed = true;
     this.slots.clear();
+    this.path.close();
     await this.pc.close();
   }
 

@@ -2,7 +2,8 @@
  * The optional native accelerator of the fast path (packages/relay/native/fast_send.c, built by
  * scripts/bootstrap.sh when a C compiler is present): SRTP protection and the datagram's send in one
  * call (and the receive side's unprotection in another), about a third of the JavaScript path's CPU per packet (7 vs 21 µs for a 1200-byte payload on
- * this machine, protect and send on loopback). Without it, or with `--native-send off`, SubscriberPath
+ * this machine, protect and send on loopback), the protection and send of forwarded packets on a thread
+ * of the module's own (queueSend). Without it, or with `--native-send off`, SubscriberPath
  * protects with media/srtp-cipher.ts and sends through Node's socket: the same bytes on the wire (tested,
  * test/relay/native-fast-send.test.ts).
  */
@@ -21,8 +22,12 @@ interface NativeModule {
   session(profile: number, key: Buffer, salt: Buffer, authKey: Buffer | undefined, receiving: boolean): NativeSession;
   unprotect(session: NativeSession, data: Buffer, roc: number): Buffer | null;
   protect(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number): number;
-  protectSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, fd: number, address: Buffer): number;
-  address(host: string, port: number, ipv6Socket: boolean): Buffer;
+  protectSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination): number;
+  queueSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination): number;
+  flush(): void;
+  sendCounts(): { sent: number; failed: number };
+  destination(fd: number, host: string, port: number, ipv6Socket: boolean): NativeDestination;
+  closeDestination(destination: NativeDestination): void;
 }
 
 const PROFILE_IDS: Record<SrtpProfileName, number> = { "aes-cm-128-hmac-sha1-80": 1, "aead-aes-128-gcm": 2 };
@@ -72,30 +77,56 @@ export class NativeAccelerator {
   }
 
   /**
-   * Protects and sends on `destination`: the SRTP packet's length; negative (-errno) when the send
-   * failed (a full socket buffer: EAGAIN), the packet protected at buf[SRTP_HEADROOM] all the same.
+   * Protects and sends on `destination` now, on the event loop's thread: the SRTP packet's length;
+   * negative (-errno) when the send failed, the packet protected at buf[SRTP_HEADROOM] all the same.
    */
   protectSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination): number {
-    return this.#module.protectSend(session, buf, headerLength, length, ssrc, seq, roc, destination.fd, destination.address);
+    return this.#module.protectSend(session, buf, headerLength, length, ssrc, seq, roc, destination);
   }
 
-  /** Where a datagram to host:port on `socket` goes; undefined: the socket has no descriptor (closed), or a scoped address. */
+  /**
+   * Protects and sends on `destination` on the module's sender thread (fast_send.c says why): the
+   * packet is copied, `buf` is free again on return; the SRTP packet's length it will have. Packets to
+   * one destination leave in the order queued; a send the socket refuses counts in sendCounts().
+   */
+  queueSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination): number {
+    return this.#module.queueSend(session, buf, headerLength, length, ssrc, seq, roc, destination);
+  }
+
+  /** Returns when the sender thread has sent everything queued so far. */
+  flush(): void {
+    this.#module.flush();
+  }
+
+  /** Datagrams the sender thread sent and could not send (socket errors), since the process started. */
+  sendCounts(): { sent: number; failed: number } {
+    return this.#module.sendCounts();
+  }
+
+  /**
+   * Where datagrams to host:port on `socket` go: a duplicate of the socket's descriptor (so a
+   * descriptor werift closes and the kernel reuses is never written to) and the peer's sockaddr, made
+   * once per candidate pair. Undefined: the socket has no descriptor (closed), or a scoped address.
+   * Give it up with closeDestination().
+   */
   destination(socket: Socket, host: string, port: number): NativeDestination | undefined {
     const handle = udpHandle(socket);
     if (handle === undefined || typeof handle.fd !== "number" || handle.fd < 0) return undefined;
     try {
-      return { fd: handle.fd, address: this.#module.address(host, port, socket.address().family === "IPv6") };
+      return this.#module.destination(handle.fd, host, port, socket.address().family === "IPv6");
     } catch {
       return undefined;
     }
   }
+
+  /** No more packets for `destination`: its descriptor closes once those queued are sent. */
+  closeDestination(destination: NativeDestination): void {
+    this.#module.closeDestination(destination);
+  }
 }
 
-/** A socket's descriptor and a peer's sockaddr, resolved once per candidate pair. */
-export interface NativeDestination {
-  fd: number;
-  address: Buffer;
-}
+/** A socket's duplicated descriptor and a peer's sockaddr, inside the module (an N-API External). */
+export type NativeDestination = { readonly __nativeDestination: unique symbol };
 
 /**
  * Node's UDP handle of a dgram socket, through the socket's internal state (the `_handle` getter is

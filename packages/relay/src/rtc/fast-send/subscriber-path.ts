@@ -8,21 +8,22 @@
  * The rollover counter of each SSRC sent belongs to the SRTP session, so it lives here. werift's own
  * SRTP context never sends on these SSRCs (the fast path is their only sender), so there is one counter.
  *
- * With the native accelerator (native-accelerator.ts), protection and the UDP send are one native call
- * on the socket's descriptor; a send it could not make (a full socket buffer) goes to Node's socket
- * instead, which queues it. Without it, media/srtp-cipher.ts protects and Node's socket sends.
+ * With the native accelerator (native-accelerator.ts), protection and the UDP send happen on the
+ * module's sender thread, on a duplicate of the socket's descriptor held per nominated pair (closed
+ * when the pair changes, its socket closes or the connection does); the event loop only copies the
+ * packet into the thread's queue. Without it, media/srtp-cipher.ts protects and Node's socket sends.
  */
 import { type CandidatePair, ProtectionProfileAeadAes128Gcm, type RTCDtlsTransport, type SrtpSession, StunProtocol } from "werift";
 import { RolloverCounter } from "../../media/srtp-rollover.ts";
-import { SRTP_HEADROOM, type SrtpCipher, type SrtpSessionKeys, srtpCipher, srtpTagLength } from "../../media/srtp-cipher.ts";
+import { SRTP_HEADROOM, type SrtpCipher, type SrtpSessionKeys, srtpCipher } from "../../media/srtp-cipher.ts";
 import { canSendApplicationData } from "./werift-internals.ts";
 import type { NativeAccelerator, NativeDestination, NativeSession } from "./native-accelerator.ts";
 
 /**
- * With the accelerator, every packet is written into this one buffer: the native call protects and
- * sends it before it returns (one process-wide Buffer instead of one per packet and subscriber, the
- * garbage collector's 9% of the relay's CPU at 75 subscribers). A route that sends later (TCP, TURN,
- * libuv's queue after a full socket buffer) takes a copy.
+ * With the accelerator, every packet is written into this one buffer: the native call copies it into
+ * the sender thread's queue (or protects it) before it returns (one process-wide Buffer instead of one
+ * per packet and subscriber, the garbage collector's 9% of the relay's CPU at 75 subscribers). A route
+ * that sends later (TCP, TURN) takes a copy.
  */
 const scratch = Buffer.allocUnsafe(2048);
 
@@ -33,8 +34,6 @@ export class SubscriberPath {
   #cipher: SrtpCipher | undefined;
   /** The native module's state for the same keys (with the accelerator). */
   #session: NativeSession | undefined;
-  /** The SRTP authentication tag's length of the session's profile. */
-  #tagLength = 0;
   /** The pair's socket descriptor and address (with the accelerator); undefined: Node's socket sends. */
   #destination: NativeDestination | undefined;
   readonly #rollovers = new Map<number, RolloverCounter>();
@@ -84,19 +83,19 @@ export class SubscriberPath {
     const protocol = pair.protocol;
     let size: number;
     if (protocol instanceof StunProtocol) {
-      if (protocol.transport.closed) return this.#protect(buf, headerLength, length, ssrc, seq, roc);
+      if (protocol.transport.closed) {
+        this.#dropDestination(); // the duplicate would hold the socket werift closed open
+        return this.#protect(buf, headerLength, length, ssrc, seq, roc);
+      }
       const socket = protocol.transport.socket;
       if (pair !== this.#pair) {
+        this.#dropDestination();
         [this.#host, this.#port] = pair.remoteAddr;
         this.#destination = native?.destination(socket, this.#host, this.#port);
         this.#pair = pair;
       }
       if (this.#destination !== undefined) {
-        size = native!.protectSend(this.#session!, buf, headerLength, length, ssrc, seq, roc, this.#destination);
-        if (size < 0) {
-          size = length + this.#tagLength;
-          socket.send(owned(buf, size), 0, size, this.#port, this.#host); // protected already; libuv queues it
-        }
+        size = native!.queueSend(this.#session!, buf, headerLength, length, ssrc, seq, roc, this.#destination);
       } else {
         size = this.#protect(buf, headerLength, length, ssrc, seq, roc);
         socket.send(owned(buf, size), 0, size, this.#port, this.#host);
@@ -110,6 +109,17 @@ export class SubscriberPath {
     transport.bytesSent += size; // what RTCDtlsTransport.sendRtp counts
     transport.packetsSent++;
     return size;
+  }
+
+  /** The connection closed: its descriptor's duplicate closes once the packets queued for it are sent. */
+  close(): void {
+    this.#dropDestination();
+  }
+
+  #dropDestination(): void {
+    if (this.#destination !== undefined) this.#native!.closeDestination(this.#destination);
+    this.#destination = undefined;
+    this.#pair = undefined;
   }
 
   #protect(buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number): number {
@@ -128,7 +138,6 @@ export class SubscriberPath {
         : { profile: "aes-cm-128-hmac-sha1-80", key: srtpSessionKey, salt: srtpSessionSalt, authKey: srtpSessionAuthTag };
       this.#session = this.#native?.session(keys);
       this.#cipher = this.#session === undefined ? srtpCipher(keys) : undefined;
-      this.#tagLength = srtpTagLength(keys.profile);
       this.#srtp = srtp;
       this.#rollovers.clear();
     }
