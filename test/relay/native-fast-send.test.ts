@@ -191,5 +191,27 @@ describe.each(["aes-cm-128-hmac-sha1-80", "aead-aes-128-gcm"] as const)("the nat
     const short = Buffer.alloc(SRTP_HEADROOM + 100); // no room for the tag after 100 bytes
     expect(() => native.protect(session, short, 12, 100, SSRC, 1, 0)).toThrow(/bad arguments/);
     expect(() => native.protect(session, Buffer.alloc(SRTP_HEADROOM + 200), 40, 30, SSRC, 1, 0)).toThrow(/bad arguments/); // header longer than the packet
+    const wrongKind = session as unknown as Parameters<NativeAccelerator["queueSend"]>[7]; // a session where a destination belongs
+    expect(() => native.queueSend(session, Buffer.alloc(SRTP_HEADROOM + 300), 12, 200, SSRC, 1, 0, wrongKind)).toThrow(/bad arguments/);
+  });
+
+  it("queues packets up to its limit; a longer one is refused (SubscriberPath sends those itself)", async () => {
+    const socket = createSocket("udp4");
+    socket.bind(0, "127.0.0.1");
+    await once(socket, "listening");
+    try {
+      const session = native.session(keysOf(profile));
+      const destination = native.destination(socket, "127.0.0.1", socket.address().port)!;
+      const limit = native.queueLimit;
+      expect(limit).toBeGreaterThanOrEqual(1500);
+      const buf = Buffer.alloc(SRTP_HEADROOM + limit + 1 + SRTP_TRAILER);
+      buf[SRTP_HEADROOM] = 0x80;
+      expect(native.queueSend(session, buf, 12, limit, SSRC, 1, 0, destination)).toBeGreaterThan(limit);
+      expect(() => native.queueSend(session, buf, 12, limit + 1, SSRC, 2, 0, destination)).toThrow(/bad arguments/);
+      native.flush();
+      native.closeDestination(destination);
+    } finally {
+      socket.close();
+    }
   });
 });

@@ -25,7 +25,10 @@ interface NativeModule {
   protectSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination): number;
   queueSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination): number;
   flush(): void;
+  stop(): void;
   sendCounts(): { sent: number; failed: number };
+  /** The longest RTP packet queueSend takes (its ring's slot, less the tag). */
+  readonly queueLimit: number;
   destination(fd: number, host: string, port: number, ipv6Socket: boolean): NativeDestination;
   closeDestination(destination: NativeDestination): void;
 }
@@ -86,11 +89,18 @@ export class NativeAccelerator {
 
   /**
    * Protects and sends on `destination` on the module's sender thread (fast_send.c says why): the
-   * packet is copied, `buf` is free again on return; the SRTP packet's length it will have. Packets to
-   * one destination leave in the order queued; a send the socket refuses counts in sendCounts().
+   * packet is copied, `buf` is free again on return; the SRTP packet's length it will have, or -EAGAIN
+   * when the queue stayed full for 2 ms (the packet dropped). Packets to one destination leave in the
+   * order queued; a send the socket refuses is dropped and counts in sendCounts(). Packets up to
+   * `queueLimit` bytes.
    */
   queueSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination): number {
     return this.#module.queueSend(session, buf, headerLength, length, ssrc, seq, roc, destination);
+  }
+
+  /** The longest RTP packet queueSend takes; a longer one goes through protectSend. */
+  get queueLimit(): number {
+    return this.#module.queueLimit;
   }
 
   /** Returns when the sender thread has sent everything queued so far. */
@@ -154,6 +164,8 @@ export function loadNativeAccelerator(): { accelerator: NativeAccelerator | unde
   }
   try {
     const module = createRequire(import.meta.url)(path) as NativeModule;
+    // process.exit() does not wait for the sender thread: it sends what is queued and ends first.
+    process.once("exit", () => module.stop());
     loaded = { accelerator: new NativeAccelerator(module), why: "loaded" };
   } catch (error) {
     loaded = { accelerator: undefined, why: `${path} did not load: ${(error as Error).message}` };

@@ -15,7 +15,7 @@
  */
 import { type CandidatePair, ProtectionProfileAeadAes128Gcm, type RTCDtlsTransport, type SrtpSession, StunProtocol } from "werift";
 import { RolloverCounter } from "../../media/srtp-rollover.ts";
-import { SRTP_HEADROOM, type SrtpCipher, type SrtpSessionKeys, srtpCipher } from "../../media/srtp-cipher.ts";
+import { SRTP_HEADROOM, type SrtpCipher, type SrtpSessionKeys, srtpCipher, srtpTagLength } from "../../media/srtp-cipher.ts";
 import { canSendApplicationData } from "./werift-internals.ts";
 import type { NativeAccelerator, NativeDestination, NativeSession } from "./native-accelerator.ts";
 
@@ -41,6 +41,9 @@ export class SubscriberPath {
   #pair: CandidatePair | undefined;
   #host = "";
   #port = 0;
+  #closed = false;
+  /** The SRTP authentication tag's length of the session's profile. */
+  #tagLength = 0;
 
   constructor(native?: NativeAccelerator) {
     this.#native = native;
@@ -79,7 +82,10 @@ export class SubscriberPath {
     const connection = transport.iceTransport.connection;
     const pair = connection.nominated;
     const native = this.#native;
-    if (pair === undefined || !canSendApplicationData(connection)) return this.#protect(buf, headerLength, length, ssrc, seq, roc); // werift drops it too
+    if (this.#closed || pair === undefined || !canSendApplicationData(connection)) {
+      this.#dropDestination();
+      return this.#protect(buf, headerLength, length, ssrc, seq, roc); // werift drops it too
+    }
     const protocol = pair.protocol;
     let size: number;
     if (protocol instanceof StunProtocol) {
@@ -94,8 +100,17 @@ export class SubscriberPath {
         this.#destination = native?.destination(socket, this.#host, this.#port);
         this.#pair = pair;
       }
-      if (this.#destination !== undefined) {
+      if (this.#destination !== undefined && length <= native!.queueLimit) {
         size = native!.queueSend(this.#session!, buf, headerLength, length, ssrc, seq, roc, this.#destination);
+        if (size < 0) return 0; // the sender thread's queue stayed full: dropped (and counted there), as a full socket would
+      } else if (this.#destination !== undefined) {
+        // Longer than a queue slot (not from a browser's 1200-byte MTU): sent now, after what is queued.
+        native!.flush();
+        size = native!.protectSend(this.#session!, buf, headerLength, length, ssrc, seq, roc, this.#destination);
+        if (size < 0) {
+          size = length + this.#tagLength;
+          socket.send(owned(buf, size), 0, size, this.#port, this.#host); // protected already; libuv queues what the socket refused
+        }
       } else {
         size = this.#protect(buf, headerLength, length, ssrc, seq, roc);
         socket.send(owned(buf, size), 0, size, this.#port, this.#host);
@@ -103,6 +118,7 @@ export class SubscriberPath {
       pair.packetsSent++; // what Connection.send counts (getStats of the candidate pair)
       pair.bytesSent += size;
     } else {
+      this.#dropDestination(); // the pair moved to TCP or TURN
       size = this.#protect(buf, headerLength, length, ssrc, seq, roc);
       connection.send(owned(buf, size)).catch(() => undefined);
     }
@@ -113,6 +129,7 @@ export class SubscriberPath {
 
   /** The connection closed: its descriptor's duplicate closes once the packets queued for it are sent. */
   close(): void {
+    this.#closed = true;
     this.#dropDestination();
   }
 
@@ -138,6 +155,7 @@ export class SubscriberPath {
         : { profile: "aes-cm-128-hmac-sha1-80", key: srtpSessionKey, salt: srtpSessionSalt, authKey: srtpSessionAuthTag };
       this.#session = this.#native?.session(keys);
       this.#cipher = this.#session === undefined ? srtpCipher(keys) : undefined;
+      this.#tagLength = srtpTagLength(keys.profile);
       this.#srtp = srtp;
       this.#rollovers.clear();
     }
