@@ -296,7 +296,7 @@ export class SubscriberConnection {
    * the publisher's audio level byte (-1: none; `red`: its payload is RED): through the fast path, or
    * werift's sender where that path does not apply (fast-send/track-sender.ts says when).
    */
-  forward(to: ForwardValues, source: RtpPacket, audioLevel: number, red: boolean): void {
+  forward(to: ForwardValues, source: RtpPacket, audioLevel: number, red: boolean, again = false): void {
     const slot = this.slots.get(to.subscriptionId);
     if (!slot) return;
     // Audio as this m-line negotiated it (RED or plain Opus); VP8 frame numbering continuous across
@@ -308,7 +308,7 @@ export class SubscriberConnection {
     const onLine = onLineOf(slot, to);
     if (onLine === undefined) return; // from before this subscription took its viewer's m-line
     const { seq, timestamp, marker } = onLine;
-    if (slot.fast.send({ seq, timestamp, marker, payload, audioLevel: level }) === "unsupported") this.sendThroughWerift(slot, onLine, payload, level);
+    if (slot.fast.send({ seq, timestamp, marker, payload, audioLevel: level }, again) === "unsupported") this.sendThroughWerift(slot, onLine, payload, level);
     this.feedback.sent(slot.transceiver.sender.dtlsTransport, payload.length);
   }
 
@@ -341,7 +341,8 @@ export class SubscriberConnection {
    * subscriber's answer accepted RTX, else as the forward once more.
    */
   resend(to: ForwardValues, source: RtpPacket): void {
-    if (this.sendRtx(to, source) === "no-rtx") this.forward(to, source, -1, false); // video: no audio level to carry
+    // Without RTX: the same packet again, byte for byte (FastTrackSender.send says why).
+    if (this.sendRtx(to, source) === "no-rtx") this.forward(to, source, -1, false, true);
   }
 
   /**

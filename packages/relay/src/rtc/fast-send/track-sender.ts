@@ -20,6 +20,9 @@ import { absSendTime, type HeaderValues, ntpTimestamp, RtpHeaderTemplate, type T
 import { senderInternals, type SenderInternals } from "./werift-internals.ts";
 import type { SubscriberPath } from "./subscriber-path.ts";
 
+/** Packets whose header values a resend can repeat (a power of two): about 2.5 s of 200 packets/s. */
+const RESEND_HISTORY = 512;
+
 /** The packet: what the core rewrote, and the publisher's audio level byte (-1: none). */
 export interface FastPacket {
   seq: number;
@@ -61,15 +64,32 @@ export class FastTrackSender {
     });
   }
 
-  send(packet: FastPacket): FastSendResult {
+  /**
+   * `again`: a resend on the media SSRC (the subscriber declined RTX) of a packet this sender sent:
+   * byte for byte the first one, its abs-send-time and transport-wide seq included. The same SRTP
+   * index must never protect two different packets: with AES-GCM a second header (the AAD) under the
+   * same nonce gives away the authentication key (RFC 7714 section 8.4: the GCM "forbidden attack"),
+   * after which an on-path attacker can alter packets undetected. A packet too old for the history is
+   * not resent ("dropped"): the keyframe request that follows a persistent loss recovers.
+   */
+  send(packet: FastPacket, again = false): FastSendResult {
     const sender = this.#sender;
     const transport = sender.dtlsTransport;
     const codec = sender.codec;
     if (sender.stopped || codec === undefined || transport === undefined || !this.#path.ready(transport)) return "dropped";
     if (sender.redRedundantPayloadType !== undefined) return "unsupported";
-    const template = this.#madeTemplates()[packet.audioLevel >= 0 ? 1 : 0];
+    const first = again ? this.#sentBefore(packet.seq) : -1;
+    if (again && first < 0) return "dropped";
+    const level = again ? this.#history!.levels[first]! : packet.audioLevel;
+    const template = this.#madeTemplates()[level >= 0 ? 1 : 0];
     if (template === null) return "unsupported";
-    this.#write(template, packet, sender.ssrc);
+    if (again) {
+      const h = this.#history!;
+      this.#write(template, { ...packet, audioLevel: level }, sender.ssrc, { absSendTime: h.absSendTimes[first]!, transportSeq: h.transportSeqs[first]! });
+    } else {
+      this.#write(template, packet, sender.ssrc);
+      this.#remember(packet.seq, packet.audioLevel);
+    }
 
     const internals = this.#internals;
     internals.rtpTimestamp = packet.timestamp;
@@ -99,16 +119,19 @@ export class FastTrackSender {
     return "sent";
   }
 
-  #write(template: RtpHeaderTemplate, packet: FastPacket, ssrc: number): void {
+  /** `first`: a resend's values from the first send (no new transport-wide seq: the feedback keeps the first send's time). */
+  #write(template: RtpHeaderTemplate, packet: FastPacket, ssrc: number, first?: { absSendTime: number; transportSeq: number }): void {
     const transport = this.#sender.dtlsTransport;
     const nowMs = performance.timeOrigin + performance.now();
     const values = this.#values;
     values.seq = packet.seq;
     values.timestamp = packet.timestamp;
     values.marker = packet.marker;
-    values.absSendTime = absSendTime(nowMs);
+    values.absSendTime = first?.absSendTime ?? absSendTime(nowMs);
     values.audioLevel = packet.audioLevel;
-    if (template.carriesTransportSeq) {
+    if (first !== undefined) {
+      values.transportSeq = first.transportSeq;
+    } else if (template.carriesTransportSeq) {
       transport.transportSequenceNumber = (transport.transportSequenceNumber + 1) & 0xffff;
       values.transportSeq = transport.transportSequenceNumber;
     }
@@ -119,6 +142,29 @@ export class FastTrackSender {
     payload.copy(buf, SRTP_HEADROOM + template.length);
     this.#path.send(transport, buf, template.length, length, ssrc, packet.seq);
     this.#sentAtMs = nowMs;
+  }
+
+  /** The header values of the last RESEND_HISTORY packets sent on the media SSRC, by seq (for send(again)). */
+  #history: { seqs: Int32Array; absSendTimes: Uint32Array; transportSeqs: Uint16Array; levels: Int16Array } | undefined;
+
+  #remember(seq: number, audioLevel: number): void {
+    const h = (this.#history ??= {
+      seqs: new Int32Array(RESEND_HISTORY).fill(-1),
+      absSendTimes: new Uint32Array(RESEND_HISTORY),
+      transportSeqs: new Uint16Array(RESEND_HISTORY),
+      levels: new Int16Array(RESEND_HISTORY),
+    });
+    const i = seq & (RESEND_HISTORY - 1);
+    h.seqs[i] = seq;
+    h.absSendTimes[i] = this.#values.absSendTime;
+    h.transportSeqs[i] = this.#values.transportSeq;
+    h.levels[i] = audioLevel;
+  }
+
+  /** Where packet `seq`'s first send is in the history; -1: not there (never sent, or overwritten since). */
+  #sentBefore(seq: number): number {
+    const i = seq & (RESEND_HISTORY - 1);
+    return this.#history?.seqs[i] === seq ? i : -1;
   }
 
   #madeTemplates(): [RtpHeaderTemplate | null, RtpHeaderTemplate | null] {
