@@ -153,6 +153,30 @@ describe.each(["aes-cm-128-hmac-sha1-80", "aead-aes-128-gcm"] as const)("the nat
       native.closeDestination(destination);
     });
 
+    it("notes when each packet with a transport-wide seq left, on performance.now()'s clock, for the feedback's send times", async () => {
+      const session = native.session(keysOf(profile));
+      const receiver = await bound("udp4", "127.0.0.1");
+      const sender = await bound("udp4", "127.0.0.1");
+      const destination = native.destination(sender, "127.0.0.1", receiver.address().port)!;
+      const before = performance.now();
+      for (let seq = 0; seq < 20; seq++) {
+        const { b, length } = twoCopies(seq, 500);
+        native.queueSend(session, b, template.length, length, SSRC, seq, 0, destination, 65_530 + seq <= 0xffff ? 65_530 + seq : seq - 6);
+      }
+      native.flush();
+      const after = performance.now();
+      const seqs = Int32Array.from([65_530, 65_535, 0, 13, 14, 500, -1]);
+      const out = new Float64Array(seqs.length);
+      native.departures(destination, seqs, out, seqs.length);
+      for (const t of out.subarray(0, 4)) {
+        expect(t).toBeGreaterThanOrEqual(before - 1);
+        expect(t).toBeLessThanOrEqual(after + 1);
+      }
+      expect([...out.subarray(0, 4)]).toEqual([...out.subarray(0, 4)].sort((x, y) => x - y)); // in the order sent
+      expect([...out.subarray(4)]).toEqual([-1, -1, -1]); // 14 and 500 never sent; -1 is no seq
+      native.closeDestination(destination);
+    });
+
     it("packets queued before the socket closes still leave from it, and a closed destination takes no more", async () => {
       const keys = keysOf(profile);
       const session = native.session(keys);

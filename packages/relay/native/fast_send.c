@@ -282,6 +282,15 @@ static napi_value protect_only(napi_env env, napi_callback_info info) {
   return number(env, (double)size);
 }
 
+/* Departure times kept per destination (a power of two): more than a subscriber's feedback ever looks back. */
+#define DEPARTURES 4096
+
+static uint64_t monotonic_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
 /* A duplicate of fd (close-on-exec: a child process started by the relay does not inherit it). */
 static int fcntl_dup(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 0); }
 
@@ -293,6 +302,9 @@ typedef struct {
   atomic_int fd_refs;          /* the owner's (until closeDestination or the finalizer), and one per queued packet: fd closes at 0 */
   atomic_int refs;             /* the External's (until its finalizer), and one per queued packet: freed at 0 */
   atomic_bool owned;
+  /* When each transport-wide seq left (the sender thread writes, departures() reads): CLOCK_MONOTONIC µs, and the seq it is for. */
+  _Atomic uint32_t departed_us[DEPARTURES];
+  _Atomic uint32_t departed_seq[DEPARTURES]; /* seq + 1; 0: none */
 } destination;
 
 static void destination_release_fd(destination *d) {
@@ -333,6 +345,7 @@ static int send_datagram(destination *d, const uint8_t *rtp, size_t size) {
 typedef struct {
   session *s;
   destination *d;
+  int32_t transport_seq; /* -1: none */
   uint32_t header_length, length, ssrc, seq, roc;
   uint8_t rtp[SLOT_BYTES];
 } job;
@@ -350,8 +363,17 @@ typedef struct {
 
 static void run_job(sender *q, job *j) {
   size_t size = protect_with(j->s, j->s->thread_cipher, j->rtp, j->header_length, j->length, j->ssrc, j->seq, j->roc);
-  if (size == 0 || send_datagram(j->d, j->rtp, size) != 0) atomic_fetch_add(&q->failed, 1);
-  else atomic_fetch_add(&q->sent, 1);
+  if (size == 0 || send_datagram(j->d, j->rtp, size) != 0) {
+    atomic_fetch_add(&q->failed, 1);
+  } else {
+    atomic_fetch_add(&q->sent, 1);
+    if (j->transport_seq >= 0) {
+      unsigned i = (unsigned)j->transport_seq & (DEPARTURES - 1);
+      atomic_store_explicit(&j->d->departed_seq[i], 0, memory_order_relaxed);
+      atomic_store_explicit(&j->d->departed_us[i], (uint32_t)monotonic_us(), memory_order_release);
+      atomic_store_explicit(&j->d->departed_seq[i], (uint32_t)j->transport_seq + 1, memory_order_release);
+    }
+  }
   session_release(j->s);
   destination_release_fd(j->d);
   destination_release(j->d);
@@ -446,8 +468,9 @@ static napi_value protect_send(napi_env env, napi_callback_info info) {
 }
 
 /*
- * queueSend(session, buf, headerLength, length, ssrc, seq, roc, destination): as protectSend, on the
- * sender thread: the packet is copied (buf is free again on return) and the SRTP length it will have
+ * queueSend(session, buf, headerLength, length, ssrc, seq, roc, destination, transportSeq): as
+ * protectSend, on the sender thread, which notes when the packet carrying transport-wide seq
+ * `transportSeq` (-1: none) left, for departures(): the packet is copied (buf is free again on return) and the SRTP length it will have
  * is returned; -EAGAIN when the ring stayed full for 2 ms (the packet dropped and counted).
  */
 static napi_value queue_send(napi_env env, napi_callback_info info) {
@@ -455,7 +478,12 @@ static napi_value queue_send(napi_env env, napi_callback_info info) {
   destination *d;
   uint8_t *rtp;
   uint32_t header_length, length, ssrc, seq, roc;
-  if (!send_args(env, info, &s, &rtp, &header_length, &length, &ssrc, &seq, &roc, &d) || length + GCM_TAG > SLOT_BYTES)
+  int32_t transport_seq = -1;
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (!send_args(env, info, &s, &rtp, &header_length, &length, &ssrc, &seq, &roc, &d) || length + GCM_TAG > SLOT_BYTES ||
+      (argc >= 9 && napi_get_value_int32(env, argv[8], &transport_seq) != napi_ok) || transport_seq > 0xffff)
     return throw_error(env, "queueSend: bad arguments");
   sender *q = sender_of(env);
   if (q == NULL) return throw_error(env, "queueSend: the sender thread could not start");
@@ -479,6 +507,7 @@ static napi_value queue_send(napi_env env, napi_callback_info info) {
   atomic_fetch_add(&d->fd_refs, 1);
   j->s = s;
   j->d = d;
+  j->transport_seq = transport_seq < 0 ? -1 : transport_seq;
   j->header_length = header_length, j->length = length, j->ssrc = ssrc, j->seq = seq & 0xffff, j->roc = roc;
   memcpy(j->rtp, rtp, length);
   atomic_store(&q->head, head + 1);
@@ -500,6 +529,48 @@ static napi_value flush(napi_env env, napi_callback_info info) {
   napi_value undefined;
   napi_get_undefined(env, &undefined);
   return undefined;
+}
+
+/*
+ * departures(destination, seqs, out): for each transport-wide seq in `seqs` (an Int32Array), when the
+ * sender thread sent it, in CLOCK_MONOTONIC ms, into `out` (a Float64Array as long), or -1 when it has
+ * no record of it (not sent by the thread, not sent yet, or overwritten since).
+ */
+static napi_value departures(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  destination *d;
+  napi_typedarray_type seq_type, out_type;
+  size_t count, out_count;
+  void *seq_data, *out_data;
+  if (argc < 3 || !tagged(env, argv[0], &DESTINATION_TAG, (void **)&d) ||
+      napi_get_typedarray_info(env, argv[1], &seq_type, &count, &seq_data, NULL, NULL) != napi_ok || seq_type != napi_int32_array ||
+      napi_get_typedarray_info(env, argv[2], &out_type, &out_count, &out_data, NULL, NULL) != napi_ok || out_type != napi_float64_array || out_count < count)
+    return throw_error(env, "departures(destination, Int32Array, Float64Array): bad arguments");
+  const int32_t *seqs = seq_data;
+  double *out = out_data;
+  uint32_t now = (uint32_t)monotonic_us();
+  uint64_t now_full = monotonic_us();
+  for (size_t k = 0; k < count; k++) {
+    out[k] = -1;
+    if (seqs[k] < 0 || seqs[k] > 0xffff) continue;
+    unsigned i = (unsigned)seqs[k] & (DEPARTURES - 1);
+    if (atomic_load_explicit(&d->departed_seq[i], memory_order_acquire) != (uint32_t)seqs[k] + 1) continue;
+    uint32_t at = atomic_load_explicit(&d->departed_us[i], memory_order_acquire);
+    if (atomic_load_explicit(&d->departed_seq[i], memory_order_acquire) != (uint32_t)seqs[k] + 1) continue; /* rewritten meanwhile */
+    uint32_t ago = now - at; /* the 32-bit µs clock wraps every 71 minutes; a departure is seconds old at most */
+    out[k] = (double)(now_full - ago) / 1000.0;
+  }
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  return undefined;
+}
+
+/* monotonicMs(): CLOCK_MONOTONIC in ms, the clock of departures() (performance.now() minus a constant). */
+static napi_value monotonic_ms(napi_env env, napi_callback_info info) {
+  (void)info;
+  return number(env, (double)monotonic_us() / 1000.0);
 }
 
 /* stop(): sends what is queued and ends the sender thread (before the process exits: exit does not wait for it). */
@@ -653,6 +724,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"queueSend", NULL, queue_send, NULL, NULL, NULL, napi_default, NULL},
       {"flush", NULL, flush, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, stop, NULL, NULL, NULL, napi_default, NULL},
+      {"departures", NULL, departures, NULL, NULL, NULL, napi_default, NULL},
+      {"monotonicMs", NULL, monotonic_ms, NULL, NULL, NULL, napi_default, NULL},
       {"sendCounts", NULL, send_counts, NULL, NULL, NULL, napi_default, NULL},
       {"destination", NULL, make_destination, NULL, NULL, NULL, napi_default, NULL},
       {"closeDestination", NULL, close_destination, NULL, NULL, NULL, napi_default, NULL},

@@ -160,7 +160,11 @@ export class SubscriberConnection {
   constructor(net: RtcNetworkOptions, events: SubscriberEvents, answering = false) {
     this.events = events;
     this.path = new SubscriberPath(net.accelerator);
-    this.feedback = new SubscriberFeedback(() => performance.now(), (packets) => this.events.onTransportFeedback(packets));
+    this.feedback = new SubscriberFeedback(
+      () => performance.now(),
+      (packets) => this.events.onTransportFeedback(packets),
+      net.accelerator !== undefined ? (seqs, out, count) => this.path.departures(seqs, out, count) : undefined,
+    );
     this.pc = new RTCPeerConnection(subscriberPeerConfig(net));
     watchSelectedPath(this.pc, net.onPathSelected);
     this.pc.connectionStateChange.subscribe((state) => {

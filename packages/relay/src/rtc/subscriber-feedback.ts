@@ -22,6 +22,10 @@ const HEADER_BYTES = 32;
  * is the core's, and werift's keeps an object per transport-wide sequence number that it never deletes
  * (its cleanup reads the wrong object): up to 65,536 of them per sender once the numbers advance.
  */
+/** One feedback's seqs and departure times, shared (a feedback is read synchronously, one at a time). */
+const feedbackSeqs = new Int32Array(HISTORY);
+const departed = new Float64Array(HISTORY);
+
 export function withoutWeriftEstimator(sender: RTCRtpSender): void {
   sender.senderBWE.rtpPacketSent = () => undefined;
   sender.senderBWE.receiveTWCC = () => undefined;
@@ -36,9 +40,13 @@ export class SubscriberFeedback {
   private readonly clock: () => number;
   private readonly onFeedback: (packets: FeedbackPacket[]) => void;
 
-  constructor(clock: () => number, onFeedback: (packets: FeedbackPacket[]) => void) {
+  /** When packets really left (the native sender thread's record), where known: see SubscriberPath.departures. */
+  private readonly departures: ((seqs: Int32Array, out: Float64Array, count: number) => void) | undefined;
+
+  constructor(clock: () => number, onFeedback: (packets: FeedbackPacket[]) => void, departures?: (seqs: Int32Array, out: Float64Array, count: number) => void) {
     this.clock = clock;
     this.onFeedback = onFeedback;
+    this.departures = departures;
   }
 
   /** Right after `sender.sendRtp()` of a packet with `payloadBytes` on `transport`. */
@@ -61,9 +69,17 @@ export class SubscriberFeedback {
       const packets: FeedbackPacket[] = [];
       readTransportCc(packet.feedback, (seq, arrivedAt) => {
         const slot = seq & (HISTORY - 1);
-        if (this.seqs[slot] === seq) packets.push({ sentAt: this.sentAt[slot]!, size: this.sizes[slot]!, arrivedAt });
+        if (this.seqs[slot] !== seq || packets.length >= HISTORY) return;
+        feedbackSeqs[packets.length] = seq;
+        packets.push({ sentAt: this.sentAt[slot]!, size: this.sizes[slot]!, arrivedAt });
       });
-      if (packets.length > 0) this.onFeedback(packets);
+      if (packets.length === 0) return;
+      if (this.departures !== undefined) {
+        // Sent on the native sender thread: when it left, not when it was queued (that wait is no network delay).
+        this.departures(feedbackSeqs, departed, packets.length);
+        for (let k = 0; k < packets.length; k++) if (departed[k]! >= 0) packets[k]!.sentAt = departed[k]!;
+      }
+      this.onFeedback(packets);
     });
   }
 }

@@ -23,7 +23,9 @@ interface NativeModule {
   unprotect(session: NativeSession, data: Buffer, roc: number): Buffer | null;
   protect(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number): number;
   protectSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination): number;
-  queueSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination): number;
+  queueSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination, transportSeq: number): number;
+  departures(destination: NativeDestination, seqs: Int32Array, out: Float64Array): void;
+  monotonicMs(): number;
   flush(): void;
   stop(): void;
   sendCounts(): { sent: number; failed: number };
@@ -45,8 +47,12 @@ const MODULE_PATHS = ["../../../native/build/fast_send.node", "../native/build/f
 export class NativeAccelerator {
   readonly #module: NativeModule;
 
+  /** performance.now() less the module's CLOCK_MONOTONIC (both the same clock: libuv's hrtime is CLOCK_MONOTONIC). */
+  readonly #clockOffset: number;
+
   constructor(module: NativeModule) {
     this.#module = module;
+    this.#clockOffset = performance.now() - module.monotonicMs();
   }
 
   /** The sending state of an SRTP session (for protect and protectSend). */
@@ -94,8 +100,19 @@ export class NativeAccelerator {
    * order queued; a send the socket refuses is dropped and counts in sendCounts(). Packets up to
    * `queueLimit` bytes.
    */
-  queueSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination): number {
-    return this.#module.queueSend(session, buf, headerLength, length, ssrc, seq, roc, destination);
+  queueSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination, transportSeq = -1): number {
+    return this.#module.queueSend(session, buf, headerLength, length, ssrc, seq, roc, destination, transportSeq);
+  }
+
+  /**
+   * When the sender thread sent the packets with transport-wide seqs `seqs[0, count)` to
+   * `destination` (queueSend's `transportSeq`): into `out`, in performance.now() ms, or -1 where it
+   * has no record. The transport-cc feedback's send times: a packet leaves after the ones queued
+   * before it, and its enqueue time would count that wait as network delay.
+   */
+  departures(destination: NativeDestination, seqs: Int32Array, out: Float64Array, count: number): void {
+    this.#module.departures(destination, seqs.subarray(0, count), out);
+    for (let k = 0; k < count; k++) if (out[k]! >= 0) out[k]! += this.#clockOffset;
   }
 
   /** The longest RTP packet queueSend takes; a longer one goes through protectSend. */

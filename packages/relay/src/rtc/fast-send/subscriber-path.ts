@@ -71,7 +71,7 @@ export class SubscriberPath {
    * Protects the RTP packet at `buf[SRTP_HEADROOM...]` (see media/srtp-cipher.ts for the layout) and
    * sends it; returns the SRTP packet's length. Only when `ready(transport)`.
    */
-  send(transport: RTCDtlsTransport, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number): number {
+  send(transport: RTCDtlsTransport, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, transportSeq = -1): number {
     this.#keysFor(transport.srtp);
     let rollover = this.#rollovers.get(ssrc);
     if (rollover === undefined) {
@@ -101,7 +101,7 @@ export class SubscriberPath {
         this.#pair = pair;
       }
       if (this.#destination !== undefined && length <= native!.queueLimit) {
-        size = native!.queueSend(this.#session!, buf, headerLength, length, ssrc, seq, roc, this.#destination);
+        size = native!.queueSend(this.#session!, buf, headerLength, length, ssrc, seq, roc, this.#destination, transportSeq);
         if (size < 0) return 0; // the sender thread's queue stayed full: dropped (and counted there), as a full socket would
       } else if (this.#destination !== undefined) {
         // Longer than a queue slot (not from a browser's 1200-byte MTU): sent now, after what is queued.
@@ -125,6 +125,15 @@ export class SubscriberPath {
     transport.bytesSent += size; // what RTCDtlsTransport.sendRtp counts
     transport.packetsSent++;
     return size;
+  }
+
+  /**
+   * When the packets with transport-wide seqs `seqs[0, count)` left (performance.now() ms) into `out`,
+   * where the sender thread sent them; -1 elsewhere (the caller keeps its own send time).
+   */
+  departures(seqs: Int32Array, out: Float64Array, count: number): void {
+    if (this.#destination !== undefined) this.#native!.departures(this.#destination, seqs, out, count);
+    else out.fill(-1, 0, count);
   }
 
   /** The connection closed: its descriptor's duplicate closes once the packets queued for it are sent. */

@@ -140,7 +140,7 @@ export class FastTrackSender {
     const buf = this.#path.buffer(SRTP_HEADROOM + length + SRTP_TRAILER);
     template.write(buf, SRTP_HEADROOM, values);
     payload.copy(buf, SRTP_HEADROOM + template.length);
-    this.#path.send(transport, buf, template.length, length, ssrc, packet.seq);
+    this.#path.send(transport, buf, template.length, length, ssrc, packet.seq, template.carriesTransportSeq ? values.transportSeq : -1);
     this.#sentAtMs = nowMs;
   }
 
