@@ -515,20 +515,30 @@ static napi_value queue_send(napi_env env, napi_callback_info info) {
   return number(env, (double)(length + (s->profile == AEAD_AES_128_GCM ? GCM_TAG : CM_TAG)));
 }
 
-/* flush(): returns when every queued packet has been sent (or failed). */
+/* flush(timeoutMs?): whether every packet queued so far has been sent (or failed), waiting up to timeoutMs (default: as long as it takes). */
 static napi_value flush(napi_env env, napi_callback_info info) {
-  (void)info;
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double timeout_ms = -1;
+  if (argc >= 1) napi_get_value_double(env, argv[0], &timeout_ms);
   sender *q = NULL;
   napi_get_instance_data(env, (void **)&q);
+  bool drained = true;
   if (q != NULL && atomic_load(&q->started)) {
+    uint64_t deadline = timeout_ms >= 0 ? monotonic_us() + (uint64_t)(timeout_ms * 1000) : UINT64_MAX;
     while (atomic_load(&q->tail) != atomic_load(&q->head)) {
+      if (monotonic_us() > deadline) {
+        drained = false;
+        break;
+      }
       sender_wake(q);
       sched_yield();
     }
   }
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  return undefined;
+  napi_value result;
+  napi_get_boolean(env, drained, &result);
+  return result;
 }
 
 /*
@@ -550,8 +560,8 @@ static napi_value departures(napi_env env, napi_callback_info info) {
     return throw_error(env, "departures(destination, Int32Array, Float64Array): bad arguments");
   const int32_t *seqs = seq_data;
   double *out = out_data;
-  uint32_t now = (uint32_t)monotonic_us();
   uint64_t now_full = monotonic_us();
+  uint32_t now = (uint32_t)now_full;
   for (size_t k = 0; k < count; k++) {
     out[k] = -1;
     if (seqs[k] < 0 || seqs[k] > 0xffff) continue;
@@ -559,8 +569,12 @@ static napi_value departures(napi_env env, napi_callback_info info) {
     if (atomic_load_explicit(&d->departed_seq[i], memory_order_acquire) != (uint32_t)seqs[k] + 1) continue;
     uint32_t at = atomic_load_explicit(&d->departed_us[i], memory_order_acquire);
     if (atomic_load_explicit(&d->departed_seq[i], memory_order_acquire) != (uint32_t)seqs[k] + 1) continue; /* rewritten meanwhile */
-    uint32_t ago = now - at; /* the 32-bit µs clock wraps every 71 minutes; a departure is seconds old at most */
-    out[k] = (double)(now_full - ago) / 1000.0;
+    /* The 32-bit µs clock wraps every 71 minutes; a departure the feedback asks about is seconds old at
+       most, and one the thread wrote after `now` was read is "now". Older than 10 s: a stale record. */
+    int32_t ago = (int32_t)(now - at);
+    if (ago < 0) ago = 0;
+    if (ago > 10000000) continue;
+    out[k] = (double)(now_full - (uint64_t)ago) / 1000.0;
   }
   napi_value undefined;
   napi_get_undefined(env, &undefined);

@@ -312,8 +312,10 @@ export class SubscriberConnection {
     const onLine = onLineOf(slot, to);
     if (onLine === undefined) return; // from before this subscription took its viewer's m-line
     const { seq, timestamp, marker } = onLine;
-    if (slot.fast.send({ seq, timestamp, marker, payload, audioLevel: level }, again) === "unsupported") this.sendThroughWerift(slot, onLine, payload, level);
-    this.feedback.sent(slot.transceiver.sender.dtlsTransport, payload.length);
+    const result = slot.fast.send({ seq, timestamp, marker, payload, audioLevel: level }, again);
+    if (result === "unsupported") this.sendThroughWerift(slot, onLine, payload, level); // never for `again` (fast.send says why)
+    if (again && result === "sent") this.feedback.forget(slot.fast.resentTransportSeq);
+    else this.feedback.sent(slot.transceiver.sender.dtlsTransport, payload.length);
   }
 
   private sendThroughWerift(slot: Slot, to: ForwardValues, payload: Buffer, audioLevel: number): void {

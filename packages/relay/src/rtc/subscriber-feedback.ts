@@ -61,6 +61,14 @@ export class SubscriberFeedback {
     this.sizes[slot] = payloadBytes + HEADER_BYTES;
   }
 
+  /**
+   * `seq` went out twice (a resend without RTX repeats its transport-wide seq): a report on it may be
+   * about either copy, so it is left out of the estimate.
+   */
+  forget(seq: number): void {
+    if (seq >= 0) this.seqs[seq & (HISTORY - 1)] = -1;
+  }
+
   private watch(transport: RTCDtlsTransport): void {
     this.transport = transport;
     this.lastSeq = transport.transportSequenceNumber;

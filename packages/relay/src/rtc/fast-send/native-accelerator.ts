@@ -26,7 +26,7 @@ interface NativeModule {
   queueSend(session: NativeSession, buf: Buffer, headerLength: number, length: number, ssrc: number, seq: number, roc: number, destination: NativeDestination, transportSeq: number): number;
   departures(destination: NativeDestination, seqs: Int32Array, out: Float64Array): void;
   monotonicMs(): number;
-  flush(): void;
+  flush(timeoutMs?: number): boolean;
   stop(): void;
   sendCounts(): { sent: number; failed: number };
   /** The longest RTP packet queueSend takes (its ring's slot, less the tag). */
@@ -120,9 +120,9 @@ export class NativeAccelerator {
     return this.#module.queueLimit;
   }
 
-  /** Returns when the sender thread has sent everything queued so far. */
-  flush(): void {
-    this.#module.flush();
+  /** Whether the sender thread has sent everything queued so far, waiting for it up to `timeoutMs` (default: as long as it takes). */
+  flush(timeoutMs?: number): boolean {
+    return timeoutMs === undefined ? this.#module.flush() : this.#module.flush(timeoutMs);
   }
 
   /** Datagrams the sender thread sent and could not send (socket errors), since the process started. */

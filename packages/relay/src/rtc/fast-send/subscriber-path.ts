@@ -104,8 +104,9 @@ export class SubscriberPath {
         size = native!.queueSend(this.#session!, buf, headerLength, length, ssrc, seq, roc, this.#destination, transportSeq);
         if (size < 0) return 0; // the sender thread's queue stayed full: dropped (and counted there), as a full socket would
       } else if (this.#destination !== undefined) {
-        // Longer than a queue slot (not from a browser's 1200-byte MTU): sent now, after what is queued.
-        native!.flush();
+        // Longer than a queue slot (not from a browser's 1200-byte MTU): sent now, after what is queued
+        // (waiting at most 2 ms for that, as queueSend does for room; else dropped as a full queue drops).
+        if (!native!.flush(2)) return 0;
         size = native!.protectSend(this.#session!, buf, headerLength, length, ssrc, seq, roc, this.#destination);
         if (size < 0) {
           size = length + this.#tagLength;

@@ -77,22 +77,29 @@ export class FastTrackSender {
     const transport = sender.dtlsTransport;
     const codec = sender.codec;
     if (sender.stopped || codec === undefined || transport === undefined || !this.#path.ready(transport)) return "dropped";
-    if (sender.redRedundantPayloadType !== undefined) return "unsupported";
-    const first = again ? this.#sentBefore(packet.seq) : -1;
-    if (again && first < 0) return "dropped";
+    const first = this.#sentBefore(packet.seq);
+    // A second forward of a seq already sent (a publisher's duplicate): on the wire it would be an SRTP
+    // replay the subscriber drops, and under a new header the reuse of an index described above.
+    if (!again && first >= 0) return "dropped";
+    if (sender.redRedundantPayloadType !== undefined) return again ? "dropped" : "unsupported";
+    if (again && (first < 0 || this.#history!.generations[first] !== this.#generation)) return "dropped"; // gone, or its template was remade since
     const level = again ? this.#history!.levels[first]! : packet.audioLevel;
-    const template = this.#madeTemplates()[level >= 0 ? 1 : 0];
-    if (template === null) return "unsupported";
+    const templates = this.#madeTemplates();
+    if (again && this.#history!.generations[first] !== this.#generation) return "dropped"; // remade just now
+    const template = templates[level >= 0 ? 1 : 0];
+    if (template === null) return again ? "dropped" : "unsupported"; // werift would write new extension values
+    const internals = this.#internals;
     if (again) {
       const h = this.#history!;
+      this.resentTransportSeq = template.carriesTransportSeq ? h.transportSeqs[first]! : -1;
       this.#write(template, { ...packet, audioLevel: level }, sender.ssrc, { absSendTime: h.absSendTimes[first]!, transportSeq: h.transportSeqs[first]! });
     } else {
       this.#write(template, packet, sender.ssrc);
       this.#remember(packet.seq, packet.audioLevel);
+      // The SR pairs the latest media packet's RTP timestamp with its send time (#write): neither a
+      // resend's nor an RTX packet's.
+      internals.rtpTimestamp = packet.timestamp;
     }
-
-    const internals = this.#internals;
-    internals.rtpTimestamp = packet.timestamp;
     internals.packetCount = (internals.packetCount + 1) >>> 0;
     internals.octetCount += packet.payload.length;
     internals.headerBytesSent += template.length;
@@ -140,12 +147,20 @@ export class FastTrackSender {
     const buf = this.#path.buffer(SRTP_HEADROOM + length + SRTP_TRAILER);
     template.write(buf, SRTP_HEADROOM, values);
     payload.copy(buf, SRTP_HEADROOM + template.length);
-    this.#path.send(transport, buf, template.length, length, ssrc, packet.seq, template.carriesTransportSeq ? values.transportSeq : -1);
-    this.#sentAtMs = nowMs;
+    // A resend's departure is not noted: its transport-wide seq is the first send's (see resentTransportSeq).
+    this.#path.send(transport, buf, template.length, length, ssrc, packet.seq, template.carriesTransportSeq && first === undefined ? values.transportSeq : -1);
+    if (first === undefined && ssrc === this.#sender.ssrc) this.#sentAtMs = nowMs;
   }
 
-  /** The header values of the last RESEND_HISTORY packets sent on the media SSRC, by seq (for send(again)). */
-  #history: { seqs: Int32Array; absSendTimes: Uint32Array; transportSeqs: Uint16Array; levels: Int16Array } | undefined;
+  /** The header values of the last RESEND_HISTORY packets sent on the media SSRC, by seq (for send(again)), and the templates' generation they were written with. */
+  #history: { seqs: Int32Array; absSendTimes: Uint32Array; transportSeqs: Uint16Array; levels: Int16Array; generations: Uint32Array } | undefined;
+  /** Counts the templates made: a resend under other templates (another extension list) would not be the same bytes. */
+  #generation = 0;
+  /**
+   * The transport-wide seq the last send(again) repeated (-1: none): that seq now names two packets,
+   * and the feedback cannot tell which one a report is about (SubscriberFeedback.forget).
+   */
+  resentTransportSeq = -1;
 
   #remember(seq: number, audioLevel: number): void {
     const h = (this.#history ??= {
@@ -153,12 +168,14 @@ export class FastTrackSender {
       absSendTimes: new Uint32Array(RESEND_HISTORY),
       transportSeqs: new Uint16Array(RESEND_HISTORY),
       levels: new Int16Array(RESEND_HISTORY),
+      generations: new Uint32Array(RESEND_HISTORY),
     });
     const i = seq & (RESEND_HISTORY - 1);
     h.seqs[i] = seq;
     h.absSendTimes[i] = this.#values.absSendTime;
     h.transportSeqs[i] = this.#values.transportSeq;
     h.levels[i] = audioLevel;
+    h.generations[i] = this.#generation;
   }
 
   /** Where packet `seq`'s first send is in the history; -1: not there (never sent, or overwritten since). */
@@ -173,6 +190,7 @@ export class FastTrackSender {
     const made = this.#madeFor;
     if (this.#templates !== undefined && made !== undefined && made.codec === sender.codec && made.extensions === extensions && made.mid === mid) return this.#templates;
     this.#madeFor = { codec: sender.codec, extensions, mid };
+    this.#generation++;
     const payloadType = sender.codec!.payloadType;
     this.#templates = [this.#make(sender.ssrc, payloadType, false), this.#make(sender.ssrc, payloadType, true)];
     this.#rtxTemplate = undefined;
