@@ -440,14 +440,21 @@ static sender *sender_of(napi_env env) {
   return q;
 }
 
-/* (session, buf, headerLength, length, ssrc, seq, roc, destination): the arguments of protectSend and queueSend. */
+/*
+ * (session, buf, headerLength, length, ssrc, seq, roc, destination[, transportSeq]): the arguments of
+ * protectSend and queueSend, read once; `transport_seq` NULL: none taken, else -1 when absent.
+ */
 static int send_args(napi_env env, napi_callback_info info, session **s, uint8_t **rtp, uint32_t *header_length, uint32_t *length, uint32_t *ssrc, uint32_t *seq,
-                     uint32_t *roc, destination **d) {
-  size_t argc = 8;
-  napi_value argv[8];
+                     uint32_t *roc, destination **d, int32_t *transport_seq) {
+  size_t argc = 9;
+  napi_value argv[9];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  return argc >= 8 && packet_args(env, argv, s, rtp, header_length, length, ssrc, seq, roc) && tagged(env, argv[7], &DESTINATION_TAG, (void **)d) &&
-         atomic_load(&(*d)->owned);
+  if (argc < 8 || !packet_args(env, argv, s, rtp, header_length, length, ssrc, seq, roc) || !tagged(env, argv[7], &DESTINATION_TAG, (void **)d) ||
+      !atomic_load(&(*d)->owned))
+    return 0;
+  if (transport_seq == NULL) return 1;
+  *transport_seq = -1;
+  return argc < 9 || (napi_get_value_int32(env, argv[8], transport_seq) == napi_ok && *transport_seq <= 0xffff);
 }
 
 /*
@@ -460,7 +467,7 @@ static napi_value protect_send(napi_env env, napi_callback_info info) {
   destination *d;
   uint8_t *rtp;
   uint32_t header_length, length, ssrc, seq, roc;
-  if (!send_args(env, info, &s, &rtp, &header_length, &length, &ssrc, &seq, &roc, &d)) return throw_error(env, "protectSend: bad arguments");
+  if (!send_args(env, info, &s, &rtp, &header_length, &length, &ssrc, &seq, &roc, &d, NULL)) return throw_error(env, "protectSend: bad arguments");
   size_t size = protect(s, rtp, header_length, length, ssrc, seq & 0xffff, roc);
   if (size == 0) return throw_error(env, "OpenSSL failed to protect the packet");
   int error = send_datagram(d, rtp, size);
@@ -478,12 +485,8 @@ static napi_value queue_send(napi_env env, napi_callback_info info) {
   destination *d;
   uint8_t *rtp;
   uint32_t header_length, length, ssrc, seq, roc;
-  int32_t transport_seq = -1;
-  size_t argc = 9;
-  napi_value argv[9];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (!send_args(env, info, &s, &rtp, &header_length, &length, &ssrc, &seq, &roc, &d) || length + GCM_TAG > SLOT_BYTES ||
-      (argc >= 9 && napi_get_value_int32(env, argv[8], &transport_seq) != napi_ok) || transport_seq > 0xffff)
+  int32_t transport_seq;
+  if (!send_args(env, info, &s, &rtp, &header_length, &length, &ssrc, &seq, &roc, &d, &transport_seq) || length + GCM_TAG > SLOT_BYTES)
     return throw_error(env, "queueSend: bad arguments");
   sender *q = sender_of(env);
   if (q == NULL) return throw_error(env, "queueSend: the sender thread could not start");

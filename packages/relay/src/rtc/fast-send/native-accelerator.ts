@@ -122,7 +122,7 @@ export class NativeAccelerator {
 
   /** Whether the sender thread has sent everything queued so far, waiting for it up to `timeoutMs` (default: as long as it takes). */
   flush(timeoutMs?: number): boolean {
-    return timeoutMs === undefined ? this.#module.flush() : this.#module.flush(timeoutMs);
+    return this.#module.flush(timeoutMs);
   }
 
   /** Datagrams the sender thread sent and could not send (socket errors), since the process started. */

@@ -18,10 +18,8 @@ import { RTP_EXTENSION_URI, type RTCRtpSender } from "werift";
 import { SRTP_HEADROOM, SRTP_TRAILER } from "../../media/srtp-cipher.ts";
 import { absSendTime, type HeaderValues, ntpTimestamp, RtpHeaderTemplate, type TemplateExtension } from "../../media/rtp-header-template.ts";
 import { senderInternals, type SenderInternals } from "./werift-internals.ts";
+import { SentHeaders } from "./sent-headers.ts";
 import type { SubscriberPath } from "./subscriber-path.ts";
-
-/** Packets whose header values a resend can repeat (a power of two): about 2.5 s of 200 packets/s. */
-const RESEND_HISTORY = 512;
 
 /** The packet: what the core rewrote, and the publisher's audio level byte (-1: none). */
 export interface FastPacket {
@@ -77,25 +75,25 @@ export class FastTrackSender {
     const transport = sender.dtlsTransport;
     const codec = sender.codec;
     if (sender.stopped || codec === undefined || transport === undefined || !this.#path.ready(transport)) return "dropped";
-    const first = this.#sentBefore(packet.seq);
+    const sent = this.#sent;
+    const first = sent.indexOf(packet.seq);
     // A second forward of a seq already sent (a publisher's duplicate): on the wire it would be an SRTP
     // replay the subscriber drops, and under a new header the reuse of an index described above.
     if (!again && first >= 0) return "dropped";
     if (sender.redRedundantPayloadType !== undefined) return again ? "dropped" : "unsupported";
-    if (again && (first < 0 || this.#history!.generations[first] !== this.#generation)) return "dropped"; // gone, or its template was remade since
-    const level = again ? this.#history!.levels[first]! : packet.audioLevel;
+    if (again && first < 0) return "dropped";
     const templates = this.#madeTemplates();
-    if (again && this.#history!.generations[first] !== this.#generation) return "dropped"; // remade just now
+    if (again && sent.generations[first] !== this.#generation) return "dropped"; // its templates were remade since
+    const level = again ? sent.levels[first]! : packet.audioLevel;
     const template = templates[level >= 0 ? 1 : 0];
     if (template === null) return again ? "dropped" : "unsupported"; // werift would write new extension values
     const internals = this.#internals;
     if (again) {
-      const h = this.#history!;
-      this.resentTransportSeq = template.carriesTransportSeq ? h.transportSeqs[first]! : -1;
-      this.#write(template, { ...packet, audioLevel: level }, sender.ssrc, { absSendTime: h.absSendTimes[first]!, transportSeq: h.transportSeqs[first]! });
+      this.resentTransportSeq = template.carriesTransportSeq ? sent.transportSeqs[first]! : -1;
+      this.#write(template, { ...packet, audioLevel: level }, sender.ssrc, { absSendTime: sent.absSendTimes[first]!, transportSeq: sent.transportSeqs[first]! });
     } else {
       this.#write(template, packet, sender.ssrc);
-      this.#remember(packet.seq, packet.audioLevel);
+      sent.remember(packet.seq, this.#values.absSendTime, this.#values.transportSeq, packet.audioLevel, this.#generation);
       // The SR pairs the latest media packet's RTP timestamp with its send time (#write): neither a
       // resend's nor an RTX packet's.
       internals.rtpTimestamp = packet.timestamp;
@@ -152,8 +150,8 @@ export class FastTrackSender {
     if (first === undefined && ssrc === this.#sender.ssrc) this.#sentAtMs = nowMs;
   }
 
-  /** The header values of the last RESEND_HISTORY packets sent on the media SSRC, by seq (for send(again)), and the templates' generation they were written with. */
-  #history: { seqs: Int32Array; absSendTimes: Uint32Array; transportSeqs: Uint16Array; levels: Int16Array; generations: Uint32Array } | undefined;
+  /** The header values of the packets sent on the media SSRC (for send(again)). */
+  readonly #sent = new SentHeaders();
   /** Counts the templates made: a resend under other templates (another extension list) would not be the same bytes. */
   #generation = 0;
   /**
@@ -161,28 +159,6 @@ export class FastTrackSender {
    * and the feedback cannot tell which one a report is about (SubscriberFeedback.forget).
    */
   resentTransportSeq = -1;
-
-  #remember(seq: number, audioLevel: number): void {
-    const h = (this.#history ??= {
-      seqs: new Int32Array(RESEND_HISTORY).fill(-1),
-      absSendTimes: new Uint32Array(RESEND_HISTORY),
-      transportSeqs: new Uint16Array(RESEND_HISTORY),
-      levels: new Int16Array(RESEND_HISTORY),
-      generations: new Uint32Array(RESEND_HISTORY),
-    });
-    const i = seq & (RESEND_HISTORY - 1);
-    h.seqs[i] = seq;
-    h.absSendTimes[i] = this.#values.absSendTime;
-    h.transportSeqs[i] = this.#values.transportSeq;
-    h.levels[i] = audioLevel;
-    h.generations[i] = this.#generation;
-  }
-
-  /** Where packet `seq`'s first send is in the history; -1: not there (never sent, or overwritten since). */
-  #sentBefore(seq: number): number {
-    const i = seq & (RESEND_HISTORY - 1);
-    return this.#history?.seqs[i] === seq ? i : -1;
-  }
 
   #madeTemplates(): [RtpHeaderTemplate | null, RtpHeaderTemplate | null] {
     const sender = this.#sender;
